@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import re
+
+from django.db import models
+from django.db.models import Q
+
+from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+
+EMOTION_MIN, EMOTION_MAX = -2, 2
+EMOTION_CHOICES = [
+    (-2, "Very unhappy"),
+    (-1, "Unhappy"),
+    (0, "Neutral"),
+    (1, "Happy"),
+    (2, "Delighted"),
+]
+
+_OFFSET_RE = re.compile(r"^\s*(hour|day|week|month|quarter|year)s?\s+(\d{1,4})\s*$", re.IGNORECASE)
+_UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}
+
+
+def parse_offset(when: str) -> float | None:
+    """Days from the start of a stage for "Day 1", "Week 2", "Month 3"; None if unreadable."""
+    match = _OFFSET_RE.match(when or "")
+    if not match:
+        return None
+    unit, number = match.group(1).lower(), int(match.group(2))
+    return number * _UNIT_DAYS[unit]
+
+
+class Segment(models.Model):
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    priority = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=key_check(), name="segment_key_shape")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Journey(models.Model):
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    segments = models.ManyToManyField(Segment, through="JourneySegment", related_name="journeys")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=key_check(), name="journey_key_shape")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JourneySegment(models.Model):
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "segment"], name="journey_segment_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} in {self.journey}"
+
+
+class Stage(models.Model):
+    journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    customer_goal = models.TextField(help_text="What the customer is trying to achieve here.")
+    today = models.TextField(help_text="Where the experience is broken today.")
+    tomorrow = models.TextField(help_text="What it should look like tomorrow.")
+    emotion_today = models.SmallIntegerField(choices=EMOTION_CHOICES)
+    emotion_target = models.SmallIntegerField(choices=EMOTION_CHOICES)
+
+    class Meta:
+        ordering = ["journey_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["journey", "key"], name="stage_key_unique_in_journey"),
+            models.CheckConstraint(condition=key_check(), name="stage_key_shape"),
+            models.CheckConstraint(
+                condition=Q(emotion_today__gte=EMOTION_MIN, emotion_today__lte=EMOTION_MAX),
+                name="stage_emotion_today_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(emotion_target__gte=EMOTION_MIN, emotion_target__lte=EMOTION_MAX),
+                name="stage_emotion_target_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.journey.name}: {self.name}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.journey.key}/{self.key}"
+
+
+class Moment(models.Model):
+    stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="moments")
+    position = models.PositiveIntegerField(default=0)
+    when = models.CharField(max_length=40, help_text='A time offset such as "Day 1" or "Week 2".')
+    offset_days = models.FloatField(help_text="The offset in days, for ordering moments in time.")
+    today = models.TextField(blank=True)
+    tomorrow = models.TextField()
+
+    class Meta:
+        ordering = ["stage_id", "offset_days", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.when}: {self.tomorrow[:40]}"
+
+    def save(self, *args, **kwargs):
+        offset = parse_offset(self.when)
+        if offset is not None:
+            self.offset_days = offset
+        super().save(*args, **kwargs)

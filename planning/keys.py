@@ -1,0 +1,22 @@
+"""Keys name objects in planning files and URLs, so they share one shape everywhere."""
+
+from __future__ import annotations
+
+import re
+
+from django.core.validators import RegexValidator
+from django.db.models import Q
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+KEY_RE = re.compile(KEY_PATTERN)
+KEY_MAX_LENGTH = 80
+KEY_HELP = "Letters, digits, dots, dashes and underscores; no spaces or slashes."
+
+key_validator = RegexValidator(
+    KEY_PATTERN, "Use letters, digits, dots, dashes and underscores only."
+)
+
+
+def key_check(field: str = "key") -> Q:
+    """A database check that a key is not empty and holds no slash or whitespace."""
+    return Q(**{f"{field}__regex": r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"})

@@ -1,0 +1,273 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+
+IMPACT_MIN, IMPACT_MAX = -2, 2
+
+
+class Profile(models.Model):
+    """What the planning file says about a person beyond their user account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    function = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["user_id"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Cycle(models.Model):
+    """A planning cycle: a year, a quarter or a sprint. Squads, OKRs and plans belong to one."""
+
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    starts = models.DateField()
+    ends = models.DateField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="cycle_key_shape"),
+            models.CheckConstraint(
+                condition=Q(starts__lte=F("ends")), name="cycle_starts_before_ends"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, today: dt.date) -> bool:
+        return today <= self.ends
+
+
+class Capacity(models.Model):
+    """How many full-time people a function can staff in a cycle."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="capacities")
+    function = models.CharField(max_length=100)
+    headcount = models.DecimalField(max_digits=8, decimal_places=2)
+
+    class Meta:
+        verbose_name_plural = "capacities"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "function"], name="capacity_once_per_function"
+            ),
+            models.CheckConstraint(condition=Q(headcount__gte=0), name="capacity_not_negative"),
+            models.CheckConstraint(condition=~Q(function=""), name="capacity_has_function"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function} in {self.cycle}: {self.headcount}"
+
+
+class Plan(models.Model):
+    """The shared template every squad fills in, the same sections for every squad."""
+
+    squad = models.OneToOneField("squads.Squad", on_delete=models.CASCADE, related_name="plan")
+    current_experience = models.TextField(blank=True, help_text="The customer's pain today.")
+    desired_experience = models.TextField(
+        blank=True, help_text="What the customer experiences tomorrow, by moment."
+    )
+    success_metrics = models.TextField(blank=True)
+    not_doing = models.JSONField(
+        default=list, blank=True, help_text="Initiatives the squad says no to, one per entry."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["squad_id"]
+
+    def __str__(self) -> str:
+        return f"Plan of {self.squad}"
+
+
+INITIATIVE_STATUSES = ["proposed", "planned", "in_progress", "done", "dropped"]
+
+
+class Initiative(models.Model):
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        PLANNED = "planned", "Planned"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        DROPPED = "dropped", "Dropped"
+
+    squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="initiatives")
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
+    )
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    function = models.CharField(max_length=100, help_text="The function that builds it.")
+    stage = models.ForeignKey(
+        "journeys.Stage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="initiatives",
+    )
+    segment = models.ForeignKey(
+        "journeys.Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="initiatives",
+    )
+    starts = models.DateField()
+    ends = models.DateField()
+    headcount = models.DecimalField(
+        max_digits=8, decimal_places=2, default=Decimal(0), help_text="Full-time people."
+    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
+    impact_team = models.SmallIntegerField(null=True, blank=True)
+    impact_business = models.SmallIntegerField(null=True, blank=True)
+    impact_customer = models.SmallIntegerField(null=True, blank=True)
+    counter_measure = models.TextField(
+        blank=True, help_text="What to watch on the other sides when a plan leans to one."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["squad_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["squad", "key"], name="initiative_key_unique_in_squad"),
+            models.CheckConstraint(condition=key_check(), name="initiative_key_shape"),
+            models.CheckConstraint(
+                condition=Q(starts__lte=F("ends")), name="initiative_starts_before_ends"
+            ),
+            models.CheckConstraint(
+                condition=Q(headcount__gte=0), name="initiative_headcount_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=INITIATIVE_STATUSES), name="initiative_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    impact_team__isnull=True,
+                    impact_business__isnull=True,
+                    impact_customer__isnull=True,
+                )
+                | Q(
+                    impact_team__gte=IMPACT_MIN,
+                    impact_team__lte=IMPACT_MAX,
+                    impact_business__gte=IMPACT_MIN,
+                    impact_business__lte=IMPACT_MAX,
+                    impact_customer__gte=IMPACT_MIN,
+                    impact_customer__lte=IMPACT_MAX,
+                ),
+                name="initiative_impact_complete_and_in_range",
+            ),
+            models.CheckConstraint(condition=~Q(function=""), name="initiative_has_function"),
+        ]
+        indexes = [models.Index(fields=["function", "status"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def ref(self) -> str:
+        return f"{self.squad.key}/{self.key}"
+
+    @property
+    def has_impact(self) -> bool:
+        return self.impact_team is not None
+
+
+class ReviewRun(models.Model):
+    """One run of the review over a cycle: when, why, and what it found."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="review_runs")
+    trigger = models.CharField(max_length=40, help_text="command, schedule, change or manual")
+    today = models.DateField(help_text="The date overdue and soon were judged against.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    findings_open = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Review of {self.cycle} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class Finding(models.Model):
+    """Something the review flagged, kept with its lifecycle across runs."""
+
+    class Kind(models.TextChoices):
+        OVERLAP = "overlap", "Overlap"
+        BLOCKER = "blocker", "Blocker"
+        RESOURCE_CONFLICT = "resource_conflict", "Resource conflict"
+        OWNERSHIP_GAP = "ownership_gap", "Ownership gap"
+
+    class Severity(models.TextChoices):
+        HIGH = "high", "High"
+        MEDIUM = "medium", "Medium"
+        LOW = "low", "Low"
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="findings")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    rule = models.CharField(max_length=60)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    subjects = models.JSONField(default=list)
+    identity = models.CharField(
+        max_length=64, help_text="Stable digest of the rule and its subjects; one finding each."
+    )
+    message = models.TextField()
+    score = models.FloatField(null=True, blank=True)
+    state = models.CharField(max_length=15, choices=State.choices, default=State.OPEN)
+    dismissed_reason = models.TextField(blank=True)
+    state_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cycle_id", "kind", "rule", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "identity"], name="finding_once_per_cycle"),
+            models.CheckConstraint(
+                condition=~Q(state="dismissed") | ~Q(dismissed_reason=""),
+                name="finding_dismissal_has_reason",
+            ),
+        ]
+        indexes = [models.Index(fields=["cycle", "state", "severity"])]
+
+    def __str__(self) -> str:
+        return self.message

@@ -1,0 +1,824 @@
+"""Import a planning file: check all of it, then write all of it in one transaction.
+
+Objects are matched by their key (people by username). The file is authoritative for what
+it describes of each object: a squad's members, the stages it covers, a journey's segments, a
+stage's moments, a plan's not-doing list. Objects it does not mention (other squads,
+initiatives, stages, key results, dependencies) are left as they are, never deleted: a file
+may describe part of a company.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, IntegrityError, transaction
+
+from dependencies.models import DEPENDENCY_STATUSES, Dependency
+from journeys.models import (
+    EMOTION_MAX,
+    EMOTION_MIN,
+    Journey,
+    JourneySegment,
+    Moment,
+    Segment,
+    Stage,
+    parse_offset,
+)
+from planning.models import (
+    IMPACT_MAX,
+    IMPACT_MIN,
+    INITIATIVE_STATUSES,
+    Capacity,
+    Cycle,
+    Initiative,
+    Plan,
+    Profile,
+)
+from planning.planning_file.reader import Obj, Problems, join, quote
+from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
+
+FORMAT = "planning-file/1"
+TOP_LEVEL = (
+    "format",
+    "cycles",
+    "people",
+    "capacity",
+    "segments",
+    "journeys",
+    "squads",
+    "dependencies",
+)
+User = get_user_model()
+
+
+class PlanningFileInvalid(Exception):
+    """The file has problems; nothing was written."""
+
+    def __init__(self, problems: Problems) -> None:
+        super().__init__(f"{len(problems)} problem(s) in the planning file")
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    created: Counter = field(default_factory=Counter)
+    updated: Counter = field(default_factory=Counter)
+    unchanged: Counter = field(default_factory=Counter)
+    deleted: Counter = field(default_factory=Counter)
+    cycles: set[str] = field(default_factory=set)
+
+    def record(self, label: str, outcome: str) -> None:
+        getattr(self, outcome)[label] += 1
+
+    @property
+    def changed(self) -> bool:
+        return bool(+self.created or +self.updated or +self.deleted)
+
+    def summary(self) -> str:
+        def part(counter: Counter) -> str:
+            total = sum(counter.values())
+            detail = ", ".join(f"{n} {label}" for label, n in sorted(counter.items()))
+            return f"{total}" + (f" ({detail})" if detail else "")
+
+        return (
+            f"created {part(self.created)}; updated {part(self.updated)}; "
+            f"removed {part(self.deleted)}; unchanged {sum(self.unchanged.values())}"
+        )
+
+
+def import_document(document: Any) -> ImportReport:
+    """Check the whole document, then write it atomically. Raises PlanningFileInvalid."""
+    problems = Problems()
+    clean = _Checker(problems).check(document)
+    if problems:
+        raise PlanningFileInvalid(problems)
+    report = ImportReport()
+    try:
+        with transaction.atomic():
+            _Writer(report).write(clean)
+    except IntegrityError as exc:
+        # The checks above mirror the database's constraints, so this means a concurrent
+        # change or a rule the checks missed; either way nothing was written.
+        problems.add("", f"the database refused the file and nothing was written: {exc}")
+        raise PlanningFileInvalid(problems) from exc
+    except DatabaseError as exc:
+        problems.add("", f"the database failed while importing and nothing was written: {exc}")
+        raise PlanningFileInvalid(problems) from exc
+    return report
+
+
+# --- checking ----------------------------------------------------------------------------
+
+
+class _Checker:
+    """Turns the raw JSON into clean values, recording every problem with its path."""
+
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+
+    def check(self, document: Any) -> dict[str, Any]:
+        root = Obj(document, "", self.problems, required=("format",), optional=TOP_LEVEL[1:])
+        if not root.ok:
+            return {}
+        fmt = root.data.get("format")
+        if fmt is not None and fmt != FORMAT:
+            self.problems.add("format", f"must be {quote(FORMAT)}, not {quote(fmt)}")
+        clean: dict[str, Any] = {}
+        clean["cycles"] = self._cycles(root)
+        clean["people"] = self._people(root)
+        clean["segments"] = self._segments(root)
+        clean["journeys"] = self._journeys(root)
+        self._known_from_database(root, clean)
+        clean["capacity"] = self._capacity(root)
+        clean["squads"] = self._squads(root)
+        clean["dependencies"] = self._dependencies(root)
+        return clean
+
+    # Names the rest of the file may refer to: those it defines plus those already stored.
+    def _known_from_database(self, root: Obj, clean: dict[str, Any]) -> None:
+        self.cycle_keys = {c["key"] for c in clean["cycles"]} | set(
+            Cycle.objects.values_list("key", flat=True)
+        )
+        self.usernames = {p["username"] for p in clean["people"]}
+        self.segment_keys = {s["key"] for s in clean["segments"]} | set(
+            Segment.objects.values_list("key", flat=True)
+        )
+        self.stage_refs = {
+            f"{j['key']}/{s['key']}" for j in clean["journeys"] for s in j["stages"]
+        } | {f"{j}/{s}" for j, s in Stage.objects.values_list("journey__key", "key")}
+        self.squad_keys: set[str] = set(Squad.objects.values_list("key", flat=True))
+        self.initiative_refs: set[str] = {
+            f"{sq}/{k}" for sq, k in Initiative.objects.values_list("squad__key", "key")
+        }
+        referenced = self._referenced_usernames(root)
+        self.usernames |= set(
+            User.objects.filter(username__in=referenced).values_list("username", flat=True)
+        )
+
+    @staticmethod
+    def _referenced_usernames(root: Obj) -> set[str]:
+        names: set[str] = set()
+        for squad in root.data.get("squads") or []:
+            if not isinstance(squad, dict):
+                continue
+            names.add(squad.get("dri"))
+            for member in squad.get("members") or []:
+                if isinstance(member, dict):
+                    names.add(member.get("person"))
+        for dep in root.data.get("dependencies") or []:
+            if isinstance(dep, dict):
+                names.add(dep.get("owner"))
+        return {n for n in names if isinstance(n, str)}
+
+    def _unique(self, path: str, name: str, value: str | None, seen: dict[str, str], what: str):
+        if value is None:
+            return
+        if value in seen:
+            self.problems.add(
+                join(path, name), f"{what} {quote(value)} is already used at {seen[value]}"
+            )
+        else:
+            seen[value] = path
+
+    def _cycles(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        for path, raw in root.items("cycles"):
+            o = Obj(raw, path, self.problems, required=("key", "name", "starts", "ends"))
+            if not o.ok:
+                continue
+            item = {
+                "key": o.key(),
+                "name": o.text("name", max_length=200),
+                "starts": o.date("starts"),
+                "ends": o.date("ends"),
+            }
+            self._unique(path, "key", item["key"], seen, "cycle key")
+            _check_order(self.problems, path, item["starts"], item["ends"])
+            out.append(item)
+        return out
+
+    def _people(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        for path, raw in root.items("people"):
+            o = Obj(
+                raw,
+                path,
+                self.problems,
+                required=("username", "name"),
+                optional=("email", "title", "function"),
+            )
+            if not o.ok:
+                continue
+            item = {
+                "username": o.username("username"),
+                "name": o.text("name", max_length=200),
+                "email": o.email("email"),
+                "title": o.text("title", max_length=200, blank=True),
+                "function": o.text("function", max_length=100, blank=True),
+            }
+            self._unique(path, "username", item["username"], seen, "username")
+            out.append(item)
+        return out
+
+    def _segments(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        for path, raw in root.items("segments"):
+            o = Obj(
+                raw,
+                path,
+                self.problems,
+                required=("key", "name"),
+                optional=("description", "priority"),
+            )
+            if not o.ok:
+                continue
+            item = {
+                "key": o.key(),
+                "name": o.text("name", max_length=200),
+                "description": o.text("description", blank=True),
+                "priority": o.integer("priority", 0, 32767),
+            }
+            self._unique(path, "key", item["key"], seen, "segment key")
+            out.append(item)
+        return out
+
+    def _journeys(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        file_segments = {
+            s.get("key") for s in root.data.get("segments") or [] if isinstance(s, dict)
+        }
+        stored_segments = set(Segment.objects.values_list("key", flat=True))
+        for path, raw in root.items("journeys"):
+            o = Obj(
+                raw,
+                path,
+                self.problems,
+                required=("key", "name", "stages"),
+                optional=("description", "segments"),
+            )
+            if not o.ok:
+                continue
+            item = {
+                "key": o.key(),
+                "name": o.text("name", max_length=200),
+                "description": o.text("description", blank=True),
+                "segments": [],
+                "stages": [],
+            }
+            self._unique(path, "key", item["key"], seen, "journey key")
+            seen_segments: dict[str, str] = {}
+            for spath, seg in o.items("segments"):
+                if not isinstance(seg, str):
+                    self.problems.add(spath, "must be a segment key")
+                elif seg not in file_segments and seg not in stored_segments:
+                    self.problems.add(spath, f"no segment with key {quote(seg)}")
+                elif seg in seen_segments:
+                    self.problems.add(spath, f"segment {quote(seg)} is listed twice")
+                else:
+                    seen_segments[seg] = spath
+                    item["segments"].append(seg)
+            seen_stages: dict[str, str] = {}
+            for spath, sraw in o.items("stages"):
+                stage = self._stage(spath, sraw)
+                if stage:
+                    self._unique(spath, "key", stage["key"], seen_stages, "stage key")
+                    item["stages"].append(stage)
+            out.append(item)
+        return out
+
+    def _stage(self, path: str, raw: Any) -> dict | None:
+        o = Obj(
+            raw,
+            path,
+            self.problems,
+            required=(
+                "key",
+                "name",
+                "customer_goal",
+                "today",
+                "tomorrow",
+                "emotion_today",
+                "emotion_target",
+            ),
+            optional=("moments",),
+        )
+        if not o.ok:
+            return None
+        stage = {
+            "key": o.key(),
+            "name": o.text("name", max_length=200),
+            "customer_goal": o.text("customer_goal"),
+            "today": o.text("today"),
+            "tomorrow": o.text("tomorrow"),
+            "emotion_today": o.integer("emotion_today", EMOTION_MIN, EMOTION_MAX),
+            "emotion_target": o.integer("emotion_target", EMOTION_MIN, EMOTION_MAX),
+            "moments": [],
+        }
+        for mpath, mraw in o.items("moments"):
+            m = Obj(mraw, mpath, self.problems, required=("when", "tomorrow"), optional=("today",))
+            if not m.ok:
+                continue
+            when = m.text("when", max_length=40)
+            if when is not None and parse_offset(when) is None:
+                self.problems.add(
+                    join(mpath, "when"),
+                    f'{quote(when)} is not a time offset; write it like "Day 1", "Week 2" '
+                    'or "Month 3"',
+                )
+            stage["moments"].append(
+                {
+                    "when": when,
+                    "today": m.text("today", blank=True),
+                    "tomorrow": m.text("tomorrow"),
+                }
+            )
+        return stage
+
+    def _capacity(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        for path, raw in root.items("capacity"):
+            o = Obj(raw, path, self.problems, required=("function", "cycle", "headcount"))
+            if not o.ok:
+                continue
+            item = {
+                "function": o.text("function", max_length=100),
+                "cycle": self._cycle_ref(o, "cycle"),
+                "headcount": o.decimal("headcount", places=2, digits=8, minimum=Decimal(0)),
+            }
+            if item["function"] and item["cycle"]:
+                self._unique(
+                    path,
+                    "function",
+                    f"{item['function']}@{item['cycle']}",
+                    seen,
+                    "capacity for function and cycle",
+                )
+            out.append(item)
+        return out
+
+    def _cycle_ref(self, o: Obj, name: str) -> str | None:
+        value = o.text(name, max_length=200)
+        if value is not None and value not in self.cycle_keys:
+            o._bad(name, f"no cycle with key {quote(value)}")
+            return None
+        return value
+
+    def _person_ref(self, o: Obj, name: str) -> str | None:
+        value = o.text(name, max_length=150)
+        if value is not None and value not in self.usernames:
+            o._bad(name, f"no person with username {quote(value)}")
+            return None
+        return value
+
+    def _squads(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        raw_squads = root.items("squads")
+        # Every squad key and initiative ref in the file, so dependencies can refer to them.
+        for _, raw in raw_squads:
+            if isinstance(raw, dict) and isinstance(raw.get("key"), str):
+                self.squad_keys.add(raw["key"])
+                for init in raw.get("initiatives") or []:
+                    if isinstance(init, dict) and isinstance(init.get("key"), str):
+                        self.initiative_refs.add(f"{raw['key']}/{init['key']}")
+        for path, raw in raw_squads:
+            o = Obj(
+                raw,
+                path,
+                self.problems,
+                required=("key", "name", "cycle", "dri", "members"),
+                optional=("stages", "okr", "plan", "initiatives"),
+            )
+            if not o.ok:
+                continue
+            squad = {
+                "key": o.key(),
+                "name": o.text("name", max_length=200),
+                "cycle": self._cycle_ref(o, "cycle"),
+                "dri": self._person_ref(o, "dri"),
+                "members": [],
+                "stages": [],
+                "okr": None,
+                "plan": None,
+                "initiatives": [],
+            }
+            self._unique(path, "key", squad["key"], seen, "squad key")
+            members: dict[str, str] = {}
+            for mpath, mraw in o.items("members"):
+                m = Obj(mraw, mpath, self.problems, required=("person", "function"))
+                if not m.ok:
+                    continue
+                person = self._person_ref(m, "person")
+                function = m.text("function", max_length=100)
+                self._unique(mpath, "person", person, members, "person")
+                squad["members"].append({"person": person, "function": function})
+            if squad["dri"] and squad["dri"] not in members and o.has("members"):
+                o._bad("dri", f"{quote(squad['dri'])} must also be listed in members")
+            if o.has("members") and not o.items("members"):
+                o._bad("members", "a squad needs at least one member, its DRI")
+            stages: dict[str, str] = {}
+            for spath, ref in o.items("stages"):
+                if not isinstance(ref, str) or ref not in self.stage_refs:
+                    self.problems.add(spath, f"no journey stage {quote(ref)}")
+                elif ref in stages:
+                    self.problems.add(spath, f"stage {quote(ref)} is listed twice")
+                else:
+                    stages[ref] = spath
+                    squad["stages"].append(ref)
+            squad["okr"] = self._okr(o)
+            squad["plan"] = self._plan(o)
+            init_keys: dict[str, str] = {}
+            for ipath, iraw in o.items("initiatives"):
+                init = self._initiative(ipath, iraw)
+                if init:
+                    self._unique(ipath, "key", init["key"], init_keys, "initiative key")
+                    squad["initiatives"].append(init)
+            out.append(squad)
+        return out
+
+    def _okr(self, squad: Obj) -> dict | None:
+        o = squad.obj("okr", required=("objective",), optional=("key_results",))
+        if o is None:
+            return None
+        okr = {"objective": o.text("objective"), "key_results": []}
+        seen: dict[str, str] = {}
+        for path, raw in o.items("key_results"):
+            k = Obj(
+                raw,
+                path,
+                self.problems,
+                required=("key", "name"),
+                optional=("unit", "baseline", "target", "current", "direction"),
+            )
+            if not k.ok:
+                continue
+            kr = {
+                "key": k.key(),
+                "name": k.text("name", max_length=200),
+                "unit": k.text("unit", max_length=40, blank=True),
+                "baseline": k.decimal("baseline", places=4, digits=18),
+                "target": k.decimal("target", places=4, digits=18),
+                "current": k.decimal("current", places=4, digits=18),
+                "direction": k.choice("direction", ["increase", "decrease"]) or "increase",
+            }
+            self._unique(path, "key", kr["key"], seen, "key result key")
+            okr["key_results"].append(kr)
+        return okr
+
+    def _plan(self, squad: Obj) -> dict | None:
+        o = squad.obj(
+            "plan",
+            required=(),
+            optional=("current_experience", "desired_experience", "success_metrics", "not_doing"),
+        )
+        if o is None:
+            return None
+        not_doing = []
+        for path, item in o.items("not_doing"):
+            if not isinstance(item, str) or not item.strip():
+                self.problems.add(path, "must be a non-empty line of text")
+            else:
+                not_doing.append(item)
+        return {
+            "current_experience": o.text("current_experience", blank=True),
+            "desired_experience": o.text("desired_experience", blank=True),
+            "success_metrics": o.text("success_metrics", blank=True),
+            "not_doing": not_doing,
+        }
+
+    def _initiative(self, path: str, raw: Any) -> dict | None:
+        o = Obj(
+            raw,
+            path,
+            self.problems,
+            required=("key", "title", "function", "starts", "ends", "headcount", "status"),
+            optional=("description", "stage", "segment", "impact", "counter_measure"),
+        )
+        if not o.ok:
+            return None
+        init = {
+            "key": o.key(),
+            "title": o.text("title", max_length=300),
+            "description": o.text("description", blank=True),
+            "function": o.text("function", max_length=100),
+            "stage": None,
+            "segment": None,
+            "starts": o.date("starts"),
+            "ends": o.date("ends"),
+            "headcount": o.decimal("headcount", places=2, digits=8, minimum=Decimal(0)),
+            "status": o.choice("status", INITIATIVE_STATUSES),
+            "impact": None,
+            "counter_measure": o.text("counter_measure", blank=True),
+        }
+        stage = o.text("stage", max_length=200, blank=True)
+        if stage:
+            if stage in self.stage_refs:
+                init["stage"] = stage
+            else:
+                o._bad("stage", f"no journey stage {quote(stage)}")
+        segment = o.text("segment", max_length=200, blank=True)
+        if segment:
+            if segment in self.segment_keys:
+                init["segment"] = segment
+            else:
+                o._bad("segment", f"no segment with key {quote(segment)}")
+        _check_order(self.problems, path, init["starts"], init["ends"])
+        impact = o.obj("impact", required=("team", "business", "customer"))
+        if impact is not None:
+            init["impact"] = {
+                side: impact.integer(side, IMPACT_MIN, IMPACT_MAX)
+                for side in ("team", "business", "customer")
+            }
+        return init
+
+    def _dependencies(self, root: Obj) -> list[dict]:
+        out, seen = [], {}
+        for path, raw in root.items("dependencies"):
+            o = Obj(
+                raw,
+                path,
+                self.problems,
+                required=("key", "from", "what", "due", "blocking", "status"),
+                optional=("to", "to_function", "owner", "note"),
+            )
+            if not o.ok:
+                continue
+            dep = {
+                "key": o.key(),
+                "from": self._party_ref(o, "from"),
+                "to": None,
+                "to_function": None,
+                "what": o.text("what"),
+                "due": o.date("due"),
+                "blocking": o.boolean("blocking"),
+                "status": o.choice("status", DEPENDENCY_STATUSES),
+                "owner": self._person_ref(o, "owner") if o.has("owner") else None,
+                "note": o.text("note", blank=True),
+            }
+            self._unique(path, "key", dep["key"], seen, "dependency key")
+            has_to, has_function = o.has("to"), o.has("to_function")
+            if has_to and has_function:
+                o._bad("to_function", "give either to or to_function, not both")
+            elif not has_to and not has_function:
+                o._bad(
+                    "to",
+                    "is required: the squad or initiative that provides it (or give to_function)",
+                )
+            elif has_to:
+                dep["to"] = self._party_ref(o, "to")
+            else:
+                dep["to_function"] = o.text("to_function", max_length=100)
+            if dep["from"] and dep["from"] == dep["to"]:
+                o._bad("to", "a squad or initiative cannot depend on itself")
+            out.append(dep)
+        return out
+
+    def _party_ref(self, o: Obj, name: str) -> str | None:
+        """A squad key or a squad-key/initiative-key reference."""
+        value = o.text(name, max_length=200)
+        if value is None:
+            return None
+        if "/" in value:
+            if value not in self.initiative_refs:
+                o._bad(name, f"no initiative {quote(value)}")
+                return None
+        elif value not in self.squad_keys:
+            o._bad(name, f"no squad with key {quote(value)}")
+            return None
+        return value
+
+
+def _check_order(problems: Problems, path: str, starts: dt.date | None, ends: dt.date | None):
+    if starts and ends and starts > ends:
+        problems.add(
+            join(path, "ends"), f"{ends.isoformat()} is before starts {starts.isoformat()}"
+        )
+
+
+# --- writing -----------------------------------------------------------------------------
+
+
+class _Writer:
+    """Writes clean values, touching only rows whose values differ (so a re-import is a no-op)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+    def upsert(self, model, lookup: dict[str, Any], values: dict[str, Any], label: str):
+        obj = model.objects.filter(**lookup).first()
+        if obj is None:
+            obj = model.objects.create(**lookup, **values)
+            self.report.record(label, "created")
+            return obj
+        changed = [name for name, value in values.items() if _differs(getattr(obj, name), value)]
+        if changed:
+            for name in changed:
+                setattr(obj, name, values[name])
+            obj.save()
+            self.report.record(label, "updated")
+        else:
+            self.report.record(label, "unchanged")
+        return obj
+
+    def write(self, clean: dict[str, Any]) -> None:
+        cycles = {
+            c["key"]: self.upsert(Cycle, {"key": c["key"]}, _without(c, "key"), "cycles")
+            for c in clean["cycles"]
+        }
+        self.report.cycles |= set(cycles)
+        for person in clean["people"]:
+            self._person(person)
+        for cap in clean["capacity"]:
+            self.upsert(
+                Capacity,
+                {"cycle": Cycle.objects.get(key=cap["cycle"]), "function": cap["function"]},
+                {"headcount": cap["headcount"]},
+                "capacity",
+            )
+        for seg in clean["segments"]:
+            self.upsert(Segment, {"key": seg["key"]}, _without(seg, "key"), "segments")
+        for journey in clean["journeys"]:
+            self._journey(journey)
+        stages = {f"{s.journey.key}/{s.key}": s for s in Stage.objects.select_related("journey")}
+        segments = {s.key: s for s in Segment.objects.all()}
+        users = {u.username: u for u in User.objects.all()}
+        for squad in clean["squads"]:
+            self._squad(squad, users, stages, segments)
+        for dep in clean["dependencies"]:
+            self._dependency(dep, users)
+
+    def _person(self, person: dict) -> None:
+        user = User.objects.filter(username=person["username"]).first()
+        if user is None:
+            user = User(username=person["username"], email=person["email"])
+            user.set_unusable_password()
+            user.save()
+            self.report.record("people", "created")
+        elif user.email != person["email"]:
+            user.email = person["email"]
+            user.save(update_fields=["email"])
+            self.report.record("people", "updated")
+        else:
+            self.report.record("people", "unchanged")
+        self.upsert(
+            Profile,
+            {"user": user},
+            {
+                "display_name": person["name"],
+                "title": person["title"],
+                "function": person["function"],
+            },
+            "profiles",
+        )
+
+    def _journey(self, data: dict) -> None:
+        journey = self.upsert(
+            Journey,
+            {"key": data["key"]},
+            {"name": data["name"], "description": data["description"]},
+            "journeys",
+        )
+        wanted = list(Segment.objects.filter(key__in=data["segments"]).values_list("key", "pk"))
+        wanted_ids = {key: pk for key, pk in wanted}
+        self._sync_links(
+            JourneySegment.objects.filter(journey=journey),
+            "segment_id",
+            [wanted_ids[k] for k in data["segments"]],
+            lambda seg_id: JourneySegment(journey=journey, segment_id=seg_id),
+            "journey segments",
+        )
+        for position, stage_data in enumerate(data["stages"]):
+            values = _without(stage_data, "key", "moments")
+            values["position"] = position
+            stage = self.upsert(
+                Stage, {"journey": journey, "key": stage_data["key"]}, values, "stages"
+            )
+            self._moments(stage, stage_data["moments"])
+
+    def _moments(self, stage: Stage, moments: list[dict]) -> None:
+        current = [
+            {"when": m.when, "today": m.today, "tomorrow": m.tomorrow}
+            for m in stage.moments.order_by("position", "id")
+        ]
+        if current == moments:
+            self.report.record("moments", "unchanged")
+            return
+        deleted, _ = stage.moments.all().delete()
+        if deleted:
+            self.report.deleted["moments"] += deleted
+        for position, m in enumerate(moments):
+            Moment.objects.create(
+                stage=stage, position=position, offset_days=parse_offset(m["when"]), **m
+            )
+            self.report.record("moments", "created")
+
+    def _sync_links(self, existing_qs, field_name: str, wanted: list[int], make, label: str):
+        """Make a set of link rows match `wanted`, keeping rows that already match."""
+        existing = {getattr(link, field_name): link for link in existing_qs}
+        stale = [link.pk for target, link in existing.items() if target not in wanted]
+        if stale:
+            existing_qs.model.objects.filter(pk__in=stale).delete()
+            self.report.deleted[label] += len(stale)
+        for target in wanted:
+            if target in existing:
+                self.report.record(label, "unchanged")
+            else:
+                make(target).save()
+                self.report.record(label, "created")
+
+    def _squad(self, data: dict, users: dict, stages: dict, segments: dict) -> None:
+        cycle = Cycle.objects.get(key=data["cycle"])
+        squad = self.upsert(
+            Squad,
+            {"key": data["key"]},
+            {"name": data["name"], "cycle": cycle, "dri": users[data["dri"]]},
+            "squads",
+        )
+        existing = {m.person_id: m for m in squad.memberships.all()}
+        wanted = {users[m["person"]].pk: m["function"] for m in data["members"]}
+        stale = [m.pk for pid, m in existing.items() if pid not in wanted]
+        if stale:
+            Membership.objects.filter(pk__in=stale).delete()
+            self.report.deleted["memberships"] += len(stale)
+        for member in data["members"]:
+            user = users[member["person"]]
+            self.upsert(
+                Membership,
+                {"squad": squad, "person": user},
+                {"function": member["function"]},
+                "memberships",
+            )
+        self._sync_links(
+            SquadStage.objects.filter(squad=squad),
+            "stage_id",
+            [stages[ref].pk for ref in data["stages"]],
+            lambda stage_id: SquadStage(squad=squad, stage_id=stage_id),
+            "squad stages",
+        )
+        if data["okr"] is not None:
+            okr = self.upsert(
+                OKR,
+                {"squad": squad, "cycle": cycle},
+                {"objective": data["okr"]["objective"]},
+                "OKRs",
+            )
+            for kr in data["okr"]["key_results"]:
+                self.upsert(
+                    KeyResult, {"okr": okr, "key": kr["key"]}, _without(kr, "key"), "key results"
+                )
+        if data["plan"] is not None:
+            self.upsert(Plan, {"squad": squad}, data["plan"], "plans")
+        for init in data["initiatives"]:
+            values = _without(init, "key", "impact", "stage", "segment")
+            values["stage"] = stages[init["stage"]] if init["stage"] else None
+            values["segment"] = segments[init["segment"]] if init["segment"] else None
+            impact = init["impact"] or {}
+            for side in ("team", "business", "customer"):
+                values[f"impact_{side}"] = impact.get(side)
+            self.upsert(Initiative, {"squad": squad, "key": init["key"]}, values, "initiatives")
+
+    def _dependency(self, data: dict, users: dict) -> None:
+        values: dict[str, Any] = {
+            "what": data["what"],
+            "due": data["due"],
+            "blocking": data["blocking"],
+            "status": data["status"],
+            "owner": users[data["owner"]] if data["owner"] else None,
+            "note": data["note"],
+            "from_squad": None,
+            "from_initiative": None,
+            "to_squad": None,
+            "to_initiative": None,
+            "to_function": data["to_function"] or "",
+        }
+        side, target = _party(data["from"])
+        values[f"from_{side}"] = target
+        if data["to"]:
+            side, target = _party(data["to"])
+            values[f"to_{side}"] = target
+        self.upsert(Dependency, {"key": data["key"]}, values, "dependencies")
+
+
+def _party(ref: str) -> tuple[str, Any]:
+    if "/" in ref:
+        squad_key, key = ref.split("/", 1)
+        return "initiative", Initiative.objects.get(squad__key=squad_key, key=key)
+    return "squad", Squad.objects.get(key=ref)
+
+
+def _without(data: dict, *names: str) -> dict:
+    return {k: v for k, v in data.items() if k not in names}
+
+
+def _differs(current: Any, wanted: Any) -> bool:
+    if isinstance(current, Decimal) or isinstance(wanted, Decimal):
+        if current is None or wanted is None:
+            return current is not wanted
+        return Decimal(current) != Decimal(wanted)
+    if hasattr(current, "pk") or hasattr(wanted, "pk"):
+        return getattr(current, "pk", None) != getattr(wanted, "pk", None)
+    return current != wanted

@@ -1,0 +1,61 @@
+from django.contrib import admin
+
+from squads.models import OKR, CheckIn, KeyResult, Membership, Squad, SquadStage
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["person"]
+
+
+class SquadStageInline(admin.TabularInline):
+    model = SquadStage
+    extra = 0
+
+
+@admin.register(Squad)
+class SquadAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "cycle", "dri"]
+    list_filter = ["cycle"]
+    list_select_related = ["cycle", "dri"]
+    search_fields = ["key", "name"]
+    inlines = [MembershipInline, SquadStageInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["person", "squad", "function"]
+    list_filter = ["function", "squad__cycle", "squad"]
+    list_select_related = ["person", "squad"]
+    search_fields = ["person__username", "squad__name"]
+
+
+class KeyResultInline(admin.TabularInline):
+    model = KeyResult
+    extra = 0
+
+
+@admin.register(OKR)
+class OKRAdmin(admin.ModelAdmin):
+    list_display = ["objective", "squad", "cycle"]
+    list_filter = ["cycle"]
+    list_select_related = ["squad", "cycle"]
+    search_fields = ["objective", "squad__name"]
+    inlines = [KeyResultInline]
+
+
+@admin.register(KeyResult)
+class KeyResultAdmin(admin.ModelAdmin):
+    list_display = ["name", "okr", "unit", "baseline", "current", "target", "direction"]
+    list_filter = ["direction", "okr__cycle", "okr__squad"]
+    list_select_related = ["okr"]
+    search_fields = ["key", "name"]
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    list_display = ["key_result", "value", "confidence", "author", "created_at"]
+    list_filter = ["confidence", "key_result__okr__squad"]
+    list_select_related = ["key_result", "author"]
+    date_hierarchy = "created_at"
