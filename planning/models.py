@@ -166,6 +166,9 @@ class Initiative(models.Model):
                     impact_customer__isnull=True,
                 )
                 | Q(
+                    impact_team__isnull=False,
+                    impact_business__isnull=False,
+                    impact_customer__isnull=False,
                     impact_team__gte=IMPACT_MIN,
                     impact_team__lte=IMPACT_MAX,
                     impact_business__gte=IMPACT_MIN,
