@@ -1,0 +1,61 @@
+"""Small builders for a planning world in tests: the fewest rows that make a valid squad."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+
+from journeys.models import Journey, Stage
+from planning.models import Cycle, Initiative, Profile
+from squads.models import Membership, Squad
+
+User = get_user_model()
+
+
+def person(username: str, name: str | None = None, function: str = "Product"):
+    user = User.objects.create(username=username, email=f"{username}@example.com")
+    Profile.objects.create(user=user, display_name=name or username.title(), function=function)
+    return user
+
+
+def cycle(key: str = "fy2027") -> Cycle:
+    return Cycle.objects.create(
+        key=key, name=key.upper(), starts=dt.date(2027, 1, 1), ends=dt.date(2027, 12, 31)
+    )
+
+
+def squad(key: str, *, dri, cycle: Cycle, members=(), function: str = "Product") -> Squad:
+    made = Squad.objects.create(key=key, name=key.replace("-", " ").title(), cycle=cycle, dri=dri)
+    Membership.objects.create(squad=made, person=dri, function=function)
+    for member in members:
+        Membership.objects.create(squad=made, person=member, function=function)
+    return made
+
+
+def stage(journey_key: str = "lifecycle", key: str = "onboarding", **values) -> Stage:
+    journey, _ = Journey.objects.get_or_create(key=journey_key, defaults={"name": journey_key})
+    defaults = {
+        "name": key.title(),
+        "customer_goal": "Get value quickly",
+        "today": "Overwhelmed",
+        "tomorrow": "Guided",
+        "emotion_today": -1,
+        "emotion_target": 1,
+    }
+    defaults.update(values)
+    return Stage.objects.create(journey=journey, key=key, **defaults)
+
+
+def initiative(squad: Squad, key: str = "work", **values) -> Initiative:
+    defaults = {
+        "title": key.replace("-", " ").title(),
+        "function": "Product",
+        "starts": dt.date(2027, 1, 4),
+        "ends": dt.date(2027, 3, 31),
+        "headcount": Decimal("1"),
+        "status": "planned",
+    }
+    defaults.update(values)
+    return Initiative.objects.create(squad=squad, key=key, **defaults)
