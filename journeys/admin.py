@@ -43,6 +43,13 @@ class StageAdmin(admin.ModelAdmin):
     inlines = [MomentInline]
 
 
+@admin.register(JourneySegment)
+class JourneySegmentAdmin(admin.ModelAdmin):
+    list_display = ["journey", "segment"]
+    list_filter = ["journey", "segment"]
+    list_select_related = ["journey", "segment"]
+
+
 @admin.register(Moment)
 class MomentAdmin(admin.ModelAdmin):
     list_display = ["when", "stage", "offset_days", "tomorrow"]

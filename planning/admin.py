@@ -36,6 +36,14 @@ class PersonAdmin(UserAdmin):
         return getattr(getattr(user, "profile", None), "function", "")
 
 
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "user", "title", "function"]
+    list_filter = ["function"]
+    list_select_related = ["user"]
+    search_fields = ["display_name", "title", "user__username", "user__email"]
+
+
 @admin.register(Cycle)
 class CycleAdmin(admin.ModelAdmin):
     list_display = ["key", "name", "starts", "ends"]

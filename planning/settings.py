@@ -99,6 +99,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "planning.context_processors.throughline",
             ],
         },
     },
@@ -157,7 +158,9 @@ STORAGES = {
     },
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
 
 _email_backend = os.environ.get(
     "EMAIL_BACKEND",
@@ -184,13 +187,14 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 if not CELERY_BROKER_URL:
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
+        "control_folder": str(_broker_dir / "control"),
     }
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
@@ -203,11 +207,16 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# The review: every open cycle every REVIEW_INTERVAL_SECONDS, and once, this many seconds
+# after a burst of changes to a cycle's plans (see planning.tasks.review_enqueue).
 REVIEW_INTERVAL_SECONDS = env_int("REVIEW_INTERVAL_SECONDS", 15 * 60)
+REVIEW_COALESCE_SECONDS = env_int("REVIEW_COALESCE_SECONDS", 30)
 CELERY_BEAT_SCHEDULE = {
     "review-open-cycles": {
         "task": "planning.tasks.review_open_cycles",
         "schedule": REVIEW_INTERVAL_SECONDS,
+        # A sweep nobody ran before the next one is due is only a duplicate of it.
+        "options": {"expires": REVIEW_INTERVAL_SECONDS},
     },
 }
 

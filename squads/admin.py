@@ -59,3 +59,10 @@ class CheckInAdmin(admin.ModelAdmin):
     list_filter = ["confidence", "key_result__okr__squad"]
     list_select_related = ["key_result", "author"]
     date_hierarchy = "created_at"
+
+
+@admin.register(SquadStage)
+class SquadStageAdmin(admin.ModelAdmin):
+    list_display = ["squad", "stage"]
+    list_filter = ["squad__cycle", "stage__journey", "stage"]
+    list_select_related = ["squad", "stage__journey"]

@@ -1,0 +1,133 @@
+"""Who may do what: the one place every view asks.
+
+Everyone signed in reads the company's plans. Writing depends on a person's role and on their
+relation to the object:
+
+- administrators (superusers) may do everything;
+- leadership (the "Leadership" group) edits journeys, stages, cycles and capacity;
+- operations (the "Operations" group) triages findings and edits the board's statuses;
+- a squad's members edit their squad's plan, initiatives, key-result check-ins and the
+  dependencies their squad needs;
+- the squad's DRI, as a member, also manages membership and the OKR;
+- the provider side (members of the providing squad, or the dependency's owner) accepts,
+  declines or updates the dependencies addressed to it.
+
+Views call `actor_for(request)` once and then the `can_*` functions, or the `get_*_rw`
+helpers that raise PermissionDenied. Objects that do not exist answer 404 whoever asks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
+
+from dependencies.models import Dependency
+from squads.models import Squad
+
+LEADERSHIP = "Leadership"
+OPERATIONS = "Operations"
+
+
+@dataclass
+class Actor:
+    """The signed-in person with the roles and relations the rules need, loaded once."""
+
+    user: object
+    groups: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return bool(self.user.is_superuser)
+
+    @property
+    def is_leadership(self) -> bool:
+        return self.is_admin or LEADERSHIP in self.groups
+
+    @property
+    def is_operations(self) -> bool:
+        return self.is_admin or OPERATIONS in self.groups
+
+    @cached_property
+    def member_of(self) -> frozenset[int]:
+        return frozenset(self.user.memberships.values_list("squad_id", flat=True))
+
+    @cached_property
+    def dri_of(self) -> frozenset[int]:
+        return frozenset(self.user.squads_led.values_list("id", flat=True))
+
+
+def actor_for(request: HttpRequest) -> Actor:
+    actor = getattr(request, "_throughline_actor", None)
+    if actor is None or actor.user is not request.user:
+        groups = frozenset(request.user.groups.values_list("name", flat=True))
+        actor = Actor(user=request.user, groups=groups)
+        request._throughline_actor = actor
+    return actor
+
+
+def can_edit_journeys(actor: Actor) -> bool:
+    return actor.is_leadership
+
+
+def can_create_squad(actor: Actor) -> bool:
+    return actor.is_leadership
+
+
+def can_edit_plan(actor: Actor, squad: Squad) -> bool:
+    return actor.is_admin or squad.pk in actor.member_of
+
+
+def can_manage_squad(actor: Actor, squad: Squad) -> bool:
+    """Membership, the DRI and the OKR: the DRI, leadership and administrators."""
+    return actor.is_leadership or squad.pk in actor.dri_of
+
+
+def can_check_in(actor: Actor, squad: Squad) -> bool:
+    return can_edit_plan(actor, squad)
+
+
+def _provider_squad_id(dep: Dependency) -> int | None:
+    if dep.to_squad_id:
+        return dep.to_squad_id
+    if dep.to_initiative_id:
+        return dep.to_initiative.squad_id
+    return None
+
+
+def _needer_squad_id(dep: Dependency) -> int:
+    return dep.from_squad_id or dep.from_initiative.squad_id
+
+
+def can_edit_dependency(actor: Actor, dep: Dependency) -> bool:
+    """What is needed, by when: the needing squad's members (and operations)."""
+    return actor.is_operations or _needer_squad_id(dep) in actor.member_of
+
+
+def can_respond_dependency(actor: Actor, dep: Dependency) -> bool:
+    """Accept, decline, at risk, done: the provider side (and operations)."""
+    if actor.is_operations or dep.owner_id == actor.user.pk:
+        return True
+    provider = _provider_squad_id(dep)
+    return provider is not None and provider in actor.member_of
+
+
+def can_triage_findings(actor: Actor) -> bool:
+    return actor.is_operations or actor.is_leadership
+
+
+def get_squad_for_user(request: HttpRequest, key: str) -> tuple[Squad, bool]:
+    """The squad and whether this person may edit its plan; 404 when there is none."""
+    squad = Squad.objects.select_related("cycle", "dri__profile").filter(key=key).first()
+    if squad is None:
+        raise Http404("No such squad.")
+    return squad, can_edit_plan(actor_for(request), squad)
+
+
+def get_squad_rw(request: HttpRequest, key: str) -> Squad:
+    squad, can_edit = get_squad_for_user(request, key)
+    if not can_edit:
+        raise PermissionDenied("Only the squad's members can change its plan.")
+    return squad
