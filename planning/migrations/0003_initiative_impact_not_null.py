@@ -4,20 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('journeys', '0001_initial'),
-        ('planning', '0002_initial'),
-        ('squads', '0002_dri_is_member'),
+        ("journeys", "0001_initial"),
+        ("planning", "0002_initial"),
+        ("squads", "0002_dri_is_member"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='initiative',
-            name='initiative_impact_complete_and_in_range',
+            model_name="initiative",
+            name="initiative_impact_complete_and_in_range",
         ),
         migrations.AddConstraint(
-            model_name='initiative',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('impact_business__isnull', True), ('impact_customer__isnull', True), ('impact_team__isnull', True)), models.Q(('impact_business__gte', -2), ('impact_business__isnull', False), ('impact_business__lte', 2), ('impact_customer__gte', -2), ('impact_customer__isnull', False), ('impact_customer__lte', 2), ('impact_team__gte', -2), ('impact_team__isnull', False), ('impact_team__lte', 2)), _connector='OR'), name='initiative_impact_complete_and_in_range'),
+            model_name="initiative",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("impact_business__isnull", True),
+                        ("impact_customer__isnull", True),
+                        ("impact_team__isnull", True),
+                    ),
+                    models.Q(
+                        ("impact_business__gte", -2),
+                        ("impact_business__isnull", False),
+                        ("impact_business__lte", 2),
+                        ("impact_customer__gte", -2),
+                        ("impact_customer__isnull", False),
+                        ("impact_customer__lte", 2),
+                        ("impact_team__gte", -2),
+                        ("impact_team__isnull", False),
+                        ("impact_team__lte", 2),
+                    ),
+                    _connector="OR",
+                ),
+                name="initiative_impact_complete_and_in_range",
+            ),
         ),
     ]
