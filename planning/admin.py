@@ -2,7 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from planning.models import Capacity, Cycle, Finding, Initiative, Plan, Profile, ReviewRun
+from planning.models import (
+    Capacity,
+    Cycle,
+    Finding,
+    Initiative,
+    Notification,
+    Plan,
+    Profile,
+    ReviewRun,
+)
 
 User = get_user_model()
 
@@ -107,3 +116,12 @@ class ReviewRunAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "trigger", "cycle"]
     list_select_related = ["cycle"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "message", "created_at", "read_at"]
+    list_filter = [("read_at", admin.EmptyFieldListFilter), "finding__cycle"]
+    list_select_related = ["recipient", "finding"]
+    search_fields = ["message", "recipient__username"]
+    raw_id_fields = ["finding"]

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class PlanningConfig(AppConfig):
     name = "planning"
     verbose_name = "Planning"
+
+    def ready(self) -> None:
+        from planning import signals
+
+        signals.connect()

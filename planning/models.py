@@ -209,6 +209,10 @@ class ReviewRun(models.Model):
     started_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     findings_open = models.PositiveIntegerField(default=0)
+    findings_new = models.PositiveIntegerField(
+        default=0, help_text="Findings that opened in this run, new or back again."
+    )
+    findings_resolved = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
 
     class Meta:
@@ -248,6 +252,12 @@ class Finding(models.Model):
     )
     message = models.TextField()
     score = models.FloatField(null=True, blank=True)
+    subjects_state = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Digest of the subjects' facts when last reviewed; a dismissal lasts until "
+        "it changes.",
+    )
     state = models.CharField(max_length=15, choices=State.choices, default=State.OPEN)
     dismissed_reason = models.TextField(blank=True)
     state_changed_by = models.ForeignKey(
@@ -271,6 +281,40 @@ class Finding(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["cycle", "state", "severity"])]
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def is_live(self) -> bool:
+        """Open or acknowledged: the review still sees it and nobody has set it aside."""
+        return self.state in (self.State.OPEN, self.State.ACKNOWLEDGED)
+
+
+class NotificationQuerySet(models.QuerySet):
+    def for_user(self, user) -> NotificationQuerySet:
+        return self.filter(recipient=user).select_related("finding", "finding__cycle")
+
+    def unread(self) -> NotificationQuerySet:
+        return self.filter(read_at__isnull=True)
+
+
+class Notification(models.Model):
+    """An in-app message to one person, about a finding that concerns their squad."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="notifications")
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
 
     def __str__(self) -> str:
         return self.message

@@ -3,20 +3,381 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, mailers
+from django.db import connection, transaction
 from django.utils import timezone
 
-from planning.models import Cycle, ReviewRun
+from planning.models import Cycle, Finding, Notification, ReviewRun
+from planning.review import FindingData, SubjectStates, review
+from planning.snapshot import Snapshot, snapshot_for_cycle
+from squads.models import Squad
+
+logger = logging.getLogger(__name__)
+
+# First key of pg_advisory_xact_lock(key1, key2); the cycle's id is the second.
+REVIEW_LOCK_NAMESPACE = 0x7265  # "re"
+_BATCH = 1000
+_LIVE = (Finding.State.OPEN, Finding.State.ACKNOWLEDGED)
+_CONTENT_FIELDS = ["kind", "severity", "subjects", "message", "score", "subjects_state"]
+_STATE_FIELDS = ["state", "dismissed_reason", "state_changed_by", "state_changed_at"]
+
+
+# --- running the review ------------------------------------------------------------------
 
 
 def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> ReviewRun:
-    """Run the review over one cycle and store what it found, all in one transaction."""
+    """Run the review over one cycle and store what it found, all in one transaction.
+
+    Runs for the same cycle queue behind each other (review_lock). If anything fails, the
+    stored findings stay exactly as the previous run left them and the run is marked failed.
+    The returned run carries `findings`: every FindingData that holds now, dismissed or not.
+    """
     today = today or timezone.localdate()
-    with transaction.atomic():
-        run = ReviewRun.objects.create(cycle=cycle, trigger=trigger, today=today)
-        run.status = ReviewRun.Status.DONE
+    run = ReviewRun.objects.create(cycle=cycle, trigger=trigger, today=today)
+    try:
+        with transaction.atomic():
+            review_lock(cycle)
+            cycle.refresh_from_db()
+            snapshot = snapshot_for_cycle(cycle)
+            findings = review(snapshot, today)
+            stored = findings_store(cycle=cycle, snapshot=snapshot, findings=findings)
+            run.status = ReviewRun.Status.DONE
+            run.finished_at = timezone.now()
+            run.findings_open = stored.open
+            run.findings_new = stored.new
+            run.findings_resolved = stored.resolved
+            run.save(
+                update_fields=[
+                    "status",
+                    "finished_at",
+                    "findings_open",
+                    "findings_new",
+                    "findings_resolved",
+                ]
+            )
+    except Exception as exc:
+        logger.exception("The review of cycle %s failed; its findings are unchanged", cycle.pk)
+        run.status = ReviewRun.Status.FAILED
         run.finished_at = timezone.now()
-        run.findings_open = cycle.findings.filter(state="open").count()
-        run.save(update_fields=["status", "finished_at", "findings_open"])
+        run.error = f"{type(exc).__name__}: {exc}"
+        run.save(update_fields=["status", "finished_at", "error"])
+        raise
+    run.findings = findings
     return run
+
+
+def review_lock(cycle: Cycle) -> None:
+    """Hold the cycle's review lock until the current transaction ends.
+
+    PostgreSQL: a transaction-level advisory lock, so a review never blocks edits to the
+    cycle row itself. SQLite runs write transactions one at a time (IMMEDIATE mode).
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("review_lock() must be called inside transaction.atomic()")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)",
+                [REVIEW_LOCK_NAMESPACE, cycle.pk % 2**31],
+            )
+    else:
+        list(Cycle.objects.select_for_update().filter(pk=cycle.pk).values_list("pk"))
+
+
+@dataclass
+class StoreOutcome:
+    open: int = 0
+    new: int = 0  # findings that opened: new, or back after being resolved or dismissed
+    opened: list[Finding] = field(default_factory=list)  # those of them notifying may concern
+    updated: int = 0
+    resolved: int = 0
+
+
+def findings_store(
+    *,
+    cycle: Cycle,
+    snapshot: Snapshot,
+    findings: Sequence[FindingData],
+    now: dt.datetime | None = None,
+) -> StoreOutcome:
+    """Make the stored findings of a cycle agree with what the review found now.
+
+    One row per identity (rule + identifying subjects), so rerunning never duplicates.
+    Open and acknowledged findings no longer found are resolved; resolved ones found again
+    reopen; a dismissed one stays dismissed while its subjects' facts are unchanged. New
+    high-severity findings notify the DRIs of the squads concerned. Call it inside a
+    transaction that holds review_lock(cycle).
+    """
+    now = now or timezone.now()
+    states = SubjectStates(snapshot)
+    existing = {
+        row[1]: row
+        for row in Finding.objects.filter(cycle=cycle).values_list(
+            "pk", "identity", "state", *_CONTENT_FIELDS
+        )
+    }
+    outcome = StoreOutcome()
+    create: list[dict] = []
+    reopen: list[Finding] = []
+    refresh: list[Finding] = []
+    dismissed_seen: list[int] = []
+    for found in findings:
+        identity = found.identity
+        digest = states.digest(found)
+        values = {
+            "kind": found.kind,
+            "severity": found.severity,
+            "subjects": list(found.subjects),
+            "message": found.message,
+            "score": found.score,
+            "subjects_state": digest,
+        }
+        row = existing.get(identity)
+        if row is None:
+            create.append(
+                {
+                    "cycle_id": cycle.pk,
+                    "rule": found.rule,
+                    "identity": identity,
+                    "state": Finding.State.OPEN,
+                    "dismissed_reason": "",
+                    "first_seen": now,
+                    "last_seen": now,
+                    **values,
+                }
+            )
+            continue
+        pk, _, state, *content = row
+        if state == Finding.State.DISMISSED and digest == row[-1]:
+            dismissed_seen.append(pk)
+            continue
+        if state in (Finding.State.RESOLVED, Finding.State.DISMISSED):
+            reopen.append(
+                Finding(
+                    pk=pk,
+                    cycle=cycle,
+                    rule=found.rule,
+                    state=Finding.State.OPEN,
+                    dismissed_reason="",
+                    state_changed_by=None,
+                    state_changed_at=now,
+                    **values,
+                )
+            )
+        elif content != list(values.values()):
+            refresh.append(Finding(pk=pk, cycle=cycle, rule=found.rule, **values))
+
+    current = {f.identity for f in findings}
+    gone = [
+        row[0] for identity, row in existing.items() if identity not in current and row[2] in _LIVE
+    ]
+
+    created = _insert(Finding, create, returning="identity")
+    Finding.objects.bulk_update(reopen, _CONTENT_FIELDS + _STATE_FIELDS, batch_size=_BATCH)
+    Finding.objects.bulk_update(refresh, _CONTENT_FIELDS, batch_size=_BATCH)
+    for start in range(0, len(gone), _BATCH):
+        Finding.objects.filter(pk__in=gone[start : start + _BATCH], state__in=_LIVE).update(
+            state=Finding.State.RESOLVED, state_changed_by=None, state_changed_at=now
+        )
+    Finding.objects.filter(cycle=cycle, state__in=_LIVE, last_seen__lt=now).update(last_seen=now)
+    for start in range(0, len(dismissed_seen), _BATCH):
+        Finding.objects.filter(pk__in=dismissed_seen[start : start + _BATCH]).update(last_seen=now)
+
+    # Only what notifying needs: the new findings' rows, without loading them back.
+    outcome.opened = reopen + [
+        Finding(pk=created[row["identity"]], **row) for row in create if row["severity"] == "high"
+    ]
+    outcome.new = len(create) + len(reopen)
+    outcome.updated = len(refresh)
+    outcome.resolved = len(gone)
+    outcome.open = Finding.objects.filter(cycle=cycle, state=Finding.State.OPEN).count()
+    notifications_for_findings(cycle=cycle, findings=outcome.opened)
+    return outcome
+
+
+def _insert(model, rows: list[dict], *, returning: str | None = None) -> dict:
+    """Insert many rows given as {field attname: value}; with `returning`, map it to pks.
+
+    On PostgreSQL, one statement per 10,000 rows that reads them from a JSON array on the
+    server: a first review of a large cycle stores tens of thousands of findings, and
+    bulk_create's per-value work in Python was most of its cost.
+    """
+    if not rows:
+        return {}
+    if connection.vendor != "postgresql":
+        made = model.objects.bulk_create([model(**row) for row in rows], batch_size=_BATCH)
+        return {getattr(obj, returning): obj.pk for obj in made} if returning else {}
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in rows[0]]
+    columns = ", ".join(quote(f.column) for f in fields)
+    record = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {columns} "
+        f"FROM jsonb_to_recordset(%s::jsonb) AS r({record})"
+    )
+    if returning:
+        sql += f" RETURNING {quote(meta.get_field(returning).column)}, {quote(meta.pk.column)}"
+    found: dict = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 10 * _BATCH):
+            batch = rows[start : start + 10 * _BATCH]
+            payload = [
+                {f.column: row[name] for name, f in zip(row, fields, strict=True)} for row in batch
+            ]
+            cursor.execute(sql, [json.dumps(payload, default=_to_json)])
+            if returning:
+                found.update(cursor.fetchall())
+    return found
+
+
+def _to_json(value):
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()  # full precision, unlike DjangoJSONEncoder
+    raise TypeError(f"Cannot store {type(value).__name__} through JSON")
+
+
+# --- notifications -----------------------------------------------------------------------
+
+
+def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> int:
+    """Tell the DRIs of the squads concerned about each high-severity finding, once each.
+
+    In the app at once (in this transaction), by email after it commits.
+    """
+    high = [f for f in findings if f.severity == Finding.Severity.HIGH]
+    if not high:
+        return 0
+    keys = {s.split(":", 1)[1] for f in high for s in f.subjects if s.startswith("squad:")}
+    dri_of = dict(Squad.objects.filter(key__in=keys).values_list("key", "dri_id"))
+    notes: list[dict] = []
+    now = timezone.now()
+    per_person: dict[int, list[Finding]] = defaultdict(list)
+    for finding in high:
+        recipients = {
+            dri_of[s.split(":", 1)[1]]
+            for s in finding.subjects
+            if s.startswith("squad:") and s.split(":", 1)[1] in dri_of
+        }
+        for person_id in sorted(recipients):
+            notes.append(
+                {
+                    "recipient_id": person_id,
+                    "finding_id": finding.pk,
+                    "message": finding.message,
+                    "created_at": now,
+                }
+            )
+            per_person[person_id].append(finding)
+    _insert(Notification, notes)
+    emails = _emails(cycle, per_person)
+    if emails:
+        transaction.on_commit(lambda: _send(emails), robust=True)
+    return len(notes)
+
+
+def _emails(cycle: Cycle, per_person: dict[int, list[Finding]]) -> list[EmailMessage]:
+    users = get_user_model().objects.filter(pk__in=per_person).select_related("profile")
+    emails = []
+    for user in users:
+        if not user.email:
+            continue
+        found = per_person[user.pk]
+        profile = getattr(user, "profile", None)
+        name = profile.display_name if profile else user.get_username()
+        if len(found) == 1:
+            label = Finding.Kind(found[0].kind).label.lower()
+            subject = f"New high-severity {label} in {cycle.name}"
+            intro = f"The review of {cycle.name} found a new high-severity {label} that concerns"
+        else:
+            subject = f"{len(found)} new high-severity findings in {cycle.name}"
+            intro = (
+                f"The review of {cycle.name} found {len(found)} new high-severity findings "
+                "that concern"
+            )
+        lines = [f"Hello {name},", "", f"{intro} a squad you are the DRI of:", ""]
+        lines += [f"- {f.message}" for f in found]
+        lines += [
+            "",
+            "Acknowledge each one, or dismiss it with a reason, on the review's findings in "
+            "Throughline. Findings resolve by themselves once the plan no longer has the "
+            "problem.",
+        ]
+        emails.append(
+            EmailMessage(
+                subject=subject,
+                body="\n".join(lines),
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[user.email],
+            )
+        )
+    return emails
+
+
+def _send(emails: list[EmailMessage]) -> None:
+    try:
+        mailers.default.send_messages(emails)
+    except Exception:
+        # The notifications are stored in the app already; a mail outage must not fail the run.
+        logger.exception("Could not send %s review notification email(s)", len(emails))
+
+
+# --- people changing a finding's state ---------------------------------------------------
+
+
+def finding_acknowledge(*, finding: Finding, by) -> Finding:
+    """Someone has seen it and is on it: it stays visible but no longer counts as new."""
+    return _finding_change(finding, by=by, to=Finding.State.ACKNOWLEDGED, allowed=("open",))
+
+
+def finding_dismiss(*, finding: Finding, by, reason: str) -> Finding:
+    """Consciously accepted: hidden until its subjects change. A reason is required."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"dismissed_reason": "Say why this finding can be dismissed."})
+    return _finding_change(
+        finding,
+        by=by,
+        to=Finding.State.DISMISSED,
+        allowed=("open", "acknowledged"),
+        reason=reason,
+    )
+
+
+def finding_reopen(*, finding: Finding, by) -> Finding:
+    """Undo an acknowledgement or a dismissal."""
+    return _finding_change(
+        finding, by=by, to=Finding.State.OPEN, allowed=("acknowledged", "dismissed")
+    )
+
+
+def _finding_change(finding: Finding, *, by, to: str, allowed: tuple[str, ...], reason=""):
+    if finding.state not in allowed:
+        raise ValidationError(
+            f"A finding that is {finding.get_state_display().lower()} cannot be "
+            f"{Finding.State(to).label.lower()}."
+        )
+    now = timezone.now()
+    # Compare-and-swap on the state: if someone (or the review) changed it meanwhile,
+    # nothing is written and they are told.
+    changed = Finding.objects.filter(pk=finding.pk, state=finding.state).update(
+        state=to, dismissed_reason=reason, state_changed_by=by, state_changed_at=now
+    )
+    if not changed:
+        finding.refresh_from_db()
+        raise ValidationError(
+            f"This finding was changed meanwhile; it is now {finding.get_state_display().lower()}."
+        )
+    finding.state = to
+    finding.dismissed_reason = reason
+    finding.state_changed_by = by
+    finding.state_changed_at = now
+    return finding

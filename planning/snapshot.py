@@ -91,6 +91,7 @@ class StageFacts:
     ref: str
     name: str
     journey: str
+    journey_name: str = ""
 
 
 @dataclass
@@ -257,10 +258,10 @@ def snapshot_for_cycle(cycle: Cycle) -> Snapshot:
         .values_list("okr__squad__key", "key", "name", "baseline", "target")
     ]
     snap.stages = [
-        StageFacts(ref=f"{journey}/{key}", name=name, journey=journey)
-        for journey, key, name in Stage.objects.order_by(
+        StageFacts(ref=f"{journey}/{key}", name=name, journey=journey, journey_name=journey_name)
+        for journey, key, name, journey_name in Stage.objects.order_by(
             "journey_id", "position", "id"
-        ).values_list("journey__key", "key", "name")
+        ).values_list("journey__key", "key", "name", "journey__name")
     ]
     snap.capacity = dict(Capacity.objects.filter(cycle=cycle).values_list("function", "headcount"))
 

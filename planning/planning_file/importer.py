@@ -40,6 +40,7 @@ from planning.models import (
     Profile,
 )
 from planning.planning_file.reader import Obj, Problems, join, quote
+from planning.tasks import review_enqueue_after_import
 from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
 
 FORMAT = "planning-file/1"
@@ -109,6 +110,7 @@ def import_document(document: Any) -> ImportReport:
     except DatabaseError as exc:
         problems.add("", f"the database failed while importing and nothing was written: {exc}")
         raise PlanningFileInvalid(problems) from exc
+    review_enqueue_after_import(report)
     return report
 
 

