@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, F, Prefetch, Q, Value
 
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
@@ -45,6 +45,50 @@ class Segment(models.Model):
         return self.name
 
 
+def _segments_by_priority() -> Prefetch:
+    return Prefetch(
+        "segments",
+        queryset=Segment.objects.order_by(F("priority").asc(nulls_last=True), "name", "id"),
+    )
+
+
+def _covering_squads(cycle) -> Prefetch:
+    """The squads of `cycle` that cover a stage, as `stage.cycle_squads`."""
+    from squads.models import Squad
+
+    squads = Squad.objects.filter(cycle=cycle) if cycle is not None else Squad.objects.none()
+    return Prefetch(
+        "squads",
+        queryset=squads.select_related("dri__profile").order_by("name", "id"),
+        to_attr="cycle_squads",
+    )
+
+
+class JourneyQuerySet(models.QuerySet):
+    def for_list(self, cycle) -> JourneyQuerySet:
+        """Journeys with their segments and stages, each stage counting its squads in `cycle`."""
+        if cycle is None:
+            squad_count = Value(0)
+        else:
+            squad_count = Count("squads", filter=Q(squads__cycle=cycle), distinct=True)
+        stages = Stage.objects.annotate(squad_count=squad_count)
+        return self.prefetch_related(
+            _segments_by_priority(), Prefetch("stages", queryset=stages, to_attr="stage_list")
+        ).order_by("name", "id")
+
+    def for_map(self, cycle) -> JourneyQuerySet:
+        """Everything the journey map shows: segments, stages, moments, covering squads."""
+        return self.prefetch_related(
+            _segments_by_priority(),
+            Prefetch("stages", queryset=Stage.objects.for_map(cycle), to_attr="stage_list"),
+        )
+
+
+class StageQuerySet(models.QuerySet):
+    def for_map(self, cycle) -> StageQuerySet:
+        return self.select_related("journey").prefetch_related("moments", _covering_squads(cycle))
+
+
 class Journey(models.Model):
     key = models.CharField(
         max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
@@ -52,6 +96,8 @@ class Journey(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     segments = models.ManyToManyField(Segment, through="JourneySegment", related_name="journeys")
+
+    objects = JourneyQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -87,6 +133,8 @@ class Stage(models.Model):
     tomorrow = models.TextField(help_text="What it should look like tomorrow.")
     emotion_today = models.SmallIntegerField(choices=EMOTION_CHOICES)
     emotion_target = models.SmallIntegerField(choices=EMOTION_CHOICES)
+
+    objects = StageQuerySet.as_manager()
 
     class Meta:
         ordering = ["journey_id", "position", "id"]

@@ -7,4 +7,19 @@ app_name = "journeys"
 urlpatterns = [
     path("", views.journey_list, name="list"),
     path("<str:key>/", views.journey_detail, name="detail"),
+    path("<str:key>/edit/", views.journey_edit, name="edit"),
+    path("<str:key>/stages/new/", views.stage_new, name="stage_new"),
+    path("<str:key>/stages/<str:stage_key>/edit/", views.stage_edit, name="stage_edit"),
+    path("<str:key>/stages/<str:stage_key>/move/", views.stage_move, name="stage_move"),
+    path("<str:key>/stages/<str:stage_key>/moments/new/", views.moment_new, name="moment_new"),
+    path(
+        "<str:key>/stages/<str:stage_key>/moments/<int:pk>/edit/",
+        views.moment_edit,
+        name="moment_edit",
+    ),
+    path(
+        "<str:key>/stages/<str:stage_key>/moments/<int:pk>/delete/",
+        views.moment_delete,
+        name="moment_delete",
+    ),
 ]

@@ -1,0 +1,326 @@
+"""Changes to the journey map: journeys, their stages and the moments inside a stage.
+
+Each function validates, writes inside one transaction and raises ValidationError with
+per-field messages when it refuses, so a form can show them next to what the person typed.
+Edits carry the `version` the editor started from; if someone else saved in between, the
+edit is refused instead of silently overwriting their words (see `fingerprint`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.text import slugify
+
+from journeys.models import (
+    EMOTION_MAX,
+    EMOTION_MIN,
+    Journey,
+    JourneySegment,
+    Moment,
+    Segment,
+    Stage,
+    parse_offset,
+)
+from planning.keys import KEY_MAX_LENGTH, KEY_RE
+
+STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
+MOMENT_FIELDS = ("when", "today", "tomorrow")
+WHEN_HELP = 'A time offset such as "Day 1", "Week 2" or "Month 3".'
+STALE = "stale"
+
+
+def when_error(when: str) -> str:
+    return f'"{when}" is not a time offset. Write it like "Day 1", "Week 2" or "Month 3".'
+
+
+def fingerprint(obj, fields: Iterable[str]) -> str:
+    """A short digest of what an editor saw; it changes whenever someone saves new values."""
+    values = [getattr(obj, name) for name in fields]
+    return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()[:16]
+
+
+def stage_version(stage: Stage) -> str:
+    return fingerprint(stage, STAGE_FIELDS)
+
+
+def moment_version(moment: Moment) -> str:
+    return fingerprint(moment, MOMENT_FIELDS)
+
+
+def _stale(what: str) -> ValidationError:
+    return ValidationError(
+        f"Someone else saved this {what} after you opened it. Your text is still here: "
+        "compare it with the saved version below, then save again to keep yours.",
+        code=STALE,
+    )
+
+
+def _clean_text(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def _require(errors: dict[str, list[str]], values: dict[str, str], *names: str) -> None:
+    for name in names:
+        if not values[name]:
+            errors.setdefault(name, []).append("This field is required.")
+
+
+def _check_key(errors: dict[str, list[str]], key: str) -> None:
+    if not key:
+        errors.setdefault("key", []).append("This field is required.")
+    elif len(key) > KEY_MAX_LENGTH:
+        errors.setdefault("key", []).append(f"Use at most {KEY_MAX_LENGTH} characters.")
+    elif not KEY_RE.match(key):
+        errors.setdefault("key", []).append(
+            "Use letters, digits, dots, dashes and underscores only, starting with a letter "
+            "or digit."
+        )
+
+
+def _check_emotions(errors: dict[str, list[str]], **emotions: int) -> None:
+    for name, value in emotions.items():
+        if not isinstance(value, int) or not EMOTION_MIN <= value <= EMOTION_MAX:
+            errors.setdefault(name, []).append(
+                f"Choose a feeling from {EMOTION_MIN} (very unhappy) to {EMOTION_MAX} (delighted)."
+            )
+
+
+def _raise(errors: dict[str, list[str]]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def key_from_name(name: str) -> str:
+    """A key for a new stage or journey when the person leaves it blank: "Day-one setup"."""
+    return slugify(name)[:KEY_MAX_LENGTH].strip("-_.")
+
+
+# Journeys
+
+
+def journey_create(
+    *, key: str, name: str, description: str = "", segments: Iterable[Segment] = ()
+) -> Journey:
+    key, name, description = _clean_text(key), _clean_text(name), _clean_text(description)
+    errors: dict[str, list[str]] = {}
+    _require(errors, {"name": name}, "name")
+    if key:
+        _check_key(errors, key)
+    elif name:
+        key = key_from_name(name)
+        if not key:
+            errors["key"] = ["The name has no letters or digits to make a key from; type one."]
+    if key and "key" not in errors and Journey.objects.filter(key=key).exists():
+        errors.setdefault("key", []).append("A journey with this key already exists.")
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            journey = Journey.objects.create(key=key, name=name, description=description)
+            JourneySegment.objects.bulk_create(
+                JourneySegment(journey=journey, segment=segment) for segment in segments
+            )
+    except IntegrityError as exc:
+        # Someone created the same key a moment ago.
+        raise ValidationError({"key": ["A journey with this key already exists."]}) from exc
+    return journey
+
+
+def journey_update(
+    *, journey: Journey, name: str, description: str = "", segments: Iterable[Segment] = ()
+) -> Journey:
+    name, description = _clean_text(name), _clean_text(description)
+    errors: dict[str, list[str]] = {}
+    _require(errors, {"name": name}, "name")
+    _raise(errors)
+    wanted = {segment.pk for segment in segments}
+    with transaction.atomic():
+        Journey.objects.filter(pk=journey.pk).update(name=name, description=description)
+        links = JourneySegment.objects.filter(journey=journey)
+        have = set(links.values_list("segment_id", flat=True))
+        links.exclude(segment_id__in=wanted).delete()
+        JourneySegment.objects.bulk_create(
+            JourneySegment(journey=journey, segment_id=pk) for pk in sorted(wanted - have)
+        )
+    journey.name, journey.description = name, description
+    return journey
+
+
+# Stages
+
+
+def _stage_values(
+    *,
+    name: str,
+    customer_goal: str,
+    today: str,
+    tomorrow: str,
+    emotion_today: int,
+    emotion_target: int,
+) -> dict:
+    values = {
+        "name": _clean_text(name),
+        "customer_goal": _clean_text(customer_goal),
+        "today": _clean_text(today),
+        "tomorrow": _clean_text(tomorrow),
+        "emotion_today": emotion_today,
+        "emotion_target": emotion_target,
+    }
+    errors: dict[str, list[str]] = {}
+    _require(errors, values, "name", "customer_goal", "today", "tomorrow")
+    if len(values["name"]) > 200:
+        errors.setdefault("name", []).append("Use at most 200 characters.")
+    _check_emotions(errors, emotion_today=emotion_today, emotion_target=emotion_target)
+    _raise(errors)
+    return values
+
+
+def stage_create(
+    *,
+    journey: Journey,
+    key: str = "",
+    name: str,
+    customer_goal: str,
+    today: str,
+    tomorrow: str,
+    emotion_today: int,
+    emotion_target: int,
+) -> Stage:
+    """A new stage at the end of the journey; the key defaults to one made from the name."""
+    errors: dict[str, list[str]] = {}
+    try:
+        values = _stage_values(
+            name=name,
+            customer_goal=customer_goal,
+            today=today,
+            tomorrow=tomorrow,
+            emotion_today=emotion_today,
+            emotion_target=emotion_target,
+        )
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        values = {}
+    key = _clean_text(key)
+    if key:
+        _check_key(errors, key)
+    elif _clean_text(name):
+        key = key_from_name(_clean_text(name))
+        if not key:
+            errors["key"] = ["The name has no letters or digits to make a key from; type one."]
+    if "key" not in errors and key and Stage.objects.filter(journey=journey, key=key).exists():
+        errors.setdefault("key", []).append(f'This journey already has a stage with key "{key}".')
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            # Lock the journey so two stages added at once do not share a position.
+            Journey.objects.select_for_update().filter(pk=journey.pk).first()
+            last = Stage.objects.filter(journey=journey).aggregate(last=Max("position"))["last"]
+            position = 0 if last is None else last + 1
+            return Stage.objects.create(journey=journey, key=key, position=position, **values)
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"key": [f'This journey already has a stage with key "{key}".']}
+        ) from exc
+
+
+def stage_update(
+    *,
+    stage: Stage,
+    version: str,
+    name: str,
+    customer_goal: str,
+    today: str,
+    tomorrow: str,
+    emotion_today: int,
+    emotion_target: int,
+) -> Stage:
+    values = _stage_values(
+        name=name,
+        customer_goal=customer_goal,
+        today=today,
+        tomorrow=tomorrow,
+        emotion_today=emotion_today,
+        emotion_target=emotion_target,
+    )
+    with transaction.atomic():
+        current = Stage.objects.select_for_update().get(pk=stage.pk)
+        if version != stage_version(current):
+            raise _stale("stage")
+        Stage.objects.filter(pk=stage.pk).update(**values)
+    for field, value in values.items():
+        setattr(stage, field, value)
+    return stage
+
+
+def stage_move(*, stage: Stage, direction: Literal["left", "right"]) -> bool:
+    """Swap a stage with its neighbour; False when it is already at that end."""
+    if direction not in ("left", "right"):
+        raise ValidationError({"direction": ["Move a stage left or right."]})
+    with transaction.atomic():
+        stages = list(
+            Stage.objects.select_for_update()
+            .filter(journey_id=stage.journey_id)
+            .order_by("position", "id")
+        )
+        index = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
+        other = index - 1 if direction == "left" else index + 1
+        if not 0 <= other < len(stages):
+            return False
+        stages[index], stages[other] = stages[other], stages[index]
+        # Renumber everything: positions imported or created by hand may repeat.
+        for position, each in enumerate(stages):
+            if each.position != position:
+                Stage.objects.filter(pk=each.pk).update(position=position)
+    return True
+
+
+# Moments
+
+
+def _moment_values(*, when: str, today: str, tomorrow: str) -> dict:
+    when = re.sub(r"\s+", " ", _clean_text(when))
+    values = {"when": when[:1].upper() + when[1:], "today": _clean_text(today)}
+    values["tomorrow"] = _clean_text(tomorrow)
+    errors: dict[str, list[str]] = {}
+    if not when:
+        errors["when"] = [f"This field is required. {WHEN_HELP}"]
+    elif len(when) > 40 or parse_offset(when) is None:
+        errors["when"] = [when_error(when[:40])]
+    _require(errors, values, "tomorrow")
+    _raise(errors)
+    values["offset_days"] = parse_offset(values["when"])
+    return values
+
+
+def moment_create(*, stage: Stage, when: str, today: str = "", tomorrow: str) -> Moment:
+    values = _moment_values(when=when, today=today, tomorrow=tomorrow)
+    with transaction.atomic():
+        last = Moment.objects.filter(stage=stage).aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else last + 1
+        return Moment.objects.create(stage=stage, position=position, **values)
+
+
+def moment_update(
+    *, moment: Moment, version: str, when: str, today: str = "", tomorrow: str
+) -> Moment:
+    values = _moment_values(when=when, today=today, tomorrow=tomorrow)
+    with transaction.atomic():
+        current = Moment.objects.select_for_update().get(pk=moment.pk)
+        if version != moment_version(current):
+            raise _stale("moment")
+        Moment.objects.filter(pk=moment.pk).update(**values)
+    for field, value in values.items():
+        setattr(moment, field, value)
+    return moment
+
+
+def moment_delete(*, moment: Moment) -> None:
+    with transaction.atomic():
+        Moment.objects.filter(pk=moment.pk).delete()
