@@ -6,4 +6,34 @@ app_name = "squads"
 
 urlpatterns = [
     path("", views.squad_list, name="list"),
+    path("new/", views.squad_create, name="create"),
+    path("<str:key>/", views.squad_detail, name="detail"),
+    path("<str:key>/members/add/", views.member_add, name="member_add"),
+    path("<str:key>/members/<str:username>/remove/", views.member_remove, name="member_remove"),
+    path("<str:key>/dri/", views.dri_handover, name="dri_handover"),
+    path("<str:key>/okr/", views.okr_objective, name="okr"),
+    path("<str:key>/okr/edit/", views.okr_edit, name="okr_edit"),
+    path("<str:key>/key-results/new/", views.key_result_create, name="kr_create"),
+    path("<str:key>/key-results/<str:kr_key>/", views.key_result_detail, name="kr_detail"),
+    path("<str:key>/key-results/<str:kr_key>/edit/", views.key_result_edit, name="kr_edit"),
+    path("<str:key>/key-results/<str:kr_key>/check-ins/", views.check_in, name="check_in"),
+    path("<str:key>/plan/", views.plan, name="plan"),
+    path("<str:key>/plan/section/<str:section>/", views.plan_section, name="plan_section"),
+    path(
+        "<str:key>/plan/section/<str:section>/edit/",
+        views.plan_section_edit,
+        name="plan_section_edit",
+    ),
+    path("<str:key>/plan/initiatives/", views.initiative_list, name="initiatives"),
+    path("<str:key>/plan/initiatives/new/", views.initiative_create, name="initiative_create"),
+    path(
+        "<str:key>/plan/initiatives/<str:ikey>/",
+        views.initiative_detail,
+        name="initiative",
+    ),
+    path(
+        "<str:key>/plan/initiatives/<str:ikey>/edit/",
+        views.initiative_edit,
+        name="initiative_edit",
+    ),
 ]

@@ -1,14 +1,1226 @@
+"""The squad pages and the plan.
+
+Each page is one template whose updatable parts are partials. An HTMX request gets only the
+part it asked for; a plain request gets the whole page, with the part in edit mode when the
+URL is an edit URL, so every page and form also works without script.
+"""
+
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, NoReturn
+from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import reswap, retarget
+
+from dependencies.models import Dependency
+from journeys.models import Moment, Stage
+from planning import access
 from planning.cycles import current_cycle
-from squads.models import Squad
+from planning.models import Initiative, Plan
+from squads import services
+from squads.forms import (
+    CheckInForm,
+    DriHandoverForm,
+    InitiativeForm,
+    KeyResultForm,
+    MemberAddForm,
+    NotDoingForm,
+    ObjectiveForm,
+    PlanSectionForm,
+    SquadCreateForm,
+    known_functions,
+    plain_number,
+)
+from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_htmx.middleware import HtmxDetails
+
+
+class AuthedRequest(HttpRequest):
+    user: User
+    htmx: HtmxDetails
+
+
+# ---------------------------------------------------------------------------------------
+# Small pictures: progress bars, balance bars, time spans (numbers for inline SVG)
+# ---------------------------------------------------------------------------------------
+
+SIDE_LABELS = {"team": "Team", "business": "Business", "customer": "Customer"}
+
+
+@dataclass
+class Bar:
+    label: str
+    value: int
+    x: float
+    width: float
+    y: int
+    text_y: int
+    tone: str
+
+    @property
+    def signed(self) -> str:
+        return f"{self.value:+d}" if self.value else "0"
+
+
+@dataclass
+class BalancePicture:
+    """Three bars from -scale to +scale around a centre line, for an inline SVG."""
+
+    bars: list[Bar]
+    scale: int
+    label: str
+
+    LEFT, WIDTH = 64, 76  # where the bar area starts and how wide it is
+    ROW = 16
+
+    @property
+    def centre(self) -> float:
+        return self.LEFT + self.WIDTH / 2
+
+    @property
+    def track_x(self) -> int:
+        return self.LEFT
+
+    @property
+    def track_width(self) -> int:
+        return self.WIDTH
+
+    @property
+    def tick_x(self) -> float:
+        return self.centre - 1
+
+    @property
+    def height(self) -> int:
+        return self.ROW * len(self.bars)
+
+
+def balance_picture(values: dict[str, int], scale: int = 2) -> BalancePicture:
+    half = BalancePicture.WIDTH / 2
+    centre = BalancePicture.LEFT + half
+    bars = []
+    for row, side in enumerate(services.SIDES):
+        value = values[side]
+        width = half * min(abs(value), scale) / scale
+        bars.append(
+            Bar(
+                label=SIDE_LABELS[side],
+                value=value,
+                x=round(centre - width if value < 0 else centre, 2),
+                width=round(width, 2),
+                y=row * BalancePicture.ROW + 3,
+                text_y=row * BalancePicture.ROW + 12,
+                tone="up" if value > 0 else "down" if value < 0 else "even",
+            )
+        )
+    label = ", ".join(f"{b.label.lower()} {b.signed}" for b in bars)
+    return BalancePicture(bars=bars, scale=scale, label=f"Impact: {label}")
+
+
+@dataclass
+class KeyResultCard:
+    kr: KeyResult
+    check_ins: list[CheckIn]
+    check_in_form: CheckInForm | None = None
+    edit_form: KeyResultForm | None = None
+
+    def _with_unit(self, value: Decimal | None) -> str:
+        if value is None:
+            return ""
+        unit = self.kr.unit
+        if not unit:
+            return display_number(value)
+        joiner = "" if unit in ("%", "‰") else "\N{NO-BREAK SPACE}"
+        return f"{display_number(value)}{joiner}{unit}"
+
+    @property
+    def baseline(self) -> str:
+        return self._with_unit(self.kr.baseline)
+
+    @property
+    def current(self) -> str:
+        return self._with_unit(self.kr.current)
+
+    @property
+    def target(self) -> str:
+        return self._with_unit(self.kr.target)
+
+    @property
+    def direction_arrow(self) -> str:
+        return "↑" if self.kr.direction == KeyResult.Direction.INCREASE else "↓"
+
+    @property
+    def percent(self) -> int | None:
+        progress = self.kr.progress()
+        return None if progress is None else round(progress * 100)
+
+    @property
+    def no_progress_reason(self) -> str:
+        if not self.kr.is_measurable:
+            return "no baseline or target"
+        if self.kr.current is None:
+            return "no check-in yet"
+        return "not measurable"
+
+    def value_text(self, value: Decimal | None) -> str:
+        return self._with_unit(value)
+
+    @property
+    def latest(self) -> CheckIn | None:
+        return self.check_ins[0] if self.check_ins else None
+
+    @property
+    def recent(self) -> list[CheckIn]:
+        return self.check_ins[:3]
+
+    @property
+    def older(self) -> list[CheckIn]:
+        return self.check_ins[3:]
+
+
+def display_number(value: Decimal | None) -> str:
+    """A number for reading: 150000.0000 as "150,000", 1.5000 as "1.5"."""
+    text = plain_number(value)
+    if not text:
+        return text
+    sign = "-" if text.startswith("-") else ""
+    whole, _, fraction = text.lstrip("-").partition(".")
+    grouped = f"{int(whole):,}"
+    return f"{sign}{grouped}.{fraction}" if fraction else f"{sign}{grouped}"
+
+
+def confidence_tone(confidence: int) -> str:
+    return "good" if confidence >= 7 else "warn" if confidence >= 4 else "bad"
+
+
+# ---------------------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------------------
+
+
+def _forbid(message: str = "You can see this squad but not change it.") -> NoReturn:
+    raise PermissionDenied(message)
+
+
+def _manageable_squad(request: AuthedRequest, key: str) -> Squad:
+    squad, _ = access.get_squad_for_user(request, key)
+    if not access.can_manage_squad(access.actor_for(request), squad):
+        _forbid("Only the squad's DRI or leadership can change its members and OKR.")
+    return squad
+
+
+def _check_in_squad(request: AuthedRequest, key: str) -> Squad:
+    squad, _ = access.get_squad_for_user(request, key)
+    if not access.can_check_in(access.actor_for(request), squad):
+        _forbid("Only the squad's members can check in on its key results.")
+    return squad
+
+
+# ---------------------------------------------------------------------------------------
+# The list of squads
+# ---------------------------------------------------------------------------------------
+
+
+def _squads_for_list(cycle) -> list[Squad]:
+    if cycle is None:
+        return []
+    return list(
+        Squad.objects.filter(cycle=cycle)
+        .select_related("dri__profile")
+        .annotate(initiative_count=Count("initiatives"))
+        .prefetch_related(
+            Prefetch(
+                "memberships",
+                queryset=Membership.objects.select_related("person__profile").order_by(
+                    "function", "person__profile__display_name", "person__username"
+                ),
+            ),
+            Prefetch(
+                "okrs",
+                queryset=OKR.objects.filter(cycle=cycle).prefetch_related("key_results"),
+                to_attr="cycle_okrs",
+            ),
+        )
+        .order_by("name", "key")
+    )
 
 
 @login_required
-def squad_list(request: HttpRequest) -> HttpResponse:
-    squads = Squad.objects.filter(cycle=current_cycle(request)).select_related("dri__profile")
-    return render(request, "squads/list.html", {"squads": squads, "nav": "squads"})
+@require_safe
+def squad_list(request: AuthedRequest) -> HttpResponse:
+    cycle = current_cycle(request)
+    squads = _squads_for_list(cycle)
+    for squad in squads:
+        squad.okr = squad.cycle_okrs[0] if squad.cycle_okrs else None
+        squad.kr_cards = (
+            [KeyResultCard(kr=kr, check_ins=[]) for kr in squad.okr.key_results.all()]
+            if squad.okr
+            else []
+        )
+    return render(
+        request,
+        "squads/list.html",
+        {
+            "squads": squads,
+            "cycle": cycle,
+            "can_create": access.can_create_squad(access.actor_for(request)),
+            "nav": "squads",
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Creating a squad
+# ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def squad_create(request: AuthedRequest) -> HttpResponse:
+    if not access.can_create_squad(access.actor_for(request)):
+        _forbid("Only leadership can form new squads.")
+    functions = known_functions()
+    if request.method == "POST":
+        form = SquadCreateForm(request.POST, functions=functions)
+        kr_form = KeyResultForm(request.POST, prefix="kr", optional=True)
+        if form.is_valid() and kr_form.is_valid():
+            data = form.cleaned_data
+            try:
+                squad = services.squad_create(
+                    key=data["key"],
+                    name=data["name"],
+                    cycle=data["cycle"],
+                    dri=data["dri"],
+                    dri_function=data["dri_function"],
+                    objective=data["objective"],
+                    first_key_result=None if kr_form.is_blank() else kr_form.fields_for_service(),
+                    by=request.user,
+                )
+            except ValidationError as error:
+                _split_create_errors(error, form, kr_form)
+            else:
+                messages.success(request, f"{squad.name} is formed. Next: its plan.")
+                return redirect("squads:detail", key=squad.key)
+    else:
+        cycle = current_cycle(request)
+        form = SquadCreateForm(initial={"cycle": cycle}, functions=functions)
+        kr_form = KeyResultForm(prefix="kr", optional=True)
+    return render(
+        request, "squads/create.html", {"form": form, "kr_form": kr_form, "nav": "squads"}
+    )
+
+
+def _split_create_errors(error: ValidationError, form, kr_form) -> None:
+    for name, errors in getattr(error, "error_dict", {None: error.error_list}).items():
+        if name and name.startswith("kr_") and name[3:] in kr_form.fields:
+            kr_form.add_error(name[3:], errors)
+        else:
+            form.add_error(name if name in form.fields else None, errors)
+
+
+# ---------------------------------------------------------------------------------------
+# One squad
+# ---------------------------------------------------------------------------------------
+
+
+def _okr_for(squad: Squad) -> OKR | None:
+    return (
+        OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
+        .prefetch_related(
+            Prefetch(
+                "key_results",
+                queryset=KeyResult.objects.prefetch_related(
+                    Prefetch(
+                        "check_ins",
+                        queryset=CheckIn.objects.select_related("author__profile"),
+                    )
+                ),
+            )
+        )
+        .first()
+    )
+
+
+def _key_result_or_404(squad: Squad, kr_key: str) -> KeyResult:
+    return get_object_or_404(
+        KeyResult.objects.select_related("okr"),
+        okr__squad=squad,
+        okr__cycle_id=squad.cycle_id,
+        key=kr_key,
+    )
+
+
+def _key_result_card(
+    request: AuthedRequest, squad: Squad, kr: KeyResult, *, fresh: bool = False, **forms
+) -> KeyResultCard:
+    if fresh:
+        check_ins = list(
+            kr.check_ins.select_related("author__profile").order_by("-created_at", "-id")
+        )
+    else:
+        check_ins = list(kr.check_ins.all())
+    card = KeyResultCard(kr=kr, check_ins=check_ins, **forms)
+    if card.check_in_form is None and access.can_check_in(access.actor_for(request), squad):
+        card.check_in_form = CheckInForm(key_result=kr)
+    for check_in in card.check_ins:
+        check_in.tone = confidence_tone(check_in.confidence)
+        check_in.value_text = card.value_text(check_in.value)
+    return card
+
+
+def _squad_flags(request: AuthedRequest, squad: Squad) -> dict:
+    actor = access.actor_for(request)
+    return {
+        "can_edit": access.can_edit_plan(actor, squad),
+        "can_check_in": access.can_check_in(actor, squad),
+        "can_manage": access.can_manage_squad(actor, squad),
+    }
+
+
+def _members_context(
+    request: AuthedRequest, squad: Squad, *, member_form=None, handover_form=None, error=None
+) -> dict:
+    memberships = sorted(
+        Membership.objects.filter(squad=squad)
+        .select_related("person__profile")
+        .order_by("function", "person__profile__display_name", "person__username"),
+        key=lambda m: m.person_id != squad.dri_id,  # the DRI first, then by function
+    )
+    context = {
+        "squad": squad,
+        "memberships": memberships,
+        "members_error": error,
+        **_squad_flags(request, squad),
+    }
+    if context["can_manage"]:
+        context["member_form"] = member_form or MemberAddForm(
+            squad=squad, functions=known_functions()
+        )
+        context["handover_form"] = handover_form or DriHandoverForm(squad=squad)
+    return context
+
+
+def _detail_context(
+    request: AuthedRequest,
+    squad: Squad,
+    *,
+    objective_form=None,
+    new_kr_form=None,
+    kr_forms: dict[int, dict] | None = None,
+    member_form=None,
+    handover_form=None,
+    members_error=None,
+) -> dict:
+    okr = _okr_for(squad)
+    kr_forms = kr_forms or {}
+    context = _members_context(
+        request,
+        squad,
+        member_form=member_form,
+        handover_form=handover_form,
+        error=members_error,
+    )
+    cards = (
+        [
+            _key_result_card(request, squad, kr, **kr_forms.get(kr.pk, {}))
+            for kr in okr.key_results.all()
+        ]
+        if okr
+        else []
+    )
+    stages = list(
+        Stage.objects.filter(squadstage__squad=squad)
+        .select_related("journey")
+        .order_by("journey_id", "position", "id")
+    )
+    initiative_stats = Initiative.objects.filter(squad=squad).exclude(status="dropped")
+    needs = Dependency.objects.filter(Q(from_squad=squad) | Q(from_initiative__squad=squad))
+    context.update(
+        {
+            "okr": okr,
+            "cards": cards,
+            "objective_form": objective_form,
+            "new_kr_form": new_kr_form,
+            "stages": stages,
+            "initiative_count": initiative_stats.count(),
+            "open_needs": needs.exclude(status__in=["done", "declined"]).count(),
+            "nav": "squads",
+        }
+    )
+    return context
+
+
+@login_required
+@require_safe
+def squad_detail(request: AuthedRequest, key: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    return render(request, "squads/detail.html", _detail_context(request, squad))
+
+
+# Members and the DRI -------------------------------------------------------------------
+
+
+def _members_response(request: AuthedRequest, squad: Squad, **kwargs) -> HttpResponse:
+    return render(request, "squads/detail.html#members", _members_context(request, squad, **kwargs))
+
+
+@login_required
+@require_POST
+def member_add(request: AuthedRequest, key: str) -> HttpResponse:
+    squad = _manageable_squad(request, key)
+    form = MemberAddForm(request.POST, squad=squad, functions=known_functions())
+    if form.is_valid():
+        try:
+            membership = services.membership_add(
+                squad=squad,
+                person=form.cleaned_data["person"],
+                function=form.cleaned_data["function"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            if request.htmx:
+                return _members_response(request, squad)
+            messages.success(request, f"{services.person_name(membership.person)} joined.")
+            return redirect(reverse("squads:detail", args=[squad.key]) + "#members")
+    if request.htmx:
+        return _members_response(request, squad, member_form=form)
+    return render(request, "squads/detail.html", _detail_context(request, squad, member_form=form))
+
+
+@login_required
+@require_POST
+def member_remove(request: AuthedRequest, key: str, username: str) -> HttpResponse:
+    squad = _manageable_squad(request, key)
+    membership = get_object_or_404(
+        Membership.objects.select_related("person__profile"),
+        squad=squad,
+        person__username=username,
+    )
+    try:
+        services.membership_remove(squad=squad, person=membership.person, by=request.user)
+    except ValidationError as error:
+        message = " ".join(error.messages)
+        if request.htmx:
+            return _members_response(request, squad, error=message)
+        messages.error(request, message)
+    else:
+        if request.htmx:
+            return _members_response(request, squad)
+        messages.success(request, f"{services.person_name(membership.person)} left the squad.")
+    return redirect(reverse("squads:detail", args=[squad.key]) + "#members")
+
+
+@login_required
+@require_POST
+def dri_handover(request: AuthedRequest, key: str) -> HttpResponse:
+    """A plain form on purpose: who may manage the squad changes, so the whole page does."""
+    squad = _manageable_squad(request, key)
+    form = DriHandoverForm(request.POST, squad=squad)
+    if form.is_valid():
+        try:
+            services.dri_handover(squad=squad, to=form.cleaned_data["person"], by=request.user)
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            name = services.person_name(form.cleaned_data["person"])
+            messages.success(request, f"{name} is now the DRI of {squad.name}.")
+            return redirect("squads:detail", key=squad.key)
+    return render(
+        request, "squads/detail.html", _detail_context(request, squad, handover_form=form)
+    )
+
+
+# The OKR -------------------------------------------------------------------------------
+
+
+def _objective_context(request: AuthedRequest, squad: Squad, form=None) -> dict:
+    okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
+    return {"squad": squad, "okr": okr, "objective_form": form, **_squad_flags(request, squad)}
+
+
+@login_required
+@require_safe
+def okr_objective(request: AuthedRequest, key: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    if not request.htmx:
+        return redirect(reverse("squads:detail", args=[squad.key]) + "#okr")
+    return render(request, "squads/detail.html#objective", _objective_context(request, squad))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
+    squad = _manageable_squad(request, key)
+    if request.method == "POST":
+        form = ObjectiveForm(request.POST)
+        if form.is_valid():
+            try:
+                services.okr_update(
+                    squad=squad, objective=form.cleaned_data["objective"], by=request.user
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    context = _objective_context(request, squad)
+                    return render(request, "squads/detail.html#objective", context)
+                messages.success(request, "Objective saved.")
+                return redirect(reverse("squads:detail", args=[squad.key]) + "#okr")
+    else:
+        okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
+        form = ObjectiveForm(initial={"objective": okr.objective if okr else ""})
+    if request.htmx:
+        context = _objective_context(request, squad, form)
+        return render(request, "squads/detail.html#objective", context)
+    return render(
+        request, "squads/detail.html", _detail_context(request, squad, objective_form=form)
+    )
+
+
+# Key results ---------------------------------------------------------------------------
+
+
+def _okr_context(request: AuthedRequest, squad: Squad, new_kr_form=None) -> dict:
+    okr = _okr_for(squad)
+    cards = [_key_result_card(request, squad, kr) for kr in okr.key_results.all()] if okr else []
+    return {
+        "squad": squad,
+        "okr": okr,
+        "cards": cards,
+        "new_kr_form": new_kr_form,
+        **_squad_flags(request, squad),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def key_result_create(request: AuthedRequest, key: str) -> HttpResponse:
+    squad = _manageable_squad(request, key)
+    okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
+    if okr is None:
+        messages.error(request, "Write the squad's objective before its key results.")
+        return redirect(reverse("squads:detail", args=[squad.key]) + "#okr")
+    if request.method == "POST":
+        form = KeyResultForm(request.POST, okr=okr)
+        if form.is_valid():
+            try:
+                kr = services.key_result_create(
+                    okr=okr, **form.fields_for_service(), by=request.user
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    return render(request, "squads/detail.html#okr", _okr_context(request, squad))
+                messages.success(request, f"Key result “{kr.name}” added.")
+                return redirect(reverse("squads:detail", args=[squad.key]) + f"#kr-{kr.key}")
+    else:
+        form = KeyResultForm(okr=okr)
+    if request.htmx:
+        # The form replaces the whole OKR part so that saving it can show the new card.
+        return render(request, "squads/detail.html#okr", _okr_context(request, squad, form))
+    return render(request, "squads/detail.html", _detail_context(request, squad, new_kr_form=form))
+
+
+@login_required
+@require_safe
+def key_result_detail(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    kr = _key_result_or_404(squad, kr_key)
+    if not request.htmx:
+        return redirect(reverse("squads:detail", args=[squad.key]) + f"#kr-{kr.key}")
+    return _key_result_response(request, squad, kr)
+
+
+def _key_result_response(request: AuthedRequest, squad: Squad, kr: KeyResult, **forms):
+    card = _key_result_card(request, squad, kr, fresh=True, **forms)
+    context = {"squad": squad, "card": card, **_squad_flags(request, squad)}
+    return render(request, "squads/detail.html#key_result", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
+    squad = _manageable_squad(request, key)
+    kr = _key_result_or_404(squad, kr_key)
+    if request.method == "POST":
+        form = KeyResultForm(request.POST, instance=kr)
+        if form.is_valid():
+            values = form.fields_for_service()
+            values.pop("key")
+            try:
+                services.key_result_update(key_result=kr, **values, by=request.user)
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    return _key_result_response(request, squad, kr)
+                messages.success(request, f"Key result “{kr.name}” saved.")
+                return redirect(reverse("squads:detail", args=[squad.key]) + f"#kr-{kr.key}")
+        kr.refresh_from_db()
+    else:
+        form = KeyResultForm(instance=kr)
+    if request.htmx:
+        return _key_result_response(request, squad, kr, edit_form=form)
+    context = _detail_context(request, squad, kr_forms={kr.pk: {"edit_form": form}})
+    return render(request, "squads/detail.html", context)
+
+
+@login_required
+@require_POST
+def check_in(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
+    squad = _check_in_squad(request, key)
+    kr = _key_result_or_404(squad, kr_key)
+    form = CheckInForm(request.POST, key_result=kr)
+    if form.is_valid():
+        try:
+            services.check_in_record(
+                key_result=kr,
+                value=form.cleaned_data["value"],
+                confidence=form.cleaned_data["confidence"],
+                note=form.cleaned_data["note"],
+                by=request.user,
+            )
+        except ValidationError as error:
+            form.add_service_errors(error)
+        else:
+            if request.htmx:
+                return _key_result_response(request, squad, kr)
+            messages.success(request, f"Checked in on “{kr.name}”.")
+            return redirect(reverse("squads:detail", args=[squad.key]) + f"#kr-{kr.key}")
+    if request.htmx:
+        return _key_result_response(request, squad, kr, check_in_form=form)
+    context = _detail_context(request, squad, kr_forms={kr.pk: {"check_in_form": form}})
+    return render(request, "squads/detail.html", context)
+
+
+# ---------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------
+
+SECTIONS = {
+    # URL name: (field, title)
+    "current-experience": ("current_experience", "Current customer experience"),
+    "desired-experience": ("desired_experience", "Desired customer experience"),
+    "success-metrics": ("success_metrics", "Shared success metrics"),
+}
+NOT_DOING = "not-doing"
+PLAN_READ_ONLY = "Only the squad's members can change its plan."
+
+_MOMENT_RE = re.compile(
+    r"(?:^|(?<=\s))((?:hour|day|week|month|quarter|year)s?\s+\d{1,4})\s*[:\u2013\u2014-]\s+",
+    re.IGNORECASE,
+)
+
+
+def moments_in(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split "Day 1: … Week 2: …" into an introduction and (moment, text) pairs."""
+    parts = _MOMENT_RE.split(text)
+    if len(parts) < 3:
+        return text, []
+    intro, rest = parts[0].strip(), parts[1:]
+    pairs = [(rest[i].strip(), rest[i + 1].strip()) for i in range(0, len(rest) - 1, 2)]
+    return intro, [(when[:1].upper() + when[1:], body) for when, body in pairs]
+
+
+@dataclass
+class SectionView:
+    slug: str
+    field: str
+    title: str
+    number: int
+    text: str
+    form: PlanSectionForm | None = None
+    intro: str = ""
+    moments: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _section_view(slug: str, plan: Plan, form=None) -> SectionView:
+    name, title = SECTIONS[slug]
+    number = {"current-experience": 1, "desired-experience": 2, "success-metrics": 5}[slug]
+    text = getattr(plan, name)
+    view = SectionView(slug=slug, field=name, title=title, number=number, text=text, form=form)
+    if name == "desired_experience":
+        view.intro, view.moments = moments_in(text)
+    return view
+
+
+def _plan_for(squad: Squad) -> Plan:
+    # Reading never writes: a squad without a plan row shows an empty plan.
+    return Plan.objects.filter(squad=squad).first() or Plan(squad=squad)
+
+
+@dataclass
+class InitiativeCard:
+    item: Initiative
+    cycle_days: int
+    cycle_start: object
+    form: InitiativeForm | None = None
+
+    @property
+    def lean(self) -> services.Lean | None:
+        return services.initiative_lean(self.item)
+
+    @property
+    def needs_counter_measure(self) -> bool:
+        return self.lean is not None and not self.item.counter_measure.strip()
+
+    @property
+    def lean_prompt(self) -> str:
+        return self.lean.prompt("initiative") if self.lean else ""
+
+    @property
+    def picture(self) -> BalancePicture | None:
+        if not self.item.has_impact:
+            return None
+        return balance_picture(
+            {
+                "team": self.item.impact_team,
+                "business": self.item.impact_business,
+                "customer": self.item.impact_customer,
+            }
+        )
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """Where the initiative sits in its cycle, as x and width out of 100."""
+        start = (self.item.starts - self.cycle_start).days
+        end = (self.item.ends - self.cycle_start).days + 1
+        days = max(self.cycle_days, 1)
+        x0 = min(max(start / days, 0), 1) * 100
+        x1 = min(max(end / days, 0), 1) * 100
+        return round(x0, 2), round(max(x1 - x0, 1.5), 2)
+
+    @property
+    def span_x(self) -> float:
+        return self.span[0]
+
+    @property
+    def span_width(self) -> float:
+        return self.span[1]
+
+    @property
+    def headcount(self) -> str:
+        return plain_number(self.item.headcount)
+
+
+@dataclass
+class FunctionGroup:
+    function: str
+    cards: list[InitiativeCard]
+
+    @property
+    def headcount(self) -> str:
+        total = sum(
+            (c.item.headcount for c in self.cards if c.item.status != "dropped"), Decimal(0)
+        )
+        return plain_number(total)
+
+
+VIEWS = {"function": "By function", "timeline": "By date"}
+
+
+def _arrangement(request: AuthedRequest, view: str | None = None) -> str:
+    """How the initiatives are arranged: asked for explicitly, or carried by the request."""
+    posted = request.POST.get("view") if request.method == "POST" else None
+    for candidate in (view, posted, request.GET.get("view")):
+        if candidate in VIEWS:
+            return candidate
+    return "function"
+
+
+def _initiatives(squad: Squad) -> list[Initiative]:
+    return list(
+        Initiative.objects.filter(squad=squad)
+        .select_related("stage__journey", "segment")
+        .order_by("function", "starts", "id")
+    )
+
+
+def _initiative_card(squad: Squad, initiative: Initiative, form=None) -> InitiativeCard:
+    cycle = squad.cycle
+    return InitiativeCard(
+        item=initiative,
+        cycle_days=(cycle.ends - cycle.starts).days + 1,
+        cycle_start=cycle.starts,
+        form=form,
+    )
+
+
+def _initiatives_context(
+    request: AuthedRequest,
+    squad: Squad,
+    *,
+    initiatives: list[Initiative] | None = None,
+    editing: Initiative | None = None,
+    edit_form=None,
+    new_form=None,
+    view: str | None = None,
+) -> dict:
+    initiatives = _initiatives(squad) if initiatives is None else initiatives
+    view = _arrangement(request, view)
+    cards = [
+        _initiative_card(squad, i, edit_form if editing and i.pk == editing.pk else None)
+        for i in initiatives
+    ]
+    if view == "timeline":
+        groups = [FunctionGroup("", sorted(cards, key=lambda c: (c.item.starts, c.item.pk)))]
+    else:
+        grouped: dict[str, list[InitiativeCard]] = {}
+        for card in cards:
+            grouped.setdefault(card.item.function, []).append(card)
+        groups = [FunctionGroup(name, grouped[name]) for name in sorted(grouped, key=str.casefold)]
+    balance = services.plan_balance(initiatives)
+    scale = max([2, *(abs(v) for v in balance.sums.values())])
+    return {
+        "squad": squad,
+        "groups": groups,
+        "initiative_total": len(initiatives),
+        "view": view,
+        "views": VIEWS,
+        "new_initiative_form": new_form,
+        "balance": balance,
+        "balance_picture": balance_picture(balance.sums, scale) if balance.rated else None,
+        **_squad_flags(request, squad),
+    }
+
+
+def _dependency_board_link(**params: str) -> str | None:
+    try:
+        url = reverse("board:board")
+    except NoReverseMatch:
+        return None
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _dependency_create_link(squad: Squad) -> str | None:
+    try:
+        url = reverse("board:create")
+    except NoReverseMatch:
+        return None
+    plan_url = reverse("squads:plan", args=[squad.key])
+    return f"{url}?{urlencode({'from': squad.key, 'next': plan_url})}"
+
+
+def _dependencies_context(squad: Squad) -> dict:
+    today = timezone.localdate()
+    needs = list(
+        Dependency.objects.filter(Q(from_squad=squad) | Q(from_initiative__squad=squad))
+        .select_related("from_initiative", "to_squad", "to_initiative__squad", "owner__profile")
+        .order_by("due", "id")
+    )
+    provides = list(
+        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad))
+        .select_related("from_squad", "from_initiative__squad", "to_initiative", "owner__profile")
+        .order_by("due", "id")
+    )
+    for dep in (*needs, *provides):
+        dep.overdue = dep.is_overdue(today)
+    return {
+        "needs": needs,
+        "provides": provides,
+        "board_needs_url": _dependency_board_link(**{"from": squad.key}),
+        "board_provides_url": _dependency_board_link(to=squad.key),
+        "board_url": _dependency_board_link(),
+    }
+
+
+def _journey_moments(squad: Squad) -> list[Stage]:
+    return list(
+        Stage.objects.filter(squadstage__squad=squad)
+        .select_related("journey")
+        .prefetch_related(Prefetch("moments", queryset=Moment.objects.order_by("offset_days")))
+        .order_by("journey_id", "position", "id")
+    )
+
+
+def _plan_context(
+    request: AuthedRequest,
+    squad: Squad,
+    *,
+    section_forms: dict[str, PlanSectionForm] | None = None,
+    not_doing_form=None,
+    editing: Initiative | None = None,
+    initiative_form=None,
+    new_initiative_form=None,
+) -> dict:
+    plan = _plan_for(squad)
+    section_forms = section_forms or {}
+    sections = {
+        SECTIONS[slug][0]: _section_view(slug, plan, section_forms.get(slug)) for slug in SECTIONS
+    }
+    context = {
+        "squad": squad,
+        "plan": plan,
+        "sections": sections,
+        "okr": OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
+        .prefetch_related("key_results")
+        .first(),
+        "not_doing_form": not_doing_form,
+        "stages": _journey_moments(squad),
+        "add_dependency_url": _dependency_create_link(squad),
+        "can_add_dependency": access.can_create_dependency(access.actor_for(request), squad),
+        "nav": "squads",
+        **_dependencies_context(squad),
+        **_initiatives_context(
+            request,
+            squad,
+            editing=editing,
+            edit_form=initiative_form,
+            new_form=new_initiative_form,
+        ),
+    }
+    return context
+
+
+@login_required
+@require_safe
+def plan(request: AuthedRequest, key: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    return render(request, "squads/plan.html", _plan_context(request, squad))
+
+
+# Sections ------------------------------------------------------------------------------
+
+
+def _section_response(request: AuthedRequest, squad: Squad, slug: str, form=None):
+    plan = _plan_for(squad)
+    if slug == NOT_DOING:
+        context = {"squad": squad, "plan": plan, "not_doing_form": form}
+        template = "squads/plan.html#not_doing"
+    else:
+        context = {"squad": squad, "section": _section_view(slug, plan, form)}
+        if slug == "desired-experience":
+            context["stages"] = _journey_moments(squad)
+        template = "squads/plan.html#section"
+    context.update(_squad_flags(request, squad))
+    return render(request, template, context)
+
+
+def _known_section(slug: str) -> None:
+    if slug not in SECTIONS and slug != NOT_DOING:
+        raise Http404("No such section.")
+
+
+@login_required
+@require_safe
+def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    _known_section(section)
+    if not request.htmx:
+        return redirect(reverse("squads:plan", args=[squad.key]) + f"#{section}")
+    return _section_response(request, squad, section)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpResponse:
+    squad, can_edit = access.get_squad_for_user(request, key)
+    _known_section(section)
+    if not can_edit:
+        _forbid(PLAN_READ_ONLY)
+    if section == NOT_DOING:
+        return _not_doing_edit(request, squad)
+    field_name, title = SECTIONS[section]
+    if request.method == "POST":
+        form = PlanSectionForm(request.POST, section=field_name, label=title)
+        if form.is_valid():
+            try:
+                services.plan_section_update(
+                    squad=squad, section=field_name, text=form.cleaned_data["text"], by=request.user
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    return _section_response(request, squad, section)
+                messages.success(request, f"{title} saved.")
+                return redirect(reverse("squads:plan", args=[squad.key]) + f"#{section}")
+    else:
+        text = getattr(_plan_for(squad), field_name)
+        form = PlanSectionForm(initial={"text": text}, section=field_name, label=title)
+    if request.htmx:
+        return _section_response(request, squad, section, form)
+    context = _plan_context(request, squad, section_forms={section: form})
+    return render(request, "squads/plan.html", context)
+
+
+def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
+    if request.method == "POST":
+        form = NotDoingForm(request.POST)
+        if "add_line" in request.POST:
+            form = form.with_extra_line()
+        elif form.is_valid():
+            try:
+                services.not_doing_update(
+                    squad=squad, items=form.cleaned_data["items"], by=request.user
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    return _section_response(request, squad, NOT_DOING)
+                messages.success(request, "Not-doing list saved.")
+                return redirect(reverse("squads:plan", args=[squad.key]) + f"#{NOT_DOING}")
+    else:
+        form = NotDoingForm(lines=_plan_for(squad).not_doing)
+    if request.htmx:
+        return _section_response(request, squad, NOT_DOING, form)
+    return render(request, "squads/plan.html", _plan_context(request, squad, not_doing_form=form))
+
+
+# Initiatives ---------------------------------------------------------------------------
+
+
+def _initiative_or_404(squad: Squad, ikey: str) -> Initiative:
+    return get_object_or_404(
+        Initiative.objects.select_related("stage__journey", "segment"), squad=squad, key=ikey
+    )
+
+
+def _balance_oob(request: AuthedRequest, squad: Squad, initiatives: list[Initiative]) -> str:
+    context = _initiatives_context(request, squad, initiatives=initiatives)
+    context["oob"] = True
+    return render_to_string("squads/plan.html#balance", context, request=request)
+
+
+def _initiative_saved_response(
+    request: AuthedRequest, squad: Squad, initiative: Initiative, *, whole_list: bool
+) -> HttpResponse:
+    """The saved initiative, or the whole list when it moved group; the balance alongside."""
+    initiatives = _initiatives(squad)
+    if whole_list:
+        context = _initiatives_context(request, squad, initiatives=initiatives)
+        response = render(request, "squads/plan.html#initiatives", context)
+        retarget(response, "#initiatives")
+        reswap(response, "outerHTML")
+    else:
+        fresh = next(i for i in initiatives if i.pk == initiative.pk)
+        context = {
+            "squad": squad,
+            "card": _initiative_card(squad, fresh),
+            "view": _arrangement(request),
+            **_squad_flags(request, squad),
+        }
+        response = render(request, "squads/plan.html#initiative", context)
+    response.content += _balance_oob(request, squad, initiatives).encode()
+    return response
+
+
+@login_required
+@require_safe
+def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    if not request.htmx:
+        url = reverse("squads:plan", args=[squad.key])
+        view = request.GET.get("view")
+        query = f"?view={view}" if view in VIEWS else ""
+        return redirect(f"{url}{query}#initiatives")
+    return render(request, "squads/plan.html#initiatives", _initiatives_context(request, squad))
+
+
+@login_required
+@require_safe
+def initiative_detail(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
+    squad, _ = access.get_squad_for_user(request, key)
+    initiative = _initiative_or_404(squad, ikey)
+    if not request.htmx:
+        return redirect(reverse("squads:plan", args=[squad.key]) + f"#initiative-{ikey}")
+    context = {
+        "squad": squad,
+        "card": _initiative_card(squad, initiative),
+        "view": _arrangement(request),
+        **_squad_flags(request, squad),
+    }
+    return render(request, "squads/plan.html#initiative", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
+    squad = access.get_squad_rw(request, key)
+    functions = known_functions()
+    if request.method == "POST":
+        form = InitiativeForm(request.POST, squad=squad, functions=functions)
+        if form.is_valid():
+            try:
+                initiative = services.initiative_create(
+                    squad=squad, key=form.cleaned_data["key"], values=form.values(), by=request.user
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    return _initiative_saved_response(request, squad, initiative, whole_list=True)
+                messages.success(request, f"Initiative “{initiative.title}” added.")
+                url = reverse("squads:plan", args=[squad.key])
+                return redirect(f"{url}#initiative-{initiative.key}")
+    else:
+        form = InitiativeForm(squad=squad, functions=functions)
+    if request.htmx:
+        context = {
+            "squad": squad,
+            "new_initiative_form": form,
+            "view": _arrangement(request),
+            **_squad_flags(request, squad),
+        }
+        return render(request, "squads/plan.html#new_initiative", context)
+    context = _plan_context(request, squad, new_initiative_form=form)
+    return render(request, "squads/plan.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
+    squad, can_edit = access.get_squad_for_user(request, key)
+    initiative = _initiative_or_404(squad, ikey)
+    if not can_edit:
+        _forbid(PLAN_READ_ONLY)
+    functions = known_functions()
+    if request.method == "POST":
+        form = InitiativeForm(request.POST, squad=squad, instance=initiative, functions=functions)
+        if form.is_valid():
+            old_function = initiative.function
+            try:
+                services.initiative_update(
+                    initiative=initiative, values=form.values(), by=request.user
+                )
+            except ValidationError as error:
+                form.add_service_errors(error)
+            else:
+                if request.htmx:
+                    moved = initiative.function != old_function
+                    return _initiative_saved_response(request, squad, initiative, whole_list=moved)
+                messages.success(request, f"Initiative “{initiative.title}” saved.")
+                url = reverse("squads:plan", args=[squad.key])
+                return redirect(f"{url}#initiative-{initiative.key}")
+        initiative = _initiative_or_404(squad, ikey)
+    else:
+        form = InitiativeForm(squad=squad, instance=initiative, functions=functions)
+    if request.htmx:
+        context = {
+            "squad": squad,
+            "card": _initiative_card(squad, initiative, form),
+            "view": _arrangement(request),
+            **_squad_flags(request, squad),
+        }
+        return render(request, "squads/plan.html#initiative", context)
+    context = _plan_context(request, squad, editing=initiative, initiative_form=form)
+    return render(request, "squads/plan.html", context)

@@ -1,0 +1,558 @@
+"""Forms for the squad pages and the plan: they read and check input; services write."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils.html import format_html, format_html_join
+
+from journeys.models import Journey, Segment, Stage
+from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
+from planning.models import IMPACT_MAX, IMPACT_MIN, Capacity, Cycle, Initiative, Profile
+from squads import services
+from squads.models import KeyResult, Membership, Squad
+
+User = get_user_model()
+
+
+def known_functions() -> list[str]:
+    """Every function named anywhere, for suggestions; one query."""
+    names = (
+        Profile.objects.exclude(function="")
+        .order_by()
+        .values_list("function", flat=True)
+        .union(
+            Membership.objects.order_by().values_list("function", flat=True),
+            Initiative.objects.order_by().values_list("function", flat=True),
+            Capacity.objects.order_by().values_list("function", flat=True),
+        )
+        .order_by()
+    )
+    return sorted(set(names), key=str.casefold)
+
+
+def person_label(user) -> str:
+    profile = getattr(user, "profile", None)
+    if profile is None:
+        return user.get_username()
+    if profile.title:
+        return f"{profile.display_name} · {profile.title}"
+    return profile.display_name
+
+
+def people():
+    return (
+        User.objects.filter(is_active=True)
+        .select_related("profile")
+        .order_by("profile__display_name", "username")
+    )
+
+
+def plain_number(value: Decimal | None) -> str:
+    """40.0000 as "40" and 1.5000 as "1.5", for showing and for form initials."""
+    if value is None:
+        return ""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+class DatalistInput(forms.TextInput):
+    """A free-text input with suggestions; the datalist travels with the input."""
+
+    def __init__(self, options=(), attrs=None):
+        super().__init__(attrs)
+        self.options = list(options)
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = dict(attrs or {})
+        list_id = f"{attrs.get('id') or name}_options"
+        attrs["list"] = list_id
+        attrs.setdefault("autocomplete", "off")
+        html = super().render(name, value, attrs, renderer)
+        options = format_html_join("", '<option value="{}"></option>', ((o,) for o in self.options))
+        return format_html('{}<datalist id="{}">{}</datalist>', html, list_id, options)
+
+
+class PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return person_label(obj)
+
+
+def _function_field(label: str = "Function", *, required: bool = True, help_text: str = ""):
+    return forms.CharField(
+        label=label,
+        max_length=100,
+        required=required,
+        help_text=help_text,
+        widget=DatalistInput(),
+    )
+
+
+def _not_reserved(value: str) -> None:
+    if value.strip().lower() in services.RESERVED_KEYS:
+        raise forms.ValidationError("This word is taken by the pages; choose another key.")
+
+
+def _key_field(help_text: str = KEY_HELP, *, required: bool = True) -> forms.CharField:
+    return forms.CharField(
+        label="Key",
+        max_length=KEY_MAX_LENGTH,
+        required=required,
+        validators=[key_validator, _not_reserved],
+        help_text=help_text,
+        widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "none"}),
+    )
+
+
+def _number_field(label: str, *, required: bool = False, help_text: str = "") -> forms.Field:
+    return forms.DecimalField(
+        label=label,
+        max_digits=18,
+        decimal_places=4,
+        required=required,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+
+
+class FormWithErrors(forms.Form):
+    def add_service_errors(self, error) -> None:
+        """Put a service's ValidationError next to the fields it names."""
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+
+# ---------------------------------------------------------------------------------------
+# Squads, members, the DRI
+# ---------------------------------------------------------------------------------------
+
+
+class SquadCreateForm(FormWithErrors):
+    name = forms.CharField(
+        label="Name",
+        max_length=200,
+        help_text="Name the customer outcome, not a department.",
+    )
+    key = _key_field(f"Used in links, e.g. first-90-days. {KEY_HELP}")
+    cycle = forms.ModelChoiceField(
+        label="Cycle", queryset=Cycle.objects.order_by("-starts", "key"), empty_label=None
+    )
+    dri = PersonChoiceField(
+        label="DRI",
+        queryset=User.objects.none(),
+        empty_label="Choose a person…",
+        help_text="The one person directly responsible; they become a member.",
+    )
+    dri_function = _function_field(
+        "DRI's function in the squad",
+        required=False,
+        help_text="Leave empty to use the function on their profile.",
+    )
+    objective = forms.CharField(
+        label="Objective",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Qualitative and customer-facing: what the customer gets.",
+    )
+
+    def __init__(self, *args, functions=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dri"].queryset = people()
+        self.fields["dri_function"].widget.options = functions
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"].strip()
+        if Squad.objects.filter(key=key).exists():
+            raise forms.ValidationError("Another squad already uses this key.")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        dri = data.get("dri")
+        if dri is not None and not services.default_function(dri, data.get("dri_function", "")):
+            self.add_error(
+                "dri_function",
+                f"{services.person_name(dri)}'s profile names no function: say which one they "
+                "bring.",
+            )
+        return data
+
+
+class MemberAddForm(FormWithErrors):
+    person = PersonChoiceField(
+        label="Person", queryset=User.objects.none(), empty_label="Choose a person…"
+    )
+    function = _function_field(
+        required=False, help_text="Leave empty to use the function on their profile."
+    )
+
+    def __init__(self, *args, squad: Squad, functions=(), **kwargs):
+        kwargs.setdefault("auto_id", "member_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = people().exclude(memberships__squad=squad)
+        self.fields["function"].widget.options = functions
+
+
+class DriHandoverForm(FormWithErrors):
+    person = PersonChoiceField(
+        label="New DRI",
+        queryset=User.objects.none(),
+        empty_label="Choose a member…",
+        help_text="Another member takes over; you stay a member.",
+    )
+
+    def __init__(self, *args, squad: Squad, **kwargs):
+        kwargs.setdefault("auto_id", "handover_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["person"].queryset = (
+            people().filter(memberships__squad=squad).exclude(pk=squad.dri_id)
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# The OKR, key results, check-ins
+# ---------------------------------------------------------------------------------------
+
+
+class ObjectiveForm(FormWithErrors):
+    objective = forms.CharField(
+        label="Objective",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
+        help_text="Qualitative and customer-facing: what the customer gets.",
+    )
+
+
+class KeyResultForm(FormWithErrors):
+    """A key result's definition. On edit its key is fixed; on squad creation it is optional."""
+
+    key = _key_field("Short, used in links, e.g. activation.")
+    name = forms.CharField(label="Name", max_length=200, help_text="What is measured.")
+    unit = forms.CharField(label="Unit", max_length=40, required=False, help_text="%, days, €…")
+    baseline = _number_field("Baseline", help_text="Where it stands at the start.")
+    target = _number_field("Target", help_text="Where it should be by the end of the cycle.")
+    direction = forms.ChoiceField(
+        label="Direction", choices=KeyResult.Direction.choices, initial="increase"
+    )
+
+    NUMBERS = ("baseline", "target")
+
+    def __init__(self, *args, okr=None, instance: KeyResult | None = None, optional=False, **kw):
+        if instance is not None:
+            kw.setdefault(
+                "initial",
+                {
+                    "name": instance.name,
+                    "unit": instance.unit,
+                    "baseline": plain_number(instance.baseline),
+                    "target": plain_number(instance.target),
+                    "direction": instance.direction,
+                },
+            )
+        super().__init__(*args, **kw)
+        self.okr = okr
+        self.instance = instance
+        self.optional = optional
+        if instance is not None:
+            del self.fields["key"]
+        if optional:
+            for name in ("key", "name", "direction"):
+                self.fields[name].required = False
+
+    def is_blank(self) -> bool:
+        """On squad creation: nothing typed means no first key result."""
+        if not self.is_bound:
+            return True
+        return not any(
+            str(self.data.get(self.add_prefix(n), "")).strip()
+            for n in ("key", "name", "unit", "baseline", "target")
+        )
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"].strip()
+        if self.okr is not None and KeyResult.objects.filter(okr=self.okr, key=key).exists():
+            raise forms.ValidationError("Another key result of this OKR uses this key.")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        if self.optional:
+            if self.is_blank():
+                return data
+            for name, message in (("key", "Give it a key."), ("name", "Name what is measured.")):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, message)
+        if self.optional and not data.get("direction") and "direction" not in self.errors:
+            data["direction"] = KeyResult.Direction.INCREASE
+        if "direction" in data:
+            problems = services.key_result_problems(
+                name=data.get("name") or "",
+                baseline=data.get("baseline"),
+                target=data.get("target"),
+                direction=data["direction"],
+            )
+            for name, message in problems.items():
+                if name not in self.errors:
+                    self.add_error(name, message)
+        return data
+
+    def fields_for_service(self) -> services.KeyResultFields:
+        data = self.cleaned_data
+        return {
+            "key": data.get("key", ""),
+            "name": data["name"],
+            "unit": data["unit"],
+            "baseline": data["baseline"],
+            "target": data["target"],
+            "direction": data["direction"],
+        }
+
+
+CONFIDENCE_CHOICES = [("", "Choose…")] + [
+    (n, {1: "1 · not at all", 5: "5 · a coin toss", 10: "10 · certain"}.get(n, str(n)))
+    for n in range(1, 11)
+]
+
+
+class CheckInForm(FormWithErrors):
+    value = _number_field("Value", required=True)
+    confidence = forms.TypedChoiceField(
+        label="Confidence",
+        choices=CONFIDENCE_CHOICES,
+        coerce=int,
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What moved it, what worries you.",
+    )
+
+    def __init__(self, *args, key_result: KeyResult, **kwargs):
+        kwargs.setdefault("auto_id", f"checkin_{key_result.pk}_%s")
+        super().__init__(*args, **kwargs)
+        if key_result.unit:
+            self.fields["value"].label = f"Value ({key_result.unit})"
+
+
+# ---------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------
+
+SECTION_HELP = {
+    "current_experience": "The customer's pain today, in their words.",
+    "desired_experience": (
+        "What the customer experiences tomorrow, by moment. Start a line with a moment such "
+        "as “Day 1:”, “Week 2:” or “Month 3:”."
+    ),
+    "success_metrics": "The shared numbers the whole squad watches, and how often.",
+}
+
+
+class PlanSectionForm(FormWithErrors):
+    text = forms.CharField(
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 6, "autofocus": True}),
+    )
+
+    def __init__(self, *args, section: str, label: str, **kwargs):
+        kwargs.setdefault("auto_id", f"{section}_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["text"].label = label
+        self.fields["text"].help_text = SECTION_HELP.get(section, "")
+
+
+class NotDoingForm(FormWithErrors):
+    """The not-doing list as editable lines: change, clear or tick "remove" on any line.
+
+    Always offers an empty line or two for new entries; "Add a line" asks for one more
+    without saving, so the list edits as a list without any script.
+    """
+
+    MAX_LINES = 100
+    SPARE = 1
+
+    def __init__(self, *args, lines=(), **kwargs):
+        kwargs.setdefault("auto_id", "not_doing_%s")
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            try:
+                count = int(self.data.get("count", 0))
+            except (TypeError, ValueError):
+                count = 0
+            count = max(0, min(count, self.MAX_LINES))
+        else:
+            count = len(lines) + self.SPARE
+            self.initial = {f"line_{i}": text for i, text in enumerate(lines)}
+        self.count = count
+        for i in range(count):
+            self.fields[f"line_{i}"] = forms.CharField(
+                label=f"Line {i + 1}",
+                required=False,
+                max_length=services.NOT_DOING_MAX_LENGTH,
+                widget=forms.TextInput(attrs={"class": "not-doing__input"}),
+            )
+            self.fields[f"remove_{i}"] = forms.BooleanField(label="Remove", required=False)
+
+    def rows(self):
+        return [(self[f"line_{i}"], self[f"remove_{i}"]) for i in range(self.count)]
+
+    def clean(self):
+        data = super().clean()
+        lines = [
+            "" if data.get(f"remove_{i}") else data.get(f"line_{i}", "") for i in range(self.count)
+        ]
+        for index, message in services.not_doing_problems(lines).items():
+            self.add_error(f"line_{index}", message)
+        data["items"] = [line for line in lines if line.strip()]
+        return data
+
+    def with_extra_line(self) -> NotDoingForm:
+        """The same input, one empty line longer, unvalidated, for "Add a line"."""
+        data = self.data.copy()
+        data["count"] = str(min(self.count + 1, self.MAX_LINES))
+        return NotDoingForm(data, auto_id=self.auto_id)
+
+
+IMPACT_CHOICES = [("", "Not rated")] + [
+    (n, f"{n:+d}" if n else "0") for n in range(IMPACT_MIN, IMPACT_MAX + 1)
+]
+
+
+class StageChoiceField(forms.ModelChoiceField):
+    """Stages by name; prefixed with their journey when there is more than one journey."""
+
+    show_journey = True
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.journey.name} · {obj.name}" if self.show_journey else obj.name
+
+
+class InitiativeForm(FormWithErrors):
+    key = _key_field("Short, used in links, e.g. assessment-tool. It cannot change later.")
+    title = forms.CharField(label="Title", max_length=300)
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    function = _function_field(help_text="The function that builds it.")
+    stage = StageChoiceField(
+        label="Journey stage",
+        queryset=Stage.objects.none(),
+        required=False,
+        empty_label="No particular stage",
+    )
+    segment = forms.ModelChoiceField(
+        label="Customer segment",
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="All segments",
+    )
+    starts = forms.DateField(label="Starts", widget=forms.DateInput(attrs={"type": "date"}))
+    ends = forms.DateField(label="Ends", widget=forms.DateInput(attrs={"type": "date"}))
+    headcount = forms.DecimalField(
+        label="Headcount",
+        max_digits=8,
+        decimal_places=2,
+        min_value=Decimal(0),
+        initial=Decimal(0),
+        help_text="Full-time people, e.g. 1.5.",
+        widget=forms.NumberInput(attrs={"step": "0.25"}),
+    )
+    status = forms.ChoiceField(
+        label="Status", choices=Initiative.Status.choices, initial="proposed"
+    )
+    impact_team = forms.TypedChoiceField(
+        label="Team", choices=IMPACT_CHOICES, coerce=int, empty_value=None, required=False
+    )
+    impact_business = forms.TypedChoiceField(
+        label="Business", choices=IMPACT_CHOICES, coerce=int, empty_value=None, required=False
+    )
+    impact_customer = forms.TypedChoiceField(
+        label="Customer", choices=IMPACT_CHOICES, coerce=int, empty_value=None, required=False
+    )
+    counter_measure = forms.CharField(
+        label="Counter-measure",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="When the work leans to one side: what you will watch on the others.",
+    )
+
+    VALUE_FIELDS = (
+        "title",
+        "description",
+        "function",
+        "stage",
+        "segment",
+        "starts",
+        "ends",
+        "headcount",
+        "status",
+        "impact_team",
+        "impact_business",
+        "impact_customer",
+        "counter_measure",
+    )
+
+    def __init__(
+        self,
+        *args,
+        squad: Squad,
+        instance: Initiative | None = None,
+        functions=(),
+        **kwargs,
+    ):
+        prefix_id = f"initiative_{instance.pk}_%s" if instance else "initiative_new_%s"
+        kwargs.setdefault("auto_id", prefix_id)
+        if instance is not None:
+            initial = {name: getattr(instance, name) for name in self.VALUE_FIELDS}
+            initial["headcount"] = plain_number(instance.headcount)
+            kwargs.setdefault("initial", initial)
+        else:
+            kwargs.setdefault("initial", {"starts": squad.cycle.starts, "ends": squad.cycle.ends})
+        super().__init__(*args, **kwargs)
+        self.squad = squad
+        self.instance = instance
+        if instance is not None:
+            del self.fields["key"]
+        self.fields["function"].widget.options = functions
+        self.fields["stage"].queryset = Stage.objects.select_related("journey").order_by(
+            "journey__name", "journey_id", "position", "id"
+        )
+        self.fields["stage"].show_journey = (
+            Journey.objects.filter(stages__isnull=False).distinct().count() > 1
+        )
+        self.fields["segment"].queryset = Segment.objects.order_by("priority", "name")
+
+    def impact_fields(self):
+        return [self["impact_team"], self["impact_business"], self["impact_customer"]]
+
+    def clean_key(self) -> str:
+        key = self.cleaned_data["key"].strip()
+        if Initiative.objects.filter(squad=self.squad, key=key).exists():
+            raise forms.ValidationError("Another initiative of this squad uses this key.")
+        return key
+
+    def clean(self):
+        data = super().clean()
+        if all(name in data for name in self.VALUE_FIELDS):
+            for name, message in services.initiative_problems(self.values()).items():
+                if name not in self.errors:
+                    self.add_error(name, message)
+        return data
+
+    def values(self) -> services.InitiativeFields:
+        data = self.cleaned_data
+        return {name: data[name] for name in self.VALUE_FIELDS}  # type: ignore[return-value]

@@ -1,0 +1,558 @@
+"""Writes for squads, their OKRs and their plans.
+
+Each function validates what it is given, writes inside one transaction and raises
+`ValidationError` keyed by field when it refuses, so a form can show the error next to the
+field with the person's input kept. Initiatives and plans are planning models; their writes
+live here for now because only the squad pages change them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TypedDict
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from journeys.models import Segment, Stage
+from planning.keys import KEY_MAX_LENGTH, KEY_RE
+from planning.models import IMPACT_MAX, IMPACT_MIN, Cycle, Initiative, Plan
+from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+
+# ---------------------------------------------------------------------------------------
+# Balance: team, business and customer (the pulse check)
+# ---------------------------------------------------------------------------------------
+
+SIDES = ("team", "business", "customer")
+# A side this many points above another means the work leans: it must name what to watch.
+LEAN_GAP = 2
+
+
+def _sides_phrase(sides: Sequence[str]) -> str:
+    noun = "side" if len(sides) == 1 else "sides"
+    return f"{' and '.join(sides)} {noun}"
+
+
+@dataclass(frozen=True)
+class Lean:
+    """Which sides an impact favours and which it neglects."""
+
+    values: dict[str, int]
+    strong: tuple[str, ...]
+    weak: tuple[str, ...]
+
+    @property
+    def leans_to(self) -> str:
+        return _sides_phrase(self.strong)
+
+    @property
+    def watch(self) -> str:
+        return _sides_phrase(self.weak)
+
+    def prompt(self, subject: str) -> str:
+        return (
+            f"This {subject} leans to the {self.leans_to}: "
+            f"name a counter-measure to watch on the {self.watch}."
+        )
+
+
+def impact_lean(team: int | None, business: int | None, customer: int | None) -> Lean | None:
+    """The lean of one impact rating, or None when it is balanced or not rated."""
+    values = {"team": team, "business": business, "customer": customer}
+    if any(v is None for v in values.values()):
+        return None
+    high, low = max(values.values()), min(values.values())
+    if high - low < LEAN_GAP:
+        return None
+    return Lean(
+        values=values,  # type: ignore[arg-type]
+        strong=tuple(s for s in SIDES if values[s] == high),
+        weak=tuple(s for s in SIDES if values[s] == low),
+    )
+
+
+def initiative_lean(initiative: Initiative) -> Lean | None:
+    return impact_lean(
+        initiative.impact_team, initiative.impact_business, initiative.impact_customer
+    )
+
+
+@dataclass
+class PlanBalance:
+    """The summed impact of a plan's live initiatives and what it still asks for."""
+
+    sums: dict[str, int]
+    rated: int
+    lean: Lean | None
+    with_counter_measure: list[Initiative] = field(default_factory=list)
+    missing_counter_measure: list[Initiative] = field(default_factory=list)
+
+    @property
+    def asks_for_counter_measure(self) -> bool:
+        if self.missing_counter_measure:
+            return True
+        return self.lean is not None and not self.with_counter_measure
+
+    @property
+    def prompt(self) -> str:
+        if self.lean is not None:
+            return self.lean.prompt("plan")
+        if self.missing_counter_measure:
+            return "Some initiatives lean to one side without a counter-measure to watch."
+        return ""
+
+
+def plan_balance(initiatives: Iterable[Initiative]) -> PlanBalance:
+    live = [i for i in initiatives if i.status != Initiative.Status.DROPPED and i.has_impact]
+    sums = {
+        "team": sum(i.impact_team for i in live),
+        "business": sum(i.impact_business for i in live),
+        "customer": sum(i.impact_customer for i in live),
+    }
+    lean = impact_lean(sums["team"], sums["business"], sums["customer"]) if live else None
+    return PlanBalance(
+        sums=sums,
+        rated=len(live),
+        lean=lean,
+        with_counter_measure=[i for i in live if i.counter_measure.strip()],
+        missing_counter_measure=[
+            i for i in live if initiative_lean(i) is not None and not i.counter_measure.strip()
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Shared checks
+# ---------------------------------------------------------------------------------------
+
+
+# Squads, key results and initiatives are pages at .../<key>/; "new" is a page of its own.
+RESERVED_KEYS = frozenset({"new"})
+
+
+def _key_problem(key: str) -> str | None:
+    if not key:
+        return "Give it a key."
+    if key.lower() in RESERVED_KEYS:
+        return "This word is taken by the pages; choose another key."
+    if len(key) > KEY_MAX_LENGTH:
+        return f"Keep the key to {KEY_MAX_LENGTH} characters."
+    if not KEY_RE.match(key):
+        return "Use letters, digits, dots, dashes and underscores only."
+    return None
+
+
+def _raise(errors: dict[str, str]) -> None:
+    if errors:
+        raise ValidationError(errors)
+
+
+def default_function(person: AbstractBaseUser, function: str) -> str:
+    function = function.strip()
+    if function:
+        return function
+    profile = getattr(person, "profile", None)
+    return (profile.function if profile else "").strip()
+
+
+def person_name(person: AbstractBaseUser) -> str:
+    profile = getattr(person, "profile", None)
+    return profile.display_name if profile else person.get_username()
+
+
+# ---------------------------------------------------------------------------------------
+# Squads, members and the DRI
+# ---------------------------------------------------------------------------------------
+
+
+class KeyResultFields(TypedDict):
+    key: str
+    name: str
+    unit: str
+    baseline: Decimal | None
+    target: Decimal | None
+    direction: str
+
+
+def key_result_problems(
+    *, name: str, baseline: Decimal | None, target: Decimal | None, direction: str
+) -> dict[str, str]:
+    """What is wrong with a key result's definition, by field."""
+    errors: dict[str, str] = {}
+    if not name.strip():
+        errors["name"] = "Name what is measured."
+    if direction not in KeyResult.Direction.values:
+        errors["direction"] = "Choose increase or decrease."
+    elif baseline is not None and target is not None:
+        if target == baseline:
+            errors["target"] = "The target must differ from the baseline."
+        elif direction == KeyResult.Direction.INCREASE and target < baseline:
+            errors["target"] = "To increase, the target must be above the baseline."
+        elif direction == KeyResult.Direction.DECREASE and target > baseline:
+            errors["target"] = "To decrease, the target must be below the baseline."
+    return errors
+
+
+def squad_create(
+    *,
+    key: str,
+    name: str,
+    cycle: Cycle,
+    dri: AbstractBaseUser,
+    dri_function: str = "",
+    objective: str,
+    first_key_result: KeyResultFields | None = None,
+    by: AbstractBaseUser,
+) -> Squad:
+    """A squad is born whole: its DRI as a member, its OKR and an empty plan, or nothing."""
+    key, name, objective = key.strip(), name.strip(), objective.strip()
+    errors: dict[str, str] = {}
+    if problem := _key_problem(key):
+        errors["key"] = problem
+    elif Squad.objects.filter(key=key).exists():
+        errors["key"] = "Another squad already uses this key."
+    if not name:
+        errors["name"] = "Name the squad."
+    if not objective:
+        errors["objective"] = "A squad needs its objective: what the customer gets."
+    function = default_function(dri, dri_function)
+    if not function:
+        errors["dri_function"] = (
+            f"{person_name(dri)}'s profile names no function: say which one they bring."
+        )
+    if first_key_result is not None:
+        kr_errors = key_result_problems(
+            name=first_key_result["name"],
+            baseline=first_key_result["baseline"],
+            target=first_key_result["target"],
+            direction=first_key_result["direction"],
+        )
+        if problem := _key_problem(first_key_result["key"]):
+            kr_errors["key"] = problem
+        errors.update({f"kr_{f}": e for f, e in kr_errors.items()})
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            squad = Squad.objects.create(key=key, name=name, cycle=cycle, dri=dri)
+            Membership.objects.create(squad=squad, person=dri, function=function)
+            okr = OKR.objects.create(squad=squad, cycle=cycle, objective=objective)
+            if first_key_result is not None:
+                KeyResult.objects.create(
+                    okr=okr,
+                    key=first_key_result["key"],
+                    name=first_key_result["name"].strip(),
+                    unit=first_key_result["unit"].strip(),
+                    baseline=first_key_result["baseline"],
+                    target=first_key_result["target"],
+                    current=first_key_result["baseline"],
+                    direction=first_key_result["direction"],
+                )
+            Plan.objects.create(squad=squad)
+    except IntegrityError as exc:
+        if Squad.objects.filter(key=key).exists():
+            raise ValidationError({"key": "Another squad already uses this key."}) from exc
+        raise
+    return squad
+
+
+def _locked(squad: Squad) -> Squad:
+    # Membership changes and DRI handovers of one squad take turns.
+    return Squad.objects.select_for_update().get(pk=squad.pk)
+
+
+def membership_add(
+    *, squad: Squad, person: AbstractBaseUser, function: str = "", by: AbstractBaseUser
+) -> Membership:
+    errors: dict[str, str] = {}
+    function = default_function(person, function)
+    if not function:
+        errors["function"] = f"{person_name(person)}'s profile names no function: say which one."
+    with transaction.atomic():
+        _locked(squad)
+        if Membership.objects.filter(squad=squad, person=person).exists():
+            errors["person"] = f"{person_name(person)} is already a member."
+        _raise(errors)
+        return Membership.objects.create(squad=squad, person=person, function=function)
+
+
+def membership_remove(*, squad: Squad, person: AbstractBaseUser, by: AbstractBaseUser) -> None:
+    with transaction.atomic():
+        locked = _locked(squad)
+        if locked.dri_id == person.pk:
+            raise ValidationError(
+                "The DRI stays a member: hand the DRI role to another member first."
+            )
+        deleted, _ = Membership.objects.filter(squad=squad, person=person).delete()
+        if not deleted:
+            raise ValidationError(f"{person_name(person)} is not a member of this squad.")
+
+
+def dri_handover(*, squad: Squad, to: AbstractBaseUser, by: AbstractBaseUser) -> Squad:
+    """Hand the DRI role to another member; the old DRI stays a member."""
+    with transaction.atomic():
+        locked = _locked(squad)
+        if locked.dri_id == to.pk:
+            raise ValidationError({"person": f"{person_name(to)} is already the DRI."})
+        if not Membership.objects.filter(squad=squad, person=to).exists():
+            raise ValidationError(
+                {"person": f"{person_name(to)} is not a member: add them to the squad first."}
+            )
+        locked.dri = to
+        locked.save(update_fields=["dri", "updated_at"])
+    squad.dri = to
+    return squad
+
+
+# ---------------------------------------------------------------------------------------
+# The OKR, key results and check-ins
+# ---------------------------------------------------------------------------------------
+
+
+def okr_update(*, squad: Squad, objective: str, by: AbstractBaseUser) -> OKR:
+    """Set the objective of the squad's OKR for its cycle, writing the OKR if it has none."""
+    objective = objective.strip()
+    if not objective:
+        raise ValidationError({"objective": "Write the objective: what the customer gets."})
+    with transaction.atomic():
+        okr, _ = OKR.objects.update_or_create(
+            squad=squad, cycle_id=squad.cycle_id, defaults={"objective": objective}
+        )
+    return okr
+
+
+def key_result_create(
+    *,
+    okr: OKR,
+    key: str,
+    name: str,
+    unit: str = "",
+    baseline: Decimal | None = None,
+    target: Decimal | None = None,
+    direction: str = KeyResult.Direction.INCREASE,
+    by: AbstractBaseUser,
+) -> KeyResult:
+    key = key.strip()
+    errors = key_result_problems(name=name, baseline=baseline, target=target, direction=direction)
+    if problem := _key_problem(key):
+        errors["key"] = problem
+    elif KeyResult.objects.filter(okr=okr, key=key).exists():
+        errors["key"] = "Another key result of this OKR uses this key."
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            return KeyResult.objects.create(
+                okr=okr,
+                key=key,
+                name=name.strip(),
+                unit=unit.strip(),
+                baseline=baseline,
+                target=target,
+                current=baseline,
+                direction=direction,
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"key": "Another key result of this OKR uses this key."}) from exc
+
+
+def key_result_update(
+    *,
+    key_result: KeyResult,
+    name: str,
+    unit: str = "",
+    baseline: Decimal | None = None,
+    target: Decimal | None = None,
+    direction: str = KeyResult.Direction.INCREASE,
+    by: AbstractBaseUser,
+) -> KeyResult:
+    """Change what a key result measures; its current value moves only by check-ins."""
+    _raise(key_result_problems(name=name, baseline=baseline, target=target, direction=direction))
+    key_result.name = name.strip()
+    key_result.unit = unit.strip()
+    key_result.baseline = baseline
+    key_result.target = target
+    key_result.direction = direction
+    fields = ["name", "unit", "baseline", "target", "direction"]
+    if key_result.current is None and baseline is not None:
+        key_result.current = baseline
+        fields.append("current")
+    with transaction.atomic():
+        key_result.save(update_fields=fields)
+    return key_result
+
+
+def check_in_record(
+    *,
+    key_result: KeyResult,
+    value: Decimal,
+    confidence: int,
+    note: str = "",
+    by: AbstractBaseUser,
+) -> CheckIn:
+    """Record where a key result stands; its current value becomes the checked-in value."""
+    if not 1 <= confidence <= 10:
+        raise ValidationError({"confidence": "Confidence runs from 1 to 10."})
+    with transaction.atomic():
+        check_in = CheckIn.objects.create(
+            key_result=key_result,
+            value=value,
+            confidence=confidence,
+            note=note.strip(),
+            author=by,
+        )
+        key_result.current = value
+        key_result.save(update_fields=["current"])
+    return check_in
+
+
+# ---------------------------------------------------------------------------------------
+# The plan
+# ---------------------------------------------------------------------------------------
+
+PLAN_TEXT_SECTIONS = ("current_experience", "desired_experience", "success_metrics")
+NOT_DOING_MAX_LENGTH = 500
+
+
+def _plan_locked(squad: Squad) -> Plan:
+    plan, _ = Plan.objects.select_for_update().get_or_create(squad=squad)
+    return plan
+
+
+def _clean_text(text: str) -> str:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+def plan_section_update(*, squad: Squad, section: str, text: str, by: AbstractBaseUser) -> Plan:
+    """Save one text section of the squad's plan, and only that section."""
+    if section not in PLAN_TEXT_SECTIONS:
+        raise ValueError(f"Not a text section of the plan: {section}")
+    with transaction.atomic():
+        plan = _plan_locked(squad)
+        setattr(plan, section, _clean_text(text))
+        plan.save(update_fields=[section, "updated_at"])
+    return plan
+
+
+def not_doing_problems(items: Sequence[str]) -> dict[int, str]:
+    """Problems by line index among the lines a person typed (blank lines are dropped)."""
+    problems: dict[int, str] = {}
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        text = " ".join(item.split())
+        if not text:
+            continue
+        if len(text) > NOT_DOING_MAX_LENGTH:
+            problems[index] = f"Keep each line to {NOT_DOING_MAX_LENGTH} characters."
+        elif text.casefold() in seen:
+            problems[index] = f"This repeats line {seen[text.casefold()] + 1}."
+        else:
+            seen[text.casefold()] = index
+    return problems
+
+
+def not_doing_update(*, squad: Squad, items: Sequence[str], by: AbstractBaseUser) -> Plan:
+    """Replace the list of things the squad says no to; blank lines are dropped."""
+    if problems := not_doing_problems(items):
+        raise ValidationError({"not_doing": list(problems.values())})
+    cleaned = [" ".join(item.split()) for item in items if item.strip()]
+    with transaction.atomic():
+        plan = _plan_locked(squad)
+        plan.not_doing = cleaned
+        plan.save(update_fields=["not_doing", "updated_at"])
+    return plan
+
+
+# ---------------------------------------------------------------------------------------
+# Initiatives
+# ---------------------------------------------------------------------------------------
+
+
+class InitiativeFields(TypedDict):
+    title: str
+    description: str
+    function: str
+    stage: Stage | None
+    segment: Segment | None
+    starts: dt.date
+    ends: dt.date
+    headcount: Decimal
+    status: str
+    impact_team: int | None
+    impact_business: int | None
+    impact_customer: int | None
+    counter_measure: str
+
+
+IMPACT_FIELDS = ("impact_team", "impact_business", "impact_customer")
+
+
+def initiative_problems(values: InitiativeFields) -> dict[str, str]:
+    """What is wrong with an initiative, by field (its key is checked separately)."""
+    errors: dict[str, str] = {}
+    if not values["title"].strip():
+        errors["title"] = "Give the initiative a title."
+    if not values["function"].strip():
+        errors["function"] = "Say which function builds it."
+    starts, ends = values["starts"], values["ends"]
+    if starts and ends and ends < starts:
+        errors["ends"] = "The end date is before the start date."
+    if values["headcount"] is not None and values["headcount"] < 0:
+        errors["headcount"] = "Headcount cannot be negative."
+    if values["status"] not in Initiative.Status.values:
+        errors["status"] = "Choose a status."
+    impacts = [values[f] for f in IMPACT_FIELDS]
+    rated = [v for v in impacts if v is not None]
+    if any(not IMPACT_MIN <= v <= IMPACT_MAX for v in rated):
+        errors["impact_team"] = f"Impact runs from {IMPACT_MIN} to +{IMPACT_MAX}."
+    elif rated and len(rated) != len(impacts):
+        for name, value in zip(IMPACT_FIELDS, impacts, strict=True):
+            if value is None:
+                errors[name] = "Rate all three sides, or none."
+    else:
+        lean = impact_lean(*impacts)
+        if lean is not None and not values["counter_measure"].strip():
+            errors["counter_measure"] = lean.prompt("initiative")
+    return errors
+
+
+def _initiative_values(values: InitiativeFields) -> dict:
+    cleaned = dict(values)
+    for name in ("title", "function"):
+        cleaned[name] = values[name].strip()
+    for name in ("description", "counter_measure"):
+        cleaned[name] = _clean_text(values[name])
+    return cleaned
+
+
+def initiative_create(
+    *, squad: Squad, key: str, values: InitiativeFields, by: AbstractBaseUser
+) -> Initiative:
+    key = key.strip()
+    errors = initiative_problems(values)
+    if problem := _key_problem(key):
+        errors["key"] = problem
+    elif Initiative.objects.filter(squad=squad, key=key).exists():
+        errors["key"] = "Another initiative of this squad uses this key."
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            return Initiative.objects.create(squad=squad, key=key, **_initiative_values(values))
+    except IntegrityError as exc:
+        raise ValidationError({"key": "Another initiative of this squad uses this key."}) from exc
+
+
+def initiative_update(
+    *, initiative: Initiative, values: InitiativeFields, by: AbstractBaseUser
+) -> Initiative:
+    """Change an initiative; its key stays what it was created with."""
+    _raise(initiative_problems(values))
+    cleaned = _initiative_values(values)
+    for name, value in cleaned.items():
+        setattr(initiative, name, value)
+    with transaction.atomic():
+        initiative.save(update_fields=[*cleaned, "updated_at"])
+    return initiative
