@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Q, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
@@ -19,6 +21,116 @@ _ONE_PROVIDER = (
 
 
 DEPENDENCY_STATUSES = ["requested", "accepted", "at_risk", "done", "declined"]
+OPEN_STATUSES = ("requested", "accepted", "at_risk")
+
+
+@dataclass(frozen=True)
+class BoardFilters:
+    """What the board (and the graph) shows, already resolved to ids: see BoardFilterForm."""
+
+    today: dt.date
+    cycle_id: int | None = None
+    needer_squad_id: int | None = None
+    provider_squad_id: int | None = None
+    provider_function: str = ""
+    status: str = ""  # a status, "open" for any not done or declined, or "" for all
+    stage_id: int | None = None
+    overdue: bool = False
+    within_days: int | None = None
+    blocking: bool = False
+    key: str = ""
+
+
+class DependencyQuerySet(models.QuerySet):
+    def with_parties(self) -> DependencyQuerySet:
+        """Annotate the needing squad, the providing squad and the journey stage affected.
+
+        `needer_id`: the needing squad (directly or through its initiative); `provider_id`:
+        the providing squad (directly or through its initiative; None for a function);
+        `affected_stage_id`: the needing initiative's stage, else the provider initiative's.
+        """
+        return self.annotate(
+            needer_id=Coalesce("from_squad_id", "from_initiative__squad_id"),
+            provider_id=Coalesce("to_squad_id", "to_initiative__squad_id"),
+            affected_stage_id=Coalesce("from_initiative__stage_id", "to_initiative__stage_id"),
+        )
+
+    def open(self) -> DependencyQuerySet:
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, today: dt.date) -> DependencyQuerySet:
+        return self.open().filter(due__lt=today)
+
+    def filtered(self, filters: BoardFilters) -> DependencyQuerySet:
+        """The dependencies the filters select, annotated as in with_parties()."""
+        from squads.models import Squad
+
+        qs = self.with_parties()
+        if filters.cycle_id is not None:
+            # Like the review: a dependency belongs to the cycle of the squad that needs it.
+            qs = qs.filter(
+                needer_id__in=Subquery(Squad.objects.filter(cycle_id=filters.cycle_id).values("pk"))
+            )
+        if filters.key:
+            qs = qs.filter(key=filters.key)
+        if filters.needer_squad_id is not None:
+            qs = qs.filter(needer_id=filters.needer_squad_id)
+        if filters.provider_squad_id is not None:
+            qs = qs.filter(provider_id=filters.provider_squad_id)
+        if filters.provider_function:
+            qs = qs.filter(to_function=filters.provider_function)
+        if filters.status == "open":
+            qs = qs.open()
+        elif filters.status:
+            qs = qs.filter(status=filters.status)
+        if filters.stage_id is not None:
+            qs = qs.filter(affected_stage_id=filters.stage_id)
+        if filters.overdue:
+            qs = qs.overdue(filters.today)
+        if filters.within_days is not None:
+            qs = qs.filter(
+                due__gte=filters.today,
+                due__lte=filters.today + dt.timedelta(days=filters.within_days),
+            )
+        if filters.blocking:
+            qs = qs.filter(blocking=True)
+        return qs
+
+    def for_board(self, filters: BoardFilters) -> DependencyQuerySet:
+        """The board's rows: everything a row shows, in one query."""
+        return self.filtered(filters).select_related(
+            "from_squad",
+            "from_initiative__squad",
+            "from_initiative__stage__journey",
+            "to_squad",
+            "to_initiative__squad",
+            "to_initiative__stage__journey",
+            "owner__profile",
+        )
+
+    def by_provider(self) -> DependencyQuerySet:
+        return self.annotate(
+            provider_name=Coalesce("to_squad__name", "to_initiative__squad__name", "to_function")
+        ).order_by("provider_name", "provider_id", "to_function", "due", "id")
+
+    def by_month(self) -> DependencyQuerySet:
+        return self.annotate(month=TruncMonth("due")).order_by("due", "id")
+
+    def counts(self, today: dt.date, *group_by: str) -> DependencyQuerySet | dict:
+        """How many, how many overdue, at risk and blocking: counted in the database.
+
+        With `group_by` fields, one row per group (a values() queryset); without, one dict.
+        """
+        measures = {
+            "total": Count("pk"),
+            "overdue": Count("pk", filter=Q(status__in=OPEN_STATUSES, due__lt=today)),
+            "at_risk": Count("pk", filter=Q(status="at_risk")),
+            "blocking": Count("pk", filter=Q(blocking=True, status__in=OPEN_STATUSES)),
+            "requested": Count("pk", filter=Q(status="requested")),
+        }
+        if group_by:
+            return self.order_by().values(*group_by).annotate(**measures)
+        return self.order_by().aggregate(**measures)
 
 
 class Dependency(models.Model):
@@ -74,6 +186,8 @@ class Dependency(models.Model):
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DependencyQuerySet.as_manager()
 
     class Meta:
         verbose_name_plural = "dependencies"

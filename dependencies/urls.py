@@ -7,4 +7,9 @@ app_name = "board"
 urlpatterns = [
     path("", views.board, name="board"),
     path("graph/", views.graph, name="graph"),
+    path("new/", views.create, name="create"),
+    path("<str:key>/edit/", views.edit, name="edit"),
+    path("<str:key>/respond/", views.respond, name="respond"),
+    path("<str:key>/decline/", views.decline, name="decline"),
+    path("<str:key>/row/", views.row, name="row"),
 ]

@@ -131,3 +131,30 @@ def get_squad_rw(request: HttpRequest, key: str) -> Squad:
     if not can_edit:
         raise PermissionDenied("Only the squad's members can change its plan.")
     return squad
+
+
+def can_create_dependency(actor: Actor, squad: Squad) -> bool:
+    """Record what a squad (or one of its initiatives) needs: its members (and operations)."""
+    return actor.is_operations or squad.pk in actor.member_of
+
+
+def _dri_keys(actor: Actor) -> frozenset[str]:
+    keys = getattr(actor, "_dri_keys", None)
+    if keys is None:
+        keys = frozenset(actor.user.squads_led.values_list("key", flat=True))
+        actor._dri_keys = keys
+    return keys
+
+
+def can_triage_finding(actor: Actor, finding) -> bool:
+    """Acknowledge, resolve or dismiss one finding: operations, leadership, and the DRIs of
+    the squads it concerns (the review tells them about it, so they may answer it)."""
+    if can_triage_findings(actor):
+        return True
+    squads = {s.split(":", 1)[1] for s in finding.subjects or () if s.startswith("squad:")}
+    return bool(squads) and bool(squads & _dri_keys(actor))
+
+
+def can_run_review(actor: Actor) -> bool:
+    """Run the review now, outside its schedule: whoever triages findings."""
+    return can_triage_findings(actor)

@@ -15,5 +15,11 @@ urlpatterns = [
     path("squads/", include("squads.urls")),
     path("board/", include("dependencies.urls")),
     path("findings/", views.findings, name="findings"),
+    path("findings/run/", views.findings_run, name="findings_run"),
+    path("findings/status/", views.findings_status, name="findings_status"),
+    path("findings/<int:pk>/", views.finding_detail, name="finding"),
+    path("findings/<int:pk>/dismiss/", views.finding_dismiss_form, name="finding_dismiss"),
+    path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
+    path("notifications/", views.notifications, name="notifications"),
     path("admin/", admin.site.urls),
 ]

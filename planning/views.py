@@ -1,13 +1,43 @@
 from __future__ import annotations
 
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
-from planning.cycles import SESSION_KEY
-from planning.models import Cycle
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.db.models import Case, CharField, Count, IntegerField, Q, Value, When
+from django.db.models.functions import Cast
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.timesince import timesince
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django_htmx.http import trigger_client_event
+
+from dependencies.models import Dependency
+from journeys.models import Stage
+from planning import access, findings_services, services
+from planning.cycles import SESSION_KEY, current_cycle
+from planning.models import Cycle, Finding, Initiative, Notification, ReviewRun
+from squads.models import KeyResult, Squad
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+    from django_htmx.middleware import HtmxDetails
+
+
+class AuthedRequest(HttpRequest):
+    user: User
+    htmx: HtmxDetails
 
 
 @login_required
@@ -28,6 +58,524 @@ def cycle_select(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+# ---------------------------------------------------------------------------------------
+# The review's findings: the inbox operations triages
+# ---------------------------------------------------------------------------------------
+
+FINDINGS_PAGE_SIZE = 50
+READ_ONLY_TRIAGE = "Only operations, leadership and the DRIs concerned can triage this finding."
+READ_ONLY_REVIEW = "Only operations and leadership can run the review."
+LIVE = "live"
+STATE_FILTERS = [
+    (LIVE, "Needs attention"),
+    *Finding.State.choices,
+    ("all", "Any state"),
+]
+SEVERITY_ORDER = Case(
+    When(severity="high", then=Value(0)),
+    When(severity="medium", then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
+# What a person may do from each state: (action, label).
+FINDING_ACTIONS = {
+    "open": [("acknowledge", "Acknowledge"), ("resolve", "Resolve")],
+    "acknowledged": [("resolve", "Resolve"), ("reopen", "Reopen")],
+    "dismissed": [("reopen", "Reopen")],
+    "resolved": [],
+}
+CAN_DISMISS = {"open", "acknowledged"}
+RULE_LABELS = {
+    "similar_initiatives": "Similar initiatives",
+    "overdue": "Overdue dependency",
+    "declined": "Declined dependency",
+    "unaccepted": "Dependency not accepted in time",
+    "late_provider": "Provider finishes too late",
+    "needed_before_due": "Needed before it is due",
+    "cycle": "Dependency loop",
+    "over_capacity": "Function over capacity",
+    "overcommitted_person": "Person in too many squads",
+    "unowned_stage": "Journey stage nobody owns",
+    "unmeasurable_key_result": "Key result that cannot be measured",
+}
+# A request with no run started after this long is most likely without a worker.
+REVIEW_STALLED_AFTER = dt.timedelta(minutes=2)
+REVIEW_REQUEST_KEY = "throughline_review_requested"
+
+
+class FindingFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="Kind", required=False, choices=[("", "Any kind"), *Finding.Kind.choices]
+    )
+    severity = forms.ChoiceField(
+        label="Severity", required=False, choices=[("", "Any severity"), *Finding.Severity.choices]
+    )
+    state = forms.ChoiceField(label="State", required=False, choices=STATE_FILTERS)
+    squad = forms.ChoiceField(label="Squad", required=False)
+
+    def __init__(self, data, *, squads: list[Squad]) -> None:
+        super().__init__(data)
+        self.fields["squad"].choices = [("", "Any squad"), *[(s.key, s.name) for s in squads]]
+
+    def value(self, name: str) -> str:
+        self.is_valid()
+        return "" if name in self.errors else self.cleaned_data.get(name) or ""
+
+
+class DismissForm(forms.Form):
+    reason = forms.CharField(
+        label="Why dismiss it?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "autofocus": True}),
+        help_text="Required: what makes this acceptable. It stays dismissed until its "
+        "subjects change.",
+        error_messages={"required": "Say why this finding can be dismissed."},
+    )
+
+
+def _safe_next(request: HttpRequest, url: str | None) -> str | None:
+    if (
+        url
+        and url.startswith("/")
+        and url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return url
+    return None
+
+
+def _squad_subject_filter(key: str) -> Q:
+    subject = f"squad:{key}"
+    if connection.vendor == "postgresql":
+        return Q(subjects__contains=[subject])
+    # JSON containment is PostgreSQL's; elsewhere match the quoted item in the JSON text.
+    return Q(subjects_text__contains=f'"{subject}"')
+
+
+def _findings_queryset(cycle: Cycle | None, form: FindingFilterForm):
+    qs = Finding.objects.filter(cycle=cycle) if cycle else Finding.objects.none()
+    kind, severity = form.value("kind"), form.value("severity")
+    state, squad = form.value("state") or LIVE, form.value("squad")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if severity:
+        qs = qs.filter(severity=severity)
+    if state == LIVE:
+        qs = qs.filter(state__in=[Finding.State.OPEN, Finding.State.ACKNOWLEDGED])
+    elif state != "all":
+        qs = qs.filter(state=state)
+    if squad:
+        if connection.vendor != "postgresql":
+            qs = qs.annotate(subjects_text=Cast("subjects", CharField()))
+        qs = qs.filter(_squad_subject_filter(squad))
+    return qs
+
+
+@dataclass
+class Subject:
+    type: str
+    label: str
+    name: str
+    url: str = ""
+
+
+SUBJECT_TYPES = {
+    "squad": "Squad",
+    "dependency": "Dependency",
+    "initiative": "Initiative",
+    "stage": "Stage",
+    "key_result": "Key result",
+    "function": "Function",
+    "person": "Person",
+}
+
+
+def _subjects_for(findings: list[Finding]) -> None:
+    """Name and link each finding's subjects, with one query per kind of subject present."""
+    wanted: dict[str, set[str]] = {t: set() for t in SUBJECT_TYPES}
+    for finding in findings:
+        for subject in finding.subjects or ():
+            kind, _, value = subject.partition(":")
+            if kind in wanted:
+                wanted[kind].add(value)
+
+    def split(refs: set[str]) -> tuple[set[str], set[str]]:
+        pairs = [r.split("/", 1) for r in refs if "/" in r]
+        return {a for a, _ in pairs}, {b for _, b in pairs}
+
+    squads, deps, stages, initiatives, krs, people = {}, {}, {}, {}, {}, {}
+    if wanted["squad"]:
+        squads = dict(Squad.objects.filter(key__in=wanted["squad"]).values_list("key", "name"))
+    if wanted["dependency"]:
+        deps = dict(
+            Dependency.objects.filter(key__in=wanted["dependency"]).values_list("key", "what")
+        )
+    if wanted["stage"]:
+        journeys, keys = split(wanted["stage"])
+        stages = {
+            s.ref: s
+            for s in Stage.objects.select_related("journey").filter(
+                journey__key__in=journeys, key__in=keys
+            )
+        }
+    if wanted["initiative"]:
+        squad_keys, keys = split(wanted["initiative"])
+        initiatives = {
+            f"{sk}/{k}": t
+            for sk, k, t in Initiative.objects.filter(
+                squad__key__in=squad_keys, key__in=keys
+            ).values_list("squad__key", "key", "title")
+        }
+    if wanted["key_result"]:
+        squad_keys, keys = split(wanted["key_result"])
+        krs = {
+            f"{sk}/{k}": n
+            for sk, k, n in KeyResult.objects.filter(
+                okr__squad__key__in=squad_keys, key__in=keys
+            ).values_list("okr__squad__key", "key", "name")
+        }
+    if wanted["person"]:
+        people = {
+            u: n or u
+            for u, n in get_user_model()
+            .objects.filter(username__in=wanted["person"])
+            .values_list("username", "profile__display_name")
+        }
+
+    board = reverse("board:board")
+    for finding in findings:
+        found = []
+        for subject in finding.subjects or ():
+            kind, _, value = subject.partition(":")
+            label = SUBJECT_TYPES.get(kind, kind.replace("_", " ").capitalize())
+            if kind == "squad":
+                url = reverse("squads:plan", args=[value]) if value in squads else ""
+                found.append(Subject(kind, label, squads.get(value, value), url))
+            elif kind == "dependency":
+                url = f"{board}?{urlencode({'dep': value})}" if value in deps else ""
+                found.append(Subject(kind, label, deps.get(value, value), url))
+            elif kind == "stage":
+                stage = stages.get(value)
+                url = (
+                    reverse("journeys:detail", args=[stage.journey.key]) + f"#stage-{stage.pk}"
+                    if stage
+                    else ""
+                )
+                name = f"{stage.name} ({stage.journey.name})" if stage else value
+                found.append(Subject(kind, label, name, url))
+            elif kind == "initiative":
+                squad_key, _, ikey = value.partition("/")
+                url = (
+                    reverse("squads:plan", args=[squad_key]) + f"#initiative-{ikey}"
+                    if value in initiatives
+                    else ""
+                )
+                found.append(Subject(kind, label, initiatives.get(value, value), url))
+            elif kind == "key_result":
+                squad_key, _, kr_key = value.partition("/")
+                url = (
+                    reverse("squads:detail", args=[squad_key]) + f"#kr-{kr_key}"
+                    if value in krs
+                    else ""
+                )
+                found.append(Subject(kind, label, krs.get(value, value), url))
+            elif kind == "function":
+                url = f"{board}?{urlencode({'to': f'function:{value}'})}"
+                found.append(Subject(kind, label, value, url))
+            elif kind == "person":
+                found.append(Subject(kind, label, people.get(value, value)))
+            else:
+                found.append(Subject(kind, label, value))
+        # The concrete subjects first; the squads concerned after them.
+        found.sort(key=lambda s: s.type == "squad")
+        finding.subject_list = found
+
+
+def _decorate_findings(findings: list[Finding], actor: access.Actor) -> list[Finding]:
+    _subjects_for(findings)
+    for finding in findings:
+        finding.rule_label = RULE_LABELS.get(
+            finding.rule, finding.rule.replace("_", " ").capitalize()
+        )
+        finding.can_triage = access.can_triage_finding(actor, finding)
+        finding.actions = FINDING_ACTIONS.get(finding.state, []) if finding.can_triage else []
+        finding.can_dismiss = finding.can_triage and finding.state in CAN_DISMISS
+    return findings
+
+
+def _finding_or_404(pk: int) -> Finding:
+    finding = (
+        Finding.objects.select_related("cycle", "state_changed_by__profile").filter(pk=pk).first()
+    )
+    if finding is None:
+        raise Http404("No such finding.")
+    return finding
+
+
+def _page_number(request: HttpRequest, pages: int) -> int:
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    return min(max(number, 1), max(pages, 1))
+
+
 @login_required
-def findings(request: HttpRequest) -> HttpResponse:
-    return render(request, "planning/findings.html", {"nav": "findings"})
+@require_safe
+def findings(request: AuthedRequest) -> HttpResponse:
+    cycle = current_cycle(request)
+    actor = access.actor_for(request)
+    squads = list(
+        Squad.objects.filter(cycle=cycle).order_by("name", "id").only("key", "name")
+        if cycle
+        else []
+    )
+    form = FindingFilterForm(request.GET, squads=squads)
+    qs = _findings_queryset(cycle, form)
+    summary = qs.aggregate(
+        total=Count("pk"),
+        high=Count("pk", filter=Q(severity="high")),
+        medium=Count("pk", filter=Q(severity="medium")),
+        low=Count("pk", filter=Q(severity="low")),
+    )
+    pages = max(math.ceil(summary["total"] / FINDINGS_PAGE_SIZE), 1)
+    number = _page_number(request, pages)
+    offset = (number - 1) * FINDINGS_PAGE_SIZE
+    rows = list(
+        qs.select_related("state_changed_by__profile")
+        .annotate(severity_rank=SEVERITY_ORDER)
+        .order_by("severity_rank", "kind", "-last_seen", "id")[offset : offset + FINDINGS_PAGE_SIZE]
+    )
+    context = {
+        "nav": "findings",
+        "cycle": cycle,
+        "form": form,
+        "filtered": any(form.value(n) for n in ("kind", "severity", "squad"))
+        or form.value("state") not in ("", LIVE),
+        "findings": _decorate_findings(rows, actor),
+        "summary": summary,
+        "page": number,
+        "pages": pages,
+        "first": offset + 1 if rows else 0,
+        "last": offset + len(rows),
+        "next": request.get_full_path(),
+        **_review_status(request, cycle, actor),
+    }
+    if request.htmx:
+        return render(request, "planning/findings.html#list", context)
+    return render(request, "planning/findings.html", context)
+
+
+# --- one finding ---------------------------------------------------------------------------
+
+
+def _finding_response(
+    request: AuthedRequest,
+    finding: Finding,
+    *,
+    next_url: str,
+    dismiss_form: DismissForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    actor = access.actor_for(request)
+    _decorate_findings([finding], actor)
+    context = {
+        "finding": finding,
+        "next": next_url,
+        "dismiss_form": dismiss_form,
+        "finding_error": error,
+    }
+    if request.htmx:
+        return render(request, "planning/findings.html#finding", context, status=status)
+    context["nav"] = "findings"
+    return render(request, "planning/finding.html", context, status=status)
+
+
+@login_required
+@require_safe
+def finding_detail(request: AuthedRequest, pk: int) -> HttpResponse:
+    finding = _finding_or_404(pk)
+    next_url = _safe_next(request, request.GET.get("next")) or reverse("finding", args=[pk])
+    return _finding_response(request, finding, next_url=next_url)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def finding_dismiss_form(request: AuthedRequest, pk: int) -> HttpResponse:
+    """The dismiss form (in the card over HTMX, else on the finding's page); POST dismisses."""
+    if request.method == "POST":
+        return finding_act(request, pk, "dismiss")
+    finding = _finding_or_404(pk)
+    if not access.can_triage_finding(access.actor_for(request), finding):
+        raise PermissionDenied(READ_ONLY_TRIAGE)
+    next_url = _safe_next(request, request.GET.get("next")) or reverse("finding", args=[pk])
+    return _finding_response(request, finding, next_url=next_url, dismiss_form=DismissForm())
+
+
+@login_required
+@require_POST
+def finding_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
+    if action not in ("acknowledge", "resolve", "dismiss", "reopen"):
+        raise Http404("No such action.")
+    finding = _finding_or_404(pk)
+    if not access.can_triage_finding(access.actor_for(request), finding):
+        raise PermissionDenied(READ_ONLY_TRIAGE)
+    next_url = _safe_next(request, request.POST.get("next")) or reverse("finding", args=[pk])
+    dismiss_form = DismissForm(request.POST) if action == "dismiss" else None
+    if dismiss_form is not None and not dismiss_form.is_valid():
+        return _finding_response(request, finding, next_url=next_url, dismiss_form=dismiss_form)
+    try:
+        if action == "acknowledge":
+            services.finding_acknowledge(finding=finding, by=request.user)
+        elif action == "resolve":
+            findings_services.finding_resolve(finding=finding, by=request.user)
+        elif action == "reopen":
+            services.finding_reopen(finding=finding, by=request.user)
+        else:
+            services.finding_dismiss(
+                finding=finding, by=request.user, reason=dismiss_form.cleaned_data["reason"]
+            )
+    except ValidationError as error:
+        if dismiss_form is not None and hasattr(error, "error_dict"):
+            for errors in error.error_dict.values():
+                dismiss_form.add_error("reason", errors)
+            return _finding_response(request, finding, next_url=next_url, dismiss_form=dismiss_form)
+        problem = " ".join(error.messages)
+        if request.htmx:
+            return _finding_response(request, _finding_or_404(pk), next_url=next_url, error=problem)
+        messages.error(request, problem)
+        return redirect(next_url)
+    finding = _finding_or_404(pk)
+    if request.htmx:
+        return _finding_response(request, finding, next_url=next_url)
+    messages.success(request, f"Finding {finding.get_state_display().lower()}.")
+    return redirect(f"{next_url}#finding-{pk}" if "#" not in next_url else next_url)
+
+
+# --- running the review now --------------------------------------------------------------
+
+
+def _review_status(request: HttpRequest, cycle: Cycle | None, actor: access.Actor) -> dict:
+    """The latest run of the cycle's review and whether the page should keep polling."""
+    run = findings_services.review_latest(cycle)
+    requested = request.session.get(REVIEW_REQUEST_KEY) or {}
+    state = "idle"
+    requested_at = None
+    if cycle is not None and requested.get("cycle") == cycle.pk:
+        requested_at = dt.datetime.fromisoformat(requested["at"])
+        started_since = run is not None and run.started_at >= requested_at - dt.timedelta(seconds=2)
+        if not started_since:
+            stalled = timezone.now() - requested_at > REVIEW_STALLED_AFTER
+            state = "stalled" if stalled else "queued"
+            if stalled:
+                request.session.pop(REVIEW_REQUEST_KEY, None)
+        elif run.status != ReviewRun.Status.RUNNING:
+            request.session.pop(REVIEW_REQUEST_KEY, None)
+    if state == "idle" and run is not None and run.status == ReviewRun.Status.RUNNING:
+        state = "running"
+    return {
+        "review_run": run,
+        "review_ago": _ago(run.finished_at or run.started_at) if run else "",
+        "review_state": state,
+        "review_polling": state in ("queued", "running"),
+        "review_requested_at": requested_at,
+        "can_run_review": cycle is not None and access.can_run_review(actor),
+    }
+
+
+def _ago(when: dt.datetime) -> str:
+    if timezone.now() - when < dt.timedelta(minutes=1):
+        return "just now"
+    return f"{timesince(when)} ago"
+
+
+def _status_response(request: AuthedRequest, cycle: Cycle | None) -> HttpResponse:
+    context = {"cycle": cycle, **_review_status(request, cycle, access.actor_for(request))}
+    response = render(request, "planning/findings.html#review_status", context)
+    if request.GET.get("was") == "busy" and not context["review_polling"]:
+        # It just finished: the list on the page reloads itself.
+        trigger_client_event(response, "review-finished")
+    return response
+
+
+@login_required
+@require_safe
+def findings_status(request: AuthedRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect("findings")
+    return _status_response(request, current_cycle(request))
+
+
+@login_required
+@require_POST
+def findings_run(request: AuthedRequest) -> HttpResponse:
+    actor = access.actor_for(request)
+    if not access.can_run_review(actor):
+        raise PermissionDenied(READ_ONLY_REVIEW)
+    cycle = current_cycle(request)
+    if cycle is None:
+        raise Http404("There is no planning cycle to review.")
+    try:
+        outcome = findings_services.review_now(cycle=cycle)
+    except Exception:
+        outcome = "failed"
+    if outcome == findings_services.QUEUED:
+        request.session[REVIEW_REQUEST_KEY] = {
+            "cycle": cycle.pk,
+            "at": timezone.now().isoformat(),
+        }
+    if request.htmx:
+        response = _status_response(request, cycle)
+        if outcome != findings_services.QUEUED:
+            trigger_client_event(response, "review-finished")
+        return response
+    if outcome == findings_services.QUEUED:
+        messages.info(
+            request, f"The review of {cycle.name} is queued; this page shows when it ends."
+        )
+    elif outcome == "failed":
+        messages.error(request, f"The review of {cycle.name} failed; the findings are unchanged.")
+    else:
+        run = findings_services.review_latest(cycle)
+        messages.success(
+            request,
+            f"The review of {cycle.name} finished: {run.findings_open} open, "
+            f"{run.findings_new} new, {run.findings_resolved} resolved.",
+        )
+    return redirect("findings")
+
+
+# ---------------------------------------------------------------------------------------
+# Notifications
+# ---------------------------------------------------------------------------------------
+
+
+@login_required
+@require_safe
+def notifications(request: AuthedRequest) -> HttpResponse:
+    """The signed-in person's notifications, newest first; opening the page reads them."""
+    mine = Notification.objects.for_user(request.user)
+    total = mine.count()
+    pages = max(math.ceil(total / FINDINGS_PAGE_SIZE), 1)
+    number = _page_number(request, pages)
+    offset = (number - 1) * FINDINGS_PAGE_SIZE
+    rows = list(mine[offset : offset + FINDINGS_PAGE_SIZE])
+    unread = [n.pk for n in rows if n.read_at is None]
+    for note in rows:
+        note.is_new = note.read_at is None
+        note.ago = _ago(note.created_at)
+    findings_services.notifications_mark_read(user=request.user, ids=unread)
+    return render(
+        request,
+        "planning/notifications.html",
+        {
+            "nav": "notifications",
+            "notifications": rows,
+            "new_count": len(unread),
+            "total": total,
+            "page": number,
+            "pages": pages,
+        },
+    )

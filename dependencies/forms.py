@@ -1,0 +1,353 @@
+"""The board's filters, recording a dependency, and the provider's answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from dependencies.models import BoardFilters, Dependency
+from dependencies.services import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, WHAT_MAX_LENGTH
+from journeys.models import Stage
+from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
+from planning.models import Initiative
+from squads.models import Squad
+
+FUNCTION_PREFIX = "function:"
+MAX_WITHIN_DAYS = 366
+PAGE_SIZE = 50
+
+
+class FormWithErrors(forms.Form):
+    def add_service_errors(self, error) -> None:
+        """Put a service's ValidationError next to the fields it names."""
+        if hasattr(error, "error_dict"):
+            for name, errors in error.error_dict.items():
+                self.add_error(name if name in self.fields else None, errors)
+        else:
+            self.add_error(None, error)
+
+
+def _person_label(user) -> str:
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "display_name", "") or user.get_username()
+
+
+# ---------------------------------------------------------------------------------------
+# Filters
+# ---------------------------------------------------------------------------------------
+
+STATUS_FILTERS = [
+    ("", "Any status"),
+    ("open", "Still open"),
+    *Dependency.Status.choices,
+]
+GROUPS = [("provider", "Provider"), ("month", "Due month"), ("none", "No grouping")]
+NODE_KINDS = [("squads", "Squads"), ("initiatives", "Initiatives")]
+
+
+class BoardFilterForm(forms.Form):
+    """The board's and the graph's filters, read from the URL.
+
+    A filter that does not make sense (an unknown squad, a negative number of days) shows
+    its error beside the field and is left out; the others still apply.
+    """
+
+    status = forms.ChoiceField(label="Status", choices=STATUS_FILTERS, required=False)
+    stage = forms.ChoiceField(label="Journey stage", required=False)
+    within = forms.IntegerField(
+        label="Due within",
+        required=False,
+        min_value=1,
+        max_value=MAX_WITHIN_DAYS,
+        widget=forms.NumberInput(attrs={"placeholder": "days, e.g. 14", "inputmode": "numeric"}),
+    )
+    overdue = forms.BooleanField(label="Overdue only", required=False)
+    blocking = forms.BooleanField(label="Blocking only", required=False)
+    dep = forms.CharField(label="Dependency key", required=False, max_length=KEY_MAX_LENGTH)
+
+    def __init__(
+        self,
+        data,
+        *,
+        squads: list[Squad],
+        functions: list[str],
+        stages: list[Stage],
+        default_status: str = "",
+    ) -> None:
+        data = data.copy()
+        if "status" not in data and default_status:
+            data["status"] = default_status
+        super().__init__(data)
+        squad_choices = [(s.key, s.name) for s in squads]
+        self.fields["from"] = forms.ChoiceField(
+            label="Needed by", choices=[("", "Any squad"), *squad_choices], required=False
+        )
+        self.fields["to"] = forms.ChoiceField(
+            label="Provided by",
+            required=False,
+            choices=[
+                ("", "Anyone"),
+                ("Squads", squad_choices),
+                ("Functions", [(f"{FUNCTION_PREFIX}{f}", f) for f in functions]),
+            ],
+        )
+        self.fields["stage"].choices = [
+            ("", "Any stage"),
+            *[(s.ref, f"{s.journey.name}: {s.name}") for s in stages],
+        ]
+        # Field order on the page.
+        self.order_fields(["from", "to", "status", "stage", "within", "overdue", "blocking"])
+        self._squads = {s.key: s for s in squads}
+        self._stages = {s.ref: s for s in stages}
+
+    def value(self, name: str):
+        """The cleaned value of a valid filter, else its empty value."""
+        if not self.is_bound:
+            return None
+        self.is_valid()
+        return self.cleaned_data.get(name) if name not in self.errors else None
+
+    def filters(self, *, today: dt.date, cycle_id: int | None) -> BoardFilters:
+        needer = self._squads.get(self.value("from") or "")
+        to = self.value("to") or ""
+        provider_function = (
+            to.removeprefix(FUNCTION_PREFIX) if to.startswith(FUNCTION_PREFIX) else ""
+        )
+        provider = self._squads.get(to) if not provider_function else None
+        stage = self._stages.get(self.value("stage") or "")
+        key = (self.value("dep") or "").strip()
+        return BoardFilters(
+            today=today,
+            # A dependency asked for by its key is shown whichever cycle it belongs to.
+            cycle_id=None if key else cycle_id,
+            needer_squad_id=needer.pk if needer else None,
+            provider_squad_id=provider.pk if provider else None,
+            provider_function=provider_function,
+            status=self.value("status") or "",
+            stage_id=stage.pk if stage else None,
+            overdue=bool(self.value("overdue")),
+            within_days=self.value("within"),
+            blocking=bool(self.value("blocking")),
+            key=key,
+        )
+
+    def active(self) -> list[tuple[str, str]]:
+        """The filters in use, as (label, value) for the page's summary line."""
+        found = []
+        for name in ("from", "to", "status", "stage", "within", "dep"):
+            value = self.value(name)
+            if not value:
+                continue
+            field = self.fields[name]
+            label = str(value)
+            if isinstance(field, forms.ChoiceField):
+                label = _choice_label(field.choices, value)
+            if name == "within":
+                label = f"{value} days"
+            found.append((str(field.label), label))
+        if self.value("overdue"):
+            found.append(("Overdue", "only"))
+        if self.value("blocking"):
+            found.append(("Blocking", "only"))
+        return found
+
+
+def _choice_label(choices, value) -> str:
+    for key, label in choices:
+        if isinstance(label, list | tuple):
+            found = _choice_label(label, value)
+            if found != str(value):
+                return found
+        elif key == value:
+            return str(label)
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Recording and editing a dependency
+# ---------------------------------------------------------------------------------------
+
+
+class DependencyForm(FormWithErrors):
+    """What the needing side writes: what, by when, whether it blocks, a note."""
+
+    what = forms.CharField(
+        label="What is needed",
+        max_length=WHAT_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Concrete enough that the provider knows when it is done.",
+        error_messages={"required": "Say what is needed."},
+    )
+    due = forms.DateField(
+        label="Due",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="The date the needing side must have it.",
+        error_messages={"required": "Say by when it is needed.", "invalid": "Enter a date."},
+    )
+    blocking = forms.BooleanField(
+        label="Blocking: our work cannot go on without it", required=False
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class DependencyCreateForm(DependencyForm):
+    """Who needs it (the squad or one of its initiatives), from exactly one provider."""
+
+    from_ref = forms.ChoiceField(label="Who needs it")
+    to_squad = forms.ChoiceField(label="A squad", required=False)
+    to_initiative = forms.ChoiceField(label="An initiative", required=False)
+    to_function = forms.CharField(
+        label="A function",
+        required=False,
+        max_length=100,
+        help_text="A department that is not a squad, e.g. People or Legal.",
+    )
+    owner = forms.ChoiceField(
+        label="Owner on the provider side",
+        required=False,
+        help_text="Optional: the person who answers for it.",
+    )
+    key = forms.CharField(
+        label="Key",
+        required=False,
+        max_length=KEY_MAX_LENGTH,
+        validators=[key_validator],
+        help_text=f"Optional; made from what is needed when empty. {KEY_HELP}",
+    )
+
+    field_order = [
+        "from_ref",
+        "to_squad",
+        "to_initiative",
+        "to_function",
+        "what",
+        "due",
+        "blocking",
+        "owner",
+        "note",
+        "key",
+    ]
+
+    def __init__(
+        self,
+        *args,
+        needers: list[Squad],
+        squads: list[Squad],
+        initiatives: list[Initiative],
+        people: list,
+        functions: list[str],
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.functions = functions
+        self._needers = {s.key: s for s in needers}
+        self._squads = {s.key: s for s in squads}
+        self._initiatives = {i.ref: i for i in initiatives}
+        self._people = {str(p.pk): p for p in people}
+
+        by_squad: dict[int, list[Initiative]] = {}
+        for initiative in initiatives:
+            by_squad.setdefault(initiative.squad_id, []).append(initiative)
+        self.fields["from_ref"].choices = [
+            (
+                squad.name,
+                [(squad.key, f"{squad.name}: the squad as a whole")]
+                + [(i.ref, i.title) for i in by_squad.get(squad.pk, [])],
+            )
+            for squad in needers
+        ]
+        self.fields["to_squad"].choices = [("", "—")] + [(s.key, s.name) for s in squads]
+        self.fields["to_initiative"].choices = [("", "—")] + [
+            (s.name, [(i.ref, i.title) for i in by_squad[s.pk]])
+            for s in squads
+            if by_squad.get(s.pk)
+        ]
+        self.fields["to_function"].widget.attrs["list"] = "known-functions"
+        self.fields["owner"].choices = [("", "Nobody named yet")] + [
+            (str(p.pk), _person_label(p)) for p in people
+        ]
+
+    def clean(self):
+        data = super().clean()
+        chosen = [name for name in ("to_squad", "to_initiative", "to_function") if data.get(name)]
+        if len(chosen) != 1:
+            raise forms.ValidationError(
+                "Choose exactly one provider: a squad, an initiative or a function"
+                + (f" (you chose {len(chosen)})." if chosen else "."),
+                code="provider",
+            )
+        return data
+
+    def parties(self) -> dict:
+        """The service's keyword arguments for who needs it and who provides it."""
+        data = self.cleaned_data
+        ref = data["from_ref"]
+        needer = {"from_squad": self._needers.get(ref)}
+        if "/" in ref:
+            needer = {"from_initiative": self._initiatives.get(ref)}
+        return {
+            **needer,
+            "to_squad": self._squads.get(data.get("to_squad") or ""),
+            "to_initiative": self._initiatives.get(data.get("to_initiative") or ""),
+            "to_function": data.get("to_function") or "",
+            "owner": self._people.get(data.get("owner") or ""),
+        }
+
+    def needer_squad(self) -> Squad | None:
+        ref = (self.data.get("from_ref") or "") if self.is_bound else self.initial.get("from_ref")
+        ref = ref or ""
+        return self._needers.get(ref.split("/", 1)[0])
+
+
+def people_for_owner() -> list:
+    return list(
+        get_user_model()
+        .objects.filter(is_active=True)
+        .select_related("profile")
+        .order_by("profile__display_name", "username")
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The provider's answer
+# ---------------------------------------------------------------------------------------
+
+
+class RespondForm(FormWithErrors):
+    action = forms.ChoiceField(
+        choices=[
+            ("accept", "Accept"),
+            ("decline", "Decline"),
+            ("at_risk", "At risk"),
+            ("done", "Done"),
+        ]
+    )
+    reason = forms.CharField(
+        label="Why decline?",
+        required=False,
+        max_length=REASON_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2, "autofocus": True}),
+        help_text="Required; added to the note with your name and the date.",
+    )
+    was = forms.ChoiceField(choices=Dependency.Status.choices, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") == "decline" and not (data.get("reason") or "").strip():
+            self.add_error("reason", "Say why you decline, so the squad can re-plan.")
+        return data
+
+
+class DeclineForm(RespondForm):
+    """The decline form as shown: only the reason is typed."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].initial = "decline"

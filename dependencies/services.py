@@ -1,0 +1,229 @@
+"""State changes for dependencies: recording one, editing it, and the provider's answer."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from dependencies.models import Dependency
+from planning.keys import KEY_MAX_LENGTH, KEY_RE
+from planning.tasks import review_enqueue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+    from planning.models import Initiative
+    from squads.models import Squad
+
+WHAT_MAX_LENGTH = 2000
+NOTE_MAX_LENGTH = 5000
+REASON_MAX_LENGTH = 1000
+
+# The provider's answers: action -> the status it sets.
+RESPONSES = {
+    "accept": Dependency.Status.ACCEPTED,
+    "decline": Dependency.Status.DECLINED,
+    "at_risk": Dependency.Status.AT_RISK,
+    "done": Dependency.Status.DONE,
+}
+
+
+def _person(user) -> str:
+    profile = getattr(user, "profile", None)
+    return getattr(profile, "display_name", "") or user.get_username()
+
+
+def _needer_squad(dep: Dependency) -> Squad:
+    return dep.from_squad if dep.from_squad_id else dep.from_initiative.squad
+
+
+def _check_parties(
+    *,
+    from_squad: Squad | None,
+    from_initiative: Initiative | None,
+    to_squad: Squad | None,
+    to_initiative: Initiative | None,
+    to_function: str,
+) -> None:
+    errors: dict[str, str] = {}
+    if (from_squad is None) == (from_initiative is None):
+        errors["from_ref"] = "Say who needs it: the squad or one of its initiatives."
+    providers = sum((to_squad is not None, to_initiative is not None, bool(to_function)))
+    if providers != 1:
+        errors["provider"] = "Choose exactly one provider: a squad, an initiative or a function" + (
+            f" (you chose {providers})." if providers else "."
+        )
+    elif from_squad is not None and to_squad is not None and from_squad.pk == to_squad.pk:
+        errors["to_squad"] = "A squad cannot need something from itself; name an initiative."
+    elif (
+        from_initiative is not None
+        and to_initiative is not None
+        and from_initiative.pk == to_initiative.pk
+    ):
+        errors["to_initiative"] = "An initiative cannot need something from itself."
+    if errors:
+        raise ValidationError(errors)
+
+
+def _check_content(*, what: str, due: dt.date | None, note: str) -> None:
+    errors: dict[str, str] = {}
+    if not what:
+        errors["what"] = "Say what is needed."
+    elif len(what) > WHAT_MAX_LENGTH:
+        errors["what"] = f"Keep it under {WHAT_MAX_LENGTH} characters."
+    if due is None:
+        errors["due"] = "Say by when it is needed."
+    if len(note) > NOTE_MAX_LENGTH:
+        errors["note"] = f"Keep the note under {NOTE_MAX_LENGTH} characters."
+    if errors:
+        raise ValidationError(errors)
+
+
+def dependency_key_suggest(what: str) -> str:
+    """A free key made from what is needed: slugified, shortened, numbered when taken."""
+    base = slugify(what)[:60].strip("-_.") or "dependency"
+    if not KEY_RE.match(base):
+        base = "dependency"
+    taken = set(Dependency.objects.filter(key__startswith=base).values_list("key", flat=True))
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def dependency_create(
+    *,
+    by: User,
+    from_squad: Squad | None = None,
+    from_initiative: Initiative | None = None,
+    to_squad: Squad | None = None,
+    to_initiative: Initiative | None = None,
+    to_function: str = "",
+    what: str,
+    due: dt.date | None,
+    blocking: bool = False,
+    owner: User | None = None,
+    note: str = "",
+    key: str = "",
+) -> Dependency:
+    """Record that a squad (or one of its initiatives) needs something from exactly one
+    provider. The key is made from `what` unless given; a given key must be free."""
+    what, note, key, to_function = what.strip(), note.strip(), key.strip(), to_function.strip()
+    _check_parties(
+        from_squad=from_squad,
+        from_initiative=from_initiative,
+        to_squad=to_squad,
+        to_initiative=to_initiative,
+        to_function=to_function,
+    )
+    _check_content(what=what, due=due, note=note)
+    if key and (len(key) > KEY_MAX_LENGTH or not KEY_RE.match(key)):
+        raise ValidationError({"key": "Use letters, digits, dots, dashes and underscores only."})
+    if len(to_function) > 100:
+        raise ValidationError({"to_function": "Keep the function's name under 100 characters."})
+
+    fields = {
+        "from_squad": from_squad,
+        "from_initiative": from_initiative,
+        "to_squad": to_squad,
+        "to_initiative": to_initiative,
+        "to_function": to_function,
+        "what": what,
+        "due": due,
+        "blocking": blocking,
+        "owner": owner,
+        "note": note,
+    }
+    # A generated key can be taken by someone saving at the same moment: try the next one.
+    for _attempt in range(5):
+        chosen = key or dependency_key_suggest(what)
+        try:
+            with transaction.atomic():
+                if key and Dependency.objects.filter(key=key).exists():
+                    raise ValidationError({"key": "Another dependency already has this key."})
+                return Dependency.objects.create(key=chosen, **fields)
+        except IntegrityError:
+            if key:
+                raise ValidationError({"key": "Another dependency already has this key."}) from None
+    raise ValidationError({"key": "Could not find a free key; give one yourself."})
+
+
+def dependency_update(
+    *,
+    dependency: Dependency,
+    by: User,
+    what: str,
+    due: dt.date | None,
+    blocking: bool,
+    note: str,
+) -> Dependency:
+    """The needing side changes what it needs, by when, whether it blocks, and its note."""
+    what, note = what.strip(), note.strip()
+    _check_content(what=what, due=due, note=note)
+    with transaction.atomic():
+        dependency.what = what
+        dependency.due = due
+        dependency.blocking = blocking
+        dependency.note = note
+        dependency.save(update_fields=["what", "due", "blocking", "note", "updated_at"])
+    return dependency
+
+
+def dependency_respond(
+    *,
+    dependency: Dependency,
+    by: User,
+    action: str,
+    reason: str = "",
+    seen_status: str | None = None,
+    now: dt.datetime | None = None,
+) -> Dependency:
+    """The provider's answer: accept, decline (a reason is required), at risk or done.
+
+    A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
+    side reads why. With `seen_status`, the change applies only if the status is still the
+    one the person saw: if someone answered meanwhile, nothing is written and they are told.
+    """
+    if action not in RESPONSES:
+        raise ValidationError({"action": "Accept, decline, mark at risk or mark done."})
+    status = RESPONSES[action]
+    reason = reason.strip()
+    if action == "decline":
+        if not reason:
+            raise ValidationError({"reason": "Say why you decline, so the squad can re-plan."})
+        if len(reason) > REASON_MAX_LENGTH:
+            raise ValidationError({"reason": f"Keep it under {REASON_MAX_LENGTH} characters."})
+    if dependency.status == status:
+        raise ValidationError(
+            f"This dependency is already {dependency.get_status_display().lower()}."
+        )
+    now = now or timezone.now()
+    seen = seen_status or dependency.status
+    note = dependency.note
+    if action == "decline":
+        day = timezone.localtime(now).date()
+        line = f"Declined by {_person(by)} on {day:%d %b %Y}: {reason}"
+        note = f"{note}\n\n{line}" if note else line
+    with transaction.atomic():
+        changed = Dependency.objects.filter(pk=dependency.pk, status=seen).update(
+            status=status, note=note, updated_at=now
+        )
+        if not changed:
+            dependency.refresh_from_db()
+            raise ValidationError(
+                "Someone answered this dependency meanwhile; it is now "
+                f"{dependency.get_status_display().lower()}."
+            )
+        # update() sends no signal: queue the review of the needing squad's cycle ourselves.
+        review_enqueue([_needer_squad(dependency).cycle_id])
+    dependency.status = status
+    dependency.note = note
+    dependency.updated_at = now
+    return dependency

@@ -1,0 +1,668 @@
+"""The dependency board: reading and filtering it, the provider's answers, recording and
+editing a dependency from the needing side."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import reverse
+from django.utils import timezone
+
+from dependencies import services
+from dependencies.models import Dependency
+from planning.models import Cycle
+from squads.models import Membership
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+HX = {"HX-Request": "true"}
+TODAY = timezone.localdate()
+
+
+# ---------------------------------------------------------------------------------------
+# People, squads, dependencies
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cycle():
+    return f.cycle("fy2027")
+
+
+@pytest.fixture
+def alice():
+    return f.person("alice", "Alice Archer", function="Customer Success")
+
+
+@pytest.fixture
+def bob():
+    return f.person("bob", "Bob Baker", function="Product")
+
+
+@pytest.fixture
+def carol():
+    return f.person("carol", "Carol Cruz", function="Marketing")
+
+
+@pytest.fixture
+def dora():
+    """The providing squad's DRI."""
+    return f.person("dora", "Dora Diaz", function="Product")
+
+
+@pytest.fixture
+def olga():
+    user = f.person("olga", "Olga Ortiz", function="Operations")
+    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
+    return user
+
+
+@pytest.fixture
+def leo():
+    user = f.person("leo", "Leo Lang", function="Leadership")
+    user.groups.add(Group.objects.get_or_create(name="Leadership")[0])
+    return user
+
+
+@pytest.fixture
+def needing(cycle, alice, bob):
+    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
+    made.name = "First 90 Days"
+    made.save()
+    Membership.objects.create(squad=made, person=bob, function="Product")
+    return made
+
+
+@pytest.fixture
+def providing(cycle, dora):
+    made = f.squad("product-led", dri=dora, cycle=cycle)
+    made.name = "Product-led Growth"
+    made.save()
+    return made
+
+
+@pytest.fixture
+def stage():
+    return f.stage("lifecycle", "onboarding", name="Onboarding")
+
+
+@pytest.fixture
+def wizard(needing, stage):
+    return f.initiative(needing, "wizard", title="In-app onboarding wizard", stage=stage)
+
+
+@pytest.fixture
+def assessment(providing):
+    return f.initiative(providing, "assessment", title="Assessment tool")
+
+
+@pytest.fixture
+def dep(needing, providing, wizard, dora):
+    return Dependency.objects.create(
+        key="messaging",
+        from_initiative=wizard,
+        to_squad=providing,
+        what="Feature messaging for the wizard",
+        due=TODAY + dt.timedelta(days=30),
+        blocking=True,
+        owner=dora,
+        note="Campaign cannot launch without it.",
+    )
+
+
+@pytest.fixture
+def late(needing, providing):
+    return Dependency.objects.create(
+        key="late-one",
+        from_squad=needing,
+        to_squad=providing,
+        what="Pricing page copy",
+        due=TODAY - dt.timedelta(days=5),
+        status="accepted",
+    )
+
+
+@pytest.fixture
+def hiring(needing):
+    return Dependency.objects.create(
+        key="csm-hiring",
+        from_squad=needing,
+        to_function="People",
+        what="15 customer success managers hired",
+        due=TODAY + dt.timedelta(days=90),
+        blocking=True,
+    )
+
+
+def board(**params) -> str:
+    url = reverse("board:board")
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def is_partial(response) -> bool:
+    content = response.content.decode()
+    return "<html" not in content and 'class="topbar"' not in content
+
+
+def rows(response) -> list[str]:
+    return re.findall(r'<tr id="dep-([^"]+)"', response.content.decode())
+
+
+# ---------------------------------------------------------------------------------------
+# The board
+# ---------------------------------------------------------------------------------------
+
+
+def test_the_board_shows_who_needs_what_from_whom_by_when(client, dep, carol):
+    client.force_login(carol)
+    response = client.get(board())
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Feature messaging for the wizard" in content
+    assert "First 90 Days" in content  # who needs it
+    assert "In-app onboarding wizard" in content  # which of its initiatives
+    assert "Product-led Growth" in content  # from whom
+    assert dep.due.strftime("%-d %b %Y") in content
+    assert "Blocking" in content
+    assert "Requested" in content
+    assert "Dora Diaz" in content  # the owner
+    # The stage is the needing initiative's, linked to the journey map.
+    assert "Onboarding" in content
+    assert (
+        reverse("journeys:detail", args=["lifecycle"]) + f"#stage-{dep.from_initiative.stage_id}"
+        in content
+    )
+
+
+def test_the_stage_falls_back_to_the_provider_initiative(client, needing, assessment, carol):
+    stage = f.stage("lifecycle", "adoption", name="Adoption")
+    assessment.stage = stage
+    assessment.save()
+    Dependency.objects.create(
+        key="x", from_squad=needing, to_initiative=assessment, what="Tool", due=TODAY
+    )
+    client.force_login(carol)
+    content = client.get(board()).content.decode()
+    assert "Adoption" in content
+    assert "Assessment tool" in content
+
+
+def test_overdue_and_at_risk_rows_stand_out(client, dep, late, carol):
+    dep.status = "at_risk"
+    dep.save()
+    client.force_login(carol)
+    content = client.get(board()).content.decode()
+    assert re.search(r'<tr id="dep-late-one" class="[^"]*is-overdue', content)
+    assert "5 days late" in content
+    assert re.search(r'<tr id="dep-messaging" class="[^"]*is-at-risk', content)
+    assert "1 overdue" in content and "1 at risk" in content
+
+
+def test_the_board_needs_a_signed_in_person(client, dep):
+    response = client.get(board())
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_board_refuses_posts(client, dep, carol):
+    client.force_login(carol)
+    assert client.post(board()).status_code == 405
+
+
+def test_the_board_shows_only_the_current_cycles_dependencies(client, dep, carol, dora):
+    later = Cycle.objects.create(
+        key="fy2028", name="FY2028", starts=dt.date(2028, 1, 1), ends=dt.date(2028, 12, 31)
+    )
+    other = f.squad("next-year", dri=carol, cycle=later)
+    Dependency.objects.create(
+        key="next", from_squad=other, to_function="Legal", what="Contract review", due=TODAY
+    )
+    client.force_login(carol)
+    assert rows(client.get(board())) == ["messaging"]
+    # Asked for by its key (as the findings link to it), it shows whatever the cycle.
+    assert rows(client.get(board(dep="next"))) == ["next"]
+    client.post(reverse("cycle_select"), {"cycle": "fy2028", "next": board()})
+    assert rows(client.get(board())) == ["next"]
+
+
+def test_filters_narrow_the_board_and_stay_in_the_url(
+    client, dep, late, hiring, providing, carol, stage
+):
+    client.force_login(carol)
+    assert sorted(rows(client.get(board()))) == ["csm-hiring", "late-one", "messaging"]
+    assert sorted(rows(client.get(board(to="product-led")))) == ["late-one", "messaging"]
+    assert rows(client.get(board(to="function:People"))) == ["csm-hiring"]
+    assert rows(client.get(board(status="accepted"))) == ["late-one"]
+    assert sorted(rows(client.get(board(status="open")))) == [
+        "csm-hiring",
+        "late-one",
+        "messaging",
+    ]
+    assert rows(client.get(board(stage="lifecycle/onboarding"))) == ["messaging"]
+    assert rows(client.get(board(overdue="on"))) == ["late-one"]
+    assert sorted(rows(client.get(board(blocking="on")))) == ["csm-hiring", "messaging"]
+    assert rows(client.get(board(within="31"))) == ["messaging"]
+    assert rows(client.get(board(dep="csm-hiring"))) == ["csm-hiring"]
+    assert rows(client.get(board(**{"from": "product-led"}))) == []
+    assert len(rows(client.get(board(**{"from": "first-90-days"})))) == 3
+    # The chosen filters are kept in the form.
+    content = client.get(board(to="product-led", blocking="on")).content.decode()
+    assert '<option value="product-led" selected>' in content
+    assert re.search(r'name="blocking"[^>]*checked', content)
+
+
+def test_a_filter_that_makes_no_sense_says_so_and_is_left_out(client, dep, carol):
+    client.force_login(carol)
+    response = client.get(board(**{"from": "nope"}, within="-3"))
+    assert response.status_code == 200
+    assert rows(response) == ["messaging"]
+    assert "Select a valid choice" in response.content.decode()
+    assert "greater than or equal to 1" in response.content.decode()
+
+
+def test_grouped_by_provider_with_counts_from_the_database(client, dep, late, hiring, carol):
+    client.force_login(carol)
+    content = client.get(board()).content.decode()
+    groups = re.findall(r'<tr class="group-row">.*?</tr>', content, re.S)
+    assert len(groups) == 2
+    assert "People" in groups[0] and "1 dependency" in groups[0]
+    assert "Product-led Growth" in groups[1] and "2 dependencies" in groups[1]
+    assert "1 overdue" in groups[1]
+
+
+def test_grouped_by_due_month(client, dep, late, hiring, carol):
+    client.force_login(carol)
+    content = client.get(board(group="month")).content.decode()
+    groups = re.findall(r'<tr class="group-row">.*?</tr>', content, re.S)
+    months = [
+        d.strftime("%B %Y")
+        for d in sorted({x.replace(day=1) for x in (dep.due, late.due, hiring.due)})
+    ]
+    assert len(groups) == len(months)
+    for group, month in zip(groups, months, strict=True):
+        assert month in group
+
+
+def test_the_board_pages_fifty_rows_at_a_time(client, needing, providing, carol):
+    Dependency.objects.bulk_create(
+        Dependency(
+            key=f"d{n:03}",
+            from_squad=needing,
+            to_squad=providing,
+            what=f"Thing {n}",
+            due=TODAY + dt.timedelta(days=n),
+        )
+        for n in range(60)
+    )
+    client.force_login(carol)
+    first = client.get(board())
+    assert len(rows(first)) == 50
+    assert "Page 1 of 2" in first.content.decode()
+    second = client.get(board(page=2))
+    assert len(rows(second)) == 10
+    # The group runs on from the page before and still counts all of its rows.
+    assert "(continued)" in second.content.decode()
+    assert "60 dependencies" in second.content.decode()
+
+
+def _many(cycle, count: int) -> None:
+    stage = f.stage("lifecycle", "adoption")
+    squads = []
+    for n in range(count):
+        dri = f.person(f"dri{n}")
+        squads.append(f.squad(f"squad-{n}", dri=dri, cycle=cycle))
+    for n, squad in enumerate(squads):
+        initiative = f.initiative(squad, "work", stage=stage)
+        Dependency.objects.create(
+            key=f"dep-{n}",
+            from_initiative=initiative,
+            to_squad=squads[(n + 1) % count],
+            what=f"Thing {n}",
+            due=TODAY + dt.timedelta(days=n - 3),
+            owner=squad.dri,
+            blocking=n % 2 == 0,
+        )
+        Dependency.objects.create(
+            key=f"fn-{n}", from_squad=squad, to_function=f"Function {n % 3}", what="x", due=TODAY
+        )
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_the_board_costs_the_same_queries_for_2_or_20_squads(
+    client, cycle, olga, count, django_assert_max_num_queries
+):
+    _many(cycle, count)
+    client.force_login(olga)
+    with django_assert_max_num_queries(14):
+        response = client.get(board())
+    assert len(rows(response)) == 2 * count
+    with django_assert_max_num_queries(14):
+        response = client.get(board(group="month"))
+    assert len(rows(response)) == 2 * count
+
+
+# ---------------------------------------------------------------------------------------
+# The provider's answer
+# ---------------------------------------------------------------------------------------
+
+
+def respond(dep: Dependency) -> str:
+    return reverse("board:respond", args=[dep.key])
+
+
+def test_the_provider_accepts_in_place_and_only_that_row_comes_back(client, dep, dora):
+    client.force_login(dora)
+    content = client.get(board()).content.decode()
+    assert 'value="accept"' in content
+    response = client.post(
+        respond(dep), {"action": "accept", "was": "requested", "next": board()}, headers=HX
+    )
+    assert response.status_code == 200
+    assert is_partial(response)
+    assert rows(response) == ["messaging"]
+    assert "Accepted" in response.content.decode()
+    dep.refresh_from_db()
+    assert dep.status == "accepted"
+
+
+def test_a_plain_post_redirects_back_to_the_same_filtered_board(client, dep, dora):
+    client.force_login(dora)
+    back = board(status="open", to="product-led")
+    response = client.post(respond(dep), {"action": "at_risk", "was": "requested", "next": back})
+    assert response.status_code == 302
+    assert response["Location"] == back + "#dep-messaging"
+    dep.refresh_from_db()
+    assert dep.status == "at_risk"
+
+
+def test_an_unsafe_next_goes_to_the_board_instead(client, dep, dora):
+    client.force_login(dora)
+    response = client.post(respond(dep), {"action": "done", "next": "https://evil.example.com/"})
+    assert response["Location"].startswith(reverse("board:board") + "?dep=messaging")
+
+
+def test_declining_needs_a_reason_and_keeps_the_row(client, dep, dora):
+    client.force_login(dora)
+    response = client.post(respond(dep), {"action": "decline", "reason": "  "}, headers=HX)
+    assert response.status_code == 200
+    assert is_partial(response)
+    content = response.content.decode()
+    assert "Say why you decline" in content
+    assert 'name="reason"' in content
+    dep.refresh_from_db()
+    assert dep.status == "requested"
+    assert dep.note == "Campaign cannot launch without it."
+
+
+def test_declining_without_script_shows_the_form_again_with_the_error(client, dep, dora):
+    client.force_login(dora)
+    response = client.post(respond(dep), {"action": "decline", "reason": "", "next": board()})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Decline a dependency" in content
+    assert "Say why you decline" in content
+    assert Dependency.objects.get(pk=dep.pk).status == "requested"
+
+
+def test_a_decline_records_who_when_and_why_in_the_note(client, dep, dora):
+    client.force_login(dora)
+    response = client.post(
+        respond(dep),
+        {"action": "decline", "reason": "No capacity before Q2", "was": "requested"},
+        headers=HX,
+    )
+    assert response.status_code == 200
+    dep.refresh_from_db()
+    assert dep.status == "declined"
+    assert dep.note.startswith("Campaign cannot launch without it.\n\n")
+    assert f"Declined by Dora Diaz on {TODAY:%d %b %Y}: No capacity before Q2" in dep.note
+    assert "No capacity before Q2" in response.content.decode()
+
+
+def test_the_decline_form_opens_in_the_row_or_as_a_page(client, dep, dora, carol):
+    url = reverse("board:decline", args=[dep.key])
+    client.force_login(dora)
+    row = client.get(url, headers=HX)
+    assert is_partial(row) and 'name="reason"' in row.content.decode()
+    page = client.get(url)
+    assert "<html" in page.content.decode() and 'name="reason"' in page.content.decode()
+    client.force_login(carol)
+    assert client.get(url).status_code == 403
+
+
+def test_an_answer_given_meanwhile_is_not_overwritten(client, dep, dora, olga):
+    services.dependency_respond(dependency=dep, by=olga, action="accept")
+    client.force_login(dora)
+    response = client.post(respond(dep), {"action": "at_risk", "was": "requested"}, headers=HX)
+    assert "answered this dependency meanwhile" in response.content.decode()
+    dep.refresh_from_db()
+    assert dep.status == "accepted"
+
+
+def test_who_may_answer(client, dep, alice, bob, carol, dora, olga, leo):
+    # The needing side and outsiders read, but do not answer: 403 and nothing written.
+    for person in (alice, bob, carol, leo):
+        client.force_login(person)
+        assert client.post(respond(dep), {"action": "accept"}).status_code == 403
+        assert 'value="accept"' not in client.get(board()).content.decode()
+    assert Dependency.objects.get(pk=dep.pk).status == "requested"
+    # Operations may, as may the named owner even outside the providing squad.
+    client.force_login(olga)
+    assert client.post(respond(dep), {"action": "accept"}).status_code == 302
+    owner = f.person("omar", "Omar Owner")
+    dep.owner = owner
+    dep.save()
+    client.force_login(owner)
+    assert client.post(respond(dep), {"action": "done"}).status_code == 302
+    assert Dependency.objects.get(pk=dep.pk).status == "done"
+
+
+def test_answering_a_missing_dependency_is_404(client, dep, dora):
+    client.force_login(dora)
+    assert (
+        client.post(reverse("board:respond", args=["nope"]), {"action": "accept"}).status_code
+        == 404
+    )
+
+
+def test_answering_needs_a_post_and_a_signed_in_person(client, dep, dora):
+    assert client.post(respond(dep), {"action": "accept"}).status_code == 302
+    client.force_login(dora)
+    assert client.get(respond(dep)).status_code == 405
+
+
+def test_the_row_partial_is_for_htmx_and_redirects_otherwise(client, dep, carol):
+    client.force_login(carol)
+    url = reverse("board:row", args=[dep.key])
+    assert is_partial(client.get(url, headers=HX))
+    assert client.get(url).status_code == 302
+
+
+# ---------------------------------------------------------------------------------------
+# Recording a dependency
+# ---------------------------------------------------------------------------------------
+
+
+def create_url(**params) -> str:
+    url = reverse("board:create")
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def form_data(**values) -> dict:
+    data = {
+        "from_ref": "first-90-days",
+        "to_squad": "product-led",
+        "to_initiative": "",
+        "to_function": "",
+        "what": "Feature messaging by mid-Q1",
+        "due": "2027-02-15",
+        "blocking": "on",
+        "owner": "",
+        "note": "",
+        "key": "",
+    }
+    data.update(values)
+    return data
+
+
+def test_a_member_records_a_dependency_preselected_from_their_squad(
+    client, needing, providing, wizard, bob
+):
+    client.force_login(bob)
+    page = client.get(create_url(**{"from": "first-90-days"}))
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert '<option value="first-90-days" selected>' in content
+    assert "In-app onboarding wizard" in content
+
+    plan = reverse("squads:plan", args=["first-90-days"])
+    response = client.post(create_url(), form_data(next=plan))
+    assert response.status_code == 302
+    assert response["Location"] == plan
+    dep = Dependency.objects.get()
+    assert dep.key == "feature-messaging-by-mid-q1"
+    assert dep.from_squad == needing and dep.to_squad == providing
+    assert dep.blocking and dep.status == "requested"
+
+    # The same words again: the key is numbered, not refused.
+    client.post(create_url(), form_data())
+    assert Dependency.objects.filter(key="feature-messaging-by-mid-q1-2").exists()
+
+
+def test_an_initiative_can_need_from_an_initiative_or_a_function(
+    client, needing, providing, wizard, assessment, bob, dora
+):
+    client.force_login(bob)
+    client.post(
+        create_url(),
+        form_data(
+            from_ref="first-90-days/wizard",
+            to_squad="",
+            to_initiative="product-led/assessment",
+            owner=str(dora.pk),
+            key="tool",
+        ),
+    )
+    dep = Dependency.objects.get(key="tool")
+    assert dep.from_initiative == wizard and dep.to_initiative == assessment
+    assert dep.owner == dora
+    client.post(create_url(), form_data(to_squad="", to_function="People", key="hiring"))
+    assert Dependency.objects.get(key="hiring").to_function == "People"
+
+
+@pytest.mark.parametrize(
+    "provider",
+    [
+        {"to_squad": ""},
+        {"to_function": "People"},
+        {"to_initiative": "product-led/assessment", "to_function": "People"},
+    ],
+)
+def test_exactly_one_provider_or_a_clear_error(
+    client, needing, providing, assessment, bob, provider
+):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(**provider, what="Keep what I typed"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Choose exactly one provider" in content
+    assert "Keep what I typed" in content
+    assert not Dependency.objects.exists()
+
+
+def test_missing_what_and_due_are_shown_beside_their_fields(client, needing, providing, bob):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(what="", due="someday", note="kept note"))
+    form = response.context["form"]
+    assert "what" in form.errors and "due" in form.errors
+    content = response.content.decode()
+    assert 'id="id_what_error"' in content and 'id="id_due_error"' in content
+    assert "kept note" in content and 'value="someday"' in content
+    assert not Dependency.objects.exists()
+
+
+def test_a_key_that_is_taken_is_refused(client, dep, needing, providing, bob):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(key="messaging"))
+    assert "already has this key" in response.content.decode()
+    assert Dependency.objects.count() == 1
+
+
+def test_a_squad_cannot_need_from_itself(client, needing, providing, bob):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(to_squad="first-90-days"))
+    assert "cannot need something from itself" in response.content.decode()
+    assert not Dependency.objects.exists()
+
+
+def test_who_may_record_a_dependency(client, needing, providing, carol, dora, olga):
+    client.force_login(carol)
+    assert client.get(create_url(**{"from": "first-90-days"})).status_code == 403
+    assert client.get(create_url()).status_code == 403
+    assert client.post(create_url(), form_data()).status_code == 403
+    assert client.get(create_url(**{"from": "nope"})).status_code == 404
+    # A member of another squad cannot record for this one, even by posting.
+    client.force_login(dora)
+    assert client.post(create_url(), form_data(to_squad="", to_function="Legal")).status_code == 403
+    assert not Dependency.objects.exists()
+    client.force_login(olga)
+    assert client.post(create_url(), form_data()).status_code == 302
+    assert Dependency.objects.count() == 1
+
+
+def test_recording_goes_back_to_a_safe_next_only(client, needing, providing, bob):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(next="https://evil.example.com/"))
+    assert response["Location"].startswith(reverse("board:board"))
+
+
+def test_recording_needs_a_signed_in_person_and_get_or_post(client, needing, bob):
+    assert client.get(create_url()).status_code == 302
+    client.force_login(bob)
+    assert client.put(create_url()).status_code == 405
+
+
+# ---------------------------------------------------------------------------------------
+# Editing a dependency (the needing side)
+# ---------------------------------------------------------------------------------------
+
+
+def test_the_needing_side_edits_what_due_blocking_and_note(client, dep, bob):
+    url = reverse("board:edit", args=[dep.key])
+    client.force_login(bob)
+    assert "Feature messaging for the wizard" in client.get(url).content.decode()
+    response = client.post(
+        url, {"what": "Messaging v2", "due": "2027-03-01", "note": "Moved", "next": board()}
+    )
+    assert response.status_code == 302
+    dep.refresh_from_db()
+    assert (dep.what, dep.due, dep.blocking, dep.note) == (
+        "Messaging v2",
+        dt.date(2027, 3, 1),
+        False,
+        "Moved",
+    )
+
+
+def test_an_invalid_edit_keeps_what_was_typed(client, dep, bob):
+    client.force_login(bob)
+    response = client.post(
+        reverse("board:edit", args=[dep.key]), {"what": "New words", "due": "not a date"}
+    )
+    assert response.status_code == 200
+    assert "New words" in response.content.decode()
+    assert "due" in response.context["form"].errors
+    assert Dependency.objects.get(pk=dep.pk).what == "Feature messaging for the wizard"
+
+
+def test_who_may_edit(client, dep, carol, dora):
+    url = reverse("board:edit", args=[dep.key])
+    for person in (carol, dora):
+        client.force_login(person)
+        assert client.get(url).status_code == 403
+        assert client.post(url, {"what": "x", "due": "2027-01-01"}).status_code == 403
+    assert client.get(reverse("board:edit", args=["nope"])).status_code == 404
