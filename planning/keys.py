@@ -10,6 +10,8 @@ from django.db.models import Q
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 KEY_RE = re.compile(KEY_PATTERN)
 KEY_MAX_LENGTH = 80
+# Keys appear in URLs such as /squads/<key>/, beside pages such as /squads/new/.
+RESERVED_KEYS = frozenset({"new"})
 KEY_HELP = "Letters, digits, dots, dashes and underscores; no spaces or slashes."
 
 key_validator = RegexValidator(

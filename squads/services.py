@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from journeys.models import Segment, Stage
-from planning.keys import KEY_MAX_LENGTH, KEY_RE
+from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from planning.models import IMPACT_MAX, IMPACT_MIN, Cycle, Initiative, Plan
 from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
 
@@ -128,10 +128,6 @@ def plan_balance(initiatives: Iterable[Initiative]) -> PlanBalance:
 # ---------------------------------------------------------------------------------------
 # Shared checks
 # ---------------------------------------------------------------------------------------
-
-
-# Squads, key results and initiatives are pages at .../<key>/; "new" is a page of its own.
-RESERVED_KEYS = frozenset({"new"})
 
 
 def _key_problem(key: str) -> str | None:

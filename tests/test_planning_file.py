@@ -440,3 +440,14 @@ def test_the_demo_loader_refuses_production(settings):
     with pytest.raises(CommandError, match="DEBUG is off"):
         call_command("load_demo", stdout=io.StringIO())
     assert not User.objects.exists()
+
+
+def test_a_key_that_would_shadow_a_page_is_refused(tmp_path, example):
+    """A squad keyed "new" would sit where /squads/new/ creates a squad."""
+    example["squads"][0]["key"] = "new"
+
+    code, _, err = run_import(write(tmp_path, example))
+
+    assert code == 1
+    assert 'squads[0].key: "new" is reserved for the app\'s own pages' in err
+    assert not Squad.objects.exists()

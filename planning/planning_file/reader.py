@@ -19,7 +19,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from planning.keys import KEY_MAX_LENGTH, KEY_RE
+from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
@@ -188,6 +188,11 @@ class Obj:
                 name,
                 f"{quote(value)} is not a usable key: use letters, digits, dots, dashes and "
                 "underscores, starting with a letter or digit",
+            )
+            return None
+        if value.lower() in RESERVED_KEYS:
+            self._bad(
+                name, f"{quote(value)} is reserved for the app's own pages; choose another key"
             )
             return None
         return value
