@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
+from simple_history.models import HistoricalRecords
 
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
@@ -184,10 +185,12 @@ class Dependency(models.Model):
         help_text="Who answers for it on the provider side.",
     )
     note = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = DependencyQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "dependencies"

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from dependencies.models import Dependency
+from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE
 from planning.tasks import review_enqueue
 
@@ -30,6 +31,12 @@ RESPONSES = {
     "decline": Dependency.Status.DECLINED,
     "at_risk": Dependency.Status.AT_RISK,
     "done": Dependency.Status.DONE,
+}
+RESPONSE_WORDS = {
+    "accept": "Accepted",
+    "decline": "Declined",
+    "at_risk": "Marked at risk",
+    "done": "Marked done",
 }
 
 
@@ -163,17 +170,40 @@ def dependency_update(
     due: dt.date | None,
     blocking: bool,
     note: str,
+    version: int | None = None,
+    reason: str = "",
 ) -> Dependency:
-    """The needing side changes what it needs, by when, whether it blocks, and its note."""
+    """The needing side changes what it needs, by when, whether it blocks, and its note.
+
+    With `version`, only if nobody saved it since that version (else cowriting.Conflict).
+    """
     what, note = what.strip(), note.strip()
     _check_content(what=what, due=due, note=note)
-    with transaction.atomic():
-        dependency.what = what
-        dependency.due = due
-        dependency.blocking = blocking
-        dependency.note = note
-        dependency.save(update_fields=["what", "due", "blocking", "note", "updated_at"])
+    saved = cowriting.save_versioned(
+        dependency,
+        values={"what": what, "due": due, "blocking": blocking, "note": note},
+        expected=version,
+        by=by,
+        squad_ids=squads_of(dependency),
+        reason=reason,
+    )
+    _review_after(saved)
     return dependency
+
+
+def squads_of(dependency: Dependency) -> list[int]:
+    """The squads whose plans show this dependency: who needs it and who provides it."""
+    ids = [dependency.from_squad_id, dependency.to_squad_id]
+    for initiative in (dependency.from_initiative, dependency.to_initiative):
+        if initiative is not None:
+            ids.append(initiative.squad_id)
+    return [pk for pk in ids if pk is not None]
+
+
+def _review_after(dependency: Dependency) -> None:
+    from planning.signals import saved_without_signal
+
+    saved_without_signal(dependency)
 
 
 def dependency_respond(
@@ -212,15 +242,22 @@ def dependency_respond(
         line = f"Declined by {_person(by)} on {day:%d %b %Y}: {reason}"
         note = f"{note}\n\n{line}" if note else line
     with transaction.atomic():
-        changed = Dependency.objects.filter(pk=dependency.pk, status=seen).update(
-            status=status, note=note, updated_at=now
-        )
-        if not changed:
+        try:
+            cowriting.save_versioned(
+                dependency,
+                values={"status": status, "note": note, "updated_at": now},
+                expected=None,
+                where={"status": seen},
+                by=by,
+                squad_ids=squads_of(dependency),
+                reason=f"{RESPONSE_WORDS[action]}" + (f": {reason}" if reason else ""),
+            )
+        except cowriting.Conflict:
             dependency.refresh_from_db()
             raise ValidationError(
                 "Someone answered this dependency meanwhile; it is now "
                 f"{dependency.get_status_display().lower()}."
-            )
+            ) from None
         # update() sends no signal: queue the review of the needing squad's cycle ourselves.
         review_enqueue([_needer_squad(dependency).cycle_id])
     dependency.status = status

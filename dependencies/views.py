@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
@@ -18,14 +19,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from dependencies import services
+from dependencies import exports, services
 from dependencies.forms import (
     FUNCTION_PREFIX,
     GROUPS,
@@ -40,10 +41,11 @@ from dependencies.forms import (
 )
 from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency
 from journeys.models import Stage
-from planning import access
+from planning import access, cowriting
 from planning.cycles import current_cycle
 from planning.models import Cycle, Initiative
 from planning.review import simple_cycles, strongly_connected
+from squads import conflicts
 from squads.forms import known_functions
 from squads.models import Squad
 
@@ -297,9 +299,7 @@ def board(request: AuthedRequest) -> HttpResponse:
     actor = access.actor_for(request)
     form = _filter_form(request, cycle)
     filters = form.filters(today=today, cycle_id=cycle.pk if cycle else None)
-    group = request.GET.get("group", "provider")
-    if group not in dict(GROUPS):
-        group = "provider"
+    group = _group(request)
 
     base = Dependency.objects.filtered(filters)
     summary = base.counts(today)
@@ -307,13 +307,7 @@ def board(request: AuthedRequest) -> HttpResponse:
     number = _page_number(request, pages)
     offset = (number - 1) * PAGE_SIZE
 
-    ordered = base
-    if group == "provider":
-        ordered = ordered.by_provider()
-    elif group == "month":
-        ordered = ordered.by_month()
-    else:
-        ordered = ordered.order_by("due", "id")
+    ordered = _ordered(base, group)
     # Page through the narrow, ordered query; then load the page's rows with everything
     # they show, so sorting 20,000 rows never drags a dozen joins along.
     page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + PAGE_SIZE])
@@ -346,8 +340,23 @@ def board(request: AuthedRequest) -> HttpResponse:
         "can_create": can_create,
         "columns": BOARD_COLUMNS,
         "graph_url": _graph_url_for(request),
+        **_export_urls(request),
     }
     return render(request, "dependencies/board.html", context)
+
+
+def _group(request: HttpRequest) -> str:
+    group = request.GET.get("group", "provider")
+    return group if group in dict(GROUPS) else "provider"
+
+
+def _ordered(qs, group: str):
+    """The board's order for a grouping: by provider, by due month, or by due date."""
+    if group == "provider":
+        return qs.by_provider()
+    if group == "month":
+        return qs.by_month()
+    return qs.order_by("due", "id")
 
 
 def _graph_url_for(request: HttpRequest) -> str:
@@ -356,6 +365,59 @@ def _graph_url_for(request: HttpRequest) -> str:
         params.pop(name, None)
     query = params.urlencode()
     return reverse("board:graph") + (f"?{query}" if query else "")
+
+
+# ---------------------------------------------------------------------------------------
+# The board as a file: CSV and Excel, with the board's filters and order, every page
+# ---------------------------------------------------------------------------------------
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _export_urls(request: HttpRequest) -> dict:
+    """The download links keep the board's filters and grouping; a file has no pages."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    query = params.urlencode()
+    suffix = f"?{query}" if query else ""
+    return {
+        "export_csv_url": reverse("board:export_csv") + suffix,
+        "export_xlsx_url": reverse("board:export_xlsx") + suffix,
+    }
+
+
+def _export(request: HttpRequest) -> tuple[Iterator[list], str]:
+    """The rows the board shows for this query string, and a file name without extension."""
+    today = timezone.localdate()
+    cycle = current_cycle(request)
+    form = _filter_form(request, cycle)
+    filters = form.filters(today=today, cycle_id=cycle.pk if cycle else None)
+    qs = _ordered(Dependency.objects.filtered(filters), _group(request))
+    name = f"throughline-dependencies-{cycle.key if cycle else 'all'}-{today.isoformat()}"
+    return exports.rows(qs, today), name
+
+
+@login_required
+@require_safe
+def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
+    data, name = _export(request)
+    response = StreamingHttpResponse(
+        exports.csv_lines(data), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.csv")
+    return response
+
+
+@login_required
+@require_safe
+def export_xlsx(request: AuthedRequest) -> FileResponse:
+    data, name = _export(request)
+    return FileResponse(
+        exports.xlsx_file(data),
+        as_attachment=True,
+        filename=f"{name}.xlsx",
+        content_type=XLSX_TYPE,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -542,8 +604,17 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
         raise PermissionDenied(READ_ONLY_EDIT)
     dep = _decorate(dep, actor, timezone.localdate())
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    conflict = None
+    version = dep.version
     if request.method == "POST":
-        form = DependencyForm(request.POST)
+        data = request.POST
+        if data.get("choice") == "mine":
+            data = conflicts.draft_data(data, data.get("draft", ""), EDIT_FIELDS)
+        form = DependencyForm(data)
+        try:
+            version = int(request.POST.get("version", ""))
+        except ValueError:
+            version = None
         if form.is_valid():
             try:
                 services.dependency_update(
@@ -553,12 +624,19 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
                     due=form.cleaned_data["due"],
                     blocking=form.cleaned_data["blocking"],
                     note=form.cleaned_data["note"],
+                    version=version,
                 )
+            except cowriting.Conflict as stale:
+                conflict = _dependency_conflict(stale, form, data)
+                version = conflict.version
+                form = DependencyForm(initial=conflict.merge.values)
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
                 messages.success(request, f"Saved “{dep.what}”.")
                 return redirect(next_url or _board_url(dep=dep.key))
+        if version is None:
+            version = dep.version
     else:
         form = DependencyForm(
             initial={"what": dep.what, "due": dep.due, "blocking": dep.blocking, "note": dep.note}
@@ -572,7 +650,36 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
             "form": form,
             "next": next_url or "",
             "cancel_url": next_url or _board_url(dep=dep.key),
+            "version": version,
+            "conflict": conflict,
         },
+    )
+
+
+EDIT_FIELDS = ("what", "due", "blocking", "note")
+
+
+def _dependency_conflict(stale: cowriting.Conflict, form: DependencyForm, data):
+    def show(name: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if name == "blocking":
+            return "Yes" if value else "No"
+        if name == "due":
+            return value.strftime("%-d %b %Y")
+        return str(value)
+
+    # An unticked box posts nothing; "" reads as unticked when the draft is posted again.
+    raw = {name: data.get(name, "") for name in EDIT_FIELDS}
+    return conflicts.record_conflict(
+        stale,
+        what="dependency",
+        draft=form.cleaned_data,
+        raw_draft=raw,
+        names=EDIT_FIELDS,
+        labels={name: str(form.fields[name].label) for name in EDIT_FIELDS},
+        text_fields=("what", "note"),
+        show=show,
     )
 
 

@@ -4,6 +4,7 @@ import re
 
 from django.db import models
 from django.db.models import Count, F, Prefetch, Q, Value
+from simple_history.models import HistoricalRecords
 
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
@@ -133,8 +134,10 @@ class Stage(models.Model):
     tomorrow = models.TextField(help_text="What it should look like tomorrow.")
     emotion_today = models.SmallIntegerField(choices=EMOTION_CHOICES)
     emotion_target = models.SmallIntegerField(choices=EMOTION_CHOICES)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
 
     objects = StageQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["journey_id", "position", "id"]

@@ -29,6 +29,7 @@ from journeys.models import (
     Stage,
     parse_offset,
 )
+from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE
 
 STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
@@ -234,6 +235,7 @@ def stage_update(
     *,
     stage: Stage,
     version: str,
+    by=None,
     name: str,
     customer_goal: str,
     today: str,
@@ -253,7 +255,12 @@ def stage_update(
         current = Stage.objects.select_for_update().get(pk=stage.pk)
         if version != stage_version(current):
             raise _stale("stage")
-        Stage.objects.filter(pk=stage.pk).update(**values)
+        # The row is locked and matches what the editor saw: the compare-and-swap holds, and
+        # writes the version and the history entry.
+        try:
+            cowriting.save_versioned(current, values=values, expected=current.version, by=by)
+        except cowriting.Conflict:
+            raise _stale("stage") from None
     for field, value in values.items():
         setattr(stage, field, value)
     return stage

@@ -259,7 +259,9 @@ def stage_edit(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
         form = StageForm(request.POST, prefix=prefix)
         if form.is_valid():
             try:
-                services.stage_update(stage=stage, version=version, **form.cleaned_data)
+                services.stage_update(
+                    stage=stage, version=version, by=request.user, **form.cleaned_data
+                )
             except ValidationError as exc:
                 form.add_error(None, exc)
                 if getattr(exc, "code", None) == services.STALE:

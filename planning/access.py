@@ -89,6 +89,21 @@ def can_check_in(actor: Actor, squad: Squad) -> bool:
     return can_edit_plan(actor, squad)
 
 
+def can_comment_plan(actor: Actor, squad: Squad) -> bool:
+    """Comment on a plan's sections and initiatives: everyone who reads it. Leadership and
+    other squads giving feedback is the point of a shared plan."""
+    return actor.user.is_authenticated and actor.user.is_active
+
+
+def can_restore_plan_part(actor: Actor, squad: Squad, kind: str, obj=None) -> bool:
+    """Put back an earlier version from the plan's history: whoever may edit that part."""
+    if kind == "key_result":
+        return can_manage_squad(actor, squad)
+    if kind == "dependency":
+        return obj is not None and can_edit_dependency(actor, obj)
+    return can_edit_plan(actor, squad)
+
+
 def _provider_squad_id(dep: Dependency) -> int | None:
     if dep.to_squad_id:
         return dep.to_squad_id

@@ -3,11 +3,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
 from planning.models import (
+    CalendarToken,
     Capacity,
     Cycle,
     Finding,
     Initiative,
     Notification,
+    NotificationPreference,
     Plan,
     Profile,
     ReviewRun,
@@ -121,7 +123,37 @@ class ReviewRunAdmin(admin.ModelAdmin):
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["recipient", "message", "created_at", "read_at"]
-    list_filter = [("read_at", admin.EmptyFieldListFilter), "finding__cycle"]
+    list_filter = [("read_at", admin.EmptyFieldListFilter), "kind", "finding__cycle"]
     list_select_related = ["recipient", "finding"]
     search_fields = ["message", "recipient__username"]
     raw_id_fields = ["finding"]
+
+
+@admin.register(CalendarToken)
+class CalendarTokenAdmin(admin.ModelAdmin):
+    """Who has calendar feeds on, and since when. The secret is never shown; deleting a row
+    turns that person's feeds off (they make new links from /calendar/)."""
+
+    list_display = ["user", "created_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "created_at"]
+    readonly_fields = ["user", "created_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(NotificationPreference)
+class NotificationPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "daily_digest", "immediate_high", "last_digest_on"]
+    list_filter = ["daily_digest", "immediate_high"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "user__email"]
+
+
+# The co-writing models (history entries, comments), in a module of their own.
+from planning import admin_cowriting  # noqa: E402, F401

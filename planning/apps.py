@@ -6,6 +6,7 @@ class PlanningConfig(AppConfig):
     verbose_name = "Planning"
 
     def ready(self) -> None:
-        from planning import signals
+        from planning import cowriting, signals
 
         signals.connect()
+        cowriting.connect()

@@ -8,7 +8,9 @@ from django.core.validators import RegexValidator
 from django.db.models import Q
 
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-KEY_RE = re.compile(KEY_PATTERN)
+# \Z, not $: Python's $ also matches before a final line break, so "squad\n" would pass here
+# and then break the database's check (or, on SQLite, be stored). Forms strip what is typed.
+KEY_RE = re.compile(KEY_PATTERN.removesuffix("$") + r"\Z")
 KEY_MAX_LENGTH = 80
 # Keys appear in URLs such as /squads/<key>/, beside pages such as /squads/new/.
 RESERVED_KEYS = frozenset({"new"})

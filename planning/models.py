@@ -4,8 +4,10 @@ import datetime as dt
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import F, Q
+from django.db.models.functions import Cast
+from simple_history.models import HistoricalRecords
 
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
@@ -89,7 +91,15 @@ class Plan(models.Model):
     not_doing = models.JSONField(
         default=list, blank=True, help_text="Initiatives the squad says no to, one per entry."
     )
+    # Each section is saved on its own, so each has its own version: a save names the version
+    # it started from and is refused if someone saved that section since (docs/cowriting.md).
+    current_experience_version = models.PositiveIntegerField(default=1)
+    desired_experience_version = models.PositiveIntegerField(default=1)
+    success_metrics_version = models.PositiveIntegerField(default=1)
+    not_doing_version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["squad_id"]
@@ -142,8 +152,11 @@ class Initiative(models.Model):
     counter_measure = models.TextField(
         blank=True, help_text="What to watch on the other sides when a plan leans to one."
     )
+    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["squad_id", "id"]
@@ -222,6 +235,18 @@ class ReviewRun(models.Model):
         return f"Review of {self.cycle} at {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class FindingQuerySet(models.QuerySet):
+    def concerning_squad(self, key: str) -> FindingQuerySet:
+        """Findings that list the squad among their subjects."""
+        subject = f"squad:{key}"
+        if connection.vendor == "postgresql":
+            return self.filter(subjects__contains=[subject])
+        # JSON containment is PostgreSQL's; elsewhere match the quoted item in the JSON text.
+        return self.annotate(subjects_text=Cast("subjects", models.CharField())).filter(
+            subjects_text__contains=f'"{subject}"'
+        )
+
+
 class Finding(models.Model):
     """Something the review flagged, kept with its lifecycle across runs."""
 
@@ -271,6 +296,8 @@ class Finding(models.Model):
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
+    objects = FindingQuerySet.as_manager()
+
     class Meta:
         ordering = ["cycle_id", "kind", "rule", "id"]
         constraints = [
@@ -300,12 +327,33 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class Notification(models.Model):
-    """An in-app message to one person, about a finding that concerns their squad."""
+    """An in-app message to one person: a finding that concerns their squad, or a comment
+    that mentions them."""
+
+    class Kind(models.TextChoices):
+        FINDING = "finding", "Finding"
+        MENTION = "mention", "Mention"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="notifications")
+    # Database defaults too: the review inserts finding notifications in bulk, in raw SQL.
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.FINDING, db_default=Kind.FINDING
+    )
+    finding = models.ForeignKey(
+        Finding, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    comment = models.ForeignKey(
+        "planning.Comment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    url = models.CharField(
+        max_length=500, blank=True, default="", db_default="", help_text="Where it points."
+    )
     message = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -315,6 +363,150 @@ class Notification(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["recipient", "read_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="finding", finding__isnull=False)
+                | Q(kind="mention", comment__isnull=False),
+                name="notification_points_at_its_subject",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.message
+
+
+class CalendarToken(models.Model):
+    """The secret in a person's calendar feed URLs (planning/feeds.py).
+
+    Calendar apps cannot sign in, so the URL itself is the credential: a random
+    `secrets.token_urlsafe` value, found by its SHA-256 digest (an index lookup on a hash
+    leaks nothing about the secret through timing) and compared again in constant time.
+    The secret itself is kept so its owner can copy the feed URL again later; whoever can
+    read this table can read everything a feed shows anyway. Resetting replaces it, and the
+    old URL answers 404 from then on.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_token"
+    )
+    secret = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the secret.")
+    created_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["user_id"]
+
+    def __str__(self) -> str:
+        return f"Calendar feeds of {self.user}"
+
+
+class NotificationPreference(models.Model):
+    """How a person wants to hear from Throughline by email; the in-app list is always on."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    daily_digest = models.BooleanField(
+        default=True,
+        help_text="Each morning: findings, dependencies due within 7 days, declined or at risk.",
+    )
+    immediate_high = models.BooleanField(
+        default=True, help_text="An email as soon as the review finds something serious."
+    )
+    last_digest_on = models.DateField(
+        null=True, blank=True, help_text="The day the last digest went out: one a day at most."
+    )
+
+    class Meta:
+        ordering = ["user_id"]
+
+    def __str__(self) -> str:
+        return f"Email preferences of {self.user}"
+
+    @classmethod
+    def wants(cls, field: str, user_ids) -> set[int]:
+        """Which of these people want this email (no row yet: the defaults)."""
+        user_ids = set(user_ids)
+        refused = set(
+            cls.objects.filter(user_id__in=user_ids, **{field: False}).values_list(
+                "user_id", flat=True
+            )
+        )
+        return user_ids - refused
+
+
+# ---------------------------------------------------------------------------------------
+# Co-writing a plan (docs/cowriting.md)
+# ---------------------------------------------------------------------------------------
+
+
+class PlanStamp(models.Model):
+    """What a poll of a squad's plan compares against, read by primary key in one query.
+
+    `revision` goes up with every saved change to the plan, its initiatives, dependencies,
+    key results and comments; `presence_revision` when someone starts or stops editing a
+    part. `presence_until` is the earliest moment a presence runs out, so a poll knows
+    without another query when it must sweep.
+    """
+
+    squad = models.OneToOneField(
+        "squads.Squad", on_delete=models.CASCADE, primary_key=True, related_name="plan_stamp"
+    )
+    revision = models.PositiveBigIntegerField(default=0)
+    presence_revision = models.PositiveBigIntegerField(default=0)
+    presence_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["squad_id"]
+
+    def __str__(self) -> str:
+        return f"Plan of squad {self.squad_id} at revision {self.revision}"
+
+
+class Presence(models.Model):
+    """Someone has a part of a plan open for editing, until `expires_at` unless renewed."""
+
+    squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="+")
+    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    part = models.CharField(max_length=120, help_text="The part's id on the plan page.")
+    label = models.CharField(max_length=300, help_text="The part's name, as people read it.")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["squad_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["squad", "person"], name="presence_once_per_person")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} editing {self.label}"
+
+
+class Comment(models.Model):
+    """One comment in the thread of a plan section or of an initiative."""
+
+    squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="comments")
+    section = models.CharField(
+        max_length=30, blank=True, help_text="The plan section, or blank for an initiative."
+    )
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(initiative__isnull=True) & ~Q(section=""))
+                | (Q(initiative__isnull=False) & Q(section="")),
+                name="comment_on_a_section_or_an_initiative",
+            ),
+            models.CheckConstraint(condition=~Q(body=""), name="comment_has_a_body"),
+        ]
+        indexes = [models.Index(fields=["squad", "section"])]
+
+    def __str__(self) -> str:
+        return self.body[:60]

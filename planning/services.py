@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, mailers
 from django.db import connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Cycle, Finding, Notification, ReviewRun
+from planning.models import Cycle, Finding, Notification, NotificationPreference, ReviewRun
 from planning.review import FindingData, SubjectStates, review
 from planning.snapshot import Snapshot, snapshot_for_cycle
 from squads.models import Squad
@@ -64,6 +66,8 @@ def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> R
                     "findings_resolved",
                 ]
             )
+            if settings.REVIEW_PAUSE_SECONDS:
+                _pause_before_commit(cycle)
     except Exception as exc:
         logger.exception("The review of cycle %s failed; its findings are unchanged", cycle.pk)
         run.status = ReviewRun.Status.FAILED
@@ -73,6 +77,15 @@ def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> R
         raise
     run.findings = findings
     return run
+
+
+def _pause_before_commit(cycle: Cycle) -> None:
+    """REVIEW_PAUSE_SECONDS, for fault-tolerance tests only (0, so never, by default): hold
+    the finished review, its findings written but not committed, so that a test can stop
+    the worker at exactly this point and see that nothing of the run survives."""
+    seconds = settings.REVIEW_PAUSE_SECONDS
+    logger.warning("The review of cycle %s pauses %ss before it commits", cycle.pk, seconds)
+    time.sleep(seconds)
 
 
 def review_lock(cycle: Cycle) -> None:
@@ -285,7 +298,8 @@ def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> 
 
 
 def _emails(cycle: Cycle, per_person: dict[int, list[Finding]]) -> list[EmailMessage]:
-    users = get_user_model().objects.filter(pk__in=per_person).select_related("profile")
+    wanted = NotificationPreference.wants("immediate_high", per_person)
+    users = get_user_model().objects.filter(pk__in=wanted).select_related("profile")
     emails = []
     for user in users:
         if not user.email:
@@ -304,12 +318,15 @@ def _emails(cycle: Cycle, per_person: dict[int, list[Finding]]) -> list[EmailMes
                 "that concern"
             )
         lines = [f"Hello {name},", "", f"{intro} a squad you are the DRI of:", ""]
-        lines += [f"- {f.message}" for f in found]
+        base = settings.THROUGHLINE_URL
+        lines += [f"- {f.message}\n  {base}{reverse('finding', args=[f.pk])}" for f in found]
         lines += [
             "",
             "Acknowledge each one, or dismiss it with a reason, on the review's findings in "
             "Throughline. Findings resolve by themselves once the plan no longer has the "
             "problem.",
+            "",
+            f"Email settings: {base}{reverse('account')}",
         ]
         emails.append(
             EmailMessage(

@@ -8,10 +8,13 @@ production hardening.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("THROUGHLINE_VAR_DIR", BASE_DIR / "var"))
@@ -67,15 +70,22 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
     "planning",
     "journeys",
     "squads",
     "dependencies",
+    "api",
+    # Who changed what in the co-written parts of a plan (docs/cowriting.md).
+    "simple_history",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Before anything reads the body: too large a request is refused with 413 unread.
+    "planning.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +93,13 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Text holding NUL is refused with 400 before a view looks anything up with it.
+    "planning.middleware.RefuseNulMiddleware",
+    # Records the signed-in person as the author of each history entry.
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "planning.middleware.WriteRateLimitMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "planning.urls"
@@ -99,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
                 "planning.context_processors.throughline",
             ],
         },
@@ -114,11 +132,27 @@ else:
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": str(VAR_DIR / "throughline.sqlite3")}
 
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
+    def _check_pooled_connection(conn) -> None:
+        """Try a connection as it leaves the pool. When the server dropped it (a restart, a
+        failover), it dropped the idle ones beside it too: check them all at once, so the
+        request gets a fresh connection after one short pause instead of trying each dead
+        one in turn, with the pool's growing back-off, until its timeout."""
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            pool = getattr(conn, "_pool", None)
+            if pool is not None:
+                pool.check()
+            raise
+
     # psycopg 3's connection pool replaces persistent connections.
     _db.setdefault("OPTIONS", {})["pool"] = {
         "min_size": env_int("DATABASE_POOL_MIN", 2),
         "max_size": env_int("DATABASE_POOL_MAX", 10),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+        "check": _check_pooled_connection,
     }
     _db["CONN_MAX_AGE"] = 0
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -133,6 +167,12 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
     )
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses sign-ins that are locked out before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,6 +220,10 @@ if _email_backend.endswith("smtp.EmailBackend"):
     }
 MAILERS = {"default": {"BACKEND": _email_backend, "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Throughline <throughline@localhost>")
+# Where people reach the app: links in emails start with it.
+THROUGHLINE_URL = os.environ.get("THROUGHLINE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The daily digest goes out at this hour (TIME_ZONE) to everyone who wants it.
+DIGEST_HOUR = env_int("DIGEST_HOUR", 7)
 
 # Celery: Redis when REDIS_URL (or CELERY_BROKER_URL) is set, otherwise the filesystem
 # transport, which needs no server and lets the local worker and beat run beside runserver.
@@ -197,7 +241,17 @@ if not CELERY_BROKER_URL:
         "control_folder": str(_broker_dir / "control"),
     }
 else:
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600,
+        # Sending a task (a save asking for a review) tries the broker for half a second at
+        # most, then gives up and the periodic review catches up: with Redis down, saves
+        # stay quick instead of each waiting seconds for it.
+        "max_retries": 2,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+        "socket_connect_timeout": 2,
+    }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "throughline")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -211,6 +265,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # after a burst of changes to a cycle's plans (see planning.tasks.review_enqueue).
 REVIEW_INTERVAL_SECONDS = env_int("REVIEW_INTERVAL_SECONDS", 15 * 60)
 REVIEW_COALESCE_SECONDS = env_int("REVIEW_COALESCE_SECONDS", 30)
+# For fault-tolerance tests only, 0 otherwise: a review waits this long before it commits,
+# so a test can kill the worker in the middle of it (planning.services.review_run).
+REVIEW_PAUSE_SECONDS = env_int("REVIEW_PAUSE_SECONDS", 0)
 CELERY_BEAT_SCHEDULE = {
     "review-open-cycles": {
         "task": "planning.tasks.review_open_cycles",
@@ -218,14 +275,31 @@ CELERY_BEAT_SCHEDULE = {
         # A sweep nobody ran before the next one is due is only a duplicate of it.
         "options": {"expires": REVIEW_INTERVAL_SECONDS},
     },
+    "daily-digest": {
+        "task": "planning.tasks.send_daily_digests",
+        "schedule": crontab(hour=DIGEST_HOUR, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
 }
 
 if REDIS_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # Every use of the cache copes with it failing; an unreachable Redis fails fast.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Co-writing (docs/cowriting.md): how long a poll may trust the cached "plan changed" stamp,
+# and whether the cache is shared by every web worker (Redis) and may answer polls alone.
+# With a per-process cache the stamp comes from the database: one indexed query a poll.
+COWRITING_SHARED_CACHE = env_bool("COWRITING_SHARED_CACHE", bool(REDIS_URL))
+COWRITING_STAMP_SECONDS = env_int("COWRITING_STAMP_SECONDS", 2)
+COWRITING_PRESENCE_SECONDS = env_int("COWRITING_PRESENCE_SECONDS", 30)
 
 # Production hardening.
 if not DEBUG:
@@ -236,14 +310,57 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        # Preloading commits the whole registered domain to HTTPS in browsers for months, so
+        # it is the operator's choice (SECURE_HSTS_PRELOAD=1), not a default to be nagged into.
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+
+# Content-Security-Policy, on every response: scripts only from this site and only with the
+# request's nonce ({{ csp_nonce }} via the csp context processor), no inline style attributes,
+# no plugins, no framing. htmx is configured not to eval or inject styles (base.html).
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    # The nonce lets the admin's one nonce-carrying <style> through; style="" stays refused.
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+
+# Sign-in brute-force protection (django-axes): AXES_FAILURE_LIMIT failures for one username
+# from one address lock that pair out for AXES_COOLOFF_MINUTES; other addresses are unaffected.
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "planning.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "planning.security.client_ip"
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Limits (planning/middleware.py): the largest request body in bytes, the largest file upload
+# request (the spreadsheet import, which refuses files over 5 MB itself), and each signed-in
+# person's writes per window of seconds (0 switches it off).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+UPLOAD_MAX_REQUEST_SIZE = env_int("UPLOAD_MAX_REQUEST_SIZE", 10 * 1024 * 1024)
+WRITE_RATE_LIMIT = env_int("WRITE_RATE_LIMIT", 120)
+WRITE_RATE_LIMIT_WINDOW = env_int("WRITE_RATE_LIMIT_WINDOW", 60)
+WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO; failures and lockouts are its warnings.
+        "axes": {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")},
+    },
 }

@@ -82,6 +82,15 @@ RECEIVERS = [
 ]
 
 
+def saved_without_signal(instance) -> None:
+    """For writes made with update() (compare-and-swap saves): queue the review that a
+    save() of this instance would have queued."""
+    receivers = dict(RECEIVERS)
+    receiver = receivers.get(type(instance))
+    if receiver is not None:
+        receiver(instance, signal=post_save)
+
+
 def _on_save(receiver):
     def handler(sender, instance, raw=False, **kwargs):
         if not raw:  # fixtures load rows as they are

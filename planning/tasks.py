@@ -154,3 +154,15 @@ def _warm_up_worker_process(**kwargs) -> None:
     # In the background: Celery gives a new worker process only seconds to report for
     # duty, and loading the model takes longer. A review arriving meanwhile waits for it.
     threading.Thread(target=review_warm_up, name="review-warm-up", daemon=True).start()
+
+
+# --- the daily digest --------------------------------------------------------------------
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_daily_digests(today: str | None = None) -> int:
+    """Celery beat, each morning: one digest per DRI and provider who wants it. Idempotent:
+    a rerun on the same day sends nothing to those who already had theirs."""
+    from planning.digest import send_daily_digests as send
+
+    return send(dt.date.fromisoformat(today) if today else None)

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from planning import views
+from planning import account, feeds, imports, security, views
 
 admin.site.site_header = "Throughline administration"
 admin.site.site_title = "Throughline"
@@ -10,6 +10,12 @@ admin.site.index_title = "Planning data"
 urlpatterns = [
     path("", views.home, name="home"),
     path("cycle/", views.cycle_select, name="cycle_select"),
+    # Django's reset-confirm view, which also ends a sign-in lockout (planning/security.py).
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        security.PasswordResetConfirmView.as_view(),
+        name="password_reset_confirm",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("journeys/", include("journeys.urls")),
     path("squads/", include("squads.urls")),
@@ -21,5 +27,24 @@ urlpatterns = [
     path("findings/<int:pk>/dismiss/", views.finding_dismiss_form, name="finding_dismiss"),
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
+    path("account/", account.account, name="account"),
+    path("import/", imports.upload, name="import"),
+    path("import/confirm/", imports.confirm, name="import_confirm"),
+    path("import/template.xlsx", imports.template_xlsx, name="import_template_xlsx"),
+    path("import/template-<str:kind>.csv", imports.template_csv, name="import_template_csv"),
+    # Calendar feeds: the secret in the URL stands in for a sign-in (planning/feeds.py).
+    path("calendar/", feeds.calendar_page, name="calendar"),
+    path("calendar/reset/", feeds.calendar_reset, name="calendar_reset"),
+    path("calendar/off/", feeds.calendar_turn_off, name="calendar_off"),
+    path("calendar/feed/<str:secret>/mine.ics", feeds.person_feed, name="calendar_person"),
+    path(
+        "calendar/feed/<str:secret>/squads/<str:key>.ics",
+        feeds.squad_feed,
+        name="calendar_squad",
+    ),
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),
 ]
+
+# A request body past DATA_UPLOAD_MAX_MEMORY_SIZE is 413 with a plain page, not a bare 400.
+handler400 = "planning.security.bad_request"

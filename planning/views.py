@@ -11,9 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection
-from django.db.models import Case, CharField, Count, IntegerField, Q, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -41,6 +39,7 @@ class AuthedRequest(HttpRequest):
 
 
 @login_required
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("squads:list")
 
@@ -145,14 +144,6 @@ def _safe_next(request: HttpRequest, url: str | None) -> str | None:
     return None
 
 
-def _squad_subject_filter(key: str) -> Q:
-    subject = f"squad:{key}"
-    if connection.vendor == "postgresql":
-        return Q(subjects__contains=[subject])
-    # JSON containment is PostgreSQL's; elsewhere match the quoted item in the JSON text.
-    return Q(subjects_text__contains=f'"{subject}"')
-
-
 def _findings_queryset(cycle: Cycle | None, form: FindingFilterForm):
     qs = Finding.objects.filter(cycle=cycle) if cycle else Finding.objects.none()
     kind, severity = form.value("kind"), form.value("severity")
@@ -166,9 +157,7 @@ def _findings_queryset(cycle: Cycle | None, form: FindingFilterForm):
     elif state != "all":
         qs = qs.filter(state=state)
     if squad:
-        if connection.vendor != "postgresql":
-            qs = qs.annotate(subjects_text=Cast("subjects", CharField()))
-        qs = qs.filter(_squad_subject_filter(squad))
+        qs = qs.concerning_squad(squad)
     return qs
 
 

@@ -371,6 +371,15 @@ class PlanSectionForm(FormWithErrors):
         self.fields["text"].help_text = SECTION_HELP.get(section, "")
 
 
+class CommentForm(FormWithErrors):
+    body = forms.CharField(
+        label="Comment",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Write the comment first."},
+    )
+
+
 class NotDoingForm(FormWithErrors):
     """The not-doing list as editable lines: change, clear or tick "remove" on any line.
 

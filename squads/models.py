@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
@@ -113,6 +114,9 @@ class KeyResult(models.Model):
     direction = models.CharField(
         max_length=10, choices=Direction.choices, default=Direction.INCREASE
     )
+    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["okr_id", "id"]

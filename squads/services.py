@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from journeys.models import Segment, Stage
+from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from planning.models import IMPACT_MAX, IMPACT_MIN, Cycle, Initiative, Plan
 from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
@@ -363,21 +364,40 @@ def key_result_update(
     target: Decimal | None = None,
     direction: str = KeyResult.Direction.INCREASE,
     by: AbstractBaseUser,
+    version: int | None = None,
+    reason: str = "",
 ) -> KeyResult:
-    """Change what a key result measures; its current value moves only by check-ins."""
+    """Change what a key result measures; its current value moves only by check-ins.
+
+    With `version`, only if nobody saved it since that version (else cowriting.Conflict).
+    """
     _raise(key_result_problems(name=name, baseline=baseline, target=target, direction=direction))
-    key_result.name = name.strip()
-    key_result.unit = unit.strip()
-    key_result.baseline = baseline
-    key_result.target = target
-    key_result.direction = direction
-    fields = ["name", "unit", "baseline", "target", "direction"]
+    values: dict = {
+        "name": name.strip(),
+        "unit": unit.strip(),
+        "baseline": baseline,
+        "target": target,
+        "direction": direction,
+    }
     if key_result.current is None and baseline is not None:
-        key_result.current = baseline
-        fields.append("current")
-    with transaction.atomic():
-        key_result.save(update_fields=fields)
+        values["current"] = baseline
+    squad_ids = OKR.objects.filter(pk=key_result.okr_id).values_list("squad_id", flat=True)
+    saved = cowriting.save_versioned(
+        key_result,
+        values=values,
+        expected=version,
+        by=by,
+        squad_ids=list(squad_ids),
+        reason=reason,
+    )
+    _review_after(saved)
     return key_result
+
+
+def _review_after(instance) -> None:
+    from planning.signals import saved_without_signal
+
+    saved_without_signal(instance)
 
 
 def check_in_record(
@@ -412,8 +432,12 @@ PLAN_TEXT_SECTIONS = ("current_experience", "desired_experience", "success_metri
 NOT_DOING_MAX_LENGTH = 500
 
 
-def _plan_locked(squad: Squad) -> Plan:
-    plan, _ = Plan.objects.select_for_update().get_or_create(squad=squad)
+def _plan_row(squad: Squad) -> Plan:
+    try:
+        with transaction.atomic():
+            plan, _ = Plan.objects.get_or_create(squad=squad)
+    except IntegrityError:  # two first saves at once: the other one made it
+        plan = Plan.objects.get(squad=squad)
     return plan
 
 
@@ -422,15 +446,31 @@ def _clean_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in lines).strip()
 
 
-def plan_section_update(*, squad: Squad, section: str, text: str, by: AbstractBaseUser) -> Plan:
-    """Save one text section of the squad's plan, and only that section."""
+def plan_section_update(
+    *,
+    squad: Squad,
+    section: str,
+    text: str,
+    by: AbstractBaseUser,
+    version: int | None = None,
+    reason: str = "",
+) -> Plan:
+    """Save one text section of the squad's plan, and only that section.
+
+    `version` is the section's version the editor started from: if someone saved the section
+    since, nothing is written and cowriting.Conflict says who. None saves whatever the version.
+    """
     if section not in PLAN_TEXT_SECTIONS:
         raise ValueError(f"Not a text section of the plan: {section}")
-    with transaction.atomic():
-        plan = _plan_locked(squad)
-        setattr(plan, section, _clean_text(text))
-        plan.save(update_fields=[section, "updated_at"])
-    return plan
+    return cowriting.save_versioned(
+        _plan_row(squad),
+        values={section: _clean_text(text)},
+        expected=version,
+        by=by,
+        version_field=f"{section}_version",
+        squad_ids=[squad.pk],
+        reason=reason,
+    )
 
 
 def not_doing_problems(items: Sequence[str]) -> dict[int, str]:
@@ -450,16 +490,27 @@ def not_doing_problems(items: Sequence[str]) -> dict[int, str]:
     return problems
 
 
-def not_doing_update(*, squad: Squad, items: Sequence[str], by: AbstractBaseUser) -> Plan:
+def not_doing_update(
+    *,
+    squad: Squad,
+    items: Sequence[str],
+    by: AbstractBaseUser,
+    version: int | None = None,
+    reason: str = "",
+) -> Plan:
     """Replace the list of things the squad says no to; blank lines are dropped."""
     if problems := not_doing_problems(items):
         raise ValidationError({"not_doing": list(problems.values())})
     cleaned = [" ".join(item.split()) for item in items if item.strip()]
-    with transaction.atomic():
-        plan = _plan_locked(squad)
-        plan.not_doing = cleaned
-        plan.save(update_fields=["not_doing", "updated_at"])
-    return plan
+    return cowriting.save_versioned(
+        _plan_row(squad),
+        values={"not_doing": cleaned},
+        expected=version,
+        by=by,
+        version_field="not_doing_version",
+        squad_ids=[squad.pk],
+        reason=reason,
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -542,13 +593,28 @@ def initiative_create(
 
 
 def initiative_update(
-    *, initiative: Initiative, values: InitiativeFields, by: AbstractBaseUser
+    *,
+    initiative: Initiative,
+    values: InitiativeFields,
+    by: AbstractBaseUser,
+    version: int | None = None,
+    reason: str = "",
 ) -> Initiative:
-    """Change an initiative; its key stays what it was created with."""
+    """Change an initiative; its key stays what it was created with.
+
+    With `version`, only if nobody saved it since that version (else cowriting.Conflict).
+    """
     _raise(initiative_problems(values))
     cleaned = _initiative_values(values)
+    saved = cowriting.save_versioned(
+        initiative,
+        values=cleaned,
+        expected=version,
+        by=by,
+        squad_ids=[initiative.squad_id],
+        reason=reason,
+    )
     for name, value in cleaned.items():
         setattr(initiative, name, value)
-    with transaction.atomic():
-        initiative.save(update_fields=[*cleaned, "updated_at"])
+    _review_after(saved)
     return initiative

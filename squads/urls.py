@@ -1,6 +1,6 @@
 from django.urls import path
 
-from squads import views
+from squads import cowriting, views
 
 app_name = "squads"
 
@@ -24,6 +24,15 @@ urlpatterns = [
         views.plan_section_edit,
         name="plan_section_edit",
     ),
+    path(
+        "<str:key>/plan/section/<str:section>/comments/",
+        cowriting.section_comments,
+        name="section_comments",
+    ),
+    path("<str:key>/plan/live/", cowriting.plan_live, name="plan_live"),
+    path("<str:key>/plan/presence/", cowriting.plan_presence, name="plan_presence"),
+    path("<str:key>/plan/history/", cowriting.plan_history, name="plan_history"),
+    path("<str:key>/plan/history/restore/", cowriting.plan_restore, name="plan_restore"),
     path("<str:key>/plan/initiatives/", views.initiative_list, name="initiatives"),
     path("<str:key>/plan/initiatives/new/", views.initiative_create, name="initiative_create"),
     path(
@@ -35,5 +44,10 @@ urlpatterns = [
         "<str:key>/plan/initiatives/<str:ikey>/edit/",
         views.initiative_edit,
         name="initiative_edit",
+    ),
+    path(
+        "<str:key>/plan/initiatives/<str:ikey>/comments/",
+        cowriting.initiative_comments,
+        name="initiative_comments",
     ),
 ]

@@ -7,6 +7,7 @@ URL is an edit URL, so every page and form also works without script.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,11 +27,11 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import reswap, retarget
 
 from dependencies.models import Dependency
-from journeys.models import Moment, Stage
-from planning import access
+from journeys.models import Moment, Segment, Stage
+from planning import access, cowriting
 from planning.cycles import current_cycle
-from planning.models import Initiative, Plan
-from squads import services
+from planning.models import Comment, Initiative, Plan
+from squads import conflicts, services
 from squads.forms import (
     CheckInForm,
     DriHandoverForm,
@@ -138,6 +139,11 @@ class KeyResultCard:
     check_ins: list[CheckIn]
     check_in_form: CheckInForm | None = None
     edit_form: KeyResultForm | None = None
+    conflict: conflicts.RecordConflict | None = None
+
+    @property
+    def edit_version(self) -> int:
+        return _edit_version(self.conflict, self.edit_form, self.kr.version)
 
     def _with_unit(self, value: Decimal | None) -> str:
         if value is None:
@@ -389,6 +395,7 @@ def _squad_flags(request: AuthedRequest, squad: Squad) -> dict:
         "can_edit": access.can_edit_plan(actor, squad),
         "can_check_in": access.can_check_in(actor, squad),
         "can_manage": access.can_manage_squad(actor, squad),
+        "can_comment": access.can_comment_plan(actor, squad),
     }
 
 
@@ -660,13 +667,27 @@ def _key_result_response(request: AuthedRequest, squad: Squad, kr: KeyResult, **
 def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
     kr = _key_result_or_404(squad, kr_key)
+    conflict = None
     if request.method == "POST":
-        form = KeyResultForm(request.POST, instance=kr)
+        data = request.POST
+        if data.get("choice") == "mine":
+            data = conflicts.draft_data(data, data.get("draft", ""), KEY_RESULT_FIELDS)
+        form = KeyResultForm(data, instance=kr)
+        form.posted_version = _posted_version(request)
         if form.is_valid():
             values = form.fields_for_service()
             values.pop("key")
             try:
-                services.key_result_update(key_result=kr, **values, by=request.user)
+                services.key_result_update(
+                    key_result=kr,
+                    **values,
+                    by=request.user,
+                    version=_posted_version(request),
+                    reason=_save_reason(data),
+                )
+            except cowriting.Conflict as stale:
+                conflict = _key_result_conflict(stale, form, values, data)
+                form = KeyResultForm(instance=kr, initial=_key_result_initial(conflict))
             except ValidationError as error:
                 form.add_service_errors(error)
             else:
@@ -678,9 +699,44 @@ def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpRespon
     else:
         form = KeyResultForm(instance=kr)
     if request.htmx:
-        return _key_result_response(request, squad, kr, edit_form=form)
-    context = _detail_context(request, squad, kr_forms={kr.pk: {"edit_form": form}})
+        return _key_result_response(request, squad, kr, edit_form=form, conflict=conflict)
+    forms = {"edit_form": form, "conflict": conflict}
+    context = _detail_context(request, squad, kr_forms={kr.pk: forms})
     return render(request, "squads/detail.html", context)
+
+
+KEY_RESULT_FIELDS = ("name", "unit", "baseline", "target", "direction")
+
+
+def _key_result_conflict(stale: cowriting.Conflict, form: KeyResultForm, values: dict, data):
+    directions = dict(KeyResult.Direction.choices)
+
+    def show(name: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if name == "direction":
+            return str(directions.get(value, value))
+        if isinstance(value, Decimal):
+            return display_number(value)
+        return str(value)
+
+    return conflicts.record_conflict(
+        stale,
+        what="key result",
+        draft=values,
+        raw_draft={name: data.get(name, "") for name in KEY_RESULT_FIELDS},
+        names=KEY_RESULT_FIELDS,
+        labels={name: str(form.fields[name].label) for name in KEY_RESULT_FIELDS},
+        text_fields=(),
+        show=show,
+    )
+
+
+def _key_result_initial(conflict: conflicts.RecordConflict) -> dict:
+    initial = dict(conflict.merge.values)
+    for name in ("baseline", "target"):
+        initial[name] = plain_number(initial.get(name))
+    return initial
 
 
 @login_required
@@ -747,19 +803,68 @@ class SectionView:
     title: str
     number: int
     text: str
+    version: int = 1
     form: PlanSectionForm | None = None
     intro: str = ""
     moments: list[tuple[str, str]] = field(default_factory=list)
+    conflict: conflicts.TextConflict | None = None
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def edit_version(self) -> int:
+        """The version a save from this form is made against: the one the editor started
+        from, through any number of invalid posts, or the one a conflict showed them."""
+        return _edit_version(self.conflict, self.form, self.version)
+
+    @property
+    def live_version(self) -> str:
+        """What a poll compares to decide whether this part needs redrawing."""
+        return f"{self.version}.{len(self.comments)}"
 
 
-def _section_view(slug: str, plan: Plan, form=None) -> SectionView:
+def _edit_version(conflict, form, current: int) -> int:
+    if conflict is not None:
+        return conflict.version
+    posted = getattr(form, "posted_version", None)
+    return posted if posted is not None else current
+
+
+def _section_view(slug: str, plan: Plan, form=None, *, conflict=None, comments=None) -> SectionView:
     name, title = SECTIONS[slug]
     number = {"current-experience": 1, "desired-experience": 2, "success-metrics": 5}[slug]
     text = getattr(plan, name)
-    view = SectionView(slug=slug, field=name, title=title, number=number, text=text, form=form)
+    view = SectionView(
+        slug=slug,
+        field=name,
+        title=title,
+        number=number,
+        text=text,
+        version=getattr(plan, f"{name}_version"),
+        form=form,
+        conflict=conflict,
+        comments=list(comments or []),
+    )
     if name == "desired_experience":
         view.intro, view.moments = moments_in(text)
     return view
+
+
+def _comments(squad: Squad, *, section: str = "", initiative_id: int | None = None) -> dict:
+    """Comment threads by part: "section:<field>" and "initiative:<id>", oldest first."""
+    comments = Comment.objects.filter(squad=squad).select_related("author__profile")
+    if section:
+        comments = comments.filter(section=section)
+    elif initiative_id is not None:
+        comments = comments.filter(initiative_id=initiative_id)
+    threads: dict[str, list[Comment]] = {}
+    for comment in comments.order_by("created_at", "id"):
+        part = (
+            f"initiative:{comment.initiative_id}"
+            if comment.initiative_id
+            else f"section:{comment.section}"
+        )
+        threads.setdefault(part, []).append(comment)
+    return threads
 
 
 def _plan_for(squad: Squad) -> Plan:
@@ -773,6 +878,16 @@ class InitiativeCard:
     cycle_days: int
     cycle_start: object
     form: InitiativeForm | None = None
+    conflict: conflicts.RecordConflict | None = None
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def edit_version(self) -> int:
+        return _edit_version(self.conflict, self.form, self.item.version)
+
+    @property
+    def live_version(self) -> str:
+        return f"{self.item.version}.{len(self.comments)}"
 
     @property
     def lean(self) -> services.Lean | None:
@@ -854,14 +969,28 @@ def _initiatives(squad: Squad) -> list[Initiative]:
     )
 
 
-def _initiative_card(squad: Squad, initiative: Initiative, form=None) -> InitiativeCard:
+def _initiative_card(
+    squad: Squad, initiative: Initiative, form=None, *, conflict=None, comments=None
+) -> InitiativeCard:
     cycle = squad.cycle
+    if comments is None:
+        comments = _comments(squad, initiative_id=initiative.pk).get(
+            f"initiative:{initiative.pk}", []
+        )
     return InitiativeCard(
         item=initiative,
         cycle_days=(cycle.ends - cycle.starts).days + 1,
         cycle_start=cycle.starts,
         form=form,
+        conflict=conflict,
+        comments=comments,
     )
+
+
+def _list_version(cards: list[InitiativeCard]) -> str:
+    """Changes whenever an initiative is added, removed, saved or commented on."""
+    parts = sorted(f"{c.item.pk}:{c.live_version}" for c in cards)
+    return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
 
 
 def _initiatives_context(
@@ -873,11 +1002,20 @@ def _initiatives_context(
     edit_form=None,
     new_form=None,
     view: str | None = None,
+    threads: dict | None = None,
+    edit_conflict=None,
 ) -> dict:
     initiatives = _initiatives(squad) if initiatives is None else initiatives
     view = _arrangement(request, view)
+    threads = _comments(squad) if threads is None else threads
     cards = [
-        _initiative_card(squad, i, edit_form if editing and i.pk == editing.pk else None)
+        _initiative_card(
+            squad,
+            i,
+            edit_form if editing and i.pk == editing.pk else None,
+            conflict=edit_conflict if editing and i.pk == editing.pk else None,
+            comments=threads.get(f"initiative:{i.pk}", []),
+        )
         for i in initiatives
     ]
     if view == "timeline":
@@ -892,6 +1030,7 @@ def _initiatives_context(
     return {
         "squad": squad,
         "groups": groups,
+        "initiatives_version": _list_version(cards),
         "initiative_total": len(initiatives),
         "view": view,
         "views": VIEWS,
@@ -933,7 +1072,9 @@ def _dependencies_context(squad: Squad) -> dict:
     )
     for dep in (*needs, *provides):
         dep.overdue = dep.is_overdue(today)
+    seen = ",".join(f"{d.pk}:{d.version}:{d.overdue}" for d in (*needs, *provides))
     return {
+        "dependencies_version": hashlib.sha256(seen.encode()).hexdigest()[:12],
         "needs": needs,
         "provides": provides,
         "board_needs_url": _dependency_board_link(**{"from": squad.key}),
@@ -960,16 +1101,33 @@ def _plan_context(
     editing: Initiative | None = None,
     initiative_form=None,
     new_initiative_form=None,
+    initiative_conflict=None,
+    section_conflicts: dict | None = None,
+    not_doing_conflict=None,
 ) -> dict:
+    # The stamp first: a change saved while the page is drawn shows at the first poll.
+    live = _live_context(request, squad)
     plan = _plan_for(squad)
     section_forms = section_forms or {}
+    section_conflicts = section_conflicts or {}
+    threads = _comments(squad)
     sections = {
-        SECTIONS[slug][0]: _section_view(slug, plan, section_forms.get(slug)) for slug in SECTIONS
+        SECTIONS[slug][0]: _section_view(
+            slug,
+            plan,
+            section_forms.get(slug),
+            conflict=section_conflicts.get(slug),
+            comments=threads.get(f"section:{SECTIONS[slug][0]}", []),
+        )
+        for slug in SECTIONS
     }
     context = {
+        **live,
         "squad": squad,
         "plan": plan,
         "sections": sections,
+        "not_doing_conflict": not_doing_conflict,
+        "not_doing_comments": threads.get("section:not_doing", []),
         "okr": OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
         .prefetch_related("key_results")
         .first(),
@@ -985,9 +1143,24 @@ def _plan_context(
             editing=editing,
             edit_form=initiative_form,
             new_form=new_initiative_form,
+            threads=threads,
+            edit_conflict=initiative_conflict,
         ),
     }
     return context
+
+
+def _live_context(request: AuthedRequest, squad: Squad) -> dict:
+    """What the page's poller needs: where to ask, with what token, from which stamp."""
+    stamp = cowriting.stamp(squad.pk)
+    token = cowriting.poll_token(user_id=request.user.pk, squad_id=squad.pk)
+    return {
+        "live_url": reverse("squads:plan_live", args=[squad.key]) + "?" + urlencode({"t": token}),
+        # Only the revision: the first poll then brings who is editing what.
+        "live_etag": f"{stamp.revision}.",
+        "presence_url": reverse("squads:plan_presence", args=[squad.key]),
+        "history_url": reverse("squads:plan_history", args=[squad.key]),
+    }
 
 
 @login_required
@@ -1000,18 +1173,46 @@ def plan(request: AuthedRequest, key: str) -> HttpResponse:
 # Sections ------------------------------------------------------------------------------
 
 
-def _section_response(request: AuthedRequest, squad: Squad, slug: str, form=None):
+def _section_response(
+    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None
+) -> HttpResponse:
+    return render(request, *_section_template_and_context(request, squad, slug, form, conflict))
+
+
+def _section_template_and_context(
+    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None
+) -> tuple[str, dict]:
     plan = _plan_for(squad)
     if slug == NOT_DOING:
-        context = {"squad": squad, "plan": plan, "not_doing_form": form}
+        threads = _comments(squad, section="not_doing")
+        context = {
+            "squad": squad,
+            "plan": plan,
+            "not_doing_form": form,
+            "not_doing_conflict": conflict,
+            "not_doing_comments": threads.get("section:not_doing", []),
+        }
         template = "squads/plan.html#not_doing"
     else:
-        context = {"squad": squad, "section": _section_view(slug, plan, form)}
+        name = SECTIONS[slug][0]
+        threads = _comments(squad, section=name)
+        section = _section_view(
+            slug, plan, form, conflict=conflict, comments=threads.get(f"section:{name}", [])
+        )
+        context = {"squad": squad, "section": section}
         if slug == "desired-experience":
             context["stages"] = _journey_moments(squad)
         template = "squads/plan.html#section"
     context.update(_squad_flags(request, squad))
-    return render(request, template, context)
+    return template, context
+
+
+def _posted_version(request: AuthedRequest) -> int | None:
+    """The version the editor started from; None from clients that send none."""
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
 
 
 def _known_section(slug: str) -> None:
@@ -1039,12 +1240,31 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
     if section == NOT_DOING:
         return _not_doing_edit(request, squad)
     field_name, title = SECTIONS[section]
+    conflict = None
     if request.method == "POST":
-        form = PlanSectionForm(request.POST, section=field_name, label=title)
+        data = request.POST
+        if data.get("choice") == "mine":
+            # "Keep my draft" in the conflict view: the draft as it was first posted.
+            data = data.copy()
+            data["text"] = data.get("draft", "")
+        form = PlanSectionForm(data, section=field_name, label=title)
+        form.posted_version = _posted_version(request)
         if form.is_valid():
             try:
                 services.plan_section_update(
-                    squad=squad, section=field_name, text=form.cleaned_data["text"], by=request.user
+                    squad=squad,
+                    section=field_name,
+                    text=form.cleaned_data["text"],
+                    by=request.user,
+                    version=_posted_version(request),
+                    reason=_save_reason(data),
+                )
+            except cowriting.Conflict as stale:
+                conflict = conflicts.text_conflict(
+                    stale, field_name=field_name, draft=form.cleaned_data["text"]
+                )
+                form = PlanSectionForm(
+                    initial={"text": conflict.offered}, section=field_name, label=title
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -1057,22 +1277,51 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
         text = getattr(_plan_for(squad), field_name)
         form = PlanSectionForm(initial={"text": text}, section=field_name, label=title)
     if request.htmx:
-        return _section_response(request, squad, section, form)
-    context = _plan_context(request, squad, section_forms={section: form})
+        return _section_response(request, squad, section, form, conflict)
+    context = _plan_context(
+        request, squad, section_forms={section: form}, section_conflicts={section: conflict}
+    )
     return render(request, "squads/plan.html", context)
 
 
+def _save_reason(data) -> str:
+    """How the history names a save made from the conflict view."""
+    return {
+        "mine": "Kept their draft over a newer version",
+        "merge": "Merged with a newer version",
+    }.get(data.get("choice", ""), "")
+
+
 def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
+    conflict = None
     if request.method == "POST":
+        keep_mine = request.POST.get("choice") == "mine"
         form = NotDoingForm(request.POST)
+        items: list[str] | None = None
         if "add_line" in request.POST:
             form = form.with_extra_line()
+        elif keep_mine:
+            # "Keep my draft" in the conflict view: the lines as they were first posted.
+            items = conflicts.json_lines(request.POST.get("draft", ""))
         elif form.is_valid():
+            items = form.cleaned_data["items"]
+        form.posted_version = _posted_version(request)
+        if items is not None:
             try:
                 services.not_doing_update(
-                    squad=squad, items=form.cleaned_data["items"], by=request.user
+                    squad=squad,
+                    items=items,
+                    by=request.user,
+                    version=_posted_version(request),
+                    reason=_save_reason(request.POST),
                 )
+            except cowriting.Conflict as stale:
+                conflict = conflicts.list_conflict(stale, draft=items)
+                form = NotDoingForm(lines=conflict.offered)
             except ValidationError as error:
+                if keep_mine:
+                    form = NotDoingForm(lines=items)
+                    form.posted_version = _posted_version(request)
                 form.add_service_errors(error)
             else:
                 if request.htmx:
@@ -1082,8 +1331,9 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
     else:
         form = NotDoingForm(lines=_plan_for(squad).not_doing)
     if request.htmx:
-        return _section_response(request, squad, NOT_DOING, form)
-    return render(request, "squads/plan.html", _plan_context(request, squad, not_doing_form=form))
+        return _section_response(request, squad, NOT_DOING, form, conflict)
+    context = _plan_context(request, squad, not_doing_form=form, not_doing_conflict=conflict)
+    return render(request, "squads/plan.html", context)
 
 
 # Initiatives ---------------------------------------------------------------------------
@@ -1194,13 +1444,31 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
     if not can_edit:
         _forbid(PLAN_READ_ONLY)
     functions = known_functions()
+    conflict = None
     if request.method == "POST":
-        form = InitiativeForm(request.POST, squad=squad, instance=initiative, functions=functions)
+        data = request.POST
+        if data.get("choice") == "mine":
+            data = conflicts.draft_data(data, data.get("draft", ""), InitiativeForm.VALUE_FIELDS)
+        form = InitiativeForm(data, squad=squad, instance=initiative, functions=functions)
+        form.posted_version = _posted_version(request)
         if form.is_valid():
             old_function = initiative.function
             try:
                 services.initiative_update(
-                    initiative=initiative, values=form.values(), by=request.user
+                    initiative=initiative,
+                    values=form.values(),
+                    by=request.user,
+                    version=_posted_version(request),
+                    reason=_save_reason(data),
+                )
+            except cowriting.Conflict as stale:
+                conflict = _initiative_conflict(stale, form, data)
+                initiative = stale.current
+                form = InitiativeForm(
+                    squad=squad,
+                    instance=initiative,
+                    functions=functions,
+                    initial=_initiative_initial(conflict.merge.values),
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -1217,10 +1485,61 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
     if request.htmx:
         context = {
             "squad": squad,
-            "card": _initiative_card(squad, initiative, form),
+            "card": _initiative_card(squad, initiative, form, conflict=conflict),
             "view": _arrangement(request),
             **_squad_flags(request, squad),
         }
         return render(request, "squads/plan.html#initiative", context)
-    context = _plan_context(request, squad, editing=initiative, initiative_form=form)
+    context = _plan_context(
+        request,
+        squad,
+        editing=initiative,
+        initiative_form=form,
+        initiative_conflict=conflict,
+    )
     return render(request, "squads/plan.html", context)
+
+
+INITIATIVE_TEXT_FIELDS = ("description", "counter_measure")
+
+
+def _initiative_conflict(stale: cowriting.Conflict, form: InitiativeForm, data):
+    names = InitiativeForm.VALUE_FIELDS
+    labels = {name: str(form.fields[name].label) for name in names}
+    stages = dict(Stage.objects.values_list("pk", "name"))
+    segments = dict(Segment.objects.values_list("pk", "name"))
+    statuses = dict(Initiative.Status.choices)
+
+    def show(name: str, value) -> str:
+        if value is None or value == "":
+            return "—"
+        if name == "stage":
+            return stages.get(value, "a removed stage")
+        if name == "segment":
+            return segments.get(value, "a removed segment")
+        if name == "status":
+            return str(statuses.get(value, value))
+        if name in ("starts", "ends"):
+            return value.strftime("%-d %b %Y")
+        if name.startswith("impact_"):
+            return f"{value:+d}" if value else "0"
+        if name == "headcount":
+            return plain_number(value)
+        return str(value)
+
+    return conflicts.record_conflict(
+        stale,
+        what="initiative",
+        draft=form.values(),
+        raw_draft={name: data.get(name, "") for name in names},
+        names=names,
+        labels=labels,
+        text_fields=INITIATIVE_TEXT_FIELDS,
+        show=show,
+    )
+
+
+def _initiative_initial(values: dict) -> dict:
+    initial = dict(values)
+    initial["headcount"] = plain_number(values.get("headcount"))
+    return initial

@@ -97,7 +97,8 @@ def test_the_graph_draws_squads_and_blocking_dependencies(client, squads, carol)
     response = client.get(GRAPH)
     assert response.status_code == 200
     content = response.content.decode()
-    assert "<svg" in content and 'role="img"' in content
+    # A labelled group, not an image: its boxes and arrows are links a keyboard reaches.
+    assert 'role="group" aria-labelledby="graph-title"' in picture(content)
     # Two blocking dependencies between the same squads make one arrow, counted.
     assert len(nodes(content)) == 2
     assert len(edges(content)) == 1

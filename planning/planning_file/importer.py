@@ -39,7 +39,15 @@ from planning.models import (
     Plan,
     Profile,
 )
-from planning.planning_file.reader import Obj, Problems, join, quote
+from planning.planning_file.reader import (
+    LONG_TEXT,
+    Obj,
+    Problems,
+    has_surrogate,
+    join,
+    json_repr,
+    quote,
+)
 from planning.tasks import review_enqueue_after_import
 from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
 
@@ -129,7 +137,7 @@ class _Checker:
             return {}
         fmt = root.data.get("format")
         if fmt is not None and fmt != FORMAT:
-            self.problems.add("format", f"must be {quote(FORMAT)}, not {quote(fmt)}")
+            self.problems.add("format", f"must be {quote(FORMAT)}, not {json_repr(fmt)}")
         clean: dict[str, Any] = {}
         clean["cycles"] = self._cycles(root)
         clean["people"] = self._people(root)
@@ -164,17 +172,12 @@ class _Checker:
 
     @staticmethod
     def _referenced_usernames(root: Obj) -> set[str]:
-        names: set[str] = set()
-        for squad in root.data.get("squads") or []:
-            if not isinstance(squad, dict):
-                continue
-            names.add(squad.get("dri"))
-            for member in squad.get("members") or []:
-                if isinstance(member, dict):
-                    names.add(member.get("person"))
-        for dep in root.data.get("dependencies") or []:
-            if isinstance(dep, dict):
-                names.add(dep.get("owner"))
+        # Before the file is checked, so anything may sit anywhere.
+        names: list[Any] = []
+        for squad in _dicts(root.data.get("squads")):
+            names.append(squad.get("dri"))
+            names += [member.get("person") for member in _dicts(squad.get("members"))]
+        names += [dep.get("owner") for dep in _dicts(root.data.get("dependencies"))]
         return {n for n in names if isinstance(n, str)}
 
     def _unique(self, path: str, name: str, value: str | None, seen: dict[str, str], what: str):
@@ -252,7 +255,7 @@ class _Checker:
     def _journeys(self, root: Obj) -> list[dict]:
         out, seen = [], {}
         file_segments = {
-            s.get("key") for s in root.data.get("segments") or [] if isinstance(s, dict)
+            s["key"] for s in _dicts(root.data.get("segments")) if isinstance(s.get("key"), str)
         }
         stored_segments = set(Segment.objects.values_list("key", flat=True))
         for path, raw in root.items("journeys"):
@@ -384,8 +387,8 @@ class _Checker:
         for _, raw in raw_squads:
             if isinstance(raw, dict) and isinstance(raw.get("key"), str):
                 self.squad_keys.add(raw["key"])
-                for init in raw.get("initiatives") or []:
-                    if isinstance(init, dict) and isinstance(init.get("key"), str):
+                for init in _dicts(raw.get("initiatives")):
+                    if isinstance(init.get("key"), str):
                         self.initiative_refs.add(f"{raw['key']}/{init['key']}")
         for path, raw in raw_squads:
             o = Obj(
@@ -424,7 +427,9 @@ class _Checker:
                 o._bad("members", "a squad needs at least one member, its DRI")
             stages: dict[str, str] = {}
             for spath, ref in o.items("stages"):
-                if not isinstance(ref, str) or ref not in self.stage_refs:
+                if not isinstance(ref, str):
+                    self.problems.add(spath, f"must be a stage reference, not {json_repr(ref)}")
+                elif ref not in self.stage_refs:
                     self.problems.add(spath, f"no journey stage {quote(ref)}")
                 elif ref in stages:
                     self.problems.add(spath, f"stage {quote(ref)} is listed twice")
@@ -483,6 +488,12 @@ class _Checker:
         for path, item in o.items("not_doing"):
             if not isinstance(item, str) or not item.strip():
                 self.problems.add(path, "must be a non-empty line of text")
+            elif "\x00" in item or has_surrogate(item):
+                self.problems.add(path, "must be plain text, without NUL or lone surrogates")
+            elif len(item) > LONG_TEXT:
+                self.problems.add(
+                    path, f"is {len(item):,} characters long; the limit is {LONG_TEXT:,}"
+                )
             else:
                 not_doing.append(item)
         return {
@@ -592,6 +603,11 @@ class _Checker:
             o._bad(name, f"no squad with key {quote(value)}")
             return None
         return value
+
+
+def _dicts(value: Any) -> list[dict]:
+    """The objects of what should be a list of objects, whatever it really is."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _check_order(problems: Problems, path: str, starts: dt.date | None, ends: dt.date | None):

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 LONG_TEXT = 20_000
 MISSING = object()
 
@@ -30,11 +32,30 @@ MISSING = object()
 def join(path: str, part: str | int) -> str:
     if isinstance(part, int):
         return f"{path}[{part}]"
+    if not _NAME_RE.match(part):
+        # A key that is not a plain name (spaces, dots, line breaks...) is written quoted,
+        # so that every problem stays one line with one unambiguous path.
+        return f"{path}[{quote(part)}]"
     return f"{path}.{part}" if path else part
 
 
 def quote(value: Any) -> str:
-    return '"' + str(value).replace('"', '\\"') + '"'
+    """Text as a JSON string, with every invisible or line-breaking character escaped."""
+    return '"' + "".join(_printable(c) for c in str(value)) + '"'
+
+
+def _printable(char: str) -> str:
+    if char in '"\\':
+        return "\\" + char
+    if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}:
+        code = ord(char)
+        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+    return char
+
+
+def has_surrogate(value: str) -> bool:
+    """A lone surrogate: JSON lets "\\ud800" through, but it is not a character."""
+    return any("\ud800" <= c <= "\udfff" for c in value)
 
 
 @dataclass
@@ -132,7 +153,8 @@ class Obj:
         self.ok = isinstance(value, dict)
         self.data: dict[str, Any] = value if self.ok else {}
         if not self.ok:
-            problems.add(path, f"must be an object with {', '.join(required)}, not {_kind(value)}")
+            shape = f"an object with {', '.join(required)}" if required else "an object"
+            problems.add(path, f"must be {shape}, not {_kind(value)}")
             return
         allowed = required + optional
         for name in getattr(self.data, "duplicates", ()):
@@ -170,6 +192,9 @@ class Obj:
             return None
         if "\x00" in value:
             self._bad(name, "must not contain the NUL character")
+            return None
+        if has_surrogate(value):
+            self._bad(name, "holds a lone surrogate (\\ud800 to \\udfff), which is not a character")
             return None
         if not blank and not value.strip():
             self._bad(name, "must not be empty")
@@ -276,11 +301,13 @@ class Obj:
         if minimum is not None and number < minimum:
             self._bad(name, f"must be {format_number(minimum)} or more, not {json_repr(value)}")
             return None
-        if number != number.quantize(Decimal(1).scaleb(-places)):
-            self._bad(name, f"has more than {places} decimal places")
-            return None
+        # Too large first: rounding a number of more digits than decimal arithmetic
+        # holds would fail instead of answering.
         if abs(number) >= Decimal(10) ** (digits - places):
             self._bad(name, f"is too large ({json_repr(value)})")
+            return None
+        if number != number.quantize(Decimal(1).scaleb(-places)):
+            self._bad(name, f"has more than {places} decimal places")
             return None
         return number
 
@@ -323,7 +350,8 @@ def json_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return repr(value)
+        shown = repr(value)
+        return shown if len(shown) <= 40 else shown[:37] + "..."
     return _kind(value)
 
 

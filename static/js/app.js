@@ -11,6 +11,14 @@
       select.addEventListener("change", function () { select.form.requestSubmit(); });
       select.form.querySelectorAll(".js-hide").forEach(function (el) { el.hidden = true; });
     });
+    // Buttons marked data-print open the browser's print dialog (print.css lays the page
+    // out). They start hidden: without this script the browser's own Print still works.
+    root.querySelectorAll("button[data-print]").forEach(function (button) {
+      if (button.dataset.enhanced) return;
+      button.dataset.enhanced = "1";
+      button.addEventListener("click", function () { window.print(); });
+      button.hidden = false;
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });

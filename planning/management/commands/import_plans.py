@@ -22,11 +22,12 @@ class Command(BaseCommand):
         try:
             text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            self._fail(file, [f"cannot be read: {exc}"])
+            self._fail(file, [f"$: the file cannot be read: {exc}"])
         try:
             document = parse_json(text)
         except NotJSON as exc:
-            self._fail(file, [str(exc)])
+            # A problem with the document as a whole sits at its root, "$".
+            self._fail(file, [f"$: {exc}"])
         try:
             report = import_document(document)
         except PlanningFileInvalid as exc:

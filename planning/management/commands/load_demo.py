@@ -5,15 +5,20 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
+from planning.access import LEADERSHIP, OPERATIONS
 from planning.planning_file import PlanningFileInvalid, import_document
 from planning.planning_file.reader import parse_json
 
 DEMO_FILE = Path(settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
 DEFAULT_PASSWORD = "throughline-demo"
 ADMIN_USERNAME = "admin"
+# The demo's three audiences: the VP of Customer Success sits in leadership and the revenue
+# operations lead runs the board; everyone else works in squads.
+DEMO_ROLES = {LEADERSHIP: ["priya"], OPERATIONS: ["sam"]}
 
 
 class Command(BaseCommand):
@@ -51,6 +56,9 @@ class Command(BaseCommand):
             for user in User.objects.filter(username__in=usernames):
                 user.set_password(password)
                 user.save(update_fields=["password"])
+            for role, members in DEMO_ROLES.items():
+                group, _ = Group.objects.get_or_create(name=role)
+                group.user_set.add(*User.objects.filter(username__in=members))
             admin, _ = User.objects.get_or_create(
                 username=ADMIN_USERNAME, defaults={"email": "admin@example.com"}
             )
@@ -63,3 +71,5 @@ class Command(BaseCommand):
             f"Demo people ({', '.join(usernames)}) share the same password; "
             f"{document['squads'][0]['dri']!r} is the DRI of the First 90 Days squad."
         )
+        for role, members in DEMO_ROLES.items():
+            self.stdout.write(f"{role}: {', '.join(members)}.")

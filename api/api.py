@@ -1,0 +1,603 @@
+"""The REST API: /api/v1/, described by the OpenAPI document at /api/v1/openapi.json.
+
+A person calls it with a personal token (`Authorization: Bearer tl_...`, made on the
+"API tokens" page) or, from a signed-in browser, with the session and its CSRF token. It
+reads and writes through the same services as the web pages and asks the same access
+layer (planning.access), so it can never do more than that person can in the browser.
+"""
+
+import datetime as dt
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import NinjaAPI, Query, Router, Schema, Status
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.security import HttpBearer, SessionAuth
+
+from api import schemas
+from api.models import ApiToken, token_digest
+from dependencies import services as dependency_services
+from dependencies.models import Dependency
+from journeys.models import Journey, Segment, Stage
+from planning import access
+from planning import services as review_services
+from planning.findings_services import finding_resolve
+from planning.models import Cycle, Finding, Initiative
+from squads import services as squad_services
+from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+
+User = get_user_model()
+
+# How often a token's "last used" time is written: not on every call.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
+
+
+class TokenAuth(HttpBearer):
+    openapi_scheme = "bearer"
+
+    def authenticate(self, request: HttpRequest, token: str):
+        row = (
+            ApiToken.objects.active()
+            .select_related("user")
+            .filter(digest=token_digest(token), user__is_active=True)
+            .first()
+        )
+        if row is None:
+            return None
+        now = timezone.now()
+        if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+        request.user = row.user
+        return row.user
+
+
+# Far past any list a company has; the database could not count past a much larger one.
+MAX_OFFSET = 1_000_000_000
+
+
+class Pagination(LimitOffsetPagination):
+    class Input(Schema):
+        limit: int = 50
+        offset: int = 0
+
+    def paginate_queryset(self, queryset, pagination: Input, **params):
+        if not 1 <= pagination.limit <= 200:
+            raise HttpError(400, "limit runs from 1 to 200.")
+        if not 0 <= pagination.offset <= MAX_OFFSET:
+            raise HttpError(400, f"offset runs from 0 to {MAX_OFFSET:,}.")
+        return super().paginate_queryset(queryset, pagination, **params)
+
+
+api = NinjaAPI(
+    title="Throughline API",
+    version="1",
+    description=__doc__,
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth(csrf=True)],
+    docs_url=None,
+)
+
+
+def _error(request, status: int, detail: str, errors: dict | None = None):
+    return api.create_response(request, {"detail": detail, "errors": errors or {}}, status=status)
+
+
+@api.exception_handler(DjangoValidationError)
+def _invalid(request, exc: DjangoValidationError):
+    if hasattr(exc, "error_dict"):
+        errors = {field: [str(m) for m in msgs] for field, msgs in exc.message_dict.items()}
+        first = next(iter(errors.values()))[0]
+        return _error(request, 400, first, errors)
+    return _error(request, 400, " ".join(exc.messages))
+
+
+@api.exception_handler(NinjaValidationError)
+def _malformed(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    for item in exc.errors:
+        # ("body", "payload", "confidence") -> "confidence": the field as the caller wrote it.
+        loc = [str(p) for p in item.get("loc", ())]
+        where = ".".join(loc[2:] if loc[:1] in (["body"], ["query"]) else loc[1:])
+        errors.setdefault(where or "request", []).append(item.get("msg", "is not valid"))
+    return _error(request, 422, "The request does not have the expected shape.", errors)
+
+
+@api.exception_handler(PermissionDenied)
+def _forbidden(request, exc: PermissionDenied):
+    return _error(request, 403, str(exc) or "You may not do this.")
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc: Http404):
+    return _error(request, 404, str(exc) or "Not found.")
+
+
+@api.exception_handler(AuthenticationError)
+def _unauthorized(request, exc):
+    return _error(request, 401, "Send a personal API token: Authorization: Bearer <token>.")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    return _error(request, exc.status_code, str(exc))
+
+
+def _actor(request) -> access.Actor:
+    return access.actor_for(request)
+
+
+def _require(allowed: bool, message: str) -> None:
+    if not allowed:
+        raise PermissionDenied(message)
+
+
+def _squad(key: str) -> Squad:
+    squad = Squad.objects.select_related("cycle").filter(key=key).first()
+    if squad is None:
+        raise Http404(f"No squad has the key {key!r}.")
+    return squad
+
+
+def _initiative(ref: str) -> Initiative:
+    squad_key, _, key = ref.partition("/")
+    initiative = (
+        Initiative.objects.select_related("squad__cycle", "stage__journey", "segment")
+        .filter(squad__key=squad_key, key=key)
+        .first()
+    )
+    if initiative is None:
+        raise Http404(f'No initiative is "{ref}" (written SQUAD/KEY).')
+    return initiative
+
+
+def _squad_or_initiative(ref: str, field: str) -> tuple[Squad | None, Initiative | None]:
+    try:
+        if "/" in ref:
+            return None, _initiative(ref)
+        return _squad(ref), None
+    except Http404 as exc:
+        raise DjangoValidationError({field: str(exc)}) from None
+
+
+def _stage(ref: str | None) -> Stage | None:
+    if not ref:
+        return None
+    journey, _, key = ref.partition("/")
+    stage = Stage.objects.filter(journey__key=journey, key=key).first()
+    if stage is None:
+        raise DjangoValidationError({"stage": f'No stage is "{ref}" (written JOURNEY/STAGE).'})
+    return stage
+
+
+def _segment(key: str | None) -> Segment | None:
+    if not key:
+        return None
+    segment = Segment.objects.filter(key=key).first()
+    if segment is None:
+        raise DjangoValidationError({"segment": f"No segment has the key {key!r}."})
+    return segment
+
+
+# ---------------------------------------------------------------------------------------
+# Cycles and journeys
+# ---------------------------------------------------------------------------------------
+
+cycles = Router(tags=["cycles"])
+journeys = Router(tags=["journeys"])
+
+
+@cycles.get("", response=list[schemas.CycleOut], summary="Planning cycles, latest first")
+@paginate(Pagination)
+def cycle_list(request):
+    return Cycle.objects.order_by("-starts", "key")
+
+
+@cycles.get("/{key}", response=schemas.CycleOut, summary="One cycle")
+def cycle_detail(request, key: str):
+    return get_object_or_404(Cycle, key=key)
+
+
+def _journeys() -> QuerySet[Journey]:
+    stages = Stage.objects.order_by("position", "id").prefetch_related("moments")
+    return Journey.objects.order_by("name", "id").prefetch_related(
+        "segments", Prefetch("stages", queryset=stages)
+    )
+
+
+@journeys.get("", response=list[schemas.JourneyOut], summary="Journeys with their stages")
+@paginate(Pagination)
+def journey_list(request):
+    return _journeys()
+
+
+@journeys.get("/{key}", response=schemas.JourneyOut, summary="One journey")
+def journey_detail(request, key: str):
+    return get_object_or_404(_journeys(), key=key)
+
+
+# ---------------------------------------------------------------------------------------
+# Squads, OKRs and check-ins
+# ---------------------------------------------------------------------------------------
+
+squads = Router(tags=["squads"])
+
+
+def _squads() -> QuerySet[Squad]:
+    return Squad.objects.select_related("cycle", "dri").prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=Membership.objects.select_related("person__profile").order_by("id"),
+        ),
+        Prefetch("stages", queryset=Stage.objects.select_related("journey").order_by("id")),
+        Prefetch(
+            "okrs",
+            queryset=OKR.objects.prefetch_related(
+                Prefetch("key_results", queryset=KeyResult.objects.order_by("id"))
+            ),
+        ),
+    )
+
+
+class SquadFilters(Schema):
+    cycle: str | None = None
+    member: str | None = None
+
+
+@squads.get("", response=list[schemas.SquadOut], summary="Squads with DRI, members and OKR")
+@paginate(Pagination)
+def squad_list(request, filters: Query[SquadFilters]):
+    queryset = _squads().order_by("name", "id")
+    if filters.cycle:
+        queryset = queryset.filter(cycle__key=filters.cycle)
+    if filters.member:
+        queryset = queryset.filter(memberships__person__username=filters.member)
+    return queryset
+
+
+@squads.get("/{key}", response=schemas.SquadOut, summary="One squad")
+def squad_detail(request, key: str):
+    return get_object_or_404(_squads(), key=key)
+
+
+def _key_result(squad_key: str, kr_key: str) -> KeyResult:
+    squad = _squad(squad_key)
+    key_result = (
+        KeyResult.objects.select_related("okr__squad")
+        .filter(okr__squad=squad, okr__cycle_id=squad.cycle_id, key=kr_key)
+        .first()
+    )
+    if key_result is None:
+        raise Http404(f"Squad {squad_key!r} has no key result {kr_key!r} this cycle.")
+    return key_result
+
+
+@squads.get(
+    "/{key}/key-results/{kr_key}/check-ins",
+    response=list[schemas.CheckInOut],
+    summary="A key result's check-ins, latest first",
+)
+@paginate(Pagination)
+def check_in_list(request, key: str, kr_key: str):
+    key_result = _key_result(key, kr_key)
+    return CheckIn.objects.filter(key_result=key_result).select_related("author")
+
+
+@squads.post(
+    "/{key}/key-results/{kr_key}/check-ins",
+    response={201: schemas.CheckInOut, 400: schemas.Error, 403: schemas.Error},
+    summary="Record a check-in (the squad's members)",
+)
+def check_in_create(request, key: str, kr_key: str, payload: schemas.CheckInIn):
+    key_result = _key_result(key, kr_key)
+    _require(
+        access.can_check_in(_actor(request), key_result.okr.squad),
+        "Only the squad's members record its check-ins.",
+    )
+    check_in = squad_services.check_in_record(
+        key_result=key_result,
+        value=payload.value,
+        confidence=payload.confidence,
+        note=payload.note,
+        by=request.user,
+    )
+    return Status(201, check_in)
+
+
+# ---------------------------------------------------------------------------------------
+# Initiatives
+# ---------------------------------------------------------------------------------------
+
+initiatives = Router(tags=["initiatives"])
+
+
+class InitiativeFilters(Schema):
+    cycle: str | None = None
+    squad: str | None = None
+    status: schemas.Status | None = None
+    function: str | None = None
+    stage: str | None = None
+
+
+def _initiatives() -> QuerySet[Initiative]:
+    return Initiative.objects.select_related("squad", "stage__journey", "segment")
+
+
+@initiatives.get("", response=list[schemas.InitiativeOut], summary="Initiatives")
+@paginate(Pagination)
+def initiative_list(request, filters: Query[InitiativeFilters]):
+    queryset = _initiatives().order_by("squad__key", "key")
+    if filters.cycle:
+        queryset = queryset.filter(squad__cycle__key=filters.cycle)
+    if filters.squad:
+        queryset = queryset.filter(squad__key=filters.squad)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.function:
+        queryset = queryset.filter(function__iexact=filters.function)
+    if filters.stage:
+        journey, _, stage = filters.stage.partition("/")
+        queryset = queryset.filter(stage__journey__key=journey, stage__key=stage)
+    return queryset
+
+
+@initiatives.get("/{squad}/{key}", response=schemas.InitiativeOut, summary="One initiative")
+def initiative_detail(request, squad: str, key: str):
+    return _initiative(f"{squad}/{key}")
+
+
+def _initiative_fields(payload: schemas.InitiativeIn) -> squad_services.InitiativeFields:
+    impact = payload.impact
+    return {
+        "title": payload.title,
+        "description": payload.description,
+        "function": payload.function,
+        "stage": _stage(payload.stage),
+        "segment": _segment(payload.segment),
+        "starts": payload.starts,
+        "ends": payload.ends,
+        "headcount": payload.headcount,
+        "status": payload.status,
+        "impact_team": impact.team if impact else None,
+        "impact_business": impact.business if impact else None,
+        "impact_customer": impact.customer if impact else None,
+        "counter_measure": payload.counter_measure,
+    }
+
+
+@initiatives.post(
+    "/{squad}",
+    response={201: schemas.InitiativeOut, 400: schemas.Error, 403: schemas.Error},
+    summary="Add an initiative to a squad's plan (the squad's members)",
+)
+def initiative_create(request, squad: str, payload: schemas.InitiativeCreate):
+    owner = _squad(squad)
+    _require(
+        access.can_edit_plan(_actor(request), owner), "Only the squad's members change its plan."
+    )
+    initiative = squad_services.initiative_create(
+        squad=owner, key=payload.key, values=_initiative_fields(payload), by=request.user
+    )
+    return Status(201, _initiative(f"{owner.key}/{initiative.key}"))
+
+
+@initiatives.put(
+    "/{squad}/{key}",
+    response={200: schemas.InitiativeOut, 400: schemas.Error, 403: schemas.Error},
+    summary="Replace an initiative's fields (the squad's members)",
+)
+def initiative_update(request, squad: str, key: str, payload: schemas.InitiativeIn):
+    initiative = _initiative(f"{squad}/{key}")
+    _require(
+        access.can_edit_plan(_actor(request), initiative.squad),
+        "Only the squad's members change its plan.",
+    )
+    squad_services.initiative_update(
+        initiative=initiative, values=_initiative_fields(payload), by=request.user
+    )
+    return Status(200, _initiative(f"{squad}/{key}"))
+
+
+# ---------------------------------------------------------------------------------------
+# Dependencies
+# ---------------------------------------------------------------------------------------
+
+dependencies = Router(tags=["dependencies"])
+
+
+class DependencyFilters(Schema):
+    cycle: str | None = None
+    needed_by: str | None = None
+    provided_by: str | None = None
+    to_function: str | None = None
+    status: str | None = None
+    blocking: bool | None = None
+    overdue: bool | None = None
+    due_before: dt.date | None = None
+
+
+def _dependencies() -> QuerySet[Dependency]:
+    return Dependency.objects.select_related(
+        "from_squad",
+        "from_initiative__squad",
+        "to_squad",
+        "to_initiative__squad",
+        "owner",
+    )
+
+
+@dependencies.get("", response=list[schemas.DependencyOut], summary="Dependencies, by due date")
+@paginate(Pagination)
+def dependency_list(request, filters: Query[DependencyFilters]):
+    queryset = _dependencies().order_by("due", "key")
+    if filters.cycle:
+        queryset = queryset.filter(
+            Q(from_squad__cycle__key=filters.cycle)
+            | Q(from_initiative__squad__cycle__key=filters.cycle)
+        )
+    if filters.needed_by:
+        queryset = queryset.filter(
+            Q(from_squad__key=filters.needed_by) | Q(from_initiative__squad__key=filters.needed_by)
+        )
+    if filters.provided_by:
+        queryset = queryset.filter(
+            Q(to_squad__key=filters.provided_by) | Q(to_initiative__squad__key=filters.provided_by)
+        )
+    if filters.to_function:
+        queryset = queryset.filter(to_function__iexact=filters.to_function)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.blocking is not None:
+        queryset = queryset.filter(blocking=filters.blocking)
+    if filters.overdue is not None:
+        overdue = Dependency.objects.overdue(timezone.localdate()).values("pk")
+        queryset = (
+            queryset.filter(pk__in=overdue) if filters.overdue else queryset.exclude(pk__in=overdue)
+        )
+    if filters.due_before:
+        queryset = queryset.filter(due__lt=filters.due_before)
+    return queryset
+
+
+def _dependency(key: str) -> Dependency:
+    dep = _dependencies().filter(key=key).first()
+    if dep is None:
+        raise Http404(f"No dependency has the key {key!r}.")
+    return dep
+
+
+@dependencies.get("/{key}", response=schemas.DependencyOut, summary="One dependency")
+def dependency_detail(request, key: str):
+    return _dependency(key)
+
+
+@dependencies.post(
+    "",
+    response={201: schemas.DependencyOut, 400: schemas.Error, 403: schemas.Error},
+    summary="Record what a squad or initiative needs (its squad's members)",
+)
+def dependency_create(request, payload: schemas.DependencyIn):
+    from_squad, from_initiative = _squad_or_initiative(payload.needed_by, "needed_by")
+    needer = from_squad or from_initiative.squad
+    _require(
+        access.can_create_dependency(_actor(request), needer),
+        "Only the needing squad's members record what it needs.",
+    )
+    to_squad = to_initiative = None
+    if payload.provided_by:
+        to_squad, to_initiative = _squad_or_initiative(payload.provided_by, "provided_by")
+    owner = None
+    if payload.owner:
+        owner = User.objects.filter(username=payload.owner).first()
+        if owner is None:
+            raise DjangoValidationError({"owner": f"Nobody has the username {payload.owner!r}."})
+    dep = dependency_services.dependency_create(
+        by=request.user,
+        from_squad=from_squad,
+        from_initiative=from_initiative,
+        to_squad=to_squad,
+        to_initiative=to_initiative,
+        to_function=payload.to_function,
+        what=payload.what,
+        due=payload.due,
+        blocking=payload.blocking,
+        owner=owner,
+        note=payload.note,
+        key=payload.key,
+    )
+    return Status(201, _dependency(dep.key))
+
+
+@dependencies.post(
+    "/{key}/answer",
+    response={200: schemas.DependencyOut, 400: schemas.Error, 403: schemas.Error},
+    summary="Accept, decline (with a reason), mark at risk or done (the provider side)",
+)
+def dependency_answer(request, key: str, payload: schemas.DependencyAnswer):
+    dep = _dependency(key)
+    _require(
+        access.can_respond_dependency(_actor(request), dep),
+        "Only the provider side answers this dependency.",
+    )
+    dependency_services.dependency_respond(
+        dependency=dep, by=request.user, action=payload.action, reason=payload.reason
+    )
+    return Status(200, _dependency(key))
+
+
+# ---------------------------------------------------------------------------------------
+# Findings
+# ---------------------------------------------------------------------------------------
+
+findings = Router(tags=["findings"])
+
+
+class FindingFilters(Schema):
+    cycle: str | None = None
+    kind: str | None = None
+    rule: str | None = None
+    severity: str | None = None
+    state: str | None = None
+    squad: str | None = None
+
+
+@findings.get("", response=list[schemas.FindingOut], summary="The review's findings")
+@paginate(Pagination)
+def finding_list(request, filters: Query[FindingFilters]):
+    queryset = Finding.objects.select_related("cycle").order_by("-last_seen", "-id")
+    for name in ("kind", "rule", "severity", "state"):
+        if value := getattr(filters, name):
+            queryset = queryset.filter(**{name: value})
+    if filters.cycle:
+        queryset = queryset.filter(cycle__key=filters.cycle)
+    if filters.squad:
+        queryset = queryset.concerning_squad(filters.squad)
+    return queryset
+
+
+def _finding(pk: int) -> Finding:
+    finding = Finding.objects.select_related("cycle").filter(pk=pk).first()
+    if finding is None:
+        raise Http404(f"No finding has the id {pk}.")
+    return finding
+
+
+@findings.get("/{int:pk}", response=schemas.FindingOut, summary="One finding")
+def finding_detail(request, pk: int):
+    return _finding(pk)
+
+
+@findings.post(
+    "/{int:pk}/state",
+    response={200: schemas.FindingOut, 400: schemas.Error, 403: schemas.Error},
+    summary="Acknowledge, resolve, dismiss (with a reason) or reopen a finding",
+)
+def finding_state(request, pk: int, payload: schemas.FindingAction):
+    finding = _finding(pk)
+    _require(
+        access.can_triage_finding(_actor(request), finding),
+        "Operations, leadership and the DRIs of the squads concerned triage findings.",
+    )
+    if payload.action == "acknowledge":
+        review_services.finding_acknowledge(finding=finding, by=request.user)
+    elif payload.action == "resolve":
+        finding_resolve(finding=finding, by=request.user)
+    elif payload.action == "dismiss":
+        review_services.finding_dismiss(finding=finding, by=request.user, reason=payload.reason)
+    else:
+        review_services.finding_reopen(finding=finding, by=request.user)
+    return Status(200, _finding(pk))
+
+
+api.add_router("/cycles", cycles)
+api.add_router("/journeys", journeys)
+api.add_router("/squads", squads)
+api.add_router("/initiatives", initiatives)
+api.add_router("/dependencies", dependencies)
+api.add_router("/findings", findings)

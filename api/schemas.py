@@ -1,0 +1,317 @@
+"""What the API reads and writes. References use the planning file's shapes: squads and
+journeys by key, initiatives as "SQUAD/KEY", stages as "JOURNEY/STAGE", people by username."""
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from ninja import Field, Schema
+from pydantic import field_validator
+
+from planning.keys import KEY_MAX_LENGTH
+
+
+def _username(user) -> str | None:
+    return user.get_username() if user is not None else None
+
+
+def _initiative_ref(initiative) -> str | None:
+    return f"{initiative.squad.key}/{initiative.key}" if initiative is not None else None
+
+
+def _stage_ref(stage) -> str | None:
+    return f"{stage.journey.key}/{stage.key}" if stage is not None else None
+
+
+class Error(Schema):
+    detail: str
+    errors: dict[str, list[str]] = {}
+
+
+class CycleOut(Schema):
+    key: str
+    name: str
+    starts: dt.date
+    ends: dt.date
+
+
+class MomentOut(Schema):
+    when: str
+    today: str
+    tomorrow: str
+
+
+class StageOut(Schema):
+    key: str
+    name: str
+    position: int
+    customer_goal: str
+    today: str
+    tomorrow: str
+    emotion_today: int
+    emotion_target: int
+    moments: list[MomentOut]
+
+    @staticmethod
+    def resolve_moments(stage) -> list:
+        return list(stage.moments.all())
+
+
+class JourneyOut(Schema):
+    key: str
+    name: str
+    description: str
+    segments: list[str]
+    stages: list[StageOut]
+
+    @staticmethod
+    def resolve_segments(journey) -> list[str]:
+        return [segment.key for segment in journey.segments.all()]
+
+    @staticmethod
+    def resolve_stages(journey) -> list:
+        return list(journey.stages.all())
+
+
+class MemberOut(Schema):
+    person: str
+    name: str
+    function: str
+
+    @staticmethod
+    def resolve_person(membership) -> str:
+        return membership.person.get_username()
+
+    @staticmethod
+    def resolve_name(membership) -> str:
+        profile = getattr(membership.person, "profile", None)
+        return profile.display_name if profile else membership.person.get_username()
+
+
+class KeyResultOut(Schema):
+    key: str
+    name: str
+    unit: str
+    baseline: Decimal | None
+    target: Decimal | None
+    current: Decimal | None
+    direction: str
+
+
+class OKROut(Schema):
+    objective: str
+    key_results: list[KeyResultOut]
+
+    @staticmethod
+    def resolve_key_results(okr) -> list:
+        return list(okr.key_results.all())
+
+
+class SquadOut(Schema):
+    key: str
+    name: str
+    cycle: str
+    dri: str
+    members: list[MemberOut]
+    stages: list[str]
+    okr: OKROut | None
+
+    @staticmethod
+    def resolve_cycle(squad) -> str:
+        return squad.cycle.key
+
+    @staticmethod
+    def resolve_dri(squad) -> str:
+        return squad.dri.get_username()
+
+    @staticmethod
+    def resolve_members(squad) -> list:
+        return list(squad.memberships.all())
+
+    @staticmethod
+    def resolve_stages(squad) -> list[str]:
+        return [_stage_ref(stage) for stage in squad.stages.all()]
+
+    @staticmethod
+    def resolve_okr(squad):
+        okrs = [okr for okr in squad.okrs.all() if okr.cycle_id == squad.cycle_id]
+        return okrs[0] if okrs else None
+
+
+class CheckInOut(Schema):
+    id: int
+    value: Decimal
+    confidence: int
+    note: str
+    author: str | None
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_author(check_in) -> str | None:
+        return _username(check_in.author)
+
+
+class Input(Schema):
+    """A request body. Text holding the NUL character is refused: the database cannot store
+    it, and no person types it."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value):
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain the NUL character")
+        return value
+
+
+class CheckInIn(Input):
+    value: Decimal = Field(max_digits=18, decimal_places=4)
+    confidence: int = Field(ge=1, le=10)
+    note: str = Field("", max_length=5_000)
+
+
+class Impact(Schema):
+    team: int = Field(ge=-2, le=2)
+    business: int = Field(ge=-2, le=2)
+    customer: int = Field(ge=-2, le=2)
+
+
+class InitiativeOut(Schema):
+    ref: str
+    squad: str
+    key: str
+    title: str
+    description: str
+    function: str
+    stage: str | None
+    segment: str | None
+    starts: dt.date
+    ends: dt.date
+    headcount: Decimal
+    status: str
+    impact: Impact | None
+    counter_measure: str
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_ref(initiative) -> str:
+        return _initiative_ref(initiative)
+
+    @staticmethod
+    def resolve_squad(initiative) -> str:
+        return initiative.squad.key
+
+    @staticmethod
+    def resolve_stage(initiative) -> str | None:
+        return _stage_ref(initiative.stage)
+
+    @staticmethod
+    def resolve_segment(initiative) -> str | None:
+        return initiative.segment.key if initiative.segment else None
+
+    @staticmethod
+    def resolve_impact(initiative) -> dict | None:
+        if initiative.impact_team is None:
+            return None
+        return {
+            "team": initiative.impact_team,
+            "business": initiative.impact_business,
+            "customer": initiative.impact_customer,
+        }
+
+
+Status = Literal["proposed", "planned", "in_progress", "done", "dropped"]
+
+
+class InitiativeIn(Input):
+    title: str = Field(min_length=1, max_length=300)
+    description: str = Field("", max_length=20_000)
+    function: str = Field(min_length=1, max_length=100)
+    stage: str | None = Field(None, description='"JOURNEY/STAGE"', max_length=200)
+    segment: str | None = Field(None, max_length=KEY_MAX_LENGTH)
+    starts: dt.date
+    ends: dt.date
+    headcount: Decimal = Field(Decimal(0), ge=0, max_digits=6, decimal_places=2)
+    status: Status = "proposed"
+    impact: Impact | None = None
+    counter_measure: str = Field("", max_length=20_000)
+
+
+class InitiativeCreate(InitiativeIn):
+    key: str = Field(min_length=1, max_length=KEY_MAX_LENGTH)
+
+
+class DependencyOut(Schema):
+    key: str
+    needed_by: str
+    provided_by: str | None
+    to_function: str
+    what: str
+    due: dt.date
+    blocking: bool
+    status: str
+    owner: str | None
+    note: str
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_needed_by(dep) -> str:
+        return dep.from_squad.key if dep.from_squad_id else _initiative_ref(dep.from_initiative)
+
+    @staticmethod
+    def resolve_provided_by(dep) -> str | None:
+        if dep.to_squad_id:
+            return dep.to_squad.key
+        return _initiative_ref(dep.to_initiative) if dep.to_initiative_id else None
+
+    @staticmethod
+    def resolve_owner(dep) -> str | None:
+        return _username(dep.owner)
+
+
+class DependencyIn(Input):
+    needed_by: str = Field(
+        min_length=1,
+        max_length=200,
+        description='Who needs it: a squad key or an initiative "SQUAD/KEY".',
+    )
+    provided_by: str | None = Field(
+        None, max_length=200, description='A squad key or an initiative "SQUAD/KEY".'
+    )
+    to_function: str = Field(
+        "", max_length=100, description="A function instead, when no squad provides it."
+    )
+    what: str = Field(min_length=1, max_length=2_000)
+    due: dt.date
+    blocking: bool = False
+    owner: str | None = Field(None, max_length=150)
+    note: str = Field("", max_length=5_000)
+    key: str = Field("", max_length=KEY_MAX_LENGTH)
+
+
+class DependencyAnswer(Input):
+    action: Literal["accept", "decline", "at_risk", "done"]
+    reason: str = Field("", max_length=2_000)
+
+
+class FindingOut(Schema):
+    id: int
+    cycle: str
+    kind: str
+    rule: str
+    severity: str
+    subjects: list[str]
+    message: str
+    score: float | None
+    state: str
+    dismissed_reason: str
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+    @staticmethod
+    def resolve_cycle(finding) -> str:
+        return finding.cycle.key
+
+
+class FindingAction(Input):
+    action: Literal["acknowledge", "resolve", "dismiss", "reopen"]
+    reason: str = Field("", max_length=2_000)

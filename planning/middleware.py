@@ -1,0 +1,216 @@
+"""Limits that answer with a clear page instead of a crash: body size and the write rate.
+
+- `RequestSizeLimitMiddleware` refuses with 413, before anything reads the body, a request
+  whose body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE, or for a file upload (multipart)
+  larger than UPLOAD_MAX_REQUEST_SIZE. Within that, Django still holds a multipart request's
+  fields other than files to DATA_UPLOAD_MAX_MEMORY_SIZE.
+- `WriteRateLimitMiddleware` counts each signed-in person's writes (POST, PUT, PATCH, DELETE)
+  in Django's cache (Redis when REDIS_URL is set) in fixed windows of WRITE_RATE_LIMIT_WINDOW
+  seconds; past WRITE_RATE_LIMIT writes in a window it answers 429 until the window ends.
+  Signing in is django-axes' business and signing out is always allowed.
+- `RefuseNulMiddleware` answers 400 to a request whose address, query or form fields hold
+  the NUL character: no text a person types holds one, and PostgreSQL cannot store or even
+  look up text with it, so it would otherwise fail deep inside a view.
+
+htmx requests get a short message swapped into the page's alert area (#alerts in base.html,
+through HX-Retarget and HX-Reswap; base.html tells htmx to swap 413 and 429 answers).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+
+logger = logging.getLogger(__name__)
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ALERTS_TARGET = "#alerts"
+
+TOO_LARGE = "That was more than Throughline accepts in one request ({size}). Nothing was saved."
+HOLDS_NUL = (
+    "The request held a NUL character, which no text in Throughline can contain. Nothing was saved."
+)
+FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+TOO_MANY_WRITES = (
+    "You are saving changes faster than Throughline allows ({limit} in {window}). "
+    "Nothing was saved this time; try again in {wait}."
+)
+
+
+def _clock() -> float:
+    return time.time()
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} bytes"
+
+
+def _human_seconds(seconds: int) -> str:
+    if seconds >= 120:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return "1 second" if seconds == 1 else f"{seconds} seconds"
+
+
+def limit_response(
+    request: HttpRequest,
+    *,
+    status: int,
+    title: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
+    """A plain page with the message, or for htmx the message alone, aimed at #alerts."""
+    context = {"title": title, "message": message, "status": status}
+    if _is_htmx(request):
+        response = render(request, "errors/_alert.html", context, status=status)
+        response["HX-Retarget"] = ALERTS_TARGET
+        response["HX-Reswap"] = "innerHTML"
+    else:
+        response = render(request, "errors/limit.html", context, status=status)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _body_limit(request: HttpRequest) -> int | None:
+    if request.content_type == "multipart/form-data":
+        return settings.UPLOAD_MAX_REQUEST_SIZE
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large_response(request: HttpRequest, limit: int | None = None) -> HttpResponse:
+    """413 with the limit in words; by default the limit on fields other than files."""
+    if limit is None:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+    return limit_response(
+        request,
+        status=413,
+        title="Too much at once",
+        message=TOO_LARGE.format(size=f"at most {_human_bytes(limit)}"),
+        # The rest of the body is not read: close the connection rather than drain it.
+        headers={"Connection": "close"},
+    )
+
+
+class RequestSizeLimitMiddleware:
+    """413 for a body larger than its limit, judged by Content-Length.
+
+    Django itself only notices when something reads request.POST or request.body, and then
+    answers 400; a request without Content-Length is still bounded by Django's own check,
+    which planning.security.bad_request turns into the same 413.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = _body_limit(request)
+        if limit is not None:
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > limit:
+                return too_large_response(request, limit)
+        return self.get_response(request)
+
+
+class RefuseNulMiddleware:
+    """400 for a NUL character anywhere a view would take text from: path, query, form."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._holds_nul(request):
+            return limit_response(
+                request, status=400, title="Unreadable request", message=HOLDS_NUL
+            )
+        return self.get_response(request)
+
+    @staticmethod
+    def _holds_nul(request: HttpRequest) -> bool:
+        if "\x00" in request.path or "\x00" in request.META.get("QUERY_STRING", ""):
+            return True
+        parts = [request.GET]
+        # Only form bodies are parsed here (CSRF protection reads them anyway); a too large
+        # one raises as usual and becomes the 413 page.
+        if request.method == "POST" and request.content_type in FORM_CONTENT_TYPES:
+            parts.append(request.POST)
+        return any(
+            "\x00" in name or any("\x00" in value for value in values)
+            for part in parts
+            for name, values in part.lists()
+        )
+
+
+class WriteRateLimitMiddleware:
+    """429 for a signed-in person's writes past WRITE_RATE_LIMIT per WRITE_RATE_LIMIT_WINDOW.
+
+    Fixed windows aligned to the clock, one cache counter per person and window. When the
+    cache is unreachable the write goes through: the limit is a safeguard, not a gate that may
+    take the whole app down with it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._counts(request):
+            limit = settings.WRITE_RATE_LIMIT
+            window = max(1, settings.WRITE_RATE_LIMIT_WINDOW)
+            now = _clock()
+            slot = int(now // window)
+            prefix = settings.WRITE_RATE_LIMIT_KEY_PREFIX
+            count = self._hit(f"{prefix}:{request.user.pk}:{window}:{slot}", window)
+            if count is not None and count > limit:
+                wait = max(1, math.ceil((slot + 1) * window - now))
+                return limit_response(
+                    request,
+                    status=429,
+                    title="Too many changes at once",
+                    message=TOO_MANY_WRITES.format(
+                        limit=limit, window=_human_seconds(window), wait=_human_seconds(wait)
+                    ),
+                    headers={"Retry-After": str(wait)},
+                )
+        return self.get_response(request)
+
+    @staticmethod
+    def _counts(request: HttpRequest) -> bool:
+        if settings.WRITE_RATE_LIMIT <= 0 or request.method not in WRITE_METHODS:
+            return False
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return False
+        return request.path not in {reverse("login"), reverse("logout")}
+
+    @staticmethod
+    def _hit(key: str, window: int) -> int | None:
+        try:
+            # add() is a no-op when the counter exists; incr() is atomic on Redis.
+            cache.add(key, 0, timeout=window + 5)
+            try:
+                return cache.incr(key)
+            except ValueError:  # expired between add() and incr()
+                cache.set(key, 1, timeout=window + 5)
+                return 1
+        except Exception:  # any cache failure: let the write through
+            logger.warning("write rate limit skipped: the cache is unreachable", exc_info=True)
+            return None

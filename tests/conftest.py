@@ -1,0 +1,261 @@
+"""Shared test setup: the service markers and a real Celery worker process.
+
+Tests marked `postgres`, `redis` or `celery` need those servers, and tests marked `browser`
+need Chromium, Playwright and axe-core. Without them they are skipped with the reason
+(`make test` points DATABASE_URL and REDIS_URL at local servers when they answer, and installs
+axe-core with npm); with CI=true they fail instead, so a green CI run never hides a skipped
+test.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER_READY_TIMEOUT = 60.0
+WORKER_STOP_TIMEOUT = 20.0
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@cache
+def postgres_missing() -> str | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return "needs PostgreSQL: set DATABASE_URL (make test does when 127.0.0.1:5432 answers)"
+    return None
+
+
+@cache
+def redis_missing() -> str | None:
+    if not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL (make test does when 127.0.0.1:6379 answers)"
+    try:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=3)
+        client.ping()
+        client.close()
+    except redis.RedisError as exc:
+        return f"needs Redis, but REDIS_URL does not answer: {exc}"
+    return None
+
+
+def celery_missing() -> str | None:
+    # The worker is another process: broker and database must be servers both can reach.
+    missing = postgres_missing() or redis_missing()
+    return f"a real Celery worker {missing}" if missing else None
+
+
+# Debian's chromium package; `playwright install` downloads a browser build of its own instead.
+CHROMIUM = Path(os.environ.get("THROUGHLINE_CHROMIUM", "/usr/bin/chromium"))
+AXE_CORE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@cache
+def browser_missing() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "needs the playwright package: run `make test` (or scripts/venv) to install it"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"needs Chromium at {CHROMIUM}: apt-get install chromium"
+    if not AXE_CORE.is_file():
+        return "needs axe-core in node_modules: install npm, then run `make test` (or `npm ci`)"
+    return None
+
+
+REQUIREMENTS: dict[str, Callable[[], str | None]] = {
+    "postgres": postgres_missing,
+    "redis": redis_missing,
+    "celery": celery_missing,
+    "browser": browser_missing,
+}
+
+
+def _missing_for(item: pytest.Item) -> str | None:
+    for marker, missing in REQUIREMENTS.items():
+        if item.get_closest_marker(marker) is not None and (reason := missing()):
+            return reason
+    return None
+
+
+def _fail_on_ci(reason: str) -> None:
+    pytest.fail(f"CI=true, so this is a failure, not a skip: {reason}", pytrace=False)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--permissions-table",
+        action="store_true",
+        help="print the permission table the code implements (tests/test_permissions.py)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if on_ci():
+        return
+    for item in items:
+        if reason := _missing_for(item):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if on_ci() and (reason := _missing_for(item)):
+        _fail_on_ci(reason)
+
+
+@dataclass
+class CeleryWorker:
+    """A `celery worker` subprocess consuming its own queue."""
+
+    queue: str
+    hostname: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _test_database_url() -> str:
+    """DATABASE_URL with its database swapped for the test database pytest-django made."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        raise RuntimeError("celery_worker_process needs PostgreSQL (DATABASE_URL)")
+    url = urlsplit(settings.DATABASE_URL)
+    return urlunsplit(url._replace(path="/" + quote(connection.settings_dict["NAME"], safe="")))
+
+
+def _wait_until_ready(worker: CeleryWorker) -> None:
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while time.monotonic() < deadline:
+        # Celery logs "<hostname> ready." once it consumes from its queue.
+        if " ready." in worker.output():
+            return
+        if worker.process.poll() is not None:
+            pytest.fail(
+                f"celery worker exited with {worker.process.returncode} before it was ready:\n"
+                + worker.output()
+            )
+        time.sleep(0.2)
+    pytest.fail(f"celery worker not ready after {WORKER_READY_TIMEOUT:.0f}s:\n{worker.output()}")
+
+
+def _stop(worker: CeleryWorker) -> None:
+    if worker.process.poll() is None:
+        # TERM is Celery's warm shutdown: finish the task at hand, then exit.
+        os.killpg(worker.process.pid, signal.SIGTERM)
+        try:
+            worker.process.wait(WORKER_STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+            worker.process.wait()
+
+
+def _delete_queue(broker_url: str, queue: str) -> None:
+    client = redis.Redis.from_url(broker_url)
+    try:
+        keys = [
+            *client.scan_iter(match=f"{queue}*"),
+            f"_kombu.binding.{queue}",
+            f"_kombu.binding_permanent.{queue}",
+        ]
+        client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
+    """A real `celery -A planning worker` on Redis and the test database.
+
+    Tasks enqueued with `.delay()` during the test go to this worker's own queue, so the
+    worker never takes work from, or gives work to, anything else on the same Redis. It
+    needs committed data, hence transactional_db: the worker is another process.
+    """
+    reason = celery_missing()
+    if reason is not None:
+        if on_ci():
+            _fail_on_ci(reason)
+        pytest.skip(reason)
+
+    from planning.celery import app
+
+    queue = f"throughline-test-{uuid.uuid4().hex[:12]}"
+    hostname = f"{queue}@%h"
+    broker_url = app.conf.broker_url
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": broker_url,
+        "CELERY_QUEUE": queue,
+    }
+    log = tmp_path / "celery-worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "planning",
+                "worker",
+                "--pool=solo",
+                f"--queues={queue}",
+                f"--hostname={hostname}",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = CeleryWorker(queue=queue, hostname=hostname, process=process, log=log)
+    previous_queue = app.conf.task_default_queue
+    try:
+        _wait_until_ready(worker)
+        app.conf.task_default_queue = queue
+        yield worker
+    finally:
+        app.conf.task_default_queue = previous_queue
+        _stop(worker)
+        _delete_queue(broker_url, queue)
+        # Shown by pytest when the test fails.
+        print(f"--- celery worker log ({log}) ---\n{worker.output()}")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    """Hash passwords with MD5 in tests: the demo alone sets nine, PBKDF2 makes that slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def own_write_rate_limit_counters(settings) -> None:
+    """Each test counts its writes afresh: the cache outlives a test, and user ids repeat
+    between tests on SQLite, so one test's writes would otherwise count against the next."""
+    settings.WRITE_RATE_LIMIT_KEY_PREFIX = f"test-{uuid.uuid4().hex}:writes"

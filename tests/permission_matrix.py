@@ -1,0 +1,254 @@
+"""Who may do what, as observed: every route × every role, on the demo company.
+
+tests/test_permissions.py compares what this observes with the table in
+docs/permissions.md, and fails for a route the table does not list. To see the table the
+code currently implements (after adding a view, say), run
+`.venv/bin/python -m pytest tests/test_permissions.py --permissions-table`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
+ROLES = ["anonymous", "reader", "member", "dri", "provider", "leadership", "operations", "admin"]
+# What each role is in the demo company, for the objects below: the First 90 Days squad
+# (its plan, key results, initiatives), the dependency "messaging-mid-q1" that squad needs
+# from Product-led Growth, and a finding that concerns both.
+ROLE_USERS = {
+    "reader": "rita",  # signed in, in no squad and no group
+    "member": "ada",  # a member of First 90 Days
+    "dri": "priya",  # the DRI of First 90 Days
+    "provider": "omar",  # DRI of Product-led Growth, which provides messaging-mid-q1
+    "leadership": "lena",  # in the Leadership group, in no squad
+    "operations": "otto",  # in the Operations group, in no squad
+    "admin": "admin",  # a superuser
+}
+OUTCOMES = {"yes", "no", "login", "open"}
+LOGIN_PATH = "/accounts/login/"
+
+
+@dataclass(frozen=True)
+class Case:
+    route: str
+    method: str
+
+
+def routes() -> set[str]:
+    """Every named route of the app, except Django's own admin."""
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if str(pattern.pattern).startswith("admin/"):
+                    continue
+                yield from walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern):
+                name = pattern.name or f"(unnamed {pattern.pattern})"
+                yield f"{namespace}:{name}" if namespace else name
+
+    return set(walk(get_resolver().url_patterns, None))
+
+
+def documented() -> dict[Case, dict[str, str]]:
+    """The table in docs/permissions.md: (route, method) -> role -> outcome."""
+    table: dict[Case, dict[str, str]] = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if len(cells) != 2 + len(ROLES) or cells[0] in ("Route", "") or set(cells[0]) <= {"-"}:
+            continue
+        table[Case(cells[0], cells[1])] = dict(zip(ROLES, cells[2:], strict=True))
+    return table
+
+
+def exempt() -> dict[str, str]:
+    """Routes the doc lists under "Not in the table", with the reason."""
+    found = {}
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("- `") and "`: " in line:
+            name, reason = line[3:].split("`: ", 1)
+            found[name] = reason
+    return found
+
+
+class World:
+    """The demo company with the people of each role and the objects the routes name."""
+
+    def __init__(self):
+        from api.models import ApiToken
+        from planning import services
+        from planning.models import Cycle, Finding
+
+        call_command("load_demo", "--allow-production", stdout=io.StringIO())
+        User = get_user_model()
+        for group in Group.objects.all():
+            group.user_set.clear()
+        User.objects.create_user("rita")
+        User.objects.create_user("lena").groups.add(
+            Group.objects.get_or_create(name="Leadership")[0]
+        )
+        User.objects.create_user("otto").groups.add(
+            Group.objects.get_or_create(name="Operations")[0]
+        )
+        self.users = {role: User.objects.get(username=name) for role, name in ROLE_USERS.items()}
+        cycle = Cycle.objects.get(key="fy2027")
+        services.review_run(cycle=cycle, today=dt.date(2027, 2, 20), trigger="command")
+        self.finding = Finding.objects.get(rule="similar_initiatives")
+        from journeys.models import Moment
+
+        self.moment = Moment.objects.select_related("stage__journey").first()
+        self.token, _ = ApiToken.issue(user=self.users["member"], name="matrix")
+        self.kwargs = {
+            "squads": {
+                "key": "first-90-days",
+                "kr_key": "activation",
+                "ikey": "assessment-tool",
+                "section": "desired-experience",
+                "username": "sam",
+            },
+            "journeys": {
+                "key": self.moment.stage.journey.key,
+                "stage_key": self.moment.stage.key,
+                "pk": self.moment.pk,
+            },
+            "board": {"key": "messaging-mid-q1"},
+            "api": {
+                "key": "first-90-days",
+                "kr_key": "activation",
+                "squad": "first-90-days",
+                "pk": self.finding.pk,
+            },
+            None: {"pk": self.finding.pk, "action": "acknowledge", "kind": "initiatives"},
+        }
+
+    def url(self, route: str) -> str:
+        namespace, _, name = route.rpartition(":")
+        pool = self.kwargs.get(namespace or None, {})
+        if route == "api_token_revoke":
+            return reverse(route, kwargs={"pk": self.token.pk})
+        if route.startswith("api:") and ("dependency" in route):
+            pool = {**pool, "key": "messaging-mid-q1"}
+        if route in ("api:cycle_detail",):
+            pool = {**pool, "key": "fy2027"}
+        if route in ("api:journey_detail",):
+            pool = {**pool, "key": self.moment.stage.journey.key}
+        if route in ("api:initiative_detail", "api:initiative_update"):
+            pool = {**pool, "key": "assessment-tool"}
+        # The route takes some of the pool's arguments: the first set that reverses.
+        for attempt in _kwarg_sets(pool):
+            try:
+                return reverse(route, kwargs=attempt)
+            except Exception:  # noqa: BLE001, S112 - try the next set of arguments
+                continue
+        raise LookupError(f"No arguments from {pool} reverse {route}")
+
+
+def _kwarg_sets(pool: dict) -> list[dict]:
+    """Every subset of the pool, largest first: reverse() wants exactly the route's kwargs."""
+    names = sorted(pool)
+    sets = []
+    for mask in range(1 << len(names)):
+        sets.append({n: pool[n] for i, n in enumerate(names) if mask >> i & 1})
+    return sorted(sets, key=len, reverse=True)
+
+
+# Bodies for the writes that need one to get past validation to the permission check, and
+# for the API (whose bodies are validated before the view runs).
+JSON_BODIES = {
+    "api:check_in_create": {"value": "41", "confidence": 6},
+    "api:initiative_create": {
+        "key": "matrix",
+        "title": "Matrix",
+        "function": "Product",
+        "starts": "2027-01-01",
+        "ends": "2027-02-01",
+    },
+    "api:initiative_update": {
+        "title": "Assessment",
+        "function": "Product",
+        "starts": "2027-01-04",
+        "ends": "2027-03-31",
+        "counter_measure": "Interview new customers monthly.",
+    },
+    "api:dependency_create": {
+        "needed_by": "first-90-days",
+        "provided_by": "cs-onboarding",
+        "what": "Two CSMs",
+        "due": "2027-03-01",
+    },
+    "api:dependency_answer": {"action": "accept"},
+    "api:finding_state": {"action": "acknowledge"},
+}
+FORM_BODIES = {
+    "cycle_select": {"cycle": "fy2027"},
+    "board:respond": {"action": "accept"},
+    "journeys:stage_move": {"direction": "right"},
+}
+
+
+def api_method(route: str) -> str | None:
+    """The one method an API operation answers; None for routes outside the API."""
+    if not route.startswith("api:"):
+        return None
+    if route.endswith("_update"):
+        return "PUT"
+    if route.endswith(("_create", "_answer", "_state")):
+        return "POST"
+    return "GET"
+
+
+def outcome(response) -> str:
+    status = response.status_code
+    if status >= 500 or status == 405:
+        return f"error {status}"
+    if status == 401 or (status == 302 and response["Location"].startswith(LOGIN_PATH)):
+        return "login"
+    if status in (403, 404):
+        return "no"
+    return "yes"
+
+
+class _Undo(Exception):
+    """Leaves the atomic block, rolling back whatever the request wrote."""
+
+    def __init__(self, response):
+        super().__init__()
+        self.response = response
+
+
+def _request(client: Client, case: Case, url: str):
+    if case.method == "GET":
+        return client.get(url)
+    if case.route in JSON_BODIES:
+        method = client.put if case.method == "PUT" else client.post
+        return method(url, json.dumps(JSON_BODIES[case.route]), content_type="application/json")
+    return client.post(url, FORM_BODIES.get(case.route, {}))
+
+
+def observe(world: World, case: Case, role: str) -> str:
+    """What happens when this role makes this request; nothing it does is kept."""
+    client = Client()
+    if role != "anonymous":
+        client.force_login(world.users[role])
+    url = world.url(case.route)
+    try:
+        with transaction.atomic():
+            response = _request(client, case, url)
+            raise _Undo(response)
+    except _Undo as undo:
+        response = undo.response
+    result = outcome(response)
+    if role == "anonymous" and result == "yes":
+        return "open"
+    return result

@@ -1,0 +1,358 @@
+"""The REST API: personal tokens, the same rights as the web pages, pages and filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management import call_command
+from django.test import Client
+
+from api.models import ApiToken
+from dependencies.models import Dependency
+from planning import services as review_services
+from planning.access import OPERATIONS
+from planning.models import Cycle, Finding, Initiative
+from squads.models import CheckIn, KeyResult
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+
+@pytest.fixture
+def demo(db):
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+
+
+def bearer(username: str) -> Client:
+    _row, token = ApiToken.issue(user=User.objects.get(username=username), name="tests")
+    return Client(headers={"authorization": f"Bearer {token}"})
+
+
+def post(client: Client, url: str, payload: dict):
+    return client.post(url, json.dumps(payload), content_type="application/json")
+
+
+def put(client: Client, url: str, payload: dict):
+    return client.put(url, json.dumps(payload), content_type="application/json")
+
+
+def test_without_a_token_the_api_says_how_to_sign_in(demo):
+    response = Client().get("/api/v1/squads")
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["detail"]
+
+
+def test_a_revoked_or_made_up_token_is_refused(demo):
+    row, token = ApiToken.issue(user=User.objects.get(username="ada"), name="laptop")
+    client = Client(headers={"authorization": f"Bearer {token}"})
+    assert client.get("/api/v1/cycles").status_code == 200
+    row.revoke()
+    assert client.get("/api/v1/cycles").status_code == 401
+    forged = Client(headers={"authorization": f"Bearer {token[:-2]}xx"})
+    assert forged.get("/api/v1/cycles").status_code == 401
+
+
+def test_a_token_of_a_deactivated_person_stops_working(demo):
+    client = bearer("ada")
+    User.objects.filter(username="ada").update(is_active=False)
+    assert client.get("/api/v1/cycles").status_code == 401
+
+
+def test_squads_come_with_dri_members_and_okr(demo):
+    body = bearer("sam").get("/api/v1/squads", {"cycle": "fy2027"}).json()
+    assert body["count"] == 4
+    squad = next(s for s in body["items"] if s["key"] == "first-90-days")
+    assert squad["dri"] == "priya"
+    assert {m["person"] for m in squad["members"]} == {"priya", "marco", "ada", "sam", "jo"}
+    assert [kr["key"] for kr in squad["okr"]["key_results"]] == ["activation", "ttv"]
+    assert squad["okr"]["objective"]
+
+
+def test_lists_are_paged_and_a_silly_page_size_is_refused(demo):
+    client = bearer("sam")
+    first = client.get("/api/v1/initiatives", {"limit": 3}).json()
+    second = client.get("/api/v1/initiatives", {"limit": 3, "offset": 3}).json()
+    assert first["count"] == Initiative.objects.count() == 8
+    assert len(first["items"]) == len(second["items"]) == 3
+    assert not {i["ref"] for i in first["items"]} & {i["ref"] for i in second["items"]}
+    refused = client.get("/api/v1/initiatives", {"limit": 5000})
+    assert refused.status_code == 400
+    assert "limit runs from 1 to 200" in refused.json()["detail"]
+    too_far = client.get("/api/v1/initiatives", {"offset": 2**63})
+    assert too_far.status_code in {400, 422}
+    assert "offset" in json.dumps(too_far.json())
+
+
+def test_initiatives_filter_by_squad_status_and_stage(demo):
+    client = bearer("sam")
+    mine = client.get("/api/v1/initiatives", {"squad": "cs-onboarding"}).json()
+    assert [i["ref"] for i in mine["items"]] == ["cs-onboarding/onboarding-program"]
+    stage = mine["items"][0]["stage"]
+    same_stage = client.get("/api/v1/initiatives", {"stage": stage}).json()["items"]
+    assert "cs-onboarding/onboarding-program" in {i["ref"] for i in same_stage}
+    assert all(i["stage"] == stage for i in same_stage)
+    dropped = client.get("/api/v1/initiatives", {"status": "dropped"}).json()
+    assert dropped["count"] == Initiative.objects.filter(status="dropped").count()
+
+
+def test_a_member_records_a_check_in_and_an_outsider_may_not(demo):
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    refused = post(bearer("lee"), url, {"value": "41", "confidence": 6})
+    assert refused.status_code == 403
+    assert not CheckIn.objects.exists()
+
+    made = post(bearer("ada"), url, {"value": "41.5", "confidence": 7, "note": "Wizard beta"})
+    assert made.status_code == 201, made.content
+    assert made.json()["author"] == "ada"
+    assert KeyResult.objects.get(key="activation").current == pytest.approx(41.5)
+    listed = bearer("lee").get(url).json()
+    assert [c["note"] for c in listed["items"]] == ["Wizard beta"]
+
+
+def test_a_check_in_out_of_range_is_refused_with_the_field_named(demo):
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    response = post(bearer("ada"), url, {"value": "41", "confidence": 11})
+    assert response.status_code == 422
+    assert "confidence" in response.json()["errors"]
+    assert not CheckIn.objects.exists()
+
+
+def initiative(**changes) -> dict:
+    return {
+        "key": "office-hours",
+        "title": "Weekly office hours for new admins",
+        "description": "A CSM answers setup questions live.",
+        "function": "Customer Success",
+        "stage": None,
+        "segment": None,
+        "starts": "2027-02-01",
+        "ends": "2027-03-31",
+        "headcount": "0.5",
+        "status": "planned",
+        **changes,
+    }
+
+
+def test_members_add_and_change_initiatives_with_the_plans_rules(demo):
+    client = bearer("ada")
+    bad = post(client, "/api/v1/initiatives/first-90-days", initiative(ends="2027-01-01"))
+    assert bad.status_code == 400
+    assert bad.json()["errors"]["ends"] == ["The end date is before the start date."]
+    assert not Initiative.objects.filter(key="office-hours").exists()
+
+    made = post(client, "/api/v1/initiatives/first-90-days", initiative())
+    assert made.status_code == 201, made.content
+    assert made.json()["ref"] == "first-90-days/office-hours"
+
+    lean = initiative(impact={"team": 2, "business": 2, "customer": -2})
+    del lean["key"]
+    asked = put(client, "/api/v1/initiatives/first-90-days/office-hours", lean)
+    assert asked.status_code == 400
+    assert "counter_measure" in asked.json()["errors"]
+    lean["counter_measure"] = "Record the sessions for customers who cannot attend."
+    changed = put(client, "/api/v1/initiatives/first-90-days/office-hours", lean)
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["impact"] == {"team": 2, "business": 2, "customer": -2}
+
+    outsider = post(bearer("lee"), "/api/v1/initiatives/first-90-days", initiative(key="x"))
+    assert outsider.status_code == 403
+    assert not Initiative.objects.filter(key="x").exists()
+
+
+def test_a_dependency_is_asked_for_by_members_and_answered_by_the_provider(demo):
+    payload = {
+        "needed_by": "first-90-days/assessment-tool",
+        "provided_by": "cs-onboarding",
+        "what": "Two CSMs to pilot the assessment",
+        "due": "2027-02-15",
+        "blocking": True,
+    }
+    assert post(bearer("lee"), "/api/v1/dependencies", payload).status_code == 403
+    made = post(bearer("ada"), "/api/v1/dependencies", payload)
+    assert made.status_code == 201, made.content
+    key = made.json()["key"]
+    assert made.json()["status"] == "requested"
+
+    answer = f"/api/v1/dependencies/{key}/answer"
+    assert post(bearer("ada"), answer, {"action": "accept"}).status_code == 403
+    no_reason = post(bearer("lee"), answer, {"action": "decline"})
+    assert no_reason.status_code == 400
+    assert "reason" in no_reason.json()["errors"]
+    accepted = post(bearer("lee"), answer, {"action": "accept"})
+    assert accepted.status_code == 200
+    assert Dependency.objects.get(key=key).status == "accepted"
+
+    needed = bearer("sam").get("/api/v1/dependencies", {"provided_by": "cs-onboarding"}).json()
+    assert key in {d["key"] for d in needed["items"]}
+
+
+def test_a_dependency_naming_nothing_that_exists_is_refused_plainly(demo):
+    response = post(
+        bearer("ada"),
+        "/api/v1/dependencies",
+        {"needed_by": "nobody/nothing", "to_function": "Legal", "what": "x", "due": "2027-01-01"},
+    )
+    assert response.status_code == 400
+    assert "nobody/nothing" in response.json()["errors"]["needed_by"][0]
+
+
+def test_text_holding_a_nul_character_is_refused_with_the_field_named(demo):
+    before = Dependency.objects.count()
+    response = post(
+        bearer("ada"),
+        "/api/v1/dependencies",
+        {
+            "needed_by": "first-90-days",
+            "to_function": "Legal",
+            "what": "x\x00",
+            "due": "2027-01-01",
+        },
+    )
+    assert response.status_code == 422
+    assert "NUL" in response.json()["errors"]["what"][0]
+    assert Dependency.objects.count() == before
+
+
+def test_findings_are_listed_and_triaged_by_those_who_may(demo):
+    cycle = Cycle.objects.get(key="fy2027")
+    review_services.review_run(cycle=cycle, today=dt.date(2027, 2, 20), trigger="command")
+    client = bearer("marco")  # a squad member: reads every finding, triages none
+    overlap = client.get("/api/v1/findings", {"kind": "overlap"}).json()
+    assert overlap["count"] >= 1
+    finding = overlap["items"][0]
+    assert finding["score"] is not None
+
+    concerning = client.get("/api/v1/findings", {"squad": "cs-onboarding"}).json()["items"]
+    assert concerning and all("squad:cs-onboarding" in f["subjects"] for f in concerning)
+
+    url = f"/api/v1/findings/{finding['id']}/state"
+    assert post(client, url, {"action": "acknowledge"}).status_code == 403
+    ops = User.objects.get(username="jo")
+    ops.groups.add(Group.objects.get_or_create(name=OPERATIONS)[0])
+    no_reason = post(bearer("jo"), url, {"action": "dismiss"})
+    assert no_reason.status_code == 400
+    dismissed = post(bearer("jo"), url, {"action": "dismiss", "reason": "Same squad's plan"})
+    assert dismissed.status_code == 200
+    assert dismissed.json()["state"] == "dismissed"
+    assert Finding.objects.get(pk=finding["id"]).state_changed_by == ops
+
+
+def test_a_signed_in_browser_may_read_but_must_send_the_csrf_token_to_write(demo):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(User.objects.get(username="ada"))
+    assert client.get("/api/v1/cycles").status_code == 200
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    refused = post(client, url, {"value": "41", "confidence": 6})
+    assert refused.status_code == 403
+    assert not CheckIn.objects.exists()
+
+
+def test_the_openapi_document_is_served_at_a_stable_url(demo):
+    document = bearer("sam").get("/api/v1/openapi.json").json()
+    assert document["openapi"].startswith("3.")
+    assert "/api/v1/dependencies/{key}/answer" in document["paths"]
+    assert document["components"]["securitySchemes"]
+
+
+def test_list_queries_do_not_grow_with_the_data(demo, django_assert_max_num_queries):
+    client = bearer("sam")
+    with django_assert_max_num_queries(12):
+        client.get("/api/v1/squads")
+    with django_assert_max_num_queries(8):
+        client.get("/api/v1/dependencies")
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())  # idempotent: same size
+    for n in range(30):
+        Initiative.objects.create(
+            squad=Initiative.objects.first().squad,
+            key=f"extra-{n}",
+            title=f"Extra {n}",
+            function="Product",
+            starts=dt.date(2027, 1, 1),
+            ends=dt.date(2027, 2, 1),
+        )
+    with django_assert_max_num_queries(8):
+        client.get("/api/v1/initiatives", {"limit": 40})
+
+
+# The token page ------------------------------------------------------------------------
+
+
+def test_a_person_makes_a_token_sees_it_once_and_revokes_it(demo):
+    client = Client()
+    client.force_login(User.objects.get(username="ada"))
+    made = client.post("/account/api-tokens/", {"name": "Weekly report"})
+    token = made.context["new_token"]
+    assert token and token in made.content.decode()
+    assert (
+        Client(headers={"authorization": f"Bearer {token}"}).get("/api/v1/cycles").status_code
+        == 200
+    )
+    page = client.get("/account/api-tokens/").content.decode()
+    assert "Weekly report" in page and token not in page
+
+    row = ApiToken.objects.get(name="Weekly report")
+    other = Client()
+    other.force_login(User.objects.get(username="lee"))
+    assert other.post(f"/account/api-tokens/{row.pk}/revoke/").status_code == 404
+    client.post(f"/account/api-tokens/{row.pk}/revoke/")
+    assert (
+        Client(headers={"authorization": f"Bearer {token}"}).get("/api/v1/cycles").status_code
+        == 401
+    )
+
+
+def test_a_token_without_a_name_is_not_made(demo):
+    client = Client()
+    client.force_login(User.objects.get(username="ada"))
+    response = client.post("/account/api-tokens/", {"name": "  "})
+    assert response.status_code == 400
+    assert "Say what the token is for" in response.content.decode()
+    assert not ApiToken.objects.exists()
+
+
+# Schemathesis against the live app --------------------------------------------------------
+
+
+@pytest.fixture
+def live_demo(transactional_db, live_server):
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+    cycle = Cycle.objects.get(key="fy2027")
+    review_services.review_run(cycle=cycle, today=dt.date(2027, 2, 20), trigger="command")
+    return live_server
+
+
+def test_generated_requests_find_no_server_error_and_no_answer_off_the_schema(live_demo):
+    """Every operation, fed requests generated from its own OpenAPI description, as the
+    member of a squad: never a 5xx, and every answer matches the documented schema."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    _row, token = ApiToken.issue(user=User.objects.get(username="ada"), name="schemathesis")
+    auth = {"Authorization": f"Bearer {token}"}
+    schema = schemathesis.openapi.from_url(f"{live_demo.url}/api/v1/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 16
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=15,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
+        def exercise(case):
+            case.call_and_validate(
+                base_url=live_demo.url,
+                headers=auth,
+                checks=[not_a_server_error, response_schema_conformance],
+            )
+
+        exercise()

@@ -1,0 +1,437 @@
+"""Real-browser tests: Playwright drives Debian's chromium against a live server.
+
+Each test loads the demo company (the First 90 Days worked example) and signs in on the
+login page as a person would, then asserts what that person sees. The pages are also saved as
+full-page screenshots in var/artifacts/screenshots/ (or $THROUGHLINE_ARTIFACTS_DIR), which are
+not committed, and checked with axe-core (the npm package pinned in package.json, which
+`make test` installs): a serious or critical accessibility violation fails the run.
+
+Marked `browser`: without Chromium, Playwright or axe-core these tests are skipped, except on
+CI, where that is a failure (tests/conftest.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from django.core.management import call_command
+
+from dependencies import services as dependency_services
+from dependencies.models import Dependency
+from planning.models import Plan
+from squads.models import Squad
+from tests.conftest import AXE_CORE, CHROMIUM, ROOT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "throughline-demo"  # load_demo's default for every demo user and admin
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+JOURNEY = "lifecycle"
+SQUAD = "first-90-days"
+SQUAD_NAME = "First 90 Days Experience Squad"
+# The worked example's three memos: the same onboarding problem solved three ways.
+MEMOS = (
+    "Launch new onboarding program to improve activation",
+    "Improve product-led onboarding",
+    "Drive product adoption through education",
+)
+MAIN_PAGES = {
+    "journeys": "/journeys/",
+    "journey": f"/journeys/{JOURNEY}/",
+    "squads": "/squads/",
+    "squad": f"/squads/{SQUAD}/",
+    "plan": f"/squads/{SQUAD}/plan/",
+    "board": "/board/",
+    "graph": "/board/graph/",
+    "findings": "/findings/",
+}
+NAV_LINKS = ["Journeys", "Squads", "Board", "Graph", "Findings"]
+BLOCKING_IMPACTS = ("critical", "serious")
+# Where the pages load axe-core from. The app never serves it: each test's browser context
+# answers it with node_modules/axe-core/axe.min.js. A same-origin script passes the app's
+# Content-Security-Policy (script-src 'self' plus a nonce), which refuses inline scripts, so
+# the pages are checked exactly as they are served, CSP and all.
+AXE_URL = "/__test__/axe.min.js"
+
+
+# --- the browser, the server and the data -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for all the browser tests, each test in a fresh context of its own.
+
+    Module-scoped, and every browser test is in this module, so a run starts Chromium once.
+    Not session-scoped on purpose: while Playwright's sync API is alive it keeps an asyncio
+    loop marked running on this thread, which would leak into every later test module
+    (Django then refuses ORM calls there, and asyncio.run() fails).
+    """
+    from playwright.sync_api import sync_playwright
+
+    # The running loop makes Django treat this thread as async and refuse the ORM; the tests
+    # are plain synchronous code (the live server answers from its own thread).
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield launched
+            finally:
+                launched.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(
+        os.environ.get("THROUGHLINE_ARTIFACTS_DIR") or ROOT / "var" / "artifacts" / "screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def demo(live_server) -> None:
+    """The demo company, committed (live_server makes the test transactional)."""
+    # Tests run with DEBUG off, which load_demo refuses without this flag.
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, demo) -> Iterator[Page]:
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route(
+        f"**{AXE_URL}",
+        lambda route: route.fulfill(body=axe_source(), content_type="text/javascript"),
+    )
+    opened = context.new_page()
+    script_errors: list[str] = []
+    opened.on("pageerror", lambda error: script_errors.append(str(error)))
+    # Chromium reports what the Content-Security-Policy refused as console errors.
+    csp_violations: list[str] = []
+    opened.on(
+        "console",
+        lambda message: (
+            csp_violations.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not script_errors, f"JavaScript errors on the pages: {script_errors}"
+    assert not csp_violations, f"Content-Security-Policy violations: {csp_violations}"
+
+
+def expect(target):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def sign_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation", name="Main")).to_be_visible()
+
+
+def screenshot(page: Page, folder: Path, name: str) -> None:
+    page.screenshot(path=folder / f"{name}.png", full_page=True)
+
+
+@cache
+def axe_source() -> str:
+    return AXE_CORE.read_text(encoding="utf-8")
+
+
+def accessibility_problems(page: Page) -> list[str]:
+    """The page's serious and critical axe-core violations, one readable block each."""
+    page.add_script_tag(url=AXE_URL)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    problems = []
+    for violation in result["violations"]:
+        if violation["impact"] not in BLOCKING_IMPACTS:
+            continue
+        lines = [f"[{violation['impact']}] {violation['id']}: {violation['help']}"]
+        for node in violation["nodes"][:8]:
+            summary = " ".join(node.get("failureSummary", "").split())
+            lines.append(f"    at {' '.join(node['target'])}: {node['html'][:160]}")
+            if summary:
+                lines.append(f"       {summary[:300]}")
+        if len(violation["nodes"]) > 8:
+            lines.append(f"    … and {len(violation['nodes']) - 8} more")
+        problems.append("\n".join(lines))
+    return problems
+
+
+# --- the flows ------------------------------------------------------------------------------
+
+
+def test_sign_in_shows_an_error_for_a_wrong_password_then_lands_on_the_app(
+    page: Page, artifacts: Path
+):
+    page.goto("/squads/")
+    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/squads/"))
+    screenshot(page, artifacts, "login")
+
+    page.get_by_label("Username").fill("priya")
+    page.get_by_label("Password").fill("not her password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("enter a correct username and password")
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    screenshot(page, artifacts, "login-error")
+
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/squads/$"))
+    nav = page.get_by_role("navigation", name="Main")
+    for name in NAV_LINKS:
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+    expect(page.locator(".whoami")).to_have_text("Priya Shah")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Squads")
+
+
+def test_leadership_forms_a_squad_with_its_dri_and_objective(page: Page, artifacts: Path):
+    sign_in(page, "admin")
+    page.goto("/squads/")
+    page.get_by_role("link", name="New squad").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Form a squad")
+
+    page.get_by_label("Name", exact=True).first.fill("Renewal Squad")
+    page.get_by_label("Key", exact=True).first.fill("renewal")
+    page.get_by_label("DRI", exact=True).select_option(
+        label="Ada Okafor · Director of Lifecycle Marketing"
+    )
+    page.get_by_label("Objective").fill("Customers renew because they reached value, not by habit")
+    screenshot(page, artifacts, "squad-create")
+    page.get_by_role("button", name="Form the squad").click()
+
+    expect(page).to_have_url(re.compile(r"/squads/renewal/$"))
+    expect(page.get_by_role("status")).to_contain_text("Renewal Squad is formed")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Renewal Squad")
+    expect(page.locator(".page-header")).to_contain_text("DRI: Ada Okafor")
+    expect(page.locator("#objective")).to_contain_text(
+        "Customers renew because they reached value, not by habit"
+    )
+    squad = Squad.objects.select_related("dri").get(key="renewal")
+    assert squad.dri.username == "ada"
+
+
+def test_a_member_edits_a_plan_section_in_place(page: Page):
+    sign_in(page, "priya")
+    page.goto(f"/squads/{SQUAD}/plan/")
+    section = page.locator("#current-experience")
+    page.evaluate("window.stillTheSamePage = true")
+
+    section.get_by_role("link", name="Edit current customer experience").click()
+    text = section.get_by_role("textbox")
+    expect(text).to_be_visible()
+    text.fill("New customers cannot tell which of three onboarding programmes is theirs.")
+    section.get_by_role("button", name="Save").click()
+
+    expect(section.get_by_role("textbox")).to_have_count(0)
+    expect(section).to_contain_text("cannot tell which of three onboarding programmes")
+    # Edited in place over HTMX: the page was never reloaded.
+    assert page.evaluate("window.stillTheSamePage") is True
+    assert page.url.endswith(f"/squads/{SQUAD}/plan/")
+
+    page.reload()
+    expect(page.locator("#current-experience")).to_contain_text(
+        "cannot tell which of three onboarding programmes"
+    )
+    plan = Plan.objects.get(squad__key=SQUAD)
+    assert "three onboarding programmes" in plan.current_experience
+
+
+def test_a_member_adds_an_initiative_and_a_dependency_that_shows_on_the_board(
+    page: Page, artifacts: Path
+):
+    sign_in(page, "priya")
+    page.goto(f"/squads/{SQUAD}/plan/")
+    initiatives = page.locator("#initiatives")
+    initiatives.get_by_role("link", name="Add an initiative").click()
+    form = page.locator("#new-initiative form")
+    expect(form).to_be_visible()
+    form.get_by_label("Title").fill("Renewal health score")
+    form.get_by_label("Key", exact=True).fill("renewal-health")
+    form.get_by_label("Function").fill("Operations")
+    form.get_by_label("Description").fill("One score per account that CS reviews monthly.")
+    form.get_by_label("Starts").fill("2027-04-01")
+    form.get_by_label("Ends").fill("2027-06-30")
+    form.get_by_label("Headcount").fill("1")
+    form.get_by_role("button", name="Add initiative").click()
+
+    card = page.locator("#initiative-renewal-health")
+    expect(card).to_contain_text("Renewal health score")
+    expect(card).to_contain_text("1 Apr – 30 Jun 2027")
+
+    page.locator("#dependencies").get_by_role("link", name="Add a dependency").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Record a dependency")
+    page.get_by_label("Who needs it").select_option(label="Renewal health score")
+    page.get_by_label("A squad").select_option(label="Marketing Education")
+    page.get_by_label("What is needed").fill("Renewal-risk messaging for at-risk accounts")
+    page.get_by_label("Due").fill("2027-05-15")
+    page.get_by_role("checkbox", name=re.compile("Blocking")).check()
+    screenshot(page, artifacts, "dependency-create")
+    page.get_by_role("button", name="Record the dependency").click()
+
+    # Back on the plan it came from, listed under what the squad needs.
+    expect(page).to_have_url(re.compile(rf"/squads/{SQUAD}/plan/"))
+    expect(page.locator("#dependencies")).to_contain_text(
+        "Renewal-risk messaging for at-risk accounts"
+    )
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Board").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dependency board")
+    row = page.get_by_role("row").filter(has_text="Renewal-risk messaging for at-risk accounts")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(SQUAD_NAME)
+    expect(row).to_contain_text("Renewal health score")
+    expect(row).to_contain_text("Marketing Education")
+    expect(row).to_contain_text("15 May 2027")
+    expect(row).to_contain_text("Blocking")
+    expect(row.locator(".badge--requested")).to_have_text("Requested")
+
+
+def test_the_provider_accepts_a_dependency_in_place_on_the_board(page: Page, artifacts: Path):
+    priya = Squad.objects.get(key=SQUAD).dri
+    dep = dependency_services.dependency_create(
+        by=priya,
+        from_squad=Squad.objects.get(key=SQUAD),
+        to_squad=Squad.objects.get(key="marketing-education"),
+        what="Awareness content for the onboarding assessment",
+        due=dt.date(2027, 3, 1),
+        blocking=True,
+    )
+    # Nina is the DRI (and only member) of Marketing Education, the provider.
+    sign_in(page, "nina")
+    page.goto("/board/")
+    row = page.locator(f"#dep-{dep.key}")
+    expect(row.locator(".badge--requested")).to_have_text("Requested")
+    page.evaluate("window.stillTheSamePage = true")
+
+    row.get_by_role("button", name=re.compile("^Accept")).click()
+
+    expect(row.locator(".badge--accepted")).to_have_text("Accepted")
+    expect(row.get_by_role("button", name=re.compile("^Accept"))).to_have_count(0)
+    assert page.evaluate("window.stillTheSamePage") is True
+    screenshot(page, artifacts, "board-accepted")
+    dep.refresh_from_db()
+    assert dep.status == Dependency.Status.ACCEPTED
+
+    page.reload()
+    expect(page.locator(f"#dep-{dep.key} .badge--accepted")).to_have_text("Accepted")
+
+
+def test_the_review_flags_the_three_onboarding_memos_together(
+    page: Page, artifacts: Path, settings
+):
+    # "Run the review now" queues a Celery task; eager mode runs it inside the request (the
+    # live server is in this process, so it sees the setting), and the page then reloads
+    # its list at once instead of polling for a worker. Set after load_demo, so the demo's
+    # own saves do not each start a review.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    sign_in(page, "admin")
+    page.goto("/findings/")
+    status = page.locator("#review-status")
+    expect(status).to_contain_text("has not run")
+    status.get_by_role("button", name="Run the review now").click()
+    expect(status).to_contain_text("Last review just now")
+
+    # One finding names the memos, all three of them, as one overlap.
+    memo = re.compile("|".join(re.escape(title) for title in MEMOS))
+    overlaps = page.locator("article.finding").filter(has_text=memo)
+    expect(overlaps).to_have_count(1)
+    overlap = overlaps.first
+    expect(overlap.locator(".finding__rule")).to_have_text("Similar initiatives")
+    expect(overlap.locator(".badge").filter(has_text="Overlap")).to_be_visible()
+    subjects = overlap.get_by_role("list", name="What it concerns")
+    for title in MEMOS:
+        expect(subjects.get_by_role("link", name=title, exact=True)).to_be_visible()
+    expect(overlap).to_contain_text("CS Onboarding Pillar")
+    expect(overlap).to_contain_text("Product-led Growth")
+    expect(overlap).to_contain_text("Marketing Education")
+    screenshot(page, artifacts, "findings-after-review")
+
+
+def test_main_pages_have_no_serious_accessibility_violations(page: Page, artifacts: Path):
+    from planning.models import Cycle
+    from planning.services import review_run
+
+    # Findings to show, so the findings page is checked with content.
+    review_run(cycle=Cycle.objects.get(key="fy2027"), trigger="manual")
+    found: dict[str, list[str]] = {}
+    page.goto("/accounts/login/")
+    if problems := accessibility_problems(page):
+        found["/accounts/login/"] = problems
+    sign_in(page, "admin")
+    for name, path in MAIN_PAGES.items():
+        response = page.goto(path)
+        assert response is not None and response.ok, f"{path}: {response and response.status}"
+        screenshot(page, artifacts, name)
+        problems = accessibility_problems(page)
+        if problems:
+            found[path] = problems
+    report = "\n\n".join(f"{path}\n" + "\n".join(problems) for path, problems in found.items())
+    assert not found, f"serious or critical accessibility violations:\n\n{report}"
+
+
+def test_the_navigation_is_reachable_with_the_keyboard(page: Page):
+    sign_in(page, "priya")
+    page.goto("/journeys/")
+    nav = page.get_by_role("navigation", name="Main")
+    links = [text.strip() for text in nav.locator(".nav-links a").all_inner_texts()]
+    assert set(NAV_LINKS) <= set(links), links
+
+    # Tab from the top of the page: the skip link, shown once focused, then the brand and
+    # every navigation link in the order they are drawn.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["y"] >= 0, f"skip link off-screen: {box}"
+    page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Throughline")).to_be_focused()
+    for name in links:
+        page.keyboard.press("Tab")
+        expect(nav.get_by_role("link", name=name, exact=True)).to_be_focused()
+
+    # Enter on a focused link follows it.
+    page.goto("/journeys/")
+    for _ in range(links.index("Board") + 3):
+        page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Board", exact=True)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/board/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dependency board")

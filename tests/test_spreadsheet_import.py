@@ -1,0 +1,335 @@
+"""Initiatives and dependencies from CSV and Excel: preview, errors by row and column,
+nothing written until confirmed, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.test import Client
+from openpyxl import Workbook, load_workbook
+
+from dependencies.models import Dependency
+from planning.models import Initiative
+
+pytestmark = pytest.mark.django_db
+User = get_user_model()
+
+INITIATIVE_HEADER = ["squad", "key", "title", "function", "starts", "ends", "headcount", "status"]
+DEPENDENCY_HEADER = ["key", "needed_by", "provided_by", "to_function", "what", "due", "blocking"]
+
+
+@pytest.fixture
+def ada(db) -> Client:
+    """A member of the First 90 Days squad, signed in."""
+    call_command("load_demo", "--allow-production", stdout=io.StringIO())
+    client = Client()
+    client.force_login(User.objects.get(username="ada"))
+    return client
+
+
+def csv_file(header: list[str], *rows: list, name: str = "plans.csv") -> SimpleUploadedFile:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return SimpleUploadedFile(name, out.getvalue().encode(), content_type="text/csv")
+
+
+def xlsx_file(sheets: dict[str, list[list]], name: str = "plans.xlsx") -> SimpleUploadedFile:
+    book = Workbook()
+    book.remove(book.active)
+    for title, rows in sheets.items():
+        sheet = book.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return SimpleUploadedFile(name, out.getvalue())
+
+
+def payload(response) -> str:
+    match = re.search(r'name="payload" value="([^"]+)"', response.content.decode())
+    assert match, "the preview offers no confirmation"
+    return match.group(1)
+
+
+def test_a_csv_of_initiatives_is_previewed_then_imported_on_confirmation(ada):
+    upload = csv_file(
+        [*INITIATIVE_HEADER, "counter_measure"],
+        [
+            "first-90-days",
+            "office-hours",
+            "Office hours",
+            "Customer Success",
+            "2027-02-01",
+            "2027-03-31",
+            "0.5",
+            "planned",
+            "",
+        ],
+        [
+            "first-90-days",
+            "assessment-tool",
+            "Onboarding assessment tool (v2)",
+            "Product",
+            "2027-01-04",
+            "2027-03-31",
+            "2",
+            "in_progress",
+            "Interview five new customers about the tool each month.",
+        ],
+    )
+    before = Initiative.objects.get(key="assessment-tool").title
+
+    preview = ada.post("/import/", {"file": upload})
+
+    page = preview.content.decode()
+    assert preview.status_code == 200
+    assert "1</strong> to create" in page and "1</strong> to change" in page
+    assert "Onboarding assessment tool (v2)" in page
+    assert not Initiative.objects.filter(key="office-hours").exists()
+    assert Initiative.objects.get(key="assessment-tool").title == before
+
+    done = ada.post(
+        "/import/confirm/", {"payload": payload(preview), "filename": "plans.csv"}, follow=True
+    )
+    assert "1 created, 1 updated" in done.content.decode()
+    assert Initiative.objects.get(key="office-hours").headcount == 0.5
+    assert Initiative.objects.get(key="assessment-tool").title == "Onboarding assessment tool (v2)"
+
+
+def test_every_problem_is_listed_by_row_and_column_and_nothing_is_written(ada):
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        ["first-90-days", "good-one", "Fine", "Product", "2027-01-01", "2027-02-01", "1", ""],
+        ["first-90-days", "bad dates", "Late", "Product", "2027-03-01", "2027-02-01", "1", ""],
+        ["nobody", "x", "", "Product", "01/02/2027", "2027-02-01", "lots", "soon"],
+    )
+
+    response = ada.post("/import/", {"file": upload})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    problems = re.findall(
+        r"<tr><td>Initiatives</td><td>(\d+)</td><td><code>(\w+)</code></td><td>(.*?)</td></tr>",
+        page,
+    )
+    where = {(int(row), column) for row, column, _ in problems}
+    assert (3, "key") in where  # "bad dates" has a space
+    assert (3, "ends") in where
+    assert {(4, "squad"), (4, "title"), (4, "starts"), (4, "headcount"), (4, "status")} <= where
+    assert "“01/02/2027” is not a date; write it as YYYY-MM-DD." in page
+    assert 'name="payload"' not in page
+    assert not Initiative.objects.filter(key="good-one").exists()
+
+
+def test_a_person_cannot_import_into_another_squads_plan(ada):
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        [
+            "cs-onboarding",
+            "sneaky",
+            "Not mine",
+            "Customer Success",
+            "2027-01-01",
+            "2027-02-01",
+            "1",
+            "",
+        ],
+    )
+    response = ada.post("/import/", {"file": upload})
+    assert response.status_code == 400
+    assert "Only members of" in response.content.decode()
+    assert not Initiative.objects.filter(key="sneaky").exists()
+
+
+def test_a_workbook_with_both_sheets_links_a_new_dependency_to_a_new_initiative(ada):
+    upload = xlsx_file(
+        {
+            "Initiatives": [
+                INITIATIVE_HEADER,
+                [
+                    "first-90-days",
+                    "office-hours",
+                    "Office hours",
+                    "Customer Success",
+                    "2027-02-01",
+                    "2027-03-31",
+                    0.5,
+                    "planned",
+                ],
+            ],
+            "Dependencies": [
+                DEPENDENCY_HEADER,
+                [
+                    "office-hours-csms",
+                    "first-90-days/office-hours",
+                    "cs-onboarding",
+                    "",
+                    "Two CSMs for office hours",
+                    "2027-01-25",
+                    "yes",
+                ],
+            ],
+        }
+    )
+    preview = ada.post("/import/", {"file": upload})
+    assert preview.status_code == 200, preview.content.decode()
+    ada.post("/import/confirm/", {"payload": payload(preview)})
+
+    dep = Dependency.objects.get(key="office-hours-csms")
+    assert dep.from_initiative.key == "office-hours"
+    assert dep.to_squad.key == "cs-onboarding"
+    assert dep.blocking and dep.status == "requested"
+
+
+def test_excel_dates_are_read_as_dates(ada):
+    import datetime as dt
+
+    upload = xlsx_file(
+        {
+            "Initiatives": [
+                INITIATIVE_HEADER,
+                [
+                    "first-90-days",
+                    "dated",
+                    "Dated",
+                    "Product",
+                    dt.datetime(2027, 2, 1),  # noqa: DTZ001 (Excel has no time zones)
+                    dt.date(2027, 2, 28),
+                    1,
+                    "planned",
+                ],
+            ]
+        }
+    )
+    preview = ada.post("/import/", {"file": upload})
+    ada.post("/import/confirm/", {"payload": payload(preview)})
+    assert Initiative.objects.get(key="dated").ends == dt.date(2027, 2, 28)
+
+
+def test_if_the_plans_change_after_the_preview_nothing_is_written(ada):
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        [
+            "first-90-days",
+            "office-hours",
+            "Office hours",
+            "Customer Success",
+            "2027-02-01",
+            "2027-03-31",
+            "0.5",
+            "planned",
+        ],
+        ["first-90-days", "second", "Second", "Product", "2027-02-01", "2027-03-31", "1", ""],
+    )
+    preview = ada.post("/import/", {"file": upload})
+    # Meanwhile Ada leaves the squad: she may no longer change its plan.
+    User.objects.get(username="ada").memberships.all().delete()
+
+    response = ada.post("/import/confirm/", {"payload": payload(preview)})
+
+    assert response.status_code == 409
+    assert "nothing was imported" in response.content.decode()
+    assert not Initiative.objects.filter(key__in=["office-hours", "second"]).exists()
+
+
+def test_a_tampered_or_borrowed_preview_is_refused(ada):
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        [
+            "first-90-days",
+            "office-hours",
+            "Office hours",
+            "Product",
+            "2027-02-01",
+            "2027-03-31",
+            "1",
+            "",
+        ],
+    )
+    signed = payload(ada.post("/import/", {"file": upload}))
+    assert ada.post("/import/confirm/", {"payload": signed[:-3] + "abc"}).status_code == 400
+    marco = Client()
+    marco.force_login(User.objects.get(username="marco"))
+    assert marco.post("/import/confirm/", {"payload": signed}).status_code == 400
+    assert not Initiative.objects.filter(key="office-hours").exists()
+
+
+def test_an_existing_dependency_is_answered_only_by_its_provider(ada):
+    # assessment-by-q1: the onboarding wizard needs the assessment tool (both First 90 Days).
+    dep = Dependency.objects.get(key="messaging-mid-q1")  # provided by Product-led Growth
+    row = [
+        "messaging-mid-q1",
+        "first-90-days/enrollment-campaign",
+        "product-led",
+        "",
+        dep.what,
+        dep.due.isoformat(),
+        "yes" if dep.blocking else "no",
+        "accepted",
+    ]
+    upload = csv_file([*DEPENDENCY_HEADER, "status"], row)
+
+    refused = ada.post("/import/", {"file": upload})
+    assert refused.status_code == 400
+    assert "Only the provider side answers this dependency." in refused.content.decode()
+
+    omar = Client()
+    omar.force_login(User.objects.get(username="omar"))
+    upload.seek(0)
+    preview = omar.post("/import/", {"file": upload})
+    assert preview.status_code == 200, preview.content.decode()
+    omar.post("/import/confirm/", {"payload": payload(preview)})
+    assert Dependency.objects.get(key="messaging-mid-q1").status == "accepted"
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("plans.txt", b"squad,key", "Upload a .csv or .xlsx file"),
+        ("plans.csv", b"\xff\xfe\x00bad", "not UTF-8"),
+        ("plans.csv", b"a,b,c\n1,2,3\n", "The first row must name the columns"),
+        ("plans.xlsx", b"not a zip", "not an Excel workbook"),
+        ("plans.csv", b"squad,key,title,function,starts,ends,colour\n", "colour"),
+    ],
+)
+def test_files_that_are_not_usable_spreadsheets_are_refused_plainly(ada, name, content, message):
+    response = ada.post("/import/", {"file": SimpleUploadedFile(name, content)})
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
+def test_the_templates_have_the_columns_the_import_reads(ada):
+    book = load_workbook(io.BytesIO(ada.get("/import/template.xlsx").content))
+    assert book.sheetnames == ["Initiatives", "Dependencies", "How to fill"]
+    header = [c.value for c in book["Initiatives"][1]]
+    assert {"squad", "key", "title", "function", "starts", "ends"} <= set(header)
+    assert book["Initiatives"].freeze_panes == "A2"
+    text = ada.get("/import/template-dependencies.csv").content.decode()
+    assert text.splitlines()[0].startswith("key,needed_by,provided_by")
+    assert ada.get("/import/template-other.csv").status_code == 404
+
+
+def test_columns_the_file_leaves_out_keep_what_the_initiative_has(ada):
+    current = Initiative.objects.get(key="onboarding-wizard")
+    upload = csv_file(["squad", "key", "status"], ["first-90-days", "onboarding-wizard", "done"])
+
+    preview = ada.post("/import/", {"file": upload})
+    assert preview.status_code == 200, preview.content.decode()
+    ada.post("/import/confirm/", {"payload": payload(preview)})
+
+    changed = Initiative.objects.get(key="onboarding-wizard")
+    assert changed.status == "done"
+    assert (changed.title, changed.description, changed.starts, changed.headcount) == (
+        current.title,
+        current.description,
+        current.starts,
+        current.headcount,
+    )
