@@ -332,7 +332,9 @@ def _initiatives() -> QuerySet[Initiative]:
 @initiatives.get("", response=list[schemas.InitiativeOut], summary="Initiatives")
 @paginate(Pagination)
 def initiative_list(request, filters: Query[InitiativeFilters]):
-    queryset = _initiatives().order_by("squad__key", "key")
+    queryset = access.readable_initiatives(_actor(request), _initiatives()).order_by(
+        "squad__key", "key"
+    )
     if filters.cycle:
         queryset = queryset.filter(squad__cycle__key=filters.cycle)
     if filters.squad:
@@ -349,7 +351,10 @@ def initiative_list(request, filters: Query[InitiativeFilters]):
 
 @initiatives.get("/{squad}/{key}", response=schemas.InitiativeOut, summary="One initiative")
 def initiative_detail(request, squad: str, key: str):
-    return _initiative(f"{squad}/{key}")
+    initiative = _initiative(f"{squad}/{key}")
+    if not access.can_read_plan(_actor(request), initiative.squad):
+        raise PermissionDenied(access.DRAFT_RESTRICTED)
+    return initiative
 
 
 def _initiative_fields(payload: schemas.InitiativeIn) -> squad_services.InitiativeFields:

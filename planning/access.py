@@ -1,14 +1,15 @@
 """Who may do what: the one place every view asks.
 
-Everyone signed in reads the company's plans. Writing depends on a person's role and on their
-relation to the object:
+Everyone signed in reads the company's plans, except that a cycle may keep plans its DRI has
+not approved (drafts) to the squad's members, leadership and operations. Writing depends on a
+person's role and on their relation to the object:
 
 - administrators (superusers) may do everything;
 - leadership (the "Leadership" group) edits journeys, stages, cycles and capacity;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
-- the squad's DRI, as a member, also manages membership and the OKR;
+- the squad's DRI, as a member, also manages membership and the OKR, and approves the plan;
 - the provider side (members of the providing squad, or the dependency's owner) accepts,
   declines or updates the dependencies addressed to it.
 
@@ -22,9 +23,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 
 from dependencies.models import Dependency
+from planning.models import Plan
 from squads.models import Squad
 
 LEADERSHIP = "Leadership"
@@ -131,6 +134,55 @@ def can_respond_dependency(actor: Actor, dep: Dependency) -> bool:
 
 def can_triage_findings(actor: Actor) -> bool:
     return actor.is_operations or actor.is_leadership
+
+
+DRAFT_RESTRICTED = (
+    "This plan is a draft, and this cycle keeps drafts to the squad's members, leadership "
+    "and operations until the DRI approves the plan."
+)
+
+
+def plan_is_restricted(squad: Squad) -> bool:
+    """A draft (no approval yet) in a cycle that keeps drafts to those working on them."""
+    if not squad.cycle.restrict_drafts:
+        return False
+    return not Plan.objects.filter(squad=squad, approved_at__isnull=False).exists()
+
+
+def can_read_plan(actor: Actor, squad: Squad) -> bool:
+    """Everyone signed in reads the company's plans, except a restricted draft (above)."""
+    if actor.is_leadership or actor.is_operations or squad.pk in actor.member_of:
+        return True
+    return not plan_is_restricted(squad)
+
+
+def readable_initiatives(actor: Actor, queryset):
+    """The initiatives whose plans this person may read (see can_read_plan)."""
+    if actor.is_leadership or actor.is_operations:
+        return queryset
+    hidden = Q(squad__cycle__restrict_drafts=True) & ~Exists(
+        Plan.objects.filter(squad_id=OuterRef("squad_id"), approved_at__isnull=False)
+    )
+    return queryset.exclude(hidden & ~Q(squad_id__in=actor.member_of))
+
+
+def can_approve_plan(actor: Actor, squad: Squad) -> bool:
+    """Approve the plan, or return it to draft: the squad's DRI (and administrators)."""
+    return actor.is_admin or squad.pk in actor.dri_of
+
+
+def can_edit_cycle(actor: Actor) -> bool:
+    """A cycle's settings (whether drafts are restricted): leadership."""
+    return actor.is_leadership
+
+
+def get_plan_for_user(request: HttpRequest, key: str) -> tuple[Squad, bool]:
+    """The squad whose plan is asked for and whether this person may edit it; 404 when there
+    is no such squad, 403 when the plan is a draft this person may not read."""
+    squad, can_edit = get_squad_for_user(request, key)
+    if not can_read_plan(actor_for(request), squad):
+        raise PermissionDenied(DRAFT_RESTRICTED)
+    return squad, can_edit
 
 
 def get_squad_for_user(request: HttpRequest, key: str) -> tuple[Squad, bool]:

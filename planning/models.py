@@ -40,6 +40,13 @@ class Cycle(models.Model):
     name = models.CharField(max_length=200)
     starts = models.DateField()
     ends = models.DateField()
+    restrict_drafts = models.BooleanField(
+        default=False,
+        help_text=(
+            "A plan its DRI has not approved is read only by its squad's members, "
+            "leadership and operations."
+        ),
+    )
 
     class Meta:
         ordering = ["id"]
@@ -98,6 +105,16 @@ class Plan(models.Model):
     success_metrics_version = models.PositiveIntegerField(default=1)
     not_doing_version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
+    # The DRI's approval; a plan without one is a draft. Edits after it keep it approved
+    # (the history shows what changed since); the DRI may return it to draft.
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     history = HistoricalRecords()
 

@@ -10,6 +10,7 @@ admin.site.index_title = "Planning data"
 urlpatterns = [
     path("", views.home, name="home"),
     path("cycle/", views.cycle_select, name="cycle_select"),
+    path("cycles/<str:key>/settings/", views.cycle_settings, name="cycle_settings"),
     # Django's reset-confirm view, which also ends a sign-in lockout (planning/security.py).
     path(
         "accounts/reset/<uidb64>/<token>/",

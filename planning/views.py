@@ -57,6 +57,40 @@ def cycle_select(request: HttpRequest) -> HttpResponse:
     return redirect(target)
 
 
+class CycleSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Cycle
+        fields = ["restrict_drafts"]
+        labels = {"restrict_drafts": "Keep draft plans to those working on them"}
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def cycle_settings(request: HttpRequest, key: str) -> HttpResponse:
+    """A cycle's settings, for leadership: whether draft plans are restricted."""
+    cycle = get_object_or_404(Cycle, key=key)
+    if not access.can_edit_cycle(access.actor_for(request)):
+        raise PermissionDenied("Leadership changes a cycle's settings.")
+    form = CycleSettingsForm(request.POST or None, instance=cycle)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        if cycle.restrict_drafts:
+            messages.success(
+                request,
+                f"Draft plans of {cycle.name} are now read only by their squads, leadership "
+                "and operations.",
+            )
+        else:
+            messages.success(request, f"Every plan of {cycle.name} is readable by everyone.")
+        return redirect("cycle_settings", key=cycle.key)
+    drafts = Squad.objects.filter(cycle=cycle).exclude(plan__approved_at__isnull=False).count()
+    return render(
+        request,
+        "planning/cycle_settings.html",
+        {"cycle": cycle, "form": form, "drafts": drafts, "nav": "squads"},
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # The review's findings: the inbox operations triages
 # ---------------------------------------------------------------------------------------

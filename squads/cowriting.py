@@ -85,7 +85,7 @@ def plan_live(request: AuthedRequest, key: str) -> HttpResponse:
     # Something to say (or no token to trust): as any page, from the session.
     if not request.user.is_authenticated:
         return HttpResponse("Sign in again to see changes as they happen.", status=401)
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     stamp = cowriting.stamp(squad.pk)
     if stamp.presence_expired(now):
         cowriting.presence_sweep(squad_id=squad.pk, now=now)
@@ -463,6 +463,17 @@ def _plan_entries(squad: Squad) -> list[Entry]:
                 entry.current_version = getattr(plan, f"{name}_version")
                 entry.restorable = getattr(plan, name) != new
             entries.append(entry)
+        if before is not None and (before.approved_at is None) != (record.approved_at is None):
+            entries.append(
+                Entry(
+                    kind="approval",
+                    record=record,
+                    part="the plan",
+                    anchor="plan-status",
+                    action="approved" if record.approved_at else "draft",
+                    changes=[],
+                )
+            )
         before = record
     return entries
 
@@ -535,7 +546,7 @@ def history_entries(squad: Squad) -> list[Entry]:
 @login_required
 @require_safe
 def plan_history(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, can_edit = access.get_squad_for_user(request, key)
+    squad, can_edit = access.get_plan_for_user(request, key)
     actor = access.actor_for(request)
     entries = history_entries(squad)
     pages = max(math.ceil(len(entries) / HISTORY_PAGE_SIZE), 1)
@@ -574,7 +585,7 @@ def _restore_reason(record) -> str:
 @login_required
 @require_POST
 def plan_restore(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, can_edit = access.get_squad_for_user(request, key)
+    squad, can_edit = access.get_plan_for_user(request, key)
     actor = access.actor_for(request)
     if not (can_edit or actor.is_operations or access.can_manage_squad(actor, squad)):
         raise PermissionDenied("Only those who may change this plan restore its versions.")
@@ -749,7 +760,7 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def section_comments(request: AuthedRequest, key: str, section: str) -> HttpResponse:
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     if section in SECTIONS:
         name, title = SECTIONS[section]
     elif section == NOT_DOING:
@@ -765,7 +776,7 @@ def section_comments(request: AuthedRequest, key: str, section: str) -> HttpResp
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_comments(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     initiative = _initiative_or_404(squad, ikey)
     url = reverse("squads:initiative_comments", args=[squad.key, ikey])
     return _comment_view(

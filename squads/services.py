@@ -17,6 +17,7 @@ from typing import TypedDict
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from journeys.models import Segment, Stage
 from planning import cowriting
@@ -471,6 +472,30 @@ def plan_section_update(
         squad_ids=[squad.pk],
         reason=reason,
     )
+
+
+def plan_set_approval(*, squad: Squad, by: AbstractBaseUser, approved: bool) -> Plan:
+    """The DRI approves the plan (it stops being a draft) or returns it to draft. Recorded in
+    the plan's history with who did it; the sections and their versions do not change."""
+    plan = _plan_row(squad)
+    now = timezone.now()
+    with transaction.atomic():
+        if not Plan.history.filter(id=plan.pk).exists():
+            # Written before history was kept: record how it was, so the approval does not
+            # read as the approver writing every section.
+            Plan.history.bulk_history_create([plan], default_date=plan.updated_at)
+        Plan.objects.filter(pk=plan.pk).update(
+            approved_at=now if approved else None, approved_by=by if approved else None
+        )
+        saved = Plan.objects.get(pk=plan.pk)
+        Plan.history.bulk_history_create(
+            [saved],
+            update=True,
+            default_user=by,
+            default_date=now,
+        )
+        cowriting.plan_changed([squad.pk])
+    return saved
 
 
 def not_doing_problems(items: Sequence[str]) -> dict[int, str]:

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<str:key>/key-results/<str:kr_key>/edit/", views.key_result_edit, name="kr_edit"),
     path("<str:key>/key-results/<str:kr_key>/check-ins/", views.check_in, name="check_in"),
     path("<str:key>/plan/", views.plan, name="plan"),
+    path("<str:key>/plan/approval/", views.plan_approval, name="plan_approval"),
     path("<str:key>/plan/section/<str:section>/", views.plan_section, name="plan_section"),
     path(
         "<str:key>/plan/section/<str:section>/edit/",

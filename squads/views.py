@@ -285,6 +285,7 @@ def squad_list(request: AuthedRequest) -> HttpResponse:
             "squads": squads,
             "cycle": cycle,
             "can_create": access.can_create_squad(access.actor_for(request)),
+            "can_edit_cycle": access.can_edit_cycle(access.actor_for(request)),
             "nav": "squads",
         },
     )
@@ -869,7 +870,9 @@ def _comments(squad: Squad, *, section: str = "", initiative_id: int | None = No
 
 def _plan_for(squad: Squad) -> Plan:
     # Reading never writes: a squad without a plan row shows an empty plan.
-    return Plan.objects.filter(squad=squad).first() or Plan(squad=squad)
+    return Plan.objects.select_related("approved_by__profile").filter(squad=squad).first() or Plan(
+        squad=squad
+    )
 
 
 @dataclass
@@ -1121,10 +1124,13 @@ def _plan_context(
         )
         for slug in SECTIONS
     }
+    actor = access.actor_for(request)
     context = {
         **live,
         "squad": squad,
         "plan": plan,
+        "can_approve": access.can_approve_plan(actor, squad),
+        "drafts_restricted": squad.cycle.restrict_drafts,
         "sections": sections,
         "not_doing_conflict": not_doing_conflict,
         "not_doing_comments": threads.get("section:not_doing", []),
@@ -1134,7 +1140,7 @@ def _plan_context(
         "not_doing_form": not_doing_form,
         "stages": _journey_moments(squad),
         "add_dependency_url": _dependency_create_link(squad),
-        "can_add_dependency": access.can_create_dependency(access.actor_for(request), squad),
+        "can_add_dependency": access.can_create_dependency(actor, squad),
         "nav": "squads",
         **_dependencies_context(squad),
         **_initiatives_context(
@@ -1166,8 +1172,27 @@ def _live_context(request: AuthedRequest, squad: Squad) -> dict:
 @login_required
 @require_safe
 def plan(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     return render(request, "squads/plan.html", _plan_context(request, squad))
+
+
+@login_required
+@require_POST
+def plan_approval(request: AuthedRequest, key: str) -> HttpResponse:
+    """The DRI approves the plan, or returns it to draft (`decision` = approve or draft)."""
+    squad, _ = access.get_plan_for_user(request, key)
+    if not access.can_approve_plan(access.actor_for(request), squad):
+        raise PermissionDenied("Only the squad's DRI approves its plan.")
+    decision = request.POST.get("decision")
+    if decision not in {"approve", "draft"}:
+        messages.error(request, "Choose whether to approve the plan or return it to draft.")
+    else:
+        services.plan_set_approval(squad=squad, by=request.user, approved=decision == "approve")
+        if decision == "approve":
+            messages.success(request, f"The plan of {squad.name} is approved.")
+        else:
+            messages.success(request, f"The plan of {squad.name} is a draft again.")
+    return redirect(reverse("squads:plan", args=[squad.key]) + "#plan-status")
 
 
 # Sections ------------------------------------------------------------------------------
@@ -1223,7 +1248,7 @@ def _known_section(slug: str) -> None:
 @login_required
 @require_safe
 def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse:
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     _known_section(section)
     if not request.htmx:
         return redirect(reverse("squads:plan", args=[squad.key]) + f"#{section}")
@@ -1233,7 +1258,7 @@ def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpResponse:
-    squad, can_edit = access.get_squad_for_user(request, key)
+    squad, can_edit = access.get_plan_for_user(request, key)
     _known_section(section)
     if not can_edit:
         _forbid(PLAN_READ_ONLY)
@@ -1377,7 +1402,7 @@ def _initiative_saved_response(
 @login_required
 @require_safe
 def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     if not request.htmx:
         url = reverse("squads:plan", args=[squad.key])
         view = request.GET.get("view")
@@ -1389,7 +1414,7 @@ def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
 @login_required
 @require_safe
 def initiative_detail(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
-    squad, _ = access.get_squad_for_user(request, key)
+    squad, _ = access.get_plan_for_user(request, key)
     initiative = _initiative_or_404(squad, ikey)
     if not request.htmx:
         return redirect(reverse("squads:plan", args=[squad.key]) + f"#initiative-{ikey}")
@@ -1439,7 +1464,7 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
-    squad, can_edit = access.get_squad_for_user(request, key)
+    squad, can_edit = access.get_plan_for_user(request, key)
     initiative = _initiative_or_404(squad, ikey)
     if not can_edit:
         _forbid(PLAN_READ_ONLY)

@@ -129,7 +129,12 @@ class World:
                 "squad": "first-90-days",
                 "pk": self.finding.pk,
             },
-            None: {"pk": self.finding.pk, "action": "acknowledge", "kind": "initiatives"},
+            None: {
+                "pk": self.finding.pk,
+                "action": "acknowledge",
+                "kind": "initiatives",
+                "key": "fy2027",
+            },
         }
 
     def url(self, route: str) -> str:
