@@ -29,6 +29,7 @@ from journeys.models import Journey, Segment, Stage
 from planning import access
 from planning import services as review_services
 from planning.findings_services import finding_resolve
+from planning.middleware import WRITE_METHODS, over_write_limit
 from planning.models import Cycle, Finding, Initiative
 from squads import services as squad_services
 from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
@@ -55,7 +56,18 @@ class TokenAuth(HttpBearer):
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
         request.user = row.user
+        if request.method in WRITE_METHODS:
+            # Token writes count against the same per-person limit as the pages' writes.
+            over = over_write_limit(row.user)
+            if over is not None:
+                raise TooManyWrites(*over)
         return row.user
+
+
+class TooManyWrites(Exception):
+    def __init__(self, wait: int, message: str) -> None:
+        super().__init__(message)
+        self.wait = wait
 
 
 # Far past any list a company has; the database could not count past a much larger one.
@@ -122,6 +134,13 @@ def _not_found(request, exc: Http404):
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
     return _error(request, 401, "Send a personal API token: Authorization: Bearer <token>.")
+
+
+@api.exception_handler(TooManyWrites)
+def _too_many_writes(request, exc: TooManyWrites):
+    response = _error(request, 429, str(exc))
+    response["Retry-After"] = str(exc.wait)
+    return response
 
 
 @api.exception_handler(HttpError)

@@ -173,21 +173,14 @@ class WriteRateLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self._counts(request):
-            limit = settings.WRITE_RATE_LIMIT
-            window = max(1, settings.WRITE_RATE_LIMIT_WINDOW)
-            now = _clock()
-            slot = int(now // window)
-            prefix = settings.WRITE_RATE_LIMIT_KEY_PREFIX
-            count = self._hit(f"{prefix}:{request.user.pk}:{window}:{slot}", window)
-            if count is not None and count > limit:
-                wait = max(1, math.ceil((slot + 1) * window - now))
+            over = over_write_limit(request.user)
+            if over is not None:
+                wait, message = over
                 return limit_response(
                     request,
                     status=429,
                     title="Too many changes at once",
-                    message=TOO_MANY_WRITES.format(
-                        limit=limit, window=_human_seconds(window), wait=_human_seconds(wait)
-                    ),
+                    message=message,
                     headers={"Retry-After": str(wait)},
                 )
         return self.get_response(request)
@@ -201,16 +194,37 @@ class WriteRateLimitMiddleware:
             return False
         return request.path not in {reverse("login"), reverse("logout")}
 
-    @staticmethod
-    def _hit(key: str, window: int) -> int | None:
+
+def _hit(key: str, window: int) -> int | None:
+    try:
+        # add() is a no-op when the counter exists; incr() is atomic on Redis.
+        cache.add(key, 0, timeout=window + 5)
         try:
-            # add() is a no-op when the counter exists; incr() is atomic on Redis.
-            cache.add(key, 0, timeout=window + 5)
-            try:
-                return cache.incr(key)
-            except ValueError:  # expired between add() and incr()
-                cache.set(key, 1, timeout=window + 5)
-                return 1
-        except Exception:  # any cache failure: let the write through
-            logger.warning("write rate limit skipped: the cache is unreachable", exc_info=True)
-            return None
+            return cache.incr(key)
+        except ValueError:  # expired between add() and incr()
+            cache.set(key, 1, timeout=window + 5)
+            return 1
+    except Exception:  # any cache failure: let the write through
+        logger.warning("write rate limit skipped: the cache is unreachable", exc_info=True)
+        return None
+
+
+def over_write_limit(user) -> tuple[int, str] | None:
+    """Count one write by this person; past WRITE_RATE_LIMIT in the current window, the
+    seconds until the window ends and the message to show. Pages (through the middleware)
+    and the API's token-authenticated writes share the same counter."""
+    if settings.WRITE_RATE_LIMIT <= 0:
+        return None
+    limit = settings.WRITE_RATE_LIMIT
+    window = max(1, settings.WRITE_RATE_LIMIT_WINDOW)
+    now = _clock()
+    slot = int(now // window)
+    prefix = settings.WRITE_RATE_LIMIT_KEY_PREFIX
+    count = _hit(f"{prefix}:{user.pk}:{window}:{slot}", window)
+    if count is None or count <= limit:
+        return None
+    wait = max(1, math.ceil((slot + 1) * window - now))
+    message = TOO_MANY_WRITES.format(
+        limit=limit, window=_human_seconds(window), wait=_human_seconds(wait)
+    )
+    return wait, message

@@ -356,3 +356,16 @@ def test_generated_requests_find_no_server_error_and_no_answer_off_the_schema(li
             )
 
         exercise()
+
+
+def test_token_writes_count_against_the_persons_write_limit(demo, settings):
+    settings.WRITE_RATE_LIMIT = 2
+    client = bearer("ada")
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    answers = [post(client, url, {"value": "41", "confidence": 6}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [201, 201, 429]
+    refused = answers[-1]
+    assert "Nothing was saved this time" in refused.json()["detail"]
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert CheckIn.objects.count() == 2
+    assert client.get("/api/v1/cycles").status_code == 200  # reading goes on
