@@ -1,12 +1,13 @@
 # The two commands of the README: `make run` and `make test`.
 PYTHON := .venv/bin/python
 
-.PHONY: help run test venv
+.PHONY: help run test bench venv
 
 help:
 	@echo "make run    serve Throughline on http://127.0.0.1:8000 with the demo loaded,"
 	@echo "            a Celery worker and beat alongside (Ctrl-C stops all)"
 	@echo "make test   lint, migration check and the whole test suite (as CI runs it)"
+	@echo "make bench  the web app under load on PostgreSQL and Redis (docs/performance.md)"
 
 # Creates .venv with the Python from .python-version and installs the pinned dependencies;
 # does nothing when they are already installed.
@@ -20,3 +21,7 @@ run: venv
 
 test: venv
 	$(PYTHON) scripts/test.py $(PYTEST_ARGS)
+
+# The load benchmark (docs/performance.md): BENCH_ARGS="--scale 0.5 --duration 10", say.
+bench: venv
+	$(PYTHON) scripts/bench.py $(BENCH_ARGS)

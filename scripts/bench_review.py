@@ -77,8 +77,21 @@ def setup_django() -> None:
 # --- generating an organisation ----------------------------------------------------------
 
 
-def generate(initiatives: int, dependencies: int, seed: int) -> dict:
-    """Create one cycle with `initiatives` initiatives and `dependencies` dependencies."""
+def generate(
+    initiatives: int,
+    dependencies: int,
+    seed: int,
+    *,
+    squads: int | None = None,
+    people: int | None = None,
+    password: str = "!",
+) -> dict:
+    """Create one cycle with `initiatives` initiatives and `dependencies` dependencies.
+
+    By default in initiatives/10 squads, from three people per squad; `squads` and `people`
+    choose other counts (scripts/bench.py). `password` is every account's stored password
+    hash: "!" is unusable, a make_password() hash lets them all sign in.
+    """
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
@@ -89,8 +102,8 @@ def generate(initiatives: int, dependencies: int, seed: int) -> dict:
 
     rng = random.Random(seed)
     user_model = get_user_model()
-    n_squads = max(4, initiatives // 10)
-    n_people = n_squads * 3
+    n_squads = squads or max(4, initiatives // 10)
+    n_people = people or n_squads * 3
     started = time.perf_counter()
     with transaction.atomic():
         cycle = Cycle.objects.create(key="bench", name="Bench", starts=CYCLE_START, ends=CYCLE_END)
@@ -110,19 +123,22 @@ def generate(initiatives: int, dependencies: int, seed: int) -> dict:
             for n, key in enumerate(STAGES)
         )
         people = user_model.objects.bulk_create(
-            user_model(username=f"p{n}", email=f"p{n}@example.com", password="!")
-            for n in range(n_people)
+            (
+                user_model(username=f"p{n}", email=f"p{n}@example.com", password=password)
+                for n in range(n_people)
+            ),
+            batch_size=5000,
         )
         Profile.objects.bulk_create(
             Profile(user=p, display_name=f"Person {n}", function=rng.choice(FUNCTIONS))
             for n, p in enumerate(people)
         )
-        squads = Squad.objects.bulk_create(
+        teams = Squad.objects.bulk_create(
             Squad(key=f"s{n}", name=f"Squad {n}", cycle=cycle, dri=people[n % n_people])
             for n in range(n_squads)
         )
         memberships = []
-        for n, squad in enumerate(squads):
+        for n, squad in enumerate(teams):
             team = {n % n_people} | {rng.randrange(n_people) for _ in range(4)}
             memberships += [
                 Membership(squad=squad, person=people[p], function=rng.choice(FUNCTIONS))
@@ -132,14 +148,14 @@ def generate(initiatives: int, dependencies: int, seed: int) -> dict:
         SquadStage.objects.bulk_create(
             (
                 SquadStage(squad=squad, stage=stage)
-                for squad in squads
+                for squad in teams
                 # The last two stages stay unowned: a gap the review must find.
                 for stage in rng.sample(stages[:6], rng.randint(1, 2))
             ),
             batch_size=5000,
         )
         okrs = OKR.objects.bulk_create(
-            OKR(squad=s, cycle=cycle, objective="Customers succeed") for s in squads
+            OKR(squad=s, cycle=cycle, objective="Customers succeed") for s in teams
         )
         KeyResult.objects.bulk_create(
             (
@@ -170,7 +186,7 @@ def generate(initiatives: int, dependencies: int, seed: int) -> dict:
             thing, audience = rng.choice(THINGS), rng.choice(AUDIENCES)
             rows.append(
                 Initiative(
-                    squad=squads[n // 10 % n_squads],
+                    squad=teams[n // 10 % n_squads],
                     key=f"i{n}",
                     title=f"{rng.choice(VERBS)} the {thing} for {audience}",
                     description=(
@@ -222,13 +238,13 @@ def generate(initiatives: int, dependencies: int, seed: int) -> dict:
             if rng.random() < 0.85:
                 values["from_initiative"] = inits[needer]
             else:
-                values["from_squad"] = squads[needer // 10 % n_squads]
+                values["from_squad"] = teams[needer // 10 % n_squads]
                 needer = needer // 10 * 10
             kind = rng.random()
             if kind < 0.6:
                 values["to_initiative"] = inits[rng.randrange(0, needer)]
             elif kind < 0.9 and needer >= 10:
-                values["to_squad"] = squads[rng.randrange(0, needer // 10) % n_squads]
+                values["to_squad"] = teams[rng.randrange(0, needer // 10) % n_squads]
             else:
                 values["to_function"] = rng.choice(["People", "Legal", "Finance", "IT"])
             deps.append(

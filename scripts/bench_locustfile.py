@@ -1,0 +1,116 @@
+"""Locust users for scripts/bench.py: one scenario per run, chosen by BENCH_SCENARIO.
+
+scripts/bench.py signs the sessions in beforehand (through /accounts/login/, with its CSRF
+token) and hands them over in the JSON file BENCH_DATA names, with the URLs each scenario
+asks for. Every request carries `X-Forwarded-Proto: https`, as from the TLS-terminating
+proxy that production runs behind (DEBUG=0 sends cookies over HTTPS only).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+from locust import FastHttpUser, constant, constant_throughput, events, task
+
+SCENARIO = os.environ.get("BENCH_SCENARIO", "bare")
+DATA = json.loads(Path(os.environ["BENCH_DATA"]).read_text(encoding="utf-8"))
+# Each save of a writer paced to this many per second; 0: as fast as the answers come.
+PACE = float(os.environ.get("BENCH_PACE", "0"))
+VERSION_RE = re.compile(r'name="version" value="(\d+)"')
+_people = itertools.count()
+_saves = itertools.count()
+
+
+def _headers(session: dict) -> dict[str, str]:
+    return {
+        "X-Forwarded-Proto": "https",
+        "Cookie": f"sessionid={session['sessionid']}; csrftoken={session['csrftoken']}",
+    }
+
+
+class Person(FastHttpUser):
+    wait_time = constant_throughput(PACE) if PACE else constant(0)
+
+    def on_start(self) -> None:
+        n = next(_people)
+        self.rng = random.Random(n)
+        pool = DATA["writers"] if SCENARIO == "save" else DATA["readers"]
+        # A copy: a writer's version moves with its saves.
+        self.session = dict(pool[n % len(pool)])
+        self.headers = _headers(self.session)
+
+    def _get(self, path: str, name: str, ok=(200,)) -> None:
+        with self.client.get(
+            path, name=name, headers=self.headers, allow_redirects=False, catch_response=True
+        ) as response:
+            if response.status_code not in ok:
+                response.failure(f"{response.status_code} for {path}")
+
+    @task
+    def ask(self) -> None:
+        session = self.session
+        if SCENARIO == "bare":
+            self._get("/bench/bare/", "bare view")
+        elif SCENARIO == "board":
+            self._get("/board/", "board, first page")
+        elif SCENARIO == "board_filtered":
+            self._get(self.rng.choice(DATA["filtered_boards"]), "board, filtered")
+        elif SCENARIO == "graph":
+            self._get("/board/graph/", "graph")
+        elif SCENARIO == "plan":
+            self._get(f"/squads/{session['squad']}/plan/", "plan page")
+        elif SCENARIO == "poll":
+            self._get(session["poll"], "no-change poll", ok=(204, 304))
+        elif SCENARIO == "save":
+            self._save()
+        else:
+            raise SystemExit(f"unknown scenario {SCENARIO!r}")
+
+    def _save(self) -> None:
+        session = self.session
+        path = f"/squads/{session['squad']}/plan/section/{session['section']}/edit/"
+        number = next(_saves)
+        text = (
+            f"Day 1: the customer signs up and sees value in minutes (save {number}). "
+            f"Week 2: their team works in the product every day."
+        )
+        with self.client.post(
+            path,
+            name="section save",
+            data={
+                "csrfmiddlewaretoken": session["csrftoken"],
+                "version": str(session["version"]),
+                "text": text,
+            },
+            headers={
+                **self.headers,
+                "HX-Request": "true",
+                "Referer": f"https://{DATA['host']}/squads/{session['squad']}/plan/",
+            },
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
+            if response.status_code != 200:
+                response.failure(f"{response.status_code} for {path}")
+                return
+            body = response.text or ""
+            if 'value="merge"' in body:
+                # Someone saved this section since: the conflict view, a correct answer.
+                found = VERSION_RE.search(body)
+                if found:
+                    session["version"] = int(found.group(1))
+                events.request.fire(
+                    request_type="NOTE",
+                    name="conflict view",
+                    response_time=0,
+                    response_length=0,
+                    exception=None,
+                    context={},
+                )
+            else:
+                session["version"] += 1
