@@ -178,8 +178,16 @@ def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path):
             f"127.0.0.1:{port}",
             "--workers",
             str(args.workers),
+            "--threads",
+            str(args.threads),
             "--log-level",
             "warning",
+            # Each request's own time in the worker (microseconds), read back per scenario
+            # as the server's side of the latency (run_scenario).
+            "--access-logfile",
+            str(workdir / "access.log"),
+            "--access-logformat",
+            "%(m)s %(s)s %(D)s",
         ],
         cwd=ROOT,
         env=env,
@@ -355,6 +363,8 @@ def run_scenario(
         "BENCH_DATA": str(data_file),
         "BENCH_PACE": str(pace),
     }
+    access_log = workdir / "access.log"
+    log_start = access_log.stat().st_size if access_log.exists() else 0
     done = subprocess.run(
         [
             sys.executable,
@@ -399,6 +409,7 @@ def run_scenario(
         with failures.open(newline="") as f:
             failure_text = "; ".join(f"{r['Occurrences']}x {r['Error']}" for r in csv.DictReader(f))
     conflicts = rows.get("conflict view")
+    server = server_times(access_log, log_start, "POST" if name.startswith("save") else "GET")
     return {
         "name": name,
         "label": label.replace("20 writers", f"{users} writers"),
@@ -412,7 +423,32 @@ def run_scenario(
         "p95": float(row["95%"]),
         "p99": float(row["99%"]),
         "conflicts": int(conflicts["Request Count"]) if conflicts else 0,
+        "server_p50": _percentile(server, 0.50),
+        "server_p95": _percentile(server, 0.95),
     }
+
+
+def server_times(access_log: Path, start: int, method: str) -> list[float]:
+    """Milliseconds each of the scenario's requests spent in a gunicorn worker, from the
+    access log written since `start`: the server's side of the latency, without time in
+    the listen queue or in the load generator."""
+    if not access_log.exists():
+        return []
+    with access_log.open("rb") as f:
+        f.seek(start)
+        lines = f.read().decode("utf-8", "replace").splitlines()
+    times = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == method and parts[2].isdigit():
+            times.append(int(parts[2]) / 1000)
+    return sorted(times)
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return values[min(len(values) - 1, int(q * len(values)))]
 
 
 def warm_up(base: str, data: dict) -> None:
@@ -469,7 +505,13 @@ def explain_board(filtered_path: str) -> list[tuple[str, str, str]]:
 # --- describing the machine and writing the doc -------------------------------------------
 
 
-def machine(workers: int) -> dict:
+def _workers(workers: int, threads: int) -> str:
+    if threads > 1:
+        return f"{workers} gthread workers × {threads} threads"
+    return f"{workers} sync workers"
+
+
+def machine(workers: int, threads: int = 1) -> dict:
     from importlib.metadata import version
 
     import django
@@ -498,7 +540,7 @@ def machine(workers: int) -> dict:
         "software": (
             f"Python {platform.python_version()}, PostgreSQL {postgres} and Redis on the "
             f"same machine, Django {django.get_version()}, gunicorn {version('gunicorn')} "
-            f"({workers} sync workers), locust {version('locust')} (one process, on the "
+            f"({_workers(workers, threads)}), locust {version('locust')} (one process, on the "
             "same machine)"
         ),
         "load": " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -534,14 +576,20 @@ def verdicts(results: dict[str, dict], ceiling: float) -> list[str]:
 def table(results: list[dict], ceiling: float) -> list[str]:
     lines = [
         "| scenario | users | requests | req/s | share of bare | p50 ms | p95 ms | p99 ms "
-        "| failed | conflict views |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| server p50 / p95 ms | failed | conflict views |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        server = (
+            f"{r['server_p50']:.0f} / {r['server_p95']:.0f}"
+            if r.get("server_p50") is not None
+            else ""
+        )
         lines.append(
             f"| {r['label']} | {r['users']} | {r['requests']:,} | {r['rps']:.1f} | "
             f"{share(r, ceiling):.1%} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
-            f"{r['failures']} | {r['conflicts'] if r['name'].startswith('save') else ''} |"
+            f"{server} | {r['failures']} | "
+            f"{r['conflicts'] if r['name'].startswith('save') else ''} |"
         )
     return lines
 
@@ -653,6 +701,9 @@ def parse_args() -> argparse.Namespace:
     load.add_argument("--writers", type=int, default=20, help="concurrent writers")
     load.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     load.add_argument(
+        "--threads", type=int, default=1, help="threads per gunicorn worker (gthread when > 1)"
+    )
+    load.add_argument(
         "--scenarios",
         default=",".join(s[0] for s in SCENARIOS),
         help="comma-separated, from: " + ", ".join(s[0] for s in SCENARIOS),
@@ -736,7 +787,7 @@ def main() -> None:
         env = server_env(args, database_url, workdir)
         server, base, port = start_server(args, env, workdir)
         host = f"127.0.0.1:{port}"
-        log(f"gunicorn ({args.workers} workers) on {base}; signing in ...")
+        log(f"gunicorn ({args.workers} workers × {args.threads} threads) on {base}; signing in ...")
         data = prepare_sessions(args, base, host)
         data_file = workdir / "sessions.json"
         data_file.write_text(json.dumps(data))
@@ -757,7 +808,7 @@ def main() -> None:
                 check=False,
             )
             print(done.stdout or done.stderr)
-        about = machine(args.workers)
+        about = machine(args.workers, args.threads)
         wanted = args.scenarios.split(",")
         chosen = [s for s in SCENARIOS if s[0] in wanted]
         if chosen and chosen[0][0] == "bare":
