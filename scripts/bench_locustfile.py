@@ -13,10 +13,11 @@ import json
 import os
 import random
 import re
+import time
 from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, HttpUser, constant, constant_throughput, events, task
+from locust import FastHttpUser, HttpUser, events, task
 
 SCENARIO = os.environ.get("BENCH_SCENARIO", "bare")
 DATA = json.loads(Path(os.environ["BENCH_DATA"]).read_text(encoding="utf-8"))
@@ -41,7 +42,12 @@ _Client = HttpUser if SCENARIO == "save" else FastHttpUser
 
 
 class Person(_Client):
-    wait_time = constant_throughput(PACE) if PACE else constant(0)
+    def wait_time(self) -> float:
+        if not PACE:
+            return 0
+        # The next save one interval after this writer's previous one was due.
+        self.next_at += 1 / PACE
+        return max(0.0, self.next_at - time.perf_counter())
 
     def on_start(self) -> None:
         n = next(_people)
@@ -52,10 +58,11 @@ class Person(_Client):
         self.headers = _headers(self.session)
         if PACE and SCENARIO == "save":
             # People save when they are done typing, not on a shared beat: each writer
-            # starts at its own moment within its first interval. (Locust starts a second's
-            # users together, which would otherwise have all 20 save at the same instant,
-            # every second, for the whole run.)
+            # keeps its own moment within the second. (Locust starts a second's users
+            # together, and its constant_pacing() measures from that start, so all 20 would
+            # otherwise save at the same instant, every second, for the whole run.)
             gevent.sleep(self.rng.uniform(0, 1 / PACE))
+        self.next_at = time.perf_counter()
 
     def _get(self, path: str, name: str, ok=(200,)) -> None:
         with self.client.get(
