@@ -25,7 +25,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 
@@ -38,6 +38,7 @@ TOO_LARGE = "That was more than Throughline accepts in one request ({size}). Not
 HOLDS_NUL = (
     "The request held a NUL character, which no text in Throughline can contain. Nothing was saved."
 )
+API_PREFIX = "/api/"
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 TOO_MANY_WRITES = (
     "You are saving changes faster than Throughline allows ({limit} in {window}). "
@@ -75,9 +76,13 @@ def limit_response(
     message: str,
     headers: dict[str, str] | None = None,
 ) -> HttpResponse:
-    """A plain page with the message, or for htmx the message alone, aimed at #alerts."""
+    """A plain page with the message, for htmx the message alone, aimed at #alerts, and for
+    the REST API the message as JSON."""
     context = {"title": title, "message": message, "status": status}
-    if _is_htmx(request):
+    if request.path.startswith(API_PREFIX):
+        # The REST API answers its errors as JSON, in the shape of its own (api/api.py).
+        response = JsonResponse({"detail": message, "errors": {}}, status=status)
+    elif _is_htmx(request):
         response = render(request, "errors/_alert.html", context, status=status)
         response["HX-Retarget"] = ALERTS_TARGET
         response["HX-Reswap"] = "innerHTML"

@@ -369,3 +369,13 @@ def test_token_writes_count_against_the_persons_write_limit(demo, settings):
     assert 1 <= int(refused["Retry-After"]) <= 60
     assert CheckIn.objects.count() == 2
     assert client.get("/api/v1/cycles").status_code == 200  # reading goes on
+
+
+def test_a_body_past_the_size_limit_is_refused_as_json(demo, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1_000
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    response = post(bearer("ada"), url, {"value": "41", "confidence": 6, "note": "x" * 2_000})
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("application/json")
+    assert "at most" in response.json()["detail"]
+    assert not CheckIn.objects.exists()
