@@ -94,7 +94,7 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
 
     live = Finding.objects.filter(
         state__in=[Finding.State.OPEN, Finding.State.ACKNOWLEDGED], cycle__ends__gte=today
-    ).order_by("-severity", "-last_seen", "id")
+    ).order_by("id")
     findings = list(live)
 
     open_deps = list(
@@ -113,30 +113,38 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
     for user in users:
         result[user.pk] = Digest(user=user)
 
+    # Who leads each squad: each finding and dependency reaches its people by squad key,
+    # not by going through everyone.
+    leaders: dict[str, set[int]] = defaultdict(set)
+    for person_id, keys in led.items():
+        if person_id in result:
+            for key in keys:
+                leaders[key].add(person_id)
+
     severity_order = {"high": 0, "medium": 1, "low": 2}
     findings.sort(key=lambda f: (severity_order.get(f.severity, 3), -f.last_seen.timestamp()))
     for finding in findings:
         concerned = {s.split(":", 1)[1] for s in finding.subjects if s.startswith("squad:")}
-        for person_id, keys in led.items():
-            if person_id in result and keys & concerned:
-                bucket = (
-                    result[person_id].new_findings
-                    if now - finding.first_seen <= NEW_WITHIN and finding.state == "open"
-                    else result[person_id].open_findings
-                )
-                bucket.append(finding)
+        is_new = now - finding.first_seen <= NEW_WITHIN and finding.state == "open"
+        for person_id in sorted(set().union(*(leaders[key] for key in concerned))):
+            digest = result[person_id]
+            (digest.new_findings if is_new else digest.open_findings).append(finding)
 
     soon = today + dt.timedelta(days=DUE_WITHIN_DAYS)
     for dep in open_deps:
         due_soon = dep.status != Dependency.Status.DECLINED and today <= dep.due <= soon
         trouble = dep.status in (Dependency.Status.DECLINED, Dependency.Status.AT_RISK)
-        needer, provider = _needer_key(dep), _provider_key(dep)
-        for person_id, digest in result.items():
-            keys = led.get(person_id, set())
-            if due_soon and (dep.owner_id == person_id or needer in keys or provider in keys):
-                digest.due_soon.append(dep)
-            if trouble and needer in keys:
-                digest.in_trouble.append(dep)
+        needers = leaders[_needer_key(dep)]
+        provider = _provider_key(dep)
+        if due_soon:
+            people = needers | (leaders[provider] if provider else set())
+            if dep.owner_id in result:
+                people = people | {dep.owner_id}
+            for person_id in people:
+                result[person_id].due_soon.append(dep)
+        if trouble:
+            for person_id in needers:
+                result[person_id].in_trouble.append(dep)
     return [digest for digest in result.values() if digest]
 
 
