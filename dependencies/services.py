@@ -49,7 +49,7 @@ def _needer_squad(dep: Dependency) -> Squad:
     return dep.from_squad if dep.from_squad_id else dep.from_initiative.squad
 
 
-def _check_parties(
+def check_parties(
     *,
     from_squad: Squad | None,
     from_initiative: Initiative | None,
@@ -123,7 +123,7 @@ def dependency_create(
     """Record that a squad (or one of its initiatives) needs something from exactly one
     provider. The key is made from `what` unless given; a given key must be free."""
     what, note, key, to_function = what.strip(), note.strip(), key.strip(), to_function.strip()
-    _check_parties(
+    check_parties(
         from_squad=from_squad,
         from_initiative=from_initiative,
         to_squad=to_squad,

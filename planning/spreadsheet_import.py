@@ -564,7 +564,7 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
             pending = isinstance(from_initiative, str) or isinstance(to_initiative, str)
             if not c.failed and not pending:
                 try:
-                    dependency_services._check_parties(
+                    dependency_services.check_parties(
                         from_squad=from_squad,
                         from_initiative=from_initiative,
                         to_squad=to_squad,
