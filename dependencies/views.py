@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -41,7 +42,7 @@ from dependencies.forms import (
 )
 from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency
 from journeys.models import Stage
-from planning import access, cowriting
+from planning import access, cowriting, pagecache
 from planning.cycles import current_cycle
 from planning.models import Cycle, Initiative
 from planning.review import simple_cycles, strongly_connected
@@ -295,8 +296,33 @@ def _continues_group(qs, offset: int, group: str, first) -> bool:
 @require_safe
 def board(request: AuthedRequest) -> HttpResponse:
     today = timezone.localdate()
+    # Before anything the board shows, the cycle included (see planning.pagecache).
+    read = pagecache.revisions([pagecache.BOARD, pagecache.DIRECTORY], request)
     cycle = current_cycle(request)
     actor = access.actor_for(request)
+    # A row's answers depend on who asks: operations answer all; others as members of
+    # their squads and as the owner of a dependency.
+    viewer = ("operations",) if actor.is_operations else (actor.user.pk, sorted(actor.member_of))
+
+    def draw(stand_ins: dict) -> str:
+        context = {**_board_context(request, today, cycle, actor), **stand_ins}
+        return render_to_string("dependencies/board.html#body", context, request=request)
+
+    body = pagecache.body(
+        request,
+        name="board",
+        read=read,
+        vary=(request.get_full_path(), cycle.pk if cycle else None, today, viewer),
+        render=draw,
+    )
+    return render(
+        request, "dependencies/board.html", {"cached_body": body, "nav": "board", "cycle": cycle}
+    )
+
+
+def _board_context(
+    request: AuthedRequest, today: dt.date, cycle: Cycle | None, actor: access.Actor
+) -> dict:
     form = _filter_form(request, cycle)
     filters = form.filters(today=today, cycle_id=cycle.pk if cycle else None)
     group = _group(request)
@@ -322,7 +348,7 @@ def board(request: AuthedRequest) -> HttpResponse:
         groups = [Group(key=(), label="", kind="", rows=rows)] if rows else []
 
     can_create = actor.is_operations or bool(actor.member_of)
-    context = {
+    return {
         "nav": "board",
         "cycle": cycle,
         "form": form,
@@ -342,7 +368,6 @@ def board(request: AuthedRequest) -> HttpResponse:
         "graph_url": _graph_url_for(request),
         **_export_urls(request),
     }
-    return render(request, "dependencies/board.html", context)
 
 
 def _group(request: HttpRequest) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 
@@ -40,6 +41,10 @@ class Actor:
 
     user: object
     groups: frozenset[str] = field(default_factory=frozenset)
+    # For the navigation bar, read in the same round trip: the name shown and the number
+    # of unread notifications when the person was first looked at in this request.
+    display_name: str = ""
+    unread_notifications: int = 0
 
     @property
     def is_admin(self) -> bool:
@@ -62,11 +67,35 @@ class Actor:
         return frozenset(self.user.squads_led.values_list("id", flat=True))
 
 
+# Everything the rules need about a person, in one round trip.
+_RELATIONS = """
+SELECT 'g', g.name FROM auth_group g
+  JOIN auth_user_groups ug ON ug.group_id = g.id WHERE ug.user_id = %s
+UNION ALL SELECT 'm', CAST(squad_id AS TEXT) FROM squads_membership WHERE person_id = %s
+UNION ALL SELECT 'd', CAST(id AS TEXT) FROM squads_squad WHERE dri_id = %s
+UNION ALL SELECT 'p', display_name FROM planning_profile WHERE user_id = %s
+UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification
+  WHERE recipient_id = %s AND read_at IS NULL
+"""
+
+
 def actor_for(request: HttpRequest) -> Actor:
     actor = getattr(request, "_throughline_actor", None)
     if actor is None or actor.user is not request.user:
-        groups = frozenset(request.user.groups.values_list("name", flat=True))
-        actor = Actor(user=request.user, groups=groups)
+        found: dict[str, list[str]] = {"g": [], "m": [], "d": [], "p": [], "n": []}
+        if request.user.is_authenticated:
+            with connection.cursor() as cursor:
+                cursor.execute(_RELATIONS, [request.user.pk] * 5)
+                for kind, value in cursor.fetchall():
+                    found[kind].append(value)
+        actor = Actor(
+            user=request.user,
+            groups=frozenset(found["g"]),
+            display_name=found["p"][0] if found["p"] else "",
+            unread_notifications=int(found["n"][0]) if found["n"] else 0,
+        )
+        actor.__dict__["member_of"] = frozenset(int(v) for v in found["m"])
+        actor.__dict__["dri_of"] = frozenset(int(v) for v in found["d"])
         request._throughline_actor = actor
     return actor
 
@@ -176,18 +205,27 @@ def can_edit_cycle(actor: Actor) -> bool:
     return actor.is_leadership
 
 
-def get_plan_for_user(request: HttpRequest, key: str) -> tuple[Squad, bool]:
+SQUAD_RELATED = ("cycle", "dri__profile")
+
+
+def get_plan_for_user(
+    request: HttpRequest, key: str, related: tuple[str, ...] = SQUAD_RELATED, squads=None
+) -> tuple[Squad, bool]:
     """The squad whose plan is asked for and whether this person may edit it; 404 when there
-    is no such squad, 403 when the plan is a draft this person may not read."""
-    squad, can_edit = get_squad_for_user(request, key)
+    is no such squad, 403 when the plan is a draft this person may not read. `related`: what
+    to read with the squad; `squads`: the queryset to look in."""
+    squad, can_edit = get_squad_for_user(request, key, related, squads)
     if not can_read_plan(actor_for(request), squad):
         raise PermissionDenied(DRAFT_RESTRICTED)
     return squad, can_edit
 
 
-def get_squad_for_user(request: HttpRequest, key: str) -> tuple[Squad, bool]:
+def get_squad_for_user(
+    request: HttpRequest, key: str, related: tuple[str, ...] = SQUAD_RELATED, squads=None
+) -> tuple[Squad, bool]:
     """The squad and whether this person may edit its plan; 404 when there is none."""
-    squad = Squad.objects.select_related("cycle", "dri__profile").filter(key=key).first()
+    squads = Squad.objects.all() if squads is None else squads
+    squad = squads.select_related(*related).filter(key=key).first()
     if squad is None:
         raise Http404("No such squad.")
     return squad, can_edit_plan(actor_for(request), squad)

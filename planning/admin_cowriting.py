@@ -1,4 +1,5 @@
-"""The admin for co-writing: history entries, comments, stamps and presences, read only.
+"""The admin for co-writing: history entries, comments, stamps, page revisions and presences,
+read only.
 
 History entries are the record of who changed what; the admin shows them and never edits
 them. Restoring an earlier version is done from the plan's history page, as a new change.
@@ -10,7 +11,7 @@ from django.contrib import admin
 
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning.models import Comment, Initiative, Plan, PlanStamp, Presence
+from planning.models import Comment, Initiative, PageRevision, Plan, PlanStamp, Presence
 from squads.models import KeyResult
 
 
@@ -44,6 +45,17 @@ class CommentAdmin(admin.ModelAdmin):
 class PlanStampAdmin(ReadOnlyAdmin):
     list_display = ["squad", "revision", "presence_revision", "presence_until"]
     list_select_related = ["squad"]
+
+
+@admin.register(PageRevision)
+class PageRevisionAdmin(ReadOnlyAdmin):
+    """Moved by the database's triggers only (planning/pagecache.py): never edited here."""
+
+    list_display = ["scope", "value"]
+    search_fields = ["scope"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Presence)

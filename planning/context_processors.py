@@ -2,15 +2,19 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from planning.cycles import current_cycle
-from planning.models import Cycle
+from planning import access
+from planning.cycles import all_cycles, current_cycle
 
 
 def throughline(request: HttpRequest) -> dict:
-    """The navigation bar's needs: the cycles to choose from and the one chosen."""
+    """The navigation bar's needs: who is signed in, their unread notifications, the cycles
+    to choose from and the one chosen."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
+    actor = access.actor_for(request)
     return {
+        "whoami": actor.display_name or request.user.get_username(),
+        "unread_notifications": actor.unread_notifications,
         "current_cycle": current_cycle(request),
-        "all_cycles": Cycle.objects.order_by("-starts", "key").only("key", "name"),
+        "all_cycles": all_cycles(request),
     }

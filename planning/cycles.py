@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
@@ -23,19 +25,53 @@ def default_cycle() -> Cycle | None:
                 output_field=IntegerField(),
             )
         )
-        .order_by("rank", "starts", "-ends")
+        .order_by("rank", "starts", "-ends", "id")
         .first()
     )
+
+
+# The cycles as of one revision of the directory (planning.pagecache), which every change
+# to a cycle moves: (revision, cycles).
+_KNOWN: tuple[int, list[Cycle]] | None = None
+
+
+def all_cycles(request: HttpRequest) -> list[Cycle]:
+    """Every cycle, newest first: read once per request (a company has a handful), or not
+    at all when the request has read the directory's revision and it has not moved."""
+    global _KNOWN
+    cycles = getattr(request, "_throughline_cycles", None)
+    if cycles is not None:
+        return cycles
+    directory = getattr(request, "_throughline_directory", None)
+    known = _KNOWN
+    if directory is not None and known is not None and known[0] == directory:
+        cycles = [copy.copy(cycle) for cycle in known[1]]
+    else:
+        cycles = list(Cycle.objects.order_by("-starts", "key"))
+        if directory is not None:
+            _KNOWN = (directory, [copy.copy(cycle) for cycle in cycles])
+    request._throughline_cycles = cycles
+    return cycles
+
+
+def _default_of(cycles: list[Cycle]) -> Cycle | None:
+    """default_cycle() over cycles already read."""
+    today = timezone.localdate()
+
+    def rank(cycle: Cycle) -> tuple:
+        running = 0 if cycle.starts <= today <= cycle.ends else 1 if cycle.starts > today else 2
+        return (running, cycle.starts, -cycle.ends.toordinal(), cycle.pk)
+
+    return min(cycles, key=rank, default=None)
 
 
 def current_cycle(request: HttpRequest) -> Cycle | None:
     if hasattr(request, "_throughline_cycle"):
         return request._throughline_cycle
-    cycle = None
+    cycles = all_cycles(request)
     key = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
-    if key:
-        cycle = Cycle.objects.filter(key=key).first()
+    cycle = next((c for c in cycles if c.key == key), None) if key else None
     if cycle is None:
-        cycle = default_cycle()
+        cycle = _default_of(cycles)
     request._throughline_cycle = cycle
     return cycle

@@ -527,3 +527,26 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class PageRevision(models.Model):
+    """How far a set of pages' data has moved: the key under which their rendering is cached.
+
+    Written only by database triggers (migration 0010, PostgreSQL): every statement that
+    inserts, changes or deletes rows a page shows moves the value of that page's scope, in
+    the same transaction, whatever wrote it (a form, a bulk update, an import, the admin,
+    SQL by hand). Scopes: `board` (dependencies and the initiatives they name),
+    `directory` (squads, people's names, journeys, cycles, capacity) and `squad:<id>` (one
+    squad's plan, initiatives, key results, comments, members and the dependencies it needs
+    or provides). Values come from one sequence, so a value is never used twice, not even
+    after a rollback or after the table is emptied. See planning/pagecache.py.
+    """
+
+    scope = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["scope"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.value}"

@@ -301,6 +301,11 @@ COWRITING_SHARED_CACHE = env_bool("COWRITING_SHARED_CACHE", bool(REDIS_URL))
 COWRITING_STAMP_SECONDS = env_int("COWRITING_STAMP_SECONDS", 2)
 COWRITING_PRESENCE_SECONDS = env_int("COWRITING_PRESENCE_SECONDS", 30)
 
+# The board's and the plan page's bodies are cached under the revision of the data they show
+# (planning/pagecache.py; exact on PostgreSQL, off elsewhere), for at most this long.
+PAGE_CACHE = env_bool("PAGE_CACHE", True)
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 3600)
+
 # Production hardening.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -314,6 +319,8 @@ if not DEBUG:
         # Preloading commits the whole registered domain to HTTPS in browsers for months, so
         # it is the operator's choice (SECURE_HSTS_PRELOAD=1), not a default to be nagged into.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Sessions are read from the cache and written through to the database (planning/sessions.py).
+SESSION_ENGINE = "planning.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

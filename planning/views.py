@@ -595,6 +595,8 @@ def notifications(request: AuthedRequest) -> HttpResponse:
         "planning/notifications.html",
         {
             "nav": "notifications",
+            # Counted again: opening the page has just read some.
+            "unread_notifications": mine.filter(read_at__isnull=True).count(),
             "notifications": rows,
             "new_count": len(unread),
             "total": total,

@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Case, Count, Prefetch, Q, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -28,7 +28,7 @@ from django_htmx.http import reswap, retarget
 
 from dependencies.models import Dependency
 from journeys.models import Moment, Segment, Stage
-from planning import access, cowriting
+from planning import access, cowriting, pagecache
 from planning.cycles import current_cycle
 from planning.models import Comment, Initiative, Plan
 from squads import conflicts, services
@@ -1061,25 +1061,42 @@ def _dependency_create_link(squad: Squad) -> str | None:
     return f"{url}?{urlencode({'from': squad.key, 'next': plan_url})}"
 
 
+# Each list on the plan page shows this many: the open ones first, soonest due first. The
+# board holds every one, with filters and pages; the page links to it for the rest.
+PLAN_DEPENDENCIES_SHOWN = 25
+
+
+def _dependency_list(qs, today) -> tuple[list[Dependency], int]:
+    total = qs.count()
+    closed = Case(When(status__in=["done", "declined"], then=1), default=0)
+    shown = list(qs.alias(closed=closed).order_by("closed", "due", "id")[:PLAN_DEPENDENCIES_SHOWN])
+    for dep in shown:
+        dep.overdue = dep.is_overdue(today)
+    return shown, total
+
+
 def _dependencies_context(squad: Squad) -> dict:
     today = timezone.localdate()
-    needs = list(
-        Dependency.objects.filter(Q(from_squad=squad) | Q(from_initiative__squad=squad))
-        .select_related("from_initiative", "to_squad", "to_initiative__squad", "owner__profile")
-        .order_by("due", "id")
+    needs, needs_total = _dependency_list(
+        Dependency.objects.filter(
+            Q(from_squad=squad) | Q(from_initiative__squad=squad)
+        ).select_related("from_initiative", "to_squad", "to_initiative__squad", "owner__profile"),
+        today,
     )
-    provides = list(
-        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad))
-        .select_related("from_squad", "from_initiative__squad", "to_initiative", "owner__profile")
-        .order_by("due", "id")
+    provides, provides_total = _dependency_list(
+        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad)).select_related(
+            "from_squad", "from_initiative__squad", "to_initiative", "owner__profile"
+        ),
+        today,
     )
-    for dep in (*needs, *provides):
-        dep.overdue = dep.is_overdue(today)
     seen = ",".join(f"{d.pk}:{d.version}:{d.overdue}" for d in (*needs, *provides))
+    seen += f";{needs_total};{provides_total}"
     return {
         "dependencies_version": hashlib.sha256(seen.encode()).hexdigest()[:12],
         "needs": needs,
+        "needs_total": needs_total,
         "provides": provides,
+        "provides_total": provides_total,
         "board_needs_url": _dependency_board_link(**{"from": squad.key}),
         "board_provides_url": _dependency_board_link(to=squad.key),
         "board_url": _dependency_board_link(),
@@ -1107,9 +1124,10 @@ def _plan_context(
     initiative_conflict=None,
     section_conflicts: dict | None = None,
     not_doing_conflict=None,
+    live: dict | None = None,
 ) -> dict:
     # The stamp first: a change saved while the page is drawn shows at the first poll.
-    live = _live_context(request, squad)
+    live = live or _live_context(request, squad)
     plan = _plan_for(squad)
     section_forms = section_forms or {}
     section_conflicts = section_conflicts or {}
@@ -1156,14 +1174,16 @@ def _plan_context(
     return context
 
 
-def _live_context(request: AuthedRequest, squad: Squad) -> dict:
-    """What the page's poller needs: where to ask, with what token, from which stamp."""
-    stamp = cowriting.stamp(squad.pk)
+def _live_context(request: AuthedRequest, squad: Squad, revision: int | None = None) -> dict:
+    """What the page's poller needs: where to ask, with what token, from which stamp
+    (`revision`, when the caller has read it already)."""
+    if revision is None:
+        revision = cowriting.stamp(squad.pk).revision
     token = cowriting.poll_token(user_id=request.user.pk, squad_id=squad.pk)
     return {
         "live_url": reverse("squads:plan_live", args=[squad.key]) + "?" + urlencode({"t": token}),
         # Only the revision: the first poll then brings who is editing what.
-        "live_etag": f"{stamp.revision}.",
+        "live_etag": f"{revision}.",
         "presence_url": reverse("squads:plan_presence", args=[squad.key]),
         "history_url": reverse("squads:plan_history", args=[squad.key]),
     }
@@ -1172,8 +1192,40 @@ def _live_context(request: AuthedRequest, squad: Squad) -> dict:
 @login_required
 @require_safe
 def plan(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, _ = access.get_plan_for_user(request, key)
-    return render(request, "squads/plan.html", _plan_context(request, squad))
+    # The poll's stamp and the revisions the cached body is keyed on, read with the squad
+    # and before the plan itself: a change saved meanwhile shows at the first poll. Only
+    # what the checks need besides: the body, usually from the cache, reads the rest.
+    squad, _ = access.get_plan_for_user(
+        request,
+        key,
+        related=(),
+        squads=pagecache.with_plan_revisions(Squad.objects.all()),
+    )
+    actor = access.actor_for(request)
+    read, stamp = pagecache.plan_revisions(request, squad)
+    # The poll's address is per person: put in after the cache.
+    live = _live_context(request, squad, revision=stamp)
+    viewer = (
+        tuple(sorted(_squad_flags(request, squad).items())),
+        access.can_approve_plan(actor, squad),
+        access.can_create_dependency(actor, squad),
+    )
+
+    def draw(stand_ins: dict) -> str:
+        context = {**_plan_context(request, squad, live=live), **stand_ins}
+        return render_to_string("squads/plan.html#body", context, request=request)
+
+    body = pagecache.body(
+        request,
+        name="plan",
+        read=read,
+        vary=(squad.pk, timezone.localdate(), viewer),
+        render=draw,
+        swaps={"live_url": live["live_url"], "live_etag": live["live_etag"]},
+    )
+    return render(
+        request, "squads/plan.html", {"squad": squad, "cached_body": body, "nav": "squads"}
+    )
 
 
 @login_required

@@ -171,6 +171,13 @@ def test_with_redis_down_pages_and_saves_keep_working_and_reviews_wait_for_the_s
         assert response.status_code == 302
         assert CheckIn.objects.filter(note="Redis is down and this still saves.").exists()
         assert "the periodic review will catch up" in caplog.text
+        # Sessions live in the database too: signing out and in again works without Redis.
+        assert client.post("/accounts/logout/").status_code == 302
+        assert client.get(f"{SQUAD}/plan/").status_code == 302  # to the sign-in page
+        client.force_login(User.objects.get(username="marco"))
+        assert (
+            "Every customer is welcomed by name." in client.get(f"{SQUAD}/plan/").content.decode()
+        )
         assert time.monotonic() - started < 30
 
         # Asking for a review never raises, and gives up on the broker quickly.

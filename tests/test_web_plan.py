@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -225,10 +226,16 @@ def test_the_plan_costs_the_same_queries_for_2_or_20_initiatives(
             key=f"dep-{n}", from_initiative=made, to_squad=other, what="Help", due="2027-02-01"
         )
     client.force_login(bob)
-    # 19: the page's parts, plus the plan's stamp and its comment threads (one query each).
-    with django_assert_max_num_queries(19):
+    # 20: the page's parts, plus the plan's stamp, its comment threads and the revisions its
+    # cached rendering is keyed on (one query each).
+    with django_assert_max_num_queries(20):
         response = client.get(url("plan", squad.key))
     assert response.content.decode().count('class="initiative"') == count
+    # Asked again with nothing changed: the rendering comes from the cache (what is left:
+    # the session, the person, the squad, what the person may do, the revisions, the menu).
+    with django_assert_max_num_queries(11):
+        again = client.get(url("plan", squad.key))
+    assert again.content.decode().count('class="initiative"') == count
 
 
 # ---------------------------------------------------------------------------------------
@@ -668,9 +675,33 @@ def test_dependencies_needed_and_provided_show_due_and_status(client, squad, too
     assert "Customer feedback" in provides and "badge--accepted" in provides
 
 
-def test_add_a_dependency_links_to_the_board_only_when_it_exists(
-    client, squad, bob, carol, olga, monkeypatch
+def test_a_long_list_shows_the_open_ones_first_and_sends_to_the_board_for_all(
+    client, squad, tool, carol, cycle
 ):
+    other = f.squad("product-led", dri=carol, cycle=cycle)
+    for n in range(30):
+        Dependency.objects.create(
+            key=f"ask-{n:02}",
+            from_initiative=tool,
+            to_squad=other,
+            what=f"Ask number {n:02}",
+            due=dt.date(2027, 1, 1) + dt.timedelta(days=n),
+            # The five soonest due are done: they give way to open ones.
+            status="done" if n < 5 else "requested",
+        )
+    client.force_login(carol)
+    needs = client.get(url("plan", squad.key)).content.decode().split("Others need from")[0]
+    shown = re.findall(r"Ask number (\d\d)", needs)
+    assert shown == [f"{n:02}" for n in range(5, 30)]
+    assert "25 of 30 shown: open ones first, soonest due first." in needs
+    assert 'href="/board/?from=first-90-days">All 30 on the board</a>' in needs
+
+
+def test_add_a_dependency_links_to_the_board_only_when_it_exists(
+    client, squad, bob, carol, olga, monkeypatch, settings
+):
+    # The URL configuration is fixed for a server's life; here it changes between requests.
+    settings.PAGE_CACHE = False
     real_reverse = views.reverse
 
     def without_create(name, *args, **kwargs):

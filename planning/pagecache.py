@@ -1,0 +1,174 @@
+"""The rendered body of the busiest pages, cached under the revision of the data it shows.
+
+A page's body (the board, a squad's plan page) is rendered once per revision of the data it
+shows and served from the cache until that data changes. The revisions are exact: database
+triggers move a scope's value in the same transaction as any change to the rows its pages
+show (planning.models.PageRevision, migration 0010), so a change is never missed, whoever
+made it and however (a form, a bulk update, an import, the admin). The key also holds the
+date (what is overdue changes at midnight), the page's address, what the viewer may do
+there (so people with different permissions never share a rendering) and a digest of the
+code and templates (so a new release never serves what the one before drew).
+
+What differs per request is never stored: the CSRF token and any other per-person value a
+page names in `swaps` are rendered as markers derived from the secret key and put in after
+the cache is read. Everything else in the page around the body (the navigation, messages,
+the CSP nonce) is rendered afresh each time.
+
+On databases without the triggers (the SQLite default), or with PAGE_CACHE=0, or when the
+cache cannot be reached, pages are simply rendered each time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.core.cache import cache as django_cache
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.utils.crypto import salted_hmac
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+logger = logging.getLogger(__name__)
+
+BOARD = "board"
+DIRECTORY = "directory"
+
+
+def squad_scope(squad_id: int) -> str:
+    return f"squad:{squad_id}"
+
+
+def enabled() -> bool:
+    return settings.PAGE_CACHE and connection.vendor == "postgresql"
+
+
+@cache
+def marker(name: str) -> str:
+    """A stand-in for a per-request value: unguessable, so no one can write it in a plan."""
+    return (
+        "tlmark"
+        + salted_hmac("planning.pagecache.marker", name, algorithm="sha256").hexdigest()[:24]
+    )
+
+
+def revisions(scopes: Iterable[str], request: HttpRequest | None = None) -> tuple[int, ...]:
+    """The scopes' values, in the order given (0 for a scope nothing has moved yet).
+
+    With `request`, the directory's revision is kept on it: planning.cycles uses it to skip
+    reading the cycles again."""
+    return _read(list(scopes), request)[0]
+
+
+def with_plan_revisions(squads: QuerySet) -> QuerySet:
+    """Squads read with their plan page's revisions and co-writing stamp, in the same
+    statement (see plan_revisions()). Plain SQL: this runs on every plan page."""
+    if not enabled():
+        return squads
+    return squads.extra(  # noqa: S610 - constant SQL, no user input
+        select={
+            "page_revision": "SELECT value FROM planning_pagerevision"
+            " WHERE scope = 'squad:' || squads_squad.id",
+            "page_directory": "SELECT value FROM planning_pagerevision"
+            f" WHERE scope = '{DIRECTORY}'",
+            "page_stamp": "SELECT revision FROM planning_planstamp"
+            " WHERE squad_id = squads_squad.id",
+        }
+    )
+
+
+def plan_revisions(request: HttpRequest, squad) -> tuple[tuple[int, ...], int | None]:
+    """A plan page's revisions ([squad_scope(), DIRECTORY]) and its co-writing stamp's
+    revision (planning.cowriting; None where the cache is off), as read with the squad."""
+    if not enabled():
+        return (0, 0), None
+    if squad.page_directory is not None:
+        request._throughline_directory = squad.page_directory
+    return (squad.page_revision or 0, squad.page_directory or 0), squad.page_stamp or 0
+
+
+def _read(scopes: list[str], request):
+    if not enabled():
+        return tuple(0 for _ in scopes), None
+    with connection.cursor() as cursor:
+        # On every cached page: plain SQL, to spare the ORM's work on the way.
+        cursor.execute(
+            "SELECT scope, value FROM planning_pagerevision WHERE scope = ANY(%s)", [scopes]
+        )
+        found = dict(cursor.fetchall())
+    if request is not None and DIRECTORY in found:
+        request._throughline_directory = found[DIRECTORY]
+    return tuple(found.get(scope, 0) for scope in scopes), None
+
+
+@cache
+def release() -> str:
+    """A digest of the code and templates that draw pages: a new release never serves a
+    rendering the one before cached."""
+    digest = hashlib.sha256()
+    root = Path(settings.BASE_DIR)
+    for folder in ("templates", "planning", "squads", "dependencies", "journeys"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.suffix in {".html", ".py"} and "migrations" not in path.parts:
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _key(name: str, parts: tuple) -> str:
+    raw = repr((settings.DATABASES["default"]["NAME"], release(), name, parts))
+    return "page:" + hashlib.sha256(raw.encode()).hexdigest()
+
+
+def body(
+    request: HttpRequest,
+    *,
+    name: str,
+    scopes: Iterable[str] = (),
+    read: tuple[int, ...] | None = None,
+    vary: tuple,
+    render: Callable[[dict], str],
+    swaps: Mapping[str, str] | None = None,
+) -> SafeString:
+    """The page body `render` draws, from the cache when its data has not moved.
+
+    The key holds the revisions of `scopes`, or `read` when the caller has read them
+    already (before any of the data the body shows). `render(stand_ins)` draws the body
+    with `stand_ins` (the CSRF token and each of `swaps`' names mapped to a marker) in its
+    context; the markers are replaced by the real values on the way out. `vary` holds
+    everything else the body depends on besides the scopes' data: the address, the
+    viewer's permissions, the date.
+    """
+    swaps = dict(swaps or {})
+    real = {"csrf_token": get_token(request), **swaps}
+    stand_ins = {key: marker(key) for key in real}
+    if not enabled():
+        return _swap(render(stand_ins), stand_ins, real)
+    # The revisions before the data: a change committed in between makes the rendering
+    # newer than its key, never older.
+    key = _key(name, (read if read is not None else revisions(scopes, request), vary))
+    try:
+        html = django_cache.get(key)
+    except Exception:
+        logger.warning("page cache unreachable: rendering %s afresh", name, exc_info=True)
+        return _swap(render(stand_ins), stand_ins, real)
+    if html is None:
+        html = render(stand_ins)
+        try:
+            django_cache.set(key, html, timeout=settings.PAGE_CACHE_SECONDS)
+        except Exception:
+            logger.warning("could not cache %s", name, exc_info=True)
+    return _swap(html, stand_ins, real)
+
+
+def _swap(html: str, stand_ins: dict[str, str], real: dict[str, str]) -> SafeString:
+    for key, mark in stand_ins.items():
+        html = html.replace(mark, escape(real[key]))
+    return mark_safe(html)  # noqa: S308 - rendered by the template engine, values escaped

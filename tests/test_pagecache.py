@@ -1,0 +1,257 @@
+"""The board's and the plan page's cached renderings: whatever changes the data they show,
+however it is written, the next person to ask sees it; and no one sees another person's
+rights, CSRF token or poll token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from urllib.parse import unquote
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+
+from dependencies.models import Dependency
+from planning import cowriting, pagecache
+from planning.models import Initiative, PageRevision, Plan, Profile
+from squads.models import Membership, Squad
+from tests import factories as f
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+DUE = dt.date(2027, 3, 1)
+
+
+@pytest.fixture
+def cycle():
+    return f.cycle("fy2027")
+
+
+@pytest.fixture
+def olga():
+    user = f.person("olga", "Olga Ortiz", function="Operations")
+    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
+    return user
+
+
+@pytest.fixture
+def ann():
+    return f.person("ann", "Ann Abbott")
+
+
+@pytest.fixture
+def ben():
+    return f.person("ben", "Ben Brook")
+
+
+@pytest.fixture
+def cid():
+    return f.person("cid", "Cid Cole")
+
+
+@pytest.fixture
+def needing(cycle, ann, ben):
+    return f.squad("onboarding", dri=ann, cycle=cycle, members=[ben])
+
+
+@pytest.fixture
+def providing(cycle, cid):
+    return f.squad("billing", dri=cid, cycle=cycle)
+
+
+@pytest.fixture
+def dep(needing, providing, cid):
+    work = f.initiative(needing, "welcome-pack", title="Welcome pack")
+    offer = f.initiative(providing, "invoice-api", title="Invoice API")
+    return Dependency.objects.create(
+        key="welcome-invoices",
+        from_initiative=work,
+        to_initiative=offer,
+        what="Invoices in the welcome pack",
+        due=DUE,
+        owner=cid,
+    )
+
+
+def plan_url(squad: Squad) -> str:
+    return reverse("squads:plan", args=[squad.key])
+
+
+def page(client: Client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_cache_is_in_use_here():
+    assert pagecache.enabled()
+
+
+# ---------------------------------------------------------------------------------------
+# Changes show at once, however they are written
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_bulk_status_change_shows_on_the_board_and_on_both_plans(
+    dep, olga, needing, providing, ben
+):
+    board = signed_in(olga)
+    member = signed_in(ben)
+    assert "Requested" in page(board, reverse("board:board"))
+    assert "Requested" in page(member, plan_url(needing))
+    assert "Requested" in page(member, plan_url(providing))
+
+    # No signal, no version: a plain UPDATE, as a script or a bulk edit would make.
+    Dependency.objects.filter(pk=dep.pk).update(status="at_risk")
+
+    assert "At risk" in page(board, reverse("board:board"))
+    assert "At risk" in page(member, plan_url(needing))
+    assert "At risk" in page(member, plan_url(providing))
+
+
+def test_renaming_the_provider_shows_on_the_board_and_on_the_needing_plan(
+    dep, olga, ben, needing, providing
+):
+    board, member = signed_in(olga), signed_in(ben)
+    assert "Invoice API" in page(board, reverse("board:board"))
+    assert "Invoice API" in page(member, plan_url(needing))
+
+    Initiative.objects.filter(pk=dep.to_initiative_id).update(title="Invoices, version two")
+    Squad.objects.filter(pk=providing.pk).update(name="Billing and Invoices")
+
+    board_page, plan_page = page(board, reverse("board:board")), page(member, plan_url(needing))
+    for content in (board_page, plan_page):
+        assert "Invoices, version two" in content
+        assert "Invoice API" not in content
+        assert "Billing and Invoices" in content
+
+
+def test_a_person_renamed_in_the_directory_shows_as_the_owner(dep, olga):
+    board = signed_in(olga)
+    assert "Cid Cole" in page(board, reverse("board:board"))
+    Profile.objects.filter(user=dep.owner).update(display_name="Cidney Cole-Smith")
+    assert "Cidney Cole-Smith" in page(board, reverse("board:board"))
+
+
+def test_a_plan_section_written_with_sql_shows_on_the_plan(needing, ben):
+    member = signed_in(ben)
+    assert "Customers wait a week" not in page(member, plan_url(needing))
+    Plan.objects.update_or_create(
+        squad=needing, defaults={"current_experience": "Customers wait a week for a login."}
+    )
+    assert "Customers wait a week for a login." in page(member, plan_url(needing))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE planning_plan SET current_experience = %s WHERE squad_id = %s",
+            ["Customers log in on day one.", needing.pk],
+        )
+    content = page(member, plan_url(needing))
+    assert "Customers log in on day one." in content
+    assert "wait a week" not in content
+
+
+def test_a_change_that_is_rolled_back_never_shows(needing, ben):
+    member = signed_in(ben)
+    Plan.objects.update_or_create(squad=needing, defaults={"success_metrics": "Loyalty points."})
+    assert "Loyalty points." in page(member, plan_url(needing))
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Plan.objects.filter(squad=needing).update(success_metrics="Referral codes.")
+        # Someone reads the page while the change is not yet committed elsewhere.
+        assert "Referral codes." in page(member, plan_url(needing))
+        raise RuntimeError("the save fails")
+    content = page(member, plan_url(needing))
+    assert "Loyalty points." in content
+    assert "Referral codes." not in content
+
+
+def test_one_squads_change_leaves_other_squads_plans_cached(needing, providing, ben):
+    before = pagecache.revisions([pagecache.squad_scope(providing.pk), pagecache.DIRECTORY])
+    Plan.objects.update_or_create(squad=needing, defaults={"success_metrics": "Loyalty points."})
+    f.initiative(needing, "another", title="Another")
+    after = pagecache.revisions([pagecache.squad_scope(providing.pk), pagecache.DIRECTORY])
+    assert after == before
+
+
+def test_a_bulk_insert_moves_each_scope_once_and_values_never_repeat(needing, providing):
+    work = f.initiative(needing, "bulk", title="Bulk")
+    before = dict(PageRevision.objects.values_list("scope", "value"))
+    Dependency.objects.bulk_create(
+        Dependency(key=f"bulk-{n}", from_initiative=work, to_squad=providing, what="x", due=DUE)
+        for n in range(500)
+    )
+    after = dict(PageRevision.objects.values_list("scope", "value"))
+    moved = {scope for scope in after if after[scope] != before.get(scope)}
+    assert moved == {"board", f"squad:{needing.pk}", f"squad:{providing.pk}"}
+    assert len(set(after.values())) == len(after)
+
+
+# ---------------------------------------------------------------------------------------
+# What is per person stays per person
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_reader_never_gets_a_members_edit_buttons(needing, ben, olga):
+    edit = reverse("squads:plan_section_edit", args=[needing.key, "current-experience"])
+    assert edit in page(signed_in(ben), plan_url(needing))
+    reader = page(signed_in(olga), plan_url(needing))
+    assert edit not in reader
+    assert "Read only: only the squad's members change its plan." in reader
+
+
+def test_the_board_offers_answers_only_to_the_provider(dep, ben, cid):
+    assert 'value="accept"' in page(signed_in(cid), reverse("board:board"))
+    assert 'value="accept"' not in page(signed_in(ben), reverse("board:board"))
+
+
+def test_a_cached_page_carries_the_readers_own_csrf_and_poll_tokens(needing, ben):
+    person = f.person("eve", "Eve Ek")
+    Membership.objects.create(squad=needing, person=person, function="Product")
+    first = page(signed_in(ben), plan_url(needing))
+
+    eve = Client(enforce_csrf_checks=True)
+    eve.force_login(person)
+    content = page(eve, plan_url(needing))
+    assert pagecache.marker("csrf_token") not in content
+    assert pagecache.marker("live_url") not in content
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', content).group(1)
+    assert token not in first
+
+    live = re.search(r'data-live-url="[^"]*\?t=([^"]+)"', content).group(1)
+    assert cowriting.read_poll_token(unquote(live)) == (person.pk, needing.pk)
+
+    # The token from the cached page is accepted: the save goes through.
+    response = eve.post(
+        reverse("squads:plan_section_edit", args=[needing.key, "success-metrics"]),
+        {"csrfmiddlewaretoken": token, "text": "Loyalty points.", "version": "1"},
+    )
+    assert response.status_code in (200, 302)
+    assert Plan.objects.get(squad=needing).success_metrics == "Loyalty points."
+    assert "Loyalty points." in page(signed_in(ben), plan_url(needing))
+
+
+# ---------------------------------------------------------------------------------------
+# Without the cache
+# ---------------------------------------------------------------------------------------
+
+
+def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+    settings.COWRITING_SHARED_CACHE = False
+    client = signed_in(olga)
+    assert "Invoices in the welcome pack" in page(client, reverse("board:board"))
+    assert "Invoices in the welcome pack" in page(client, plan_url(needing))
