@@ -15,6 +15,7 @@ def throughline(request: HttpRequest) -> dict:
     return {
         "whoami": actor.display_name or request.user.get_username(),
         "unread_notifications": actor.unread_notifications,
-        "current_cycle": current_cycle(request),
-        "all_cycles": all_cycles(request),
+        # Read when a template shows them (the full pages), not for the fragments htmx asks.
+        "current_cycle": lambda: current_cycle(request),
+        "all_cycles": lambda: all_cycles(request),
     }

@@ -27,7 +27,7 @@ from django.contrib.auth import get_user_model
 from django.core import signing
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
@@ -194,6 +194,17 @@ def plan_changed(squad_ids: Iterable[int | None], *, create: bool = True) -> Non
     """Move the stamp of these squads' plans, with the change that caused it."""
     ids = {pk for pk in squad_ids if pk is not None}
     if not ids:
+        return
+    if create and connection.vendor == "postgresql":
+        # One statement: insert at 1 or add one; two first changes at once still count twice.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO planning_planstamp (squad_id, revision, presence_revision)"
+                " SELECT unnest(%s::bigint[]), 1, 0"
+                " ON CONFLICT (squad_id) DO UPDATE SET revision = planning_planstamp.revision + 1",
+                [sorted(ids)],
+            )
+        _forget_stamps_now_and_after_commit(ids)
         return
     with transaction.atomic():
         # Insert-if-missing, then increment: two first changes at once still count twice.

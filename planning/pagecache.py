@@ -29,7 +29,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.cache import cache as django_cache
 from django.db import connection
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
@@ -67,21 +66,24 @@ def revisions(scopes: Iterable[str], request: HttpRequest | None = None) -> tupl
     return _read(list(scopes), request)[0]
 
 
-def with_plan_revisions(squads: QuerySet) -> QuerySet:
-    """Squads read with their plan page's revisions and co-writing stamp, in the same
-    statement (see plan_revisions()). Plain SQL: this runs on every plan page."""
+_SQUAD_WITH_REVISIONS = f"""
+SELECT s.*,
+  (SELECT value FROM planning_pagerevision WHERE scope = 'squad:' || s.id) AS page_revision,
+  (SELECT value FROM planning_pagerevision WHERE scope = '{DIRECTORY}') AS page_directory,
+  (SELECT revision FROM planning_planstamp WHERE squad_id = s.id) AS page_stamp
+FROM squads_squad s WHERE s.key = %s
+"""
+
+
+def find_squad_with_revisions(key: str):
+    """The squad of this key, read with its plan page's revisions and co-writing stamp in
+    the same statement (see plan_revisions()); None when there is none. Plain SQL: this
+    runs on every plan page."""
+    from squads.models import Squad
+
     if not enabled():
-        return squads
-    return squads.extra(  # noqa: S610 - constant SQL, no user input
-        select={
-            "page_revision": "SELECT value FROM planning_pagerevision"
-            " WHERE scope = 'squad:' || squads_squad.id",
-            "page_directory": "SELECT value FROM planning_pagerevision"
-            f" WHERE scope = '{DIRECTORY}'",
-            "page_stamp": "SELECT revision FROM planning_planstamp"
-            " WHERE squad_id = squads_squad.id",
-        }
-    )
+        return Squad.objects.filter(key=key).first()
+    return next(iter(Squad.objects.raw(_SQUAD_WITH_REVISIONS, [key])), None)
 
 
 def plan_revisions(request: HttpRequest, squad) -> tuple[tuple[int, ...], int | None]:

@@ -285,7 +285,7 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "planning.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             # Every use of the cache copes with it failing; an unreachable Redis fails fast.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},

@@ -434,6 +434,9 @@ NOT_DOING_MAX_LENGTH = 500
 
 
 def _plan_row(squad: Squad) -> Plan:
+    plan = Plan.objects.filter(squad=squad).first()
+    if plan is not None:  # the usual case: one read, no transaction of its own
+        return plan
     try:
         with transaction.atomic():
             plan, _ = Plan.objects.get_or_create(squad=squad)

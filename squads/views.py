@@ -1195,12 +1195,7 @@ def plan(request: AuthedRequest, key: str) -> HttpResponse:
     # The poll's stamp and the revisions the cached body is keyed on, read with the squad
     # and before the plan itself: a change saved meanwhile shows at the first poll. Only
     # what the checks need besides: the body, usually from the cache, reads the rest.
-    squad, _ = access.get_plan_for_user(
-        request,
-        key,
-        related=(),
-        squads=pagecache.with_plan_revisions(Squad.objects.all()),
-    )
+    squad, _ = access.get_plan_for_user(request, key, find=pagecache.find_squad_with_revisions)
     actor = access.actor_for(request)
     read, stamp = pagecache.plan_revisions(request, squad)
     # The poll's address is per person: put in after the cache.
@@ -1251,15 +1246,18 @@ def plan_approval(request: AuthedRequest, key: str) -> HttpResponse:
 
 
 def _section_response(
-    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None
+    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None, plan=None
 ) -> HttpResponse:
-    return render(request, *_section_template_and_context(request, squad, slug, form, conflict))
+    return render(
+        request, *_section_template_and_context(request, squad, slug, form, conflict, plan)
+    )
 
 
 def _section_template_and_context(
-    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None
+    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None, plan=None
 ) -> tuple[str, dict]:
-    plan = _plan_for(squad)
+    """`plan`: the plan as just saved, when the caller has it."""
+    plan = plan or _plan_for(squad)
     if slug == NOT_DOING:
         threads = _comments(squad, section="not_doing")
         context = {
@@ -1310,7 +1308,7 @@ def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpResponse:
-    squad, can_edit = access.get_plan_for_user(request, key)
+    squad, can_edit = access.get_plan_for_user(request, key, find=access.find_squad_alone)
     _known_section(section)
     if not can_edit:
         _forbid(PLAN_READ_ONLY)
@@ -1328,7 +1326,7 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
         form.posted_version = _posted_version(request)
         if form.is_valid():
             try:
-                services.plan_section_update(
+                saved = services.plan_section_update(
                     squad=squad,
                     section=field_name,
                     text=form.cleaned_data["text"],
@@ -1347,7 +1345,7 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
                 form.add_service_errors(error)
             else:
                 if request.htmx:
-                    return _section_response(request, squad, section)
+                    return _section_response(request, squad, section, plan=saved)
                 messages.success(request, f"{title} saved.")
                 return redirect(reverse("squads:plan", args=[squad.key]) + f"#{section}")
     else:

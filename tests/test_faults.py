@@ -139,7 +139,7 @@ def test_with_redis_down_pages_and_saves_keep_working_and_reviews_wait_for_the_s
     settings.CACHES = {
         "default": {
             **django_settings.CACHES["default"],
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "planning.redis_cache.RedisCache",
             "LOCATION": url,
         }
     }

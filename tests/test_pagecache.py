@@ -246,7 +246,7 @@ def test_a_cached_page_carries_the_readers_own_csrf_and_poll_tokens(needing, ben
 def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "planning.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }
