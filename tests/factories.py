@@ -20,6 +20,14 @@ def person(username: str, name: str | None = None, function: str = "Product"):
     return user
 
 
+def in_group(user, group: str):
+    """Put a person in a role group (Leadership, Operations)."""
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get_or_create(name=group)[0])
+    return user
+
+
 def cycle(key: str = "fy2027") -> Cycle:
     return Cycle.objects.create(
         key=key, name=key.upper(), starts=dt.date(2027, 1, 1), ends=dt.date(2027, 12, 31)

@@ -9,7 +9,6 @@ import re
 from urllib.parse import unquote
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -26,20 +25,8 @@ DUE = dt.date(2027, 3, 1)
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
 def olga():
-    user = f.person("olga", "Olga Ortiz", function="Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
-def ann():
-    return f.person("ann", "Ann Abbott")
+    return f.in_group(f.person("olga", "Olga Ortiz", function="Operations"), "Operations")
 
 
 @pytest.fixture
@@ -53,13 +40,13 @@ def cid():
 
 
 @pytest.fixture
-def needing(cycle, ann, ben):
-    return f.squad("onboarding", dri=ann, cycle=cycle, members=[ben])
+def needing(ben):
+    return f.squad("onboarding", dri=f.person("ann"), cycle=f.cycle("fy2027"), members=[ben])
 
 
 @pytest.fixture
-def providing(cycle, cid):
-    return f.squad("billing", dri=cid, cycle=cycle)
+def providing(needing, cid):
+    return f.squad("billing", dri=cid, cycle=needing.cycle)
 
 
 @pytest.fixture
