@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from dependencies.models import Dependency
 from planning import cowriting, pagecache
-from planning.models import Initiative, PageRevision, Plan, Profile
-from squads.models import Membership, Squad
+from planning.models import Comment, Initiative, PageRevision, Plan, Profile
+from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
 from tests import factories as f
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -242,3 +242,61 @@ def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, setti
     client = signed_in(olga)
     assert "Invoices in the welcome pack" in page(client, reverse("board:board"))
     assert "Invoices in the welcome pack" in page(client, plan_url(needing))
+
+
+# ---------------------------------------------------------------------------------------
+# Every table a cached page reads moves a revision
+# ---------------------------------------------------------------------------------------
+
+# Read on the way to a cached body but not shown in it: the session and account, what the
+# person may do (part of the key, read afresh each time), the revisions themselves, the
+# co-writing stamp and the navigation around the body (both put in per request).
+NOT_IN_THE_BODY = {
+    "django_session",
+    "auth_group",
+    "auth_user_groups",
+    "planning_pagerevision",
+    "planning_planstamp",
+    "planning_notification",
+}
+
+
+def _tables_read(sql: str) -> set[str]:
+    return set(re.findall(r'(?:FROM|JOIN)\s+"?([a-z_]+)"?', sql))
+
+
+def _tables_with_triggers() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid"
+            " WHERE t.tgname LIKE 'planning_touch%%'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_every_table_the_board_and_the_plan_page_draw_from_moves_a_revision(
+    dep, olga, ben, needing, settings
+):
+    from django.test.utils import CaptureQueriesContext
+
+    stage = f.stage()
+    work = f.initiative(needing, "staged", title="Staged", stage=stage)
+    SquadStage.objects.create(squad=needing, stage=stage)
+    Comment.objects.create(squad=needing, initiative=work, author=ben, body="Looks right.")
+    Comment.objects.create(squad=needing, section="success_metrics", author=ben, body="Agreed.")
+    okr = OKR.objects.create(squad=needing, cycle=needing.cycle, objective="Welcome everyone")
+    KeyResult.objects.create(okr=okr, key="activation", name="Activation", target=80)
+    settings.PAGE_CACHE = False  # draw every part, as a cache miss does
+    read: set[str] = set()
+    for client, url in (
+        (signed_in(olga), reverse("board:board")),
+        (signed_in(ben), plan_url(needing)),
+        (signed_in(ben), reverse("board:board") + "?group=month&status=open"),
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            page(client, url)
+        for query in queries.captured_queries:
+            read |= _tables_read(query["sql"])
+    assert {"dependencies_dependency", "planning_plan", "planning_initiative"} <= read
+    untracked = read - NOT_IN_THE_BODY - _tables_with_triggers()
+    assert untracked == set(), f"shown on a cached page, no trigger moves a revision: {untracked}"
