@@ -210,10 +210,17 @@ def _find_squad(key: str) -> Squad | None:
     return Squad.objects.select_related("cycle", "dri__profile").filter(key=key).first()
 
 
-def find_squad_alone(key: str) -> Squad | None:
-    """The squad row and nothing else, in plain SQL: for the busiest writes, which read the
-    cycle or the DRI only when they need them."""
-    return next(iter(Squad.objects.raw("SELECT * FROM squads_squad WHERE key = %s", [key])), None)
+_SQUAD_TO_WRITE = """
+SELECT s.*, (SELECT p.id FROM planning_plan p WHERE p.squad_id = s.id) AS plan_pk
+FROM squads_squad s WHERE s.key = %s
+"""
+
+
+def find_squad_to_write(key: str) -> Squad | None:
+    """The squad row with its plan's id (`plan_pk`, None before the first save) and nothing
+    else, in plain SQL: for the busiest writes, which read the cycle or the DRI only when
+    they need them."""
+    return next(iter(Squad.objects.raw(_SQUAD_TO_WRITE, [key])), None)
 
 
 def get_plan_for_user(

@@ -65,8 +65,24 @@ class _Stale(Exception):
     pass
 
 
+# Rows known to have history entries committed: a row keeps its history for good, so this
+# process need not ask again on every save. Bounded: emptied when it grows past the limit.
+_WITH_HISTORY: set[tuple[str, int]] = set()
+_WITH_HISTORY_LIMIT = 100_000
+
+
 def _has_history(model: type[models.Model], pk: int) -> bool:
-    return model.history.filter(id=pk).exists()
+    key = (model._meta.label, pk)
+    if key in _WITH_HISTORY:
+        return True
+    found = model.history.filter(id=pk).exists()
+    # Only what another transaction committed (this block is the outermost): an entry this
+    # transaction wrote could still be rolled back.
+    if found and len(connection.atomic_blocks) == 1:
+        if len(_WITH_HISTORY) >= _WITH_HISTORY_LIMIT:
+            _WITH_HISTORY.clear()
+        _WITH_HISTORY.add(key)
+    return found
 
 
 def saved_entry(model: type[models.Model], pk: int, version_field: str, version: int):

@@ -202,6 +202,8 @@ class WriteRateLimitMiddleware:
 
 def _hit(key: str, window: int) -> int | None:
     try:
+        if hasattr(cache, "count"):  # planning.redis_cache: one round trip
+            return cache.count(key, timeout=window + 5)
         # add() is a no-op when the counter exists; incr() is atomic on Redis.
         cache.add(key, 0, timeout=window + 5)
         try:

@@ -13,11 +13,13 @@ import json
 import os
 import random
 import re
+import socket
 import time
 from pathlib import Path
 
 import gevent
-from locust import FastHttpUser, HttpUser, events, task
+from geventhttpclient import connectionpool
+from locust import FastHttpUser, events, task
 
 SCENARIO = os.environ.get("BENCH_SCENARIO", "bare")
 DATA = json.loads(Path(os.environ["BENCH_DATA"]).read_text(encoding="utf-8"))
@@ -35,13 +37,23 @@ def _headers(session: dict) -> dict[str, str]:
     }
 
 
-# Writers post with requests' client, which sends with TCP_NODELAY: geventhttpclient writes
-# a POST's headers and body apart and, with Nagle's algorithm and delayed ACKs, adds tens of
-# milliseconds to each save that no server could save. Readers only GET: the faster client.
-_Client = HttpUser if SCENARIO == "save" else FastHttpUser
+# geventhttpclient writes a POST's headers and body apart; with Nagle's algorithm and delayed
+# ACKs that adds tens of milliseconds to each save that no server could save. Its sockets
+# are made with TCP_NODELAY here, as browsers and requests' client make theirs, so writers
+# use the same light client as readers (the load generator shares the server's two cores).
+_create_tcp_socket = connectionpool.ConnectionPool._create_tcp_socket
 
 
-class Person(_Client):
+def _nodelay(self, family, socktype, protocol):
+    sock = _create_tcp_socket(self, family, socktype, protocol)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+connectionpool.ConnectionPool._create_tcp_socket = _nodelay
+
+
+class Person(FastHttpUser):
     def wait_time(self) -> float:
         if not PACE:
             return 0

@@ -433,10 +433,17 @@ PLAN_TEXT_SECTIONS = ("current_experience", "desired_experience", "success_metri
 NOT_DOING_MAX_LENGTH = 500
 
 
-def _plan_row(squad: Squad) -> Plan:
-    plan = Plan.objects.filter(squad=squad).first()
-    if plan is not None:  # the usual case: one read, no transaction of its own
-        return plan
+def _plan_row(squad: Squad, *, to_save: bool = False) -> Plan:
+    """The squad's plan row, made if missing. `to_save`: only its key, for
+    cowriting.save_versioned, which reads the row itself when it needs it."""
+    if to_save:
+        # The usual case: the key read with the squad (access.find_squad_to_write), or one
+        # narrow read; no transaction of its own.
+        pk = getattr(squad, "plan_pk", None)
+        if pk is None:
+            pk = Plan.objects.filter(squad=squad).values_list("pk", flat=True).first()
+        if pk is not None:
+            return Plan(pk=pk, squad=squad)
     try:
         with transaction.atomic():
             plan, _ = Plan.objects.get_or_create(squad=squad)
@@ -467,7 +474,7 @@ def plan_section_update(
     if section not in PLAN_TEXT_SECTIONS:
         raise ValueError(f"Not a text section of the plan: {section}")
     return cowriting.save_versioned(
-        _plan_row(squad),
+        _plan_row(squad, to_save=True),
         values={section: _clean_text(text)},
         expected=version,
         by=by,
@@ -531,7 +538,7 @@ def not_doing_update(
         raise ValidationError({"not_doing": list(problems.values())})
     cleaned = [" ".join(item.split()) for item in items if item.strip()]
     return cowriting.save_versioned(
-        _plan_row(squad),
+        _plan_row(squad, to_save=True),
         values={"not_doing": cleaned},
         expected=version,
         by=by,

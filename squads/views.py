@@ -1308,7 +1308,7 @@ def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpResponse:
-    squad, can_edit = access.get_plan_for_user(request, key, find=access.find_squad_alone)
+    squad, can_edit = access.get_plan_for_user(request, key, find=access.find_squad_to_write)
     _known_section(section)
     if not can_edit:
         _forbid(PLAN_READ_ONLY)
