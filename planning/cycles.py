@@ -4,30 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 
 from planning.models import Cycle
 
 SESSION_KEY = "throughline_cycle"
-
-
-def default_cycle() -> Cycle | None:
-    """The cycle running today, else the next to start, else the most recent."""
-    today = timezone.localdate()
-    return (
-        Cycle.objects.annotate(
-            rank=Case(
-                When(starts__lte=today, ends__gte=today, then=Value(0)),
-                When(starts__gt=today, then=Value(1)),
-                default=Value(2),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("rank", "starts", "-ends", "id")
-        .first()
-    )
 
 
 # The cycles as of one revision of the directory (planning.pagecache), which every change
@@ -55,7 +37,7 @@ def all_cycles(request: HttpRequest) -> list[Cycle]:
 
 
 def _default_of(cycles: list[Cycle]) -> Cycle | None:
-    """default_cycle() over cycles already read."""
+    """The cycle running today, else the next to start, else the most recent."""
     today = timezone.localdate()
 
     def rank(cycle: Cycle) -> tuple:

@@ -131,29 +131,27 @@ def body(
     request: HttpRequest,
     *,
     name: str,
-    scopes: Iterable[str] = (),
-    read: tuple[int, ...] | None = None,
+    read: tuple[int, ...],
     vary: tuple,
     render: Callable[[dict], str],
     swaps: Mapping[str, str] | None = None,
 ) -> SafeString:
     """The page body `render` draws, from the cache when its data has not moved.
 
-    The key holds the revisions of `scopes`, or `read` when the caller has read them
-    already (before any of the data the body shows). `render(stand_ins)` draws the body
-    with `stand_ins` (the CSRF token and each of `swaps`' names mapped to a marker) in its
-    context; the markers are replaced by the real values on the way out. `vary` holds
-    everything else the body depends on besides the scopes' data: the address, the
-    viewer's permissions, the date.
+    The key holds `read`, the revisions of the data the body shows, which the caller reads
+    (revisions() or plan_revisions()) before any of that data: a change committed in
+    between makes the rendering newer than its key, never older. `render(stand_ins)` draws
+    the body with `stand_ins` (the CSRF token and each of `swaps`' names mapped to a marker)
+    in its context; the markers are replaced by the real values on the way out. `vary`
+    holds everything else the body depends on: the address, the viewer's permissions, the
+    date.
     """
     swaps = dict(swaps or {})
     real = {"csrf_token": get_token(request), **swaps}
     stand_ins = {key: marker(key) for key in real}
     if not enabled():
         return _swap(render(stand_ins), stand_ins, real)
-    # The revisions before the data: a change committed in between makes the rendering
-    # newer than its key, never older.
-    key = _key(name, (read if read is not None else revisions(scopes, request), vary))
+    key = _key(name, (read, vary))
     try:
         stored = django_cache.get(key)
     except Exception:
