@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Case, F, TextField, Value, When
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -236,16 +238,22 @@ def dependency_respond(
         )
     now = now or timezone.now()
     seen = seen_status or dependency.status
-    note = dependency.note
+    values: dict = {"status": status, "updated_at": now}
     if action == "decline":
         day = timezone.localtime(now).date()
         line = f"Declined by {_person(by)} on {day:%d %b %Y}: {reason}"
-        note = f"{note}\n\n{line}" if note else line
+        # Appended by the database to the note as it is at the moment of writing: a note
+        # the needing side saved since this page was drawn is kept, not replaced.
+        values["note"] = Case(
+            When(note="", then=Value(line)),
+            default=Concat(F("note"), Value("\n\n" + line)),
+            output_field=TextField(),
+        )
     with transaction.atomic():
         try:
-            cowriting.save_versioned(
+            saved = cowriting.save_versioned(
                 dependency,
-                values={"status": status, "note": note, "updated_at": now},
+                values=values,
                 expected=None,
                 where={"status": seen},
                 by=by,
@@ -261,6 +269,6 @@ def dependency_respond(
         # update() sends no signal: queue the review of the needing squad's cycle ourselves.
         review_enqueue([_needer_squad(dependency).cycle_id])
     dependency.status = status
-    dependency.note = note
+    dependency.note = saved.note
     dependency.updated_at = now
     return dependency

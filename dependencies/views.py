@@ -636,10 +636,7 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
         if data.get("choice") == "mine":
             data = conflicts.draft_data(data, data.get("draft", ""), EDIT_FIELDS)
         form = DependencyForm(data)
-        try:
-            version = int(request.POST.get("version", ""))
-        except ValueError:
-            version = None
+        version = cowriting.posted_version(request.POST)
         if form.is_valid():
             try:
                 services.dependency_update(
@@ -660,8 +657,6 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
             else:
                 messages.success(request, f"Saved “{dep.what}”.")
                 return redirect(next_url or _board_url(dep=dep.key))
-        if version is None:
-            version = dep.version
     else:
         form = DependencyForm(
             initial={"what": dep.what, "due": dep.due, "blocking": dep.blocking, "note": dep.note}

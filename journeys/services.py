@@ -44,12 +44,19 @@ def when_error(when: str) -> str:
 
 def fingerprint(obj, fields: Iterable[str]) -> str:
     """A short digest of what an editor saw; it changes whenever someone saves new values."""
-    values = [getattr(obj, name) for name in fields]
+    values = [obj[name] if isinstance(obj, dict) else getattr(obj, name) for name in fields]
     return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()[:16]
 
 
 def stage_version(stage: Stage) -> str:
     return fingerprint(stage, STAGE_FIELDS)
+
+
+def journey_version(journey: Journey, segment_ids: Iterable[int]) -> str:
+    """The version of a journey's header: its name, description and segments as shown."""
+    return fingerprint(
+        {"n": journey.name, "d": journey.description, "s": sorted(segment_ids)}, ("n", "d", "s")
+    )
 
 
 def moment_version(moment: Moment) -> str:
@@ -135,17 +142,26 @@ def journey_create(
 
 
 def journey_update(
-    *, journey: Journey, name: str, description: str = "", segments: Iterable[Segment] = ()
+    *,
+    journey: Journey,
+    version: str,
+    name: str,
+    description: str = "",
+    segments: Iterable[Segment] = (),
 ) -> Journey:
+    """Save the journey's header if it is still as the editor saw it (`journey_version`)."""
     name, description = _clean_text(name), _clean_text(description)
     errors: dict[str, list[str]] = {}
     _require(errors, {"name": name}, "name")
     _raise(errors)
     wanted = {segment.pk for segment in segments}
     with transaction.atomic():
-        Journey.objects.filter(pk=journey.pk).update(name=name, description=description)
+        current = Journey.objects.select_for_update().get(pk=journey.pk)
         links = JourneySegment.objects.filter(journey=journey)
         have = set(links.values_list("segment_id", flat=True))
+        if version != journey_version(current, have):
+            raise _stale("journey")
+        Journey.objects.filter(pk=journey.pk).update(name=name, description=description)
         links.exclude(segment_id__in=wanted).delete()
         JourneySegment.objects.bulk_create(
             JourneySegment(journey=journey, segment_id=pk) for pk in sorted(wanted - have)

@@ -203,27 +203,38 @@ def _moment_rw(request: AuthedRequest, key: str, stage_key: str, pk: int) -> Mom
 @require_http_methods(["GET", "POST"])
 def journey_edit(request: AuthedRequest, key: str) -> HttpResponse:
     journey = _journey_rw(request, key)
+    saved = None
     if request.method == "POST":
+        version = request.POST.get("version", "")
         form = JourneyForm(request.POST, prefix="journey")
         if form.is_valid():
             try:
-                services.journey_update(journey=journey, **form.cleaned_data)
+                services.journey_update(journey=journey, version=version, **form.cleaned_data)
             except ValidationError as exc:
                 form.add_error(None, exc)
+                if getattr(exc, "code", None) == services.STALE:
+                    # Show what the other person saved; saving again keeps this version.
+                    saved = Journey.objects.get(pk=journey.pk)
+                    saved.segment_list = list(saved.segments.order_by("name"))
+                    version = services.journey_version(saved, [s.pk for s in saved.segment_list])
             else:
                 if not request.htmx:
                     return _back_to(journey.key)
                 return _render(request, _map_context(request, key), "header")
     else:
+        # The version is the digest of exactly what the form shows.
+        segments = list(journey.segments.all())
         form = JourneyForm(
             prefix="journey",
             initial={
                 "name": journey.name,
                 "description": journey.description,
-                "segments": list(journey.segments.all()),
+                "segments": segments,
             },
         )
-    return _render(request, _map_context(request, key, journey_form=form), "header")
+        version = services.journey_version(journey, [s.pk for s in segments])
+    state = {"journey_form": form, "journey_version": version, "journey_saved": saved}
+    return _render(request, _map_context(request, key, **state), "header")
 
 
 @login_required

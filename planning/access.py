@@ -186,6 +186,17 @@ def can_read_plan(actor: Actor, squad: Squad) -> bool:
     return not plan_is_restricted(squad)
 
 
+def readers_of_plan(squad: Squad, people):
+    """Those of `people` (a user queryset) who may read this squad's plan (can_read_plan)."""
+    if not plan_is_restricted(squad):
+        return people
+    return people.filter(
+        Q(is_superuser=True)
+        | Q(groups__name__in=[LEADERSHIP, OPERATIONS])
+        | Q(memberships__squad=squad)
+    ).distinct()
+
+
 def readable_initiatives(actor: Actor, queryset):
     """The initiatives whose plans this person may read (see can_read_plan)."""
     if actor.is_leadership or actor.is_operations:

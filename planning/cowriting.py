@@ -65,6 +65,26 @@ class _Stale(Exception):
     pass
 
 
+# Versions start at 1, so no row is ever at NO_VERSION: a save that names it always meets
+# the conflict view instead of being applied blindly.
+NO_VERSION = 0
+_VERSION_MAX = 2**31 - 1
+
+
+def posted_version(data) -> int:
+    """The version an editor's form says its content was read at.
+
+    A form that sends none, or one that is not a whole number a row could have, is answered
+    with NO_VERSION: the save then shows the conflict view (the text as it is now beside the
+    person's draft) rather than writing over words its author never saw.
+    """
+    raw = (data.get("version") or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return NO_VERSION
+    value = int(raw)
+    return value if 1 <= value <= _VERSION_MAX else NO_VERSION
+
+
 # Rows known to have history entries committed: a row keeps its history for good, so this
 # process need not ask again on every save. Bounded: emptied when it grows past the limit.
 _WITH_HISTORY: set[tuple[str, int]] = set()
@@ -112,7 +132,8 @@ def save_versioned(
 
     `expected=None` writes whatever the version (imports and the API, which replace a whole
     record on purpose); the version still goes up, so editors who opened the old one are
-    told. Raises Conflict when the version moved on.
+    told. Editors never pass None: they pass `posted_version(request.POST)`, which is
+    NO_VERSION when the form carried none. Raises Conflict when the version moved on.
     """
     model = type(instance)
     changes: dict[str, Any] = {**values, version_field: F(version_field) + 1}
@@ -399,10 +420,15 @@ def comment_add(
         )
         names = mentioned_usernames(body)
         if names:
-            people = (
+            from planning.access import readers_of_plan
+
+            # Only people who may read this plan: a draft the cycle keeps to the squad is
+            # not quoted to anyone else, mentioned or not.
+            people = readers_of_plan(
+                squad,
                 get_user_model()
                 .objects.filter(username__in=names, is_active=True)
-                .exclude(pk=by.pk)
+                .exclude(pk=by.pk),
             )
             excerpt = body if len(body) <= 140 else body[:139].rstrip() + "…"
             Notification.objects.bulk_create(

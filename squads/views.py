@@ -674,7 +674,7 @@ def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpRespon
         if data.get("choice") == "mine":
             data = conflicts.draft_data(data, data.get("draft", ""), KEY_RESULT_FIELDS)
         form = KeyResultForm(data, instance=kr)
-        form.posted_version = _posted_version(request)
+        form.base_version = _posted_version(request)
         if form.is_valid():
             values = form.fields_for_service()
             values.pop("key")
@@ -699,6 +699,7 @@ def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpRespon
         kr.refresh_from_db()
     else:
         form = KeyResultForm(instance=kr)
+        form.base_version = kr.version
     if request.htmx:
         return _key_result_response(request, squad, kr, edit_form=form, conflict=conflict)
     forms = {"edit_form": form, "conflict": conflict}
@@ -826,7 +827,7 @@ class SectionView:
 def _edit_version(conflict, form, current: int) -> int:
     if conflict is not None:
         return conflict.version
-    posted = getattr(form, "posted_version", None)
+    posted = getattr(form, "base_version", None)
     return posted if posted is not None else current
 
 
@@ -1282,12 +1283,9 @@ def _section_template_and_context(
     return template, context
 
 
-def _posted_version(request: AuthedRequest) -> int | None:
-    """The version the editor started from; None from clients that send none."""
-    try:
-        return int(request.POST.get("version", ""))
-    except ValueError:
-        return None
+def _posted_version(request: AuthedRequest) -> int:
+    """The version the editor started from; NO_VERSION (a conflict) when the form has none."""
+    return cowriting.posted_version(request.POST)
 
 
 def _known_section(slug: str) -> None:
@@ -1323,7 +1321,7 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
             data = data.copy()
             data["text"] = data.get("draft", "")
         form = PlanSectionForm(data, section=field_name, label=title)
-        form.posted_version = _posted_version(request)
+        form.base_version = _posted_version(request)
         if form.is_valid():
             try:
                 saved = services.plan_section_update(
@@ -1349,8 +1347,13 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
                 messages.success(request, f"{title} saved.")
                 return redirect(reverse("squads:plan", args=[squad.key]) + f"#{section}")
     else:
-        text = getattr(_plan_for(squad), field_name)
-        form = PlanSectionForm(initial={"text": text}, section=field_name, label=title)
+        # Text and version from one read of the row: a save landing between two reads would
+        # give the editor the old text with the new version, and its save would pass.
+        plan = _plan_for(squad)
+        form = PlanSectionForm(
+            initial={"text": getattr(plan, field_name)}, section=field_name, label=title
+        )
+        form.base_version = getattr(plan, f"{field_name}_version")
     if request.htmx:
         return _section_response(request, squad, section, form, conflict)
     context = _plan_context(
@@ -1380,7 +1383,7 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
             items = conflicts.json_lines(request.POST.get("draft", ""))
         elif form.is_valid():
             items = form.cleaned_data["items"]
-        form.posted_version = _posted_version(request)
+        form.base_version = _posted_version(request)
         if items is not None:
             try:
                 services.not_doing_update(
@@ -1396,7 +1399,7 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
             except ValidationError as error:
                 if keep_mine:
                     form = NotDoingForm(lines=items)
-                    form.posted_version = _posted_version(request)
+                    form.base_version = _posted_version(request)
                 form.add_service_errors(error)
             else:
                 if request.htmx:
@@ -1404,7 +1407,9 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
                 messages.success(request, "Not-doing list saved.")
                 return redirect(reverse("squads:plan", args=[squad.key]) + f"#{NOT_DOING}")
     else:
-        form = NotDoingForm(lines=_plan_for(squad).not_doing)
+        plan = _plan_for(squad)
+        form = NotDoingForm(lines=plan.not_doing)
+        form.base_version = plan.not_doing_version
     if request.htmx:
         return _section_response(request, squad, NOT_DOING, form, conflict)
     context = _plan_context(request, squad, not_doing_form=form, not_doing_conflict=conflict)
@@ -1525,7 +1530,7 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
         if data.get("choice") == "mine":
             data = conflicts.draft_data(data, data.get("draft", ""), InitiativeForm.VALUE_FIELDS)
         form = InitiativeForm(data, squad=squad, instance=initiative, functions=functions)
-        form.posted_version = _posted_version(request)
+        form.base_version = _posted_version(request)
         if form.is_valid():
             old_function = initiative.function
             try:
@@ -1557,6 +1562,7 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
         initiative = _initiative_or_404(squad, ikey)
     else:
         form = InitiativeForm(squad=squad, instance=initiative, functions=functions)
+        form.base_version = initiative.version
     if request.htmx:
         context = {
             "squad": squad,

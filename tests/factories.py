@@ -67,3 +67,11 @@ def initiative(squad: Squad, key: str = "work", **values) -> Initiative:
     }
     defaults.update(values)
     return Initiative.objects.create(squad=squad, key=key, **defaults)
+
+
+def shown_version(client, url: str, **headers) -> str:
+    """The version an editor at `url` gives its form, as a person's browser would post it."""
+    import re
+
+    page = client.get(url, headers=headers).content.decode()
+    return re.search(r'name="version" value="([^"]*)"', page)[1]

@@ -641,9 +641,9 @@ def test_the_needing_side_edits_what_due_blocking_and_note(client, dep, bob):
     url = reverse("board:edit", args=[dep.key])
     client.force_login(bob)
     assert "Feature messaging for the wizard" in client.get(url).content.decode()
-    response = client.post(
-        url, {"what": "Messaging v2", "due": "2027-03-01", "note": "Moved", "next": board()}
-    )
+    version = f.shown_version(client, url)
+    data = {"what": "Messaging v2", "due": "2027-03-01", "note": "Moved", "next": board()}
+    response = client.post(url, {**data, "version": version})
     assert response.status_code == 302
     dep.refresh_from_db()
     assert (dep.what, dep.due, dep.blocking, dep.note) == (

@@ -797,9 +797,14 @@ def test_leadership_edits_the_journey_and_its_segments(client, leo, journey):
     response = client.get(url("edit", "lifecycle"), headers=HTMX)
     assert not is_full_page(response)
     assert 'value="Customer lifecycle"' in response.content.decode()
+    version = re.search(r'name="version" value="(\w+)"', response.content.decode())[1]
     response = client.post(
         url("edit", "lifecycle"),
-        {"journey-name": "The customer's lifecycle", "journey-segments": [enterprise.pk]},
+        {
+            "journey-name": "The customer's lifecycle",
+            "journey-segments": [enterprise.pk],
+            "version": version,
+        },
         headers=HTMX,
     )
     assert response.status_code == 200
@@ -807,6 +812,27 @@ def test_leadership_edits_the_journey_and_its_segments(client, leo, journey):
     journey.refresh_from_db()
     assert journey.name == "The customer's lifecycle"
     assert list(journey.segments.all()) == [enterprise]
+
+
+def test_a_stale_journey_edit_overwrites_nothing_and_shows_the_saved_one(client, leo, journey):
+    client.force_login(leo)
+    editor = client.get(url("edit", "lifecycle"), headers=HTMX).content.decode()
+    version = re.search(r'name="version" value="(\w+)"', editor)[1]
+    Journey.objects.filter(pk=journey.pk).update(description="Their description")
+    mine = {"journey-name": "My name", "journey-description": "My description"}
+    for stale in (version, "", "junk"):
+        response = client.post(url("edit", "lifecycle"), {**mine, "version": stale}, headers=HTMX)
+        page = response.content.decode()
+        assert "Someone else saved this journey" in page
+        assert "Their description" in page  # the saved version, to compare
+        assert "My description</textarea>" in page  # the draft, kept
+        journey.refresh_from_db()
+        assert (journey.name, journey.description) == ("Customer lifecycle", "Their description")
+    # Saving again, having seen their version, keeps this one.
+    shown = re.search(r'name="version" value="(\w+)"', page)[1]
+    client.post(url("edit", "lifecycle"), {**mine, "version": shown}, headers=HTMX)
+    journey.refresh_from_db()
+    assert journey.description == "My description"
 
 
 def test_an_invalid_journey_edit_writes_nothing(client, leo, bob, journey):

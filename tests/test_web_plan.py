@@ -252,7 +252,10 @@ def test_a_member_edits_one_section_in_place(client, squad, bob):
     content = response.content.decode()
     assert "<textarea" in content and "New customers are overwhelmed." in content
 
-    response = client.post(edit, {"text": "They cannot find where to start."}, headers=HX)
+    version = f.shown_version(client, edit, **HX)
+    response = client.post(
+        edit, {"text": "They cannot find where to start.", "version": version}, headers=HX
+    )
     assert response.status_code == 200
     assert is_partial(response)
     content = response.content.decode()
@@ -271,7 +274,8 @@ def test_a_section_edit_works_as_plain_pages(client, squad, alice):
     assert page.status_code == 200
     assert not is_partial(page)
     assert "Day-90 activation, weekly." in page.content.decode()
-    response = client.post(edit, {"text": "Activation rate, reviewed weekly."})
+    version = f.shown_version(client, edit)
+    response = client.post(edit, {"text": "Activation rate, reviewed weekly.", "version": version})
     assert response.status_code == 302
     assert response["Location"] == url("plan", squad.key) + "#success-metrics"
     assert Plan.objects.get(squad=squad).success_metrics == "Activation rate, reviewed weekly."
@@ -281,7 +285,8 @@ def test_the_desired_experience_reads_by_moment_after_saving(client, squad, bob)
     client.force_login(bob)
     edit = url("plan_section_edit", squad.key, "desired-experience")
     text = "Day 1: routed to a path.\nWeek 2: first milestone.\nMonth 3: ready to expand."
-    response = client.post(edit, {"text": text}, headers=HX)
+    version = f.shown_version(client, edit, **HX)
+    response = client.post(edit, {"text": text, "version": version}, headers=HX)
     content = response.content.decode()
     assert '<span class="moment__when">Month 3</span>' in content
     assert "Ready to expand." in content
@@ -359,6 +364,7 @@ def test_the_not_doing_list_edits_as_a_list(client, squad, bob):
         "",
         "Paid ads",
         remove={1},
+        version=f.shown_version(client, edit, **HX),
     )
     response = client.post(edit, data, headers=HX)
     assert is_partial(response)
@@ -393,7 +399,8 @@ def test_a_repeated_line_is_an_error_next_to_it(client, squad, bob):
 
 def test_a_plain_not_doing_save_redirects(client, squad, alice):
     client.force_login(alice)
-    response = client.post(url("plan_section_edit", squad.key, "not-doing"), not_doing("Ads"))
+    edit = url("plan_section_edit", squad.key, "not-doing")
+    response = client.post(edit, not_doing("Ads", version=f.shown_version(client, edit)))
     assert response.status_code == 302
     assert Plan.objects.get(squad=squad).not_doing == ["Ads"]
 
@@ -510,6 +517,7 @@ def test_a_member_edits_an_initiative_in_place_but_not_its_key(client, squad, to
         impact_team="0",
         impact_business="1",
         impact_customer="1",
+        version=f.shown_version(client, edit, **HX),
     )
     response = client.post(edit, data, headers=HX)
     assert response.status_code == 200
@@ -528,8 +536,13 @@ def test_a_member_edits_an_initiative_in_place_but_not_its_key(client, squad, to
 
 def test_an_initiative_that_changes_function_redraws_the_list(client, squad, tool, bob):
     client.force_login(bob)
-    data = initiative_data(function="Marketing", counter_measure="Watch team load")
-    response = client.post(url("initiative_edit", squad.key, tool.key), data, headers=HX)
+    edit = url("initiative_edit", squad.key, tool.key)
+    data = initiative_data(
+        function="Marketing",
+        counter_measure="Watch team load",
+        version=f.shown_version(client, edit, **HX),
+    )
+    response = client.post(edit, data, headers=HX)
     assert response["HX-Retarget"] == "#initiatives"
     assert '<h3 class="fgroup__title">Marketing' in response.content.decode()
 
@@ -626,6 +639,7 @@ def test_naming_the_counter_measure_settles_the_prompt(client, squad, tool, bob)
         impact_business="1",
         impact_customer="2",
         counter_measure="Watch support load on the squad.",
+        version=f.shown_version(client, url("initiative_edit", squad.key, tool.key), **HX),
     )
     response = client.post(url("initiative_edit", squad.key, tool.key), data, headers=HX)
     content = response.content.decode()

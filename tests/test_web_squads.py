@@ -595,6 +595,7 @@ def test_the_dri_edits_a_key_result_but_not_its_key(client, squad, kr, alice):
         "baseline": "40",
         "target": "45",
         "direction": "increase",
+        "version": f.shown_version(client, url("kr_edit", squad.key, kr.key), **HX),
     }
     response = client.post(url("kr_edit", squad.key, kr.key), data, headers=HX)
     assert response.status_code == 200
