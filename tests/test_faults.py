@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -36,6 +37,7 @@ from planning.services import REVIEW_LOCK_NAMESPACE, review_run
 from planning.snapshot import snapshot_for_cycle
 from planning.tasks import review_cycle, review_enqueue_now, review_open_cycles
 from squads.models import CheckIn
+from tests import factories
 from tests.conftest import on_ci
 
 EXAMPLE = Path(django_settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
@@ -154,9 +156,13 @@ def test_with_redis_down_pages_and_saves_keep_working_and_reviews_wait_for_the_s
 
         assert client.get(f"{SQUAD}/plan/").status_code == 200
         assert client.get("/board/").status_code == 200
+        edit = f"{SQUAD}/plan/section/desired-experience/edit/"
         response = client.post(
-            f"{SQUAD}/plan/section/desired-experience/edit/",
-            {"text": "Day 1: every customer is welcomed by name."},
+            edit,
+            {
+                "text": "Day 1: every customer is welcomed by name.",
+                "version": factories.shown_version(client, edit),
+            },
         )
         assert response.status_code == 302
         assert Plan.objects.get(squad__key="first-90-days").desired_experience == (
@@ -336,9 +342,16 @@ def test_the_next_request_after_postgresql_dropped_every_connection_succeeds(
         assert terminate_every_other_connection() >= 1
 
         assert browser.get(plan, timeout=30).status_code == 200
+        edit = f"{live_server.url}{SQUAD}/plan/section/success-metrics/edit/"
+        editor = browser.get(edit, timeout=30).text
+        version = re.search(r'name="version" value="(\d+)"', editor)[1]
         response = browser.post(
-            f"{live_server.url}{SQUAD}/plan/section/success-metrics/edit/",
-            {"text": f"Day-90 activation, check {attempt}", "csrfmiddlewaretoken": csrf},
+            edit,
+            {
+                "text": f"Day-90 activation, check {attempt}",
+                "version": version,
+                "csrfmiddlewaretoken": csrf,
+            },
             headers={"Referer": plan},
             allow_redirects=False,
             timeout=30,
