@@ -255,11 +255,24 @@ class _Lookup:
     """Everything the rows refer to, loaded once."""
 
     def __init__(self, rows: dict[str, list[tuple[int, Row]]]):
+        keys = [row.get("key", "") for _n, row in rows.get(DEPENDENCIES, []) if row.get("key")]
+        self.dependencies = {
+            d.key: d
+            for d in Dependency.objects.filter(key__in=keys).select_related(
+                "from_squad", "from_initiative__squad", "to_squad", "to_initiative__squad", "owner"
+            )
+        }
         wanted_squads = set()
         for _n, row in rows.get(INITIATIVES, []):
             wanted_squads.add(row.get("squad", ""))
         for _n, row in rows.get(DEPENDENCIES, []):
             for ref in (row.get("needed_by", ""), row.get("provided_by", "")):
+                wanted_squads.add(ref.partition("/")[0])
+        # A row may name an existing dependency by its key alone: the parties it keeps are
+        # looked up too, so they resolve like parties the file spells out.
+        for d in self.dependencies.values():
+            party = _dependency_as_row(d)
+            for ref in (party["needed_by"], party["provided_by"]):
                 wanted_squads.add(ref.partition("/")[0])
         self.squads = {s.key: s for s in Squad.objects.filter(key__in=wanted_squads)}
         self.initiatives = {
@@ -272,13 +285,6 @@ class _Lookup:
             f"{s.journey.key}/{s.key}": s for s in Stage.objects.select_related("journey")
         }
         self.segments = {s.key: s for s in Segment.objects.all()}
-        keys = [row.get("key", "") for _n, row in rows.get(DEPENDENCIES, []) if row.get("key")]
-        self.dependencies = {
-            d.key: d
-            for d in Dependency.objects.filter(key__in=keys).select_related(
-                "from_squad", "from_initiative__squad", "to_squad", "to_initiative__squad", "owner"
-            )
-        }
         owners = {row.get("owner", "") for _n, row in rows.get(DEPENDENCIES, [])}
         owners |= {d.owner.username for d in self.dependencies.values() if d.owner_id}
         self.people = {u.username: u for u in User.objects.filter(username__in=owners)}

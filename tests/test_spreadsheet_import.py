@@ -333,3 +333,20 @@ def test_columns_the_file_leaves_out_keep_what_the_initiative_has(ada):
         current.starts,
         current.headcount,
     )
+
+
+def test_a_dependency_is_updated_from_its_key_and_the_columns_that_change(ada):
+    # Finding 8: `key,note` and `key,status` were refused with "No squad has the key".
+    noted = ada.post("/import/", {"file": csv_file(["key", "note"], ["messaging-mid-q1", "Hi"])})
+    assert noted.status_code == 200, noted.content.decode()
+    ada.post("/import/confirm/", {"payload": payload(noted)})
+    assert Dependency.objects.get(key="messaging-mid-q1").note == "Hi"
+
+    omar = Client()
+    omar.force_login(User.objects.get(username="omar"))
+    answer = csv_file(["key", "status"], ["messaging-mid-q1", "accepted"])
+    answered = omar.post("/import/", {"file": answer})
+    assert answered.status_code == 200, answered.content.decode()
+    omar.post("/import/confirm/", {"payload": payload(answered)})
+    dep = Dependency.objects.get(key="messaging-mid-q1")
+    assert (dep.status, dep.note) == ("accepted", "Hi")
