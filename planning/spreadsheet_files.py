@@ -65,6 +65,11 @@ class Bounds:
         return self.sheet_rows * self.columns // 4
 
     @property
+    def row_cells(self) -> int:
+        """Cells in one row, empty ones too (Excel writes a formatted empty cell as one)."""
+        return self.columns * 20
+
+    @property
     def elements(self) -> int:
         """XML elements in all parts together: several per cell, and then some."""
         return self.sheet_rows * self.columns
@@ -443,6 +448,7 @@ class _Workbook:
             "parts": [],
             "chars": 0,
             "in_rph": 0,
+            "row_cells": 0,
         }
 
         def start(name, attrs):
@@ -455,6 +461,13 @@ class _Workbook:
                 except ValueError:
                     state["style"] = 0
                 state["parts"], state["chars"] = [], 0
+                state["row_cells"] += 1
+                if state["row_cells"] > bounds.row_cells:
+                    raise UnreadableFile(
+                        f"{where} has more than {bounds.row_cells:,} cells in row "
+                        f"{state['row']:,}, counting empty ones; delete the empty columns "
+                        "to the right of your data."
+                    )
                 budget.count_cells(1, where)
             elif name in ("v", "t") and not state["in_rph"]:
                 state["in_value"] = True
@@ -467,7 +480,7 @@ class _Workbook:
                     state["row"] = int(attrs["r"]) if "r" in attrs else state["row"] + 1
                 except ValueError:
                     state["row"] += 1
-                state["cells"], state["column"] = {}, 0
+                state["cells"], state["column"], state["row_cells"] = {}, 0, 0
 
         def text(data):
             if state["in_value"]:
