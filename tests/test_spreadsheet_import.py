@@ -242,9 +242,7 @@ def test_if_the_plans_change_after_the_preview_nothing_is_written(ada):
     assert not Initiative.objects.filter(key__in=["office-hours", "second"]).exists()
 
 
-def test_a_preview_is_confirmed_once_only_by_its_uploader_and_not_after_it_expires(
-    ada, settings
-):
+def test_a_preview_is_confirmed_once_only_by_its_uploader_and_not_after_it_expires(ada, settings):
     upload = csv_file(
         INITIATIVE_HEADER,
         [
@@ -414,3 +412,22 @@ def test_a_large_valid_csv_previews_and_is_confirmed(ada):
     assert done.status_code == 200
     assert "1 created, 0 updated, 4999 unchanged" in done.content.decode()
     assert Initiative.objects.get(key="bulk-0").description == rows[0][-1]
+
+
+def test_the_error_page_lists_the_first_50_problems_and_counts_them_all(ada):
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        *[
+            ["nobody", f"k{n}", "T", "Product", "2027-01-01", "2027-02-01", "1", ""]
+            for n in range(300)
+        ],
+    )
+
+    response = ada.post("/import/", {"file": upload})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "300 problems to fix in the file" in page
+    assert "the first 50 are listed" in page
+    listed = re.findall(r"<tr><td>Initiatives</td><td>(\d+)</td><td><code>squad</code>", page)
+    assert listed == [str(n) for n in range(2, 52)]
