@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import struct
 import subprocess
 import sys
 import zipfile
@@ -232,3 +233,38 @@ def test_a_hostile_csv_file_is_refused_plainly(olga, tmp_path, content, says):
     result = read_in_a_process(tmp_path, content, "plans.csv")
     assert says in result["outcome"]
     assert result["peak"] < MEMORY_BOUND
+
+
+def test_a_part_that_understates_its_size_is_refused_as_damaged(olga):
+    # The zip's directory says the sheet unpacks to 1,000 bytes; it unpacks to 3 MB. Only
+    # what the directory declares is ever unpacked, and the part then fails its check.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{NS}" xmlns:r="{RELS_NS}"><sheets>'
+            '<sheet name="Initiatives" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        )
+        book.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>',
+        )
+        book.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<worksheet xmlns="{NS}"><sheetData>{HEADER_ROW}'
+            + "<row><c/></row>" * 200_000
+            + "</sheetData></worksheet>",
+        )
+    data = bytearray(out.getvalue())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/worksheets/sheet1.xml")
+    local = info.header_offset
+    central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"xl/worksheets/sheet1.xml"))
+    data[local + 22 : local + 26] = struct.pack("<I", 1000)
+    data[central + 24 : central + 28] = struct.pack("<I", 1000)
+    assert zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(info.filename).file_size == 1000
+
+    response = olga.post("/import/", {"file": SimpleUploadedFile("plans.xlsx", bytes(data))})
+
+    assert response.status_code == 400
+    assert "The workbook is damaged" in response.content.decode()
