@@ -4,28 +4,20 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from planning import services
 from planning import spreadsheet_import as sheets
-
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-SIGNING_SALT = "throughline.spreadsheet-import"
-PREVIEW_MAX_AGE = 60 * 60  # seconds a preview stays confirmable
 
 
 def _page(request, *, status=200, **context) -> HttpResponse:
     return render(request, "planning/import.html", {"nav": "import", **context}, status=status)
 
 
-def _payload(request, rows) -> str:
-    return signing.dumps({"user": request.user.pk, "rows": rows}, salt=SIGNING_SALT, compress=True)
-
-
-def _rows_from(payload: dict) -> dict[str, list[tuple[int, dict]]]:
-    return {kind: [(int(n), dict(row)) for n, row in rows] for kind, rows in payload.items()}
+def _rows_from(stored: dict) -> dict[str, list[tuple[int, dict]]]:
+    return {kind: [(int(n), dict(row)) for n, row in rows] for kind, rows in stored.items()}
 
 
 @login_required
@@ -36,24 +28,21 @@ def upload(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
         return _page(request, status=400, error="Choose a .csv or .xlsx file to upload.")
-    if upload.size > MAX_UPLOAD_BYTES:
-        return _page(
-            request,
-            status=400,
-            error=f"The file is {upload.size / 1_048_576:.1f} MB; the limit is "
-            f"{MAX_UPLOAD_BYTES // 1_048_576} MB.",
-        )
+    filename = upload.name[:200]
     try:
-        rows = sheets.read(upload.name, upload.read())
+        rows = sheets.read(filename, upload)
     except sheets.UnreadableFile as exc:
-        return _page(request, status=400, error=str(exc), filename=upload.name)
+        return _page(request, status=400, error=str(exc), filename=filename)
     checked = sheets.check(rows, request.user)
+    token = ""
+    if checked.ok:
+        token = services.staged_import_create(user=request.user, filename=filename, rows=rows)
     return _page(
         request,
         status=200 if checked.ok else 400,
         checked=checked,
-        filename=upload.name,
-        payload=_payload(request, rows) if checked.ok else "",
+        filename=filename,
+        token=token,
     )
 
 
@@ -61,19 +50,10 @@ def upload(request: HttpRequest) -> HttpResponse:
 @require_POST
 def confirm(request: HttpRequest) -> HttpResponse:
     try:
-        data = signing.loads(
-            request.POST.get("payload", ""), salt=SIGNING_SALT, max_age=PREVIEW_MAX_AGE
-        )
-    except signing.SignatureExpired:
-        return _page(
-            request, status=400, error="This preview is over an hour old; upload the file again."
-        )
-    except signing.BadSignature:
-        return _page(request, status=400, error="This preview cannot be confirmed; upload again.")
-    if data.get("user") != request.user.pk:
-        return _page(request, status=400, error="This preview is someone else's; upload again.")
-    rows = _rows_from(data["rows"])
-    filename = request.POST.get("filename", "")[:200]
+        stage = services.staged_import_take(user=request.user, token=request.POST.get("token", ""))
+    except services.StageUnavailable as exc:
+        return _page(request, status=400, error=str(exc))
+    rows, filename = _rows_from(stage.rows), stage.filename
     try:
         checked = sheets.apply(rows, request.user)
     except sheets.Rejected as exc:

@@ -417,6 +417,31 @@ class CalendarToken(models.Model):
         return f"Calendar feeds of {self.user}"
 
 
+class StagedImport(models.Model):
+    """A checked spreadsheet waiting for its uploader's confirmation (planning/imports.py).
+
+    The preview hands the browser a random token, not the file: the rows stay here, in the
+    database every web worker shares, found by the token's SHA-256 digest and only for the
+    person who uploaded them. Confirming takes the row out (one use); it also runs out after
+    IMPORT_STAGE_MINUTES, and each new upload sweeps out the stale ones.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staged_imports"
+    )
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the token.")
+    filename = models.CharField(max_length=200, blank=True)
+    rows = models.JSONField(help_text="The rows of each sheet, as read from the file.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.filename} by {self.user}"
+
+
 class NotificationPreference(models.Model):
     """How a person wants to hear from Throughline by email; the in-app list is always on."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -18,7 +20,14 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from planning.models import Cycle, Finding, Notification, NotificationPreference, ReviewRun
+from planning.models import (
+    Cycle,
+    Finding,
+    Notification,
+    NotificationPreference,
+    ReviewRun,
+    StagedImport,
+)
 from planning.review import FindingData, SubjectStates, review
 from planning.snapshot import Snapshot, snapshot_for_cycle
 from squads.models import Squad
@@ -398,3 +407,66 @@ def _finding_change(finding: Finding, *, by, to: str, allowed: tuple[str, ...], 
     finding.state_changed_by = by
     finding.state_changed_at = now
     return finding
+
+
+# --- spreadsheet imports waiting for confirmation ---------------------------------------
+
+
+class StageUnavailable(Exception):
+    """The staged import cannot be confirmed; the message says why, for its uploader."""
+
+
+def _stage_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def staged_import_create(*, user, filename: str, rows: dict) -> str:
+    """Keep checked rows for their uploader to confirm; the token that finds them again.
+
+    Expired stages go first, and a person keeps only their newest few, so what waits here
+    stays bounded however often someone uploads.
+    """
+    now = timezone.now()
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        StagedImport.objects.filter(expires_at__lte=now).delete()
+        keep = settings.IMPORT_STAGES_PER_PERSON - 1
+        newest = StagedImport.objects.filter(user=user).order_by("-created_at", "-id")
+        StagedImport.objects.filter(user=user).exclude(
+            pk__in=list(newest.values_list("pk", flat=True)[: max(keep, 0)])
+        ).delete()
+        StagedImport.objects.create(
+            user=user,
+            digest=_stage_digest(token),
+            filename=filename[:200],
+            rows=rows,
+            expires_at=now + dt.timedelta(minutes=settings.IMPORT_STAGE_MINUTES),
+        )
+    return token
+
+
+def staged_import_take(*, user, token: str) -> StagedImport:
+    """The uploader's staged import, taken out so it is confirmed at most once.
+
+    Raises StageUnavailable for an unknown, used, expired or someone else's token.
+    """
+    if not token or len(token) > 100:
+        raise StageUnavailable("This preview cannot be confirmed; upload the file again.")
+    with transaction.atomic():
+        stage = (
+            StagedImport.objects.select_for_update()
+            .filter(digest=_stage_digest(token), user=user)
+            .first()
+        )
+        if stage is None:
+            raise StageUnavailable(
+                "This preview cannot be confirmed (it was already imported, or is not yours); "
+                "upload the file again."
+            )
+        stage.delete()
+    if stage.expires_at <= timezone.now():
+        raise StageUnavailable(
+            f"This preview is over {settings.IMPORT_STAGE_MINUTES} minutes old; "
+            "upload the file again."
+        )
+    return stage

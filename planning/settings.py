@@ -356,6 +356,22 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # person's writes per window of seconds (0 switches it off).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 UPLOAD_MAX_REQUEST_SIZE = env_int("UPLOAD_MAX_REQUEST_SIZE", 10 * 1024 * 1024)
+# The spreadsheet import (planning/spreadsheet_import.py) refuses a file past any of these
+# before it builds anything from it: the upload's size; for an Excel workbook each part's
+# size once unpacked, all parts together, and how much a part may grow when unpacked (a
+# ratio); rows with values, rows in all (empty ones too), columns, characters in a cell, and
+# seconds spent reading. A checked file waits IMPORT_STAGE_MINUTES for its confirmation.
+IMPORT_MAX_FILE_BYTES = env_int("IMPORT_MAX_FILE_BYTES", 5 * 1024 * 1024)
+IMPORT_MAX_PART_BYTES = env_int("IMPORT_MAX_PART_BYTES", 40 * 1024 * 1024)
+IMPORT_MAX_UNPACKED_BYTES = env_int("IMPORT_MAX_UNPACKED_BYTES", 60 * 1024 * 1024)
+IMPORT_MAX_RATIO = env_int("IMPORT_MAX_RATIO", 100)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 5000)
+IMPORT_MAX_SHEET_ROWS = env_int("IMPORT_MAX_SHEET_ROWS", 20_000)
+IMPORT_MAX_COLUMNS = env_int("IMPORT_MAX_COLUMNS", 50)
+IMPORT_MAX_CELL_CHARS = env_int("IMPORT_MAX_CELL_CHARS", 32_767)
+IMPORT_MAX_SECONDS = env_int("IMPORT_MAX_SECONDS", 10)
+IMPORT_STAGE_MINUTES = env_int("IMPORT_STAGE_MINUTES", 60)
+IMPORT_STAGES_PER_PERSON = env_int("IMPORT_STAGES_PER_PERSON", 3)
 WRITE_RATE_LIMIT = env_int("WRITE_RATE_LIMIT", 120)
 WRITE_RATE_LIMIT_WINDOW = env_int("WRITE_RATE_LIMIT_WINDOW", 60)
 WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"

@@ -18,7 +18,9 @@ import datetime as dt
 import io
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import IO
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,12 +31,12 @@ from journeys.models import Segment, Stage
 from planning import access
 from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from planning.models import IMPACT_MAX, IMPACT_MIN, Initiative
+from planning.spreadsheet_files import Bounds, UnreadableFile, csv_rows, xlsx_sheets
 from squads import services as squad_services
 from squads.models import Squad
 
 User = get_user_model()
 
-MAX_ROWS = 5000
 MAX_CELL = 20_000
 INITIATIVES, DEPENDENCIES = "Initiatives", "Dependencies"
 
@@ -74,10 +76,6 @@ YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
 
 Row = dict[str, str]
-
-
-class UnreadableFile(Exception):
-    """The file is not a spreadsheet this import understands; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -157,20 +155,23 @@ def _rows(kind: str, header: list[str], body, first_row: int) -> list[tuple[int,
     known = {name for name, _ in COLUMNS[kind]}
     unknown = [h for h in header if h and h not in known]
     if unknown:
+        named = ", ".join(name[:40] for name in unknown[:10])
+        more = f" and {len(unknown) - 10:,} more" if len(unknown) > 10 else ""
         raise UnreadableFile(
-            f"The {kind} sheet has columns this import does not know: {', '.join(unknown)}. "
+            f"The {kind} sheet has columns this import does not know: {named}{more}. "
             f"Use the template's columns: {', '.join(n for n, _ in COLUMNS[kind])}."
         )
     identifying = {"squad", "key"} if kind == INITIATIVES else set()
     if missing := identifying - set(header):
         raise UnreadableFile(f"The {kind} sheet lacks the columns {', '.join(sorted(missing))}.")
     rows: list[tuple[int, Row]] = []
+    most = settings.IMPORT_MAX_ROWS
     for number, values in enumerate(body, start=first_row):
         cells = [_text(v) for v in values]
         if not any(cells):
             continue
-        if len(rows) >= MAX_ROWS:
-            raise UnreadableFile(f"The {kind} sheet has more than {MAX_ROWS:,} rows; split it.")
+        if len(rows) >= most:
+            raise UnreadableFile(f"The {kind} sheet has more than {most:,} rows; split it.")
         row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header) if name}
         rows.append((number, row))
     return rows
@@ -180,30 +181,27 @@ def _header(values) -> list[str]:
     return [_text(v).lower().replace(" ", "_") for v in values]
 
 
-def read(name: str, content: bytes) -> dict[str, list[tuple[int, Row]]]:
-    """The rows of each sheet, numbered as the spreadsheet numbers them."""
+def read(name: str, file: IO[bytes]) -> dict[str, list[tuple[int, Row]]]:
+    """The rows of each sheet, numbered as the spreadsheet numbers them.
+
+    Raises UnreadableFile, saying why, for a file that is not a spreadsheet or crosses one
+    of the bounds in settings (planning/spreadsheet_files.py).
+    """
     lowered = name.lower()
+    bounds = Bounds.from_settings()
     if lowered.endswith(".xlsx"):
-        return _read_xlsx(content)
+        return _read_xlsx(file, bounds)
     if lowered.endswith(".csv"):
-        return _read_csv(content)
+        return _read_csv(file, bounds)
     raise UnreadableFile("Upload a .csv or .xlsx file (Excel 2007 or later).")
 
 
-def _read_csv(content: bytes) -> dict[str, list[tuple[int, Row]]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UnreadableFile("The CSV file is not UTF-8 text; save it as “CSV UTF-8”.") from None
-    if "\x00" in text:
-        raise UnreadableFile("The CSV file holds binary data; is it really a CSV file?")
-    try:
-        table = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise UnreadableFile(f"The CSV file cannot be read: {exc}.") from None
-    if not table:
+def _read_csv(file: IO[bytes], bounds: Bounds) -> dict[str, list[tuple[int, Row]]]:
+    lines = csv_rows(file, bounds)
+    first = next(lines, None)
+    if first is None:
         raise UnreadableFile("The file is empty.")
-    header = _header(table[0])
+    header = _header(first)
     kind = _sheet_kind(header)
     if kind is None:
         raise UnreadableFile(
@@ -211,36 +209,23 @@ def _read_csv(content: bytes) -> dict[str, list[tuple[int, Row]]]:
             "title, function, starts, ends); for dependencies needed_by, what and due, or key "
             "and the columns to change."
         )
-    return {kind: _rows(kind, header, table[1:], first_row=2)}
+    return {kind: _rows(kind, header, lines, first_row=2)}
 
 
-def _read_xlsx(content: bytes) -> dict[str, list[tuple[int, Row]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except Exception:
-        raise UnreadableFile(
-            "The file is not an Excel workbook (.xlsx) that can be read."
-        ) from None
+def _read_xlsx(file: IO[bytes], bounds: Bounds) -> dict[str, list[tuple[int, Row]]]:
     found: dict[str, list[tuple[int, Row]]] = {}
-    try:
-        for sheet in book.worksheets:
-            lines = sheet.iter_rows(values_only=True)
-            first = next(lines, None)
-            if first is None:
-                continue
-            header = _header(first)
-            title = sheet.title.strip().lower()
-            kind = next((k for k in (INITIATIVES, DEPENDENCIES) if k.lower() == title), None)
-            kind = kind or _sheet_kind(header)
-            if kind is None:
-                continue
-            if kind in found:
-                raise UnreadableFile(f"The workbook has two {kind} sheets; keep one.")
-            found[kind] = _rows(kind, header, lines, first_row=2)
-    finally:
-        book.close()
+    for title, lines in xlsx_sheets(file, bounds):
+        if not lines:
+            continue
+        header = _header(lines[0])
+        lowered = title.strip().lower()
+        kind = next((k for k in (INITIATIVES, DEPENDENCIES) if k.lower() == lowered), None)
+        kind = kind or _sheet_kind(header)
+        if kind is None:
+            continue
+        if kind in found:
+            raise UnreadableFile(f"The workbook has two {kind} sheets; keep one.")
+        found[kind] = _rows(kind, header, lines[1:], first_row=2)
     if not found:
         raise UnreadableFile(
             "No sheet named Initiatives or Dependencies (or with their columns) was found."
@@ -255,11 +240,24 @@ class _Lookup:
     """Everything the rows refer to, loaded once."""
 
     def __init__(self, rows: dict[str, list[tuple[int, Row]]]):
+        keys = [row.get("key", "") for _n, row in rows.get(DEPENDENCIES, []) if row.get("key")]
+        self.dependencies = {
+            d.key: d
+            for d in Dependency.objects.filter(key__in=keys).select_related(
+                "from_squad", "from_initiative__squad", "to_squad", "to_initiative__squad", "owner"
+            )
+        }
         wanted_squads = set()
         for _n, row in rows.get(INITIATIVES, []):
             wanted_squads.add(row.get("squad", ""))
         for _n, row in rows.get(DEPENDENCIES, []):
             for ref in (row.get("needed_by", ""), row.get("provided_by", "")):
+                wanted_squads.add(ref.partition("/")[0])
+        # A row may name an existing dependency by its key alone: the parties it keeps are
+        # looked up too, so they resolve like parties the file spells out.
+        for d in self.dependencies.values():
+            party = _dependency_as_row(d)
+            for ref in (party["needed_by"], party["provided_by"]):
                 wanted_squads.add(ref.partition("/")[0])
         self.squads = {s.key: s for s in Squad.objects.filter(key__in=wanted_squads)}
         self.initiatives = {
@@ -272,13 +270,6 @@ class _Lookup:
             f"{s.journey.key}/{s.key}": s for s in Stage.objects.select_related("journey")
         }
         self.segments = {s.key: s for s in Segment.objects.all()}
-        keys = [row.get("key", "") for _n, row in rows.get(DEPENDENCIES, []) if row.get("key")]
-        self.dependencies = {
-            d.key: d
-            for d in Dependency.objects.filter(key__in=keys).select_related(
-                "from_squad", "from_initiative__squad", "to_squad", "to_initiative__squad", "owner"
-            )
-        }
         owners = {row.get("owner", "") for _n, row in rows.get(DEPENDENCIES, [])}
         owners |= {d.owner.username for d in self.dependencies.values() if d.owner_id}
         self.people = {u.username: u for u in User.objects.filter(username__in=owners)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import secrets
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -16,6 +17,7 @@ from openpyxl import Workbook, load_workbook
 
 from dependencies.models import Dependency
 from planning.models import Initiative
+from squads.models import Squad
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -53,10 +55,12 @@ def xlsx_file(sheets: dict[str, list[list]], name: str = "plans.xlsx") -> Simple
     return SimpleUploadedFile(name, out.getvalue())
 
 
-def payload(response) -> str:
-    match = re.search(r'name="payload" value="([^"]+)"', response.content.decode())
-    assert match, "the preview offers no confirmation"
-    return match.group(1)
+def confirmation(response) -> dict[str, str]:
+    """The fields of the preview's confirm form, as the browser sends them back."""
+    page = response.content.decode()
+    form = re.search(r'<form method="post" action="/import/confirm/".*?</form>', page, re.S)
+    assert form, "the preview offers no confirmation"
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.group(0)))
 
 
 def test_a_csv_of_initiatives_is_previewed_then_imported_on_confirmation(ada):
@@ -96,9 +100,7 @@ def test_a_csv_of_initiatives_is_previewed_then_imported_on_confirmation(ada):
     assert not Initiative.objects.filter(key="office-hours").exists()
     assert Initiative.objects.get(key="assessment-tool").title == before
 
-    done = ada.post(
-        "/import/confirm/", {"payload": payload(preview), "filename": "plans.csv"}, follow=True
-    )
+    done = ada.post("/import/confirm/", confirmation(preview), follow=True)
     assert "1 created, 1 updated" in done.content.decode()
     assert Initiative.objects.get(key="office-hours").headcount == 0.5
     assert Initiative.objects.get(key="assessment-tool").title == "Onboarding assessment tool (v2)"
@@ -125,7 +127,7 @@ def test_every_problem_is_listed_by_row_and_column_and_nothing_is_written(ada):
     assert (3, "ends") in where
     assert {(4, "squad"), (4, "title"), (4, "starts"), (4, "headcount"), (4, "status")} <= where
     assert "“01/02/2027” is not a date; write it as YYYY-MM-DD." in page
-    assert 'name="payload"' not in page
+    assert "/import/confirm/" not in page
     assert not Initiative.objects.filter(key="good-one").exists()
 
 
@@ -181,7 +183,7 @@ def test_a_workbook_with_both_sheets_links_a_new_dependency_to_a_new_initiative(
     )
     preview = ada.post("/import/", {"file": upload})
     assert preview.status_code == 200, preview.content.decode()
-    ada.post("/import/confirm/", {"payload": payload(preview)})
+    ada.post("/import/confirm/", confirmation(preview))
 
     dep = Dependency.objects.get(key="office-hours-csms")
     assert dep.from_initiative.key == "office-hours"
@@ -210,7 +212,7 @@ def test_excel_dates_are_read_as_dates(ada):
         }
     )
     preview = ada.post("/import/", {"file": upload})
-    ada.post("/import/confirm/", {"payload": payload(preview)})
+    ada.post("/import/confirm/", confirmation(preview))
     assert Initiative.objects.get(key="dated").ends == dt.date(2027, 2, 28)
 
 
@@ -233,14 +235,14 @@ def test_if_the_plans_change_after_the_preview_nothing_is_written(ada):
     # Meanwhile Ada leaves the squad: she may no longer change its plan.
     User.objects.get(username="ada").memberships.all().delete()
 
-    response = ada.post("/import/confirm/", {"payload": payload(preview)})
+    response = ada.post("/import/confirm/", confirmation(preview))
 
     assert response.status_code == 409
     assert "nothing was imported" in response.content.decode()
     assert not Initiative.objects.filter(key__in=["office-hours", "second"]).exists()
 
 
-def test_a_tampered_or_borrowed_preview_is_refused(ada):
+def test_a_preview_is_confirmed_once_only_by_its_uploader_and_not_after_it_expires(ada, settings):
     upload = csv_file(
         INITIATIVE_HEADER,
         [
@@ -254,12 +256,29 @@ def test_a_tampered_or_borrowed_preview_is_refused(ada):
             "",
         ],
     )
-    signed = payload(ada.post("/import/", {"file": upload}))
-    assert ada.post("/import/confirm/", {"payload": signed[:-3] + "abc"}).status_code == 400
+    form = confirmation(ada.post("/import/", {"file": upload}))
+    tampered = {"token": form["token"][:-3] + "abc"}
+    assert ada.post("/import/confirm/", tampered).status_code == 400
     marco = Client()
     marco.force_login(User.objects.get(username="marco"))
-    assert marco.post("/import/confirm/", {"payload": signed}).status_code == 400
+    assert marco.post("/import/confirm/", form).status_code == 400
     assert not Initiative.objects.filter(key="office-hours").exists()
+
+    assert ada.post("/import/confirm/", form).status_code == 302
+    assert Initiative.objects.filter(key="office-hours").count() == 1
+    again = ada.post("/import/confirm/", form)
+    assert again.status_code == 400
+    assert "already imported" in again.content.decode()
+
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        ["first-90-days", "later", "Later", "Product", "2027-02-01", "2027-03-31", "1", ""],
+    )
+    settings.IMPORT_STAGE_MINUTES = 0  # this preview expires as soon as it is shown
+    late = ada.post("/import/confirm/", confirmation(ada.post("/import/", {"file": upload})))
+    assert late.status_code == 400
+    assert "upload the file again" in late.content.decode()
+    assert not Initiative.objects.filter(key="later").exists()
 
 
 def test_an_existing_dependency_is_answered_only_by_its_provider(ada):
@@ -286,7 +305,7 @@ def test_an_existing_dependency_is_answered_only_by_its_provider(ada):
     upload.seek(0)
     preview = omar.post("/import/", {"file": upload})
     assert preview.status_code == 200, preview.content.decode()
-    omar.post("/import/confirm/", {"payload": payload(preview)})
+    omar.post("/import/confirm/", confirmation(preview))
     assert Dependency.objects.get(key="messaging-mid-q1").status == "accepted"
 
 
@@ -323,7 +342,7 @@ def test_columns_the_file_leaves_out_keep_what_the_initiative_has(ada):
 
     preview = ada.post("/import/", {"file": upload})
     assert preview.status_code == 200, preview.content.decode()
-    ada.post("/import/confirm/", {"payload": payload(preview)})
+    ada.post("/import/confirm/", confirmation(preview))
 
     changed = Initiative.objects.get(key="onboarding-wizard")
     assert changed.status == "done"
@@ -333,3 +352,82 @@ def test_columns_the_file_leaves_out_keep_what_the_initiative_has(ada):
         current.starts,
         current.headcount,
     )
+
+
+def test_a_dependency_is_updated_from_its_key_and_the_columns_that_change(ada):
+    # Finding 8: `key,note` and `key,status` were refused with "No squad has the key".
+    noted = ada.post("/import/", {"file": csv_file(["key", "note"], ["messaging-mid-q1", "Hi"])})
+    assert noted.status_code == 200, noted.content.decode()
+    ada.post("/import/confirm/", confirmation(noted))
+    assert Dependency.objects.get(key="messaging-mid-q1").note == "Hi"
+
+    omar = Client()
+    omar.force_login(User.objects.get(username="omar"))
+    answer = csv_file(["key", "status"], ["messaging-mid-q1", "accepted"])
+    answered = omar.post("/import/", {"file": answer})
+    assert answered.status_code == 200, answered.content.decode()
+    omar.post("/import/confirm/", confirmation(answered))
+    dep = Dependency.objects.get(key="messaging-mid-q1")
+    assert (dep.status, dep.note) == ("accepted", "Hi")
+
+
+def test_a_large_valid_csv_previews_and_is_confirmed(ada):
+    # Finding 7: the confirm form carried the whole file back and hit the body limit.
+    squad = Squad.objects.get(key="first-90-days")
+    rows = [
+        [
+            "first-90-days",
+            f"bulk-{n}",
+            f"Bulk item {n}",
+            "Product",
+            "2027-01-04",
+            "2027-03-31",
+            "1",
+            "planned",
+            secrets.token_urlsafe(675),  # about 900 characters that do not compress
+        ]
+        for n in range(5000)
+    ]
+    Initiative.objects.bulk_create(
+        Initiative(
+            squad=squad,
+            key=key,
+            title=title,
+            function=function,
+            starts=starts,
+            ends=ends,
+            headcount=1,
+            status=status,
+            description=description,
+        )
+        for _squad, key, title, function, starts, ends, _h, status, description in rows[1:]
+    )
+    upload = csv_file([*INITIATIVE_HEADER, "description"], *rows)
+    assert 4_800_000 < upload.size < 5 * 1024 * 1024
+
+    preview = ada.post("/import/", {"file": upload})
+    assert preview.status_code == 200, preview.content.decode()[:2000]
+    done = ada.post("/import/confirm/", confirmation(preview), follow=True)
+
+    assert done.status_code == 200
+    assert "1 created, 0 updated, 4999 unchanged" in done.content.decode()
+    assert Initiative.objects.get(key="bulk-0").description == rows[0][-1]
+
+
+def test_the_error_page_lists_the_first_50_problems_and_counts_them_all(ada):
+    upload = csv_file(
+        INITIATIVE_HEADER,
+        *[
+            ["nobody", f"k{n}", "T", "Product", "2027-01-01", "2027-02-01", "1", ""]
+            for n in range(300)
+        ],
+    )
+
+    response = ada.post("/import/", {"file": upload})
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "300 problems to fix in the file" in page
+    assert "the first 50 are listed" in page
+    listed = re.findall(r"<tr><td>Initiatives</td><td>(\d+)</td><td><code>squad</code>", page)
+    assert listed == [str(n) for n in range(2, 52)]
