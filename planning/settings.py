@@ -253,6 +253,13 @@ else:
         "socket_connect_timeout": 2,
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "throughline")
+# The worker outlives its broker: it waits for Redis however long it is away, at start and
+# later, and takes up the tasks it held once Redis is back (planning/celery.py). A review
+# running meanwhile needs only the database, so it finishes rather than being cancelled.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
