@@ -272,6 +272,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # after a burst of changes to a cycle's plans (see planning.tasks.review_enqueue).
 REVIEW_INTERVAL_SECONDS = env_int("REVIEW_INTERVAL_SECONDS", 15 * 60)
 REVIEW_COALESCE_SECONDS = env_int("REVIEW_COALESCE_SECONDS", 30)
+# A running review renews its lease every quarter of this; once a run's lease has gone this
+# long unrenewed, its worker is gone: the run is marked failed and the review can run again.
+REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 60)
+if REVIEW_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("REVIEW_LEASE_SECONDS must be at least 2 (seconds)")
 # For fault-tolerance tests only, 0 otherwise: a review waits this long before it commits,
 # so a test can kill the worker in the middle of it (planning.services.review_run).
 REVIEW_PAUSE_SECONDS = env_int("REVIEW_PAUSE_SECONDS", 0)

@@ -26,8 +26,10 @@ import redis
 import requests
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from planning.celery import app
 from planning.models import Cycle, Finding, Notification, Plan, ReviewRun
@@ -36,6 +38,7 @@ from planning.services import REVIEW_LOCK_NAMESPACE, review_run
 from planning.snapshot import snapshot_for_cycle
 from planning.tasks import review_cycle, review_enqueue_now, review_open_cycles
 from squads.models import CheckIn
+from tests import factories
 from tests.conftest import CeleryWorker, on_ci, running_celery_worker
 
 EXAMPLE = Path(django_settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
@@ -361,6 +364,67 @@ def test_a_worker_killed_in_the_middle_of_a_review_leaves_nothing_half_written(
     notified = Counter(Notification.objects.values_list("recipient_id", "finding_id"))
     assert all(count == 1 for count in notified.values())
     assert _advisory_locks(cycle) == 0
+
+
+@pytest.fixture
+def leased_pausing_worker(request, monkeypatch, settings, transactional_db):
+    """A real worker whose reviews pause 30 seconds before they commit, with 3-second
+    leases on its runs (read as the worker starts; this process judges with the same)."""
+    monkeypatch.setenv("REVIEW_PAUSE_SECONDS", "30")
+    monkeypatch.setenv("REVIEW_LEASE_SECONDS", "3")
+    settings.REVIEW_LEASE_SECONDS = 3
+    return request.getfixturevalue("celery_worker_process")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.celery
+def test_a_review_outlasting_its_lease_stays_running_until_its_worker_is_killed(
+    leased_pausing_worker, client, monkeypatch
+):
+    worker = leased_pausing_worker
+    cycle = Cycle.objects.create(
+        key="fy2027", name="FY2027", starts=dt.date(2027, 1, 1), ends=dt.date(2027, 12, 31)
+    )
+    olga = factories.person("olga", "Olga Ortiz", function="Operations")
+    olga.groups.add(Group.objects.get_or_create(name="Operations")[0])
+    client.force_login(olga)
+
+    review_cycle.delay(cycle.pk, "schedule")
+    _wait_for(lambda: "pauses 30s before it commits" in worker.output(), "the pause", worker)
+    [run] = ReviewRun.objects.filter(cycle=cycle)
+    first_lease_end = run.lease_expires_at
+    # Well past the lease it started with, the worker keeps renewing it: still reviewing.
+    _wait_for(
+        lambda: timezone.now() > first_lease_end + dt.timedelta(seconds=2),
+        "the first lease to run out",
+        worker,
+    )
+    page = client.get("/findings/").content.decode()
+    assert "Reviewing FY2027" in page
+    assert "Run the review now" not in page
+    run.refresh_from_db()
+    assert run.status == ReviewRun.Status.RUNNING and run.lease_expires_at > first_lease_end
+
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait(10)
+    _forget_unacknowledged(worker.queue)
+
+    # Nobody renews the lease now: within seconds the page says the review stopped.
+    deadline = time.monotonic() + 30
+    while "stopped without finishing" not in (page := client.get("/findings/").content.decode()):
+        assert time.monotonic() < deadline, page
+        time.sleep(0.2)
+    assert "Run the review now" in page and "Reviewing" not in page
+
+    # And a new run starts and finishes; the abandoned one is marked failed.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    assert client.post("/findings/run/").status_code == 302
+    run.refresh_from_db()
+    assert run.status == ReviewRun.Status.FAILED and "went away" in run.error
+    latest = ReviewRun.objects.filter(cycle=cycle).first()
+    assert latest.pk != run.pk and latest.status == ReviewRun.Status.DONE
+    assert "Last review just now" in client.get("/findings/").content.decode()
 
 
 # --- PostgreSQL dropping its connections ------------------------------------------------
