@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from planning.models import Cycle, Finding, Notification, ReviewRun
-from planning.services import review_run
+from planning.services import review_run, review_runs_expire
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ def review_now(*, cycle: Cycle) -> str:
     from planning.celery import app
     from planning.tasks import review_cycle
 
+    # A run whose worker went away shows as failed from now on, not as still running.
+    review_runs_expire(cycle=cycle)
     if app.conf.task_always_eager:
         review_run(cycle=cycle, trigger="manual")
         return DONE

@@ -224,8 +224,22 @@ class Initiative(models.Model):
         return self.impact_team is not None
 
 
+# The error of a run whose worker went away in the middle of it (see ReviewRun.lease_expires_at).
+REVIEW_ABANDONED_ERROR = "Stopped without finishing: the worker running it went away."
+
+
+class ReviewRunQuerySet(models.QuerySet):
+    def abandoned(self, now: dt.datetime) -> ReviewRunQuerySet:
+        """Runs still marked running whose worker stopped renewing their lease."""
+        return self.filter(status=ReviewRun.Status.RUNNING, lease_expires_at__lt=now)
+
+
 class ReviewRun(models.Model):
-    """One run of the review over a cycle: when, why, and what it found."""
+    """One run of the review over a cycle: when, why, and what it found.
+
+    A running run holds a lease: the process running it renews it every few seconds
+    (planning.services.review_run), so one whose lease has expired has lost its worker.
+    """
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
@@ -244,12 +258,25 @@ class ReviewRun(models.Model):
     )
     findings_resolved = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    lease_expires_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While running: the run counts as abandoned once this passes unrenewed.",
+    )
+
+    objects = ReviewRunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]
 
     def __str__(self) -> str:
         return f"Review of {self.cycle} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    def is_abandoned(self, now: dt.datetime) -> bool:
+        """Its worker went away: marked so, or still running with its lease expired."""
+        if self.status == self.Status.RUNNING:
+            return self.lease_expires_at is not None and self.lease_expires_at < now
+        return self.status == self.Status.FAILED and self.error == REVIEW_ABANDONED_ERROR
 
 
 class FindingQuerySet(models.QuerySet):

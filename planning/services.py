@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import secrets
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -16,11 +17,12 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, mailers
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from planning.models import (
+    REVIEW_ABANDONED_ERROR,
     Cycle,
     Finding,
     Notification,
@@ -53,14 +55,21 @@ def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> R
     The returned run carries `findings`: every FindingData that holds now, dismissed or not.
     """
     today = today or timezone.localdate()
-    run = ReviewRun.objects.create(cycle=cycle, trigger=trigger, today=today)
+    review_runs_expire(cycle=cycle)
+    run = ReviewRun.objects.create(
+        cycle=cycle, trigger=trigger, today=today, lease_expires_at=_lease_end()
+    )
     try:
-        with transaction.atomic():
+        with _ReviewLease(run.pk), transaction.atomic():
             review_lock(cycle)
             cycle.refresh_from_db()
             snapshot = snapshot_for_cycle(cycle)
             findings = review(snapshot, today)
             stored = findings_store(cycle=cycle, snapshot=snapshot, findings=findings)
+            if settings.REVIEW_PAUSE_SECONDS:
+                _pause_before_commit(cycle)
+            # From here to the commit the run's row is locked: renewing skips it meanwhile,
+            # and so does review_runs_expire(), the lock itself showing the run is alive.
             run.status = ReviewRun.Status.DONE
             run.finished_at = timezone.now()
             run.findings_open = stored.open
@@ -75,8 +84,6 @@ def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> R
                     "findings_resolved",
                 ]
             )
-            if settings.REVIEW_PAUSE_SECONDS:
-                _pause_before_commit(cycle)
     except Exception as exc:
         logger.exception("The review of cycle %s failed; its findings are unchanged", cycle.pk)
         run.status = ReviewRun.Status.FAILED
@@ -86,6 +93,83 @@ def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> R
         raise
     run.findings = findings
     return run
+
+
+def review_runs_expire(*, cycle: Cycle | None = None, now: dt.datetime | None = None) -> int:
+    """Mark failed the runs whose worker went away (their lease expired unrenewed), so the
+    findings page says so and offers to run the review again. Returns how many.
+
+    A run whose row is locked is skipped: its transaction is open, so its worker is alive.
+    """
+    now = now or timezone.now()
+    abandoned = ReviewRun.objects.abandoned(now)
+    if cycle is not None:
+        abandoned = abandoned.filter(cycle=cycle)
+    with transaction.atomic():
+        ids = list(
+            abandoned.select_for_update(skip_locked=True).values_list("pk", flat=True)[:1000]
+        )
+        if not ids:
+            return 0
+        expired = ReviewRun.objects.abandoned(now).filter(pk__in=ids)
+        count = expired.update(
+            status=ReviewRun.Status.FAILED, finished_at=now, error=REVIEW_ABANDONED_ERROR
+        )
+    logger.warning("Marked %s review run(s) failed: their worker went away", count)
+    return count
+
+
+def review_run_renew(*, run_id: int) -> bool:
+    """Extend a running run's lease. False if it is no longer running (or is committing)."""
+    with transaction.atomic():
+        running = ReviewRun.objects.filter(pk=run_id, status=ReviewRun.Status.RUNNING)
+        if not list(running.select_for_update(skip_locked=True).values_list("pk", flat=True)):
+            return False
+        return bool(running.update(lease_expires_at=_lease_end()))
+
+
+def _lease_end() -> dt.datetime:
+    return timezone.now() + dt.timedelta(seconds=settings.REVIEW_LEASE_SECONDS)
+
+
+class _ReviewLease:
+    """Renews a run's lease from a thread of its own (with a database connection of its
+    own) for as long as the review runs, so the run stays "running" however long it takes,
+    and expires soon after its process dies.
+
+    PostgreSQL only: on SQLite the review's write transaction would block the renewal, so
+    there a run keeps the lease it started with (local development, small reviews).
+    """
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> _ReviewLease:
+        if connection.vendor == "postgresql":
+            self.thread = threading.Thread(
+                target=self._renew, name=f"review-lease-{self.run_id}", daemon=True
+            )
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join()
+
+    def _renew(self) -> None:
+        interval = settings.REVIEW_LEASE_SECONDS / 4
+        try:
+            while not self.stopped.wait(interval):
+                try:
+                    if not review_run_renew(run_id=self.run_id):
+                        return
+                except DatabaseError:
+                    logger.warning("Could not renew the lease of review run %s", self.run_id)
+        finally:
+            connection.close()  # this thread's own
 
 
 def _pause_before_commit(cycle: Cycle) -> None:

@@ -253,6 +253,13 @@ else:
         "socket_connect_timeout": 2,
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "throughline")
+# The worker outlives its broker: it waits for Redis however long it is away, at start and
+# later, and takes up the tasks it held once Redis is back (planning/celery.py). A review
+# running meanwhile needs only the database, so it finishes rather than being cancelled.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -265,6 +272,11 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # after a burst of changes to a cycle's plans (see planning.tasks.review_enqueue).
 REVIEW_INTERVAL_SECONDS = env_int("REVIEW_INTERVAL_SECONDS", 15 * 60)
 REVIEW_COALESCE_SECONDS = env_int("REVIEW_COALESCE_SECONDS", 30)
+# A running review renews its lease every quarter of this; once a run's lease has gone this
+# long unrenewed, its worker is gone: the run is marked failed and the review can run again.
+REVIEW_LEASE_SECONDS = env_int("REVIEW_LEASE_SECONDS", 60)
+if REVIEW_LEASE_SECONDS < 2:
+    raise ImproperlyConfigured("REVIEW_LEASE_SECONDS must be at least 2 (seconds)")
 # For fault-tolerance tests only, 0 otherwise: a review waits this long before it commits,
 # so a test can kill the worker in the middle of it (planning.services.review_run).
 REVIEW_PAUSE_SECONDS = env_int("REVIEW_PAUSE_SECONDS", 0)

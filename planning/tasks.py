@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from planning.models import Cycle
-from planning.services import review_run
+from planning.services import review_run, review_runs_expire
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ def review_cycle(cycle_id: int, trigger: str = "schedule", today: str | None = N
 
 @shared_task(acks_late=True, ignore_result=True)
 def review_open_cycles() -> None:
-    """The periodic sweep (celery beat): queue a review for every cycle that has not ended."""
+    """The periodic sweep (celery beat): queue a review for every cycle that has not ended,
+    and mark failed the runs whose worker went away since."""
+    review_runs_expire()
     today = timezone.localdate()
     for cycle_id in Cycle.objects.filter(ends__gte=today).values_list("pk", flat=True):
         review_cycle.delay(cycle_id, "schedule")

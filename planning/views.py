@@ -483,6 +483,7 @@ def finding_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
 def _review_status(request: HttpRequest, cycle: Cycle | None, actor: access.Actor) -> dict:
     """The latest run of the cycle's review and whether the page should keep polling."""
     run = findings_services.review_latest(cycle)
+    now = timezone.now()
     requested = request.session.get(REVIEW_REQUEST_KEY) or {}
     state = "idle"
     requested_at = None
@@ -490,14 +491,18 @@ def _review_status(request: HttpRequest, cycle: Cycle | None, actor: access.Acto
         requested_at = dt.datetime.fromisoformat(requested["at"])
         started_since = run is not None and run.started_at >= requested_at - dt.timedelta(seconds=2)
         if not started_since:
-            stalled = timezone.now() - requested_at > REVIEW_STALLED_AFTER
+            stalled = now - requested_at > REVIEW_STALLED_AFTER
             state = "stalled" if stalled else "queued"
             if stalled:
                 request.session.pop(REVIEW_REQUEST_KEY, None)
-        elif run.status != ReviewRun.Status.RUNNING:
+        elif run.status != ReviewRun.Status.RUNNING or run.is_abandoned(now):
             request.session.pop(REVIEW_REQUEST_KEY, None)
-    if state == "idle" and run is not None and run.status == ReviewRun.Status.RUNNING:
-        state = "running"
+    if state == "idle" and run is not None:
+        # Abandoned: its worker went away mid-run (the run's lease expired unrenewed).
+        if run.is_abandoned(now):
+            state = "stopped"
+        elif run.status == ReviewRun.Status.RUNNING:
+            state = "running"
     return {
         "review_run": run,
         "review_ago": _ago(run.finished_at or run.started_at) if run else "",

@@ -16,6 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -183,13 +184,12 @@ def _delete_queue(broker_url: str, queue: str) -> None:
         client.close()
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
-    """A real `celery -A planning worker` on Redis and the test database.
+@contextmanager
+def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryWorker]:
+    """A real `celery -A planning worker` on `broker_url` and the test database, consuming a
+    queue of its own; while it runs, `.delay()` in this process sends tasks to that queue.
 
-    Tasks enqueued with `.delay()` during the test go to this worker's own queue, so the
-    worker never takes work from, or gives work to, anything else on the same Redis. It
-    needs committed data, hence transactional_db: the worker is another process.
+    It needs committed data (the worker is another process): use it with transactional_db.
     """
     reason = celery_missing()
     if reason is not None:
@@ -201,7 +201,6 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
 
     queue = f"throughline-test-{uuid.uuid4().hex[:12]}"
     hostname = f"{queue}@%h"
-    broker_url = app.conf.broker_url
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
@@ -209,7 +208,7 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
         "CELERY_BROKER_URL": broker_url,
         "CELERY_QUEUE": queue,
     }
-    log = tmp_path / "celery-worker.log"
+    log = log_dir / f"celery-worker-{queue}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
@@ -246,6 +245,15 @@ def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[Ce
         _delete_queue(broker_url, queue)
         # Shown by pytest when the test fails.
         print(f"--- celery worker log ({log}) ---\n{worker.output()}")
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
+    """A real `celery -A planning worker` on Redis and the test database (see above)."""
+    from planning.celery import app
+
+    with running_celery_worker(broker_url=app.conf.broker_url, log_dir=tmp_path) as worker:
+        yield worker
 
 
 @pytest.fixture(autouse=True)

@@ -27,8 +27,10 @@ import redis
 import requests
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from planning.celery import app
 from planning.models import Cycle, Finding, Notification, Plan, ReviewRun
@@ -38,7 +40,7 @@ from planning.snapshot import snapshot_for_cycle
 from planning.tasks import review_cycle, review_enqueue_now, review_open_cycles
 from squads.models import CheckIn
 from tests import factories
-from tests.conftest import on_ci
+from tests.conftest import CeleryWorker, on_ci, running_celery_worker
 
 EXAMPLE = Path(django_settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
 SQUAD = "/squads/first-90-days"
@@ -66,9 +68,33 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _free_port_for_tests() -> int:
+    """A free port in 16400-16499, the range kept for services that tests start and stop."""
+    for port in range(16400, 16500):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail("no free port in 16400-16499 for a Redis of this test's own")
+
+
 @contextmanager
-def private_redis(port: int) -> Iterator[subprocess.Popen]:
-    """A Redis of this test's own (never the shared one), without persistence."""
+def private_redis(port: int, data_dir: Path | None = None) -> Iterator[subprocess.Popen]:
+    """A Redis of this test's own (never the shared one): without persistence, or with an
+    append-only file in `data_dir`, as in production, so what it holds survives a restart."""
+    process = start_private_redis(port, data_dir)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def start_private_redis(port: int, data_dir: Path | None = None) -> subprocess.Popen:
+    persistence = ["--appendonly", "no"]
+    if data_dir is not None:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always", "--dir", str(data_dir)]
     process = subprocess.Popen(
         [
             shutil.which("redis-server") or "redis-server",
@@ -78,27 +104,25 @@ def private_redis(port: int) -> Iterator[subprocess.Popen]:
             "127.0.0.1",
             "--save",
             "",
-            "--appendonly",
-            "no",
+            *persistence,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    client = redis.Redis(port=port, socket_connect_timeout=1)
+    deadline = time.monotonic() + 10
     try:
-        client = redis.Redis(port=port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
         while True:
             try:
                 client.ping()
-                break
+                return process
             except redis.ConnectionError:
-                assert process.poll() is None, "redis-server exited"
-                assert time.monotonic() < deadline, "redis-server did not answer within 10s"
+                if process.poll() is not None or time.monotonic() > deadline:
+                    stop(process)
+                    pytest.fail(f"redis-server on port {port} did not answer within 10s")
                 time.sleep(0.05)
-        client.close()
-        yield process
     finally:
-        stop(process)
+        client.close()
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -201,6 +225,62 @@ def test_with_redis_down_pages_and_saves_keep_working_and_reviews_wait_for_the_s
     assert any(f"({cycle.pk}, 'schedule')".encode() in m for m in queued_reviews), messages
 
 
+# --- Redis going away under a worker ----------------------------------------------------
+
+
+def _wait_for(condition, what: str, worker: CeleryWorker, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert worker.process.poll() is None, f"the worker exited:\n{worker.output()}"
+        assert time.monotonic() < deadline, f"{what} not within {timeout:.0f}s:\n{worker.output()}"
+        time.sleep(0.1)
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.celery
+def test_a_worker_outlives_redis_and_runs_the_review_it_held_once_redis_is_back(
+    redis_server_binary, transactional_db, tmp_path
+):
+    port = _free_port_for_tests()
+    url = f"redis://127.0.0.1:{port}/0"
+    data = tmp_path / "redis-data"
+    data.mkdir()
+    cycle = Cycle.objects.create(
+        key="fy2027", name="FY2027", starts=dt.date(2027, 1, 1), ends=dt.date(2027, 12, 31)
+    )
+    runs = ReviewRun.objects.filter(cycle=cycle, trigger="schedule")
+    servers = [start_private_redis(port, data)]
+    try:
+        with celery_broker(url), running_celery_worker(broker_url=url, log_dir=tmp_path) as worker:
+            # As after a change: the worker holds the review until its countdown ends.
+            review_cycle.apply_async((cycle.pk, "schedule"), countdown=8)
+            _wait_for(lambda: "review_cycle[" in worker.output(), "the worker took it", worker)
+
+            stop(servers[0])
+            _wait_for(
+                lambda: "Connection to broker lost" in worker.output(),
+                "the worker noticing Redis gone",
+                worker,
+            )
+            assert not runs.exists()
+
+            servers.append(start_private_redis(port, data))
+            _wait_for(
+                lambda: runs.filter(status=ReviewRun.Status.DONE).exists(),
+                "the held review",
+                worker,
+            )
+            # The same worker process, connected again, carries on.
+            assert worker.process.poll() is None
+            assert worker.output().count("Connected to redis://") == 2
+            assert "Unrecoverable error" not in worker.output()
+            assert runs.count() == 1
+    finally:
+        for server in servers:
+            stop(server)
+
+
 # --- a Celery worker killed in the middle of a review ------------------------------------
 
 
@@ -289,6 +369,67 @@ def test_a_worker_killed_in_the_middle_of_a_review_leaves_nothing_half_written(
     notified = Counter(Notification.objects.values_list("recipient_id", "finding_id"))
     assert all(count == 1 for count in notified.values())
     assert _advisory_locks(cycle) == 0
+
+
+@pytest.fixture
+def leased_pausing_worker(request, monkeypatch, settings, transactional_db):
+    """A real worker whose reviews pause 30 seconds before they commit, with 3-second
+    leases on its runs (read as the worker starts; this process judges with the same)."""
+    monkeypatch.setenv("REVIEW_PAUSE_SECONDS", "30")
+    monkeypatch.setenv("REVIEW_LEASE_SECONDS", "3")
+    settings.REVIEW_LEASE_SECONDS = 3
+    return request.getfixturevalue("celery_worker_process")
+
+
+@pytest.mark.postgres
+@pytest.mark.redis
+@pytest.mark.celery
+def test_a_review_outlasting_its_lease_stays_running_until_its_worker_is_killed(
+    leased_pausing_worker, client, monkeypatch
+):
+    worker = leased_pausing_worker
+    cycle = Cycle.objects.create(
+        key="fy2027", name="FY2027", starts=dt.date(2027, 1, 1), ends=dt.date(2027, 12, 31)
+    )
+    olga = factories.person("olga", "Olga Ortiz", function="Operations")
+    olga.groups.add(Group.objects.get_or_create(name="Operations")[0])
+    client.force_login(olga)
+
+    review_cycle.delay(cycle.pk, "schedule")
+    _wait_for(lambda: "pauses 30s before it commits" in worker.output(), "the pause", worker)
+    [run] = ReviewRun.objects.filter(cycle=cycle)
+    first_lease_end = run.lease_expires_at
+    # Well past the lease it started with, the worker keeps renewing it: still reviewing.
+    _wait_for(
+        lambda: timezone.now() > first_lease_end + dt.timedelta(seconds=2),
+        "the first lease to run out",
+        worker,
+    )
+    page = client.get("/findings/").content.decode()
+    assert "Reviewing FY2027" in page
+    assert "Run the review now" not in page
+    run.refresh_from_db()
+    assert run.status == ReviewRun.Status.RUNNING and run.lease_expires_at > first_lease_end
+
+    os.killpg(worker.process.pid, signal.SIGKILL)
+    worker.process.wait(10)
+    _forget_unacknowledged(worker.queue)
+
+    # Nobody renews the lease now: within seconds the page says the review stopped.
+    deadline = time.monotonic() + 30
+    while "stopped without finishing" not in (page := client.get("/findings/").content.decode()):
+        assert time.monotonic() < deadline, page
+        time.sleep(0.2)
+    assert "Run the review now" in page and "Reviewing" not in page
+
+    # And a new run starts and finishes; the abandoned one is marked failed.
+    monkeypatch.setitem(app.conf, "task_always_eager", True)
+    assert client.post("/findings/run/").status_code == 302
+    run.refresh_from_db()
+    assert run.status == ReviewRun.Status.FAILED and "went away" in run.error
+    latest = ReviewRun.objects.filter(cycle=cycle).first()
+    assert latest.pk != run.pk and latest.status == ReviewRun.Status.DONE
+    assert "Last review just now" in client.get("/findings/").content.decode()
 
 
 # --- PostgreSQL dropping its connections ------------------------------------------------

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
 
 from dependencies.models import Dependency
 from planning import review as review_module
@@ -451,3 +452,50 @@ def test_every_kind_of_plan_change_queues_a_review(committed_world, queued, what
     with transaction.atomic():
         _change(committed_world, what)
     assert queued == [((committed_world["cycle"].pk, "change"), 45)]
+
+
+# --- runs whose worker went away ---------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_expiring_marks_runs_with_a_lapsed_lease_failed_but_never_one_still_committing(
+    transactional_db,
+):
+    cycle = f.cycle()
+    now = timezone.now()
+    lapsed = dict(cycle=cycle, today=now.date(), lease_expires_at=now - dt.timedelta(seconds=1))
+    committing = ReviewRun.objects.create(trigger="change", **lapsed)
+    gone = ReviewRun.objects.create(trigger="schedule", **lapsed)
+    alive = ReviewRun.objects.create(
+        cycle=cycle, trigger="manual", today=now.date(), lease_expires_at=now + dt.timedelta(1)
+    )
+
+    # Another connection holds the first run's row, as a review does while it commits.
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_row() -> None:
+        try:
+            with transaction.atomic():
+                list(ReviewRun.objects.select_for_update().filter(pk=committing.pk))
+                locked.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_row)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        assert services.review_runs_expire(cycle=cycle) == 1
+    finally:
+        release.set()
+        holder.join()
+
+    states = dict(ReviewRun.objects.values_list("pk", "status"))
+    assert states == {committing.pk: "running", gone.pk: "failed", alive.pk: "running"}
+    gone.refresh_from_db()
+    assert gone.is_abandoned(timezone.now()) and gone.finished_at is not None
+    # Once the row is free again, the first goes the same way; the living run never does.
+    assert services.review_runs_expire(cycle=cycle) == 1
+    assert ReviewRun.objects.get(pk=committing.pk).status == "failed"
+    assert ReviewRun.objects.get(pk=alive.pk).status == "running"

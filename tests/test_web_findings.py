@@ -422,6 +422,49 @@ def test_who_may_run_the_review(client, cycle, squad, alice, carol, leo, queued)
     assert len(queued) == 1
 
 
+def test_a_run_whose_worker_went_away_says_so_and_the_review_can_run_again(
+    client, cycle, squad, olga, queued
+):
+    now = timezone.now()
+    run = ReviewRun.objects.create(
+        cycle=cycle,
+        trigger="change",
+        today=timezone.localdate(),
+        lease_expires_at=now + dt.timedelta(seconds=30),
+    )
+    client.force_login(olga)
+    page = client.get(FINDINGS).content.decode()
+    assert "Reviewing FY2027" in page and "every 2s" in page
+    assert "Run the review now" not in page
+
+    # Its worker stopped renewing the lease: the run is over, though nothing marked it yet.
+    ReviewRun.objects.filter(pk=run.pk).update(
+        started_at=now - dt.timedelta(minutes=5), lease_expires_at=now - dt.timedelta(seconds=1)
+    )
+    run.refresh_from_db()
+    response = client.get(reverse("findings_status") + "?was=busy", headers=HX)
+    content = response.content.decode()
+    started = timezone.localtime(run.started_at)
+    assert f"The review that started at {started:%H:%M:%S} on {started.day} {started:%b}" in content
+    assert "stopped without finishing" in content and "Run it again" in content
+    assert "Reviewing" not in content and "every 2s" not in content
+    assert "Run the review now" in content
+    assert "review-finished" in response.headers["HX-Trigger"]
+
+    response = client.post(reverse("findings_run"), headers=HX)
+    assert queued == [(cycle.pk, "manual")]
+    assert "Queued" in response.content.decode()
+    run.refresh_from_db()
+    assert run.status == "failed" and run.finished_at is not None
+    assert "went away" in run.error
+
+    # Read-only viewers see what happened, without being told to run it.
+    client.force_login(squad.dri)
+    page = client.get(FINDINGS).content.decode()
+    assert "stopped without finishing" in page
+    assert "Run it again" not in page and "Run the review now" not in page
+
+
 def test_run_now_needs_a_post_and_status_is_for_htmx(client, cycle, olga):
     client.force_login(olga)
     assert client.get(reverse("findings_run")).status_code == 405
