@@ -29,7 +29,7 @@ from journeys.models import Segment, Stage
 from planning import access
 from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from planning.models import IMPACT_MAX, IMPACT_MIN, Initiative
-from planning.validators import date_from_text, date_problem, is_blank
+from planning.validators import DATE_RANGE, date_from_text, date_problem, is_blank
 from squads import services as squad_services
 from squads.models import Squad
 
@@ -48,7 +48,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("function", "The function that builds it, e.g. Product; required."),
         ("stage", "Journey stage as JOURNEY/STAGE, e.g. customer-lifecycle/onboarding."),
         ("segment", "A segment's key."),
-        ("starts", "A date (YYYY-MM-DD or an Excel date); required."),
+        ("starts", f"A date (YYYY-MM-DD or an Excel date) {DATE_RANGE}; required."),
         ("ends", "A date on or after starts; required."),
         ("headcount", "Full-time people, may be fractional; default 0."),
         ("status", "proposed, planned, in_progress, done or dropped; default proposed."),
@@ -63,10 +63,10 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("provided_by", "A squad key or SQUAD/KEY; or leave empty and fill to_function."),
         ("to_function", "A function instead, when no squad provides it."),
         ("what", "What is needed; required."),
-        ("due", "A date; required."),
+        ("due", f"A date (YYYY-MM-DD or an Excel date) {DATE_RANGE}; required."),
         ("blocking", "yes or no; default no."),
         ("status", "Empty for a new one; accepted, at_risk or done from the provider side."),
-        ("owner", "A username on the provider side."),
+        ("owner", "A username on the provider side: of the providing squad or function."),
         ("note", ""),
     ],
 }
