@@ -306,7 +306,12 @@ class DependencyIn(Input):
     what: Visible = Field(min_length=1, max_length=2_000)
     due: PlanDate
     blocking: bool = False
-    owner: str | None = Field(None, max_length=150)
+    owner: str | None = Field(
+        None,
+        max_length=150,
+        description="A username on the provider side: a member of the providing squad, or "
+        "someone of the providing function.",
+    )
     note: str = Field("", max_length=5_000)
     key: str = Field("", max_length=KEY_MAX_LENGTH)
 
