@@ -3,12 +3,35 @@ journeys by key, initiatives as "SQUAD/KEY", stages as "JOURNEY/STAGE", people b
 
 import datetime as dt
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
-from pydantic import field_validator
+from pydantic import AfterValidator, BeforeValidator, field_validator
 
 from planning.keys import KEY_MAX_LENGTH
+from planning.validators import DATE_FORMAT, DATE_RANGE, is_blank, parse_date
+
+
+def _plan_date(value):
+    # Before pydantic's own date parsing, which also takes numbers (seconds since 1970) and
+    # date-times: a date is written exactly YYYY-MM-DD, within the planning range.
+    if not isinstance(value, str):
+        raise ValueError(f"write the date as {DATE_FORMAT}")
+    return parse_date(value)
+
+
+def _visible(value: str) -> str:
+    if is_blank(value):
+        raise ValueError("must hold visible characters, not only spaces or invisible ones")
+    return value
+
+
+PlanDate = Annotated[
+    dt.date,
+    BeforeValidator(_plan_date),
+    Field(description=f"Written {DATE_FORMAT}, {DATE_RANGE}."),
+]
+Visible = Annotated[str, AfterValidator(_visible)]
 
 
 def _username(user) -> str | None:
@@ -223,13 +246,13 @@ Status = Literal["proposed", "planned", "in_progress", "done", "dropped"]
 
 
 class InitiativeIn(Input):
-    title: str = Field(min_length=1, max_length=300)
+    title: Visible = Field(min_length=1, max_length=300)
     description: str = Field("", max_length=20_000)
-    function: str = Field(min_length=1, max_length=100)
+    function: Visible = Field(min_length=1, max_length=100)
     stage: str | None = Field(None, description='"JOURNEY/STAGE"', max_length=200)
     segment: str | None = Field(None, max_length=KEY_MAX_LENGTH)
-    starts: dt.date
-    ends: dt.date
+    starts: PlanDate
+    ends: PlanDate
     headcount: Decimal = Field(Decimal(0), ge=0, max_digits=6, decimal_places=2)
     status: Status = "proposed"
     impact: Impact | None = None
@@ -280,10 +303,15 @@ class DependencyIn(Input):
     to_function: str = Field(
         "", max_length=100, description="A function instead, when no squad provides it."
     )
-    what: str = Field(min_length=1, max_length=2_000)
-    due: dt.date
+    what: Visible = Field(min_length=1, max_length=2_000)
+    due: PlanDate
     blocking: bool = False
-    owner: str | None = Field(None, max_length=150)
+    owner: str | None = Field(
+        None,
+        max_length=150,
+        description="A username on the provider side: a member of the providing squad, or "
+        "someone of the providing function.",
+    )
     note: str = Field("", max_length=5_000)
     key: str = Field("", max_length=KEY_MAX_LENGTH)
 

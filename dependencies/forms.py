@@ -12,6 +12,7 @@ from dependencies.services import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, WHAT_MAX_L
 from journeys.models import Stage
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from planning.models import Initiative
+from planning.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from squads.models import Squad
 
 FUNCTION_PREFIX = "function:"
@@ -179,12 +180,17 @@ class DependencyForm(FormWithErrors):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Concrete enough that the provider knows when it is done.",
         error_messages={"required": "Say what is needed."},
+        validators=[validate_visible],
     )
     due = forms.DateField(
         label="Due",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        widget=forms.DateInput(
+            attrs={"type": "date", "min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()},
+            format="%Y-%m-%d",
+        ),
         help_text="The date the needing side must have it.",
         error_messages={"required": "Say by when it is needed.", "invalid": "Enter a date."},
+        validators=[validate_date_in_range],
     )
     blocking = forms.BooleanField(
         label="Blocking: our work cannot go on without it", required=False
@@ -208,11 +214,15 @@ class DependencyCreateForm(DependencyForm):
         required=False,
         max_length=100,
         help_text="A department that is not a squad, e.g. People or Legal.",
+        validators=[validate_visible],
     )
     owner = forms.ChoiceField(
         label="Owner on the provider side",
         required=False,
-        help_text="Optional: the person who answers for it.",
+        help_text=(
+            "Optional: the person who answers for it, a member of the providing squad "
+            "(or of the providing function)."
+        ),
     )
     key = forms.CharField(
         label="Key",

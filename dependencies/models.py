@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -19,6 +20,27 @@ _ONE_PROVIDER = (
     | Q(to_squad__isnull=True, to_initiative__isnull=False, to_function="")
     | (Q(to_squad__isnull=True, to_initiative__isnull=True) & ~Q(to_function=""))
 )
+
+
+def function_name(name: str) -> str:
+    """A function's name as compared: "people ", "People" and "PEOPLE" are one function."""
+    return " ".join(name.split()).casefold()
+
+
+def on_provider_side(
+    *,
+    provider_squad_id: int | None,
+    to_function: str,
+    squad_ids: Collection[int],
+    functions: Collection[str],
+) -> bool:
+    """Whether a person belongs to the side that provides a dependency: a member of the
+    providing squad (named directly or through one of its initiatives), or, when a function
+    provides it, someone of that function (`functions`: as compared by function_name, from
+    their profile and from the squads they bring it to)."""
+    if provider_squad_id is not None:
+        return provider_squad_id in squad_ids
+    return bool(to_function.strip()) and function_name(to_function) in functions
 
 
 DEPENDENCY_STATUSES = ["requested", "accepted", "at_risk", "done", "declined"]
@@ -216,3 +238,20 @@ class Dependency(models.Model):
 
     def is_overdue(self, today: dt.date) -> bool:
         return self.is_open() and self.due < today
+
+    def provider_squad_id(self) -> int | None:
+        """The providing squad (directly or through its initiative); None for a function."""
+        if self.to_squad_id:
+            return self.to_squad_id
+        if self.to_initiative_id:
+            return self.to_initiative.squad_id
+        return None
+
+    def is_provider_side(self, *, squad_ids: Collection[int], functions: Collection[str]) -> bool:
+        """See on_provider_side: the person's squads and (compared) functions."""
+        return on_provider_side(
+            provider_squad_id=self.provider_squad_id(),
+            to_function=self.to_function,
+            squad_ids=squad_ids,
+            functions=functions,
+        )

@@ -12,10 +12,11 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
-from dependencies.models import Dependency
+from dependencies.models import Dependency, function_name, on_provider_side
 from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE
 from planning.tasks import review_enqueue
+from planning.validators import date_problem, is_blank
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -51,6 +52,55 @@ def _needer_squad(dep: Dependency) -> Squad:
     return dep.from_squad if dep.from_squad_id else dep.from_initiative.squad
 
 
+def person_sides(person: User) -> tuple[frozenset[int], frozenset[str]]:
+    """The squads a person is a member of, and their functions as function_name compares
+    them: the one on their profile and those they bring to squads."""
+    from planning.models import Profile
+    from squads.models import Membership
+
+    rows = list(Membership.objects.filter(person=person).values_list("squad_id", "function"))
+    functions = {function_name(f) for _squad, f in rows}
+    functions |= {
+        function_name(f)
+        for f in Profile.objects.filter(user=person).values_list("function", flat=True)
+    }
+    functions.discard("")
+    return frozenset(squad for squad, _f in rows), frozenset(functions)
+
+
+def check_owner(
+    *,
+    owner: User | None,
+    provider_squad: Squad | None,
+    to_function: str,
+    sides: tuple[frozenset[int], frozenset[str]] | None = None,
+) -> None:
+    """The owner answers for the provider, so they must be on the provider side: a member of
+    the providing squad, or of the providing function. Nobody named is fine. `sides`: the
+    owner's person_sides(), when the caller has them already."""
+    if owner is None:
+        return
+    squad_ids, functions = sides if sides is not None else person_sides(owner)
+    if on_provider_side(
+        provider_squad_id=provider_squad.pk if provider_squad is not None else None,
+        to_function=to_function,
+        squad_ids=squad_ids,
+        functions=functions,
+    ):
+        return
+    if provider_squad is not None:
+        message = (
+            f"{_person(owner)} is not a member of {provider_squad.name}, which provides it: "
+            "name one of its members, or nobody."
+        )
+    else:
+        message = (
+            f"{_person(owner)} is not in {to_function.strip()}, which provides it (neither on "
+            "their profile nor in a squad): name someone of that function, or nobody."
+        )
+    raise ValidationError({"owner": message})
+
+
 def check_parties(
     *,
     from_squad: Squad | None,
@@ -58,12 +108,17 @@ def check_parties(
     to_squad: Squad | None,
     to_initiative: Initiative | None,
     to_function: str,
+    owner: User | None = None,
 ) -> None:
+    """Who needs it, exactly one provider, and an owner on the provider side: the rule every
+    way of recording a dependency shares (form, API, spreadsheet and planning file)."""
     errors: dict[str, str] = {}
     if (from_squad is None) == (from_initiative is None):
         errors["from_ref"] = "Say who needs it: the squad or one of its initiatives."
     providers = sum((to_squad is not None, to_initiative is not None, bool(to_function)))
-    if providers != 1:
+    if to_function and is_blank(to_function):
+        errors["to_function"] = "Name the function in visible characters."
+    elif providers != 1:
         errors["provider"] = "Choose exactly one provider: a squad, an initiative or a function" + (
             f" (you chose {providers})." if providers else "."
         )
@@ -77,16 +132,20 @@ def check_parties(
         errors["to_initiative"] = "An initiative cannot need something from itself."
     if errors:
         raise ValidationError(errors)
+    provider_squad = to_squad if to_squad is not None else getattr(to_initiative, "squad", None)
+    check_owner(owner=owner, provider_squad=provider_squad, to_function=to_function)
 
 
 def _check_content(*, what: str, due: dt.date | None, note: str) -> None:
     errors: dict[str, str] = {}
-    if not what:
+    if is_blank(what):
         errors["what"] = "Say what is needed."
     elif len(what) > WHAT_MAX_LENGTH:
         errors["what"] = f"Keep it under {WHAT_MAX_LENGTH} characters."
     if due is None:
         errors["due"] = "Say by when it is needed."
+    elif problem := date_problem(due):
+        errors["due"] = problem
     if len(note) > NOTE_MAX_LENGTH:
         errors["note"] = f"Keep the note under {NOTE_MAX_LENGTH} characters."
     if errors:
@@ -131,6 +190,7 @@ def dependency_create(
         to_squad=to_squad,
         to_initiative=to_initiative,
         to_function=to_function,
+        owner=owner,
     )
     _check_content(what=what, due=due, note=note)
     if key and (len(key) > KEY_MAX_LENGTH or not KEY_RE.match(key)):

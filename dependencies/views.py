@@ -301,8 +301,12 @@ def board(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
     actor = access.actor_for(request)
     # A row's answers depend on who asks: operations answer all; others as members of
-    # their squads and as the owner of a dependency.
-    viewer = ("operations",) if actor.is_operations else (actor.user.pk, sorted(actor.member_of))
+    # their squads and as the owner of a dependency a function of theirs provides.
+    viewer = (
+        ("operations",)
+        if actor.is_operations
+        else (actor.user.pk, sorted(actor.member_of), sorted(actor.functions))
+    )
 
     def draw(stand_ins: dict) -> str:
         context = {**_board_context(request, today, cycle, actor), **stand_ins}

@@ -8,6 +8,7 @@ from django.db.models import F
 from journeys.models import EMOTION_CHOICES, Segment, parse_offset
 from journeys.services import WHEN_HELP, when_error
 from planning.keys import KEY_MAX_LENGTH, key_validator
+from planning.validators import validate_visible
 
 
 def _text(label: str, help_text: str = "", *, required: bool = True, rows: int = 3):
@@ -35,7 +36,7 @@ def _key_field(what: str) -> forms.CharField:
 
 
 class StageForm(forms.Form):
-    name = forms.CharField(label="Stage name", max_length=200)
+    name = forms.CharField(label="Stage name", max_length=200, validators=[validate_visible])
     customer_goal = _text(
         "Customer goal", "What the customer is trying to achieve here, in their words."
     )
@@ -63,7 +64,7 @@ class MomentForm(forms.Form):
 
 
 class JourneyForm(forms.Form):
-    name = forms.CharField(label="Journey name", max_length=200)
+    name = forms.CharField(label="Journey name", max_length=200, validators=[validate_visible])
     description = _text("Description", "Whose journey this is, from which point to which.")
     description.required = False
     segments = forms.ModelMultipleChoiceField(

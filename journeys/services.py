@@ -31,6 +31,7 @@ from journeys.models import (
 )
 from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE
+from planning.validators import is_blank
 
 STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
 MOMENT_FIELDS = ("when", "today", "tomorrow")
@@ -77,7 +78,7 @@ def _clean_text(value: str | None) -> str:
 
 def _require(errors: dict[str, list[str]], values: dict[str, str], *names: str) -> None:
     for name in names:
-        if not values[name]:
+        if is_blank(values[name]):
             errors.setdefault(name, []).append("This field is required.")
 
 

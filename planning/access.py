@@ -10,8 +10,10 @@ person's role and on their relation to the object:
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
 - the squad's DRI, as a member, also manages membership and the OKR, and approves the plan;
-- the provider side (members of the providing squad, or the dependency's owner) accepts,
-  declines or updates the dependencies addressed to it.
+- the provider side (members of the providing squad; for a dependency a function provides,
+  its owner, who must be of that function) accepts, declines or updates the dependencies
+  addressed to it. An owner is always on the provider side (dependencies.services.check_owner),
+  and one who has left it (a squad, a function) no longer answers.
 
 Views call `actor_for(request)` once and then the `can_*` functions, or the `get_*_rw`
 helpers that raise PermissionDenied. Objects that do not exist answer 404 whoever asks.
@@ -28,7 +30,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 
-from dependencies.models import Dependency
+from dependencies.models import Dependency, function_name
 from planning.models import Plan
 from squads.models import Squad
 
@@ -67,6 +69,13 @@ class Actor:
     def dri_of(self) -> frozenset[int]:
         return frozenset(self.user.squads_led.values_list("id", flat=True))
 
+    @cached_property
+    def functions(self) -> frozenset[str]:
+        """Their functions as dependencies.models.function_name compares them."""
+        from dependencies.services import person_sides
+
+        return person_sides(self.user)[1]
+
 
 # Everything the rules need about a person, in one round trip.
 _RELATIONS = """
@@ -75,6 +84,8 @@ SELECT 'g', g.name FROM auth_group g
 UNION ALL SELECT 'm', CAST(squad_id AS TEXT) FROM squads_membership WHERE person_id = %s
 UNION ALL SELECT 'd', CAST(id AS TEXT) FROM squads_squad WHERE dri_id = %s
 UNION ALL SELECT 'p', display_name FROM planning_profile WHERE user_id = %s
+UNION ALL SELECT 'f', function FROM squads_membership WHERE person_id = %s
+UNION ALL SELECT 'f', function FROM planning_profile WHERE user_id = %s
 UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification
   WHERE recipient_id = %s AND read_at IS NULL
 """
@@ -83,10 +94,10 @@ UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification
 def actor_for(request: HttpRequest) -> Actor:
     actor = getattr(request, "_throughline_actor", None)
     if actor is None or actor.user is not request.user:
-        found: dict[str, list[str]] = {"g": [], "m": [], "d": [], "p": [], "n": []}
+        found: dict[str, list[str]] = {"g": [], "m": [], "d": [], "p": [], "n": [], "f": []}
         if request.user.is_authenticated:
             with connection.cursor() as cursor:
-                cursor.execute(_RELATIONS, [request.user.pk] * 5)
+                cursor.execute(_RELATIONS, [request.user.pk] * 7)
                 for kind, value in cursor.fetchall():
                     found[kind].append(value)
         actor = Actor(
@@ -97,6 +108,7 @@ def actor_for(request: HttpRequest) -> Actor:
         )
         actor.__dict__["member_of"] = frozenset(int(v) for v in found["m"])
         actor.__dict__["dri_of"] = frozenset(int(v) for v in found["d"])
+        actor.__dict__["functions"] = frozenset(function_name(v) for v in found["f"]) - {""}
         request._throughline_actor = actor
     return actor
 
@@ -137,14 +149,6 @@ def can_restore_plan_part(actor: Actor, squad: Squad, kind: str, obj=None) -> bo
     return can_edit_plan(actor, squad)
 
 
-def _provider_squad_id(dep: Dependency) -> int | None:
-    if dep.to_squad_id:
-        return dep.to_squad_id
-    if dep.to_initiative_id:
-        return dep.to_initiative.squad_id
-    return None
-
-
 def _needer_squad_id(dep: Dependency) -> int:
     return dep.from_squad_id or dep.from_initiative.squad_id
 
@@ -155,11 +159,15 @@ def can_edit_dependency(actor: Actor, dep: Dependency) -> bool:
 
 
 def can_respond_dependency(actor: Actor, dep: Dependency) -> bool:
-    """Accept, decline, at risk, done: the provider side (and operations)."""
-    if actor.is_operations or dep.owner_id == actor.user.pk:
+    """Accept, decline, at risk, done: operations, and the provider side: the members of the
+    providing squad; for a function, the owner while they are of that function. Being named
+    owner is not enough on its own: an owner who is not (or no longer) on the provider side
+    does not answer, so the needing side cannot accept what it asked for itself."""
+    if actor.is_operations:
         return True
-    provider = _provider_squad_id(dep)
-    return provider is not None and provider in actor.member_of
+    if dep.provider_squad_id() is None and dep.owner_id != actor.user.pk:
+        return False
+    return dep.is_provider_side(squad_ids=actor.member_of, functions=actor.functions)
 
 
 def can_triage_findings(actor: Actor) -> bool:

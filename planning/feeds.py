@@ -9,7 +9,8 @@ hang off it:
 
 A squad's events are the due dates of the dependencies it needs and provides, and the start
 and end of its initiatives (dropped ones left out). Every event is all-day, with a UID that
-stays the same across refreshes and a link back to the item.
+stays the same across refreshes and a link back to the item. Days outside the planning range
+(planning.validators), which nothing lets in now but older rows may hold, are left out.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from icalendar import Calendar, Event
 from dependencies.models import Dependency
 from planning.cycles import current_cycle
 from planning.models import CalendarToken, Initiative
+from planning.validators import DATE_MAX, DATE_MIN, date_in_range
 from squads.models import Membership, Squad
 
 if TYPE_CHECKING:
@@ -150,6 +152,9 @@ def initiative_events(initiative: Initiative, url: str) -> list[Event]:
     milestones = [("start", initiative.starts, "starts")]
     if initiative.ends != initiative.starts:
         milestones.append(("end", initiative.ends, "ends"))
+    # A day outside the planning range (stored before the range was enforced) is left out:
+    # the last day a date can hold has no next day to end its event on.
+    milestones = [m for m in milestones if date_in_range(m[1])]
     return [
         Event.new(
             uid=f"initiative-{initiative.pk}-{which}@{UID_DOMAIN}",
@@ -170,7 +175,7 @@ def initiative_events(initiative: Initiative, url: str) -> list[Event]:
 def _dependencies(condition: Q) -> list[Dependency]:
     return list(
         Dependency.objects.with_parties()
-        .filter(condition)
+        .filter(condition, due__range=(DATE_MIN, DATE_MAX))  # see initiative_events
         .select_related(
             "from_squad",
             "from_initiative__squad",

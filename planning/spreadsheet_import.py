@@ -32,6 +32,7 @@ from planning import access
 from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from planning.models import IMPACT_MAX, IMPACT_MIN, Initiative
 from planning.spreadsheet_files import Bounds, UnreadableFile, csv_rows, xlsx_sheets
+from planning.validators import DATE_RANGE, date_from_text, date_problem, is_blank
 from squads import services as squad_services
 from squads.models import Squad
 
@@ -49,7 +50,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("function", "The function that builds it, e.g. Product; required."),
         ("stage", "Journey stage as JOURNEY/STAGE, e.g. customer-lifecycle/onboarding."),
         ("segment", "A segment's key."),
-        ("starts", "A date (YYYY-MM-DD or an Excel date); required."),
+        ("starts", f"A date (YYYY-MM-DD or an Excel date) {DATE_RANGE}; required."),
         ("ends", "A date on or after starts; required."),
         ("headcount", "Full-time people, may be fractional; default 0."),
         ("status", "proposed, planned, in_progress, done or dropped; default proposed."),
@@ -64,10 +65,10 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("provided_by", "A squad key or SQUAD/KEY; or leave empty and fill to_function."),
         ("to_function", "A function instead, when no squad provides it."),
         ("what", "What is needed; required."),
-        ("due", "A date; required."),
+        ("due", f"A date (YYYY-MM-DD or an Excel date) {DATE_RANGE}; required."),
         ("blocking", "yes or no; default no."),
         ("status", "Empty for a new one; accepted, at_risk or done from the provider side."),
-        ("owner", "A username on the provider side."),
+        ("owner", "A username on the provider side: of the providing squad or function."),
         ("note", ""),
     ],
 }
@@ -276,10 +277,7 @@ class _Lookup:
 
 
 def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value[:10])
-    except ValueError:
-        return None
+    return date_from_text(value)
 
 
 class _RowCheck:
@@ -296,7 +294,7 @@ class _RowCheck:
 
     def text(self, column: str, *, required: bool = False, limit: int = MAX_CELL) -> str:
         value = self.row.get(column, "").strip()
-        if required and not value:
+        if required and is_blank(value):
             self.problem(column, "Fill this in.")
         elif len(value) > limit:
             self.problem(column, f"Keep it to {limit:,} characters (it has {len(value):,}).")
@@ -317,6 +315,9 @@ class _RowCheck:
         parsed = _date(value)
         if parsed is None:
             self.problem(column, f"“{value}” is not a date; write it as YYYY-MM-DD.")
+        elif problem := date_problem(parsed):
+            self.problem(column, problem)
+            return None
         return parsed
 
     def decimal(self, column: str, default: Decimal) -> Decimal | None:
@@ -553,20 +554,30 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
                 c.problem("needed_by", f"Only members of {needer.name} record what it needs.")
             # An initiative this file creates is still only its "SQUAD/KEY" here.
             pending = isinstance(from_initiative, str) or isinstance(to_initiative, str)
-            if not c.failed and not pending:
-                try:
+            try:
+                if not c.failed and not pending:
                     dependency_services.check_parties(
                         from_squad=from_squad,
                         from_initiative=from_initiative,
                         to_squad=to_squad,
                         to_initiative=to_initiative,
                         to_function=to_function,
+                        owner=owner,
                     )
-                except ValidationError as exc:
-                    for message in exc.messages:
-                        c.problem("provided_by", message)
-            elif not c.failed and from_initiative == to_initiative:
-                c.problem("provided_by", "An initiative cannot need something from itself.")
+                elif not c.failed and from_initiative == to_initiative:
+                    c.problem("provided_by", "An initiative cannot need something from itself.")
+                elif not c.failed:
+                    dependency_services.check_owner(
+                        owner=owner,
+                        provider_squad=to_squad
+                        or getattr(to_initiative, "squad", None)
+                        or lookup.squads.get(_provider_key or ""),
+                        to_function=to_function,
+                    )
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    for message in messages:
+                        c.problem("owner" if field == "owner" else "provided_by", message)
             if not c.failed:
                 ref = key or f"(new) {what[:40]}"
                 checked.plans.append(RowPlan(DEPENDENCIES, number, "create", ref))

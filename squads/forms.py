@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from journeys.models import Journey, Segment, Stage
 from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from planning.models import IMPACT_MAX, IMPACT_MIN, Capacity, Cycle, Initiative, Profile
+from planning.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from squads import services
 from squads.models import KeyResult, Membership, Squad
 
@@ -89,6 +90,7 @@ def _function_field(label: str = "Function", *, required: bool = True, help_text
         required=required,
         help_text=help_text,
         widget=DatalistInput(),
+        validators=[validate_visible],
     )
 
 
@@ -139,6 +141,7 @@ class SquadCreateForm(FormWithErrors):
         label="Name",
         max_length=200,
         help_text="Name the customer outcome, not a department.",
+        validators=[validate_visible],
     )
     key = _key_field(f"Used in links, e.g. first-90-days. {KEY_HELP}")
     cycle = forms.ModelChoiceField(
@@ -160,6 +163,7 @@ class SquadCreateForm(FormWithErrors):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Qualitative and customer-facing: what the customer gets.",
+        validators=[validate_visible],
     )
 
     def __init__(self, *args, functions=(), **kwargs):
@@ -227,6 +231,7 @@ class ObjectiveForm(FormWithErrors):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3, "autofocus": True}),
         help_text="Qualitative and customer-facing: what the customer gets.",
+        validators=[validate_visible],
     )
 
 
@@ -234,7 +239,9 @@ class KeyResultForm(FormWithErrors):
     """A key result's definition. On edit its key is fixed; on squad creation it is optional."""
 
     key = _key_field("Short, used in links, e.g. activation.")
-    name = forms.CharField(label="Name", max_length=200, help_text="What is measured.")
+    name = forms.CharField(
+        label="Name", max_length=200, help_text="What is measured.", validators=[validate_visible]
+    )
     unit = forms.CharField(label="Unit", max_length=40, required=False, help_text="%, days, €…")
     baseline = _number_field("Baseline", help_text="Where it stands at the start.")
     target = _number_field("Target", help_text="Where it should be by the end of the cycle.")
@@ -446,9 +453,12 @@ class StageChoiceField(forms.ModelChoiceField):
         return f"{obj.journey.name} · {obj.name}" if self.show_journey else obj.name
 
 
+_DATE_ATTRS = {"type": "date", "min": DATE_MIN.isoformat(), "max": DATE_MAX.isoformat()}
+
+
 class InitiativeForm(FormWithErrors):
     key = _key_field("Short, used in links, e.g. assessment-tool. It cannot change later.")
-    title = forms.CharField(label="Title", max_length=300)
+    title = forms.CharField(label="Title", max_length=300, validators=[validate_visible])
     description = forms.CharField(
         label="Description",
         required=False,
@@ -468,8 +478,14 @@ class InitiativeForm(FormWithErrors):
         required=False,
         empty_label="All segments",
     )
-    starts = forms.DateField(label="Starts", widget=forms.DateInput(attrs={"type": "date"}))
-    ends = forms.DateField(label="Ends", widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.DateField(
+        label="Starts",
+        widget=forms.DateInput(attrs=_DATE_ATTRS),
+        validators=[validate_date_in_range],
+    )
+    ends = forms.DateField(
+        label="Ends", widget=forms.DateInput(attrs=_DATE_ATTRS), validators=[validate_date_in_range]
+    )
     headcount = forms.DecimalField(
         label="Headcount",
         max_digits=8,

@@ -23,6 +23,7 @@ from journeys.models import Segment, Stage
 from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from planning.models import IMPACT_MAX, IMPACT_MIN, Cycle, Initiative, Plan
+from planning.validators import date_problem, is_blank
 from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
 
 # ---------------------------------------------------------------------------------------
@@ -151,10 +152,11 @@ def _raise(errors: dict[str, str]) -> None:
 
 def default_function(person: AbstractBaseUser, function: str) -> str:
     function = function.strip()
-    if function:
+    if not is_blank(function):
         return function
     profile = getattr(person, "profile", None)
-    return (profile.function if profile else "").strip()
+    function = (profile.function if profile else "").strip()
+    return "" if is_blank(function) else function
 
 
 def person_name(person: AbstractBaseUser) -> str:
@@ -181,7 +183,7 @@ def key_result_problems(
 ) -> dict[str, str]:
     """What is wrong with a key result's definition, by field."""
     errors: dict[str, str] = {}
-    if not name.strip():
+    if is_blank(name):
         errors["name"] = "Name what is measured."
     if direction not in KeyResult.Direction.values:
         errors["direction"] = "Choose increase or decrease."
@@ -213,9 +215,9 @@ def squad_create(
         errors["key"] = problem
     elif Squad.objects.filter(key=key).exists():
         errors["key"] = "Another squad already uses this key."
-    if not name:
+    if is_blank(name):
         errors["name"] = "Name the squad."
-    if not objective:
+    if is_blank(objective):
         errors["objective"] = "A squad needs its objective: what the customer gets."
     function = default_function(dri, dri_function)
     if not function:
@@ -313,7 +315,7 @@ def dri_handover(*, squad: Squad, to: AbstractBaseUser, by: AbstractBaseUser) ->
 def okr_update(*, squad: Squad, objective: str, by: AbstractBaseUser) -> OKR:
     """Set the objective of the squad's OKR for its cycle, writing the OKR if it has none."""
     objective = objective.strip()
-    if not objective:
+    if is_blank(objective):
         raise ValidationError({"objective": "Write the objective: what the customer gets."})
     with transaction.atomic():
         okr, _ = OKR.objects.update_or_create(
@@ -575,12 +577,15 @@ IMPACT_FIELDS = ("impact_team", "impact_business", "impact_customer")
 def initiative_problems(values: InitiativeFields) -> dict[str, str]:
     """What is wrong with an initiative, by field (its key is checked separately)."""
     errors: dict[str, str] = {}
-    if not values["title"].strip():
+    if is_blank(values["title"]):
         errors["title"] = "Give the initiative a title."
-    if not values["function"].strip():
+    if is_blank(values["function"]):
         errors["function"] = "Say which function builds it."
     starts, ends = values["starts"], values["ends"]
-    if starts and ends and ends < starts:
+    for name in ("starts", "ends"):
+        if problem := date_problem(values[name]):
+            errors[name] = problem
+    if starts and ends and ends < starts and "ends" not in errors:
         errors["ends"] = "The end date is before the start date."
     if values["headcount"] is not None and values["headcount"] < 0:
         errors["headcount"] = "Headcount cannot be negative."

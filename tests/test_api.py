@@ -191,6 +191,90 @@ def test_a_dependency_is_asked_for_by_members_and_answered_by_the_provider(demo)
     assert key in {d["key"] for d in needed["items"]}
 
 
+def test_the_needing_side_cannot_name_itself_owner_and_answer(demo):
+    # ada is in First 90 Days, the needing squad: naming herself the provider's owner was
+    # the way to accept her own request.
+    payload = {
+        "needed_by": "first-90-days",
+        "provided_by": "cs-onboarding",
+        "what": "Two CSMs to pilot the assessment",
+        "due": "2027-02-15",
+        "owner": "ada",
+        "key": "pilot",
+    }
+    refused = post(bearer("ada"), "/api/v1/dependencies", payload)
+    assert refused.status_code == 400
+    assert "not a member of" in refused.json()["errors"]["owner"][0]
+    assert not Dependency.objects.filter(key="pilot").exists()
+
+    made = post(bearer("ada"), "/api/v1/dependencies", {**payload, "owner": "lee"})
+    assert made.status_code == 201, made.content
+    assert made.json()["owner"] == "lee"
+    # A stored owner off the provider side (from before the rule) does not answer either.
+    Dependency.objects.filter(key="pilot").update(owner=User.objects.get(username="ada"))
+    answer = post(bearer("ada"), "/api/v1/dependencies/pilot/answer", {"action": "accept"})
+    assert answer.status_code == 403
+    assert Dependency.objects.get(key="pilot").status == "requested"
+
+
+def test_a_function_owner_must_be_of_that_function(demo):
+    payload = {"needed_by": "first-90-days", "to_function": "Marketing", "what": "Copy"}
+    payload["due"] = "2027-02-15"
+    refused = post(bearer("ada"), "/api/v1/dependencies", {**payload, "owner": "lee"})
+    assert refused.status_code == 400
+    assert "not in Marketing" in refused.json()["errors"]["owner"][0]
+    made = post(bearer("ada"), "/api/v1/dependencies", {**payload, "owner": "nina", "key": "c"})
+    assert made.status_code == 201, made.content
+    assert (
+        post(bearer("nina"), "/api/v1/dependencies/c/answer", {"action": "accept"}).json()["status"]
+        == "accepted"
+    )
+
+
+@pytest.mark.parametrize(
+    ("due", "says"),
+    [
+        ("9999-12-31", "from 2000-01-01 to 2100-12-31"),
+        ("0001-01-01", "from 2000-01-01 to 2100-12-31"),
+        ("2027-01-02junk", "YYYY-MM-DD"),
+        ("2027-01-02T00:00:00", "YYYY-MM-DD"),
+        ("2027-02-30", "not a day in the calendar"),
+        (0, "YYYY-MM-DD"),
+    ],
+)
+def test_a_due_date_is_exactly_yyyy_mm_dd_within_the_range(demo, due, says):
+    before = Dependency.objects.count()
+    payload = {"needed_by": "first-90-days", "to_function": "Legal", "what": "x", "due": due}
+    response = post(bearer("ada"), "/api/v1/dependencies", payload)
+    assert response.status_code == 422
+    assert says in response.json()["errors"]["due"][0]
+    assert Dependency.objects.count() == before
+
+
+def test_initiative_dates_and_titles_are_checked_as_strictly(demo):
+    client = bearer("ada")
+    for changes, field in [
+        ({"ends": "9999-12-31"}, "ends"),
+        ({"starts": "1999-12-31"}, "starts"),
+        ({"title": "\u200b\u200d\ufeff"}, "title"),
+        ({"function": " \u2060 "}, "function"),
+    ]:
+        response = post(client, "/api/v1/initiatives/first-90-days", initiative(**changes))
+        assert response.status_code == 422, changes
+        assert field in response.json()["errors"]
+    assert not Initiative.objects.filter(key="office-hours").exists()
+
+
+@pytest.mark.parametrize("what", ["\u200b", "\ufeff", " \u200c\u200d "])
+def test_what_made_only_of_invisible_characters_is_refused(demo, what):
+    before = Dependency.objects.count()
+    payload = {"needed_by": "first-90-days", "to_function": "Legal", "what": what}
+    response = post(bearer("ada"), "/api/v1/dependencies", {**payload, "due": "2027-01-01"})
+    assert response.status_code == 422
+    assert "visible" in response.json()["errors"]["what"][0]
+    assert Dependency.objects.count() == before
+
+
 def test_a_dependency_naming_nothing_that_exists_is_refused_plainly(demo):
     response = post(
         bearer("ada"),

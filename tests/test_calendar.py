@@ -220,6 +220,23 @@ def test_a_squad_feed_has_what_it_needs_provides_and_builds(client, world, provi
     assert client.get(squad_url(secret, "no-such-squad")).status_code == 404
 
 
+def test_rows_stored_outside_the_planning_range_never_break_a_feed(
+    client, world, wizard, alice, providing
+):
+    # Stored before dates were kept within 2000-01-01..2100-12-31 (written around the
+    # checks): the last day a date can hold has no next day, which used to answer 500.
+    Dependency.objects.filter(pk=world["needs"].pk).update(due=dt.date(9999, 12, 31))
+    Dependency.objects.filter(pk=world["provides"].pk).update(due=dt.date(1, 1, 1))
+    type(wizard).objects.filter(pk=wizard.pk).update(ends=dt.date(9999, 12, 31))
+    secret = feeds.reset_secret(alice).secret
+    for url in (person_url(secret), squad_url(secret, "first-90-days")):
+        found = events(parse(client.get(url)))
+        # What lies in the range is still there; what does not is left out.
+        assert set(found) == {f"initiative-{wizard.pk}-start@throughline"}
+    found = events(parse(client.get(squad_url(secret, "product-led"))))
+    assert set(found) == {f"dependency-{world['carols'].pk}-due@throughline"}
+
+
 def test_uids_stay_the_same_across_refreshes(client, world, alice):
     secret = feeds.reset_secret(alice).secret
     first = client.get(person_url(secret)).content

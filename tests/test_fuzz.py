@@ -26,6 +26,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
+from planning.validators import DATE_MAX, DATE_MIN, is_blank
 from tests.test_planning_file import database_state
 
 pytestmark = pytest.mark.django_db
@@ -429,16 +430,17 @@ def test_dependencies_that_loop_are_imported_and_the_review_names_each_loop(
 def _typed(limit: int) -> st.SearchStrategy[str]:
     letters = st.characters(exclude_categories=("Cs", "Cc"))
     return st.one_of(
-        st.text(letters, min_size=1, max_size=30).filter(str.strip),
+        st.text(letters, min_size=1, max_size=30).filter(lambda t: not is_blank(t)),
         st.builds(
             lambda piece, n: (piece * n)[:limit],
-            st.text(letters, min_size=1, max_size=3).filter(str.strip),
+            st.text(letters, min_size=1, max_size=3).filter(lambda t: not is_blank(t)),
             st.integers(1, limit),
         ),
     )
 
 
-ANY_DATE = st.dates().map(dt.date.isoformat)
+# Any date a planning file may hold: the planning range, its edges included.
+ANY_DATE = st.dates(DATE_MIN, DATE_MAX).map(dt.date.isoformat)
 EDGE_VALUES = {
     "starts": ANY_DATE,
     "ends": ANY_DATE,
@@ -546,7 +548,7 @@ def _sendable(text: str) -> str:
 typed_text = st.one_of(
     st.sampled_from(["Plain words", "Day 1: a first milestone", "Café ☕ — naïve", "שלום"]),
     st.text(st.characters(exclude_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(
-        str.strip
+        lambda t: not is_blank(t)
     ),
 )
 broken_text = st.one_of(odd_text.map(_sendable), huge_text(2_001).map(_sendable))
@@ -585,13 +587,15 @@ def number(largest: str, places: int = 2, minimum: int = -(10**6)) -> tuple:
     return typed, broken_number
 
 
-# Any date in the calendar is a date a form may get; half of them near the demo's cycle.
+# Any date of the planning range is a date a form may get; half of them near the demo's
+# cycle. Dates outside it (year 1, year 9999) are typing slips, refused.
 typed_date = st.one_of(
     st.dates(dt.date(2026, 10, 1), dt.date(2028, 3, 31)),
-    st.dates(),
+    st.dates(DATE_MIN, DATE_MAX),
 ).map(dt.date.isoformat)
 broken_date = st.one_of(
-    st.sampled_from([*DATES, "12/31/2027", "31.12.2027", "2027-W01"]),
+    st.sampled_from([*DATES, "12/31/2027", "31.12.2027", "2027-W01", "2027-01-02junk"]),
+    st.one_of(st.dates(max_value=DATE_MIN), st.dates(min_value=DATE_MAX)).map(dt.date.isoformat),
     odd_text.map(_sendable),
 )
 DATE = (typed_date, broken_date)

@@ -320,6 +320,52 @@ def test_the_dri_must_be_listed_among_the_members(tmp_path, example):
             'dependencies[1].owner: no person with username "nobody"',
         ),
         (
+            # priya is in First 90 Days, the needing squad: she cannot answer for the provider.
+            lambda d: d["dependencies"][1].update(owner="priya"),
+            "dependencies[1].owner: Priya Shah is not a member of Product-led Growth",
+        ),
+        (
+            lambda d: d["dependencies"][2].update(owner="ada"),
+            "dependencies[2].owner: Ada Okafor is not in People",
+        ),
+        (
+            lambda d: d["dependencies"][1].update(due="9999-12-31"),
+            'dependencies[1].due: "9999-12-31" is out of range: use a date from 2000-01-01 '
+            "to 2100-12-31",
+        ),
+        (
+            lambda d: d["dependencies"][1].update(due="0001-01-01"),
+            'dependencies[1].due: "0001-01-01" is out of range',
+        ),
+        (
+            lambda d: d["dependencies"][1].update(due="2027-01-02junk"),
+            "dependencies[1].due: must be a date written YYYY-MM-DD",
+        ),
+        (
+            lambda d: d["dependencies"][1].update(due="2027-01-02\n"),
+            "dependencies[1].due: must be a date written YYYY-MM-DD",
+        ),
+        (
+            lambda d: d["cycles"][0].update(starts="1999-12-31"),
+            'cycles[0].starts: "1999-12-31" is out of range',
+        ),
+        (
+            lambda d: d["squads"][0]["initiatives"][0].update(ends="2101-01-01"),
+            'squads[0].initiatives[0].ends: "2101-01-01" is out of range',
+        ),
+        (
+            lambda d: d["squads"][0]["initiatives"][0].update(title="\u200b\u200d"),
+            "squads[0].initiatives[0].title: must not be empty or only invisible characters",
+        ),
+        (
+            lambda d: d["squads"][0].update(name="\ufeff "),
+            "squads[0].name: must not be empty or only invisible characters",
+        ),
+        (
+            lambda d: d["dependencies"][1].update(what=" \u2060\u00ad"),
+            "dependencies[1].what: must not be empty or only invisible characters",
+        ),
+        (
             lambda d: d["dependencies"][1].update(blocking="yes"),
             'dependencies[1].blocking: must be true or false, not "yes"',
         ),
@@ -418,6 +464,30 @@ def test_a_file_may_refer_to_what_is_already_stored(tmp_path, example):
     code, _, err = run_import(write(tmp_path, addition, "addition.json"))
     assert (code, err) == (0, "")
     assert Dependency.objects.get(key="wizard-copy").to_initiative.key == "onboarding-wizard"
+
+
+def test_an_owner_is_on_the_provider_side_as_the_file_itself_says(tmp_path, example):
+    # The file makes priya a member of Product-led Growth and gives ada the People function:
+    # each may then own what those provide, checked against the file, not only the database.
+    example["squads"][2]["members"].append({"person": "priya", "function": "Customer Success"})
+    example["dependencies"][1]["owner"] = "priya"
+    next(p for p in example["people"] if p["username"] == "ada")["function"] = "people"
+    example["dependencies"][2]["owner"] = "ada"
+    code, _, err = run_import(write(tmp_path, example))
+    assert code == 0, err
+    assert Dependency.objects.get(key="messaging-mid-q1").owner.username == "priya"
+    assert Dependency.objects.get(key="csm-hiring").owner.username == "ada"
+
+
+def test_an_owner_problem_writes_nothing_on_a_second_import(tmp_path, example):
+    assert run_import(write(tmp_path, example))[0] == 0
+    before = database_state()
+    example["dependencies"][1]["owner"] = "priya"
+    example["squads"][0]["name"] = "Renamed"  # a change that must not be kept either
+    code, _, err = run_import(write(tmp_path, example))
+    assert code == 1
+    assert "dependencies[1].owner" in err
+    assert database_state() == before
 
 
 def test_the_import_command_reads_standard_input(example, monkeypatch):

@@ -456,15 +456,49 @@ def test_who_may_answer(client, dep, alice, bob, carol, dora, olga, leo):
         assert client.post(respond(dep), {"action": "accept"}).status_code == 403
         assert 'value="accept"' not in client.get(board()).content.decode()
     assert Dependency.objects.get(pk=dep.pk).status == "requested"
-    # Operations may, as may the named owner even outside the providing squad.
+    # Operations may, and so may the providing squad's members.
     client.force_login(olga)
     assert client.post(respond(dep), {"action": "accept"}).status_code == 302
-    owner = f.person("omar", "Omar Owner")
-    dep.owner = owner
-    dep.save()
-    client.force_login(owner)
+    client.force_login(dora)
     assert client.post(respond(dep), {"action": "done"}).status_code == 302
     assert Dependency.objects.get(pk=dep.pk).status == "done"
+
+
+def test_an_owner_off_the_provider_side_does_not_answer(client, dep, bob, dora):
+    # Rows written before the owner had to be on the provider side (or an owner who has
+    # since left the providing squad): being named is not enough to answer.
+    dep.owner = bob  # a member of the needing squad
+    dep.save()
+    client.force_login(bob)
+    assert client.post(respond(dep), {"action": "accept"}).status_code == 403
+    assert 'value="accept"' not in client.get(board()).content.decode()
+    assert Dependency.objects.get(pk=dep.pk).status == "requested"
+
+
+def test_a_function_answers_through_its_owner_of_that_function(client, needing, alice, bob):
+    legal = f.person("lena", "Lena Legal", function="Legal")
+    other_lawyer = f.person("larry", "Larry Legal", function="Legal")
+    contract = Dependency.objects.create(
+        key="contract",
+        from_squad=needing,
+        to_function="legal",  # compared without regard to case
+        what="A reviewed contract",
+        due=TODAY + dt.timedelta(days=30),
+        owner=legal,
+    )
+    client.force_login(other_lawyer)  # of the function, but not the one who answers for it
+    assert client.post(respond(contract), {"action": "accept"}).status_code == 403
+    client.force_login(legal)
+    assert 'value="accept"' in client.get(board()).content.decode()
+    assert client.post(respond(contract), {"action": "accept"}).status_code == 302
+    assert Dependency.objects.get(pk=contract.pk).status == "accepted"
+    # Once they are no longer of that function, they no longer answer.
+    legal.profile.function = "Finance"
+    legal.profile.save()
+    client.force_login(legal)
+    assert 'name="action" value="done"' not in client.get(board()).content.decode()
+    assert client.post(respond(contract), {"action": "done"}).status_code == 403
+    assert Dependency.objects.get(pk=contract.pk).status == "accepted"
 
 
 def test_answering_a_missing_dependency_is_404(client, dep, dora):
@@ -589,6 +623,75 @@ def test_missing_what_and_due_are_shown_beside_their_fields(client, needing, pro
     assert 'id="id_what_error"' in content and 'id="id_due_error"' in content
     assert "kept note" in content and 'value="someday"' in content
     assert not Dependency.objects.exists()
+
+
+def test_the_owner_must_be_on_the_provider_side(client, needing, providing, bob, dora, alice):
+    client.force_login(bob)
+    # Naming oneself (the needing side) as owner would let the needing squad answer its own
+    # request: refused beside the owner field, and nothing is written.
+    response = client.post(create_url(), form_data(owner=str(bob.pk), what="Keep this"))
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "owner" in errors
+    assert "not a member of Product-led Growth" in errors["owner"][0]
+    assert "Keep this" in response.content.decode()
+    assert not Dependency.objects.exists()
+    # A member of the providing squad may be named.
+    assert client.post(create_url(), form_data(owner=str(dora.pk), key="ok")).status_code == 302
+    assert Dependency.objects.get(key="ok").owner == dora
+
+
+def test_a_function_owner_must_be_of_that_function(client, needing, bob, alice):
+    lena = f.person("lena", "Lena Legal", function="Legal")
+    client.force_login(bob)
+    response = client.post(
+        create_url(), form_data(to_squad="", to_function="Legal", owner=str(alice.pk))
+    )
+    assert "not in Legal" in response.context["form"].errors["owner"][0]
+    assert not Dependency.objects.exists()
+    response = client.post(
+        create_url(), form_data(to_squad="", to_function="Legal", owner=str(lena.pk), key="ok")
+    )
+    assert response.status_code == 302
+    assert Dependency.objects.get(key="ok").owner == lena
+
+
+@pytest.mark.parametrize("due", ["9999-12-31", "0001-01-01", "1999-12-31", "2101-01-01"])
+def test_a_due_date_outside_the_planning_range_is_refused(client, needing, providing, bob, due):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(due=due))
+    assert response.status_code == 200
+    assert "use a date from 2000-01-01 to 2100-12-31" in response.context["form"].errors["due"][0]
+    assert not Dependency.objects.exists()
+
+
+def test_the_edges_of_the_planning_range_are_accepted(client, needing, providing, bob):
+    client.force_login(bob)
+    client.post(create_url(), form_data(due="2000-01-01", key="first"))
+    client.post(create_url(), form_data(due="2100-12-31", key="last"))
+    assert Dependency.objects.get(key="first").due == dt.date(2000, 1, 1)
+    assert Dependency.objects.get(key="last").due == dt.date(2100, 12, 31)
+
+
+@pytest.mark.parametrize("what", ["\u200b", "\ufeff \u200d", "\u2060\u00ad\t"])
+def test_what_made_only_of_invisible_characters_is_refused(client, needing, providing, bob, what):
+    client.force_login(bob)
+    response = client.post(create_url(), form_data(what=what))
+    assert response.status_code == 200
+    assert "what" in response.context["form"].errors
+    assert not Dependency.objects.exists()
+
+
+def test_editing_to_a_date_outside_the_range_is_refused(client, dep, bob):
+    client.force_login(bob)
+    url = reverse("board:edit", args=[dep.key])
+    response = client.post(
+        url,
+        {"what": dep.what, "due": "9999-12-31", "note": "", "version": dep.version},
+    )
+    assert response.status_code == 200
+    assert "due" in response.context["form"].errors
+    assert Dependency.objects.get(pk=dep.pk).due == dep.due
 
 
 def test_a_key_that_is_taken_is_refused(client, dep, needing, providing, bob):

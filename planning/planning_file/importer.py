@@ -16,8 +16,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 
+from dependencies import services as dependency_services
 from dependencies.models import DEPENDENCY_STATUSES, Dependency
 from journeys.models import (
     EMOTION_MAX,
@@ -110,6 +112,11 @@ def import_document(document: Any) -> ImportReport:
     try:
         with transaction.atomic():
             _Writer(report).write(clean)
+            # Who is on a provider's side is known only once the file's squads, members and
+            # people are in: checked here, inside the transaction, so a problem writes nothing.
+            _check_owners(clean["dependencies"], problems)
+            if problems:
+                raise PlanningFileInvalid(problems)
     except IntegrityError as exc:
         # The checks above mirror the database's constraints, so this means a concurrent
         # change or a rule the checks missed; either way nothing was written.
@@ -561,6 +568,7 @@ class _Checker:
             if not o.ok:
                 continue
             dep = {
+                "path": path,
                 "key": o.key(),
                 "from": self._party_ref(o, "from"),
                 "to": None,
@@ -819,6 +827,32 @@ class _Writer:
             side, target = _party(data["to"])
             values[f"to_{side}"] = target
         self.upsert(Dependency, {"key": data["key"]}, values, "dependencies")
+
+
+def _check_owners(dependencies: list[dict], problems: Problems) -> None:
+    """Each owner on the provider side, by the rule every way in shares (check_owner)."""
+    owned = [dep for dep in dependencies if dep["owner"]]
+    users = {u.username: u for u in User.objects.filter(username__in={d["owner"] for d in owned})}
+    squads = {s.key: s for s in Squad.objects.filter(key__in={d["to"] for d in owned if d["to"]})}
+    sides: dict[str, tuple] = {}
+    for dep in owned:
+        owner = users[dep["owner"]]
+        if dep["owner"] not in sides:
+            sides[dep["owner"]] = dependency_services.person_sides(owner)
+        provider_squad = None
+        if dep["to"]:
+            squad_key = dep["to"].split("/", 1)[0]
+            provider_squad = squads.get(squad_key) or Squad.objects.get(key=squad_key)
+        try:
+            dependency_services.check_owner(
+                owner=owner,
+                provider_squad=provider_squad,
+                to_function=dep["to_function"] or "",
+                sides=sides[dep["owner"]],
+            )
+        except ValidationError as exc:
+            for message in exc.message_dict["owner"]:
+                problems.add(join(dep["path"], "owner"), message)
 
 
 def _party(ref: str) -> tuple[str, Any]:

@@ -21,8 +21,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from planning.validators import DATE_RANGE, DATE_RE, date_in_range, is_blank
 
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 LONG_TEXT = 20_000
@@ -196,8 +196,8 @@ class Obj:
         if has_surrogate(value):
             self._bad(name, "holds a lone surrogate (\\ud800 to \\udfff), which is not a character")
             return None
-        if not blank and not value.strip():
-            self._bad(name, "must not be empty")
+        if not blank and is_blank(value):
+            self._bad(name, "must not be empty or only invisible characters")
             return None
         if len(value) > max_length:
             self._bad(name, f"is {len(value):,} characters long; the limit is {max_length:,}")
@@ -245,14 +245,18 @@ class Obj:
         value = self._raw(name)
         if value is MISSING:
             return None
-        if not isinstance(value, str) or not _DATE_RE.match(value):
+        if not isinstance(value, str) or not DATE_RE.fullmatch(value):
             self._bad(name, f"must be a date written YYYY-MM-DD, not {json_repr(value)}")
             return None
         try:
-            return dt.date.fromisoformat(value)
+            day = dt.date.fromisoformat(value)
         except ValueError:
             self._bad(name, f"{quote(value)} is not a date in the calendar")
             return None
+        if not date_in_range(day):
+            self._bad(name, f"{quote(value)} is out of range: use a date {DATE_RANGE}")
+            return None
+        return day
 
     def boolean(self, name: str) -> bool | None:
         value = self._raw(name)
