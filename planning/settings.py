@@ -83,6 +83,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After the static files, around everything else (the 413, 429 and CSRF answers too):
+    # whatever is sent to a signed-in person is private and not stored.
+    "planning.middleware.PrivateResponsesMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Before anything reads the body: too large a request is refused with 413 unread.
     "planning.middleware.RequestSizeLimitMiddleware",
