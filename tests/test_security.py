@@ -626,4 +626,3 @@ def test_every_answer_to_a_signed_in_person_is_private_and_not_stored(client, cy
     assert revalidated["ETag"] == f'"{etag}"'
     for response in (unchanged, revalidated):
         assert {"private", "no-store", "no-cache"} <= _cache_control(response)
-
