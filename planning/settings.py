@@ -365,12 +365,33 @@ WRITE_RATE_LIMIT = env_int("WRITE_RATE_LIMIT", 120)
 WRITE_RATE_LIMIT_WINDOW = env_int("WRITE_RATE_LIMIT_WINDOW", 60)
 WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"
 
+# Every handler leaves secrets out (planning/logs.py): a calendar feed's address, API tokens,
+# Authorization headers, passwords. Django's own loggers print through these handlers only,
+# not through Django's defaults (which have no such filter).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "planning.logs.RedactSecrets"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        # runserver's access log.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # django-axes logs every sign-in at INFO; failures and lockouts are its warnings.
         "axes": {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")},
