@@ -367,7 +367,7 @@ WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"
 
 # Every handler leaves secrets out (planning/logs.py): a calendar feed's address, API tokens,
 # Authorization headers, passwords. Django's own loggers print through these handlers only,
-# not through Django's defaults (which have no such filter).
+# not through Django's default ones, which have no such filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -390,7 +390,8 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Not Django's default handlers (unfiltered): to the root's console.
+        "django": {"handlers": [], "level": "INFO"},
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # django-axes logs every sign-in at INFO; failures and lockouts are its warnings.
