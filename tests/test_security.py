@@ -626,3 +626,44 @@ def test_every_answer_to_a_signed_in_person_is_private_and_not_stored(client, cy
     assert revalidated["ETag"] == f'"{etag}"'
     for response in (unchanged, revalidated):
         assert {"private", "no-store", "no-cache"} <= _cache_control(response)
+
+
+# --- Sessions: the database decides which are alive ---------------------------------------
+
+
+def test_a_session_still_in_the_cache_but_ended_in_the_database_signs_no_one_in(
+    client, bob, django_assert_max_num_queries
+):
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    from api.models import ApiToken
+
+    client.force_login(bob)
+    assert client.get(reverse("api_tokens")).status_code == 200
+    key = client.session.session_key
+    assert cache.get(f"django.contrib.sessions.cached_db{key}") is not None
+    # What a sign-out leaves behind when it could not reach the cache: the row is gone.
+    Session.objects.filter(session_key=key).delete()
+
+    page = client.get(reverse("api_tokens"))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+    refused = client.post(reverse("api_tokens"), {"name": "after sign-out"})
+    assert refused.status_code == 302
+    assert not ApiToken.objects.exists()
+    assert client.get("/api/v1/cycles").status_code == 401
+    assert cache.get(f"django.contrib.sessions.cached_db{key}") is None
+
+
+def test_a_live_session_from_the_cache_costs_no_extra_query(client, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bob)
+    client.get(reverse("api_tokens"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("api_tokens")).status_code == 200
+    sessions = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+    # One statement reads the account and confirms the session together.
+    assert len(sessions) == 1
+    assert '"auth_user"' in sessions[0]
