@@ -41,7 +41,21 @@ LAST_USED_RESOLUTION = dt.timedelta(minutes=5)
 
 
 class TokenAuth(HttpBearer):
+    """A personal token. A request that sends an Authorization header is judged by it alone:
+    a made-up, revoked or malformed one is 401, never passed on to the session (whose CSRF
+    check would answer 403 for what is a token problem)."""
+
     openapi_scheme = "bearer"
+
+    def __call__(self, request: HttpRequest):
+        # Not HttpBearer's: that one logs the header it does not understand (a password, for
+        # Basic) when DEBUG is on.
+        scheme, _, token = request.headers.get(self.header, "").partition(" ")
+        if not scheme:
+            return None
+        if scheme.lower() != self.openapi_scheme or not token.strip():
+            raise AuthenticationError()
+        return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str):
         row = (
@@ -51,7 +65,7 @@ class TokenAuth(HttpBearer):
             .first()
         )
         if row is None:
-            return None
+            raise AuthenticationError()
         now = timezone.now()
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
@@ -62,6 +76,17 @@ class TokenAuth(HttpBearer):
             if over is not None:
                 raise TooManyWrites(*over)
         return row.user
+
+
+class BrowserSession(SessionAuth):
+    """A signed-in browser: its session, and for a write its CSRF token. Only a signed-in
+    session gets as far as the CSRF check, so a request with neither token nor session is
+    401 whatever its method."""
+
+    def __call__(self, request: HttpRequest):
+        if not request.user.is_authenticated:
+            return None
+        return super().__call__(request)
 
 
 class TooManyWrites(Exception):
@@ -92,7 +117,7 @@ api = NinjaAPI(
     version="1",
     description=__doc__,
     urls_namespace="api",
-    auth=[TokenAuth(), SessionAuth(csrf=True)],
+    auth=[TokenAuth(), BrowserSession(csrf=True)],
     docs_url=None,
 )
 

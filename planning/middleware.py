@@ -8,6 +8,11 @@
   in Django's cache (Redis when REDIS_URL is set) in fixed windows of WRITE_RATE_LIMIT_WINDOW
   seconds; past WRITE_RATE_LIMIT writes in a window it answers 429 until the window ends.
   Signing in is django-axes' business and signing out is always allowed.
+- `PrivateResponsesMiddleware` marks every answer to a signed-in person (a session cookie or
+  an API token on the request, or a session cookie set by the answer)
+  `Cache-Control: private, no-store`: no shared cache keeps it and no browser stores it
+  after the person signs out. It goes by the request's cookie and header alone, so it costs
+  the co-writing poll no session or database read.
 - `RefuseNulMiddleware` answers 400 to a request whose address, query or form fields hold
   the NUL character: no text a person types holds one, and PostgreSQL cannot store or even
   look up text with it, so it would otherwise fail deep inside a view.
@@ -28,6 +33,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +140,34 @@ class RequestSizeLimitMiddleware:
             if length > limit:
                 return too_large_response(request, limit)
         return self.get_response(request)
+
+
+class PrivateResponsesMiddleware:
+    """`Cache-Control: private, no-store` on every answer to a signed-in person.
+
+    Static files are served before this (WhiteNoise comes first) and stay cacheable. What a
+    view already said is kept (the poll's `no-cache` and ETag), only made private and
+    unstored; the status (204, 304) is left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self._signed_in(request, response):
+            response.headers.pop("Expires", None)
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+    @staticmethod
+    def _signed_in(request: HttpRequest, response: HttpResponse) -> bool:
+        session_cookie = settings.SESSION_COOKIE_NAME
+        return (
+            session_cookie in request.COOKIES
+            or "Authorization" in request.headers
+            or session_cookie in response.cookies
+        )
 
 
 class RefuseNulMiddleware:

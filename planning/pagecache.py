@@ -5,9 +5,14 @@ shows and served from the cache until that data changes. The revisions are exact
 triggers move a scope's value in the same transaction as any change to the rows its pages
 show (planning.models.PageRevision, migration 0010), so a change is never missed, whoever
 made it and however (a form, a bulk update, an import, the admin). The key also holds the
-date (what is overdue changes at midnight), the page's address, what the viewer may do
-there (so people with different permissions never share a rendering) and a digest of the
-code and templates (so a new release never serves what the one before drew).
+date (what is overdue changes at midnight), the page's path and query parameters, what the
+viewer may do there (so people with different permissions never share a rendering) and a
+digest of the code and templates (so a new release never serves what the one before drew).
+
+Each cached page names the query parameters that change its rendering (QUERY_PARAMETERS);
+their values go into the key. A request with any other parameter is drawn afresh and not
+stored, so a parameter a view starts to read can never be served someone else's rendering
+(tests/test_pagecache.py checks the list against what the pages read).
 
 What differs per request is never stored: the CSRF token and any other per-person value a
 page names in `swaps` are rendered as markers derived from the secret key and put in after
@@ -40,6 +45,16 @@ logger = logging.getLogger(__name__)
 
 BOARD = "board"
 DIRECTORY = "directory"
+
+# Per cached page (body()'s `name`), every query parameter its body reads.
+QUERY_PARAMETERS: dict[str, frozenset[str]] = {
+    # squads.views._arrangement: by function or on a timeline.
+    "plan": frozenset({"view"}),
+    # dependencies.views: the filters (BoardFilterForm), the grouping and the page number.
+    "board": frozenset(
+        {"from", "to", "status", "stage", "within", "overdue", "blocking", "dep", "group", "page"}
+    ),
+}
 
 
 def squad_scope(squad_id: int) -> str:
@@ -143,15 +158,16 @@ def body(
     between makes the rendering newer than its key, never older. `render(stand_ins)` draws
     the body with `stand_ins` (the CSRF token and each of `swaps`' names mapped to a marker)
     in its context; the markers are replaced by the real values on the way out. `vary`
-    holds everything else the body depends on: the address, the viewer's permissions, the
-    date.
+    holds everything else the body depends on besides the path and the query parameters
+    (which body() puts in itself): the viewer's permissions, the date.
     """
     swaps = dict(swaps or {})
     real = {"csrf_token": get_token(request), **swaps}
     stand_ins = {key: marker(key) for key in real}
-    if not enabled():
+    query = _query(request, name)
+    if not enabled() or query is None:
         return _swap(render(stand_ins), stand_ins, real)
-    key = _key(name, (read, vary))
+    key = _key(name, (request.path, query, read, vary))
     try:
         stored = django_cache.get(key)
     except Exception:
@@ -167,6 +183,15 @@ def body(
     except Exception:
         logger.warning("could not cache %s", name, exc_info=True)
     return _swap(html, stand_ins, real)
+
+
+def _query(request: HttpRequest, name: str) -> tuple | None:
+    """The request's query parameters as a part of the key; None when it holds one the page
+    does not list (then the page is drawn afresh)."""
+    allowed = QUERY_PARAMETERS[name]
+    if not set(request.GET) <= allowed:
+        return None
+    return tuple(sorted((param, tuple(request.GET.getlist(param))) for param in request.GET))
 
 
 def _swap(html: str, stand_ins: dict[str, str], real: dict[str, str]) -> SafeString:

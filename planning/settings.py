@@ -83,13 +83,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After the static files, around everything else (the 413, 429 and CSRF answers too):
+    # whatever is sent to a signed-in person is private and not stored.
+    "planning.middleware.PrivateResponsesMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Before anything reads the body: too large a request is refused with 413 unread.
     "planning.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, checking a session read from the cache against the database in the same
+    # query as the account (planning/sessions.py).
+    "planning.sessions.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -388,12 +393,34 @@ WRITE_RATE_LIMIT = env_int("WRITE_RATE_LIMIT", 120)
 WRITE_RATE_LIMIT_WINDOW = env_int("WRITE_RATE_LIMIT_WINDOW", 60)
 WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"
 
+# Every handler leaves secrets out (planning/logs.py): a calendar feed's address, API tokens,
+# Authorization headers, passwords. Django's own loggers print through these handlers only,
+# not through Django's default ones, which have no such filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "planning.logs.RedactSecrets"}},
+    "formatters": {
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        }
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        # runserver's access log.
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Not Django's default handlers (unfiltered): to the root's console.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         "django.db.backends": {"level": "WARNING"},
         # django-axes logs every sign-in at INFO; failures and lockouts are its warnings.
         "axes": {"level": os.environ.get("AXES_LOG_LEVEL", "WARNING")},

@@ -463,3 +463,52 @@ def test_a_body_past_the_size_limit_is_refused_as_json(demo, settings):
     assert response["Content-Type"].startswith("application/json")
     assert "at most" in response.json()["detail"]
     assert not CheckIn.objects.exists()
+
+
+# A bad token is 401 on every method, whatever else the request carries -------------------
+
+
+BAD_TOKEN_REQUESTS = [
+    ("get", "/api/v1/cycles", None),
+    ("post", "/api/v1/squads/first-90-days/key-results/activation/check-ins", {"value": "41"}),
+    ("put", "/api/v1/initiatives/first-90-days/assessment-tool", {"title": "Renamed"}),
+]
+
+
+def _send(client: Client, method: str, url: str, payload: dict | None):
+    if payload is None:
+        return getattr(client, method)(url)
+    return getattr(client, method)(url, json.dumps(payload), content_type="application/json")
+
+
+@pytest.mark.parametrize(("method", "url", "payload"), BAD_TOKEN_REQUESTS)
+def test_a_made_up_or_revoked_token_is_401_as_json_on_every_method(demo, method, url, payload):
+    row, token = ApiToken.issue(user=User.objects.get(username="ada"), name="laptop")
+    row.revoke()
+    made_up = "tl_" + "x" * 40
+    for header in (f"Bearer {token}", f"Bearer {made_up}", "Bearer", f"Basic {made_up}"):
+        # A script sends no CSRF token: the answer must still be about the token.
+        client = Client(enforce_csrf_checks=True, headers={"authorization": header})
+        response = _send(client, method, url, payload)
+        assert response.status_code == 401, (header, response.content)
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        assert "Authorization: Bearer" in response.json()["detail"]
+    assert not CheckIn.objects.exists()
+    assert not Initiative.objects.filter(title="Renamed").exists()
+
+
+def test_a_bad_token_is_401_even_beside_a_signed_in_session(demo):
+    client = Client(enforce_csrf_checks=True, headers={"authorization": "Bearer tl_made_up"})
+    client.force_login(User.objects.get(username="ada"))
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    assert client.get("/api/v1/cycles").status_code == 401
+    assert post(client, url, {"value": "41", "confidence": 6}).status_code == 401
+    assert not CheckIn.objects.exists()
+
+
+def test_a_write_without_token_or_session_is_401_not_a_csrf_refusal(demo):
+    client = Client(enforce_csrf_checks=True)
+    url = "/api/v1/squads/first-90-days/key-results/activation/check-ins"
+    response = post(client, url, {"value": "41", "confidence": 6})
+    assert response.status_code == 401
+    assert "Authorization: Bearer" in response.json()["detail"]

@@ -281,6 +281,132 @@ def test_a_worker_outlives_redis_and_runs_the_review_it_held_once_redis_is_back(
             stop(server)
 
 
+# --- signing out while Redis is down ---------------------------------------------------------
+
+
+def _port_in(ports: range) -> int:
+    for port in ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.fail(f"no free port in {ports}")
+
+
+@contextmanager
+def persistent_redis(port: int, folder: Path) -> Iterator[subprocess.Popen]:
+    """A Redis of this test's own that writes every change to an append-only file in
+    `folder` and reads it back when started again there, as production's does."""
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(folder),
+            "--save",
+            "",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = redis.Redis(port=port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except (redis.ConnectionError, redis.BusyLoadingError):
+                assert process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not answer within 10s"
+                time.sleep(0.05)
+        client.close()
+        yield process
+    finally:
+        stop(process)
+
+
+def _cache_answers() -> None:
+    """Wait for the app's cache to reach the restarted Redis (its pooled connections died)."""
+    from django.core.cache import cache
+
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            cache.get("anything")
+            return
+        except Exception:
+            assert time.monotonic() < deadline, "the cache did not reconnect within 10s"
+            time.sleep(0.05)
+
+
+@pytest.mark.redis
+def test_a_sign_out_while_redis_is_down_holds_when_redis_comes_back(
+    redis_server_binary, db, settings, tmp_path
+):
+    from django.test import Client
+
+    from api.models import ApiToken
+    from tests import factories as f
+
+    port = _port_in(range(16420, 16500))
+    settings.CACHES = {
+        "default": {
+            **django_settings.CACHES["default"],
+            "BACKEND": "planning.redis_cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+        }
+    }
+    person = f.person("marco", "Marco Rossi")
+    person.set_password("a long and private phrase")
+    person.save()
+    browser = Client()
+    with persistent_redis(port, tmp_path) as server:
+        signed_in = browser.post(
+            "/accounts/login/",
+            {"username": "marco", "password": "a long and private phrase"},
+        )
+        assert signed_in.status_code == 302
+        assert browser.get("/account/api-tokens/").status_code == 200
+        cookie = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+        stop(server)
+
+        assert browser.post("/accounts/logout/").status_code == 302
+
+    # Redis comes back from its file, the copy of the ended session with it.
+    with persistent_redis(port, tmp_path):
+        stale = redis.Redis(port=port).keys(f"*cached_db{cookie}")
+        assert stale, "Redis did not keep the session: this test would prove nothing"
+        _cache_answers()
+        old = Client()
+        old.cookies[django_settings.SESSION_COOKIE_NAME] = cookie
+        page = old.get("/account/api-tokens/")
+        assert page.status_code == 302
+        assert page["Location"].startswith("/accounts/login/")
+        made = old.post("/account/api-tokens/", {"name": "after sign-out"})
+        assert made.status_code == 302
+        assert made["Location"].startswith("/accounts/login/")
+        assert old.get("/api/v1/cycles").status_code == 401
+        assert not ApiToken.objects.filter(user=person).exists()
+        # The stale copy is gone now, and signing in again works as before.
+        assert not redis.Redis(port=port).keys(f"*cached_db{cookie}")
+        again = Client()
+        again.post(
+            "/accounts/login/",
+            {"username": "marco", "password": "a long and private phrase"},
+        )
+        assert again.get("/account/api-tokens/").status_code == 200
+
+
 # --- a Celery worker killed in the middle of a review ------------------------------------
 
 

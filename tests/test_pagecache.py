@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from django.conf import settings as django_settings
+from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection, transaction
+from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
@@ -300,3 +304,186 @@ def test_every_table_the_board_and_the_plan_page_draw_from_moves_a_revision(
     assert {"dependencies_dependency", "planning_plan", "planning_initiative"} <= read
     untracked = read - NOT_IN_THE_BODY - _tables_with_triggers()
     assert untracked == set(), f"shown on a cached page, no trigger moves a revision: {untracked}"
+
+
+# ---------------------------------------------------------------------------------------
+# The query parameters that change a page are in its key; any other bypasses the cache
+# ---------------------------------------------------------------------------------------
+
+
+def _arrangement(content: str) -> str:
+    return re.search(r'id="initiatives"[^>]*data-view="([a-z]+)"', content).group(1)
+
+
+def test_one_persons_timeline_is_never_served_as_anothers_plain_plan(needing, ben):
+    f.initiative(needing, "welcome-pack", title="Welcome pack")
+    other = f.person("eve", "Eve Ek")
+    Membership.objects.create(squad=needing, person=other, function="Product")
+    assert _arrangement(page(signed_in(ben), plan_url(needing) + "?view=timeline")) == "timeline"
+    assert _arrangement(page(signed_in(other), plan_url(needing))) == "function"
+    assert _arrangement(page(signed_in(ben), plan_url(needing) + "?view=function")) == "function"
+    assert _arrangement(page(signed_in(other), plan_url(needing) + "?view=timeline")) == "timeline"
+
+
+class _Recorded:
+    """The query parameters read by name while a cached body is drawn."""
+
+    drawing = False
+    names: set[str] = set()
+
+
+class _RecordingQueryDict(QueryDict):
+    """request.GET, noting each name looked up once it is built (copies too: a form copies
+    the data it is bound to)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._ready = False
+        super().__init__(*args, **kwargs)
+        self._ready = True
+
+    def _note(self, key) -> None:
+        if _Recorded.drawing and self._ready:
+            _Recorded.names.add(key)
+
+    def __getitem__(self, key):
+        self._note(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        self._note(key)
+        return super().__contains__(key)
+
+    def get(self, key, default=None):
+        self._note(key)
+        return super().get(key, default)
+
+    def getlist(self, key, default=None):
+        self._note(key)
+        return super().getlist(key, default)
+
+
+@pytest.fixture
+def recorded(monkeypatch, settings):
+    settings.PAGE_CACHE = False  # draw every body
+    body = pagecache.body
+
+    def drawing(request, *, render, **kwargs):
+        def recording(stand_ins):
+            _Recorded.drawing = True
+            try:
+                return render(stand_ins)
+            finally:
+                _Recorded.drawing = False
+
+        return body(request, render=recording, **kwargs)
+
+    monkeypatch.setattr(pagecache, "body", drawing)
+    monkeypatch.setattr(
+        WSGIRequest,
+        "GET",
+        property(lambda request: _RecordingQueryDict(request.META.get("QUERY_STRING", ""))),
+    )
+    _Recorded.names = set()
+    return _Recorded
+
+
+def test_each_cached_page_lists_exactly_the_query_parameters_its_body_reads(
+    recorded, dep, needing, ben, olga
+):
+    every = "&".join(f"{name}=x" for name in sorted(set().union(*QUERY_PARAMS.values())))
+    for name, url, client in (
+        ("plan", plan_url(needing), signed_in(ben)),
+        ("board", reverse("board:board"), signed_in(olga)),
+    ):
+        recorded.names = set()
+        for query in ("", "?view=timeline", "?group=month&status=open&page=2", "?" + every):
+            client.get(url + query)
+        assert recorded.names == pagecache.QUERY_PARAMETERS[name], name
+
+
+QUERY_PARAMS = pagecache.QUERY_PARAMETERS
+# Read from request.GET by views whose pages are not cached: where, so that a name read
+# anywhere is placed on purpose, either here or in pagecache.QUERY_PARAMETERS.
+READ_BY_PAGES_NOT_CACHED = {
+    "since": "the co-writing poll",
+    "t": "the co-writing poll",
+    "editing": "the co-writing poll",
+    "page": "the plan history and the findings list",
+    "next": "forms that send the person back where they came from",
+    "nodes": "the dependency graph",
+    "was": "the findings page after a review run",
+}
+
+
+def test_every_query_parameter_read_in_the_code_is_placed_on_purpose():
+    root = Path(django_settings.BASE_DIR)
+    read = re.compile(r"""\.GET(?:\.get|\.getlist|\.pop)?[(\[]\s*["']([\w-]+)["']""")
+    in_templates = re.compile(r"request\.GET\.(\w+)")
+    names: dict[str, str] = {}
+    for folder in ("planning", "squads", "dependencies", "journeys", "api"):
+        for path in (root / folder).rglob("*.py"):
+            for name in read.findall(path.read_text()):
+                names.setdefault(name, str(path.relative_to(root)))
+    for path in (root / "templates").rglob("*.html"):
+        for name in in_templates.findall(path.read_text()):
+            names.setdefault(name, str(path.relative_to(root)))
+    assert {"view", "group", "page", "since"} <= set(names)  # the scan finds them
+    cached = set().union(*QUERY_PARAMS.values())
+    unplaced = {
+        name: where
+        for name, where in names.items()
+        if name not in cached and name not in READ_BY_PAGES_NOT_CACHED
+    }
+    assert unplaced == {}, (
+        "a query parameter is read here: add it to pagecache.QUERY_PARAMETERS if a cached "
+        f"page's body reads it, else to READ_BY_PAGES_NOT_CACHED: {unplaced}"
+    )
+
+
+def _drawn(content: str) -> str:
+    """The page without what differs per request (nonce, CSRF and poll tokens)."""
+    content = re.sub(r'nonce="[^"]*"', "", content)
+    content = re.sub(r'value="[A-Za-z0-9]{64}"', "", content)
+    content = re.sub(r'"x-csrftoken": "[^"]*"', "", content, flags=re.IGNORECASE)
+    return re.sub(r"\?t=[^\"&]+", "", content)
+
+
+@pytest.mark.parametrize(
+    ("name", "queries"),
+    [
+        ("plan", ["", "?view=timeline", "?view=function", "?view=nonsense"]),
+        (
+            "board",
+            [
+                "",
+                "?group=month",
+                "?group=due",
+                "?status=open",
+                "?status=done",
+                "?status=open&status=done",
+                "?overdue=on",
+                "?blocking=on",
+                "?within=7",
+                "?dep=welcome-invoices",
+                "?from=onboarding",
+                "?to=billing",
+                "?page=2",
+                "?group=month&status=open",
+                "?unlisted=1",
+            ],
+        ),
+    ],
+)
+def test_different_query_parameters_never_share_a_cached_body(
+    name, queries, dep, needing, ben, settings
+):
+    url = plan_url(needing) if name == "plan" else reverse("board:board")
+    client = signed_in(ben)
+    fresh = {}
+    settings.PAGE_CACHE = False
+    for query in queries:
+        fresh[query] = _drawn(page(client, url + query))
+    settings.PAGE_CACHE = True
+    for _ in range(2):  # the first round fills the cache, the second reads it
+        for query in queries:
+            assert _drawn(page(client, url + query)) == fresh[query], query

@@ -574,3 +574,96 @@ def test_without_a_cache_writes_still_go_through(client, cycle, bob, settings, m
     monkeypatch.setattr(middleware, "cache", Unreachable())
     client.force_login(bob)
     assert {choose_cycle(client).status_code for _ in range(3)} == {302}
+
+
+# --- Cache-Control: what is sent to a signed-in person is private and not stored ----------
+
+
+def _cache_control(response) -> set[str]:
+    return {part.strip() for part in response.get("Cache-Control", "").split(",") if part}
+
+
+def test_every_answer_to_a_signed_in_person_is_private_and_not_stored(client, cycle, bob):
+    from api.models import ApiToken
+    from planning import cowriting
+    from squads.models import Membership
+
+    squad = f.squad("first-90-days", dri=f.person("dana"), cycle=cycle)
+    Membership.objects.create(squad=squad, person=bob, function="Product")
+    client.force_login(bob)
+    plan = reverse("squads:plan", args=[squad.key])
+    section = reverse("squads:plan_section", args=[squad.key, "current-experience"])
+    answers = {
+        "home": client.get(reverse("home")),
+        "plan": client.get(plan),
+        "plan again (from the page cache)": client.get(plan),
+        "board": client.get(reverse("board:board")),
+        "htmx partial": client.get(section, headers=HX),
+        "form post": client.post(reverse("api_tokens"), {"name": "laptop"}),
+        "not found": client.get("/squads/no-such-squad/plan/"),
+        "api with the session": client.get("/api/v1/cycles"),
+    }
+    _row, token = ApiToken.issue(user=bob, name="script")
+    answers["api with a token"] = client.__class__(
+        headers={"authorization": f"Bearer {token}"}
+    ).get("/api/v1/cycles")
+    answers["api with a bad token"] = client.__class__(
+        headers={"authorization": "Bearer tl_made_up"}
+    ).get("/api/v1/cycles")
+    for name, response in answers.items():
+        assert {"private", "no-store"} <= _cache_control(response), (name, response.status_code)
+        assert "public" not in _cache_control(response), name
+
+    # The co-writing poll keeps its answers: 204 and 304 with the ETag, now unstored too.
+    live = reverse("squads:plan_live", args=[squad.key])
+    poll = {"t": cowriting.poll_token(user_id=bob.pk, squad_id=squad.pk)}
+    etag = cowriting.stamp(squad.pk).etag
+    unchanged = client.get(live, {**poll, "since": etag})
+    assert unchanged.status_code == 204
+    assert unchanged["ETag"] == f'"{etag}"'
+    revalidated = client.get(live, poll, headers={"If-None-Match": f'"{etag}"'})
+    assert revalidated.status_code == 304
+    assert revalidated["ETag"] == f'"{etag}"'
+    for response in (unchanged, revalidated):
+        assert {"private", "no-store", "no-cache"} <= _cache_control(response)
+
+
+# --- Sessions: the database decides which are alive ---------------------------------------
+
+
+def test_a_session_still_in_the_cache_but_ended_in_the_database_signs_no_one_in(
+    client, bob, django_assert_max_num_queries
+):
+    from django.contrib.sessions.models import Session
+    from django.core.cache import cache
+
+    from api.models import ApiToken
+
+    client.force_login(bob)
+    assert client.get(reverse("api_tokens")).status_code == 200
+    key = client.session.session_key
+    assert cache.get(f"django.contrib.sessions.cached_db{key}") is not None
+    # What a sign-out leaves behind when it could not reach the cache: the row is gone.
+    Session.objects.filter(session_key=key).delete()
+
+    page = client.get(reverse("api_tokens"))
+    assert page.status_code == 302 and page["Location"].startswith(reverse("login"))
+    refused = client.post(reverse("api_tokens"), {"name": "after sign-out"})
+    assert refused.status_code == 302
+    assert not ApiToken.objects.exists()
+    assert client.get("/api/v1/cycles").status_code == 401
+    assert cache.get(f"django.contrib.sessions.cached_db{key}") is None
+
+
+def test_a_live_session_from_the_cache_costs_no_extra_query(client, bob):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(bob)
+    client.get(reverse("api_tokens"))
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("api_tokens")).status_code == 200
+    sessions = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+    # One statement reads the account and confirms the session together.
+    assert len(sessions) == 1
+    assert '"auth_user"' in sessions[0]
