@@ -13,6 +13,7 @@ from planning.models import (
     Plan,
     Profile,
     ReviewRun,
+    StagedImport,
 )
 
 User = get_user_model()
@@ -118,6 +119,23 @@ class ReviewRunAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "trigger", "cycle"]
     list_select_related = ["cycle"]
+
+
+@admin.register(StagedImport)
+class StagedImportAdmin(admin.ModelAdmin):
+    """Previews waiting for confirmation: seen and cleared here, never made or changed (the
+    token that confirms one is shown only to its uploader, once)."""
+
+    list_display = ["filename", "user", "created_at", "expires_at"]
+    list_select_related = ["user"]
+    fields = ["filename", "user", "created_at", "expires_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Notification)
