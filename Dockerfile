@@ -1,5 +1,5 @@
 # Throughline's production image: gunicorn serves the app, whitenoise its static files.
-# gunicorn's settings (the access log, with secrets left out) are in planning/gunicorn.py.
+# gunicorn's settings (the access log, with secrets left out) are in throughline/gunicorn.py.
 # The same image runs the Celery worker and beat (see docker-compose.yml).
 FROM python:3.13-slim
 
@@ -29,4 +29,4 @@ RUN DEBUG=0 SECRET_KEY=build-time-placeholder-for-collectstatic-only \
 USER throughline
 EXPOSE 8000
 
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c python:planning.gunicorn planning.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3}"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn -c python:throughline.gunicorn throughline.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3}"]

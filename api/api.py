@@ -3,7 +3,7 @@
 A person calls it with a personal token (`Authorization: Bearer tl_...`, made on the
 "API tokens" page) or, from a signed-in browser, with the session and its CSRF token. It
 reads and writes through the same services as the web pages and asks the same access
-layer (planning.access), so it can never do more than that person can in the browser.
+layer (core.access), so it can never do more than that person can in the browser.
 """
 
 import datetime as dt
@@ -23,16 +23,17 @@ from ninja.security import HttpBearer, SessionAuth
 
 from api import schemas
 from api.models import ApiToken, token_digest
+from core import access
+from core.limits import WRITE_METHODS, over_write_limit
+from core.models import Cycle
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Journey, Segment, Stage
-from planning import access
 from planning import services as review_services
 from planning.findings_services import finding_resolve
-from planning.middleware import WRITE_METHODS, over_write_limit
-from planning.models import Cycle, Finding, Initiative
+from planning.models import Finding
 from squads import services as squad_services
-from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+from squads.models import OKR, CheckIn, Initiative, KeyResult, Membership, Squad
 
 User = get_user_model()
 

@@ -8,8 +8,8 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 from pydantic import AfterValidator, BeforeValidator, field_validator
 
-from planning.keys import KEY_MAX_LENGTH
-from planning.validators import DATE_FORMAT, DATE_RANGE, is_blank, parse_date
+from core.keys import KEY_MAX_LENGTH
+from core.validators import DATE_FORMAT, DATE_RANGE, is_blank, parse_date
 
 
 def _plan_date(value):

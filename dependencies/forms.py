@@ -7,13 +7,12 @@ import datetime as dt
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
+from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from dependencies.models import BoardFilters, Dependency
 from dependencies.services import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, WHAT_MAX_LENGTH
 from journeys.models import Stage
-from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
-from planning.models import Initiative
-from planning.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
-from squads.models import Squad
+from squads.models import Initiative, Squad
 
 FUNCTION_PREFIX = "function:"
 MAX_WITHIN_DAYS = 366

@@ -10,7 +10,7 @@ from django.db.models import Count, Q, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from simple_history.models import HistoricalRecords
 
-from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
 _ONE_NEEDER = Q(from_squad__isnull=False, from_initiative__isnull=True) | Q(
     from_squad__isnull=True, from_initiative__isnull=False
@@ -177,7 +177,7 @@ class Dependency(models.Model):
         "squads.Squad", on_delete=models.CASCADE, null=True, blank=True, related_name="needs"
     )
     from_initiative = models.ForeignKey(
-        "planning.Initiative",
+        "squads.Initiative",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -187,7 +187,7 @@ class Dependency(models.Model):
         "squads.Squad", on_delete=models.PROTECT, null=True, blank=True, related_name="provides"
     )
     to_initiative = models.ForeignKey(
-        "planning.Initiative",
+        "squads.Initiative",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

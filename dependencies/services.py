@@ -12,17 +12,16 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core.keys import KEY_MAX_LENGTH, KEY_RE
+from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side
 from planning import cowriting
-from planning.keys import KEY_MAX_LENGTH, KEY_RE
 from planning.tasks import review_enqueue
-from planning.validators import date_problem, is_blank
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-    from planning.models import Initiative
-    from squads.models import Squad
+    from squads.models import Initiative, Squad
 
 WHAT_MAX_LENGTH = 2000
 NOTE_MAX_LENGTH = 5000
@@ -55,7 +54,7 @@ def _needer_squad(dep: Dependency) -> Squad:
 def person_sides(person: User) -> tuple[frozenset[int], frozenset[str]]:
     """The squads a person is a member of, and their functions as function_name compares
     them: the one on their profile and those they bring to squads."""
-    from planning.models import Profile
+    from core.models import Profile
     from squads.models import Membership
 
     rows = list(Membership.objects.filter(person=person).values_list("squad_id", "function"))

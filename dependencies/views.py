@@ -27,6 +27,9 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core import access, pagecache
+from core.cycles import current_cycle
+from core.models import Cycle
 from dependencies import exports, services
 from dependencies.forms import (
     FUNCTION_PREFIX,
@@ -42,13 +45,11 @@ from dependencies.forms import (
 )
 from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency
 from journeys.models import Stage
-from planning import access, cowriting, pagecache
-from planning.cycles import current_cycle
-from planning.models import Cycle, Initiative
+from planning import cowriting
 from planning.review import simple_cycles, strongly_connected
 from squads import conflicts
 from squads.forms import known_functions
-from squads.models import Squad
+from squads.models import Initiative, Squad
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -296,7 +297,7 @@ def _continues_group(qs, offset: int, group: str, first) -> bool:
 @require_safe
 def board(request: AuthedRequest) -> HttpResponse:
     today = timezone.localdate()
-    # Before anything the board shows, the cycle included (see planning.pagecache).
+    # Before anything the board shows, the cycle included (see core.pagecache).
     read = pagecache.revisions([pagecache.BOARD, pagecache.DIRECTORY], request)
     cycle = current_cycle(request)
     actor = access.actor_for(request)

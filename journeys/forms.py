@@ -5,10 +5,10 @@ from __future__ import annotations
 from django import forms
 from django.db.models import F
 
+from core.keys import KEY_MAX_LENGTH, key_validator
+from core.validators import validate_visible
 from journeys.models import EMOTION_CHOICES, Segment, parse_offset
 from journeys.services import WHEN_HELP, when_error
-from planning.keys import KEY_MAX_LENGTH, key_validator
-from planning.validators import validate_visible
 
 
 def _text(label: str, help_text: str = "", *, required: bool = True, rows: int = 3):

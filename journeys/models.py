@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Count, F, Prefetch, Q, Value
 from simple_history.models import HistoricalRecords
 
-from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 
 EMOTION_MIN, EMOTION_MAX = -2, 2
 EMOTION_CHOICES = [

@@ -19,6 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from core.keys import KEY_MAX_LENGTH, KEY_RE
+from core.validators import is_blank
 from journeys.models import (
     EMOTION_MAX,
     EMOTION_MIN,
@@ -30,8 +32,6 @@ from journeys.models import (
     parse_offset,
 )
 from planning import cowriting
-from planning.keys import KEY_MAX_LENGTH, KEY_RE
-from planning.validators import is_blank
 
 STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
 MOMENT_FIELDS = ("when", "today", "tomorrow")

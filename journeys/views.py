@@ -21,13 +21,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap
 from django_htmx.middleware import HtmxDetails
 
+from core.access import actor_for, can_edit_journeys
+from core.cycles import current_cycle
+from core.models import Cycle
 from journeys import services
 from journeys.charts import emotion_chart
 from journeys.forms import JourneyForm, MomentForm, NewJourneyForm, NewStageForm, StageForm
 from journeys.models import Journey, Moment, Stage
-from planning.access import actor_for, can_edit_journeys
-from planning.cycles import current_cycle
-from planning.models import Cycle
 
 READ_ONLY = "Only leadership can change the journey map."
 TEMPLATE = "journeys/detail.html"

@@ -2,16 +2,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from core.models import Profile
 from planning.models import (
     CalendarToken,
-    Capacity,
-    Cycle,
     Finding,
-    Initiative,
     Notification,
     NotificationPreference,
-    Plan,
-    Profile,
     ReviewRun,
     StagedImport,
 )
@@ -46,55 +42,6 @@ class PersonAdmin(UserAdmin):
     @admin.display(ordering="profile__function")
     def function(self, user):
         return getattr(getattr(user, "profile", None), "function", "")
-
-
-@admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "user", "title", "function"]
-    list_filter = ["function"]
-    list_select_related = ["user"]
-    search_fields = ["display_name", "title", "user__username", "user__email"]
-
-
-@admin.register(Cycle)
-class CycleAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "starts", "ends"]
-    search_fields = ["key", "name"]
-    date_hierarchy = "starts"
-
-
-@admin.register(Capacity)
-class CapacityAdmin(admin.ModelAdmin):
-    list_display = ["function", "cycle", "headcount"]
-    list_filter = ["cycle", "function"]
-    list_select_related = ["cycle"]
-
-
-@admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
-    list_display = ["squad", "updated_at"]
-    list_filter = ["squad__cycle"]
-    list_select_related = ["squad"]
-    search_fields = ["squad__name", "current_experience", "desired_experience"]
-
-
-@admin.register(Initiative)
-class InitiativeAdmin(admin.ModelAdmin):
-    list_display = [
-        "title",
-        "squad",
-        "function",
-        "stage",
-        "segment",
-        "starts",
-        "ends",
-        "headcount",
-        "status",
-    ]
-    list_filter = ["status", "function", "squad__cycle", "squad", "stage", "segment"]
-    list_select_related = ["squad", "stage__journey", "segment"]
-    search_fields = ["key", "title", "description"]
-    date_hierarchy = "starts"
 
 
 @admin.register(Finding)

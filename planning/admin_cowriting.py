@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from core.models import PageRevision
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning.models import Comment, Initiative, PageRevision, Plan, PlanStamp, Presence
-from squads.models import KeyResult
+from squads.models import Comment, Initiative, KeyResult, Plan, PlanStamp, Presence
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,7 +49,7 @@ class PlanStampAdmin(ReadOnlyAdmin):
 
 @admin.register(PageRevision)
 class PageRevisionAdmin(ReadOnlyAdmin):
-    """Moved by the database's triggers only (planning/pagecache.py): never edited here."""
+    """Moved by the database's triggers only (core/pagecache.py): never edited here."""
 
     list_display = ["scope", "value"]
     search_fields = ["scope"]

@@ -31,7 +31,8 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
-from planning.models import Comment, Initiative, Notification, PlanStamp, Presence
+from planning.models import Notification
+from squads.models import Comment, Initiative, PlanStamp, Presence
 
 logger = logging.getLogger(__name__)
 
@@ -420,7 +421,7 @@ def comment_add(
         )
         names = mentioned_usernames(body)
         if names:
-            from planning.access import readers_of_plan
+            from core.access import readers_of_plan
 
             # Only people who may read this plan: a draft the cycle keeps to the squad is
             # not quoted to anyone else, mentioned or not.
@@ -452,8 +453,7 @@ def comment_add(
 
 def _squads_of(instance) -> list[int | None]:
     from dependencies.models import Dependency
-    from planning.models import Plan
-    from squads.models import OKR, KeyResult
+    from squads.models import OKR, KeyResult, Plan
 
     if isinstance(instance, Plan | Initiative | Comment | OKR):
         return [instance.squad_id]
@@ -486,8 +486,7 @@ def connect() -> None:
     from django.db.models.signals import post_delete, post_save
 
     from dependencies.models import Dependency
-    from planning.models import Plan
-    from squads.models import OKR, KeyResult
+    from squads.models import OKR, KeyResult, Plan
 
     for model in (Plan, Initiative, Comment, OKR, KeyResult, Dependency):
         uid = f"cowriting-{model._meta.label_lower}"

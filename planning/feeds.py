@@ -10,7 +10,7 @@ hang off it:
 A squad's events are the due dates of the dependencies it needs and provides, and the start
 and end of its initiatives (dropped ones left out). Every event is all-day, with a UID that
 stays the same across refreshes and a link back to the item. Days outside the planning range
-(planning.validators), which nothing lets in now but older rows may hold, are left out.
+(core.validators), which nothing lets in now but older rows may hold, are left out.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST, require_safe
 from icalendar import Calendar, Event
 
+from core.cycles import current_cycle
+from core.validators import DATE_MAX, DATE_MIN, date_in_range
 from dependencies.models import Dependency
-from planning.cycles import current_cycle
-from planning.models import CalendarToken, Initiative
-from planning.validators import DATE_MAX, DATE_MIN, date_in_range
-from squads.models import Membership, Squad
+from planning.models import CalendarToken
+from squads.models import Initiative, Membership, Squad
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from planning.models import Cycle, Finding, Notification, ReviewRun
+from core.models import Cycle
+from planning.models import Finding, Notification, ReviewRun
 from planning.services import review_run, review_runs_expire
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ def review_now(*, cycle: Cycle) -> str:
 
     Raises what the review raised when it ran here and failed (the run is marked failed).
     """
-    from planning.celery import app
     from planning.tasks import review_cycle
+    from throughline.celery import app
 
     # A run whose worker went away shows as failed from now on, not as still running.
     review_runs_expire(cycle=cycle)

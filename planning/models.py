@@ -1,228 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Cast
-from simple_history.models import HistoricalRecords
-
-from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
-
-IMPACT_MIN, IMPACT_MAX = -2, 2
-
-
-class Profile(models.Model):
-    """What the planning file says about a person beyond their user account."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
-    )
-    display_name = models.CharField(max_length=200)
-    title = models.CharField(max_length=200, blank=True)
-    function = models.CharField(max_length=100, blank=True)
-
-    class Meta:
-        ordering = ["user_id"]
-
-    def __str__(self) -> str:
-        return self.display_name
-
-
-class Cycle(models.Model):
-    """A planning cycle: a year, a quarter or a sprint. Squads, OKRs and plans belong to one."""
-
-    key = models.CharField(
-        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
-    )
-    name = models.CharField(max_length=200)
-    starts = models.DateField()
-    ends = models.DateField()
-    restrict_drafts = models.BooleanField(
-        default=False,
-        help_text=(
-            "A plan its DRI has not approved is read only by its squad's members, "
-            "leadership and operations."
-        ),
-    )
-
-    class Meta:
-        ordering = ["id"]
-        constraints = [
-            models.CheckConstraint(condition=key_check(), name="cycle_key_shape"),
-            models.CheckConstraint(
-                condition=Q(starts__lte=F("ends")), name="cycle_starts_before_ends"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def is_open(self, today: dt.date) -> bool:
-        return today <= self.ends
-
-
-class Capacity(models.Model):
-    """How many full-time people a function can staff in a cycle."""
-
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="capacities")
-    function = models.CharField(max_length=100)
-    headcount = models.DecimalField(max_digits=8, decimal_places=2)
-
-    class Meta:
-        verbose_name_plural = "capacities"
-        ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["cycle", "function"], name="capacity_once_per_function"
-            ),
-            models.CheckConstraint(condition=Q(headcount__gte=0), name="capacity_not_negative"),
-            models.CheckConstraint(condition=~Q(function=""), name="capacity_has_function"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.function} in {self.cycle}: {self.headcount}"
-
-
-class Plan(models.Model):
-    """The shared template every squad fills in, the same sections for every squad."""
-
-    squad = models.OneToOneField("squads.Squad", on_delete=models.CASCADE, related_name="plan")
-    current_experience = models.TextField(blank=True, help_text="The customer's pain today.")
-    desired_experience = models.TextField(
-        blank=True, help_text="What the customer experiences tomorrow, by moment."
-    )
-    success_metrics = models.TextField(blank=True)
-    not_doing = models.JSONField(
-        default=list, blank=True, help_text="Initiatives the squad says no to, one per entry."
-    )
-    # Each section is saved on its own, so each has its own version: a save names the version
-    # it started from and is refused if someone saved that section since (docs/cowriting.md).
-    current_experience_version = models.PositiveIntegerField(default=1)
-    desired_experience_version = models.PositiveIntegerField(default=1)
-    success_metrics_version = models.PositiveIntegerField(default=1)
-    not_doing_version = models.PositiveIntegerField(default=1)
-    updated_at = models.DateTimeField(auto_now=True)
-    # The DRI's approval; a plan without one is a draft. Edits after it keep it approved
-    # (the history shows what changed since); the DRI may return it to draft.
-    approved_at = models.DateTimeField(null=True, blank=True)
-    approved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["squad_id"]
-
-    def __str__(self) -> str:
-        return f"Plan of {self.squad}"
-
-
-INITIATIVE_STATUSES = ["proposed", "planned", "in_progress", "done", "dropped"]
-
-
-class Initiative(models.Model):
-    class Status(models.TextChoices):
-        PROPOSED = "proposed", "Proposed"
-        PLANNED = "planned", "Planned"
-        IN_PROGRESS = "in_progress", "In progress"
-        DONE = "done", "Done"
-        DROPPED = "dropped", "Dropped"
-
-    squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="initiatives")
-    key = models.CharField(
-        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
-    )
-    title = models.CharField(max_length=300)
-    description = models.TextField(blank=True)
-    function = models.CharField(max_length=100, help_text="The function that builds it.")
-    stage = models.ForeignKey(
-        "journeys.Stage",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="initiatives",
-    )
-    segment = models.ForeignKey(
-        "journeys.Segment",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="initiatives",
-    )
-    starts = models.DateField()
-    ends = models.DateField()
-    headcount = models.DecimalField(
-        max_digits=8, decimal_places=2, default=Decimal(0), help_text="Full-time people."
-    )
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PROPOSED)
-    impact_team = models.SmallIntegerField(null=True, blank=True)
-    impact_business = models.SmallIntegerField(null=True, blank=True)
-    impact_customer = models.SmallIntegerField(null=True, blank=True)
-    counter_measure = models.TextField(
-        blank=True, help_text="What to watch on the other sides when a plan leans to one."
-    )
-    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["squad_id", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["squad", "key"], name="initiative_key_unique_in_squad"),
-            models.CheckConstraint(condition=key_check(), name="initiative_key_shape"),
-            models.CheckConstraint(
-                condition=Q(starts__lte=F("ends")), name="initiative_starts_before_ends"
-            ),
-            models.CheckConstraint(
-                condition=Q(headcount__gte=0), name="initiative_headcount_not_negative"
-            ),
-            models.CheckConstraint(
-                condition=Q(status__in=INITIATIVE_STATUSES), name="initiative_status_valid"
-            ),
-            models.CheckConstraint(
-                condition=Q(
-                    impact_team__isnull=True,
-                    impact_business__isnull=True,
-                    impact_customer__isnull=True,
-                )
-                | Q(
-                    impact_team__isnull=False,
-                    impact_business__isnull=False,
-                    impact_customer__isnull=False,
-                    impact_team__gte=IMPACT_MIN,
-                    impact_team__lte=IMPACT_MAX,
-                    impact_business__gte=IMPACT_MIN,
-                    impact_business__lte=IMPACT_MAX,
-                    impact_customer__gte=IMPACT_MIN,
-                    impact_customer__lte=IMPACT_MAX,
-                ),
-                name="initiative_impact_complete_and_in_range",
-            ),
-            models.CheckConstraint(condition=~Q(function=""), name="initiative_has_function"),
-        ]
-        indexes = [models.Index(fields=["function", "status"])]
-
-    def __str__(self) -> str:
-        return self.title
-
-    @property
-    def ref(self) -> str:
-        return f"{self.squad.key}/{self.key}"
-
-    @property
-    def has_impact(self) -> bool:
-        return self.impact_team is not None
-
 
 # The error of a run whose worker went away in the middle of it (see ReviewRun.lease_expires_at).
 REVIEW_ABANDONED_ERROR = "Stopped without finishing: the worker running it went away."
@@ -246,7 +29,7 @@ class ReviewRun(models.Model):
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="review_runs")
+    cycle = models.ForeignKey("core.Cycle", on_delete=models.CASCADE, related_name="review_runs")
     trigger = models.CharField(max_length=40, help_text="command, schedule, change or manual")
     today = models.DateField(help_text="The date overdue and soon were judged against.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
@@ -311,7 +94,7 @@ class Finding(models.Model):
         RESOLVED = "resolved", "Resolved"
         DISMISSED = "dismissed", "Dismissed"
 
-    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="findings")
+    cycle = models.ForeignKey("core.Cycle", on_delete=models.CASCADE, related_name="findings")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     rule = models.CharField(max_length=60)
     severity = models.CharField(max_length=10, choices=Severity.choices)
@@ -389,7 +172,7 @@ class Notification(models.Model):
         Finding, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
     )
     comment = models.ForeignKey(
-        "planning.Comment",
+        "squads.Comment",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -502,103 +285,3 @@ class NotificationPreference(models.Model):
             )
         )
         return user_ids - refused
-
-
-# ---------------------------------------------------------------------------------------
-# Co-writing a plan (docs/cowriting.md)
-# ---------------------------------------------------------------------------------------
-
-
-class PlanStamp(models.Model):
-    """What a poll of a squad's plan compares against, read by primary key in one query.
-
-    `revision` goes up with every saved change to the plan, its initiatives, dependencies,
-    key results and comments; `presence_revision` when someone starts or stops editing a
-    part. `presence_until` is the earliest moment a presence runs out, so a poll knows
-    without another query when it must sweep.
-    """
-
-    squad = models.OneToOneField(
-        "squads.Squad", on_delete=models.CASCADE, primary_key=True, related_name="plan_stamp"
-    )
-    revision = models.PositiveBigIntegerField(default=0)
-    presence_revision = models.PositiveBigIntegerField(default=0)
-    presence_until = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["squad_id"]
-
-    def __str__(self) -> str:
-        return f"Plan of squad {self.squad_id} at revision {self.revision}"
-
-
-class Presence(models.Model):
-    """Someone has a part of a plan open for editing, until `expires_at` unless renewed."""
-
-    squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="+")
-    person = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    part = models.CharField(max_length=120, help_text="The part's id on the plan page.")
-    label = models.CharField(max_length=300, help_text="The part's name, as people read it.")
-    expires_at = models.DateTimeField()
-
-    class Meta:
-        ordering = ["squad_id", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["squad", "person"], name="presence_once_per_person")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.person} editing {self.label}"
-
-
-class Comment(models.Model):
-    """One comment in the thread of a plan section or of an initiative."""
-
-    squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="comments")
-    section = models.CharField(
-        max_length=30, blank=True, help_text="The plan section, or blank for an initiative."
-    )
-    initiative = models.ForeignKey(
-        Initiative, on_delete=models.CASCADE, null=True, blank=True, related_name="comments"
-    )
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    body = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["created_at", "id"]
-        constraints = [
-            models.CheckConstraint(
-                condition=(Q(initiative__isnull=True) & ~Q(section=""))
-                | (Q(initiative__isnull=False) & Q(section="")),
-                name="comment_on_a_section_or_an_initiative",
-            ),
-            models.CheckConstraint(condition=~Q(body=""), name="comment_has_a_body"),
-        ]
-        indexes = [models.Index(fields=["squad", "section"])]
-
-    def __str__(self) -> str:
-        return self.body[:60]
-
-
-class PageRevision(models.Model):
-    """How far a set of pages' data has moved: the key under which their rendering is cached.
-
-    Written only by database triggers (migration 0010, PostgreSQL): every statement that
-    inserts, changes or deletes rows a page shows moves the value of that page's scope, in
-    the same transaction, whatever wrote it (a form, a bulk update, an import, the admin,
-    SQL by hand). Scopes: `board` (dependencies and the initiatives they name),
-    `directory` (squads, people's names, journeys, cycles, capacity) and `squad:<id>` (one
-    squad's plan, initiatives, key results, comments, members and the dependencies it needs
-    or provides). Values come from one sequence, so a value is never used twice, not even
-    after a rollback or after the table is emptied. See planning/pagecache.py.
-    """
-
-    scope = models.CharField(max_length=40, primary_key=True)
-    value = models.BigIntegerField()
-
-    class Meta:
-        ordering = ["scope"]
-
-    def __str__(self) -> str:
-        return f"{self.scope} at {self.value}"

@@ -21,9 +21,9 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Cycle
 from planning.models import (
     REVIEW_ABANDONED_ERROR,
-    Cycle,
     Finding,
     Notification,
     NotificationPreference,

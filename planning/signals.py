@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from django.db.models.signals import post_delete, post_save
 
+from core.models import Capacity
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning.models import Capacity, Initiative
 from planning.tasks import review_enqueue, review_enqueue_open_cycles
-from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
+from squads.models import OKR, Initiative, KeyResult, Membership, Squad, SquadStage
 
 
 def _squad_cycles(*squad_ids: int | None) -> set[int]:

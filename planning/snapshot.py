@@ -14,10 +14,10 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from core.models import Capacity, Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning.models import Capacity, Cycle, Initiative
-from squads.models import KeyResult, Membership, Squad, SquadStage
+from squads.models import Initiative, KeyResult, Membership, Squad, SquadStage
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,15 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from core import access
+from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from core.validators import DATE_RANGE, date_from_text, date_problem, is_blank
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Segment, Stage
-from planning import access
-from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
-from planning.models import IMPACT_MAX, IMPACT_MIN, Initiative
 from planning.spreadsheet_files import Bounds, UnreadableFile, csv_rows, xlsx_sheets
-from planning.validators import DATE_RANGE, date_from_text, date_problem, is_blank
 from squads import services as squad_services
-from squads.models import Squad
+from squads.models import IMPACT_MAX, IMPACT_MIN, Initiative, Squad
 
 User = get_user_model()
 

@@ -14,7 +14,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
-from planning.models import Cycle
+from core.models import Cycle
 from planning.services import review_run, review_runs_expire
 
 logger = logging.getLogger(__name__)

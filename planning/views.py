@@ -21,12 +21,14 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
+from core import access
+from core.cycles import SESSION_KEY, current_cycle
+from core.models import Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning import access, findings_services, services
-from planning.cycles import SESSION_KEY, current_cycle
-from planning.models import Cycle, Finding, Initiative, Notification, ReviewRun
-from squads.models import KeyResult, Squad
+from planning import findings_services, services
+from planning.models import Finding, Notification, ReviewRun
+from squads.models import Initiative, KeyResult, Squad
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

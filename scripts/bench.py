@@ -87,8 +87,7 @@ def generate(args: argparse.Namespace) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
-    from planning.models import Plan
-    from squads.models import Squad
+    from squads.models import Plan, Squad
 
     made = bench_review.generate(
         args.initiatives,
@@ -173,7 +172,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path):
             sys.executable,
             "-m",
             "gunicorn",
-            "planning.wsgi:application",
+            "throughline.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
@@ -477,8 +476,8 @@ def explain_board(filtered_path: str) -> list[tuple[str, str, str]]:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from core.models import Cycle
     from dependencies.models import BoardFilters, Dependency
-    from planning.models import Cycle
     from squads.models import Squad
 
     params = dict(p.split("=", 1) for p in filtered_path.split("?", 1)[1].split("&"))

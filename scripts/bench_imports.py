@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planning.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
 
 READ = """
 import json, resource, sys, time, django

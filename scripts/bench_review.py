@@ -68,7 +68,7 @@ TODAY = dt.date(2027, 5, 1)  # mid-cycle: some work started, some dependencies l
 
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planning.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
     import django
 
     django.setup()
@@ -95,10 +95,10 @@ def generate(
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
+    from core.models import Capacity, Cycle, Profile
     from dependencies.models import Dependency
     from journeys.models import Journey, Stage
-    from planning.models import Capacity, Cycle, Initiative, Profile
-    from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
+    from squads.models import OKR, Initiative, KeyResult, Membership, Squad, SquadStage
 
     rng = random.Random(seed)
     user_model = get_user_model()
@@ -280,8 +280,9 @@ def generate(
 def measure(with_tracemalloc: bool) -> dict:
     from django.db import transaction
 
+    from core.models import Cycle
     from planning import review as review_module
-    from planning.models import Cycle, Finding
+    from planning.models import Finding
     from planning.services import findings_store, review_lock, review_run
     from planning.snapshot import snapshot_for_cycle
     from planning.tasks import review_warm_up

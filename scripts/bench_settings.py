@@ -6,6 +6,6 @@ else (DEBUG=0, the database, Redis, the write rate limit) comes from the environ
 production.
 """
 
-from planning.settings import *  # noqa: F403
+from throughline.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench_urls"

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import include, path
 
-from planning.urls import handler400  # noqa: F401
+from throughline.urls import handler400  # noqa: F401
 
 BARE = engines["django"].from_string(
     "<!doctype html><title>{{ title }}</title><p>Hello from {{ title }}, {{ n }} times.</p>\n"
@@ -22,5 +22,5 @@ def bare(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("bench/bare/", bare, name="bench_bare"),
-    path("", include("planning.urls")),
+    path("", include("throughline.urls")),
 ]

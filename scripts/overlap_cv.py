@@ -43,7 +43,7 @@ DEFAULT_FILES = [
 
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planning.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
     import django
 
     django.setup()

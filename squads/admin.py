@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from squads.models import OKR, CheckIn, KeyResult, Membership, Squad, SquadStage
+from squads.models import OKR, CheckIn, Initiative, KeyResult, Membership, Plan, Squad, SquadStage
 
 
 class MembershipInline(admin.TabularInline):
@@ -66,3 +66,30 @@ class SquadStageAdmin(admin.ModelAdmin):
     list_display = ["squad", "stage"]
     list_filter = ["squad__cycle", "stage__journey", "stage"]
     list_select_related = ["squad", "stage__journey"]
+
+
+@admin.register(Plan)
+class PlanAdmin(admin.ModelAdmin):
+    list_display = ["squad", "updated_at"]
+    list_filter = ["squad__cycle"]
+    list_select_related = ["squad"]
+    search_fields = ["squad__name", "current_experience", "desired_experience"]
+
+
+@admin.register(Initiative)
+class InitiativeAdmin(admin.ModelAdmin):
+    list_display = [
+        "title",
+        "squad",
+        "function",
+        "stage",
+        "segment",
+        "starts",
+        "ends",
+        "headcount",
+        "status",
+    ]
+    list_filter = ["status", "function", "squad__cycle", "squad", "stage", "segment"]
+    list_select_related = ["squad", "stage__journey", "segment"]
+    search_fields = ["key", "title", "description"]
+    date_hierarchy = "starts"

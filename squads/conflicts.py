@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from core.merge import FieldMerge, Piece, merge_fields, merge_sequences, merge_text, word_diff
 from planning.cowriting import Conflict, full_name
-from planning.merge import FieldMerge, Piece, merge_fields, merge_sequences, merge_text, word_diff
 
 
 def _marked(pieces: list[Piece], keep: str) -> list[Piece]:

@@ -28,15 +28,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core import access
+from core.merge import Piece, word_diff
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Segment, Stage
-from planning import access, cowriting
-from planning.merge import Piece, word_diff
-from planning.models import Initiative, Plan
+from planning import cowriting
 from squads import services
 from squads.forms import CommentForm, InitiativeForm, plain_number
-from squads.models import OKR, KeyResult, Squad
+from squads.models import OKR, Initiative, KeyResult, Plan, Squad
 from squads.views import (
     NOT_DOING,
     SECTIONS,

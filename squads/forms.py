@@ -8,12 +8,12 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
 
+from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
+from core.models import Capacity, Cycle, Profile
+from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from journeys.models import Journey, Segment, Stage
-from planning.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
-from planning.models import IMPACT_MAX, IMPACT_MIN, Capacity, Cycle, Initiative, Profile
-from planning.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from squads import services
-from squads.models import KeyResult, Membership, Squad
+from squads.models import IMPACT_MAX, IMPACT_MIN, Initiative, KeyResult, Membership, Squad
 
 User = get_user_model()
 

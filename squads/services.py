@@ -19,12 +19,22 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from core.models import Cycle
+from core.validators import date_problem, is_blank
 from journeys.models import Segment, Stage
 from planning import cowriting
-from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
-from planning.models import IMPACT_MAX, IMPACT_MIN, Cycle, Initiative, Plan
-from planning.validators import date_problem, is_blank
-from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+from squads.models import (
+    IMPACT_MAX,
+    IMPACT_MIN,
+    OKR,
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Membership,
+    Plan,
+    Squad,
+)
 
 # ---------------------------------------------------------------------------------------
 # Balance: team, business and customer (the pulse check)

@@ -26,11 +26,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
+from core import access, pagecache
+from core.cycles import current_cycle
 from dependencies.models import Dependency
 from journeys.models import Moment, Segment, Stage
-from planning import access, cowriting, pagecache
-from planning.cycles import current_cycle
-from planning.models import Comment, Initiative, Plan
+from planning import cowriting
 from squads import conflicts, services
 from squads.forms import (
     CheckInForm,
@@ -45,7 +45,7 @@ from squads.forms import (
     known_functions,
     plain_number,
 )
-from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+from squads.models import OKR, CheckIn, Comment, Initiative, KeyResult, Membership, Plan, Squad
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User

@@ -186,7 +186,7 @@ def _delete_queue(broker_url: str, queue: str) -> None:
 
 @contextmanager
 def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryWorker]:
-    """A real `celery -A planning worker` on `broker_url` and the test database, consuming a
+    """A real `celery -A throughline worker` on `broker_url` and the test database, consuming a
     queue of its own; while it runs, `.delay()` in this process sends tasks to that queue.
 
     It needs committed data (the worker is another process): use it with transactional_db.
@@ -197,7 +197,7 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
             _fail_on_ci(reason)
         pytest.skip(reason)
 
-    from planning.celery import app
+    from throughline.celery import app
 
     queue = f"throughline-test-{uuid.uuid4().hex[:12]}"
     hostname = f"{queue}@%h"
@@ -216,7 +216,7 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
                 "-m",
                 "celery",
                 "-A",
-                "planning",
+                "throughline",
                 "worker",
                 "--pool=solo",
                 f"--queues={queue}",
@@ -249,8 +249,8 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
 
 @pytest.fixture
 def celery_worker_process(transactional_db: None, tmp_path: Path) -> Iterator[CeleryWorker]:
-    """A real `celery -A planning worker` on Redis and the test database (see above)."""
-    from planning.celery import app
+    """A real `celery -A throughline worker` on Redis and the test database (see above)."""
+    from throughline.celery import app
 
     with running_celery_worker(broker_url=app.conf.broker_url, log_dir=tmp_path) as worker:
         yield worker

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
+from core.models import Cycle, Profile
 from journeys.models import Journey, Stage
-from planning.models import Cycle, Initiative, Profile
-from squads.models import Membership, Squad
+from squads.models import Initiative, Membership, Squad
 
 User = get_user_model()
 

@@ -87,8 +87,9 @@ class World:
 
     def __init__(self):
         from api.models import ApiToken
+        from core.models import Cycle
         from planning import services
-        from planning.models import Cycle, Finding
+        from planning.models import Finding
 
         call_command("load_demo", "--allow-production", stdout=io.StringIO())
         User = get_user_model()

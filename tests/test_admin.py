@@ -81,7 +81,7 @@ def test_the_squad_list_shows_each_squad_with_its_dri(admin_client, demo):
 
 
 def test_initiatives_can_be_filtered_by_status(admin_client, demo):
-    url = reverse("admin:planning_initiative_changelist")
+    url = reverse("admin:squads_initiative_changelist")
     response = admin_client.get(url, {"status__exact": "proposed"})
     content = response.content.decode()
     assert "Improve product-led onboarding" in content

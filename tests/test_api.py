@@ -13,11 +13,12 @@ from django.core.management import call_command
 from django.test import Client
 
 from api.models import ApiToken
+from core.access import OPERATIONS
+from core.models import Cycle
 from dependencies.models import Dependency
 from planning import services as review_services
-from planning.access import OPERATIONS
-from planning.models import Cycle, Finding, Initiative
-from squads.models import CheckIn, KeyResult
+from planning.models import Finding
+from squads.models import CheckIn, Initiative, KeyResult
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -28,8 +28,7 @@ pytestmark = pytest.mark.django_db
 
 def test_the_generator_builds_an_organisation_of_the_size_asked_for():
     from dependencies.models import Dependency
-    from planning.models import Initiative
-    from squads.models import Squad
+    from squads.models import Initiative, Squad
 
     made = bench_review.generate(
         40, 120, 2027, squads=6, people=20, password=make_password(bench.PASSWORD)

@@ -26,8 +26,7 @@ from django.core.management import call_command
 
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
-from planning.models import Plan
-from squads.models import Squad
+from squads.models import Plan, Squad
 from tests.conftest import AXE_CORE, CHROMIUM, ROOT
 
 if TYPE_CHECKING:
@@ -386,7 +385,7 @@ def test_the_review_flags_the_three_onboarding_memos_together(
 
 
 def test_main_pages_have_no_serious_accessibility_violations(page: Page, artifacts: Path):
-    from planning.models import Cycle
+    from core.models import Cycle
     from planning.services import review_run
 
     # Findings to show, so the findings page is checked with content.

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from planning.models import Plan
+from squads.models import Plan
 from tests.test_browser import (  # the shared browser, live server, demo data and helpers
     AXE_URL,
     SQUAD,

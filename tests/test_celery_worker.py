@@ -14,9 +14,10 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connection
 from psycopg_pool import ConnectionPool
 
-from planning.celery import app
-from planning.models import Cycle, ReviewRun
+from core.models import Cycle
+from planning.models import ReviewRun
 from planning.tasks import review_cycle
+from throughline.celery import app
 
 TASK_TIMEOUT = 30.0
 

@@ -96,8 +96,8 @@ def test_app_services_run_in_production_mode_on_postgres_and_redis(services, nam
 
 
 def test_worker_and_beat_are_separate_celery_processes(services):
-    assert services["worker"]["command"][:4] == ["celery", "-A", "planning", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "planning", "beat"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "throughline", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "throughline", "beat"]
     assert "ports" not in services["worker"]
     assert "ports" not in services["beat"]
 

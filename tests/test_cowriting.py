@@ -13,13 +13,13 @@ from django.db import close_old_connections, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.merge import merge_fields, merge_sequences, merge_text, word_diff
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from planning import cowriting
-from planning.merge import merge_fields, merge_sequences, merge_text, word_diff
-from planning.models import Comment, Initiative, Notification, Plan, PlanStamp, Presence
+from planning.models import Notification
 from squads import services
-from squads.models import OKR, KeyResult, Membership
+from squads.models import OKR, Comment, Initiative, KeyResult, Membership, Plan, PlanStamp, Presence
 from tests import factories as f
 
 HX = {"HX-Request": "true"}

@@ -39,8 +39,7 @@ from django.urls import reverse
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Journey, Moment, Stage
-from planning.models import Initiative, Plan
-from squads.models import OKR, KeyResult
+from squads.models import OKR, Initiative, KeyResult, Plan
 from tests import factories as f
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -156,7 +155,7 @@ def gunicorn(transactional_db) -> Iterator[str]:
             sys.executable,
             "-m",
             "gunicorn",
-            "planning.wsgi",
+            "throughline.wsgi",
             "--workers",
             "3",
             "--threads",

@@ -13,10 +13,11 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from core.models import Cycle
 from dependencies.models import Dependency
 from planning import digest as digest_module
 from planning import services
-from planning.models import Cycle, Finding, NotificationPreference
+from planning.models import Finding, NotificationPreference
 from planning.tasks import send_daily_digests
 
 pytestmark = pytest.mark.django_db

@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.models import Cycle
 from dependencies.exports import HEADERS, csv_safe
 from dependencies.models import Dependency
-from planning.models import Cycle
 from squads.models import Membership
 from tests import factories as f
 

@@ -32,15 +32,16 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from planning.celery import app
-from planning.models import Cycle, Finding, Notification, Plan, ReviewRun
+from core.models import Cycle
+from planning.models import Finding, Notification, ReviewRun
 from planning.review import review
 from planning.services import REVIEW_LOCK_NAMESPACE, review_run
 from planning.snapshot import snapshot_for_cycle
 from planning.tasks import review_cycle, review_enqueue_now, review_open_cycles
-from squads.models import CheckIn
+from squads.models import CheckIn, Plan
 from tests import factories
 from tests.conftest import CeleryWorker, on_ci, running_celery_worker
+from throughline.celery import app
 
 EXAMPLE = Path(django_settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
 SQUAD = "/squads/first-90-days"
@@ -165,7 +166,7 @@ def test_with_redis_down_pages_and_saves_keep_working_and_reviews_wait_for_the_s
     settings.CACHES = {
         "default": {
             **django_settings.CACHES["default"],
-            "BACKEND": "planning.redis_cache.RedisCache",
+            "BACKEND": "throughline.redis_cache.RedisCache",
             "LOCATION": url,
         }
     }
@@ -362,7 +363,7 @@ def test_a_sign_out_while_redis_is_down_holds_when_redis_comes_back(
     settings.CACHES = {
         "default": {
             **django_settings.CACHES["default"],
-            "BACKEND": "planning.redis_cache.RedisCache",
+            "BACKEND": "throughline.redis_cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
         }
     }

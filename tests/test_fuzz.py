@@ -26,7 +26,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from planning.validators import DATE_MAX, DATE_MIN, is_blank
+from core.validators import DATE_MAX, DATE_MIN, is_blank
 from tests.test_planning_file import database_state
 
 pytestmark = pytest.mark.django_db
@@ -367,8 +367,8 @@ def test_dependencies_that_loop_are_imported_and_the_review_names_each_loop(
 ):
     from graphlib import CycleError, TopologicalSorter
 
+    from core.models import Cycle
     from dependencies.models import Dependency
-    from planning.models import Cycle
     from planning.review import rule_cycle
     from planning.snapshot import snapshot_for_cycle
 
@@ -498,7 +498,7 @@ def test_a_planning_file_with_extreme_values_imports_exports_and_shows(
 ):
     from django.contrib.auth import get_user_model
 
-    from planning.models import Cycle
+    from core.models import Cycle
     from planning.review import review
     from planning.snapshot import snapshot_for_cycle
 
@@ -649,8 +649,9 @@ def demo(client, settings):
     """The demo company, and its administrator signed in: allowed to post every form."""
     from django.contrib.auth import get_user_model
 
+    from core.models import Cycle
     from journeys.models import Moment, Segment, Stage
-    from planning.models import Cycle, Finding
+    from planning.models import Finding
 
     settings.DEBUG = True
     settings.WRITE_RATE_LIMIT = 0  # hundreds of posts in seconds are this test's point

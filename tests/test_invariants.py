@@ -8,9 +8,10 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
+from core.models import Capacity, Cycle
 from dependencies.models import Dependency
 from journeys.models import Segment
-from planning.models import Capacity, Cycle, Finding
+from planning.models import Finding
 from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
 from tests import factories as f
 

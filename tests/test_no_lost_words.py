@@ -20,10 +20,10 @@ from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Moment
 from planning import cowriting
-from planning.models import Comment, Notification, Plan
+from planning.models import Notification
 from squads import services, views
 from squads.forms import InitiativeForm
-from squads.models import OKR, KeyResult, Membership
+from squads.models import OKR, Comment, KeyResult, Membership, Plan
 from tests import factories as f
 
 HX = {"HX-Request": "true"}

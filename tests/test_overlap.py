@@ -19,10 +19,11 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
+from core.models import Cycle
 from planning import overlap
-from planning.models import Cycle, Initiative
 from planning.overlap import find_overlaps
 from planning.snapshot import InitiativeFacts
+from squads.models import Initiative
 from tests.conftest import on_ci
 
 ROOT = Path(settings.BASE_DIR)

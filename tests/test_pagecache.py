@@ -17,10 +17,11 @@ from django.http import QueryDict
 from django.test import Client
 from django.urls import reverse
 
+from core import pagecache
+from core.models import PageRevision, Profile
 from dependencies.models import Dependency
-from planning import cowriting, pagecache
-from planning.models import Comment, Initiative, PageRevision, Plan, Profile
-from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
+from planning import cowriting
+from squads.models import OKR, Comment, Initiative, KeyResult, Membership, Plan, Squad, SquadStage
 from tests import factories as f
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -237,7 +238,7 @@ def test_a_cached_page_carries_the_readers_own_csrf_and_poll_tokens(needing, ben
 def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, settings):
     settings.CACHES = {
         "default": {
-            "BACKEND": "planning.redis_cache.RedisCache",
+            "BACKEND": "throughline.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
             "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
         }

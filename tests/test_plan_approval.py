@@ -10,7 +10,8 @@ from django.core.management import call_command
 from django.test import Client
 
 from api.models import ApiToken
-from planning.models import Cycle, Plan
+from core.models import Cycle
+from squads.models import Plan
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

@@ -14,10 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core import serializers
 from django.core.management import CommandError, call_command
 
+from core.models import Cycle
 from dependencies.models import Dependency
 from journeys.models import Journey, Segment
-from planning.models import Cycle, Initiative, Plan
-from squads.models import Membership, Squad
+from squads.models import Initiative, Membership, Plan, Squad
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from planning.models import Cycle, Finding, ReviewRun
+from core.models import Cycle
+from planning.models import Finding, ReviewRun
 from planning.review import review
 from planning.snapshot import snapshot_for_cycle
 from planning.tasks import review_open_cycles

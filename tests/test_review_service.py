@@ -12,10 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from core.models import Capacity, Cycle
 from dependencies.models import Dependency
 from planning import review as review_module
 from planning import services, tasks
-from planning.models import Capacity, Cycle, Finding, Notification, ReviewRun
+from planning.models import Finding, Notification, ReviewRun
 from planning.services import (
     finding_acknowledge,
     finding_dismiss,

@@ -402,7 +402,7 @@ def test_production_settings_are_hardened(tmp_path):
         "ALLOWED_HOSTS": "plan.example.com",
         "SECURE_HSTS_SECONDS": "600",
         "THROUGHLINE_VAR_DIR": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "planning.settings",
+        "DJANGO_SETTINGS_MODULE": "throughline.settings",
     }
     result = subprocess.run(
         [sys.executable, "-c", f"import django; django.setup(); {code}"],
@@ -486,7 +486,7 @@ def test_a_body_too_large_for_django_itself_is_413_not_400(rf, settings):
     """Without Content-Length (e.g. streamed), Django's own check raises; handler400 answers."""
     from django.core.exceptions import RequestDataTooBig
 
-    from planning.security import bad_request
+    from throughline.security import bad_request
 
     request = rf.post("/")
     assert bad_request(request, RequestDataTooBig("too big")).status_code == 413
@@ -538,7 +538,7 @@ def test_each_person_has_their_own_count(client, cycle, bob, settings):
 
 
 def test_the_window_is_fixed(client, cycle, bob, settings, monkeypatch):
-    import planning.middleware as middleware
+    import core.limits as middleware
 
     settings.WRITE_RATE_LIMIT = 1
     client.force_login(bob)
@@ -564,7 +564,7 @@ def test_zero_switches_the_rate_limit_off(client, cycle, bob, settings):
 
 
 def test_without_a_cache_writes_still_go_through(client, cycle, bob, settings, monkeypatch):
-    import planning.middleware as middleware
+    import core.limits as middleware
 
     class Unreachable:
         def add(self, *args, **kwargs):

@@ -21,7 +21,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from planning.models import Initiative, StagedImport
+from planning.models import StagedImport
+from squads.models import Initiative
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -164,7 +165,7 @@ def read_in_a_process(tmp_path: Path, content: bytes, name: str, **env: str) -> 
         cwd=ROOT,
         env={
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "planning.settings",
+            "DJANGO_SETTINGS_MODULE": "throughline.settings",
             "THROUGHLINE_VAR_DIR": str(tmp_path / "var"),
             **env,
         },

@@ -16,8 +16,7 @@ from django.test import Client
 from openpyxl import Workbook, load_workbook
 
 from dependencies.models import Dependency
-from planning.models import Initiative
-from squads.models import Squad
+from squads.models import Initiative, Squad
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()

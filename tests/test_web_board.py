@@ -11,9 +11,9 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import Cycle
 from dependencies import services
 from dependencies.models import Dependency
-from planning.models import Cycle
 from squads.models import Membership
 from tests import factories as f
 

@@ -527,7 +527,7 @@ def test_the_badge_costs_no_query_of_its_own(client, blocker, alice):
         content = client.get(reverse("squads:list")).content.decode()
     assert "Notifications, 5 unread" in content
     assert len(five) == len(none)
-    # Counted in the one query that reads who the person is (planning.access.actor_for).
+    # Counted in the one query that reads who the person is (core.access.actor_for).
     counts = [q["sql"] for q in five if "planning_notification" in q["sql"]]
     assert len(counts) == 1 and "auth_user_groups" in counts[0]
 

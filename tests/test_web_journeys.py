@@ -11,10 +11,10 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
+from core.cycles import SESSION_KEY
 from journeys import services
 from journeys.charts import emotion_chart
 from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
-from planning.cycles import SESSION_KEY
 from squads.models import SquadStage
 from tests import factories
 

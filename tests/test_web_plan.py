@@ -16,9 +16,8 @@ from django.core.management import call_command
 from django.urls import NoReverseMatch, reverse
 
 from dependencies.models import Dependency
-from planning.models import Initiative, Plan
 from squads import services, views
-from squads.models import OKR, Membership
+from squads.models import OKR, Initiative, Membership, Plan
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

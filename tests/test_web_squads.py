@@ -10,9 +10,9 @@ from django.contrib.auth.models import Group
 from django.db import IntegrityError
 from django.urls import reverse
 
-from planning.models import Cycle, Plan
+from core.models import Cycle
 from squads import services
-from squads.models import OKR, CheckIn, KeyResult, Membership, Squad
+from squads.models import OKR, CheckIn, KeyResult, Membership, Plan, Squad
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from core.models import Cycle, Profile
 from dependencies.models import Dependency
 from journeys.models import Journey, Segment, Stage
 from planning import services
-from planning.models import Cycle, Finding, Initiative, Plan, Profile
-from squads.models import OKR, CheckIn, KeyResult, Squad
+from planning.models import Finding
+from squads.models import OKR, CheckIn, Initiative, KeyResult, Plan, Squad
 from tests import test_browser
 from tests.test_browser import expect, screenshot, sign_in
 

@@ -2,7 +2,7 @@
 
 PostgreSQL only (statement-level triggers with transition tables: one call per statement,
 so a bulk insert of 20,000 rows moves each scope once). On other databases the table stays
-empty and planning/pagecache.py renders every page afresh.
+empty and core/pagecache.py renders every page afresh.
 """
 
 from django.db import migrations, models

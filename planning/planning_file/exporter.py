@@ -11,12 +11,12 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q
 
+from core.models import Capacity, Cycle, Profile
 from dependencies.models import Dependency
 from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
-from planning.models import Capacity, Cycle, Initiative, Plan, Profile
 from planning.planning_file.importer import FORMAT
 from planning.planning_file.reader import format_number
-from squads.models import OKR, Membership, Squad, SquadStage
+from squads.models import OKR, Initiative, Membership, Plan, Squad, SquadStage
 
 User = get_user_model()
 

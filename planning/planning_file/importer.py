@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 
+from core.models import Capacity, Cycle, Profile
 from dependencies import services as dependency_services
 from dependencies.models import DEPENDENCY_STATUSES, Dependency
 from journeys.models import (
@@ -31,16 +32,6 @@ from journeys.models import (
     Stage,
     parse_offset,
 )
-from planning.models import (
-    IMPACT_MAX,
-    IMPACT_MIN,
-    INITIATIVE_STATUSES,
-    Capacity,
-    Cycle,
-    Initiative,
-    Plan,
-    Profile,
-)
 from planning.planning_file.reader import (
     LONG_TEXT,
     Obj,
@@ -51,7 +42,18 @@ from planning.planning_file.reader import (
     quote,
 )
 from planning.tasks import review_enqueue_after_import
-from squads.models import OKR, KeyResult, Membership, Squad, SquadStage
+from squads.models import (
+    IMPACT_MAX,
+    IMPACT_MIN,
+    INITIATIVE_STATUSES,
+    OKR,
+    Initiative,
+    KeyResult,
+    Membership,
+    Plan,
+    Squad,
+    SquadStage,
+)
 
 FORMAT = "planning-file/1"
 TOP_LEVEL = (

@@ -20,8 +20,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from planning.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
-from planning.validators import DATE_RANGE, DATE_RE, date_in_range, is_blank
+from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from core.validators import DATE_RANGE, DATE_RE, date_in_range, is_blank
 
 _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")

@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from planning.access import LEADERSHIP, OPERATIONS
+from core.access import LEADERSHIP, OPERATIONS
 from planning.planning_file import PlanningFileInvalid, import_document
 from planning.planning_file.reader import parse_json
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from planning.models import Cycle
+from core.models import Cycle
 from planning.overlap import OverlapGroup, find_overlaps, semantic_available
 from planning.planning_file import PlanningFileInvalid, import_document
 from planning.planning_file.reader import NotJSON, parse_json

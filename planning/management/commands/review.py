@@ -8,7 +8,7 @@ from contextlib import nullcontext, redirect_stdout
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from planning.models import Cycle
+from core.models import Cycle
 from planning.review import day, sort_key
 from planning.services import review_run
 

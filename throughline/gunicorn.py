@@ -1,8 +1,8 @@
 """gunicorn's settings for the production image.
 
-The Dockerfile runs `gunicorn -c python:planning.gunicorn`.
+The Dockerfile runs `gunicorn -c python:throughline.gunicorn`.
 
-The access log goes to standard output, as before, through planning.logs.RedactSecrets like
+The access log goes to standard output, as before, through throughline.logs.RedactSecrets like
 every log the app writes: a calendar feed's secret address is requested on every refresh of
 a subscribed calendar and must not end up in the log.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from gunicorn.glogging import Logger
 
-from planning.logs import RedactSecrets
+from throughline.logs import RedactSecrets
 
 accesslog = "-"
 

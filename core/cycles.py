@@ -7,12 +7,12 @@ import copy
 from django.http import HttpRequest
 from django.utils import timezone
 
-from planning.models import Cycle
+from core.models import Cycle
 
 SESSION_KEY = "throughline_cycle"
 
 
-# The cycles as of one revision of the directory (planning.pagecache), which every change
+# The cycles as of one revision of the directory (core.pagecache), which every change
 # to a cycle moves: (revision, cycles).
 _KNOWN: tuple[int, list[Cycle]] | None = None
 

@@ -24,20 +24,18 @@ through HX-Retarget and HX-Reswap; base.html tells htmx to swap 413 and 429 answ
 from __future__ import annotations
 
 import logging
-import math
-import time
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
 
+from core.limits import WRITE_METHODS, over_write_limit
+
 logger = logging.getLogger(__name__)
 
-WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 ALERTS_TARGET = "#alerts"
 
 TOO_LARGE = "That was more than Throughline accepts in one request ({size}). Nothing was saved."
@@ -46,14 +44,6 @@ HOLDS_NUL = (
 )
 API_PREFIX = "/api/"
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-TOO_MANY_WRITES = (
-    "You are saving changes faster than Throughline allows ({limit} in {window}). "
-    "Nothing was saved this time; try again in {wait}."
-)
-
-
-def _clock() -> float:
-    return time.time()
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -66,12 +56,6 @@ def _human_bytes(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size} bytes"
-
-
-def _human_seconds(seconds: int) -> str:
-    if seconds >= 120:
-        return f"{math.ceil(seconds / 60)} minutes"
-    return "1 second" if seconds == 1 else f"{seconds} seconds"
 
 
 def limit_response(
@@ -124,7 +108,7 @@ class RequestSizeLimitMiddleware:
 
     Django itself only notices when something reads request.POST or request.body, and then
     answers 400; a request without Content-Length is still bounded by Django's own check,
-    which planning.security.bad_request turns into the same 413.
+    which throughline.security.bad_request turns into the same 413.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -232,40 +216,3 @@ class WriteRateLimitMiddleware:
         if user is None or not user.is_authenticated:
             return False
         return request.path not in {reverse("login"), reverse("logout")}
-
-
-def _hit(key: str, window: int) -> int | None:
-    try:
-        if hasattr(cache, "count"):  # planning.redis_cache: one round trip
-            return cache.count(key, timeout=window + 5)
-        # add() is a no-op when the counter exists; incr() is atomic on Redis.
-        cache.add(key, 0, timeout=window + 5)
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add() and incr()
-            cache.set(key, 1, timeout=window + 5)
-            return 1
-    except Exception:  # any cache failure: let the write through
-        logger.warning("write rate limit skipped: the cache is unreachable", exc_info=True)
-        return None
-
-
-def over_write_limit(user) -> tuple[int, str] | None:
-    """Count one write by this person; past WRITE_RATE_LIMIT in the current window, the
-    seconds until the window ends and the message to show. Pages (through the middleware)
-    and the API's token-authenticated writes share the same counter."""
-    if settings.WRITE_RATE_LIMIT <= 0:
-        return None
-    limit = settings.WRITE_RATE_LIMIT
-    window = max(1, settings.WRITE_RATE_LIMIT_WINDOW)
-    now = _clock()
-    slot = int(now // window)
-    prefix = settings.WRITE_RATE_LIMIT_KEY_PREFIX
-    count = _hit(f"{prefix}:{user.pk}:{window}:{slot}", window)
-    if count is None or count <= limit:
-        return None
-    wait = max(1, math.ceil((slot + 1) * window - now))
-    message = TOO_MANY_WRITES.format(
-        limit=limit, window=_human_seconds(window), wait=_human_seconds(wait)
-    )
-    return wait, message

@@ -71,10 +71,12 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "axes",
-    "planning",
+    # The layers, lowest first (docs/architecture.md).
+    "core",
     "journeys",
     "squads",
     "dependencies",
+    "planning",
     "api",
     # Who changed what in the co-written parts of a plan (docs/cowriting.md).
     "simple_history",
@@ -85,31 +87,31 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # After the static files, around everything else (the 413, 429 and CSRF answers too):
     # whatever is sent to a signed-in person is private and not stored.
-    "planning.middleware.PrivateResponsesMiddleware",
+    "throughline.middleware.PrivateResponsesMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Before anything reads the body: too large a request is refused with 413 unread.
-    "planning.middleware.RequestSizeLimitMiddleware",
+    "throughline.middleware.RequestSizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     # Django's, checking a session read from the cache against the database in the same
-    # query as the account (planning/sessions.py).
-    "planning.sessions.AuthenticationMiddleware",
+    # query as the account (throughline/sessions.py).
+    "throughline.sessions.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Text holding NUL is refused with 400 before a view looks anything up with it.
-    "planning.middleware.RefuseNulMiddleware",
+    "throughline.middleware.RefuseNulMiddleware",
     # Records the signed-in person as the author of each history entry.
     "simple_history.middleware.HistoryRequestMiddleware",
-    "planning.middleware.WriteRateLimitMiddleware",
+    "throughline.middleware.WriteRateLimitMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
 
-ROOT_URLCONF = "planning.urls"
-WSGI_APPLICATION = "planning.wsgi.application"
-ASGI_APPLICATION = "planning.asgi.application"
+ROOT_URLCONF = "throughline.urls"
+WSGI_APPLICATION = "throughline.wsgi.application"
+ASGI_APPLICATION = "throughline.asgi.application"
 
 TEMPLATES = [
     {
@@ -122,7 +124,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
-                "planning.context_processors.throughline",
+                "throughline.context_processors.throughline",
             ],
         },
     },
@@ -259,7 +261,7 @@ else:
     }
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_QUEUE", "throughline")
 # The worker outlives its broker: it waits for Redis however long it is away, at start and
-# later, and takes up the tasks it held once Redis is back (planning/celery.py). A review
+# later, and takes up the tasks it held once Redis is back (throughline/celery.py). A review
 # running meanwhile needs only the database, so it finishes rather than being cancelled.
 CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -302,7 +304,7 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "planning.redis_cache.RedisCache",
+            "BACKEND": "throughline.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             # Every use of the cache copes with it failing; an unreachable Redis fails fast.
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
@@ -319,7 +321,7 @@ COWRITING_STAMP_SECONDS = env_int("COWRITING_STAMP_SECONDS", 2)
 COWRITING_PRESENCE_SECONDS = env_int("COWRITING_PRESENCE_SECONDS", 30)
 
 # The board's and the plan page's bodies are cached under the revision of the data they show
-# (planning/pagecache.py; exact on PostgreSQL, off elsewhere), for at most this long.
+# (core/pagecache.py; exact on PostgreSQL, off elsewhere), for at most this long.
 PAGE_CACHE = env_bool("PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 3600)
 
@@ -336,8 +338,8 @@ if not DEBUG:
         # Preloading commits the whole registered domain to HTTPS in browsers for months, so
         # it is the operator's choice (SECURE_HSTS_PRELOAD=1), not a default to be nagged into.
         SILENCED_SYSTEM_CHECKS = ["security.W021"]
-# Sessions are read from the cache and written through to the database (planning/sessions.py).
-SESSION_ENGINE = "planning.sessions"
+# Sessions are read from the cache and written through to the database (throughline/sessions.py).
+SESSION_ENGINE = "throughline.sessions"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -363,12 +365,12 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_CALLABLE = "planning.security.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "planning.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "throughline.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "throughline.security.client_ip"
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
-# Limits (planning/middleware.py): the largest request body in bytes, the largest file upload
+# Limits (throughline/middleware.py): the largest request body in bytes, the largest file upload
 # request (the spreadsheet import, which refuses files over 5 MB itself), and each signed-in
 # person's writes per window of seconds (0 switches it off).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
@@ -393,13 +395,13 @@ WRITE_RATE_LIMIT = env_int("WRITE_RATE_LIMIT", 120)
 WRITE_RATE_LIMIT_WINDOW = env_int("WRITE_RATE_LIMIT_WINDOW", 60)
 WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"
 
-# Every handler leaves secrets out (planning/logs.py): a calendar feed's address, API tokens,
+# Every handler leaves secrets out (throughline/logs.py): a calendar feed's address, API tokens,
 # Authorization headers, passwords. Django's own loggers print through these handlers only,
 # not through Django's default ones, which have no such filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "planning.logs.RedactSecrets"}},
+    "filters": {"redact_secrets": {"()": "throughline.logs.RedactSecrets"}},
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",

@@ -31,8 +31,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.http import Http404, HttpRequest
 
 from dependencies.models import Dependency, function_name
-from planning.models import Plan
-from squads.models import Squad
+from squads.models import Plan, Squad
 
 LEADERSHIP = "Leadership"
 OPERATIONS = "Operations"

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from planning import account, feeds, imports, security, views
+from planning import account, feeds, imports, views
+from throughline import security
 
 admin.site.site_header = "Throughline administration"
 admin.site.site_title = "Throughline"
@@ -11,7 +12,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("cycle/", views.cycle_select, name="cycle_select"),
     path("cycles/<str:key>/settings/", views.cycle_settings, name="cycle_settings"),
-    # Django's reset-confirm view, which also ends a sign-in lockout (planning/security.py).
+    # Django's reset-confirm view, which also ends a sign-in lockout (throughline/security.py).
     path(
         "accounts/reset/<uidb64>/<token>/",
         security.PasswordResetConfirmView.as_view(),
@@ -48,4 +49,4 @@ urlpatterns = [
 ]
 
 # A request body past DATA_UPLOAD_MAX_MEMORY_SIZE is 413 with a plain page, not a bare 400.
-handler400 = "planning.security.bad_request"
+handler400 = "throughline.security.bad_request"

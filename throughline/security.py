@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import defaults
 
-from planning.middleware import too_large_response
+from throughline.middleware import too_large_response
 
 LOCKED_OUT_STATUS = 429
 

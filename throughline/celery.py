@@ -5,11 +5,11 @@ import os
 
 from celery import Celery, bootsteps
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "planning.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
 
 logger = logging.getLogger(__name__)
 
-app = Celery("planning")
+app = Celery("throughline")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -69,15 +69,14 @@ def enabled() -> bool:
 def marker(name: str) -> str:
     """A stand-in for a per-request value: unguessable, so no one can write it in a plan."""
     return (
-        "tlmark"
-        + salted_hmac("planning.pagecache.marker", name, algorithm="sha256").hexdigest()[:24]
+        "tlmark" + salted_hmac("core.pagecache.marker", name, algorithm="sha256").hexdigest()[:24]
     )
 
 
 def revisions(scopes: Iterable[str], request: HttpRequest | None = None) -> tuple[int, ...]:
     """The scopes' values, in the order given (0 for a scope nothing has moved yet).
 
-    With `request`, the directory's revision is kept on it: planning.cycles uses it to skip
+    With `request`, the directory's revision is kept on it: core.cycles uses it to skip
     reading the cycles again."""
     scopes = list(scopes)
     if not enabled():

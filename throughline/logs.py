@@ -1,8 +1,8 @@
 """Secrets kept out of the logs.
 
-`RedactSecrets` is a logging filter on every handler the app configures (planning/settings.py
+`RedactSecrets` is a logging filter on every handler the app configures (throughline/settings.py
 LOGGING: the console, which Django's request log `django.request` reaches, and runserver's
-access log `django.server`) and on gunicorn's access and error logs (planning/gunicorn.py).
+access log `django.server`) and on gunicorn's access and error logs (throughline/gunicorn.py).
 It rewrites a record's message and traceback before any handler prints them:
 
 - the secret in a calendar feed's address (`/calendar/feed/<secret>/...`): whoever reads the

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from planning import access
-from planning.cycles import all_cycles, current_cycle
+from core import access
+from core.cycles import all_cycles, current_cycle
 
 
 def throughline(request: HttpRequest) -> dict:

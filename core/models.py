@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+
+
+class Profile(models.Model):
+    """What the planning file says about a person beyond their user account."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    display_name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    function = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        db_table = "planning_profile"
+        ordering = ["user_id"]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class Cycle(models.Model):
+    """A planning cycle: a year, a quarter or a sprint. Squads, OKRs and plans belong to one."""
+
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    starts = models.DateField()
+    ends = models.DateField()
+    restrict_drafts = models.BooleanField(
+        default=False,
+        help_text=(
+            "A plan its DRI has not approved is read only by its squad's members, "
+            "leadership and operations."
+        ),
+    )
+
+    class Meta:
+        db_table = "planning_cycle"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="cycle_key_shape"),
+            models.CheckConstraint(
+                condition=Q(starts__lte=F("ends")), name="cycle_starts_before_ends"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def is_open(self, today: dt.date) -> bool:
+        return today <= self.ends
+
+
+class Capacity(models.Model):
+    """How many full-time people a function can staff in a cycle."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="capacities")
+    function = models.CharField(max_length=100)
+    headcount = models.DecimalField(max_digits=8, decimal_places=2)
+
+    class Meta:
+        db_table = "planning_capacity"
+        verbose_name_plural = "capacities"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cycle", "function"], name="capacity_once_per_function"
+            ),
+            models.CheckConstraint(condition=Q(headcount__gte=0), name="capacity_not_negative"),
+            models.CheckConstraint(condition=~Q(function=""), name="capacity_has_function"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.function} in {self.cycle}: {self.headcount}"
+
+
+class PageRevision(models.Model):
+    """How far a set of pages' data has moved: the key under which their rendering is cached.
+
+    Written only by database triggers (migration 0010, PostgreSQL): every statement that
+    inserts, changes or deletes rows a page shows moves the value of that page's scope, in
+    the same transaction, whatever wrote it (a form, a bulk update, an import, the admin,
+    SQL by hand). Scopes: `board` (dependencies and the initiatives they name),
+    `directory` (squads, people's names, journeys, cycles, capacity) and `squad:<id>` (one
+    squad's plan, initiatives, key results, comments, members and the dependencies it needs
+    or provides). Values come from one sequence, so a value is never used twice, not even
+    after a rollback or after the table is emptied. See core/pagecache.py.
+    """
+
+    scope = models.CharField(max_length=40, primary_key=True)
+    value = models.BigIntegerField()
+
+    class Meta:
+        db_table = "planning_pagerevision"
+        ordering = ["scope"]
+
+    def __str__(self) -> str:
+        return f"{self.scope} at {self.value}"
