@@ -21,17 +21,14 @@ helpers that raise PermissionDenied. Objects that do not exist answer 404 whoeve
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q
-from django.http import Http404, HttpRequest
+from django.db.models import Q
+from django.http import HttpRequest
 
-from dependencies.models import Dependency, function_name
-from squads.models import Plan, Squad
+from core.people import function_name
 
 LEADERSHIP = "Leadership"
 OPERATIONS = "Operations"
@@ -70,10 +67,12 @@ class Actor:
 
     @cached_property
     def functions(self) -> frozenset[str]:
-        """Their functions as dependencies.models.function_name compares them."""
-        from dependencies.services import person_sides
-
-        return person_sides(self.user)[1]
+        """Their functions as core.people.function_name compares them: the one on their
+        profile and those they bring to squads."""
+        named = set(self.user.memberships.values_list("function", flat=True))
+        profile = getattr(self.user, "profile", None)
+        named.add(getattr(profile, "function", "") or "")
+        return frozenset(function_name(f) for f in named) - {""}
 
 
 # Everything the rules need about a person, in one round trip.
@@ -120,26 +119,26 @@ def can_create_squad(actor: Actor) -> bool:
     return actor.is_leadership
 
 
-def can_edit_plan(actor: Actor, squad: Squad) -> bool:
+def can_edit_plan(actor: Actor, squad) -> bool:
     return actor.is_admin or squad.pk in actor.member_of
 
 
-def can_manage_squad(actor: Actor, squad: Squad) -> bool:
+def can_manage_squad(actor: Actor, squad) -> bool:
     """Membership, the DRI and the OKR: the DRI, leadership and administrators."""
     return actor.is_leadership or squad.pk in actor.dri_of
 
 
-def can_check_in(actor: Actor, squad: Squad) -> bool:
+def can_check_in(actor: Actor, squad) -> bool:
     return can_edit_plan(actor, squad)
 
 
-def can_comment_plan(actor: Actor, squad: Squad) -> bool:
+def can_comment_plan(actor: Actor, squad) -> bool:
     """Comment on a plan's sections and initiatives: everyone who reads it. Leadership and
     other squads giving feedback is the point of a shared plan."""
     return actor.user.is_authenticated and actor.user.is_active
 
 
-def can_restore_plan_part(actor: Actor, squad: Squad, kind: str, obj=None) -> bool:
+def can_restore_plan_part(actor: Actor, squad, kind: str, obj=None) -> bool:
     """Put back an earlier version from the plan's history: whoever may edit that part."""
     if kind == "key_result":
         return can_manage_squad(actor, squad)
@@ -148,16 +147,16 @@ def can_restore_plan_part(actor: Actor, squad: Squad, kind: str, obj=None) -> bo
     return can_edit_plan(actor, squad)
 
 
-def _needer_squad_id(dep: Dependency) -> int:
+def _needer_squad_id(dep) -> int:
     return dep.from_squad_id or dep.from_initiative.squad_id
 
 
-def can_edit_dependency(actor: Actor, dep: Dependency) -> bool:
+def can_edit_dependency(actor: Actor, dep) -> bool:
     """What is needed, by when: the needing squad's members (and operations)."""
     return actor.is_operations or _needer_squad_id(dep) in actor.member_of
 
 
-def can_respond_dependency(actor: Actor, dep: Dependency) -> bool:
+def can_respond_dependency(actor: Actor, dep) -> bool:
     """Accept, decline, at risk, done: operations, and the provider side: the members of the
     providing squad; for a function, the owner while they are of that function. Being named
     owner is not enough on its own: an owner who is not (or no longer) on the provider side
@@ -179,21 +178,21 @@ DRAFT_RESTRICTED = (
 )
 
 
-def plan_is_restricted(squad: Squad) -> bool:
+def plan_is_restricted(squad) -> bool:
     """A draft (no approval yet) in a cycle that keeps drafts to those working on them."""
     if not squad.cycle.restrict_drafts:
         return False
-    return not Plan.objects.filter(squad=squad, approved_at__isnull=False).exists()
+    return not squad.has_approved_plan()
 
 
-def can_read_plan(actor: Actor, squad: Squad) -> bool:
+def can_read_plan(actor: Actor, squad) -> bool:
     """Everyone signed in reads the company's plans, except a restricted draft (above)."""
     if actor.is_leadership or actor.is_operations or squad.pk in actor.member_of:
         return True
     return not plan_is_restricted(squad)
 
 
-def readers_of_plan(squad: Squad, people):
+def readers_of_plan(squad, people):
     """Those of `people` (a user queryset) who may read this squad's plan (can_read_plan)."""
     if not plan_is_restricted(squad):
         return people
@@ -208,13 +207,12 @@ def readable_initiatives(actor: Actor, queryset):
     """The initiatives whose plans this person may read (see can_read_plan)."""
     if actor.is_leadership or actor.is_operations:
         return queryset
-    hidden = Q(squad__cycle__restrict_drafts=True) & ~Exists(
-        Plan.objects.filter(squad_id=OuterRef("squad_id"), approved_at__isnull=False)
-    )
+    # A squad without a plan row has no approval either (the join finds no row).
+    hidden = Q(squad__cycle__restrict_drafts=True) & ~Q(squad__plan__approved_at__isnull=False)
     return queryset.exclude(hidden & ~Q(squad_id__in=actor.member_of))
 
 
-def can_approve_plan(actor: Actor, squad: Squad) -> bool:
+def can_approve_plan(actor: Actor, squad) -> bool:
     """Approve the plan, or return it to draft: the squad's DRI (and administrators)."""
     return actor.is_admin or squad.pk in actor.dri_of
 
@@ -224,53 +222,7 @@ def can_edit_cycle(actor: Actor) -> bool:
     return actor.is_leadership
 
 
-def _find_squad(key: str) -> Squad | None:
-    return Squad.objects.select_related("cycle", "dri__profile").filter(key=key).first()
-
-
-_SQUAD_TO_WRITE = """
-SELECT s.*, (SELECT p.id FROM planning_plan p WHERE p.squad_id = s.id) AS plan_pk
-FROM squads_squad s WHERE s.key = %s
-"""
-
-
-def find_squad_to_write(key: str) -> Squad | None:
-    """The squad row with its plan's id (`plan_pk`, None before the first save) and nothing
-    else, in plain SQL: for the busiest writes, which read the cycle or the DRI only when
-    they need them."""
-    return next(iter(Squad.objects.raw(_SQUAD_TO_WRITE, [key])), None)
-
-
-def get_plan_for_user(
-    request: HttpRequest, key: str, find: Callable[[str], Squad | None] = _find_squad
-) -> tuple[Squad, bool]:
-    """The squad whose plan is asked for and whether this person may edit it; 404 when there
-    is no such squad, 403 when the plan is a draft this person may not read. `find`: how to
-    read the squad, when the caller wants more read with it."""
-    squad, can_edit = get_squad_for_user(request, key, find)
-    if not can_read_plan(actor_for(request), squad):
-        raise PermissionDenied(DRAFT_RESTRICTED)
-    return squad, can_edit
-
-
-def get_squad_for_user(
-    request: HttpRequest, key: str, find: Callable[[str], Squad | None] = _find_squad
-) -> tuple[Squad, bool]:
-    """The squad and whether this person may edit its plan; 404 when there is none."""
-    squad = find(key)
-    if squad is None:
-        raise Http404("No such squad.")
-    return squad, can_edit_plan(actor_for(request), squad)
-
-
-def get_squad_rw(request: HttpRequest, key: str) -> Squad:
-    squad, can_edit = get_squad_for_user(request, key)
-    if not can_edit:
-        raise PermissionDenied("Only the squad's members can change its plan.")
-    return squad
-
-
-def can_create_dependency(actor: Actor, squad: Squad) -> bool:
+def can_create_dependency(actor: Actor, squad) -> bool:
     """Record what a squad (or one of its initiatives) needs: its members (and operations)."""
     return actor.is_operations or squad.pk in actor.member_of
 

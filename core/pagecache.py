@@ -92,26 +92,6 @@ def revisions(scopes: Iterable[str], request: HttpRequest | None = None) -> tupl
     return tuple(found.get(scope, 0) for scope in scopes)
 
 
-_SQUAD_WITH_REVISIONS = f"""
-SELECT s.*,
-  (SELECT value FROM planning_pagerevision WHERE scope = 'squad:' || s.id) AS page_revision,
-  (SELECT value FROM planning_pagerevision WHERE scope = '{DIRECTORY}') AS page_directory,
-  (SELECT revision FROM planning_planstamp WHERE squad_id = s.id) AS page_stamp
-FROM squads_squad s WHERE s.key = %s
-"""
-
-
-def find_squad_with_revisions(key: str):
-    """The squad of this key, read with its plan page's revisions and co-writing stamp in
-    the same statement (see plan_revisions()); None when there is none. Plain SQL: this
-    runs on every plan page."""
-    from squads.models import Squad
-
-    if not enabled():
-        return Squad.objects.filter(key=key).first()
-    return next(iter(Squad.objects.raw(_SQUAD_WITH_REVISIONS, [key])), None)
-
-
 def plan_revisions(request: HttpRequest, squad) -> tuple[tuple[int, ...], int | None]:
     """A plan page's revisions ([squad_scope(), DIRECTORY]) and its co-writing stamp's
     revision (planning.cowriting; None where the cache is off), as read with the squad."""

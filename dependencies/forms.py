@@ -7,6 +7,7 @@ import datetime as dt
 from django import forms
 from django.contrib.auth import get_user_model
 
+from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from dependencies.models import BoardFilters, Dependency
@@ -17,16 +18,6 @@ from squads.models import Initiative, Squad
 FUNCTION_PREFIX = "function:"
 MAX_WITHIN_DAYS = 366
 PAGE_SIZE = 50
-
-
-class FormWithErrors(forms.Form):
-    def add_service_errors(self, error) -> None:
-        """Put a service's ValidationError next to the fields it names."""
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
 
 
 def _person_label(user) -> str:

@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.people import function_name
 
 _ONE_NEEDER = Q(from_squad__isnull=False, from_initiative__isnull=True) | Q(
     from_squad__isnull=True, from_initiative__isnull=False
@@ -20,11 +21,6 @@ _ONE_PROVIDER = (
     | Q(to_squad__isnull=True, to_initiative__isnull=False, to_function="")
     | (Q(to_squad__isnull=True, to_initiative__isnull=True) & ~Q(to_function=""))
 )
-
-
-def function_name(name: str) -> str:
-    """A function's name as compared: "people ", "People" and "PEOPLE" are one function."""
-    return " ".join(name.split()).casefold()
 
 
 def on_provider_side(

@@ -12,11 +12,10 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
+from core import versioning
 from core.keys import KEY_MAX_LENGTH, KEY_RE
 from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side
-from planning import cowriting
-from planning.tasks import review_enqueue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -236,11 +235,11 @@ def dependency_update(
 ) -> Dependency:
     """The needing side changes what it needs, by when, whether it blocks, and its note.
 
-    With `version`, only if nobody saved it since that version (else cowriting.Conflict).
+    With `version`, only if nobody saved it since that version (else versioning.Conflict).
     """
     what, note = what.strip(), note.strip()
     _check_content(what=what, due=due, note=note)
-    saved = cowriting.save_versioned(
+    versioning.save_versioned(
         dependency,
         values={"what": what, "due": due, "blocking": blocking, "note": note},
         expected=version,
@@ -248,7 +247,6 @@ def dependency_update(
         squad_ids=squads_of(dependency),
         reason=reason,
     )
-    _review_after(saved)
     return dependency
 
 
@@ -259,12 +257,6 @@ def squads_of(dependency: Dependency) -> list[int]:
         if initiative is not None:
             ids.append(initiative.squad_id)
     return [pk for pk in ids if pk is not None]
-
-
-def _review_after(dependency: Dependency) -> None:
-    from planning.signals import saved_without_signal
-
-    saved_without_signal(dependency)
 
 
 def dependency_respond(
@@ -310,7 +302,7 @@ def dependency_respond(
         )
     with transaction.atomic():
         try:
-            saved = cowriting.save_versioned(
+            saved = versioning.save_versioned(
                 dependency,
                 values=values,
                 expected=None,
@@ -319,14 +311,12 @@ def dependency_respond(
                 squad_ids=squads_of(dependency),
                 reason=f"{RESPONSE_WORDS[action]}" + (f": {reason}" if reason else ""),
             )
-        except cowriting.Conflict:
+        except versioning.Conflict:
             dependency.refresh_from_db()
             raise ValidationError(
                 "Someone answered this dependency meanwhile; it is now "
                 f"{dependency.get_status_display().lower()}."
             ) from None
-        # update() sends no signal: queue the review of the needing squad's cycle ourselves.
-        review_enqueue([_needer_squad(dependency).cycle_id])
     dependency.status = status
     dependency.note = saved.note
     dependency.updated_at = now

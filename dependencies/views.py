@@ -12,7 +12,6 @@ import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,8 +26,10 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core import access, pagecache
+from core import access, pagecache, versioning
 from core.cycles import current_cycle
+from core.graphs import simple_cycles, strongly_connected
+from core.http import AuthedRequest
 from core.models import Cycle
 from dependencies import exports, services
 from dependencies.forms import (
@@ -45,21 +46,9 @@ from dependencies.forms import (
 )
 from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency
 from journeys.models import Stage
-from planning import cowriting
-from planning.review import simple_cycles, strongly_connected
 from squads import conflicts
 from squads.forms import known_functions
 from squads.models import Initiative, Squad
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-    from django_htmx.middleware import HtmxDetails
-
-
-class AuthedRequest(HttpRequest):
-    user: User
-    htmx: HtmxDetails
-
 
 READ_ONLY_ANSWER = "Only the providing side can answer this dependency."
 READ_ONLY_EDIT = "Only the needing squad's members can change this dependency."
@@ -641,7 +630,7 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
         if data.get("choice") == "mine":
             data = conflicts.draft_data(data, data.get("draft", ""), EDIT_FIELDS)
         form = DependencyForm(data)
-        version = cowriting.posted_version(request.POST)
+        version = versioning.posted_version(request.POST)
         if form.is_valid():
             try:
                 services.dependency_update(
@@ -653,7 +642,7 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
                     note=form.cleaned_data["note"],
                     version=version,
                 )
-            except cowriting.Conflict as stale:
+            except versioning.Conflict as stale:
                 conflict = _dependency_conflict(stale, form, data)
                 version = conflict.version
                 form = DependencyForm(initial=conflict.merge.values)
@@ -684,7 +673,7 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
 EDIT_FIELDS = ("what", "due", "blocking", "note")
 
 
-def _dependency_conflict(stale: cowriting.Conflict, form: DependencyForm, data):
+def _dependency_conflict(stale: versioning.Conflict, form: DependencyForm, data):
     def show(name: str, value) -> str:
         if value is None or value == "":
             return "—"

@@ -55,9 +55,10 @@ def _segments_by_priority() -> Prefetch:
 
 def _covering_squads(cycle) -> Prefetch:
     """The squads of `cycle` that cover a stage, as `stage.cycle_squads`."""
-    from squads.models import Squad
-
-    squads = Squad.objects.filter(cycle=cycle) if cycle is not None else Squad.objects.none()
+    # The squads app sits above this one: its model is reached through the relation it
+    # declares on stages ("squads").
+    squad = Stage._meta.get_field("squads").related_model
+    squads = squad.objects.filter(cycle=cycle) if cycle is not None else squad.objects.none()
     return Prefetch(
         "squads",
         queryset=squads.select_related("dri__profile").order_by("name", "id"),

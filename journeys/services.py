@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
+from core import versioning
 from core.keys import KEY_MAX_LENGTH, KEY_RE
 from core.validators import is_blank
 from journeys.models import (
@@ -31,7 +32,6 @@ from journeys.models import (
     Stage,
     parse_offset,
 )
-from planning import cowriting
 
 STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
 MOMENT_FIELDS = ("when", "today", "tomorrow")
@@ -275,8 +275,8 @@ def stage_update(
         # The row is locked and matches what the editor saw: the compare-and-swap holds, and
         # writes the version and the history entry.
         try:
-            cowriting.save_versioned(current, values=values, expected=current.version, by=by)
-        except cowriting.Conflict:
+            versioning.save_versioned(current, values=values, expected=current.version, by=by)
+        except versioning.Conflict:
             raise _stale("stage") from None
     for field, value in values.items():
         setattr(stage, field, value)

@@ -12,17 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap
-from django_htmx.middleware import HtmxDetails
 
 from core.access import actor_for, can_edit_journeys
 from core.cycles import current_cycle
+from core.http import AuthedRequest
 from core.models import Cycle
 from journeys import services
 from journeys.charts import emotion_chart
@@ -31,11 +30,6 @@ from journeys.models import Journey, Moment, Stage
 
 READ_ONLY = "Only leadership can change the journey map."
 TEMPLATE = "journeys/detail.html"
-
-
-class AuthedRequest(HttpRequest):
-    user: AbstractBaseUser
-    htmx: HtmxDetails
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ class PlanningConfig(AppConfig):
     verbose_name = "Planning"
 
     def ready(self) -> None:
-        from planning import cowriting, signals
+        from planning import changes
 
-        signals.connect()
-        cowriting.connect()
+        changes.connect()

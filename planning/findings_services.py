@@ -55,11 +55,10 @@ def review_now(*, cycle: Cycle) -> str:
     Raises what the review raised when it ran here and failed (the run is marked failed).
     """
     from planning.tasks import review_cycle
-    from throughline.celery import app
 
     # A run whose worker went away shows as failed from now on, not as still running.
     review_runs_expire(cycle=cycle)
-    if app.conf.task_always_eager:
+    if review_cycle.app.conf.task_always_eager:
         review_run(cycle=cycle, trigger="manual")
         return DONE
     try:

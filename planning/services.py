@@ -21,7 +21,9 @@ from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core.access import readers_of_plan
 from core.models import Cycle
+from core.people import display_name
 from planning.models import (
     REVIEW_ABANDONED_ERROR,
     Finding,
@@ -32,6 +34,7 @@ from planning.models import (
 )
 from planning.review import FindingData, SubjectStates, review
 from planning.snapshot import Snapshot, snapshot_for_cycle
+from squads.cowriting import mentioned_usernames
 from squads.models import Squad
 
 logger = logging.getLogger(__name__)
@@ -352,6 +355,33 @@ def _to_json(value):
 
 
 # --- notifications -----------------------------------------------------------------------
+
+
+def mentions_notify(*, comment, by, where: str, url: str) -> int:
+    """Tell whoever a comment @mentions, with a quote of it: only people who may read the
+    plan (core.access.readers_of_plan), so a draft the cycle keeps to the squad is not
+    quoted to anyone else. `where` names the thread ("First 90 Days · Desired customer
+    experience"), `url` is where the notification leads. The number told."""
+    names = mentioned_usernames(comment.body)
+    if not names:
+        return 0
+    people = readers_of_plan(
+        comment.squad,
+        get_user_model().objects.filter(username__in=names, is_active=True).exclude(pk=by.pk),
+    )
+    body = comment.body
+    excerpt = body if len(body) <= 140 else body[:139].rstrip() + "…"
+    told = Notification.objects.bulk_create(
+        Notification(
+            recipient=person,
+            kind=Notification.Kind.MENTION,
+            comment=comment,
+            url=url,
+            message=f"{display_name(by)} mentioned you on {where}: “{excerpt}”",
+        )
+        for person in people
+    )
+    return len(told)
 
 
 def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> int:

@@ -3,7 +3,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from django import forms
@@ -23,21 +22,13 @@ from django_htmx.http import trigger_client_event
 
 from core import access
 from core.cycles import SESSION_KEY, current_cycle
+from core.http import AuthedRequest
 from core.models import Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
 from planning import findings_services, services
 from planning.models import Finding, Notification, ReviewRun
 from squads.models import Initiative, KeyResult, Squad
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import User
-    from django_htmx.middleware import HtmxDetails
-
-
-class AuthedRequest(HttpRequest):
-    user: User
-    htmx: HtmxDetails
 
 
 @login_required

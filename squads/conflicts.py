@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from core.merge import FieldMerge, Piece, merge_fields, merge_sequences, merge_text, word_diff
-from planning.cowriting import Conflict, full_name
+from core.people import full_name
+from core.versioning import Conflict
 
 
 def _marked(pieces: list[Piece], keep: str) -> list[Piece]:

@@ -1,789 +1,259 @@
-"""Co-writing a plan, the pages and endpoints around the editors (docs/cowriting.md):
+"""Co-writing a plan: the "plan changed" stamp that polls compare against, who is editing
+what, comments with mentions (docs/cowriting.md).
 
-- `plan_live`: the poll. Unchanged, it answers 204 (or 304 to If-None-Match) from the
-  plan's stamp alone: a cache hit or one primary-key query, no session, no template. The
-  page's signed token stands in for the sign-in there, and only there: whenever there is
-  something to show, the person's session is checked as on any page.
-- `plan_presence`: the editing page says which part it has open, and when it closes it.
-- `plan_history` and `plan_restore`: every change to the plan's parts, and putting an
-  earlier version back (itself a recorded change).
-- `section_comments` and `initiative_comments`: the comment threads, with @mentions.
+- `stamp()` answers a poll from the cache when the cache is shared by every web worker
+  (Redis), else from one primary-key query on PlanStamp, which stays the truth either way.
+  `plan_changed` moves it; every versioned save does (connected in SquadsConfig.ready).
+- Presence rows say who has which part open; they run out on their own after
+  COWRITING_PRESENCE_SECONDS unless the editor's page renews them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.http import Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
-from django.urls import reverse
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Min
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core import access
-from core.merge import Piece, word_diff
-from dependencies import services as dependency_services
-from dependencies.models import Dependency
-from journeys.models import Segment, Stage
-from planning import cowriting
-from squads import services
-from squads.forms import CommentForm, InitiativeForm, plain_number
-from squads.models import OKR, Initiative, KeyResult, Plan, Squad
-from squads.views import (
-    NOT_DOING,
-    SECTIONS,
-    AuthedRequest,
-    _arrangement,
-    _comments,
-    _dependencies_context,
-    _dependency_create_link,
-    _initiative_or_404,
-    _initiatives_context,
-    _plan_for,
-    _section_template_and_context,
-    _squad_flags,
-)
+from core.people import full_name, short_name  # noqa: F401 (the names the pages use)
+from squads.models import Comment, Initiative, PlanStamp, Presence
 
-# ---------------------------------------------------------------------------------------
-# The poll
-# ---------------------------------------------------------------------------------------
+logger = logging.getLogger(__name__)
+
+STAMP_KEY = "throughline:cowriting:stamp:{}"
+TOKEN_SALT = "throughline.cowriting.poll"
+TOKEN_MAX_AGE = 12 * 60 * 60
+COMMENT_MAX_LENGTH = 5000
+# @username as Django allows usernames: letters, digits and @ . + - _ ; a sentence's full
+# stop after the name is not part of it.
+MENTION_RE = re.compile(r"(?<![\w@.+-])@([\w.@+-]+)")
 
 
-def _unchanged(etag: str, status: int) -> HttpResponse:
-    response = HttpResponse(status=status)
-    response["ETag"] = f'"{etag}"'
-    response["Cache-Control"] = "no-cache, private"
-    return response
+@dataclass(frozen=True)
+class Stamp:
+    revision: int = 0
+    presence_revision: int = 0
+    presence_until: dt.datetime | None = None
+
+    @property
+    def etag(self) -> str:
+        return f"{self.revision}.{self.presence_revision}"
+
+    def presence_expired(self, now: dt.datetime) -> bool:
+        return self.presence_until is not None and self.presence_until <= now
 
 
-def _if_none_match(request) -> str:
-    return request.headers.get("If-None-Match", "").removeprefix("W/").strip('"')
+def _stamp_key(squad_id: int) -> str:
+    return STAMP_KEY.format(squad_id)
 
 
-@require_safe
-def plan_live(request: AuthedRequest, key: str) -> HttpResponse:
-    since = request.GET.get("since", "")
-    known = _if_none_match(request)
-    token = cowriting.read_poll_token(request.GET.get("t", ""))
-    now = timezone.now()
-    if token is not None:
-        _user_id, squad_id = token
-        stamp = cowriting.stamp(squad_id)
-        if not stamp.presence_expired(now):
-            if since == stamp.etag:
-                return _unchanged(stamp.etag, 204)
-            if known == stamp.etag:
-                return _unchanged(stamp.etag, 304)
-    # Something to say (or no token to trust): as any page, from the session.
-    if not request.user.is_authenticated:
-        return HttpResponse("Sign in again to see changes as they happen.", status=401)
-    squad, _ = access.get_plan_for_user(request, key)
-    stamp = cowriting.stamp(squad.pk)
-    if stamp.presence_expired(now):
-        cowriting.presence_sweep(squad_id=squad.pk, now=now)
-        stamp = cowriting.stamp(squad.pk)
-        if stamp.presence_expired(now):  # a cached stamp from before the sweep
-            stamp = cowriting.Stamp(stamp.revision, stamp.presence_revision, None)
-    if since == stamp.etag:
-        return _unchanged(stamp.etag, 204)
-    if known == stamp.etag:
-        return _unchanged(stamp.etag, 304)
-    payload: dict = {
-        "etag": stamp.etag,
-        "token": cowriting.poll_token(user_id=request.user.pk, squad_id=squad.pk),
-        "presence": _presence_payload(request, squad, now),
-    }
-    if since.split(".")[0] != str(stamp.revision):
-        editing = set(request.GET.getlist("editing"))
-        payload["parts"] = _live_parts(request, squad, editing)
-    response = JsonResponse(payload)
-    response["ETag"] = f'"{stamp.etag}"'
-    response["Cache-Control"] = "no-cache, private"
-    return response
+def _forget_stamps(squad_ids: Iterable[int]) -> None:
+    keys = [_stamp_key(pk) for pk in squad_ids]
+    if not keys or not settings.COWRITING_SHARED_CACHE:
+        return
+    try:
+        cache.delete_many(keys)
+    except Exception:  # the database stays the truth; the entry runs out by itself
+        logger.warning("could not clear the plan stamp from the cache", exc_info=True)
 
 
-def _presence_payload(request: AuthedRequest, squad: Squad, now: dt.datetime) -> list[dict]:
-    return [
-        {
-            "part": p.part,
-            "name": cowriting.short_name(p.person),
-            "text": f"{cowriting.short_name(p.person)} is editing {p.label}",
-        }
-        for p in cowriting.present(squad_id=squad.pk, now=now)
-        if p.person_id != request.user.pk
-    ]
+def _forget_stamps_now_and_after_commit(squad_ids: set[int]) -> None:
+    # Now, so this process never answers from the old stamp; after the commit, because a
+    # poll in between may have cached the old one again.
+    _forget_stamps(squad_ids)
+    transaction.on_commit(lambda: _forget_stamps(squad_ids))
 
 
-@dataclass
-class Incoming:
-    """A newer version saved while this person has the part open for editing."""
-
-    who: str
-    when: dt.datetime | None
-    what: str
-    text: str = ""
-    lines: list[str] = field(default_factory=list)
-
-
-def _incoming_html(request: AuthedRequest, incoming: Incoming) -> str:
-    return render_to_string("squads/plan.html#incoming", {"incoming": incoming}, request=request)
-
-
-def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list[dict]:
-    """Every updatable part of the plan page as its display HTML, with its version; for
-    parts open for editing on the asking page, the newer version to show beside the form."""
-    parts = []
-    plan = _plan_for(squad)
-    for slug in [*SECTIONS, NOT_DOING]:
-        template, context = _section_template_and_context(request, squad, slug)
-        if slug == NOT_DOING:
-            version = f"{plan.not_doing_version}.{len(context['not_doing_comments'])}"
-            field_name = "not_doing"
-        else:
-            version = context["section"].live_version
-            field_name = SECTIONS[slug][0]
-        part = {
-            "id": slug,
-            "version": version,
-            "html": render_to_string(template, context, request=request),
-        }
-        if slug in editing and plan.pk:
-            entry = cowriting.saved_entry(
-                Plan, plan.pk, f"{field_name}_version", getattr(plan, f"{field_name}_version")
-            )
-            incoming = Incoming(
-                who=cowriting.full_name(entry.history_user if entry else None),
-                when=entry.history_date if entry else None,
-                what="section" if slug != NOT_DOING else "list",
-            )
-            if slug == NOT_DOING:
-                incoming.lines = list(plan.not_doing)
-            else:
-                incoming.text = getattr(plan, field_name)
-            part["incoming"] = _incoming_html(request, incoming)
-        parts.append(part)
-
-    view = _arrangement(request)
-    threads = _comments(squad)
-    context = _initiatives_context(request, squad, view=view, threads=threads)
-    parts.append(
-        {
-            "id": "initiatives",
-            "version": context["initiatives_version"],
-            "html": render_to_string("squads/plan.html#initiatives", context, request=request),
-        }
+def _ensure_stamps(squad_ids: set[int]) -> None:
+    PlanStamp.objects.bulk_create(
+        [PlanStamp(squad_id=pk) for pk in squad_ids], ignore_conflicts=True
     )
-    flags = _squad_flags(request, squad)
-    for group in context["groups"]:
-        for card in group.cards:
-            part_id = f"initiative-{card.item.key}"
-            card_context = {"squad": squad, "card": card, "view": view, **flags}
-            part = {
-                "id": part_id,
-                "version": card.live_version,
-                "html": render_to_string(
-                    "squads/plan.html#initiative", card_context, request=request
-                ),
-            }
-            if part_id in editing:
-                entry = cowriting.saved_entry(
-                    Initiative, card.item.pk, "version", card.item.version
-                )
-                part["incoming"] = _incoming_html(
-                    request,
-                    Incoming(
-                        who=cowriting.full_name(entry.history_user if entry else None),
-                        when=entry.history_date if entry else None,
-                        what="initiative",
-                    ),
-                )
-            parts.append(part)
 
-    deps = _dependencies_context(squad)
-    deps_context = {
-        "squad": squad,
-        "add_dependency_url": _dependency_create_link(squad),
-        "can_add_dependency": access.can_create_dependency(access.actor_for(request), squad),
-        **deps,
-        **flags,
-    }
-    parts.append(
-        {
-            "id": "dependencies",
-            "version": deps["dependencies_version"],
-            "html": render_to_string(
-                "squads/plan.html#dependencies", deps_context, request=request
-            ),
-        }
+
+def plan_changed(squad_ids: Iterable[int | None], *, create: bool = True) -> None:
+    """Move the stamp of these squads' plans, with the change that caused it."""
+    ids = {pk for pk in squad_ids if pk is not None}
+    if not ids:
+        return
+    if create and connection.vendor == "postgresql":
+        # One statement: insert at 1 or add one; two first changes at once still count twice.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO planning_planstamp (squad_id, revision, presence_revision)"
+                " SELECT unnest(%s::bigint[]), 1, 0"
+                " ON CONFLICT (squad_id) DO UPDATE SET revision = planning_planstamp.revision + 1",
+                [sorted(ids)],
+            )
+        _forget_stamps_now_and_after_commit(ids)
+        return
+    with transaction.atomic():
+        # Insert-if-missing, then increment: two first changes at once still count twice.
+        if create:
+            _ensure_stamps(ids)
+        PlanStamp.objects.filter(squad_id__in=ids).update(revision=F("revision") + 1)
+        _forget_stamps_now_and_after_commit(ids)
+
+
+def stamp(squad_id: int) -> Stamp:
+    """The plan's stamp: a cache hit when the cache is shared, else one indexed query."""
+    shared = settings.COWRITING_SHARED_CACHE
+    if shared:
+        try:
+            cached = cache.get(_stamp_key(squad_id))
+        except Exception:
+            logger.warning("plan stamp read from the database: cache unreachable", exc_info=True)
+            cached, shared = None, False
+        if cached is not None:
+            return Stamp(*cached)
+    row = (
+        PlanStamp.objects.filter(squad_id=squad_id)
+        .values_list("revision", "presence_revision", "presence_until")
+        .first()
     )
-    return parts
+    found = Stamp(*row) if row else Stamp()
+    if shared:
+        try:
+            # Briefly: a save deletes the entry, and a reader that raced it can only put
+            # back a stale stamp for this long.
+            cache.set(
+                _stamp_key(squad_id),
+                (found.revision, found.presence_revision, found.presence_until),
+                timeout=settings.COWRITING_STAMP_SECONDS,
+            )
+        except Exception:
+            logger.warning("could not cache the plan stamp", exc_info=True)
+    return found
+
+
+def poll_token(*, user_id: int, squad_id: int) -> str:
+    """What a plan page sends with each poll: who loaded it, for which squad, signed."""
+    return signing.dumps([user_id, squad_id], salt=TOKEN_SALT, compress=False)
+
+
+def read_poll_token(token: str) -> tuple[int, int] | None:
+    try:
+        user_id, squad_id = signing.loads(token, salt=TOKEN_SALT, max_age=TOKEN_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return int(user_id), int(squad_id)
 
 
 # ---------------------------------------------------------------------------------------
-# Presence
+# Presence: who is editing which part
 # ---------------------------------------------------------------------------------------
 
 
-def _part_label(squad: Squad, part: str) -> str | None:
-    if part in SECTIONS:
-        return SECTIONS[part][1]
-    if part == NOT_DOING:
-        return "Not doing"
-    if part == "new-initiative":
-        return "a new initiative"
-    if part.startswith("initiative-"):
-        title = (
-            Initiative.objects.filter(squad=squad, key=part.removeprefix("initiative-"))
-            .values_list("title", flat=True)
+def _presence_stamp(squad_id: int, *, moved: bool, now: dt.datetime) -> None:
+    until = Presence.objects.filter(squad_id=squad_id, expires_at__gt=now).aggregate(
+        until=Min("expires_at")
+    )["until"]
+    _ensure_stamps({squad_id})
+    changes: dict[str, Any] = {"presence_until": until}
+    if moved:
+        changes["presence_revision"] = F("presence_revision") + 1
+    PlanStamp.objects.filter(squad_id=squad_id).update(**changes)
+    _forget_stamps_now_and_after_commit({squad_id})
+
+
+def presence_touch(
+    *, squad_id: int, person, part: str, label: str, now: dt.datetime | None = None
+) -> None:
+    """This person has `part` open; others see it until the presence runs out."""
+    now = now or timezone.now()
+    expires = now + dt.timedelta(seconds=settings.COWRITING_PRESENCE_SECONDS)
+    with transaction.atomic():
+        previous = (
+            Presence.objects.filter(squad_id=squad_id, person=person, expires_at__gt=now)
+            .values_list("part", flat=True)
             .first()
         )
-        return f"the initiative “{title}”" if title else None
-    return None
-
-
-@login_required
-@require_POST
-def plan_presence(request: AuthedRequest, key: str) -> HttpResponse:
-    squad = access.get_squad_rw(request, key)
-    if request.POST.get("state") == "left":
-        cowriting.presence_leave(squad_id=squad.pk, person=request.user)
-        return HttpResponse(status=204)
-    part = request.POST.get("part", "")
-    label = _part_label(squad, part)
-    if label is None:
-        return HttpResponse("Say which part of the plan is open.", status=400)
-    cowriting.presence_touch(squad_id=squad.pk, person=request.user, part=part, label=label)
-    return HttpResponse(status=204)
-
-
-# ---------------------------------------------------------------------------------------
-# History
-# ---------------------------------------------------------------------------------------
-
-HISTORY_PAGE_SIZE = 40
-KINDS = ("section", "initiative", "dependency", "key_result")
-INITIATIVE_LABELS = {
-    "title": "Title",
-    "description": "Description",
-    "function": "Function",
-    "stage": "Journey stage",
-    "segment": "Customer segment",
-    "starts": "Starts",
-    "ends": "Ends",
-    "headcount": "Headcount",
-    "status": "Status",
-    "impact_team": "Impact on the team",
-    "impact_business": "Impact on the business",
-    "impact_customer": "Impact on the customer",
-    "counter_measure": "Counter-measure",
-}
-DEPENDENCY_LABELS = {
-    "what": "What is needed",
-    "due": "Due",
-    "blocking": "Blocking",
-    "status": "Status",
-    "note": "Note",
-}
-KEY_RESULT_LABELS = {
-    "name": "Name",
-    "unit": "Unit",
-    "baseline": "Baseline",
-    "target": "Target",
-    "current": "Current value",
-    "direction": "Direction",
-}
-SECTION_FIELDS = {name: (slug, title) for slug, (name, title) in SECTIONS.items()}
-SECTION_FIELDS["not_doing"] = (NOT_DOING, "Not doing")
-
-
-@dataclass
-class Change:
-    label: str
-    before: str
-    after: str
-    long: bool = False  # a text: shown as a diff of words
-
-    @property
-    def pieces(self) -> list[Piece]:
-        return word_diff(self.before, self.after)
-
-
-@dataclass
-class Entry:
-    kind: str
-    record: object
-    part: str  # what changed, as people read it
-    anchor: str  # the part's id on the plan page
-    action: str  # created, changed, deleted
-    changes: list[Change]
-    field: str = ""  # for a plan section: which one
-    restorable: bool = False
-    current_version: int | None = None
-
-    @property
-    def who(self) -> str:
-        user = self.record.history_user
-        # No one signed in: loaded from a planning file, or written before history was kept.
-        return cowriting.full_name(user) if user else "Throughline"
-
-    @property
-    def when(self) -> dt.datetime:
-        return self.record.history_date
-
-    @property
-    def reason(self) -> str:
-        return self.record.history_change_reason or ""
-
-    @property
-    def history_id(self) -> int:
-        return self.record.history_id
-
-
-def _show(value) -> str:
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, Decimal):
-        return plain_number(value)
-    if isinstance(value, dt.date):
-        return value.strftime("%-d %b %Y")
-    if isinstance(value, list):
-        return "\n".join(str(v) for v in value)
-    return str(value)
-
-
-def _display(kind: str, name: str, value, names: dict) -> str:
-    if value is None or value == "":
-        return "—"
-    if name in ("stage", "segment"):
-        return names[name].get(value, f"a removed {name}")
-    if name == "status" and kind == "initiative":
-        return str(dict(Initiative.Status.choices).get(value, value))
-    if name == "status" and kind == "dependency":
-        return str(dict(Dependency.Status.choices).get(value, value))
-    if name == "direction":
-        return str(dict(KeyResult.Direction.choices).get(value, value))
-    if name.startswith("impact_"):
-        return f"{value:+d}" if value else "0"
-    return _show(value)
-
-
-def _value(record, name: str):
-    return getattr(record, f"{name}_id") if name in ("stage", "segment") else getattr(record, name)
-
-
-def _record_entries(kind, records, labels, part_of, anchor_of, current, names, long_fields):
-    """Entries for one kind of record, each compared with the one before it."""
-    entries = []
-    previous: dict[int, object] = {}
-    for record in records:
-        before = previous.get(record.id)
-        previous[record.id] = record
-        if record.history_type == "-":
-            action, changed = "deleted", []
-        elif before is None:
-            action = "created" if record.history_user_id else "recorded"
-            changed = [n for n in labels if _value(record, n) not in (None, "", [])]
-        else:
-            action = "changed"
-            changed = [n for n in labels if _value(record, n) != _value(before, n)]
-            if not changed:
-                continue  # a save that changed nothing shown here
-        changes = [
-            Change(
-                label=labels[n],
-                before=_display(kind, n, _value(before, n), names) if before else "",
-                after=_display(kind, n, _value(record, n), names),
-                long=n in long_fields,
-            )
-            for n in changed
-        ]
-        now = current.get(record.id)
-        entry = Entry(
-            kind=kind,
-            record=record,
-            part=part_of(record),
-            anchor=anchor_of(record),
-            action=action,
-            changes=changes,
-        )
-        if now is not None and action != "deleted":
-            entry.current_version = now.version
-            entry.restorable = any(_value(record, n) != _value(now, n) for n in labels)
-        entries.append(entry)
-    return entries
-
-
-def _plan_entries(squad: Squad) -> list[Entry]:
-    plan = Plan.objects.filter(squad=squad).first()
-    records = (
-        Plan.history.filter(squad_id=squad.pk)
-        .select_related("history_user__profile")
-        .order_by("history_date", "history_id")
-    )
-    entries: list[Entry] = []
-    before = None
-    for record in records:
-        for name, (slug, title) in SECTION_FIELDS.items():
-            old = getattr(before, name) if before is not None else None
-            new = getattr(record, name)
-            if before is None and new in ("", [], None):
-                continue
-            if before is not None and old == new:
-                continue
-            action = "changed" if before is not None else "created"
-            if before is None and not record.history_user_id:
-                action = "recorded"
-            entry = Entry(
-                kind="section",
-                record=record,
-                part=title,
-                anchor=slug,
-                action=action,
-                field=name,
-                changes=[
-                    Change(
-                        label=title,
-                        before=_show(old) if before is not None else "",
-                        after=_show(new),
-                        long=True,
-                    )
-                ],
-            )
-            if plan is not None:
-                entry.current_version = getattr(plan, f"{name}_version")
-                entry.restorable = getattr(plan, name) != new
-            entries.append(entry)
-        if before is not None and (before.approved_at is None) != (record.approved_at is None):
-            entries.append(
-                Entry(
-                    kind="approval",
-                    record=record,
-                    part="the plan",
-                    anchor="plan-status",
-                    action="approved" if record.approved_at else "draft",
-                    changes=[],
+        try:
+            with transaction.atomic():
+                Presence.objects.update_or_create(
+                    squad_id=squad_id,
+                    person=person,
+                    defaults={"part": part, "label": label[:300], "expires_at": expires},
                 )
+        except IntegrityError:  # created by the same person's other tab a moment ago
+            Presence.objects.filter(squad_id=squad_id, person=person).update(
+                part=part, label=label[:300], expires_at=expires
             )
-        before = record
-    return entries
+        _presence_stamp(squad_id, moved=previous != part, now=now)
 
 
-def history_entries(squad: Squad) -> list[Entry]:
-    """Every recorded change to the squad's plan, newest first."""
-    names = {
-        "stage": dict(Stage.objects.values_list("pk", "name")),
-        "segment": dict(Segment.objects.values_list("pk", "name")),
-    }
-    entries = _plan_entries(squad)
-
-    initiatives = {i.pk: i for i in Initiative.objects.filter(squad=squad)}
-    records = (
-        Initiative.history.filter(squad_id=squad.pk)
-        .select_related("history_user__profile")
-        .order_by("history_date", "history_id")
-    )
-    entries += _record_entries(
-        "initiative",
-        records,
-        INITIATIVE_LABELS,
-        lambda r: f"Initiative “{r.title}”",
-        lambda r: f"initiative-{r.key}",
-        initiatives,
-        names,
-        long_fields={"description", "counter_measure"},
-    )
-
-    initiative_ids = Initiative.history.filter(squad_id=squad.pk).values("id")
-    needs = Q(from_squad_id=squad.pk) | Q(from_initiative_id__in=initiative_ids)
-    dependencies = {d.pk: d for d in Dependency.objects.filter(needs)}
-    records = (
-        Dependency.history.filter(needs)
-        .select_related("history_user__profile")
-        .order_by("history_date", "history_id")
-    )
-    entries += _record_entries(
-        "dependency",
-        records,
-        DEPENDENCY_LABELS,
-        lambda r: f"Dependency “{r.key}”",
-        lambda r: "dependencies",
-        dependencies,
-        names,
-        long_fields={"what", "note"},
-    )
-
-    okrs = OKR.objects.filter(squad=squad).values("pk")
-    key_results = {k.pk: k for k in KeyResult.objects.filter(okr__in=okrs)}
-    records = (
-        KeyResult.history.filter(okr_id__in=okrs)
-        .select_related("history_user__profile")
-        .order_by("history_date", "history_id")
-    )
-    entries += _record_entries(
-        "key_result",
-        records,
-        KEY_RESULT_LABELS,
-        lambda r: f"Key result “{r.name}”",
-        lambda r: f"kr-{r.key}",
-        key_results,
-        names,
-        long_fields=set(),
-    )
-    entries.sort(key=lambda e: (e.when, e.history_id), reverse=True)
-    return entries
+def presence_leave(*, squad_id: int, person, now: dt.datetime | None = None) -> None:
+    now = now or timezone.now()
+    with transaction.atomic():
+        deleted, _ = Presence.objects.filter(squad_id=squad_id, person=person).delete()
+        if deleted:
+            _presence_stamp(squad_id, moved=True, now=now)
 
 
-@login_required
-@require_safe
-def plan_history(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, can_edit = access.get_plan_for_user(request, key)
-    actor = access.actor_for(request)
-    entries = history_entries(squad)
-    pages = max(math.ceil(len(entries) / HISTORY_PAGE_SIZE), 1)
-    try:
-        page = min(max(int(request.GET.get("page", "1")), 1), pages)
-    except ValueError:
-        page = 1
-    shown = entries[(page - 1) * HISTORY_PAGE_SIZE : page * HISTORY_PAGE_SIZE]
-    may = {
-        "section": can_edit,
-        "initiative": can_edit,
-        "key_result": access.can_manage_squad(actor, squad),
-        "dependency": actor.is_operations or can_edit,
-    }
-    for entry in shown:
-        entry.restorable = entry.restorable and may[entry.kind]
-    return render(
-        request,
-        "squads/history.html",
-        {
-            "squad": squad,
-            "entries": shown,
-            "total": len(entries),
-            "page": page,
-            "pages": pages,
-            "nav": "squads",
-        },
+def presence_sweep(*, squad_id: int, now: dt.datetime | None = None) -> bool:
+    """Drop presences that ran out; True if any did."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        deleted, _ = Presence.objects.filter(squad_id=squad_id, expires_at__lte=now).delete()
+        _presence_stamp(squad_id, moved=bool(deleted), now=now)
+    return bool(deleted)
+
+
+def present(*, squad_id: int, now: dt.datetime | None = None) -> list[Presence]:
+    now = now or timezone.now()
+    return list(
+        Presence.objects.filter(squad_id=squad_id, expires_at__gt=now)
+        .select_related("person__profile")
+        .order_by("label", "person__username")
     )
 
 
-def _restore_reason(record) -> str:
-    when = timezone.localtime(record.history_date)
-    return f"Restored the version of {when:%-d %b %Y, %H:%M}"
+def mentioned_usernames(body: str) -> list[str]:
+    names = []
+    for match in MENTION_RE.finditer(body):
+        name = match.group(1).rstrip(".")
+        if name and name not in names:
+            names.append(name)
+    return names
 
 
-@login_required
-@require_POST
-def plan_restore(request: AuthedRequest, key: str) -> HttpResponse:
-    squad, can_edit = access.get_plan_for_user(request, key)
-    actor = access.actor_for(request)
-    if not (can_edit or actor.is_operations or access.can_manage_squad(actor, squad)):
-        raise PermissionDenied("Only those who may change this plan restore its versions.")
-    back = reverse("squads:plan_history", args=[squad.key])
-    kind = request.POST.get("kind", "")
-    try:
-        history_id = int(request.POST.get("history_id", ""))
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        messages.error(request, "Choose a version to restore from the history.")
-        return redirect(back)
-    try:
-        restored = _restore(request, squad, actor, kind, history_id, version)
-    except cowriting.Conflict:
-        messages.error(
-            request,
-            "Someone changed it after you opened the history, so nothing was restored. "
-            "Here is the history as it is now: restore again if you still want that version.",
+def comment_add(
+    *,
+    squad,
+    body: str,
+    by,
+    section: str = "",
+    initiative: Initiative | None = None,
+) -> Comment:
+    """Add a comment to a section's or an initiative's thread.
+
+    Whom it @mentions is told by the caller (planning.services.mentions_notify), which knows
+    where the thread is and who may read it.
+    """
+    body = "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").split("\n")).strip()
+    if not body:
+        raise ValidationError({"body": "Write the comment first."})
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise ValidationError({"body": f"Keep a comment to {COMMENT_MAX_LENGTH} characters."})
+    if (initiative is None) == (not section):
+        raise ValueError("A comment belongs to a section or to an initiative.")
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            squad=squad, section=section, initiative=initiative, author=by, body=body
         )
-    except ValidationError as error:
-        messages.error(request, "Nothing was restored: " + " ".join(error.messages))
-    else:
-        messages.success(request, f"Restored {restored}. The restore is in the history too.")
-    return redirect(back)
+        plan_changed([squad.pk])
+    return comment
 
 
-def _restore(request, squad: Squad, actor, kind: str, history_id: int, version: int) -> str:
-    if kind == "section":
-        record = get_object_or_404(Plan.history, history_id=history_id, squad_id=squad.pk)
-        name = request.POST.get("field", "")
-        if name not in SECTION_FIELDS:
-            raise Http404("No such section.")
-        if not access.can_restore_plan_part(actor, squad, kind):
-            raise PermissionDenied("Only the squad's members change its plan.")
-        reason = _restore_reason(record)
-        if name == "not_doing":
-            services.not_doing_update(
-                squad=squad, items=record.not_doing, by=request.user, version=version, reason=reason
-            )
-        else:
-            services.plan_section_update(
-                squad=squad,
-                section=name,
-                text=getattr(record, name),
-                by=request.user,
-                version=version,
-                reason=reason,
-            )
-        return f"{SECTION_FIELDS[name][1]} to its version of {_when(record)}"
-    if kind == "initiative":
-        record = get_object_or_404(Initiative.history, history_id=history_id, squad_id=squad.pk)
-        initiative = get_object_or_404(Initiative, pk=record.id, squad=squad)
-        if not access.can_restore_plan_part(actor, squad, kind):
-            raise PermissionDenied("Only the squad's members change its plan.")
-        values = {name: getattr(record, name) for name in InitiativeForm.VALUE_FIELDS}
-        values["stage"] = Stage.objects.filter(pk=record.stage_id).first()
-        values["segment"] = Segment.objects.filter(pk=record.segment_id).first()
-        services.initiative_update(
-            initiative=initiative,
-            values=values,
-            by=request.user,
-            version=version,
-            reason=_restore_reason(record),
-        )
-        return f"the initiative “{record.title}” to its version of {_when(record)}"
-    if kind == "dependency":
-        record = get_object_or_404(Dependency.history, history_id=history_id)
-        dependency = get_object_or_404(Dependency, pk=record.id)
-        if squad.pk not in dependency_services.squads_of(dependency):
-            raise Http404("No such dependency on this plan.")
-        if not access.can_restore_plan_part(actor, squad, kind, dependency):
-            raise PermissionDenied("Only the needing squad's members change this dependency.")
-        dependency_services.dependency_update(
-            dependency=dependency,
-            by=request.user,
-            what=record.what,
-            due=record.due,
-            blocking=record.blocking,
-            note=record.note,
-            version=version,
-            reason=_restore_reason(record),
-        )
-        return f"the dependency “{record.key}” to its version of {_when(record)}"
-    if kind == "key_result":
-        record = get_object_or_404(KeyResult.history, history_id=history_id)
-        key_result = get_object_or_404(KeyResult, pk=record.id, okr__squad=squad)
-        if not access.can_restore_plan_part(actor, squad, kind):
-            raise PermissionDenied("Only the squad's DRI or leadership change its key results.")
-        services.key_result_update(
-            key_result=key_result,
-            name=record.name,
-            unit=record.unit,
-            baseline=_decimal(record.baseline),
-            target=_decimal(record.target),
-            direction=record.direction,
-            by=request.user,
-            version=version,
-            reason=_restore_reason(record),
-        )
-        return f"the key result “{record.name}” to its version of {_when(record)}"
-    raise Http404("No such kind of change.")
-
-
-def _decimal(value) -> Decimal | None:
-    try:
-        return None if value is None else Decimal(value)
-    except InvalidOperation:
-        return None
-
-
-def _when(record) -> str:
-    return f"{timezone.localtime(record.history_date):%-d %b %Y, %H:%M}"
-
-
-# ---------------------------------------------------------------------------------------
-# Comments
-# ---------------------------------------------------------------------------------------
-
-
-def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, target: dict):
-    plan_url = reverse("squads:plan", args=[squad.key]) + f"#comments-{part}"
-    can_comment = access.can_comment_plan(access.actor_for(request), squad)
-    errors: list[str] = []
-    body = ""
-    if request.method == "POST":
-        if not can_comment:
-            raise PermissionDenied("You can read this plan but not comment on it.")
-        form = CommentForm(request.POST)
-        if form.is_valid():
-            try:
-                cowriting.comment_add(
-                    squad=squad,
-                    body=form.cleaned_data["body"],
-                    by=request.user,
-                    where=f"{squad.name} · {title}",
-                    url=plan_url,
-                    **target,
-                )
-            except ValidationError as error:
-                errors = error.messages
-            else:
-                if not request.htmx:
-                    messages.success(request, "Comment added.")
-                    return redirect(plan_url)
-        else:
-            errors = [e for field_errors in form.errors.values() for e in field_errors]
-        if errors:
-            body = request.POST.get("body", "")
-    if not request.htmx:
-        if errors:
-            messages.error(request, " ".join(errors))
-        return redirect(plan_url)
-    if "section" in target:
-        thread = f"section:{target['section']}"
-        comments = _comments(squad, section=target["section"]).get(thread, [])
-    else:
-        thread = f"initiative:{target['initiative'].pk}"
-        comments = _comments(squad, initiative_id=target["initiative"].pk).get(thread, [])
-    context = {
-        "squad": squad,
-        "part": part,
-        "comments_url": url,
-        "comments": comments,
-        "comment_errors": errors,
-        "comment_body": body,
-        "open": True,
-        "can_comment": can_comment,
-    }
-    return render(request, "squads/_comments.html", context)
-
-
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def section_comments(request: AuthedRequest, key: str, section: str) -> HttpResponse:
-    squad, _ = access.get_plan_for_user(request, key)
-    if section in SECTIONS:
-        name, title = SECTIONS[section]
-    elif section == NOT_DOING:
-        name, title = "not_doing", "Not doing"
-    else:
-        raise Http404("No such section.")
-    url = reverse("squads:section_comments", args=[squad.key, section])
-    return _comment_view(
-        request, squad, part=section, title=title, url=url, target={"section": name}
-    )
-
-
-@login_required
-@require_http_methods(["GET", "HEAD", "POST"])
-def initiative_comments(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
-    squad, _ = access.get_plan_for_user(request, key)
-    initiative = _initiative_or_404(squad, ikey)
-    url = reverse("squads:initiative_comments", args=[squad.key, ikey])
-    return _comment_view(
-        request,
-        squad,
-        part=f"initiative-{ikey}",
-        title=f"the initiative “{initiative.title}”",
-        url=url,
-        target={"initiative": initiative},
-    )
+def follow_versioned_saves(sender, *, squad_ids=(), **kwargs) -> None:
+    """A versioned save moved a part of these squads' plans (core.versioning)."""
+    plan_changed(squad_ids)

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
 
+from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from core.models import Capacity, Cycle, Profile
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
@@ -119,16 +120,6 @@ def _number_field(label: str, *, required: bool = False, help_text: str = "") ->
         help_text=help_text,
         widget=forms.NumberInput(attrs={"step": "any"}),
     )
-
-
-class FormWithErrors(forms.Form):
-    def add_service_errors(self, error) -> None:
-        """Put a service's ValidationError next to the fields it names."""
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,6 +46,10 @@ class Squad(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def has_approved_plan(self) -> bool:
+        """Whether the DRI has approved this squad's plan (a plan without one is a draft)."""
+        return Plan.objects.filter(squad=self, approved_at__isnull=False).exists()
+
     def is_member(self, user) -> bool:
         return self.memberships.filter(person_id=user.pk).exists()
 

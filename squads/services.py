@@ -19,11 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core import versioning
 from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from core.models import Cycle
 from core.validators import date_problem, is_blank
 from journeys.models import Segment, Stage
-from planning import cowriting
+from squads import cowriting
 from squads.models import (
     IMPACT_MAX,
     IMPACT_MIN,
@@ -382,7 +383,7 @@ def key_result_update(
 ) -> KeyResult:
     """Change what a key result measures; its current value moves only by check-ins.
 
-    With `version`, only if nobody saved it since that version (else cowriting.Conflict).
+    With `version`, only if nobody saved it since that version (else versioning.Conflict).
     """
     _raise(key_result_problems(name=name, baseline=baseline, target=target, direction=direction))
     values: dict = {
@@ -395,7 +396,7 @@ def key_result_update(
     if key_result.current is None and baseline is not None:
         values["current"] = baseline
     squad_ids = OKR.objects.filter(pk=key_result.okr_id).values_list("squad_id", flat=True)
-    saved = cowriting.save_versioned(
+    versioning.save_versioned(
         key_result,
         values=values,
         expected=version,
@@ -403,14 +404,7 @@ def key_result_update(
         squad_ids=list(squad_ids),
         reason=reason,
     )
-    _review_after(saved)
     return key_result
-
-
-def _review_after(instance) -> None:
-    from planning.signals import saved_without_signal
-
-    saved_without_signal(instance)
 
 
 def check_in_record(
@@ -447,9 +441,9 @@ NOT_DOING_MAX_LENGTH = 500
 
 def _plan_row(squad: Squad, *, to_save: bool = False) -> Plan:
     """The squad's plan row, made if missing. `to_save`: only its key, for
-    cowriting.save_versioned, which reads the row itself when it needs it."""
+    versioning.save_versioned, which reads the row itself when it needs it."""
     if to_save:
-        # The usual case: the key read with the squad (access.find_squad_to_write), or one
+        # The usual case: the key read with the squad (squad_access.find_squad_to_write), or one
         # narrow read; no transaction of its own.
         pk = getattr(squad, "plan_pk", None)
         if pk is None:
@@ -481,11 +475,11 @@ def plan_section_update(
     """Save one text section of the squad's plan, and only that section.
 
     `version` is the section's version the editor started from: if someone saved the section
-    since, nothing is written and cowriting.Conflict says who. None saves whatever the version.
+    since, nothing is written and versioning.Conflict says who. None saves whatever the version.
     """
     if section not in PLAN_TEXT_SECTIONS:
         raise ValueError(f"Not a text section of the plan: {section}")
-    return cowriting.save_versioned(
+    return versioning.save_versioned(
         _plan_row(squad, to_save=True),
         values={section: _clean_text(text)},
         expected=version,
@@ -549,7 +543,7 @@ def not_doing_update(
     if problems := not_doing_problems(items):
         raise ValidationError({"not_doing": list(problems.values())})
     cleaned = [" ".join(item.split()) for item in items if item.strip()]
-    return cowriting.save_versioned(
+    return versioning.save_versioned(
         _plan_row(squad, to_save=True),
         values={"not_doing": cleaned},
         expected=version,
@@ -652,11 +646,11 @@ def initiative_update(
 ) -> Initiative:
     """Change an initiative; its key stays what it was created with.
 
-    With `version`, only if nobody saved it since that version (else cowriting.Conflict).
+    With `version`, only if nobody saved it since that version (else versioning.Conflict).
     """
     _raise(initiative_problems(values))
     cleaned = _initiative_values(values)
-    saved = cowriting.save_versioned(
+    versioning.save_versioned(
         initiative,
         values=cleaned,
         expected=version,
@@ -666,5 +660,4 @@ def initiative_update(
     )
     for name, value in cleaned.items():
         setattr(initiative, name, value)
-    _review_after(saved)
     return initiative

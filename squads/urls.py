@@ -1,7 +1,11 @@
 from django.urls import path
 
-from squads import cowriting, views
+from planning.plan import live
+from planning.plan import views as plan
+from squads import views
 
+# The squad's plan shows several apps at once, so its views are in the top layer
+# (planning/plan/); its addresses stay under the squad's.
 app_name = "squads"
 
 urlpatterns = [
@@ -17,38 +21,38 @@ urlpatterns = [
     path("<str:key>/key-results/<str:kr_key>/", views.key_result_detail, name="kr_detail"),
     path("<str:key>/key-results/<str:kr_key>/edit/", views.key_result_edit, name="kr_edit"),
     path("<str:key>/key-results/<str:kr_key>/check-ins/", views.check_in, name="check_in"),
-    path("<str:key>/plan/", views.plan, name="plan"),
-    path("<str:key>/plan/approval/", views.plan_approval, name="plan_approval"),
-    path("<str:key>/plan/section/<str:section>/", views.plan_section, name="plan_section"),
+    path("<str:key>/plan/", plan.plan, name="plan"),
+    path("<str:key>/plan/approval/", plan.plan_approval, name="plan_approval"),
+    path("<str:key>/plan/section/<str:section>/", plan.plan_section, name="plan_section"),
     path(
         "<str:key>/plan/section/<str:section>/edit/",
-        views.plan_section_edit,
+        plan.plan_section_edit,
         name="plan_section_edit",
     ),
     path(
         "<str:key>/plan/section/<str:section>/comments/",
-        cowriting.section_comments,
+        live.section_comments,
         name="section_comments",
     ),
-    path("<str:key>/plan/live/", cowriting.plan_live, name="plan_live"),
-    path("<str:key>/plan/presence/", cowriting.plan_presence, name="plan_presence"),
-    path("<str:key>/plan/history/", cowriting.plan_history, name="plan_history"),
-    path("<str:key>/plan/history/restore/", cowriting.plan_restore, name="plan_restore"),
-    path("<str:key>/plan/initiatives/", views.initiative_list, name="initiatives"),
-    path("<str:key>/plan/initiatives/new/", views.initiative_create, name="initiative_create"),
+    path("<str:key>/plan/live/", live.plan_live, name="plan_live"),
+    path("<str:key>/plan/presence/", live.plan_presence, name="plan_presence"),
+    path("<str:key>/plan/history/", live.plan_history, name="plan_history"),
+    path("<str:key>/plan/history/restore/", live.plan_restore, name="plan_restore"),
+    path("<str:key>/plan/initiatives/", plan.initiative_list, name="initiatives"),
+    path("<str:key>/plan/initiatives/new/", plan.initiative_create, name="initiative_create"),
     path(
         "<str:key>/plan/initiatives/<str:ikey>/",
-        views.initiative_detail,
+        plan.initiative_detail,
         name="initiative",
     ),
     path(
         "<str:key>/plan/initiatives/<str:ikey>/edit/",
-        views.initiative_edit,
+        plan.initiative_edit,
         name="initiative_edit",
     ),
     path(
         "<str:key>/plan/initiatives/<str:ikey>/comments/",
-        cowriting.initiative_comments,
+        live.initiative_comments,
         name="initiative_comments",
     ),
 ]

@@ -13,12 +13,12 @@ from django.db import close_old_connections, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from core import versioning
 from core.merge import merge_fields, merge_sequences, merge_text, word_diff
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
-from planning import cowriting
 from planning.models import Notification
-from squads import services
+from squads import cowriting, services
 from squads.models import OKR, Comment, Initiative, KeyResult, Membership, Plan, PlanStamp, Presence
 from tests import factories as f
 
@@ -283,7 +283,7 @@ def test_dependencies_and_key_results_refuse_stale_versions(squad, alice, bob):
         note="",
         version=1,
     )
-    with pytest.raises(cowriting.Conflict) as stale:
+    with pytest.raises(versioning.Conflict) as stale:
         dependency_services.dependency_update(
             dependency=Dependency.objects.get(pk=dep.pk),
             by=bob,
@@ -298,7 +298,7 @@ def test_dependencies_and_key_results_refuse_stale_versions(squad, alice, bob):
 
     kr = KeyResult.objects.create(okr=squad.okrs.get(), key="activation", name="Activation")
     services.key_result_update(key_result=kr, name="Day-90 activation", by=alice, version=1)
-    with pytest.raises(cowriting.Conflict):
+    with pytest.raises(versioning.Conflict):
         services.key_result_update(
             key_result=KeyResult.objects.get(pk=kr.pk), name="Other", by=bob, version=1
         )
@@ -619,7 +619,7 @@ def test_many_writers_with_stale_versions_lose_nothing(transactional_db, setting
                         by=people[n],
                         version=version,
                     )
-                except cowriting.Conflict as conflict:
+                except versioning.Conflict as conflict:
                     assert conflict.version > version
                     with lock:
                         rejected.append(text)

@@ -16,10 +16,10 @@ import re
 import pytest
 from django.urls import reverse
 
+from core import versioning
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Moment
-from planning import cowriting
 from planning.models import Notification
 from squads import services, views
 from squads.forms import InitiativeForm
@@ -255,11 +255,11 @@ def test_every_versioned_editor_refuses_a_save_without_a_usable_version(
 
 
 def test_posted_versions_are_whole_numbers_a_row_can_have():
-    assert cowriting.posted_version({"version": "7"}) == 7
-    assert cowriting.posted_version({"version": " 7 "}) == 7
+    assert versioning.posted_version({"version": "7"}) == 7
+    assert versioning.posted_version({"version": " 7 "}) == 7
     for raw in NO_USABLE_VERSION:
         data = {} if raw is None else {"version": raw}
-        assert cowriting.posted_version(data) == cowriting.NO_VERSION
+        assert versioning.posted_version(data) == versioning.NO_VERSION
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from django.urls import reverse
 from core import pagecache
 from core.models import PageRevision, Profile
 from dependencies.models import Dependency
-from planning import cowriting
+from squads import cowriting
 from squads.models import OKR, Comment, Initiative, KeyResult, Membership, Plan, Squad, SquadStage
 from tests import factories as f
 

@@ -10,8 +10,9 @@ from types import SimpleNamespace
 
 import pytest
 
+from core.graphs import simple_cycles
 from planning import review as r
-from planning.review import FindingData, review, simple_cycles
+from planning.review import FindingData, review
 from planning.snapshot import (
     DependencyFacts,
     InitiativeFacts,

@@ -585,7 +585,7 @@ def _cache_control(response) -> set[str]:
 
 def test_every_answer_to_a_signed_in_person_is_private_and_not_stored(client, cycle, bob):
     from api.models import ApiToken
-    from planning import cowriting
+    from squads import cowriting
     from squads.models import Membership
 
     squad = f.squad("first-90-days", dri=f.person("dana"), cycle=cycle)

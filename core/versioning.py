@@ -1,0 +1,174 @@
+"""Versioned saving: the one compare-and-swap every co-written part saves through.
+
+`save_versioned` is an UPDATE that names the version the editor started from. No row
+updated means someone saved since, and `Conflict` says who and when and carries the current
+row and the base the editor started from, so the view can show both texts and offer a merge
+(docs/cowriting.md). Each accepted save writes its history entry (django-simple-history) in
+the same transaction, with the person who saved it, and sends `versioned_saved` there too:
+the layers above follow the change from it (the plan's stamp, the review; planning/changes.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import F
+from django.dispatch import Signal
+from django.utils import timezone
+
+# Sent inside the saving transaction, with `instance` (the row as saved) and `squad_ids`
+# (the squads whose plans show it). update() sends no post_save: this is its stand-in.
+versioned_saved = Signal()
+
+
+class Conflict(Exception):
+    """Someone saved this part after the editor opened it; nothing was written."""
+
+    def __init__(self, *, current, version: int, saved_by, saved_at, base) -> None:
+        super().__init__("Someone else saved this after you opened it.")
+        self.current = current  # the row as it is now
+        self.version = version  # its version now: saving again against it is deliberate
+        self.saved_by = saved_by  # who saved that version (None if not known)
+        self.saved_at = saved_at
+        self.base = base  # the history entry of the version the editor started from, or None
+
+
+class _Stale(Exception):
+    pass
+
+
+# Versions start at 1, so no row is ever at NO_VERSION: a save that names it always meets
+# the conflict view instead of being applied blindly.
+NO_VERSION = 0
+_VERSION_MAX = 2**31 - 1
+
+
+def posted_version(data) -> int:
+    """The version an editor's form says its content was read at.
+
+    A form that sends none, or one that is not a whole number a row could have, is answered
+    with NO_VERSION: the save then shows the conflict view (the text as it is now beside the
+    person's draft) rather than writing over words its author never saw.
+    """
+    raw = (data.get("version") or "").strip()
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return NO_VERSION
+    value = int(raw)
+    return value if 1 <= value <= _VERSION_MAX else NO_VERSION
+
+
+# Rows known to have history entries committed: a row keeps its history for good, so this
+# process need not ask again on every save. Bounded: emptied when it grows past the limit.
+_WITH_HISTORY: set[tuple[str, int]] = set()
+_WITH_HISTORY_LIMIT = 100_000
+
+
+def _has_history(model: type[models.Model], pk: int) -> bool:
+    key = (model._meta.label, pk)
+    if key in _WITH_HISTORY:
+        return True
+    found = model.history.filter(id=pk).exists()
+    # Only what another transaction committed (this block is the outermost): an entry this
+    # transaction wrote could still be rolled back.
+    if found and len(connection.atomic_blocks) == 1:
+        if len(_WITH_HISTORY) >= _WITH_HISTORY_LIMIT:
+            _WITH_HISTORY.clear()
+        _WITH_HISTORY.add(key)
+    return found
+
+
+def saved_entry(model: type[models.Model], pk: int, version_field: str, version: int):
+    """The history entry that made this version (the first one carrying it), or None."""
+    return (
+        model.history.filter(id=pk, **{version_field: version})
+        .select_related("history_user__profile")
+        .order_by("history_date", "history_id")
+        .first()
+    )
+
+
+def save_versioned(
+    instance: models.Model,
+    *,
+    values: dict[str, Any],
+    expected: int | None,
+    by,
+    version_field: str = "version",
+    squad_ids: Iterable[int | None] = (),
+    reason: str = "",
+    where: dict[str, Any] | None = None,
+):
+    """Write `values` if the row is still at version `expected`; return the row as saved.
+
+    `where` adds conditions the row must still meet (the status a person answered).
+
+    `expected=None` writes whatever the version (imports and the API, which replace a whole
+    record on purpose); the version still goes up, so editors who opened the old one are
+    told. Editors never pass None: they pass `posted_version(request.POST)`, which is
+    NO_VERSION when the form carried none. Raises Conflict when the version moved on.
+    """
+    model = type(instance)
+    changes: dict[str, Any] = {**values, version_field: F(version_field) + 1}
+    if any(f.name == "updated_at" for f in model._meta.concrete_fields):
+        changes.setdefault("updated_at", timezone.now())
+    filters: dict[str, Any] = {"pk": instance.pk, **(where or {})}
+    if expected is not None:
+        filters[version_field] = expected
+    try:
+        with transaction.atomic():
+            if not _has_history(model, instance.pk):
+                # A row written before history was kept: record how it was, so the first
+                # change has a "before".
+                before = model.objects.get(pk=instance.pk)
+                model.history.bulk_history_create(
+                    [before], default_date=getattr(before, "updated_at", None) or timezone.now()
+                )
+            if not model.objects.filter(**filters).update(**changes):
+                raise _Stale
+            saved = model.objects.get(pk=instance.pk)
+            model.history.bulk_history_create(
+                [saved], update=True, default_user=by, default_change_reason=reason
+            )
+            versioned_saved.send(
+                sender=model, instance=saved, squad_ids=[pk for pk in squad_ids if pk]
+            )
+    except _Stale:
+        current = model.objects.get(pk=instance.pk)
+        version = getattr(current, version_field)
+        entry = saved_entry(model, instance.pk, version_field, version)
+        base = (
+            saved_entry(model, instance.pk, version_field, expected)
+            if expected is not None
+            else None
+        )
+        raise Conflict(
+            current=current,
+            version=version,
+            saved_by=entry.history_user if entry else None,
+            saved_at=entry.history_date if entry else None,
+            base=base,
+        ) from None
+    written = {*values, version_field, "updated_at"}
+    for field in model._meta.concrete_fields:
+        if field.name in written:
+            setattr(instance, field.attname, getattr(saved, field.attname))
+    return saved
+
+
+def edit_version(conflict, form, current: int) -> int:
+    """The version a save from this form is made against: the one the editor started from,
+    through any number of invalid posts, or the one a conflict showed them."""
+    if conflict is not None:
+        return conflict.version
+    base = getattr(form, "base_version", None)
+    return base if base is not None else current
+
+
+def save_reason(data) -> str:
+    """How the history names a save made from the conflict view."""
+    return {
+        "mine": "Kept their draft over a newer version",
+        "merge": "Merged with a newer version",
+    }.get(data.get("choice", ""), "")

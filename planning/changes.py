@@ -1,0 +1,205 @@
+"""What a change affects: one table for every model of Throughline.
+
+For each model, `CHANGES` says which reviews a change to one of its rows queues (the cycles
+whose findings it can move), which plans' co-writing stamps it moves (the squads whose plan
+page shows it, so their open pages redraw at the next poll), and which page scopes the
+database triggers move (migration planning/0010: `board`, `directory`, `squad:<id>`; see
+core/pagecache.py). `NOT_FOLLOWED` lists the models a change to which affects none of these,
+with the reason. tests/test_changes.py fails when a model is in neither, and when the
+triggers in the database and this table disagree.
+
+The wiring is made from the table: post_save and post_delete of each model, and
+`core.versioning.versioned_saved`, which compare-and-swap saves send instead of post_save
+(update() sends none). No service calls any of this by hand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+
+from core.models import Capacity, Cycle, PageRevision, Profile
+from core.versioning import versioned_saved
+from dependencies.models import Dependency
+from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
+from planning.models import (
+    CalendarToken,
+    Finding,
+    Notification,
+    NotificationPreference,
+    ReviewRun,
+    StagedImport,
+)
+from planning.tasks import review_enqueue, review_enqueue_open_cycles
+from squads.cowriting import plan_changed
+from squads.models import (
+    OKR,
+    CheckIn,
+    Comment,
+    Initiative,
+    KeyResult,
+    Membership,
+    Plan,
+    PlanStamp,
+    Presence,
+    Squad,
+    SquadStage,
+)
+
+ALL_OPEN_CYCLES = object()  # a change that can move findings in any cycle
+
+
+@dataclass(frozen=True)
+class Follows:
+    # The cycles to review again, or ALL_OPEN_CYCLES; None: no review.
+    review: Callable[[Model], Iterable[int | None] | object] | None = None
+    # The squads whose plan page shows the row; None: no stamp moves.
+    stamp: Callable[[Model], Iterable[int | None]] | None = None
+    # The page scopes the database triggers move ("squad" means `squad:<id>`).
+    pages: frozenset[str] = frozenset()
+
+
+def _cycles_of_squads(ids: Iterable[int | None]) -> set[int]:
+    wanted = {pk for pk in ids if pk is not None}
+    if not wanted:
+        return set()
+    return set(Squad.objects.filter(pk__in=wanted).values_list("cycle_id", flat=True))
+
+
+def _initiative_squads(ids: Iterable[int | None]) -> list[int]:
+    wanted = [pk for pk in ids if pk]
+    if not wanted:
+        return []
+    return list(Initiative.objects.filter(pk__in=wanted).values_list("squad_id", flat=True))
+
+
+def _initiative_cycles(initiative: Initiative) -> set[int]:
+    cycles = _cycles_of_squads([initiative.squad_id])
+    # Dependencies from other cycles that this initiative provides judge its end date.
+    for from_squad, from_initiative_squad in Dependency.objects.filter(
+        to_initiative_id=initiative.pk
+    ).values_list("from_squad__cycle_id", "from_initiative__squad__cycle_id"):
+        cycles.add(from_squad or from_initiative_squad)
+    return cycles
+
+
+def _dependency_cycles(dependency: Dependency) -> set[int]:
+    if dependency.from_squad_id is not None:
+        return _cycles_of_squads([dependency.from_squad_id])
+    return _cycles_of_squads(_initiative_squads([dependency.from_initiative_id]))
+
+
+def _dependency_squads(dependency: Dependency) -> list[int | None]:
+    return [
+        dependency.from_squad_id,
+        dependency.to_squad_id,
+        *_initiative_squads([dependency.from_initiative_id, dependency.to_initiative_id]),
+    ]
+
+
+def _okr_squads_of_key_result(key_result: KeyResult) -> list[int]:
+    return list(OKR.objects.filter(pk=key_result.okr_id).values_list("squad_id", flat=True))
+
+
+def _key_result_cycles(key_result: KeyResult) -> list[int]:
+    return list(OKR.objects.filter(pk=key_result.okr_id).values_list("cycle_id", flat=True))
+
+
+def _own_squad(instance) -> list[int]:
+    return [instance.squad_id]
+
+
+def _squad_cycles(instance) -> set[int]:
+    return _cycles_of_squads([instance.squad_id])
+
+
+SQUAD = frozenset({"squad"})
+BOARD_AND_SQUAD = frozenset({"board", "squad"})
+DIRECTORY = frozenset({"directory"})
+
+CHANGES: dict[type[Model], Follows] = {
+    Initiative: Follows(review=_initiative_cycles, stamp=_own_squad, pages=BOARD_AND_SQUAD),
+    Dependency: Follows(review=_dependency_cycles, stamp=_dependency_squads, pages=BOARD_AND_SQUAD),
+    Plan: Follows(stamp=_own_squad, pages=SQUAD),
+    Comment: Follows(stamp=_own_squad, pages=SQUAD),
+    OKR: Follows(review=lambda okr: [okr.cycle_id], stamp=_own_squad, pages=SQUAD),
+    KeyResult: Follows(review=_key_result_cycles, stamp=_okr_squads_of_key_result, pages=SQUAD),
+    CheckIn: Follows(pages=SQUAD),
+    Membership: Follows(review=_squad_cycles, pages=SQUAD),
+    SquadStage: Follows(review=_squad_cycles, pages=SQUAD),
+    Squad: Follows(review=lambda squad: [squad.cycle_id], pages=DIRECTORY),
+    Capacity: Follows(review=lambda capacity: [capacity.cycle_id], pages=DIRECTORY),
+    Stage: Follows(review=lambda stage: ALL_OPEN_CYCLES, pages=DIRECTORY),
+    Profile: Follows(pages=DIRECTORY),
+    Cycle: Follows(pages=DIRECTORY),
+    Segment: Follows(pages=DIRECTORY),
+    Journey: Follows(pages=DIRECTORY),
+    JourneySegment: Follows(pages=DIRECTORY),
+    Moment: Follows(pages=DIRECTORY),
+}
+
+# A change to these moves no review, no stamp and no page scope, and why.
+NOT_FOLLOWED: dict[type[Model], str] = {
+    ReviewRun: "written by the review itself",
+    Finding: "written by the review itself",
+    Notification: "a person's own list; its count is read per request",
+    NotificationPreference: "a person's own email settings",
+    CalendarToken: "a person's own feed links",
+    StagedImport: "a preview waiting for confirmation; confirming writes the rows above",
+    PlanStamp: "the stamp itself",
+    Presence: "moves the stamp's presence part itself (squads.cowriting)",
+    PageRevision: "the page revisions themselves",
+}
+
+
+def followed_cycles(instance: Model) -> Iterable[int | None] | object:
+    follows = CHANGES.get(type(instance))
+    if follows is None or follows.review is None:
+        return ()
+    return follows.review(instance)
+
+
+def _review(instance: Model) -> None:
+    cycles = followed_cycles(instance)
+    if cycles is ALL_OPEN_CYCLES:
+        review_enqueue_open_cycles()
+    elif cycles:
+        review_enqueue(cycles)
+
+
+def _stamp(instance: Model, *, create: bool = True) -> None:
+    follows = CHANGES[type(instance)]
+    if follows.stamp is not None:
+        plan_changed(follows.stamp(instance), create=create)
+
+
+def _saved(sender, instance, raw: bool = False, **kwargs) -> None:
+    if raw:  # fixtures load rows as they are
+        return
+    _review(instance)
+    _stamp(instance)
+
+
+def _deleted(sender, instance, **kwargs) -> None:
+    _review(instance)
+    # The squad itself may be on its way out in the same transaction: touch, never create.
+    _stamp(instance, create=False)
+
+
+def _versioned(sender, instance, **kwargs) -> None:
+    # The stamp moved already (squads.cowriting follows every versioned save).
+    if type(instance) in CHANGES:
+        _review(instance)
+
+
+def connect() -> None:
+    for model, follows in CHANGES.items():
+        if follows.review is None and follows.stamp is None:
+            continue
+        uid = f"changes-{model._meta.label_lower}"
+        post_save.connect(_saved, sender=model, weak=False, dispatch_uid=uid)
+        post_delete.connect(_deleted, sender=model, weak=False, dispatch_uid=uid)
+    versioned_saved.connect(_versioned, weak=False, dispatch_uid="changes-versioned")

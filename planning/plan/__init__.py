@@ -1,0 +1,1 @@
+"""A squad's plan: the page that shows several apps at once (docs/architecture.md)."""
