@@ -13,22 +13,16 @@ How two initiatives are judged (docs/overlap.md has the reasoning and the figure
   is loaded once per process, on first use. When onnxruntime or the model is missing, or
   OVERLAP_SEMANTIC=0, shared words stand in for meaning (TF-IDF over word stems) with
   their own, stricter thresholds: the review still runs, with lower recall.
-- Structure. The same journey stage adds `same_stage`; the same customer segment adds
-  `same_segment`; date ranges that do not overlap take off `apart`. Two initiatives aimed at
+- Structure. The same journey stage adds SAME_STAGE; the same customer segment adds
+  SAME_SEGMENT; date ranges that do not overlap take off APART. Two initiatives aimed at
   different segments are never an overlap: the contract asks for the same customers.
-- Audience. Generic English cues (employees, new hires, our team; customers, users,
-  accounts) say whether the work is for the company's own people or for its customers; a
-  pair with one of each loses `audience` (1 or more keeps them apart entirely).
 - Linking. A pair links when its score reaches the threshold, or, judged by the model,
   when it reaches the lower mutual threshold and each initiative is the other's closest
   match in any other squad (mutual nearest neighbours: duplicated work tends to pair up
   that way, while a topic that many initiatives touch does not).
-- Grouping. Links are taken strongest first and merge two groups only when every pair
-  across them is alike (complete linkage) and they share no squad, so a finding names a
-  pair, or a group in which every pair is alike: no chaining.
-
-Every setting is a field of `Settings`; the defaults were chosen by leave-one-file-out
-cross-validation over all labelled files (scripts/overlap_cv.py).
+- Grouping. Links are taken strongest first and merge two groups only while the average
+  score across them stays at or above the mutual threshold, so one link cannot chain
+  unrelated work into a group.
 
 Scale: candidate pairs come from each initiative's nearest neighbours (exact below
 EXACT_LIMIT initiatives, through a coarse clustering above it), never from all pairs. The
@@ -67,36 +61,18 @@ logger = logging.getLogger(__name__)
 
 # --- settings ------------------------------------------------------------------------------
 
-
 # Scores are cosines plus the structure terms below. For all-MiniLM-L6-v2, a cosine of 0.5
 # is where two texts start to be about the same thing; same work from two squads sits above
 # it once they share a stage. A pair that is each other's best match may link a step lower
-# (mutual_gap). Shared words (TF-IDF cosine) are weaker evidence: two plans written apart
+# (MUTUAL_GAP). Shared words (TF-IDF cosine) are weaker evidence: two plans written apart
 # share few words, and shared words alone often mean a shared topic rather than the same
 # work, so that fallback links only clear cases and never on the mutual rule.
-@dataclass(frozen=True)
-class Settings:
-    # The defaults are what leave-one-file-out cross-validation over every labelled file
-    # chose (scripts/overlap_cv.py; docs/overlap.md has the figures).
-    threshold: float = 0.575  # a pair judged by the model links on its own at this score
-    lexical_threshold: float = 0.30  # the same for a pair judged by shared words
-    mutual_gap: float = 0.0  # mutual best matches may link this much lower (model only)
-    same_stage: float = 0.05
-    same_segment: float = 0.05
-    apart: float = 0.05  # taken off when the date ranges do not overlap
-    # Taken off when one initiative is for the company's own people and the other for its
-    # customers; 1 or more means such a pair is never an overlap.
-    audience: float = 0.1
-
-
-DEFAULTS = Settings()
-# What scripts/overlap_cv.py chooses from, by leave-one-file-out cross-validation.
-GRID: dict[str, tuple[float, ...]] = {
-    "threshold": (0.45, 0.475, 0.50, 0.525, 0.55, 0.575, 0.60),
-    "mutual_gap": (0.0, 0.05, 0.10, 0.15),
-    "same_stage": (0.0, 0.05, 0.10),
-    "audience": (0.0, 0.1, 1.0),
-}
+SEMANTIC_THRESHOLD = 0.55
+LEXICAL_THRESHOLD = 0.30
+MUTUAL_GAP = 0.10
+SAME_STAGE = 0.05
+SAME_SEGMENT = 0.05
+APART = 0.05
 
 NEIGHBOURS = 10  # candidate partners per initiative
 LEXICAL_DIM = 1024  # columns of the shared-word vectors
@@ -128,19 +104,17 @@ def find_overlaps(
     *,
     squad_names: Mapping[str, str] | None = None,
     threshold: float | None = None,
-    settings: Settings = DEFAULTS,
 ) -> list[OverlapGroup]:
     """Groups of alike initiatives from two or more squads, most alike first.
 
-    `threshold` replaces the score at which a pair links on its own (`settings.threshold`,
-    or `settings.lexical_threshold` when the model is unavailable); the mutual threshold
-    follows it.
+    `threshold` replaces the score at which a pair links on its own (SEMANTIC_THRESHOLD, or
+    LEXICAL_THRESHOLD when the model is unavailable); the mutual threshold follows it.
     Dropped initiatives are ignored; so is anything when fewer than two squads remain.
     """
     live = sorted((i for i in initiatives if i.status != "dropped"), key=lambda i: i.ref)
     if len({i.squad for i in live}) < 2:
         return []
-    plan = _Plan(live, settings)
+    plan = _Plan(live)
     scorer = _Scorer(plan, threshold)
     links = scorer.links()
     groups = _group(plan, scorer, links)
@@ -226,49 +200,13 @@ def _text(item: InitiativeFacts) -> str:
     return f"{title}. {description}" if description else title
 
 
-# --- who the work is for ----------------------------------------------------------------------
-
-# Generic English cues for the two audiences a plan's work can serve: the company's own people,
-# or its customers. Not drawn from any plan; a text with neither (or a tie) says nothing.
-_OWN_PEOPLE = re.compile(
-    r"\b(?:employees?|employee's|staff|workforce|new hires?|newly hired|hiring|recruit\w*|"
-    r"payroll|personnel|headcount|internal|in-house|"
-    r"our (?:\w+ ){0,2}(?:team|teams|people|employees|staff|engineers|agents|analysts|"
-    r"managers|reps|accountants|hires|colleagues|workers)|"
-    r"joining the company|the company's own)\b",
-    re.IGNORECASE,
-)
-_CUSTOMERS = re.compile(
-    r"\b(?:customers?|customer's|customers'|clients?|client's|users?|end users|prospects?|"
-    r"buyers?|subscribers?|shoppers?|consumers?|accounts|new accounts|visitors)\b",
-    re.IGNORECASE,
-)
-_STAFF_VERB = re.compile(r"(?:^|[.;:!?]\s+|\bto\s+)staff\b", re.IGNORECASE)
-_CUSTOMER_ROLES = re.compile(r"\bcustomer (?:success|support|service|care) \w+", re.IGNORECASE)
-
-
-def audience(item: InitiativeFacts) -> int:
-    """-1 when the text says the work is for the company's own people, +1 for its customers,
-    0 when it does not say (or says both equally)."""
-    text = f"{item.title}. {item.description}"
-    # "customer success managers" names a job at the company, not a customer.
-    text = _CUSTOMER_ROLES.sub(" staff ", text)
-    # "Staff the desk at night": a verb at the start of a sentence or after "to".
-    text = _STAFF_VERB.sub(" ", text)
-    own = len(_OWN_PEOPLE.findall(text))
-    customers = len(_CUSTOMERS.findall(text))
-    return (customers > own) - (own > customers)
-
-
 # --- the plan: initiatives, their structure and their shared-word vectors ---------------------
 
 
 class _Plan:
-    def __init__(self, items: list[InitiativeFacts], settings: Settings = DEFAULTS) -> None:
+    def __init__(self, items: list[InitiativeFacts]) -> None:
         self.items = items
-        self.settings = settings
         self.n = len(items)
-        self.audience = np.array([audience(i) for i in items], dtype=np.int64)
         self.squad = _codes([i.squad for i in items])
         self.stage = _codes([i.stage for i in items])
         self.segment = _codes([i.segment for i in items])
@@ -305,18 +243,9 @@ class _Plan:
         both_segments = (self.segment[a] >= 0) & (self.segment[b] >= 0)
         same_segment = both_segments & (self.segment[a] == self.segment[b])
         apart = (self.ends[a] < self.starts[b]) | (self.ends[b] < self.starts[a])
-        other_people = self.audience[a] * self.audience[b] < 0
-        s = self.settings
-        bonus = (
-            s.same_stage * same_stage
-            + s.same_segment * same_segment
-            - s.apart * apart
-            - min(s.audience, 1.0) * other_people
-        )
-        excluded = both_segments & ~same_segment
-        if s.audience >= 1.0:
-            excluded |= other_people
-        return bonus.astype(np.float32), excluded | (self.squad[a] == self.squad[b])
+        bonus = SAME_STAGE * same_stage + SAME_SEGMENT * same_segment - APART * apart
+        excluded = (both_segments & ~same_segment) | (self.squad[a] == self.squad[b])
+        return bonus.astype(np.float32), excluded
 
 
 def _codes(values: list[str | None]) -> np.ndarray:
@@ -404,14 +333,13 @@ class _Scorer:
         self.plan = plan
         self.read = np.zeros(plan.n, dtype=bool)
         self.semantic: np.ndarray | None = None
-        settings = plan.settings
         self.threshold = {
-            SEMANTIC: settings.threshold if threshold is None else threshold,
-            LEXICAL: settings.lexical_threshold if threshold is None else threshold,
+            SEMANTIC: SEMANTIC_THRESHOLD if threshold is None else threshold,
+            LEXICAL: LEXICAL_THRESHOLD if threshold is None else threshold,
         }
         # Shared words are weak evidence on their own: no mutual relaxation for them.
         self.mutual = {
-            SEMANTIC: self.threshold[SEMANTIC] - settings.mutual_gap,
+            SEMANTIC: self.threshold[SEMANTIC] - MUTUAL_GAP,
             LEXICAL: self.threshold[LEXICAL],
         }
         encoder = _encoder()
@@ -521,49 +449,81 @@ def _project(matrix: np.ndarray, dim: int = 256) -> np.ndarray:
 # --- grouping --------------------------------------------------------------------------------
 
 
+class _Cluster:
+    """A growing group: its members and the sums that give average scores in O(dimensions)."""
+
+    def __init__(self, plan: _Plan, scorer: _Scorer, k: int) -> None:
+        self.members = [k]
+        self.read = bool(scorer.read[k])
+        self.lexical = plan.lexical[k].copy()
+        self.semantic = scorer.semantic[k].copy() if self.read else None
+        self.stages: Counter[int] = Counter([int(plan.stage[k])] if plan.stage[k] >= 0 else [])
+        self.segments: Counter[int] = Counter(
+            [int(plan.segment[k])] if plan.segment[k] >= 0 else []
+        )
+
+    def average(self, other: _Cluster) -> tuple[float, str]:
+        """Mean score over member pairs (structure by stage and segment; dates left out)."""
+        pairs = len(self.members) * len(other.members)
+        if self.read and other.read:
+            method, dot = SEMANTIC, float(self.semantic @ other.semantic)
+        else:
+            method, dot = LEXICAL, float(self.lexical @ other.lexical)
+        stage = sum(c * other.stages[s] for s, c in self.stages.items())
+        segment = sum(c * other.segments[s] for s, c in self.segments.items())
+        return (dot + SAME_STAGE * stage + SAME_SEGMENT * segment) / pairs, method
+
+    def absorb(self, other: _Cluster) -> None:
+        self.members += other.members
+        self.lexical += other.lexical
+        if self.read and other.read:
+            self.semantic += other.semantic
+        else:
+            self.read, self.semantic = False, None
+        self.stages.update(other.stages)
+        self.segments.update(other.segments)
+
+
 def _group(
     plan: _Plan, scorer: _Scorer, links: list[tuple[float, int, int]]
 ) -> list[tuple[list[int], float]]:
-    """Merge along links, strongest first, only while every pair in the merged group is alike.
+    """Merge along links, strongest first, while the two groups stay alike on average."""
+    parent: dict[int, int] = {}
+    clusters: dict[int, _Cluster] = {}
 
-    Complete linkage: two groups merge only if each initiative of one is alike (at or above
-    the mutual threshold, and not kept apart by segment or audience) to each initiative of
-    the other, and they share no squad. So a finding never chains A ~ B ~ C into one group
-    when A and C are unlike.
-    """
-    group_of: dict[int, list[int]] = {}
-    for _score, i, j in links:
-        left = group_of.get(i, [i])
-        right = group_of.get(j, [j])
-        if left is right:
+    def root(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def cluster(x: int) -> _Cluster:
+        if x not in clusters:
+            clusters[x] = _Cluster(plan, scorer, x)
+        return clusters[x]
+
+    for score, i, j in links:
+        ri, rj = root(i), root(j)
+        if ri == rj:
             continue
-        # One initiative per squad: a squad's own initiatives are already one plan, and the
-        # finding asks squads to agree which of them owns the work.
-        if {int(plan.squad[k]) for k in left} & {int(plan.squad[k]) for k in right}:
+        left, right = cluster(ri), cluster(rj)
+        if len(left.members) == len(right.members) == 1:
+            average, method = score, scorer.method(i, j)
+        else:
+            average, method = left.average(right)
+        if average < scorer.mutual[method]:
             continue
-        if not _all_alike(plan, scorer, left, right):
-            continue
-        merged = left + right
-        for k in merged:
-            group_of[k] = merged
-    groups, seen = [], set()
-    for members in group_of.values():
-        if id(members) in seen:
-            continue
-        seen.add(id(members))
-        if len({plan.squad[k] for k in members}) > 1:
-            score = _group_score(plan, scorer, members)
-            groups.append((sorted(members), round(min(max(score, 0.0), 1.0), 4)))
+        if len(left.members) < len(right.members):
+            ri, rj, left, right = rj, ri, right, left
+        parent[rj] = ri
+        left.absorb(clusters.pop(rj))
+    groups = []
+    for c in clusters.values():
+        if len(c.members) > 1 and len({plan.squad[k] for k in c.members}) > 1:
+            score = _group_score(plan, scorer, c.members)
+            groups.append((sorted(c.members), round(min(max(score, 0.0), 1.0), 4)))
     return groups
-
-
-def _all_alike(plan: _Plan, scorer: _Scorer, left: list[int], right: list[int]) -> bool:
-    a = np.repeat(np.array(left), len(right))
-    b = np.tile(np.array(right), len(left))
-    scores, semantic, _ = scorer.score(a, b)
-    _, apart = plan.structure(a, b)
-    lower = np.where(semantic, scorer.mutual[SEMANTIC], scorer.mutual[LEXICAL])
-    return bool(((scores >= lower) & ~apart).all())
 
 
 def _group_score(plan: _Plan, scorer: _Scorer, members: list[int]) -> float:
