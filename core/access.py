@@ -247,3 +247,14 @@ def can_triage_finding(actor: Actor, finding) -> bool:
 def can_run_review(actor: Actor) -> bool:
     """Run the review now, outside its schedule: whoever triages findings."""
     return can_triage_findings(actor)
+
+
+def squad_flags(request: HttpRequest, squad) -> dict:
+    """What the squad's pages may offer this person, for their templates."""
+    actor = actor_for(request)
+    return {
+        "can_edit": can_edit_plan(actor, squad),
+        "can_check_in": can_check_in(actor, squad),
+        "can_manage": can_manage_squad(actor, squad),
+        "can_comment": can_comment_plan(actor, squad),
+    }

@@ -15,7 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
@@ -64,12 +64,8 @@ def _coverage(stages: list, cycle: Cycle | None, has_squads) -> Coverage:
     )
 
 
-def _squad_url(key: str) -> str | None:
-    # The squad pages may not exist yet in every deployment of the map; link when they do.
-    try:
-        return reverse("squads:detail", args=[key])
-    except NoReverseMatch:
-        return None
+def _squad_url(key: str) -> str:
+    return reverse("squads:detail", args=[key])
 
 
 # Reading

@@ -1,5 +1,5 @@
-"""The findings inbox's writes that planning.services does not have (yet): resolving a
-finding by hand, "run the review now" with a fallback, and reading notifications."""
+"""The findings inbox's own writes: resolving a finding by hand, "run the review now" with a
+fallback, and reading notifications (the review's run and its findings: planning.services)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 Each function validates what it is given, writes inside one transaction and raises
 `ValidationError` keyed by field when it refuses, so a form can show the error next to the
-field with the person's input kept. Initiatives and plans are planning models; their writes
-live here for now because only the squad pages change them.
+field with the person's input kept. The plan, its initiatives and its comments are models
+of this app, beside these writes.
 """
 
 from __future__ import annotations

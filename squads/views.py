@@ -300,16 +300,6 @@ def _key_result_card(
     return card
 
 
-def _squad_flags(request: AuthedRequest, squad: Squad) -> dict:
-    actor = access.actor_for(request)
-    return {
-        "can_edit": access.can_edit_plan(actor, squad),
-        "can_check_in": access.can_check_in(actor, squad),
-        "can_manage": access.can_manage_squad(actor, squad),
-        "can_comment": access.can_comment_plan(actor, squad),
-    }
-
-
 def _members_context(
     request: AuthedRequest, squad: Squad, *, member_form=None, handover_form=None, error=None
 ) -> dict:
@@ -323,7 +313,7 @@ def _members_context(
         "squad": squad,
         "memberships": memberships,
         "members_error": error,
-        **_squad_flags(request, squad),
+        **access.squad_flags(request, squad),
     }
     if context["can_manage"]:
         context["member_form"] = member_form or MemberAddForm(
@@ -473,7 +463,12 @@ def dri_handover(request: AuthedRequest, key: str) -> HttpResponse:
 
 def _objective_context(request: AuthedRequest, squad: Squad, form=None) -> dict:
     okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
-    return {"squad": squad, "okr": okr, "objective_form": form, **_squad_flags(request, squad)}
+    return {
+        "squad": squad,
+        "okr": okr,
+        "objective_form": form,
+        **access.squad_flags(request, squad),
+    }
 
 
 @login_required
@@ -526,7 +521,7 @@ def _okr_context(request: AuthedRequest, squad: Squad, new_kr_form=None) -> dict
         "okr": okr,
         "cards": cards,
         "new_kr_form": new_kr_form,
-        **_squad_flags(request, squad),
+        **access.squad_flags(request, squad),
     }
 
 
@@ -572,7 +567,7 @@ def key_result_detail(request: AuthedRequest, key: str, kr_key: str) -> HttpResp
 
 def _key_result_response(request: AuthedRequest, squad: Squad, kr: KeyResult, **forms):
     card = _key_result_card(request, squad, kr, fresh=True, **forms)
-    context = {"squad": squad, "card": card, **_squad_flags(request, squad)}
+    context = {"squad": squad, "card": card, **access.squad_flags(request, squad)}
     return render(request, "squads/detail.html#key_result", context)
 
 

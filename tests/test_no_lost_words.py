@@ -21,7 +21,8 @@ from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Moment
 from planning.models import Notification
-from squads import services, views
+from planning.plan import views
+from squads import services
 from squads.forms import InitiativeForm
 from squads.models import OKR, Comment, KeyResult, Membership, Plan
 from tests import factories as f
@@ -92,7 +93,7 @@ def test_a_section_editor_opened_as_someone_saves_cannot_drop_their_words(
             version=plan.current_experience_version,
         )
 
-    save_lands_after_first_call(monkeypatch, "_plan_for", alice_saves)
+    save_lands_after_first_call(monkeypatch, "plan_for", alice_saves)
     client.force_login(bob)
     edit = reverse("squads:plan_section_edit", args=[squad.key, "current-experience"])
     headers = HX if htmx else {}
@@ -113,7 +114,7 @@ def test_a_not_doing_editor_opened_as_someone_saves_cannot_drop_their_lines(
             squad=squad, items=["Webinars", "Paid ads"], by=alice, version=plan.not_doing_version
         )
 
-    save_lands_after_first_call(monkeypatch, "_plan_for", alice_saves)
+    save_lands_after_first_call(monkeypatch, "plan_for", alice_saves)
     client.force_login(bob)
     edit = reverse("squads:plan_section_edit", args=[squad.key, "not-doing"])
     version, page = shown(client.get(edit, headers=HX))

@@ -30,23 +30,22 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core import access, versioning
+from core.http import AuthedRequest
 from core.merge import Piece, word_diff
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Segment, Stage
-from planning.plan.views import (
+from planning.plan.presenters import (
     NOT_DOING,
     SECTIONS,
-    AuthedRequest,
-    _arrangement,
-    _comments,
-    _dependencies_context,
-    _dependency_create_link,
-    _initiative_or_404,
-    _initiatives_context,
-    _plan_for,
-    _section_template_and_context,
-    _squad_flags,
+    arrangement,
+    comment_threads,
+    dependencies_context,
+    dependency_create_link,
+    initiative_or_404,
+    initiatives_context,
+    plan_for,
+    section_template_and_context,
 )
 from planning.services import mentions_notify
 from squads import access as squad_access
@@ -143,9 +142,9 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
     """Every updatable part of the plan page as its display HTML, with its version; for
     parts open for editing on the asking page, the newer version to show beside the form."""
     parts = []
-    plan = _plan_for(squad)
+    plan = plan_for(squad)
     for slug in [*SECTIONS, NOT_DOING]:
-        template, context = _section_template_and_context(request, squad, slug)
+        template, context = section_template_and_context(request, squad, slug)
         if slug == NOT_DOING:
             version = f"{plan.not_doing_version}.{len(context['not_doing_comments'])}"
             field_name = "not_doing"
@@ -173,9 +172,9 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
             part["incoming"] = _incoming_html(request, incoming)
         parts.append(part)
 
-    view = _arrangement(request)
-    threads = _comments(squad)
-    context = _initiatives_context(request, squad, view=view, threads=threads)
+    view = arrangement(request)
+    threads = comment_threads(squad)
+    context = initiatives_context(request, squad, view=view, threads=threads)
     parts.append(
         {
             "id": "initiatives",
@@ -183,7 +182,7 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
             "html": render_to_string("squads/plan.html#initiatives", context, request=request),
         }
     )
-    flags = _squad_flags(request, squad)
+    flags = access.squad_flags(request, squad)
     for group in context["groups"]:
         for card in group.cards:
             part_id = f"initiative-{card.item.key}"
@@ -209,10 +208,10 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
                 )
             parts.append(part)
 
-    deps = _dependencies_context(squad)
+    deps = dependencies_context(squad)
     deps_context = {
         "squad": squad,
-        "add_dependency_url": _dependency_create_link(squad),
+        "add_dependency_url": dependency_create_link(squad),
         "can_add_dependency": access.can_create_dependency(access.actor_for(request), squad),
         **deps,
         **flags,
@@ -744,10 +743,10 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
         return redirect(plan_url)
     if "section" in target:
         thread = f"section:{target['section']}"
-        comments = _comments(squad, section=target["section"]).get(thread, [])
+        comments = comment_threads(squad, section=target["section"]).get(thread, [])
     else:
         thread = f"initiative:{target['initiative'].pk}"
-        comments = _comments(squad, initiative_id=target["initiative"].pk).get(thread, [])
+        comments = comment_threads(squad, initiative_id=target["initiative"].pk).get(thread, [])
     context = {
         "squad": squad,
         "part": part,
@@ -758,7 +757,7 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
         "open": True,
         "can_comment": can_comment,
     }
-    return render(request, "squads/_comments.html", context)
+    return render(request, "squads/comment_threads.html", context)
 
 
 @login_required
@@ -781,7 +780,7 @@ def section_comments(request: AuthedRequest, key: str, section: str) -> HttpResp
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_comments(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
-    initiative = _initiative_or_404(squad, ikey)
+    initiative = initiative_or_404(squad, ikey)
     url = reverse("squads:initiative_comments", args=[squad.key, ikey])
     return _comment_view(
         request,

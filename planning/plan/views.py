@@ -8,31 +8,37 @@ URL is an edit URL, so every page and form also works without script.
 
 from __future__ import annotations
 
-import hashlib
-import re
-from dataclasses import dataclass, field
-from decimal import Decimal
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Prefetch, Q, When
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
 from core import access, pagecache, versioning
 from core.http import AuthedRequest
-from dependencies.models import Dependency
-from journeys.models import Moment, Segment, Stage
+from journeys.models import Segment, Stage
+from planning.plan.presenters import (
+    NOT_DOING,
+    PLAN_READ_ONLY,
+    SECTIONS,
+    VIEWS,
+    arrangement,
+    initiative_card,
+    initiative_or_404,
+    initiatives_context,
+    initiatives_of,
+    live_context,
+    plan_context,
+    plan_for,
+    section_template_and_context,
+)
 from squads import access as squad_access
-from squads import conflicts, cowriting, services
-from squads.charts import BalancePicture, balance_picture
+from squads import conflicts, services
 from squads.forms import (
     InitiativeForm,
     NotDoingForm,
@@ -40,417 +46,8 @@ from squads.forms import (
     known_functions,
     plain_number,
 )
-from squads.models import OKR, Comment, Initiative, Plan, Squad
-from squads.views import _forbid, _squad_flags
-
-SECTIONS = {
-    # URL name: (field, title)
-    "current-experience": ("current_experience", "Current customer experience"),
-    "desired-experience": ("desired_experience", "Desired customer experience"),
-    "success-metrics": ("success_metrics", "Shared success metrics"),
-}
-NOT_DOING = "not-doing"
-PLAN_READ_ONLY = "Only the squad's members can change its plan."
-
-_MOMENT_RE = re.compile(
-    r"(?:^|(?<=\s))((?:hour|day|week|month|quarter|year)s?\s+\d{1,4})\s*[:\u2013\u2014-]\s+",
-    re.IGNORECASE,
-)
-
-
-def moments_in(text: str) -> tuple[str, list[tuple[str, str]]]:
-    """Split "Day 1: … Week 2: …" into an introduction and (moment, text) pairs."""
-    parts = _MOMENT_RE.split(text)
-    if len(parts) < 3:
-        return text, []
-    intro, rest = parts[0].strip(), parts[1:]
-    pairs = [(rest[i].strip(), rest[i + 1].strip()) for i in range(0, len(rest) - 1, 2)]
-    return intro, [(when[:1].upper() + when[1:], body) for when, body in pairs]
-
-
-@dataclass
-class SectionView:
-    slug: str
-    field: str
-    title: str
-    number: int
-    text: str
-    version: int = 1
-    form: PlanSectionForm | None = None
-    intro: str = ""
-    moments: list[tuple[str, str]] = field(default_factory=list)
-    conflict: conflicts.TextConflict | None = None
-    comments: list[Comment] = field(default_factory=list)
-
-    @property
-    def edit_version(self) -> int:
-        """The version a save from this form is made against: the one the editor started
-        from, through any number of invalid posts, or the one a conflict showed them."""
-        return versioning.edit_version(self.conflict, self.form, self.version)
-
-    @property
-    def live_version(self) -> str:
-        """What a poll compares to decide whether this part needs redrawing."""
-        return f"{self.version}.{len(self.comments)}"
-
-
-def _section_view(slug: str, plan: Plan, form=None, *, conflict=None, comments=None) -> SectionView:
-    name, title = SECTIONS[slug]
-    number = {"current-experience": 1, "desired-experience": 2, "success-metrics": 5}[slug]
-    text = getattr(plan, name)
-    view = SectionView(
-        slug=slug,
-        field=name,
-        title=title,
-        number=number,
-        text=text,
-        version=getattr(plan, f"{name}_version"),
-        form=form,
-        conflict=conflict,
-        comments=list(comments or []),
-    )
-    if name == "desired_experience":
-        view.intro, view.moments = moments_in(text)
-    return view
-
-
-def _comments(squad: Squad, *, section: str = "", initiative_id: int | None = None) -> dict:
-    """Comment threads by part: "section:<field>" and "initiative:<id>", oldest first."""
-    comments = Comment.objects.filter(squad=squad).select_related("author__profile")
-    if section:
-        comments = comments.filter(section=section)
-    elif initiative_id is not None:
-        comments = comments.filter(initiative_id=initiative_id)
-    threads: dict[str, list[Comment]] = {}
-    for comment in comments.order_by("created_at", "id"):
-        part = (
-            f"initiative:{comment.initiative_id}"
-            if comment.initiative_id
-            else f"section:{comment.section}"
-        )
-        threads.setdefault(part, []).append(comment)
-    return threads
-
-
-def _plan_for(squad: Squad) -> Plan:
-    # Reading never writes: a squad without a plan row shows an empty plan.
-    return Plan.objects.select_related("approved_by__profile").filter(squad=squad).first() or Plan(
-        squad=squad
-    )
-
-
-@dataclass
-class InitiativeCard:
-    item: Initiative
-    cycle_days: int
-    cycle_start: object
-    form: InitiativeForm | None = None
-    conflict: conflicts.RecordConflict | None = None
-    comments: list[Comment] = field(default_factory=list)
-
-    @property
-    def edit_version(self) -> int:
-        return versioning.edit_version(self.conflict, self.form, self.item.version)
-
-    @property
-    def live_version(self) -> str:
-        return f"{self.item.version}.{len(self.comments)}"
-
-    @property
-    def lean(self) -> services.Lean | None:
-        return services.initiative_lean(self.item)
-
-    @property
-    def needs_counter_measure(self) -> bool:
-        return self.lean is not None and not self.item.counter_measure.strip()
-
-    @property
-    def lean_prompt(self) -> str:
-        return self.lean.prompt("initiative") if self.lean else ""
-
-    @property
-    def picture(self) -> BalancePicture | None:
-        if not self.item.has_impact:
-            return None
-        return balance_picture(
-            {
-                "team": self.item.impact_team,
-                "business": self.item.impact_business,
-                "customer": self.item.impact_customer,
-            }
-        )
-
-    @property
-    def span(self) -> tuple[float, float]:
-        """Where the initiative sits in its cycle, as x and width out of 100."""
-        start = (self.item.starts - self.cycle_start).days
-        end = (self.item.ends - self.cycle_start).days + 1
-        days = max(self.cycle_days, 1)
-        x0 = min(max(start / days, 0), 1) * 100
-        x1 = min(max(end / days, 0), 1) * 100
-        return round(x0, 2), round(max(x1 - x0, 1.5), 2)
-
-    @property
-    def span_x(self) -> float:
-        return self.span[0]
-
-    @property
-    def span_width(self) -> float:
-        return self.span[1]
-
-    @property
-    def headcount(self) -> str:
-        return plain_number(self.item.headcount)
-
-
-@dataclass
-class FunctionGroup:
-    function: str
-    cards: list[InitiativeCard]
-
-    @property
-    def headcount(self) -> str:
-        total = sum(
-            (c.item.headcount for c in self.cards if c.item.status != "dropped"), Decimal(0)
-        )
-        return plain_number(total)
-
-
-VIEWS = {"function": "By function", "timeline": "By date"}
-
-
-def _arrangement(request: AuthedRequest, view: str | None = None) -> str:
-    """How the initiatives are arranged: asked for explicitly, or carried by the request."""
-    posted = request.POST.get("view") if request.method == "POST" else None
-    for candidate in (view, posted, request.GET.get("view")):
-        if candidate in VIEWS:
-            return candidate
-    return "function"
-
-
-def _initiatives(squad: Squad) -> list[Initiative]:
-    return list(
-        Initiative.objects.filter(squad=squad)
-        .select_related("stage__journey", "segment")
-        .order_by("function", "starts", "id")
-    )
-
-
-def _initiative_card(
-    squad: Squad, initiative: Initiative, form=None, *, conflict=None, comments=None
-) -> InitiativeCard:
-    cycle = squad.cycle
-    if comments is None:
-        comments = _comments(squad, initiative_id=initiative.pk).get(
-            f"initiative:{initiative.pk}", []
-        )
-    return InitiativeCard(
-        item=initiative,
-        cycle_days=(cycle.ends - cycle.starts).days + 1,
-        cycle_start=cycle.starts,
-        form=form,
-        conflict=conflict,
-        comments=comments,
-    )
-
-
-def _list_version(cards: list[InitiativeCard]) -> str:
-    """Changes whenever an initiative is added, removed, saved or commented on."""
-    parts = sorted(f"{c.item.pk}:{c.live_version}" for c in cards)
-    return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
-
-
-def _initiatives_context(
-    request: AuthedRequest,
-    squad: Squad,
-    *,
-    initiatives: list[Initiative] | None = None,
-    editing: Initiative | None = None,
-    edit_form=None,
-    new_form=None,
-    view: str | None = None,
-    threads: dict | None = None,
-    edit_conflict=None,
-) -> dict:
-    initiatives = _initiatives(squad) if initiatives is None else initiatives
-    view = _arrangement(request, view)
-    threads = _comments(squad) if threads is None else threads
-    cards = [
-        _initiative_card(
-            squad,
-            i,
-            edit_form if editing and i.pk == editing.pk else None,
-            conflict=edit_conflict if editing and i.pk == editing.pk else None,
-            comments=threads.get(f"initiative:{i.pk}", []),
-        )
-        for i in initiatives
-    ]
-    if view == "timeline":
-        groups = [FunctionGroup("", sorted(cards, key=lambda c: (c.item.starts, c.item.pk)))]
-    else:
-        grouped: dict[str, list[InitiativeCard]] = {}
-        for card in cards:
-            grouped.setdefault(card.item.function, []).append(card)
-        groups = [FunctionGroup(name, grouped[name]) for name in sorted(grouped, key=str.casefold)]
-    balance = services.plan_balance(initiatives)
-    scale = max([2, *(abs(v) for v in balance.sums.values())])
-    return {
-        "squad": squad,
-        "groups": groups,
-        "initiatives_version": _list_version(cards),
-        "initiative_total": len(initiatives),
-        "view": view,
-        "views": VIEWS,
-        "new_initiative_form": new_form,
-        "balance": balance,
-        "balance_picture": balance_picture(balance.sums, scale) if balance.rated else None,
-        **_squad_flags(request, squad),
-    }
-
-
-def _dependency_board_link(**params: str) -> str | None:
-    try:
-        url = reverse("board:board")
-    except NoReverseMatch:
-        return None
-    return f"{url}?{urlencode(params)}" if params else url
-
-
-def _dependency_create_link(squad: Squad) -> str | None:
-    try:
-        url = reverse("board:create")
-    except NoReverseMatch:
-        return None
-    plan_url = reverse("squads:plan", args=[squad.key])
-    return f"{url}?{urlencode({'from': squad.key, 'next': plan_url})}"
-
-
-# Each list on the plan page shows this many: the open ones first, soonest due first. The
-# board holds every one, with filters and pages; the page links to it for the rest.
-PLAN_DEPENDENCIES_SHOWN = 25
-
-
-def _dependency_list(qs, today) -> tuple[list[Dependency], int]:
-    total = qs.count()
-    closed = Case(When(status__in=["done", "declined"], then=1), default=0)
-    shown = list(qs.alias(closed=closed).order_by("closed", "due", "id")[:PLAN_DEPENDENCIES_SHOWN])
-    for dep in shown:
-        dep.overdue = dep.is_overdue(today)
-    return shown, total
-
-
-def _dependencies_context(squad: Squad) -> dict:
-    today = timezone.localdate()
-    needs, needs_total = _dependency_list(
-        Dependency.objects.filter(
-            Q(from_squad=squad) | Q(from_initiative__squad=squad)
-        ).select_related("from_initiative", "to_squad", "to_initiative__squad", "owner__profile"),
-        today,
-    )
-    provides, provides_total = _dependency_list(
-        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad)).select_related(
-            "from_squad", "from_initiative__squad", "to_initiative", "owner__profile"
-        ),
-        today,
-    )
-    seen = ",".join(f"{d.pk}:{d.version}:{d.overdue}" for d in (*needs, *provides))
-    seen += f";{needs_total};{provides_total}"
-    return {
-        "dependencies_version": hashlib.sha256(seen.encode()).hexdigest()[:12],
-        "needs": needs,
-        "needs_total": needs_total,
-        "provides": provides,
-        "provides_total": provides_total,
-        "board_needs_url": _dependency_board_link(**{"from": squad.key}),
-        "board_provides_url": _dependency_board_link(to=squad.key),
-        "board_url": _dependency_board_link(),
-    }
-
-
-def _journey_moments(squad: Squad) -> list[Stage]:
-    return list(
-        Stage.objects.filter(squadstage__squad=squad)
-        .select_related("journey")
-        .prefetch_related(Prefetch("moments", queryset=Moment.objects.order_by("offset_days")))
-        .order_by("journey_id", "position", "id")
-    )
-
-
-def _plan_context(
-    request: AuthedRequest,
-    squad: Squad,
-    *,
-    section_forms: dict[str, PlanSectionForm] | None = None,
-    not_doing_form=None,
-    editing: Initiative | None = None,
-    initiative_form=None,
-    new_initiative_form=None,
-    initiative_conflict=None,
-    section_conflicts: dict | None = None,
-    not_doing_conflict=None,
-    live: dict | None = None,
-) -> dict:
-    # The stamp first: a change saved while the page is drawn shows at the first poll.
-    live = live or _live_context(request, squad)
-    plan = _plan_for(squad)
-    section_forms = section_forms or {}
-    section_conflicts = section_conflicts or {}
-    threads = _comments(squad)
-    sections = {
-        SECTIONS[slug][0]: _section_view(
-            slug,
-            plan,
-            section_forms.get(slug),
-            conflict=section_conflicts.get(slug),
-            comments=threads.get(f"section:{SECTIONS[slug][0]}", []),
-        )
-        for slug in SECTIONS
-    }
-    actor = access.actor_for(request)
-    context = {
-        **live,
-        "squad": squad,
-        "plan": plan,
-        "can_approve": access.can_approve_plan(actor, squad),
-        "drafts_restricted": squad.cycle.restrict_drafts,
-        "sections": sections,
-        "not_doing_conflict": not_doing_conflict,
-        "not_doing_comments": threads.get("section:not_doing", []),
-        "okr": OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
-        .prefetch_related("key_results")
-        .first(),
-        "not_doing_form": not_doing_form,
-        "stages": _journey_moments(squad),
-        "add_dependency_url": _dependency_create_link(squad),
-        "can_add_dependency": access.can_create_dependency(actor, squad),
-        "nav": "squads",
-        **_dependencies_context(squad),
-        **_initiatives_context(
-            request,
-            squad,
-            editing=editing,
-            edit_form=initiative_form,
-            new_form=new_initiative_form,
-            threads=threads,
-            edit_conflict=initiative_conflict,
-        ),
-    }
-    return context
-
-
-def _live_context(request: AuthedRequest, squad: Squad, revision: int | None = None) -> dict:
-    """What the page's poller needs: where to ask, with what token, from which stamp
-    (`revision`, when the caller has read it already)."""
-    if revision is None:
-        revision = cowriting.stamp(squad.pk).revision
-    token = cowriting.poll_token(user_id=request.user.pk, squad_id=squad.pk)
-    return {
-        "live_url": reverse("squads:plan_live", args=[squad.key]) + "?" + urlencode({"t": token}),
-        # Only the revision: the first poll then brings who is editing what.
-        "live_etag": f"{revision}.",
-        "presence_url": reverse("squads:plan_presence", args=[squad.key]),
-        "history_url": reverse("squads:plan_history", args=[squad.key]),
-    }
+from squads.models import Initiative, Squad
+from squads.views import _forbid
 
 
 @login_required
@@ -465,15 +62,15 @@ def plan(request: AuthedRequest, key: str) -> HttpResponse:
     actor = access.actor_for(request)
     read, stamp = pagecache.plan_revisions(request, squad)
     # The poll's address is per person: put in after the cache.
-    live = _live_context(request, squad, revision=stamp)
+    live = live_context(request, squad, revision=stamp)
     viewer = (
-        tuple(sorted(_squad_flags(request, squad).items())),
+        tuple(sorted(access.squad_flags(request, squad).items())),
         access.can_approve_plan(actor, squad),
         access.can_create_dependency(actor, squad),
     )
 
     def draw(stand_ins: dict) -> str:
-        context = {**_plan_context(request, squad, live=live), **stand_ins}
+        context = {**plan_context(request, squad, live=live), **stand_ins}
         return render_to_string("squads/plan.html#body", context, request=request)
 
     body = pagecache.body(
@@ -515,37 +112,8 @@ def _section_response(
     request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None, plan=None
 ) -> HttpResponse:
     return render(
-        request, *_section_template_and_context(request, squad, slug, form, conflict, plan)
+        request, *section_template_and_context(request, squad, slug, form, conflict, plan)
     )
-
-
-def _section_template_and_context(
-    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None, plan=None
-) -> tuple[str, dict]:
-    """`plan`: the plan as just saved, when the caller has it."""
-    plan = plan or _plan_for(squad)
-    if slug == NOT_DOING:
-        threads = _comments(squad, section="not_doing")
-        context = {
-            "squad": squad,
-            "plan": plan,
-            "not_doing_form": form,
-            "not_doing_conflict": conflict,
-            "not_doing_comments": threads.get("section:not_doing", []),
-        }
-        template = "squads/plan.html#not_doing"
-    else:
-        name = SECTIONS[slug][0]
-        threads = _comments(squad, section=name)
-        section = _section_view(
-            slug, plan, form, conflict=conflict, comments=threads.get(f"section:{name}", [])
-        )
-        context = {"squad": squad, "section": section}
-        if slug == "desired-experience":
-            context["stages"] = _journey_moments(squad)
-        template = "squads/plan.html#section"
-    context.update(_squad_flags(request, squad))
-    return template, context
 
 
 def _known_section(slug: str) -> None:
@@ -611,14 +179,14 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
     else:
         # Text and version from one read of the row: a save landing between two reads would
         # give the editor the old text with the new version, and its save would pass.
-        plan = _plan_for(squad)
+        plan = plan_for(squad)
         form = PlanSectionForm(
             initial={"text": getattr(plan, field_name)}, section=field_name, label=title
         )
         form.base_version = getattr(plan, f"{field_name}_version")
     if request.htmx:
         return _section_response(request, squad, section, form, conflict)
-    context = _plan_context(
+    context = plan_context(
         request, squad, section_forms={section: form}, section_conflicts={section: conflict}
     )
     return render(request, "squads/plan.html", context)
@@ -661,26 +229,20 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
                 messages.success(request, "Not-doing list saved.")
                 return redirect(reverse("squads:plan", args=[squad.key]) + f"#{NOT_DOING}")
     else:
-        plan = _plan_for(squad)
+        plan = plan_for(squad)
         form = NotDoingForm(lines=plan.not_doing)
         form.base_version = plan.not_doing_version
     if request.htmx:
         return _section_response(request, squad, NOT_DOING, form, conflict)
-    context = _plan_context(request, squad, not_doing_form=form, not_doing_conflict=conflict)
+    context = plan_context(request, squad, not_doing_form=form, not_doing_conflict=conflict)
     return render(request, "squads/plan.html", context)
 
 
 # Initiatives ---------------------------------------------------------------------------
 
 
-def _initiative_or_404(squad: Squad, ikey: str) -> Initiative:
-    return get_object_or_404(
-        Initiative.objects.select_related("stage__journey", "segment"), squad=squad, key=ikey
-    )
-
-
 def _balance_oob(request: AuthedRequest, squad: Squad, initiatives: list[Initiative]) -> str:
-    context = _initiatives_context(request, squad, initiatives=initiatives)
+    context = initiatives_context(request, squad, initiatives=initiatives)
     context["oob"] = True
     return render_to_string("squads/plan.html#balance", context, request=request)
 
@@ -689,9 +251,9 @@ def _initiative_saved_response(
     request: AuthedRequest, squad: Squad, initiative: Initiative, *, whole_list: bool
 ) -> HttpResponse:
     """The saved initiative, or the whole list when it moved group; the balance alongside."""
-    initiatives = _initiatives(squad)
+    initiatives = initiatives_of(squad)
     if whole_list:
-        context = _initiatives_context(request, squad, initiatives=initiatives)
+        context = initiatives_context(request, squad, initiatives=initiatives)
         response = render(request, "squads/plan.html#initiatives", context)
         retarget(response, "#initiatives")
         reswap(response, "outerHTML")
@@ -699,9 +261,9 @@ def _initiative_saved_response(
         fresh = next(i for i in initiatives if i.pk == initiative.pk)
         context = {
             "squad": squad,
-            "card": _initiative_card(squad, fresh),
-            "view": _arrangement(request),
-            **_squad_flags(request, squad),
+            "card": initiative_card(squad, fresh),
+            "view": arrangement(request),
+            **access.squad_flags(request, squad),
         }
         response = render(request, "squads/plan.html#initiative", context)
     response.content += _balance_oob(request, squad, initiatives).encode()
@@ -717,21 +279,21 @@ def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
         view = request.GET.get("view")
         query = f"?view={view}" if view in VIEWS else ""
         return redirect(f"{url}{query}#initiatives")
-    return render(request, "squads/plan.html#initiatives", _initiatives_context(request, squad))
+    return render(request, "squads/plan.html#initiatives", initiatives_context(request, squad))
 
 
 @login_required
 @require_safe
 def initiative_detail(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
-    initiative = _initiative_or_404(squad, ikey)
+    initiative = initiative_or_404(squad, ikey)
     if not request.htmx:
         return redirect(reverse("squads:plan", args=[squad.key]) + f"#initiative-{ikey}")
     context = {
         "squad": squad,
-        "card": _initiative_card(squad, initiative),
-        "view": _arrangement(request),
-        **_squad_flags(request, squad),
+        "card": initiative_card(squad, initiative),
+        "view": arrangement(request),
+        **access.squad_flags(request, squad),
     }
     return render(request, "squads/plan.html#initiative", context)
 
@@ -762,11 +324,11 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
         context = {
             "squad": squad,
             "new_initiative_form": form,
-            "view": _arrangement(request),
-            **_squad_flags(request, squad),
+            "view": arrangement(request),
+            **access.squad_flags(request, squad),
         }
         return render(request, "squads/plan.html#new_initiative", context)
-    context = _plan_context(request, squad, new_initiative_form=form)
+    context = plan_context(request, squad, new_initiative_form=form)
     return render(request, "squads/plan.html", context)
 
 
@@ -774,7 +336,7 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, can_edit = squad_access.get_plan_for_user(request, key)
-    initiative = _initiative_or_404(squad, ikey)
+    initiative = initiative_or_404(squad, ikey)
     if not can_edit:
         _forbid(PLAN_READ_ONLY)
     functions = known_functions()
@@ -813,19 +375,19 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
                 messages.success(request, f"Initiative “{initiative.title}” saved.")
                 url = reverse("squads:plan", args=[squad.key])
                 return redirect(f"{url}#initiative-{initiative.key}")
-        initiative = _initiative_or_404(squad, ikey)
+        initiative = initiative_or_404(squad, ikey)
     else:
         form = InitiativeForm(squad=squad, instance=initiative, functions=functions)
         form.base_version = initiative.version
     if request.htmx:
         context = {
             "squad": squad,
-            "card": _initiative_card(squad, initiative, form, conflict=conflict),
-            "view": _arrangement(request),
-            **_squad_flags(request, squad),
+            "card": initiative_card(squad, initiative, form, conflict=conflict),
+            "view": arrangement(request),
+            **access.squad_flags(request, squad),
         }
         return render(request, "squads/plan.html#initiative", context)
-    context = _plan_context(
+    context = plan_context(
         request,
         squad,
         editing=initiative,

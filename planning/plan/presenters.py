@@ -1,0 +1,466 @@
+"""What the plan page shows, ready for its template: view models of its sections and
+initiatives, and the contexts of the page and of each of its parts."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from django.db.models import Case, Prefetch, Q, When
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+
+from core import access, versioning
+from core.http import AuthedRequest
+from dependencies.models import Dependency
+from journeys.models import Moment, Stage
+from squads import conflicts, cowriting, services
+from squads.charts import BalancePicture, balance_picture
+from squads.forms import (
+    InitiativeForm,
+    PlanSectionForm,
+    plain_number,
+)
+from squads.models import OKR, Comment, Initiative, Plan, Squad
+
+SECTIONS = {
+    # URL name: (field, title)
+    "current-experience": ("current_experience", "Current customer experience"),
+    "desired-experience": ("desired_experience", "Desired customer experience"),
+    "success-metrics": ("success_metrics", "Shared success metrics"),
+}
+NOT_DOING = "not-doing"
+PLAN_READ_ONLY = "Only the squad's members can change its plan."
+
+_MOMENT_RE = re.compile(
+    r"(?:^|(?<=\s))((?:hour|day|week|month|quarter|year)s?\s+\d{1,4})\s*[:\u2013\u2014-]\s+",
+    re.IGNORECASE,
+)
+
+
+def moments_in(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Split "Day 1: … Week 2: …" into an introduction and (moment, text) pairs."""
+    parts = _MOMENT_RE.split(text)
+    if len(parts) < 3:
+        return text, []
+    intro, rest = parts[0].strip(), parts[1:]
+    pairs = [(rest[i].strip(), rest[i + 1].strip()) for i in range(0, len(rest) - 1, 2)]
+    return intro, [(when[:1].upper() + when[1:], body) for when, body in pairs]
+
+
+@dataclass
+class SectionView:
+    slug: str
+    field: str
+    title: str
+    number: int
+    text: str
+    version: int = 1
+    form: PlanSectionForm | None = None
+    intro: str = ""
+    moments: list[tuple[str, str]] = field(default_factory=list)
+    conflict: conflicts.TextConflict | None = None
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def edit_version(self) -> int:
+        """The version a save from this form is made against: the one the editor started
+        from, through any number of invalid posts, or the one a conflict showed them."""
+        return versioning.edit_version(self.conflict, self.form, self.version)
+
+    @property
+    def live_version(self) -> str:
+        """What a poll compares to decide whether this part needs redrawing."""
+        return f"{self.version}.{len(self.comments)}"
+
+
+def section_view(slug: str, plan: Plan, form=None, *, conflict=None, comments=None) -> SectionView:
+    name, title = SECTIONS[slug]
+    number = {"current-experience": 1, "desired-experience": 2, "success-metrics": 5}[slug]
+    text = getattr(plan, name)
+    view = SectionView(
+        slug=slug,
+        field=name,
+        title=title,
+        number=number,
+        text=text,
+        version=getattr(plan, f"{name}_version"),
+        form=form,
+        conflict=conflict,
+        comments=list(comments or []),
+    )
+    if name == "desired_experience":
+        view.intro, view.moments = moments_in(text)
+    return view
+
+
+def comment_threads(squad: Squad, *, section: str = "", initiative_id: int | None = None) -> dict:
+    """Comment threads by part: "section:<field>" and "initiative:<id>", oldest first."""
+    comments = Comment.objects.filter(squad=squad).select_related("author__profile")
+    if section:
+        comments = comments.filter(section=section)
+    elif initiative_id is not None:
+        comments = comments.filter(initiative_id=initiative_id)
+    threads: dict[str, list[Comment]] = {}
+    for comment in comments.order_by("created_at", "id"):
+        part = (
+            f"initiative:{comment.initiative_id}"
+            if comment.initiative_id
+            else f"section:{comment.section}"
+        )
+        threads.setdefault(part, []).append(comment)
+    return threads
+
+
+def plan_for(squad: Squad) -> Plan:
+    # Reading never writes: a squad without a plan row shows an empty plan.
+    return Plan.objects.select_related("approved_by__profile").filter(squad=squad).first() or Plan(
+        squad=squad
+    )
+
+
+@dataclass
+class InitiativeCard:
+    item: Initiative
+    cycle_days: int
+    cycle_start: object
+    form: InitiativeForm | None = None
+    conflict: conflicts.RecordConflict | None = None
+    comments: list[Comment] = field(default_factory=list)
+
+    @property
+    def edit_version(self) -> int:
+        return versioning.edit_version(self.conflict, self.form, self.item.version)
+
+    @property
+    def live_version(self) -> str:
+        return f"{self.item.version}.{len(self.comments)}"
+
+    @property
+    def lean(self) -> services.Lean | None:
+        return services.initiative_lean(self.item)
+
+    @property
+    def needs_counter_measure(self) -> bool:
+        return self.lean is not None and not self.item.counter_measure.strip()
+
+    @property
+    def lean_prompt(self) -> str:
+        return self.lean.prompt("initiative") if self.lean else ""
+
+    @property
+    def picture(self) -> BalancePicture | None:
+        if not self.item.has_impact:
+            return None
+        return balance_picture(
+            {
+                "team": self.item.impact_team,
+                "business": self.item.impact_business,
+                "customer": self.item.impact_customer,
+            }
+        )
+
+    @property
+    def span(self) -> tuple[float, float]:
+        """Where the initiative sits in its cycle, as x and width out of 100."""
+        start = (self.item.starts - self.cycle_start).days
+        end = (self.item.ends - self.cycle_start).days + 1
+        days = max(self.cycle_days, 1)
+        x0 = min(max(start / days, 0), 1) * 100
+        x1 = min(max(end / days, 0), 1) * 100
+        return round(x0, 2), round(max(x1 - x0, 1.5), 2)
+
+    @property
+    def span_x(self) -> float:
+        return self.span[0]
+
+    @property
+    def span_width(self) -> float:
+        return self.span[1]
+
+    @property
+    def headcount(self) -> str:
+        return plain_number(self.item.headcount)
+
+
+@dataclass
+class FunctionGroup:
+    function: str
+    cards: list[InitiativeCard]
+
+    @property
+    def headcount(self) -> str:
+        total = sum(
+            (c.item.headcount for c in self.cards if c.item.status != "dropped"), Decimal(0)
+        )
+        return plain_number(total)
+
+
+VIEWS = {"function": "By function", "timeline": "By date"}
+
+
+def arrangement(request: AuthedRequest, view: str | None = None) -> str:
+    """How the initiatives are arranged: asked for explicitly, or carried by the request."""
+    posted = request.POST.get("view") if request.method == "POST" else None
+    for candidate in (view, posted, request.GET.get("view")):
+        if candidate in VIEWS:
+            return candidate
+    return "function"
+
+
+def initiatives_of(squad: Squad) -> list[Initiative]:
+    return list(
+        Initiative.objects.filter(squad=squad)
+        .select_related("stage__journey", "segment")
+        .order_by("function", "starts", "id")
+    )
+
+
+def initiative_card(
+    squad: Squad, initiative: Initiative, form=None, *, conflict=None, comments=None
+) -> InitiativeCard:
+    cycle = squad.cycle
+    if comments is None:
+        comments = comment_threads(squad, initiative_id=initiative.pk).get(
+            f"initiative:{initiative.pk}", []
+        )
+    return InitiativeCard(
+        item=initiative,
+        cycle_days=(cycle.ends - cycle.starts).days + 1,
+        cycle_start=cycle.starts,
+        form=form,
+        conflict=conflict,
+        comments=comments,
+    )
+
+
+def list_version(cards: list[InitiativeCard]) -> str:
+    """Changes whenever an initiative is added, removed, saved or commented on."""
+    parts = sorted(f"{c.item.pk}:{c.live_version}" for c in cards)
+    return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
+
+
+def initiatives_context(
+    request: AuthedRequest,
+    squad: Squad,
+    *,
+    initiatives: list[Initiative] | None = None,
+    editing: Initiative | None = None,
+    edit_form=None,
+    new_form=None,
+    view: str | None = None,
+    threads: dict | None = None,
+    edit_conflict=None,
+) -> dict:
+    initiatives = initiatives_of(squad) if initiatives is None else initiatives
+    view = arrangement(request, view)
+    threads = comment_threads(squad) if threads is None else threads
+    cards = [
+        initiative_card(
+            squad,
+            i,
+            edit_form if editing and i.pk == editing.pk else None,
+            conflict=edit_conflict if editing and i.pk == editing.pk else None,
+            comments=threads.get(f"initiative:{i.pk}", []),
+        )
+        for i in initiatives
+    ]
+    if view == "timeline":
+        groups = [FunctionGroup("", sorted(cards, key=lambda c: (c.item.starts, c.item.pk)))]
+    else:
+        grouped: dict[str, list[InitiativeCard]] = {}
+        for card in cards:
+            grouped.setdefault(card.item.function, []).append(card)
+        groups = [FunctionGroup(name, grouped[name]) for name in sorted(grouped, key=str.casefold)]
+    balance = services.plan_balance(initiatives)
+    scale = max([2, *(abs(v) for v in balance.sums.values())])
+    return {
+        "squad": squad,
+        "groups": groups,
+        "initiatives_version": list_version(cards),
+        "initiative_total": len(initiatives),
+        "view": view,
+        "views": VIEWS,
+        "new_initiative_form": new_form,
+        "balance": balance,
+        "balance_picture": balance_picture(balance.sums, scale) if balance.rated else None,
+        **access.squad_flags(request, squad),
+    }
+
+
+def dependency_board_link(**params: str) -> str:
+    url = reverse("board:board")
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def dependency_create_link(squad: Squad) -> str:
+    url = reverse("board:create")
+    plan_url = reverse("squads:plan", args=[squad.key])
+    return f"{url}?{urlencode({'from': squad.key, 'next': plan_url})}"
+
+
+# Each list on the plan page shows this many: the open ones first, soonest due first. The
+# board holds every one, with filters and pages; the page links to it for the rest.
+PLAN_DEPENDENCIES_SHOWN = 25
+
+
+def dependency_list(qs, today) -> tuple[list[Dependency], int]:
+    total = qs.count()
+    closed = Case(When(status__in=["done", "declined"], then=1), default=0)
+    shown = list(qs.alias(closed=closed).order_by("closed", "due", "id")[:PLAN_DEPENDENCIES_SHOWN])
+    for dep in shown:
+        dep.overdue = dep.is_overdue(today)
+    return shown, total
+
+
+def dependencies_context(squad: Squad) -> dict:
+    today = timezone.localdate()
+    needs, needs_total = dependency_list(
+        Dependency.objects.filter(
+            Q(from_squad=squad) | Q(from_initiative__squad=squad)
+        ).select_related("from_initiative", "to_squad", "to_initiative__squad", "owner__profile"),
+        today,
+    )
+    provides, provides_total = dependency_list(
+        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad)).select_related(
+            "from_squad", "from_initiative__squad", "to_initiative", "owner__profile"
+        ),
+        today,
+    )
+    seen = ",".join(f"{d.pk}:{d.version}:{d.overdue}" for d in (*needs, *provides))
+    seen += f";{needs_total};{provides_total}"
+    return {
+        "dependencies_version": hashlib.sha256(seen.encode()).hexdigest()[:12],
+        "needs": needs,
+        "needs_total": needs_total,
+        "provides": provides,
+        "provides_total": provides_total,
+        "board_needs_url": dependency_board_link(**{"from": squad.key}),
+        "board_provides_url": dependency_board_link(to=squad.key),
+        "board_url": dependency_board_link(),
+    }
+
+
+def journey_moments(squad: Squad) -> list[Stage]:
+    return list(
+        Stage.objects.filter(squadstage__squad=squad)
+        .select_related("journey")
+        .prefetch_related(Prefetch("moments", queryset=Moment.objects.order_by("offset_days")))
+        .order_by("journey_id", "position", "id")
+    )
+
+
+def plan_context(
+    request: AuthedRequest,
+    squad: Squad,
+    *,
+    section_forms: dict[str, PlanSectionForm] | None = None,
+    not_doing_form=None,
+    editing: Initiative | None = None,
+    initiative_form=None,
+    new_initiative_form=None,
+    initiative_conflict=None,
+    section_conflicts: dict | None = None,
+    not_doing_conflict=None,
+    live: dict | None = None,
+) -> dict:
+    # The stamp first: a change saved while the page is drawn shows at the first poll.
+    live = live or live_context(request, squad)
+    plan = plan_for(squad)
+    section_forms = section_forms or {}
+    section_conflicts = section_conflicts or {}
+    threads = comment_threads(squad)
+    sections = {
+        SECTIONS[slug][0]: section_view(
+            slug,
+            plan,
+            section_forms.get(slug),
+            conflict=section_conflicts.get(slug),
+            comments=threads.get(f"section:{SECTIONS[slug][0]}", []),
+        )
+        for slug in SECTIONS
+    }
+    actor = access.actor_for(request)
+    context = {
+        **live,
+        "squad": squad,
+        "plan": plan,
+        "can_approve": access.can_approve_plan(actor, squad),
+        "drafts_restricted": squad.cycle.restrict_drafts,
+        "sections": sections,
+        "not_doing_conflict": not_doing_conflict,
+        "not_doing_comments": threads.get("section:not_doing", []),
+        "okr": OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
+        .prefetch_related("key_results")
+        .first(),
+        "not_doing_form": not_doing_form,
+        "stages": journey_moments(squad),
+        "add_dependency_url": dependency_create_link(squad),
+        "can_add_dependency": access.can_create_dependency(actor, squad),
+        "nav": "squads",
+        **dependencies_context(squad),
+        **initiatives_context(
+            request,
+            squad,
+            editing=editing,
+            edit_form=initiative_form,
+            new_form=new_initiative_form,
+            threads=threads,
+            edit_conflict=initiative_conflict,
+        ),
+    }
+    return context
+
+
+def live_context(request: AuthedRequest, squad: Squad, revision: int | None = None) -> dict:
+    """What the page's poller needs: where to ask, with what token, from which stamp
+    (`revision`, when the caller has read it already)."""
+    if revision is None:
+        revision = cowriting.stamp(squad.pk).revision
+    token = cowriting.poll_token(user_id=request.user.pk, squad_id=squad.pk)
+    return {
+        "live_url": reverse("squads:plan_live", args=[squad.key]) + "?" + urlencode({"t": token}),
+        # Only the revision: the first poll then brings who is editing what.
+        "live_etag": f"{revision}.",
+        "presence_url": reverse("squads:plan_presence", args=[squad.key]),
+        "history_url": reverse("squads:plan_history", args=[squad.key]),
+    }
+
+
+def section_template_and_context(
+    request: AuthedRequest, squad: Squad, slug: str, form=None, conflict=None, plan=None
+) -> tuple[str, dict]:
+    """`plan`: the plan as just saved, when the caller has it."""
+    plan = plan or plan_for(squad)
+    if slug == NOT_DOING:
+        threads = comment_threads(squad, section="not_doing")
+        context = {
+            "squad": squad,
+            "plan": plan,
+            "not_doing_form": form,
+            "not_doing_conflict": conflict,
+            "not_doing_comments": threads.get("section:not_doing", []),
+        }
+        template = "squads/plan.html#not_doing"
+    else:
+        name = SECTIONS[slug][0]
+        threads = comment_threads(squad, section=name)
+        section = section_view(
+            slug, plan, form, conflict=conflict, comments=threads.get(f"section:{name}", [])
+        )
+        context = {"squad": squad, "section": section}
+        if slug == "desired-experience":
+            context["stages"] = journey_moments(squad)
+        template = "squads/plan.html#section"
+    context.update(access.squad_flags(request, squad))
+    return template, context
+
+
+def initiative_or_404(squad: Squad, ikey: str) -> Initiative:
+    return get_object_or_404(
+        Initiative.objects.select_related("stage__journey", "segment"), squad=squad, key=ikey
+    )
