@@ -2,7 +2,9 @@
 
 `find_overlaps(initiatives)` returns one `OverlapGroup` per group of alike initiatives that
 spans two or more squads. It reads each initiative's title, description, stage, segment,
-function and dates, and never touches the database.
+function and dates, and never touches the database. One module of about 800 lines on
+purpose: the scoring, the grouping and the small WordPiece tokenizer the model needs are
+one algorithm, measured together (docs/overlap.md).
 
 How two initiatives are judged (docs/overlap.md has the reasoning and the figures):
 

@@ -17,6 +17,9 @@ they can, then paced at one save a second each). Prints throughput and p50/p95/p
 each page's throughput as a share of the bare view's, whether the budgets hold, and writes
 all of it with the machine's description into docs/performance.md ("Web app under load").
 Drops the database, and empties its Redis database, at the end.
+
+One script of about 850 lines on purpose: making the data, serving it, loading it and
+writing docs/performance.md are one run, and each figure's command is in this file.
 """
 
 from __future__ import annotations

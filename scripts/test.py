@@ -1,4 +1,4 @@
-"""Run every check the way CI does: lint, format, migrations, then the whole pytest suite.
+"""Run every check the way CI does: lint, format, layers, migrations, then the whole suite.
 
 Run by `make test` with the venv's Python; arguments are passed on to pytest.
 
@@ -127,6 +127,8 @@ def main(pytest_args: list[str]) -> int:
         steps: list[tuple[str, list[str], dict[str, str]]] = [
             ("lint", [python, "-m", "ruff", "check", "."], env),
             ("format", [python, "-m", "ruff", "format", "--check", "."], env),
+            # The layers (docs/architecture.md): an upward import fails here.
+            ("layers", [str(Path(python).parent / "lint-imports")], sqlite_env),
             (
                 "migrations",
                 [python, "manage.py", "makemigrations", "--check", "--dry-run"],

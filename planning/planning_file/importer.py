@@ -5,6 +5,10 @@ it describes of each object: a squad's members, the stages it covers, a journey'
 stage's moments, a plan's not-doing list. Objects it does not mention (other squads,
 initiatives, stages, key results, dependencies) are left as they are, never deleted: a file
 may describe part of a company.
+
+One module of about 900 lines on purpose: the order of the writes (people, cycles, journeys,
+squads, plans, dependencies) and the one transaction around them are the point, and read
+best top to bottom in one place.
 """
 
 from __future__ import annotations
