@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +14,6 @@ NAME_MAX_LENGTH = ApiToken._meta.get_field("name").max_length
 ACTIVE_TOKENS_MAX = 20
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def tokens(request: HttpRequest) -> HttpResponse:
     mine = ApiToken.objects.filter(user=request.user)
@@ -50,7 +48,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     # Only one's own tokens: anyone else's answers 404, as if it did not exist.

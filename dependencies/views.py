@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -282,7 +281,6 @@ def _continues_group(qs, offset: int, group: str, first) -> bool:
     return False
 
 
-@login_required
 @require_safe
 def board(request: AuthedRequest) -> HttpResponse:
     today = timezone.localdate()
@@ -416,7 +414,6 @@ def _export(request: HttpRequest) -> tuple[Iterator[list], str]:
     return exports.rows(qs, today), name
 
 
-@login_required
 @require_safe
 def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
     data, name = _export(request)
@@ -427,7 +424,6 @@ def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
     return response
 
 
-@login_required
 @require_safe
 def export_xlsx(request: AuthedRequest) -> FileResponse:
     data, name = _export(request)
@@ -452,7 +448,6 @@ def _answerable(request: AuthedRequest, key: str) -> tuple[Dependency, access.Ac
     return dep, actor
 
 
-@login_required
 @require_POST
 def respond(request: AuthedRequest, key: str) -> HttpResponse:
     dep, actor = _answerable(request, key)
@@ -507,7 +502,6 @@ def _decline_page(
     )
 
 
-@login_required
 @require_safe
 def decline(request: AuthedRequest, key: str) -> HttpResponse:
     """The decline form: in the row over HTMX, else as a small page of its own."""
@@ -520,7 +514,6 @@ def decline(request: AuthedRequest, key: str) -> HttpResponse:
     return _decline_page(request, dep, form=form, next_url=next_url)
 
 
-@login_required
 @require_safe
 def row(request: AuthedRequest, key: str) -> HttpResponse:
     """One board row, as it is now (the decline form's Cancel)."""
@@ -545,7 +538,6 @@ def _creatable_squads(actor: access.Actor, cycle: Cycle | None) -> list[Squad]:
     return list(squads)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def create(request: AuthedRequest) -> HttpResponse:
     actor = access.actor_for(request)
@@ -614,7 +606,6 @@ def create(request: AuthedRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def edit(request: AuthedRequest, key: str) -> HttpResponse:
     dep = _dependency_or_404(key)
@@ -1107,7 +1098,6 @@ def build_graph(filters: BoardFilters, kind: str, today: dt.date) -> GraphPictur
     )
 
 
-@login_required
 @require_safe
 def graph(request: AuthedRequest) -> HttpResponse:
     today = timezone.localdate()

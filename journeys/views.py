@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -71,7 +70,6 @@ def _squad_url(key: str) -> str:
 # Reading
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def journey_list(request: AuthedRequest) -> HttpResponse:
     """Every journey with its stages, segments and coverage; leadership also creates here."""
@@ -154,7 +152,6 @@ def _back_to(journey_key: str, anchor: str = "") -> HttpResponse:
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
-@login_required
 @require_GET
 def journey_detail(request: AuthedRequest, key: str) -> HttpResponse:
     return _render(request, _map_context(request, key))
@@ -189,7 +186,6 @@ def _moment_rw(request: AuthedRequest, key: str, stage_key: str, pk: int) -> Mom
     return moment
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def journey_edit(request: AuthedRequest, key: str) -> HttpResponse:
     journey = _journey_rw(request, key)
@@ -227,7 +223,6 @@ def journey_edit(request: AuthedRequest, key: str) -> HttpResponse:
     return _render(request, _map_context(request, key, **state), "header")
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def stage_new(request: AuthedRequest, key: str) -> HttpResponse:
     journey = _journey_rw(request, key)
@@ -249,7 +244,6 @@ def stage_new(request: AuthedRequest, key: str) -> HttpResponse:
     return _render(request, _map_context(request, key, new_stage_form=form), "new_stage")
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def stage_edit(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse:
     stage = _stage_rw(request, key, stage_key)
@@ -289,7 +283,6 @@ def stage_edit(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
     return _render(request, _stage_in(_map_context(request, key, **state), stage.pk), "stage")
 
 
-@login_required
 @require_POST
 def stage_move(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse:
     stage = _stage_rw(request, key, stage_key)
@@ -302,7 +295,6 @@ def stage_move(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
     return _render(request, _map_context(request, key), "map")
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def moment_new(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse:
     stage = _stage_rw(request, key, stage_key)
@@ -320,7 +312,6 @@ def moment_new(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
     return _render(request, _stage_in(_map_context(request, key, **state), stage.pk), "stage")
 
 
-@login_required
 @require_http_methods(["GET", "POST"])
 def moment_edit(request: AuthedRequest, key: str, stage_key: str, pk: int) -> HttpResponse:
     moment = _moment_rw(request, key, stage_key, pk)
@@ -358,7 +349,6 @@ def moment_edit(request: AuthedRequest, key: str, stage_key: str, pk: int) -> Ht
     return _render(request, context, "stage")
 
 
-@login_required
 @require_POST
 def moment_delete(request: AuthedRequest, key: str, stage_key: str, pk: int) -> HttpResponse:
     moment = _moment_rw(request, key, stage_key, pk)

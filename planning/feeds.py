@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required, login_required
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -293,7 +293,6 @@ def _feed_url(request: HttpRequest, name: str, *args) -> str:
     return request.build_absolute_uri(reverse(name, args=args))
 
 
-@login_required
 @require_safe
 def calendar_page(request: HttpRequest) -> HttpResponse:
     """The person's feed URLs, and the buttons that reset or turn off their secret link."""
@@ -325,7 +324,6 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def calendar_reset(request: HttpRequest) -> HttpResponse:
     had = CalendarToken.objects.filter(user=request.user).exists()
@@ -341,7 +339,6 @@ def calendar_reset(request: HttpRequest) -> HttpResponse:
     return redirect("calendar")
 
 
-@login_required
 @require_POST
 def calendar_turn_off(request: HttpRequest) -> HttpResponse:
     turn_off(request.user)

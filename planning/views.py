@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
@@ -31,13 +30,11 @@ from planning.models import Finding, Notification, ReviewRun
 from squads.models import Initiative, KeyResult, Squad
 
 
-@login_required
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("squads:list")
 
 
-@login_required
 @require_POST
 def cycle_select(request: HttpRequest) -> HttpResponse:
     cycle = get_object_or_404(Cycle, key=request.POST.get("cycle", ""))
@@ -57,7 +54,6 @@ class CycleSettingsForm(forms.ModelForm):
         labels = {"restrict_drafts": "Keep draft plans to those working on them"}
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def cycle_settings(request: HttpRequest, key: str) -> HttpResponse:
     """A cycle's settings, for leadership: whether draft plans are restricted."""
@@ -337,7 +333,6 @@ def _page_number(request: HttpRequest, pages: int) -> int:
     return min(max(number, 1), max(pages, 1))
 
 
-@login_required
 @require_safe
 def findings(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
@@ -409,7 +404,6 @@ def _finding_response(
     return render(request, "planning/finding.html", context, status=status)
 
 
-@login_required
 @require_safe
 def finding_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     finding = _finding_or_404(pk)
@@ -417,7 +411,6 @@ def finding_detail(request: AuthedRequest, pk: int) -> HttpResponse:
     return _finding_response(request, finding, next_url=next_url)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def finding_dismiss_form(request: AuthedRequest, pk: int) -> HttpResponse:
     """The dismiss form (in the card over HTMX, else on the finding's page); POST dismisses."""
@@ -430,7 +423,6 @@ def finding_dismiss_form(request: AuthedRequest, pk: int) -> HttpResponse:
     return _finding_response(request, finding, next_url=next_url, dismiss_form=DismissForm())
 
 
-@login_required
 @require_POST
 def finding_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     if action not in ("acknowledge", "resolve", "dismiss", "reopen"):
@@ -521,7 +513,6 @@ def _status_response(request: AuthedRequest, cycle: Cycle | None) -> HttpRespons
     return response
 
 
-@login_required
 @require_safe
 def findings_status(request: AuthedRequest) -> HttpResponse:
     if not request.htmx:
@@ -529,7 +520,6 @@ def findings_status(request: AuthedRequest) -> HttpResponse:
     return _status_response(request, current_cycle(request))
 
 
-@login_required
 @require_POST
 def findings_run(request: AuthedRequest) -> HttpResponse:
     actor = access.actor_for(request)
@@ -573,7 +563,6 @@ def findings_run(request: AuthedRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------
 
 
-@login_required
 @require_safe
 def notifications(request: AuthedRequest) -> HttpResponse:
     """The signed-in person's notifications, newest first; opening the page reads them."""

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, NoReturn
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.http import HttpResponse
@@ -176,7 +175,6 @@ def _squads_for_list(cycle) -> list[Squad]:
     )
 
 
-@login_required
 @require_safe
 def squad_list(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
@@ -206,7 +204,6 @@ def squad_list(request: AuthedRequest) -> HttpResponse:
 # ---------------------------------------------------------------------------------------
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def squad_create(request: AuthedRequest) -> HttpResponse:
     if not access.can_create_squad(access.actor_for(request)):
@@ -376,7 +373,6 @@ def _detail_context(
     return context
 
 
-@login_required
 @require_safe
 def squad_detail(request: AuthedRequest, key: str) -> HttpResponse:
     squad, _ = squad_access.get_squad_for_user(request, key)
@@ -390,7 +386,6 @@ def _members_response(request: AuthedRequest, squad: Squad, **kwargs) -> HttpRes
     return render(request, "squads/detail.html#members", _members_context(request, squad, **kwargs))
 
 
-@login_required
 @require_POST
 def member_add(request: AuthedRequest, key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
@@ -415,7 +410,6 @@ def member_add(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/detail.html", _detail_context(request, squad, member_form=form))
 
 
-@login_required
 @require_POST
 def member_remove(request: AuthedRequest, key: str, username: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
@@ -438,7 +432,6 @@ def member_remove(request: AuthedRequest, key: str, username: str) -> HttpRespon
     return redirect(reverse("squads:detail", args=[squad.key]) + "#members")
 
 
-@login_required
 @require_POST
 def dri_handover(request: AuthedRequest, key: str) -> HttpResponse:
     """A plain form on purpose: who may manage the squad changes, so the whole page does."""
@@ -471,7 +464,6 @@ def _objective_context(request: AuthedRequest, squad: Squad, form=None) -> dict:
     }
 
 
-@login_required
 @require_safe
 def okr_objective(request: AuthedRequest, key: str) -> HttpResponse:
     squad, _ = squad_access.get_squad_for_user(request, key)
@@ -480,7 +472,6 @@ def okr_objective(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/detail.html#objective", _objective_context(request, squad))
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
@@ -525,7 +516,6 @@ def _okr_context(request: AuthedRequest, squad: Squad, new_kr_form=None) -> dict
     }
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def key_result_create(request: AuthedRequest, key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
@@ -555,7 +545,6 @@ def key_result_create(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/detail.html", _detail_context(request, squad, new_kr_form=form))
 
 
-@login_required
 @require_safe
 def key_result_detail(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
     squad, _ = squad_access.get_squad_for_user(request, key)
@@ -571,7 +560,6 @@ def _key_result_response(request: AuthedRequest, squad: Squad, kr: KeyResult, **
     return render(request, "squads/detail.html#key_result", context)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
@@ -649,7 +637,6 @@ def _key_result_initial(conflict: conflicts.RecordConflict) -> dict:
     return initial
 
 
-@login_required
 @require_POST
 def check_in(request: AuthedRequest, key: str, kr_key: str) -> HttpResponse:
     squad = _check_in_squad(request, key)

@@ -97,6 +97,9 @@ MIDDLEWARE = [
     # Django's, checking a session read from the cache against the database in the same
     # query as the account (throughline/sessions.py).
     "throughline.sessions.AuthenticationMiddleware",
+    # Every page needs a sign-in unless its view says @login_not_required (the sign-in and
+    # password pages, the calendar feeds, the poll, the API with its own token check).
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -69,6 +69,9 @@ def _if_none_match(request) -> str:
     return request.headers.get("If-None-Match", "").removeprefix("W/").strip('"')
 
 
+# The poll's signed token stands in for the sign-in for an unchanged answer only; whenever
+# there is something to show, the session is checked here as on any page.
+@login_not_required
 @require_safe
 def plan_live(request: AuthedRequest, key: str) -> HttpResponse:
     since = request.GET.get("since", "")
@@ -250,7 +253,6 @@ def _part_label(squad: Squad, part: str) -> str | None:
     return None
 
 
-@login_required
 @require_POST
 def plan_presence(request: AuthedRequest, key: str) -> HttpResponse:
     squad = squad_access.get_squad_rw(request, key)
@@ -544,7 +546,6 @@ def history_entries(squad: Squad) -> list[Entry]:
     return entries
 
 
-@login_required
 @require_safe
 def plan_history(request: AuthedRequest, key: str) -> HttpResponse:
     squad, can_edit = squad_access.get_plan_for_user(request, key)
@@ -583,7 +584,6 @@ def _restore_reason(record) -> str:
     return f"Restored the version of {when:%-d %b %Y, %H:%M}"
 
 
-@login_required
 @require_POST
 def plan_restore(request: AuthedRequest, key: str) -> HttpResponse:
     squad, can_edit = squad_access.get_plan_for_user(request, key)
@@ -757,10 +757,9 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
         "open": True,
         "can_comment": can_comment,
     }
-    return render(request, "squads/comment_threads.html", context)
+    return render(request, "squads/_comments.html", context)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def section_comments(request: AuthedRequest, key: str, section: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
@@ -776,7 +775,6 @@ def section_comments(request: AuthedRequest, key: str, section: str) -> HttpResp
     )
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_comments(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)

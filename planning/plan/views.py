@@ -9,7 +9,6 @@ URL is an edit URL, so every page and form also works without script.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -50,7 +49,6 @@ from squads.models import Initiative, Squad
 from squads.views import _forbid
 
 
-@login_required
 @require_safe
 def plan(request: AuthedRequest, key: str) -> HttpResponse:
     # The poll's stamp and the revisions the cached body is keyed on, read with the squad
@@ -86,7 +84,6 @@ def plan(request: AuthedRequest, key: str) -> HttpResponse:
     )
 
 
-@login_required
 @require_POST
 def plan_approval(request: AuthedRequest, key: str) -> HttpResponse:
     """The DRI approves the plan, or returns it to draft (`decision` = approve or draft)."""
@@ -121,7 +118,6 @@ def _known_section(slug: str) -> None:
         raise Http404("No such section.")
 
 
-@login_required
 @require_safe
 def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
@@ -131,7 +127,6 @@ def plan_section(request: AuthedRequest, key: str, section: str) -> HttpResponse
     return _section_response(request, squad, section)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpResponse:
     squad, can_edit = squad_access.get_plan_for_user(
@@ -270,7 +265,6 @@ def _initiative_saved_response(
     return response
 
 
-@login_required
 @require_safe
 def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
@@ -282,7 +276,6 @@ def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/plan.html#initiatives", initiatives_context(request, squad))
 
 
-@login_required
 @require_safe
 def initiative_detail(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
@@ -298,7 +291,6 @@ def initiative_detail(request: AuthedRequest, key: str, ikey: str) -> HttpRespon
     return render(request, "squads/plan.html#initiative", context)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
     squad = squad_access.get_squad_rw(request, key)
@@ -332,7 +324,6 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/plan.html", context)
 
 
-@login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, can_edit = squad_access.get_plan_for_user(request, key)
