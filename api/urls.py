@@ -14,10 +14,10 @@ def _own_authentication(patterns: list) -> list:
     return patterns
 
 
-api_patterns, app_name, namespace = api.urls
+_patterns, _app, _namespace = api.urls
 
 urlpatterns = [
-    path("api/v1/", (_own_authentication(api_patterns), app_name, namespace)),
+    path("api/v1/", (_own_authentication(_patterns), _app, _namespace)),
     path("account/api-tokens/", views.tokens, name="api_tokens"),
     path("account/api-tokens/<int:pk>/revoke/", views.revoke, name="api_token_revoke"),
 ]

@@ -21,18 +21,10 @@ from dataclasses import dataclass
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
-from core.models import Capacity, Cycle, PageRevision, Profile
+from core.models import Capacity, Cycle, Profile
 from core.versioning import versioned_saved
 from dependencies.models import Dependency
 from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
-from planning.models import (
-    CalendarToken,
-    Finding,
-    Notification,
-    NotificationPreference,
-    ReviewRun,
-    StagedImport,
-)
 from planning.tasks import review_enqueue, review_enqueue_open_cycles
 from squads.cowriting import plan_changed
 from squads.models import (
@@ -43,8 +35,6 @@ from squads.models import (
     KeyResult,
     Membership,
     Plan,
-    PlanStamp,
-    Presence,
     Squad,
     SquadStage,
 )
@@ -142,16 +132,17 @@ CHANGES: dict[type[Model], Follows] = {
 }
 
 # A change to these moves no review, no stamp and no page scope, and why.
-NOT_FOLLOWED: dict[type[Model], str] = {
-    ReviewRun: "written by the review itself",
-    Finding: "written by the review itself",
-    Notification: "a person's own list; its count is read per request",
-    NotificationPreference: "a person's own email settings",
-    CalendarToken: "a person's own feed links",
-    StagedImport: "a preview waiting for confirmation; confirming writes the rows above",
-    PlanStamp: "the stamp itself",
-    Presence: "moves the stamp's presence part itself (squads.cowriting)",
-    PageRevision: "the page revisions themselves",
+NOT_FOLLOWED: dict[str, str] = {
+    "planning.ReviewRun": "written by the review itself",
+    "planning.Finding": "written by the review itself",
+    "planning.Notification": "a person's own list; its count is read per request",
+    "planning.NotificationPreference": "a person's own email settings",
+    "planning.CalendarToken": "a person's own feed links",
+    "planning.StagedImport": "a preview waiting for confirmation; confirming writes the rows above",
+    "squads.PlanStamp": "the stamp itself",
+    "squads.Presence": "moves the stamp's presence part itself (squads.cowriting)",
+    "core.PageRevision": "the page revisions themselves",
+    "api.ApiToken": "a person's own API tokens",
 }
 
 

@@ -5,6 +5,7 @@ middleware as every page, and touches neither the session nor the database: the 
 that scripts/bench.py measures each page against. It exists only on the benchmark server.
 """
 
+from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
 from django.urls import include, path
@@ -16,6 +17,7 @@ BARE = engines["django"].from_string(
 )
 
 
+@login_not_required  # as before the sign-in became the default: the bench's baseline
 def bare(request: HttpRequest) -> HttpResponse:
     return HttpResponse(BARE.render({"title": "Throughline", "n": 1}))
 

@@ -140,7 +140,7 @@ def test_an_initiative_editor_on_the_plan_page_cannot_drop_a_save_it_never_showe
             version=current.version,
         )
 
-    save_lands_after_first_call(monkeypatch, "_initiative_or_404", alice_saves)
+    save_lands_after_first_call(monkeypatch, "initiative_or_404", alice_saves)
     client.force_login(bob)
     edit = reverse("squads:initiative_edit", args=[squad.key, tool.key])
     version, page = shown(client.get(edit))  # the whole plan page, this initiative open
