@@ -12,7 +12,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.text import slugify
 
-from dependencies.models import Dependency, function_name, on_provider_side
+from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
 from planning import cowriting
 from planning.keys import KEY_MAX_LENGTH, KEY_RE
 from planning.tasks import review_enqueue
@@ -268,6 +268,13 @@ def _review_after(dependency: Dependency) -> None:
     saved_without_signal(dependency)
 
 
+def _answered_meanwhile(dependency: Dependency) -> str:
+    return (
+        "Someone answered this dependency meanwhile; it is now "
+        f"{dependency.get_status_display().lower()}."
+    )
+
+
 def dependency_respond(
     *,
     dependency: Dependency,
@@ -277,7 +284,8 @@ def dependency_respond(
     seen_status: str | None = None,
     now: dt.datetime | None = None,
 ) -> Dependency:
-    """The provider's answer: accept, decline (a reason is required), at risk or done.
+    """The provider's answer: accept, decline (a reason is required), at risk or done,
+    when the lifecycle lets that status follow the current one (models.TRANSITIONS).
 
     A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
     side reads why. With `seen_status`, the change applies only if the status is still the
@@ -292,12 +300,12 @@ def dependency_respond(
             raise ValidationError({"reason": "Say why you decline, so the squad can re-plan."})
         if len(reason) > REASON_MAX_LENGTH:
             raise ValidationError({"reason": f"Keep it under {REASON_MAX_LENGTH} characters."})
-    if dependency.status == status:
-        raise ValidationError(
-            f"This dependency is already {dependency.get_status_display().lower()}."
-        )
-    now = now or timezone.now()
     seen = seen_status or dependency.status
+    if seen != dependency.status:
+        raise ValidationError(_answered_meanwhile(dependency))
+    if problem := transition_problem(dependency.status, status):
+        raise ValidationError({"action": problem})
+    now = now or timezone.now()
     values: dict = {"status": status, "updated_at": now}
     if action == "decline":
         day = timezone.localtime(now).date()
@@ -322,10 +330,7 @@ def dependency_respond(
             )
         except cowriting.Conflict:
             dependency.refresh_from_db()
-            raise ValidationError(
-                "Someone answered this dependency meanwhile; it is now "
-                f"{dependency.get_status_display().lower()}."
-            ) from None
+            raise ValidationError(_answered_meanwhile(dependency)) from None
         # update() sends no signal: queue the review of the needing squad's cycle ourselves.
         review_enqueue([_needer_squad(dependency).cycle_id])
     dependency.status = status
