@@ -568,6 +568,10 @@ def dependency_create(request, payload: schemas.DependencyIn):
     "/{key}/answer",
     response={200: schemas.DependencyOut, 400: schemas.Error, 403: schemas.Error},
     summary="Accept, decline (with a reason), mark at risk or done (the provider side)",
+    description=(
+        "Only a status the lifecycle lets follow the current one (docs/dependencies.md); "
+        "any other answers 400 with the reason under errors.action."
+    ),
 )
 def dependency_answer(request, key: str, payload: schemas.DependencyAnswer):
     dep = _dependency(key)

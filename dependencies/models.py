@@ -42,6 +42,48 @@ def on_provider_side(
 DEPENDENCY_STATUSES = ["requested", "accepted", "at_risk", "done", "declined"]
 OPEN_STATUSES = ("requested", "accepted", "at_risk")
 
+# The lifecycle: which status may follow which, in the order the board offers them. Every
+# way of changing an existing dependency asks it (the board, the API, the spreadsheet import
+# and the planning file); docs/dependencies.md shows it and a test keeps the two equal.
+# Nothing leads back to requested: a request is answered once, and changes of mind go
+# through accepted.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "requested": ("accepted", "declined"),
+    "accepted": ("at_risk", "done", "declined"),
+    "at_risk": ("accepted", "done", "declined"),
+    "done": ("accepted",),
+    "declined": ("accepted",),
+}
+
+
+def may_follow(current: str, wanted: str) -> bool:
+    """Whether a dependency that is `current` may become `wanted`."""
+    return wanted in TRANSITIONS.get(current, ())
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
+def transition_problem(
+    current: str, wanted: str, *, as_values: bool = False, subject: str = "This dependency"
+) -> str:
+    """Why `wanted` may not follow `current` ("" when it may): the current status and what
+    may follow it. `as_values` names statuses as files write them (at_risk), else as
+    people read them (at risk)."""
+    if may_follow(current, wanted):
+        return ""
+
+    def name(status: str) -> str:
+        return status if as_values else Dependency.Status(status).label.lower()
+
+    if current == wanted:
+        return f"{subject} is already {name(current)}."
+    return (
+        f"{subject} is {name(current)}: it may become "
+        f"{_either([name(s) for s in TRANSITIONS[current]])}, not {name(wanted)}."
+    )
+
 
 @dataclass(frozen=True)
 class BoardFilters:
@@ -234,6 +276,10 @@ class Dependency(models.Model):
 
     def is_overdue(self, today: dt.date) -> bool:
         return self.is_open() and self.due < today
+
+    def may_become(self, status: str) -> bool:
+        """Whether its status may change to `status` now (see TRANSITIONS)."""
+        return may_follow(self.status, status)
 
     def provider_squad_id(self) -> int | None:
         """The providing squad (directly or through its initiative); None for a function."""

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from core import versioning
 from core.keys import KEY_MAX_LENGTH, KEY_RE
 from core.validators import date_problem, is_blank
-from dependencies.models import Dependency, function_name, on_provider_side
+from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -259,6 +259,13 @@ def squads_of(dependency: Dependency) -> list[int]:
     return [pk for pk in ids if pk is not None]
 
 
+def _answered_meanwhile(dependency: Dependency) -> str:
+    return (
+        "Someone answered this dependency meanwhile; it is now "
+        f"{dependency.get_status_display().lower()}."
+    )
+
+
 def dependency_respond(
     *,
     dependency: Dependency,
@@ -268,7 +275,8 @@ def dependency_respond(
     seen_status: str | None = None,
     now: dt.datetime | None = None,
 ) -> Dependency:
-    """The provider's answer: accept, decline (a reason is required), at risk or done.
+    """The provider's answer: accept, decline (a reason is required), at risk or done,
+    when the lifecycle lets that status follow the current one (models.TRANSITIONS).
 
     A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
     side reads why. With `seen_status`, the change applies only if the status is still the
@@ -283,12 +291,12 @@ def dependency_respond(
             raise ValidationError({"reason": "Say why you decline, so the squad can re-plan."})
         if len(reason) > REASON_MAX_LENGTH:
             raise ValidationError({"reason": f"Keep it under {REASON_MAX_LENGTH} characters."})
-    if dependency.status == status:
-        raise ValidationError(
-            f"This dependency is already {dependency.get_status_display().lower()}."
-        )
-    now = now or timezone.now()
     seen = seen_status or dependency.status
+    if seen != dependency.status:
+        raise ValidationError(_answered_meanwhile(dependency))
+    if problem := transition_problem(dependency.status, status):
+        raise ValidationError({"action": problem})
+    now = now or timezone.now()
     values: dict = {"status": status, "updated_at": now}
     if action == "decline":
         day = timezone.localtime(now).date()
@@ -313,10 +321,7 @@ def dependency_respond(
             )
         except versioning.Conflict:
             dependency.refresh_from_db()
-            raise ValidationError(
-                "Someone answered this dependency meanwhile; it is now "
-                f"{dependency.get_status_display().lower()}."
-            ) from None
+            raise ValidationError(_answered_meanwhile(dependency)) from None
     dependency.status = status
     dependency.note = saved.note
     dependency.updated_at = now

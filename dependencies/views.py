@@ -43,7 +43,14 @@ from dependencies.forms import (
     RespondForm,
     people_for_owner,
 )
-from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency
+from dependencies.models import (
+    OPEN_STATUSES,
+    TRANSITIONS,
+    BoardFilters,
+    Dependency,
+    may_follow,
+    transition_problem,
+)
 from journeys.models import Stage
 from squads import conflicts
 from squads.forms import known_functions
@@ -53,15 +60,29 @@ READ_ONLY_ANSWER = "Only the providing side can answer this dependency."
 READ_ONLY_EDIT = "Only the needing squad's members can change this dependency."
 READ_ONLY_CREATE = "Only a squad's members can record what it needs."
 
-# What the provider may do from each status: (action, button label).
-ACTIONS = {
-    "requested": [("accept", "Accept")],
-    "accepted": [("at_risk", "At risk"), ("done", "Done")],
-    "at_risk": [("accept", "Back on track"), ("done", "Done")],
-    "done": [("accept", "Reopen")],
-    "declined": [("accept", "Accept after all")],
+# A button's label says what the answer means from where the dependency is.
+_LABELS = {"accept": "Accept", "at_risk": "At risk", "done": "Done"}
+_LABELS_FROM = {
+    ("at_risk", "accept"): "Back on track",
+    ("done", "accept"): "Reopen",
+    ("declined", "accept"): "Accept after all",
 }
-CAN_DECLINE = {"requested", "accepted", "at_risk"}
+_ACTION_FOR = {status: action for action, status in services.RESPONSES.items()}
+
+
+def _buttons(current: str) -> list[tuple[str, str]]:
+    """What the provider may do from `current`, as the lifecycle allows: (action, label).
+    Declining is not a button but a form of its own, for the reason (CAN_DECLINE)."""
+    buttons = []
+    for status in TRANSITIONS[current]:
+        if status != Dependency.Status.DECLINED:
+            action = _ACTION_FOR[status]
+            buttons.append((action, _LABELS_FROM.get((current, action), _LABELS[action])))
+    return buttons
+
+
+ACTIONS = {current: _buttons(current) for current in TRANSITIONS}
+CAN_DECLINE = {current for current in TRANSITIONS if may_follow(current, "declined")}
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,21 +494,23 @@ def respond(request: AuthedRequest, key: str) -> HttpResponse:
             messages.success(request, f"“{dep.what}” is now {label}.")
             return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
     dep = _decorate(_dependency_or_404(key), actor, today)
-    declining = request.POST.get("action") == "decline"
+    ask_reason = request.POST.get("action") == "decline" and "reason" in form.errors
+    problems = [str(e) for e in form.non_field_errors() or form.errors.get("action", [])]
+    if ask_reason and not dep.can_decline:
+        # The lifecycle refuses this decline whatever the reason: say that, not "say why".
+        ask_reason = False
+        problems = [transition_problem(dep.status, Dependency.Status.DECLINED)]
     if request.htmx:
-        problem = " ".join(form.non_field_errors()) or " ".join(
-            str(e) for e in form.errors.get("action", [])
-        )
         return _row_response(
             request,
             dep,
             next_url=next_url,
-            decline_form=form if declining and "reason" in form.errors else None,
-            error=problem,
+            decline_form=form if ask_reason else None,
+            error=" ".join(problems),
         )
-    if declining and "reason" in form.errors:
+    if ask_reason:
         return _decline_page(request, dep, form=form, next_url=next_url)
-    for error in form.non_field_errors() or form.errors.get("action", ["That did not work."]):
+    for error in problems or ["That did not work."]:
         messages.error(request, error)
     return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
 
@@ -508,6 +531,12 @@ def decline(request: AuthedRequest, key: str) -> HttpResponse:
     dep, actor = _answerable(request, key)
     dep = _decorate(dep, actor, timezone.localdate())
     next_url = _safe_next(request, request.GET.get("next")) or _board_url(dep=dep.key)
+    if not dep.can_decline:
+        problem = transition_problem(dep.status, Dependency.Status.DECLINED)
+        if request.htmx:
+            return _row_response(request, dep, next_url=next_url, error=problem)
+        messages.error(request, problem)
+        return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
     form = DeclineForm(initial={"action": "decline", "was": dep.status})
     if request.htmx:
         return _row_response(request, dep, next_url=next_url, decline_form=form)

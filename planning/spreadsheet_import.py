@@ -29,7 +29,7 @@ from core import access
 from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from core.validators import DATE_RANGE, date_from_text, date_problem, is_blank
 from dependencies import services as dependency_services
-from dependencies.models import Dependency
+from dependencies.models import DEPENDENCY_STATUSES, Dependency, transition_problem
 from journeys.models import Segment, Stage
 from planning.spreadsheet_files import Bounds, UnreadableFile, csv_rows, xlsx_sheets
 from squads import services as squad_services
@@ -66,7 +66,11 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("what", "What is needed; required."),
         ("due", f"A date (YYYY-MM-DD or an Excel date) {DATE_RANGE}; required."),
         ("blocking", "yes or no; default no."),
-        ("status", "Empty for a new one; accepted, at_risk or done from the provider side."),
+        (
+            "status",
+            "Empty for a new one; accepted, at_risk or done from the provider side, when it "
+            "may follow the current status (as on the board).",
+        ),
         ("owner", "A username on the provider side: of the providing squad or function."),
         ("note", ""),
     ],
@@ -604,7 +608,9 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
         if changes and not access.can_edit_dependency(actor, current):
             c.problem("what", "Only the needing squad's members change what it needs.")
         if status and status != current.status:
-            if status not in STATUS_ANSWERS:
+            if status in DEPENDENCY_STATUSES and not current.may_become(status):
+                c.problem("status", transition_problem(current.status, status, as_values=True))
+            elif status not in STATUS_ANSWERS:
                 c.problem(
                     "status",
                     "Import sets accepted, at_risk or done; decline on the board, with a reason.",

@@ -376,9 +376,11 @@ def test_the_provider_accepts_in_place_and_only_that_row_comes_back(client, dep,
 
 
 def test_a_plain_post_redirects_back_to_the_same_filtered_board(client, dep, dora):
+    dep.status = "accepted"  # at risk follows a promise, not a request
+    dep.save()
     client.force_login(dora)
     back = board(status="open", to="product-led")
-    response = client.post(respond(dep), {"action": "at_risk", "was": "requested", "next": back})
+    response = client.post(respond(dep), {"action": "at_risk", "was": "accepted", "next": back})
     assert response.status_code == 302
     assert response["Location"] == back + "#dep-messaging"
     dep.refresh_from_db()
@@ -387,8 +389,9 @@ def test_a_plain_post_redirects_back_to_the_same_filtered_board(client, dep, dor
 
 def test_an_unsafe_next_goes_to_the_board_instead(client, dep, dora):
     client.force_login(dora)
-    response = client.post(respond(dep), {"action": "done", "next": "https://evil.example.com/"})
+    response = client.post(respond(dep), {"action": "accept", "next": "https://evil.example.com/"})
     assert response["Location"].startswith(reverse("board:board") + "?dep=messaging")
+    assert Dependency.objects.get(pk=dep.pk).status == "accepted"
 
 
 def test_declining_needs_a_reason_and_keeps_the_row(client, dep, dora):

@@ -25,7 +25,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 
 from core.models import Capacity, Cycle, Profile
 from dependencies import services as dependency_services
-from dependencies.models import DEPENDENCY_STATUSES, Dependency
+from dependencies.models import DEPENDENCY_STATUSES, Dependency, transition_problem
 from journeys.models import (
     EMOTION_MAX,
     EMOTION_MIN,
@@ -117,6 +117,11 @@ def import_document(document: Any) -> ImportReport:
     report = ImportReport()
     try:
         with transaction.atomic():
+            # A status the file gives a stored dependency is a change like an answer on the
+            # board: checked against the lifecycle, on rows locked until the file is in.
+            _check_transitions(clean["dependencies"], problems)
+            if problems:
+                raise PlanningFileInvalid(problems)
             _Writer(report).write(clean)
             # Who is on a provider's side is known only once the file's squads, members and
             # people are in: checked here, inside the transaction, so a problem writes nothing.
@@ -859,6 +864,24 @@ def _check_owners(dependencies: list[dict], problems: Problems) -> None:
         except ValidationError as exc:
             for message in exc.message_dict["owner"]:
                 problems.add(join(dep["path"], "owner"), message)
+
+
+def _check_transitions(dependencies: list[dict], problems: Problems) -> None:
+    """A new dependency may start in any status (the file records a state); a stored one
+    changes status only as the lifecycle allows (TRANSITIONS)."""
+    stored = dict(
+        Dependency.objects.select_for_update()
+        .filter(key__in=[dep["key"] for dep in dependencies])
+        .order_by("pk")
+        .values_list("key", "status")
+    )
+    for dep in dependencies:
+        current = stored.get(dep["key"])
+        if current is None or current == dep["status"]:
+            continue
+        subject = f"stored dependency {quote(dep['key'])}"
+        if problem := transition_problem(current, dep["status"], as_values=True, subject=subject):
+            problems.add(join(dep["path"], "status"), problem.rstrip("."))
 
 
 def _party(ref: str) -> tuple[str, Any]:
