@@ -94,7 +94,7 @@ def revisions(scopes: Iterable[str], request: HttpRequest | None = None) -> tupl
 
 def plan_revisions(request: HttpRequest, squad) -> tuple[tuple[int, ...], int | None]:
     """A plan page's revisions ([squad_scope(), DIRECTORY]) and its co-writing stamp's
-    revision (planning.cowriting; None where the cache is off), as read with the squad."""
+    revision (squads.cowriting; None where the cache is off), as read with the squad."""
     if not enabled():
         return (0, 0), None
     if squad.page_directory is not None:
