@@ -628,6 +628,23 @@ def test_missing_what_and_due_are_shown_beside_their_fields(client, needing, pro
     assert not Dependency.objects.exists()
 
 
+def test_each_field_is_described_by_its_hint_and_its_error(client, needing, providing, bob):
+    # Screen readers read a field's hint and error from the ids its aria-describedby names.
+    client.force_login(bob)
+    content = client.post(create_url(), form_data(what="", due="someday")).content.decode()
+    what = re.search(r"<textarea[^>]*name=\"what\"[^>]*>", content).group(0)
+    assert 'aria-invalid="true"' in what
+    assert 'aria-describedby="id_what_helptext id_what_error"' in what
+    ids = set(re.findall(r'\bid="([^"]+)"', content))
+    described = [
+        name
+        for names in re.findall(r'aria-describedby="([^"]+)"', content)
+        for name in names.split()
+    ]
+    assert "id_due_helptext" in described
+    assert set(described) <= ids
+
+
 def test_the_owner_must_be_on_the_provider_side(client, needing, providing, bob, dora, alice):
     client.force_login(bob)
     # Naming oneself (the needing side) as owner would let the needing squad answer its own

@@ -80,7 +80,13 @@ INSTALLED_APPS = [
     "api",
     # Who changed what in the co-written parts of a plan (docs/cowriting.md).
     "simple_history",
+    # Django's own form and widget templates, for the renderer below.
+    "django.forms",
 ]
+
+# Forms render through the project's templates, so `{{ form.name.as_field_group }}` draws a
+# field with our label, hint and error markup from templates/django/forms/field.html.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
