@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from dependencies import views
+from dependencies import graph
 from dependencies.models import Dependency
 from tests import factories as f
 
@@ -196,7 +196,7 @@ def test_user_text_is_escaped_in_the_picture(client, squads, carol):
 
 
 def test_a_large_graph_is_capped_with_loops_kept(client, cycle, squads, carol, monkeypatch):
-    monkeypatch.setattr(views, "GRAPH_MAX_NODES", 4)
+    monkeypatch.setattr(graph, "GRAPH_MAX_NODES", 4)
     need("l1", squads["onboarding"], squads["product"])
     need("l2", squads["product"], squads["onboarding"])
     for n in range(6):
@@ -228,12 +228,12 @@ def test_a_big_loop_is_drawn_as_one_box_and_its_members_listed(client, cycle, ca
 
 def test_the_layout_is_deterministic_and_puts_needers_left_of_providers():
     def build():
-        made = {n: views.Node(id=n, label=n.upper(), kind="squad") for n in ("a", "b", "c", "d")}
+        made = {n: graph.Node(id=n, label=n.upper(), kind="squad") for n in ("a", "b", "c", "d")}
         links = {
-            pair: views.Edge(source=pair[0], target=pair[1], count=1)
+            pair: graph.Edge(source=pair[0], target=pair[1], count=1)
             for pair in (("a", "b"), ("b", "c"), ("d", "c"), ("c", "b"))
         }
-        size = views.graph_layout(made, links)
+        size = graph.graph_layout(made, links)
         return made, links, size
 
     first, links, size = build()
