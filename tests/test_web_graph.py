@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
-from dependencies import views
+from dependencies import graph
 from dependencies.models import Dependency
 from tests import factories as f
 
@@ -196,7 +196,7 @@ def test_user_text_is_escaped_in_the_picture(client, squads, carol):
 
 
 def test_a_large_graph_is_capped_with_loops_kept(client, cycle, squads, carol, monkeypatch):
-    monkeypatch.setattr(views, "GRAPH_MAX_NODES", 4)
+    monkeypatch.setattr(graph, "GRAPH_MAX_NODES", 4)
     need("l1", squads["onboarding"], squads["product"])
     need("l2", squads["product"], squads["onboarding"])
     for n in range(6):
@@ -228,12 +228,12 @@ def test_a_big_loop_is_drawn_as_one_box_and_its_members_listed(client, cycle, ca
 
 def test_the_layout_is_deterministic_and_puts_needers_left_of_providers():
     def build():
-        made = {n: views.Node(id=n, label=n.upper(), kind="squad") for n in ("a", "b", "c", "d")}
+        made = {n: graph.Node(id=n, label=n.upper(), kind="squad") for n in ("a", "b", "c", "d")}
         links = {
-            pair: views.Edge(source=pair[0], target=pair[1], count=1)
+            pair: graph.Edge(source=pair[0], target=pair[1], count=1)
             for pair in (("a", "b"), ("b", "c"), ("d", "c"), ("c", "b"))
         }
-        size = views.graph_layout(made, links)
+        size = graph.graph_layout(made, links)
         return made, links, size
 
     first, links, size = build()
@@ -247,6 +247,113 @@ def test_the_layout_is_deterministic_and_puts_needers_left_of_providers():
     assert first["b"].x == first["c"].x
     assert links[("b", "c")].in_loop and not links[("a", "b")].in_loop
     assert all(e.path.startswith("M") for e in links.values())
+
+
+def squad_node(n: str) -> graph.Node:
+    return graph.Node(id=n, label=n.upper(), kind="squad", filter_key=n)
+
+
+def test_rows_for_one_pair_become_one_edge_and_a_party_needing_itself_is_counted_apart():
+    rows = [
+        {"needer_id": 1, "provider_id": 2, "to_function": "", "n": 2, "overdue": 1, "at_risk": 0},
+        # The same pair again (another stage, say): merged into the one arrow.
+        {"needer_id": 1, "provider_id": 2, "to_function": "", "n": 3, "overdue": 0, "at_risk": 2},
+        # A function provides it: the arrow goes to the function, whoever else is named.
+        {
+            "needer_id": 1,
+            "provider_id": None,
+            "to_function": "Legal",
+            "n": 1,
+            "overdue": 0,
+            "at_risk": 0,
+        },
+        {"needer_id": 3, "provider_id": 3, "to_function": "", "n": 4, "overdue": 4, "at_risk": 0},
+    ]
+    edges, internal = graph.edges_from_rows(rows, "squads")
+    assert set(edges) == {("s:1", "s:2"), ("s:1", "f:Legal")}
+    merged = edges[("s:1", "s:2")]
+    assert (merged.count, merged.overdue, merged.at_risk) == (5, 1, 2)
+    assert internal == 4
+    ids, squad_ids, initiative_ids = graph.party_ids(edges)
+    assert ids == {"s:1", "s:2", "f:Legal"}
+    assert (squad_ids, initiative_ids) == ({1, 2}, set())
+
+
+def test_between_initiatives_an_initiative_stands_for_itself_and_a_squad_for_the_rest():
+    rows = [
+        {
+            "from_squad_id": None,
+            "from_initiative_id": 7,
+            "to_squad_id": 2,
+            "to_initiative_id": None,
+            "to_function": "",
+            "n": 1,
+            "overdue": 0,
+            "at_risk": 0,
+        },
+        {
+            "from_squad_id": 1,
+            "from_initiative_id": None,
+            "to_squad_id": None,
+            "to_initiative_id": 8,
+            "to_function": "",
+            "n": 1,
+            "overdue": 0,
+            "at_risk": 1,
+        },
+    ]
+    edges, internal = graph.edges_from_rows(rows, "initiatives")
+    assert set(edges) == {("i:7", "s:2"), ("s:1", "i:8")}
+    assert internal == 0
+    assert graph.party_ids(edges)[1:] == ({1, 2}, {7, 8})
+
+
+def test_a_tangle_is_one_box_with_the_arrows_in_and_out_of_it_merged():
+    made = {n: squad_node(n) for n in ("a", "b", "c", "x", "y")}
+    links = {
+        pair: graph.Edge(source=pair[0], target=pair[1], count=1, overdue=1)
+        for pair in (("a", "b"), ("b", "c"), ("c", "a"), ("x", "a"), ("x", "b"), ("c", "y"))
+    }
+    kept, merged = graph.collapse(made, links, [["a", "b", "c"]], "squads")
+    assert set(kept) == {"t:0", "x", "y"}
+    assert kept["t:0"].label == "Loop of 3 squads"
+    assert kept["t:0"].sub == "3 blocking within"
+    assert set(merged) == {("x", "t:0"), ("t:0", "y")}
+    assert (merged[("x", "t:0")].count, merged[("x", "t:0")].overdue) == (2, 2)
+
+
+def test_capping_keeps_the_loops_then_the_most_connected_and_only_their_arrows():
+    made = {n: squad_node(n) for n in ("a", "b", "c", "d", "e")}
+    made["d"].in_loop = made["e"].in_loop = True
+    links = {
+        ("a", "b"): graph.Edge(source="a", target="b", count=5),
+        ("c", "b"): graph.Edge(source="c", target="b", count=1),
+        ("d", "e"): graph.Edge(source="d", target="e", count=1),
+        ("e", "d"): graph.Edge(source="e", target="d", count=1),
+    }
+    kept, kept_links = graph.cap(made, links, 3)
+    assert set(kept) == {"d", "e", "b"}
+    assert set(kept_links) == {("d", "e"), ("e", "d")}
+    assert graph.cap(made, links, 5) == (made, links)
+
+
+def test_the_picture_lists_a_small_loop_and_says_what_each_arrow_means():
+    made = {n: squad_node(n) for n in ("a", "b", "c")}
+    links = {
+        ("a", "b"): graph.Edge(source="a", target="b", count=2, overdue=1),
+        ("b", "a"): graph.Edge(source="b", target="a", count=1),
+        ("c", "a"): graph.Edge(source="c", target="a", count=1, at_risk=1),
+    }
+    drawn = graph.picture(made, links, internal=0, kind="squads")
+    assert [[n.id for n in loop.nodes] for loop in drawn.loops] in ([["a", "b"]], [["b", "a"]])
+    assert (drawn.loop_groups, drawn.total_nodes, drawn.dependencies, drawn.overdue) == (1, 3, 4, 1)
+    assert not drawn.capped
+    titles = {(e.source, e.target): e.title for e in drawn.edges}
+    assert titles[("a", "b")] == "A needs 2 blocking dependencies from B; 1 overdue; part of a loop"
+    assert titles[("c", "a")] == "C needs 1 blocking dependency from A; 1 at risk"
+    # Loops are drawn last, over the rest.
+    assert [e.in_loop for e in drawn.edges] == [False, True, True]
+    assert all(0 < n.x < drawn.width and 0 < n.y < drawn.height for n in drawn.nodes)
 
 
 @pytest.mark.parametrize("count", [2, 20])

@@ -1,0 +1,249 @@
+"""The board as its template shows it: rows decorated with what they show beyond the fields,
+grouped by provider or month with each group's counts, paged, and the links that keep the
+board's filters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.http import HttpRequest
+from django.urls import reverse
+
+from core import access
+from core.models import Cycle
+from dependencies import selectors
+from dependencies.forms import FUNCTION_PREFIX, GROUPS, PAGE_SIZE, BoardFilterForm
+from dependencies.models import TRANSITIONS, Dependency, DependencyQuerySet, may_follow
+from dependencies.services import RESPONSES
+
+# What the provider may do from each status: (action, button label).
+# A button's label says what the answer means from where the dependency is.
+_LABELS = {"accept": "Accept", "at_risk": "At risk", "done": "Done"}
+_LABELS_FROM = {
+    ("at_risk", "accept"): "Back on track",
+    ("done", "accept"): "Reopen",
+    ("declined", "accept"): "Accept after all",
+}
+_ACTION_FOR = {status: action for action, status in RESPONSES.items()}
+
+
+def _buttons(current: str) -> list[tuple[str, str]]:
+    """What the provider may do from `current`, as the lifecycle allows: (action, label).
+    Declining is not a button but a form of its own, for the reason (CAN_DECLINE)."""
+    buttons = []
+    for status in TRANSITIONS[current]:
+        if status != Dependency.Status.DECLINED:
+            action = _ACTION_FOR[status]
+            buttons.append((action, _LABELS_FROM.get((current, action), _LABELS[action])))
+    return buttons
+
+
+# What the provider may do from each status: (action, button label), from the lifecycle.
+ACTIONS = {current: _buttons(current) for current in TRANSITIONS}
+CAN_DECLINE = {current for current in TRANSITIONS if may_follow(current, "declined")}
+BOARD_COLUMNS = 8
+
+
+def board_url(**params) -> str:
+    """The board with these filters in its query string (empty ones left out)."""
+    url = reverse("board:board")
+    params = {k: v for k, v in params.items() if v not in (None, "", False)}
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def decorate(dep: Dependency, actor: access.Actor, today: dt.date) -> Dependency:
+    """What a row shows beyond the fields: computed once, here."""
+    dep.overdue = dep.is_overdue(today)
+    dep.days_late = (today - dep.due).days if dep.overdue else 0
+    stage = None
+    if dep.from_initiative_id and dep.from_initiative.stage_id:
+        stage = dep.from_initiative.stage
+    elif dep.to_initiative_id and dep.to_initiative.stage_id:
+        stage = dep.to_initiative.stage
+    dep.affected_stage = stage
+    dep.needer_squad = dep.from_squad if dep.from_squad_id else dep.from_initiative.squad
+    dep.provider_squad = (
+        dep.to_squad
+        if dep.to_squad_id
+        else dep.to_initiative.squad
+        if dep.to_initiative_id
+        else None
+    )
+    dep.can_respond = access.can_respond_dependency(actor, dep)
+    dep.can_edit = access.can_edit_dependency(actor, dep)
+    dep.actions = ACTIONS.get(dep.status, []) if dep.can_respond else []
+    dep.can_decline = dep.can_respond and dep.status in CAN_DECLINE
+    return dep
+
+
+# ---------------------------------------------------------------------------------------
+# Groups and pages
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    key: tuple
+    label: str
+    kind: str  # "squad", "function", "month" or ""
+    url: str = ""
+    filter_key: str = ""
+    counts: dict = field(default_factory=dict)
+    rows: list = field(default_factory=list)
+    continued: bool = False
+
+
+def grouping(request: HttpRequest) -> str:
+    """The board's grouping from its query string: by provider unless it names another."""
+    group = request.GET.get("group", "provider")
+    return group if group in dict(GROUPS) else "provider"
+
+
+def page_number(request: HttpRequest, pages: int) -> int:
+    try:
+        number = int(request.GET.get("page", "1"))
+    except ValueError:
+        number = 1
+    return min(max(number, 1), max(pages, 1))
+
+
+def provider_groups(
+    rows: list[Dependency], base: DependencyQuerySet, today: dt.date, first_row_group: bool
+) -> list[Group]:
+    groups: list[Group] = []
+    for dep in rows:
+        key = (dep.provider_id, dep.to_function)
+        if not groups or groups[-1].key != key:
+            if dep.to_function:
+                group = Group(
+                    key=key,
+                    label=dep.to_function,
+                    kind="function",
+                    filter_key=f"{FUNCTION_PREFIX}{dep.to_function}",
+                )
+            else:
+                squad = dep.provider_squad
+                group = Group(
+                    key=key,
+                    label=squad.name,
+                    kind="squad",
+                    url=reverse("squads:plan", args=[squad.key]),
+                    filter_key=squad.key,
+                )
+            groups.append(group)
+        groups[-1].rows.append(dep)
+    if not groups:
+        return groups
+    squad_ids = [g.key[0] for g in groups if g.key[0] is not None]
+    functions = [g.key[1] for g in groups if g.key[1]]
+    by_key = selectors.provider_counts(base, today, squad_ids, functions)
+    for group in groups:
+        group.counts = by_key.get(group.key, {})
+    groups[0].continued = first_row_group
+    return groups
+
+
+def month_groups(
+    rows: list[Dependency], base: DependencyQuerySet, today: dt.date, first_row_group: bool
+) -> list[Group]:
+    groups: list[Group] = []
+    for dep in rows:
+        month = dep.due.replace(day=1)
+        if not groups or groups[-1].key != (month,):
+            groups.append(Group(key=(month,), label=f"{month:%B %Y}", kind="month"))
+        groups[-1].rows.append(dep)
+    if not groups:
+        return groups
+    months = [g.key[0] for g in groups]
+    by_key = selectors.month_counts(base, today, months[0], months[-1])
+    for group in groups:
+        group.counts = by_key.get(group.key[0], {})
+    groups[0].continued = first_row_group
+    return groups
+
+
+# ---------------------------------------------------------------------------------------
+# Links that keep the board's filters
+# ---------------------------------------------------------------------------------------
+
+
+def graph_url_for(request: HttpRequest) -> str:
+    """The graph of what the board shows: the same filters, without the board's own."""
+    params = request.GET.copy()
+    for name in ("group", "page", "dep", "blocking"):
+        params.pop(name, None)
+    query = params.urlencode()
+    return reverse("board:graph") + (f"?{query}" if query else "")
+
+
+def export_urls(request: HttpRequest) -> dict:
+    """The download links keep the board's filters and grouping; a file has no pages."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    query = params.urlencode()
+    suffix = f"?{query}" if query else ""
+    return {
+        "export_csv_url": reverse("board:export_csv") + suffix,
+        "export_xlsx_url": reverse("board:export_xlsx") + suffix,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# The board's body
+# ---------------------------------------------------------------------------------------
+
+
+def board_context(
+    request: HttpRequest,
+    form: BoardFilterForm,
+    *,
+    today: dt.date,
+    cycle: Cycle | None,
+    actor: access.Actor,
+) -> dict:
+    """Everything the board's body shows for this query string and this person."""
+    filters = form.filters(today=today, cycle_id=cycle.pk if cycle else None)
+    group = grouping(request)
+
+    base = Dependency.objects.filtered(filters)
+    summary = base.counts(today)
+    pages = max(math.ceil(summary["total"] / PAGE_SIZE), 1)
+    number = page_number(request, pages)
+    offset = (number - 1) * PAGE_SIZE
+
+    ordered = selectors.board_ordered(filters, group)
+    loaded = selectors.board_page(ordered, offset, PAGE_SIZE, today)
+    rows = [decorate(dep, actor, today) for dep in loaded]
+    continued = selectors.continues_group(ordered, offset, group, rows[0] if rows else None)
+    if group == "provider":
+        groups = provider_groups(rows, base, today, continued)
+    elif group == "month":
+        groups = month_groups(rows, base, today, continued)
+    else:
+        groups = [Group(key=(), label="", kind="", rows=rows)] if rows else []
+
+    can_create = actor.is_operations or bool(actor.member_of)
+    return {
+        "nav": "board",
+        "cycle": cycle,
+        "form": form,
+        "active_filters": form.active(),
+        "group": group,
+        "groups_choices": GROUPS,
+        "groups": groups,
+        "summary": summary,
+        "page": number,
+        "pages": pages,
+        "first": offset + 1 if rows else 0,
+        "last": offset + len(rows),
+        "next": request.get_full_path(),
+        "today": today,
+        "can_create": can_create,
+        "columns": BOARD_COLUMNS,
+        "graph_url": graph_url_for(request),
+        **export_urls(request),
+    }
