@@ -18,7 +18,7 @@ from journeys.models import Stage
 from squads.models import Initiative, Squad
 
 if TYPE_CHECKING:
-    from planning import access
+    from core import access
 
 
 # ---------------------------------------------------------------------------------------
