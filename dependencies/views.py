@@ -8,7 +8,6 @@ over HTMX, and without script a plain POST redirects back to the same filtered b
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -206,14 +206,6 @@ class Group:
     continued: bool = False
 
 
-def _page_number(request: HttpRequest, pages: int) -> int:
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        number = 1
-    return min(max(number, 1), max(pages, 1))
-
-
 def _provider_groups(rows, base, today, first_row_group) -> list[Group]:
     groups: list[Group] = []
     for dep in rows:
@@ -333,14 +325,14 @@ def _board_context(
 
     base = Dependency.objects.filtered(filters)
     summary = base.counts(today)
-    pages = max(math.ceil(summary["total"] / PAGE_SIZE), 1)
-    number = _page_number(request, pages)
-    offset = (number - 1) * PAGE_SIZE
-
     ordered = _ordered(base, group)
     # Page through the narrow, ordered query; then load the page's rows with everything
     # they show, so sorting 20,000 rows never drags a dozen joins along.
-    page_ids = list(ordered.values_list("pk", flat=True)[offset : offset + PAGE_SIZE])
+    paginator = Paginator(ordered.values_list("pk", flat=True), PAGE_SIZE)
+    paginator.count = summary["total"]  # counted with the summary: no COUNT query of its own
+    page = paginator.get_page(request.GET.get("page"))
+    offset = (page.number - 1) * PAGE_SIZE
+    page_ids = list(page)
     loaded = Dependency.objects.for_board(BoardFilters(today=today)).in_bulk(page_ids)
     rows = [_decorate(loaded[pk], actor, today) for pk in page_ids if pk in loaded]
     continued = _continues_group(ordered, offset, group, rows[0] if rows else None)
@@ -361,10 +353,7 @@ def _board_context(
         "groups_choices": GROUPS,
         "groups": groups,
         "summary": summary,
-        "page": number,
-        "pages": pages,
-        "first": offset + 1 if rows else 0,
-        "last": offset + len(rows),
+        "page_obj": page,
         "next": request.get_full_path(),
         "today": today,
         "can_create": can_create,
