@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import zlib
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -153,12 +152,11 @@ def body(
         logger.warning("page cache unreachable: rendering %s afresh", name, exc_info=True)
         return _swap(render(stand_ins), stand_ins, real)
     if stored is not None:
-        return _swap(zlib.decompress(stored).decode(), stand_ins, real)
+        return _swap(stored, stand_ins, real)
     html = render(stand_ins)
     try:
-        # Compressed: a tenth of the memory in Redis (pages are mostly markup), for about
-        # as much time as it saves in moving it.
-        django_cache.set(key, zlib.compress(html.encode(), 1), timeout=settings.PAGE_CACHE_SECONDS)
+        # Compressed by the cache backend (planning/redis_cache.py).
+        django_cache.set(key, html, timeout=settings.PAGE_CACHE_SECONDS)
     except Exception:
         logger.warning("could not cache %s", name, exc_info=True)
     return _swap(html, stand_ins, real)

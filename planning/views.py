@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -9,6 +8,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Case, Count, IntegerField, Q, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -325,14 +325,6 @@ def _finding_or_404(pk: int) -> Finding:
     return finding
 
 
-def _page_number(request: HttpRequest, pages: int) -> int:
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        number = 1
-    return min(max(number, 1), max(pages, 1))
-
-
 @require_safe
 def findings(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
@@ -350,26 +342,23 @@ def findings(request: AuthedRequest) -> HttpResponse:
         medium=Count("pk", filter=Q(severity="medium")),
         low=Count("pk", filter=Q(severity="low")),
     )
-    pages = max(math.ceil(summary["total"] / FINDINGS_PAGE_SIZE), 1)
-    number = _page_number(request, pages)
-    offset = (number - 1) * FINDINGS_PAGE_SIZE
-    rows = list(
+    paginator = Paginator(
         qs.select_related("state_changed_by__profile")
         .annotate(severity_rank=SEVERITY_ORDER)
-        .order_by("severity_rank", "kind", "-last_seen", "id")[offset : offset + FINDINGS_PAGE_SIZE]
+        .order_by("severity_rank", "kind", "-last_seen", "id"),
+        FINDINGS_PAGE_SIZE,
     )
+    paginator.count = summary["total"]  # counted with the summary: no COUNT query of its own
+    page = paginator.get_page(request.GET.get("page"))
     context = {
         "nav": "findings",
         "cycle": cycle,
         "form": form,
         "filtered": any(form.value(n) for n in ("kind", "severity", "squad"))
         or form.value("state") not in ("", LIVE),
-        "findings": _decorate_findings(rows, actor),
+        "findings": _decorate_findings(list(page), actor),
         "summary": summary,
-        "page": number,
-        "pages": pages,
-        "first": offset + 1 if rows else 0,
-        "last": offset + len(rows),
+        "page_obj": page,
         "next": request.get_full_path(),
         **_review_status(request, cycle, actor),
     }
@@ -567,11 +556,8 @@ def findings_run(request: AuthedRequest) -> HttpResponse:
 def notifications(request: AuthedRequest) -> HttpResponse:
     """The signed-in person's notifications, newest first; opening the page reads them."""
     mine = Notification.objects.for_user(request.user)
-    total = mine.count()
-    pages = max(math.ceil(total / FINDINGS_PAGE_SIZE), 1)
-    number = _page_number(request, pages)
-    offset = (number - 1) * FINDINGS_PAGE_SIZE
-    rows = list(mine[offset : offset + FINDINGS_PAGE_SIZE])
+    page = Paginator(mine, FINDINGS_PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = list(page)
     unread = [n.pk for n in rows if n.read_at is None]
     for note in rows:
         note.is_new = note.read_at is None
@@ -586,8 +572,6 @@ def notifications(request: AuthedRequest) -> HttpResponse:
             "unread_notifications": mine.filter(read_at__isnull=True).count(),
             "notifications": rows,
             "new_count": len(unread),
-            "total": total,
-            "page": number,
-            "pages": pages,
+            "page_obj": page,
         },
     )

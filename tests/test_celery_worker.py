@@ -10,8 +10,8 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import connection
+from django_redis.cache import RedisCache
 from psycopg_pool import ConnectionPool
 
 from core.models import Cycle

@@ -240,7 +240,7 @@ def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, setti
         "default": {
             "BACKEND": "throughline.redis_cache.RedisCache",
             "LOCATION": "redis://127.0.0.1:9/0",  # nothing listens on the discard port
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
         }
     }
     settings.COWRITING_SHARED_CACHE = False

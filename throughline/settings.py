@@ -313,10 +313,21 @@ CELERY_BEAT_SCHEDULE = {
 if REDIS_URL:
     CACHES = {
         "default": {
+            # django-redis (throughline/redis_cache.py adds a one-round-trip counter).
             "BACKEND": "throughline.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
-            # Every use of the cache copes with it failing; an unreachable Redis fails fast.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {
+                # Every use of the cache copes with it failing (a miss, the database, or
+                # the write let through), each in its own way, so errors reach the caller:
+                # django-redis's IGNORE_EXCEPTIONS would turn a failed add() into "already
+                # there" and no review would be queued while Redis is down.
+                "IGNORE_EXCEPTIONS": False,
+                # An unreachable Redis fails fast.
+                "SOCKET_CONNECT_TIMEOUT": 2,
+                "SOCKET_TIMEOUT": 2,
+                # Page bodies are mostly markup: a tenth of the memory in Redis.
+                "COMPRESSOR": "throughline.redis_cache.ZlibCompressor",
+            },
         }
     }
 else:

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Q
 from django.http import Http404, HttpResponse, JsonResponse
@@ -551,12 +551,8 @@ def plan_history(request: AuthedRequest, key: str) -> HttpResponse:
     squad, can_edit = squad_access.get_plan_for_user(request, key)
     actor = access.actor_for(request)
     entries = history_entries(squad)
-    pages = max(math.ceil(len(entries) / HISTORY_PAGE_SIZE), 1)
-    try:
-        page = min(max(int(request.GET.get("page", "1")), 1), pages)
-    except ValueError:
-        page = 1
-    shown = entries[(page - 1) * HISTORY_PAGE_SIZE : page * HISTORY_PAGE_SIZE]
+    page = Paginator(entries, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+    shown = list(page)
     may = {
         "section": can_edit,
         "initiative": can_edit,
@@ -571,9 +567,7 @@ def plan_history(request: AuthedRequest, key: str) -> HttpResponse:
         {
             "squad": squad,
             "entries": shown,
-            "total": len(entries),
-            "page": page,
-            "pages": pages,
+            "page_obj": page,
             "nav": "squads",
         },
     )
