@@ -155,7 +155,7 @@ def body(
         return _swap(stored, stand_ins, real)
     html = render(stand_ins)
     try:
-        # Compressed by the cache backend (planning/redis_cache.py).
+        # Compressed by the cache backend (throughline/redis_cache.py).
         django_cache.set(key, html, timeout=settings.PAGE_CACHE_SECONDS)
     except Exception:
         logger.warning("could not cache %s", name, exc_info=True)

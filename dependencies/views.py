@@ -115,7 +115,7 @@ def _row_response(
 @require_safe
 def board(request: AuthedRequest) -> HttpResponse:
     today = timezone.localdate()
-    # Before anything the board shows, the cycle included (see planning.pagecache).
+    # Before anything the board shows, the cycle included (see core.pagecache).
     read = pagecache.revisions([pagecache.BOARD, pagecache.DIRECTORY], request)
     cycle = current_cycle(request)
     actor = access.actor_for(request)

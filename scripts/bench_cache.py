@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_cache.py --redis-url redis://127.0.0.1:6379/13 \
         --body page.html
 
-Compares Django's own Redis backend with the one the app uses (planning/redis_cache.py,
+Compares Django's own Redis backend with the one the app uses (throughline/redis_cache.py,
 django-redis) on the calls a request makes: a session read, a miss, a page body read and
 written (compressed), the write limit's counter; and zlib's levels on the page body
 (`--body`: a saved page; without it, a synthetic one). Keys go under a prefix of their
@@ -34,7 +34,7 @@ def main() -> None:
     django.setup()
 
     from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
-    from planning.redis_cache import RedisCache
+    from throughline.redis_cache import RedisCache
 
     timeouts = {"socket_connect_timeout": 2, "socket_timeout": 2}
     plain = DjangoRedisCache(args.redis_url, {"KEY_PREFIX": "bench-django", "OPTIONS": timeouts})
@@ -45,7 +45,7 @@ def main() -> None:
             "OPTIONS": {
                 "SOCKET_CONNECT_TIMEOUT": 2,
                 "SOCKET_TIMEOUT": 2,
-                "COMPRESSOR": "planning.redis_cache.ZlibCompressor",
+                "COMPRESSOR": "throughline.redis_cache.ZlibCompressor",
             },
         },
     )
@@ -100,7 +100,7 @@ def main() -> None:
         ("write limit: count()", None, lambda: ours.count("c", 60)),
     ]
     print(f"µs per call, best of 3 × {args.n}; page body {len(html.encode()) / 1024:.0f} KB")
-    print("| call | Django's backend | planning.redis_cache (django-redis) |\n|---|---:|---:|")
+    print("| call | Django's backend | throughline.redis_cache (django-redis) |\n|---|---:|---:|")
     for name, a, b in rows:
         cells = [f"{per_call(f):.0f}" if f else "" for f in (a, b)]
         print(f"| {name} | {cells[0]} | {cells[1]} |")
