@@ -147,13 +147,9 @@ def can_restore_plan_part(actor: Actor, squad, kind: str, obj=None) -> bool:
     return can_edit_plan(actor, squad)
 
 
-def _needer_squad_id(dep) -> int:
-    return dep.from_squad_id or dep.from_initiative.squad_id
-
-
 def can_edit_dependency(actor: Actor, dep) -> bool:
     """What is needed, by when: the needing squad's members (and operations)."""
-    return actor.is_operations or _needer_squad_id(dep) in actor.member_of
+    return actor.is_operations or dep.needer_squad_id() in actor.member_of
 
 
 def can_respond_dependency(actor: Actor, dep) -> bool:

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 
 from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
+from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from dependencies.models import BoardFilters, Dependency
 from dependencies.services import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, WHAT_MAX_LENGTH
@@ -18,11 +19,6 @@ from squads.models import Initiative, Squad
 FUNCTION_PREFIX = "function:"
 MAX_WITHIN_DAYS = 366
 PAGE_SIZE = 50
-
-
-def _person_label(user) -> str:
-    profile = getattr(user, "profile", None)
-    return getattr(profile, "display_name", "") or user.get_username()
 
 
 # ---------------------------------------------------------------------------------------
@@ -271,7 +267,7 @@ class DependencyCreateForm(DependencyForm):
         ]
         self.fields["to_function"].widget.attrs["list"] = "known-functions"
         self.fields["owner"].choices = [("", "Nobody named yet")] + [
-            (str(p.pk), _person_label(p)) for p in people
+            (str(p.pk), display_name(p)) for p in people
         ]
 
     def clean(self):

@@ -281,6 +281,19 @@ class Dependency(models.Model):
         """Whether its status may change to `status` now (see TRANSITIONS)."""
         return may_follow(self.status, status)
 
+    def needer_squad(self):
+        """The squad that needs it: named directly, or through its initiative."""
+        return self.from_squad if self.from_squad_id else self.from_initiative.squad
+
+    def needer_squad_id(self) -> int:
+        return self.from_squad_id or self.from_initiative.squad_id
+
+    def provider_squad(self):
+        """The providing squad (directly or through its initiative); None for a function."""
+        if self.to_squad_id:
+            return self.to_squad
+        return self.to_initiative.squad if self.to_initiative_id else None
+
     def provider_squad_id(self) -> int | None:
         """The providing squad (directly or through its initiative); None for a function."""
         if self.to_squad_id:

@@ -65,14 +65,6 @@ def decorate(dep: Dependency, actor: access.Actor, today: dt.date) -> Dependency
     elif dep.to_initiative_id and dep.to_initiative.stage_id:
         stage = dep.to_initiative.stage
     dep.affected_stage = stage
-    dep.needer_squad = dep.from_squad if dep.from_squad_id else dep.from_initiative.squad
-    dep.provider_squad = (
-        dep.to_squad
-        if dep.to_squad_id
-        else dep.to_initiative.squad
-        if dep.to_initiative_id
-        else None
-    )
     dep.can_respond = access.can_respond_dependency(actor, dep)
     dep.can_edit = access.can_edit_dependency(actor, dep)
     dep.actions = ACTIONS.get(dep.status, []) if dep.can_respond else []
@@ -118,7 +110,7 @@ def provider_groups(
                     filter_key=f"{FUNCTION_PREFIX}{dep.to_function}",
                 )
             else:
-                squad = dep.provider_squad
+                squad = dep.provider_squad()
                 group = Group(
                     key=key,
                     label=squad.name,

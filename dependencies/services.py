@@ -14,6 +14,7 @@ from django.utils.text import slugify
 
 from core import versioning
 from core.keys import KEY_MAX_LENGTH, KEY_RE
+from core.people import display_name
 from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
 
@@ -39,15 +40,6 @@ RESPONSE_WORDS = {
     "at_risk": "Marked at risk",
     "done": "Marked done",
 }
-
-
-def _person(user) -> str:
-    profile = getattr(user, "profile", None)
-    return getattr(profile, "display_name", "") or user.get_username()
-
-
-def _needer_squad(dep: Dependency) -> Squad:
-    return dep.from_squad if dep.from_squad_id else dep.from_initiative.squad
 
 
 def person_sides(person: User) -> tuple[frozenset[int], frozenset[str]]:
@@ -88,12 +80,12 @@ def check_owner(
         return
     if provider_squad is not None:
         message = (
-            f"{_person(owner)} is not a member of {provider_squad.name}, which provides it: "
+            f"{display_name(owner)} is not a member of {provider_squad.name}, which provides it: "
             "name one of its members, or nobody."
         )
     else:
         message = (
-            f"{_person(owner)} is not in {to_function.strip()}, which provides it (neither on "
+            f"{display_name(owner)} is not in {to_function.strip()}, which provides it (neither on "
             "their profile nor in a squad): name someone of that function, or nobody."
         )
     raise ValidationError({"owner": message})
@@ -300,7 +292,7 @@ def dependency_respond(
     values: dict = {"status": status, "updated_at": now}
     if action == "decline":
         day = timezone.localtime(now).date()
-        line = f"Declined by {_person(by)} on {day:%d %b %Y}: {reason}"
+        line = f"Declined by {display_name(by)} on {day:%d %b %Y}: {reason}"
         # Appended by the database to the note as it is at the moment of writing: a note
         # the needing side saved since this page was drawn is kept, not replaced.
         values["note"] = Case(

@@ -76,7 +76,7 @@ class Digest:
 
 
 def _needer_key(dep: Dependency) -> str:
-    return dep.from_squad.key if dep.from_squad_id else dep.from_initiative.squad.key
+    return dep.needer_squad().key
 
 
 def _provider_key(dep: Dependency) -> str | None:

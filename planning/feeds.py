@@ -32,6 +32,7 @@ from django.views.decorators.http import require_POST, require_safe
 from icalendar import Calendar, Event
 
 from core.cycles import current_cycle
+from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, date_in_range
 from dependencies.models import Dependency
 from planning.models import CalendarToken
@@ -84,11 +85,6 @@ def owner_of(secret: str) -> User | None:
 # ---------------------------------------------------------------------------------------
 
 
-def _person(user) -> str:
-    profile = getattr(user, "profile", None)
-    return getattr(profile, "display_name", "") or user.get_username()
-
-
 def _short(text: str, limit: int = SUMMARY_WHAT_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -99,8 +95,8 @@ def _stamp(value: dt.datetime | None) -> dt.datetime:
 
 
 def dependency_event(dep: Dependency, url: str) -> Event:
-    needer = dep.from_squad or dep.from_initiative.squad
-    provider_squad = dep.to_squad or (dep.to_initiative.squad if dep.to_initiative else None)
+    needer = dep.needer_squad()
+    provider_squad = dep.provider_squad()
     provider_name = dep.to_function or provider_squad.name
     provider = provider_name
     if provider_squad and provider_squad.pk == needer.pk and dep.to_initiative:
@@ -120,7 +116,7 @@ def dependency_event(dep: Dependency, url: str) -> Event:
         + (f" ({dep.to_initiative.title})" if dep.to_initiative else ""),
         f"Status: {dep.get_status_display()}",
         f"Blocking: {'yes' if dep.blocking else 'no'}",
-        f"Owner: {_person(dep.owner) if dep.owner else 'nobody named yet'}",
+        f"Owner: {display_name(dep.owner) if dep.owner else 'nobody named yet'}",
         f"Key: {dep.key}",
     ]
     if dep.note:
@@ -227,7 +223,7 @@ def person_calendar(request: HttpRequest, user: User) -> Calendar:
     squad_ids = list(Membership.objects.filter(person=user).values_list("squad_id", flat=True))
     return build_calendar(
         request,
-        name=f"Throughline: {_person(user)}",
+        name=f"Throughline: {display_name(user)}",
         uid=f"person-{user.pk}@{UID_DOMAIN}",
         description="Due dates of your squads' dependencies and of those you own, "
         "and your squads' initiative milestones.",

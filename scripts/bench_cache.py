@@ -34,6 +34,7 @@ def main() -> None:
     django.setup()
 
     from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+
     from throughline.redis_cache import RedisCache
 
     timeouts = {"socket_connect_timeout": 2, "socket_timeout": 2}

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from core.models import Capacity, Cycle, Profile
+from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from journeys.models import Journey, Segment, Stage
 from squads import services
@@ -174,8 +175,7 @@ class SquadCreateForm(FormWithErrors):
         if dri is not None and not services.default_function(dri, data.get("dri_function", "")):
             self.add_error(
                 "dri_function",
-                f"{services.person_name(dri)}'s profile names no function: say which one they "
-                "bring.",
+                f"{display_name(dri)}'s profile names no function: say which one they bring.",
             )
         return data
 

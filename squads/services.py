@@ -22,6 +22,7 @@ from django.utils import timezone
 from core import versioning
 from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
 from core.models import Cycle
+from core.people import display_name
 from core.validators import date_problem, is_blank
 from journeys.models import Segment, Stage
 from squads import cowriting
@@ -170,11 +171,6 @@ def default_function(person: AbstractBaseUser, function: str) -> str:
     return "" if is_blank(function) else function
 
 
-def person_name(person: AbstractBaseUser) -> str:
-    profile = getattr(person, "profile", None)
-    return profile.display_name if profile else person.get_username()
-
-
 # ---------------------------------------------------------------------------------------
 # Squads, members and the DRI
 # ---------------------------------------------------------------------------------------
@@ -233,7 +229,7 @@ def squad_create(
     function = default_function(dri, dri_function)
     if not function:
         errors["dri_function"] = (
-            f"{person_name(dri)}'s profile names no function: say which one they bring."
+            f"{display_name(dri)}'s profile names no function: say which one they bring."
         )
     if first_key_result is not None:
         kr_errors = key_result_problems(
@@ -281,11 +277,11 @@ def membership_add(
     errors: dict[str, str] = {}
     function = default_function(person, function)
     if not function:
-        errors["function"] = f"{person_name(person)}'s profile names no function: say which one."
+        errors["function"] = f"{display_name(person)}'s profile names no function: say which one."
     with transaction.atomic():
         _locked(squad)
         if Membership.objects.filter(squad=squad, person=person).exists():
-            errors["person"] = f"{person_name(person)} is already a member."
+            errors["person"] = f"{display_name(person)} is already a member."
         _raise(errors)
         return Membership.objects.create(squad=squad, person=person, function=function)
 
@@ -299,7 +295,7 @@ def membership_remove(*, squad: Squad, person: AbstractBaseUser, by: AbstractBas
             )
         deleted, _ = Membership.objects.filter(squad=squad, person=person).delete()
         if not deleted:
-            raise ValidationError(f"{person_name(person)} is not a member of this squad.")
+            raise ValidationError(f"{display_name(person)} is not a member of this squad.")
 
 
 def dri_handover(*, squad: Squad, to: AbstractBaseUser, by: AbstractBaseUser) -> Squad:
@@ -307,10 +303,10 @@ def dri_handover(*, squad: Squad, to: AbstractBaseUser, by: AbstractBaseUser) ->
     with transaction.atomic():
         locked = _locked(squad)
         if locked.dri_id == to.pk:
-            raise ValidationError({"person": f"{person_name(to)} is already the DRI."})
+            raise ValidationError({"person": f"{display_name(to)} is already the DRI."})
         if not Membership.objects.filter(squad=squad, person=to).exists():
             raise ValidationError(
-                {"person": f"{person_name(to)} is not a member: add them to the squad first."}
+                {"person": f"{display_name(to)} is not a member: add them to the squad first."}
             )
         locked.dri = to
         locked.save(update_fields=["dri", "updated_at"])

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core import access, versioning
 from core.cycles import current_cycle
 from core.http import AuthedRequest
+from core.people import display_name
 from journeys.models import Stage
 from squads import access as squad_access
 from squads import conflicts, services
@@ -403,7 +404,7 @@ def member_add(request: AuthedRequest, key: str) -> HttpResponse:
         else:
             if request.htmx:
                 return _members_response(request, squad)
-            messages.success(request, f"{services.person_name(membership.person)} joined.")
+            messages.success(request, f"{display_name(membership.person)} joined.")
             return redirect(reverse("squads:detail", args=[squad.key]) + "#members")
     if request.htmx:
         return _members_response(request, squad, member_form=form)
@@ -428,7 +429,7 @@ def member_remove(request: AuthedRequest, key: str, username: str) -> HttpRespon
     else:
         if request.htmx:
             return _members_response(request, squad)
-        messages.success(request, f"{services.person_name(membership.person)} left the squad.")
+        messages.success(request, f"{display_name(membership.person)} left the squad.")
     return redirect(reverse("squads:detail", args=[squad.key]) + "#members")
 
 
@@ -443,7 +444,7 @@ def dri_handover(request: AuthedRequest, key: str) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
-            name = services.person_name(form.cleaned_data["person"])
+            name = display_name(form.cleaned_data["person"])
             messages.success(request, f"{name} is now the DRI of {squad.name}.")
             return redirect("squads:detail", key=squad.key)
     return render(

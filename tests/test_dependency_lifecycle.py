@@ -21,7 +21,7 @@ from django.utils import timezone
 from api.models import ApiToken
 from dependencies import services
 from dependencies.models import DEPENDENCY_STATUSES, TRANSITIONS, Dependency
-from dependencies.views import ACTIONS
+from dependencies.presenters import ACTIONS
 from planning.planning_file import PlanningFileInvalid, import_document
 from tests import factories as f
 
