@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from core import versioning
-from core.keys import KEY_MAX_LENGTH, KEY_RE
+from core.keys import key_problem
 from core.people import display_name
 from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
@@ -145,7 +145,7 @@ def _check_content(*, what: str, due: dt.date | None, note: str) -> None:
 def dependency_key_suggest(what: str) -> str:
     """A free key made from what is needed: slugified, shortened, numbered when taken."""
     base = slugify(what)[:60].strip("-_.") or "dependency"
-    if not KEY_RE.match(base):
+    if key_problem(base):
         base = "dependency"
     taken = set(Dependency.objects.filter(key__startswith=base).values_list("key", flat=True))
     if base not in taken:
@@ -183,8 +183,8 @@ def dependency_create(
         owner=owner,
     )
     _check_content(what=what, due=due, note=note)
-    if key and (len(key) > KEY_MAX_LENGTH or not KEY_RE.match(key)):
-        raise ValidationError({"key": "Use letters, digits, dots, dashes and underscores only."})
+    if key and (problem := key_problem(key)):
+        raise ValidationError({"key": problem})
     if len(to_function) > 100:
         raise ValidationError({"to_function": "Keep the function's name under 100 characters."})
 

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 
 from core import versioning
-from core.keys import KEY_MAX_LENGTH, KEY_RE
+from core.keys import KEY_MAX_LENGTH, key_problem
 from core.validators import is_blank
 from journeys.models import (
     EMOTION_MAX,
@@ -83,15 +83,9 @@ def _require(errors: dict[str, list[str]], values: dict[str, str], *names: str) 
 
 
 def _check_key(errors: dict[str, list[str]], key: str) -> None:
-    if not key:
-        errors.setdefault("key", []).append("This field is required.")
-    elif len(key) > KEY_MAX_LENGTH:
-        errors.setdefault("key", []).append(f"Use at most {KEY_MAX_LENGTH} characters.")
-    elif not KEY_RE.match(key):
-        errors.setdefault("key", []).append(
-            "Use letters, digits, dots, dashes and underscores only, starting with a letter "
-            "or digit."
-        )
+    problem = key_problem(key)
+    if problem:
+        errors.setdefault("key", []).append(problem)
 
 
 def _check_emotions(errors: dict[str, list[str]], **emotions: int) -> None:

@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from core import access
-from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from core.keys import KEY_MAX_LENGTH, key_problem
 from core.validators import DATE_RANGE, date_from_text, date_problem, is_blank
 from dependencies import services as dependency_services
 from dependencies.models import DEPENDENCY_STATUSES, Dependency, transition_problem
@@ -305,10 +305,9 @@ class _RowCheck:
 
     def key(self, column: str, *, required: bool) -> str:
         value = self.text(column, required=required, limit=KEY_MAX_LENGTH)
-        if value and not KEY_RE.match(value):
-            self.problem(column, "Use letters, digits, dots, dashes and underscores only.")
-        elif value.lower() in RESERVED_KEYS:
-            self.problem(column, f"“{value}” is reserved for the app's own pages.")
+        problem = key_problem(value) if value else None
+        if problem:
+            self.problem(column, problem)
         return value
 
     def date(self, column: str) -> dt.date | None:

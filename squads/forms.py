@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils.html import format_html, format_html_join
 
 from core.forms import FormWithErrors
-from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
+from core.keys import KEY_HELP, KEY_MAX_LENGTH, KEY_RESERVED, RESERVED_KEYS, key_validator
 from core.models import Capacity, Cycle, Profile
 from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
@@ -97,8 +97,8 @@ def _function_field(label: str = "Function", *, required: bool = True, help_text
 
 
 def _not_reserved(value: str) -> None:
-    if value.strip().lower() in services.RESERVED_KEYS:
-        raise forms.ValidationError("This word is taken by the pages; choose another key.")
+    if value.strip().lower() in RESERVED_KEYS:
+        raise forms.ValidationError(KEY_RESERVED)
 
 
 def _key_field(help_text: str = KEY_HELP, *, required: bool = True) -> forms.CharField:

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import versioning
-from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from core.keys import key_problem
 from core.models import Cycle
 from core.people import display_name
 from core.validators import date_problem, is_blank
@@ -145,18 +145,6 @@ def plan_balance(initiatives: Iterable[Initiative]) -> PlanBalance:
 # ---------------------------------------------------------------------------------------
 
 
-def _key_problem(key: str) -> str | None:
-    if not key:
-        return "Give it a key."
-    if key.lower() in RESERVED_KEYS:
-        return "This word is taken by the pages; choose another key."
-    if len(key) > KEY_MAX_LENGTH:
-        return f"Keep the key to {KEY_MAX_LENGTH} characters."
-    if not KEY_RE.match(key):
-        return "Use letters, digits, dots, dashes and underscores only."
-    return None
-
-
 def _raise(errors: dict[str, str]) -> None:
     if errors:
         raise ValidationError(errors)
@@ -218,7 +206,7 @@ def squad_create(
     """A squad is born whole: its DRI as a member, its OKR and an empty plan, or nothing."""
     key, name, objective = key.strip(), name.strip(), objective.strip()
     errors: dict[str, str] = {}
-    if problem := _key_problem(key):
+    if problem := key_problem(key):
         errors["key"] = problem
     elif Squad.objects.filter(key=key).exists():
         errors["key"] = "Another squad already uses this key."
@@ -238,7 +226,7 @@ def squad_create(
             target=first_key_result["target"],
             direction=first_key_result["direction"],
         )
-        if problem := _key_problem(first_key_result["key"]):
+        if problem := key_problem(first_key_result["key"]):
             kr_errors["key"] = problem
         errors.update({f"kr_{f}": e for f, e in kr_errors.items()})
     _raise(errors)
@@ -344,7 +332,7 @@ def key_result_create(
 ) -> KeyResult:
     key = key.strip()
     errors = key_result_problems(name=name, baseline=baseline, target=target, direction=direction)
-    if problem := _key_problem(key):
+    if problem := key_problem(key):
         errors["key"] = problem
     elif KeyResult.objects.filter(okr=okr, key=key).exists():
         errors["key"] = "Another key result of this OKR uses this key."
@@ -620,7 +608,7 @@ def initiative_create(
 ) -> Initiative:
     key = key.strip()
     errors = initiative_problems(values)
-    if problem := _key_problem(key):
+    if problem := key_problem(key):
         errors["key"] = problem
     elif Initiative.objects.filter(squad=squad, key=key).exists():
         errors["key"] = "Another initiative of this squad uses this key."

@@ -20,7 +20,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from core.keys import KEY_MAX_LENGTH, KEY_RE, RESERVED_KEYS
+from core.keys import KEY_MAX_LENGTH, KEY_RESERVED, key_problem
 from core.validators import DATE_RANGE, DATE_RE, date_in_range, is_blank
 
 _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
@@ -208,17 +208,15 @@ class Obj:
         value = self.text(name, max_length=KEY_MAX_LENGTH)
         if value is None:
             return None
-        if not KEY_RE.match(value):
-            self._bad(
-                name,
-                f"{quote(value)} is not a usable key: use letters, digits, dots, dashes and "
-                "underscores, starting with a letter or digit",
-            )
-            return None
-        if value.lower() in RESERVED_KEYS:
+        problem = key_problem(value)
+        if problem == KEY_RESERVED:
             self._bad(
                 name, f"{quote(value)} is reserved for the app's own pages; choose another key"
             )
+            return None
+        if problem:
+            usable = problem[0].lower() + problem[1:]
+            self._bad(name, f"{quote(value)} is not a usable key: {usable}")
             return None
         return value
 
