@@ -24,7 +24,7 @@ from planning.models import Notification
 from planning.plan import views
 from squads import services
 from squads.forms import InitiativeForm
-from squads.models import OKR, Comment, KeyResult, Membership, Plan
+from squads.models import OKR, Comment, KeyResult, Plan
 from tests import factories as f
 
 HX = {"HX-Request": "true"}
@@ -34,19 +34,9 @@ THEIRS = "New customers are overwhelmed. Alice's words."
 
 
 @pytest.fixture
-def alice(db):
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob(db):
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def squad(db, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=f.cycle("fy2027"))
-    Membership.objects.create(squad=made, person=bob, function="Product")
+def squad(needing):
+    """The shared needing squad (Alice's, with Bob), with an OKR and a plan."""
+    made = needing
     okr = OKR.objects.create(squad=made, cycle=made.cycle, objective="Customers reach value")
     KeyResult.objects.create(okr=okr, key="activation", name="Activation", target=40)
     Plan.objects.create(squad=made, current_experience=ORIGINAL, not_doing=["Webinars"])
