@@ -523,9 +523,8 @@ def test_an_htmx_write_past_the_limit_gets_a_message_htmx_shows(client, cycle, b
     assert b"Nothing was saved this time" in response.content
 
 
-def test_each_person_has_their_own_count(client, cycle, bob, settings):
+def test_each_person_has_their_own_count(client, cycle, bob, carol, settings):
     settings.WRITE_RATE_LIMIT = 1
-    carol = f.person("carol", "Carol Cruz")
     client.force_login(bob)
     choose_cycle(client)
     assert choose_cycle(client).status_code == 429
