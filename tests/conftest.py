@@ -1,4 +1,5 @@
-"""Shared test setup: the service markers and a real Celery worker process.
+"""Shared test setup: the service markers, a real Celery worker process, and the named people
+and the small planning world most tests are told in (built with tests/factories.py).
 
 Tests marked `postgres`, `redis` or `celery` need those servers, and tests marked `browser`
 need Chromium, Playwright and axe-core. Without them they are skipped with the reason
@@ -9,6 +10,7 @@ test.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -25,6 +27,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 import redis
 from django.conf import settings
+from django.utils import timezone
+
+from dependencies.models import Dependency
+from tests import factories as f
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER_READY_TIMEOUT = 60.0
@@ -267,3 +273,107 @@ def own_write_rate_limit_counters(settings) -> None:
     """Each test counts its writes afresh: the cache outlives a test, and user ids repeat
     between tests on SQLite, so one test's writes would otherwise count against the next."""
     settings.WRITE_RATE_LIMIT_KEY_PREFIX = f"test-{uuid.uuid4().hex}:writes"
+
+
+# ---------------------------------------------------------------------------------------
+# Named people and a small planning world: cycle fy2027; Alice's squad "first-90-days" needs
+# something from Dora's squad "product-led". A module that needs another shape builds on these
+# or gives its own fixture a name that says how it differs.
+# ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cycle(db):
+    return f.cycle("fy2027")
+
+
+@pytest.fixture
+def alice(db):
+    """The needing squad's DRI."""
+    return f.person("alice", "Alice Archer", function="Customer Success")
+
+
+@pytest.fixture
+def bob(db):
+    """A member of the needing squad."""
+    return f.person("bob", "Bob Baker", function="Product")
+
+
+@pytest.fixture
+def carol(db):
+    """An outsider: in no squad of this world."""
+    return f.person("carol", "Carol Cruz", function="Marketing")
+
+
+@pytest.fixture
+def dora(db):
+    """The providing squad's DRI."""
+    return f.person("dora", "Dora Diaz", function="Product")
+
+
+@pytest.fixture
+def pete(db):
+    """A member of the providing squad."""
+    return f.person("pete", "Pete Park", function="Product")
+
+
+@pytest.fixture
+def olga(db):
+    """Operations: runs the planning process, in no squad."""
+    return f.in_group(f.person("olga", "Olga Ortiz", function="Operations"), "Operations")
+
+
+@pytest.fixture
+def leo(db):
+    """Leadership, in no squad."""
+    return f.in_group(f.person("leo", "Leo Lang", function="Leadership"), "Leadership")
+
+
+@pytest.fixture
+def needing(cycle, alice, bob):
+    """Alice's squad "first-90-days", with Bob."""
+    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
+    f.member(made, bob, function="Product")
+    return made
+
+
+@pytest.fixture
+def providing(cycle, dora, pete):
+    """Dora's squad "product-led", with Pete."""
+    made = f.squad("product-led", dri=dora, cycle=cycle, name="Product-led Growth")
+    f.member(made, pete, function="Product")
+    return made
+
+
+@pytest.fixture
+def stage(db):
+    """Onboarding, a stage of the customer lifecycle journey."""
+    return f.stage("lifecycle", "onboarding", name="Onboarding")
+
+
+@pytest.fixture
+def wizard(needing, stage):
+    """The needing squad's initiative, at the onboarding stage."""
+    return f.initiative(needing, "wizard", title="In-app onboarding wizard", stage=stage)
+
+
+@pytest.fixture
+def assessment(providing):
+    """The providing squad's initiative."""
+    return f.initiative(providing, "assessment", title="Assessment tool")
+
+
+@pytest.fixture
+def dep(wizard, providing, dora):
+    """The wizard needs feature messaging from the providing squad: blocking, due in 30 days,
+    owned by Dora."""
+    return Dependency.objects.create(
+        key="messaging",
+        from_initiative=wizard,
+        to_squad=providing,
+        what="Feature messaging for the wizard",
+        due=timezone.localdate() + dt.timedelta(days=30),
+        blocking=True,
+        owner=dora,
+        note="Campaign cannot launch without it.",
+    )

@@ -34,12 +34,29 @@ def cycle(key: str = "fy2027") -> Cycle:
     )
 
 
-def squad(key: str, *, dri, cycle: Cycle, members=(), function: str = "Product") -> Squad:
-    made = Squad.objects.create(key=key, name=key.replace("-", " ").title(), cycle=cycle, dri=dri)
+def squad(
+    key: str,
+    *,
+    dri,
+    cycle: Cycle,
+    members=(),
+    function: str = "Product",
+    name: str | None = None,
+) -> Squad:
+    """A squad whose DRI and `members` all work in it as `function`; its name defaults to its
+    key in words ("first-90-days" is "First 90 Days")."""
+    made = Squad.objects.create(
+        key=key, name=name or key.replace("-", " ").title(), cycle=cycle, dri=dri
+    )
     Membership.objects.create(squad=made, person=dri, function=function)
     for member in members:
         Membership.objects.create(squad=made, person=member, function=function)
     return made
+
+
+def member(squad: Squad, person, function: str = "Product") -> Membership:
+    """Add a person to a squad, working in it as `function`."""
+    return Membership.objects.create(squad=squad, person=person, function=function)
 
 
 def stage(journey_key: str = "lifecycle", key: str = "onboarding", **values) -> Stage:

@@ -12,7 +12,6 @@ from icalendar import Calendar
 from dependencies.models import Dependency
 from planning import feeds
 from planning.models import CalendarToken
-from squads.models import Membership
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -21,84 +20,21 @@ DUE = dt.date(2027, 2, 15)
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob():
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz", function="Marketing")
-
-
-@pytest.fixture
-def dora():
-    return f.person("dora", "Dora Diaz", function="Product")
-
-
-@pytest.fixture
-def needing(cycle, alice, bob):
-    """Alice's squad, with Bob."""
-    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    made.name = "First 90 Days"
-    made.save()
-    Membership.objects.create(squad=made, person=bob, function="Product")
-    return made
-
-
-@pytest.fixture
-def providing(cycle, dora):
-    made = f.squad("product-led", dri=dora, cycle=cycle)
-    made.name = "Product-led Growth"
-    made.save()
-    return made
-
-
-@pytest.fixture
 def elsewhere(cycle, carol):
     """Carol's squad, which has nothing to do with Alice's."""
-    made = f.squad("brand", dri=carol, cycle=cycle, function="Marketing")
-    made.name = "Brand Refresh"
-    made.save()
-    return made
+    return f.squad("brand", dri=carol, cycle=cycle, function="Marketing", name="Brand Refresh")
 
 
 @pytest.fixture
-def wizard(needing):
-    return f.initiative(
-        needing,
-        "wizard",
-        title="In-app onboarding wizard",
-        starts=dt.date(2027, 1, 4),
-        ends=dt.date(2027, 3, 31),
-    )
-
-
-@pytest.fixture
-def world(needing, providing, elsewhere, wizard, dora, carol):
-    """What needing needs, what it provides, one owned by Carol elsewhere, one unrelated."""
+def world(needing, providing, elsewhere, dep, carol):
+    """What needing needs (the shared `dep`, due on DUE), what it provides, one owned by Carol
+    elsewhere, one unrelated."""
     f.initiative(elsewhere, "logo", title="New logo")
     f.initiative(needing, "webinars", title="Webinar series", status="dropped")
+    Dependency.objects.filter(pk=dep.pk).update(due=DUE)
+    dep.refresh_from_db()
     return {
-        "needs": Dependency.objects.create(
-            key="messaging",
-            from_initiative=wizard,
-            to_squad=providing,
-            what="Feature messaging for the wizard",
-            due=DUE,
-            blocking=True,
-            owner=dora,
-            note="Campaign cannot launch without it.",
-        ),
+        "needs": dep,
         "provides": Dependency.objects.create(
             key="feedback",
             from_squad=providing,

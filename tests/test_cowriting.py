@@ -19,7 +19,7 @@ from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from planning.models import Notification
 from squads import cowriting, services
-from squads.models import OKR, Comment, Initiative, KeyResult, Membership, Plan, PlanStamp, Presence
+from squads.models import OKR, Comment, Initiative, KeyResult, Plan, PlanStamp, Presence
 from tests import factories as f
 
 HX = {"HX-Request": "true"}
@@ -30,29 +30,9 @@ BASE = (
 
 
 @pytest.fixture
-def cycle(db):
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice(db):
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob(db):
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def carol(db):
-    return f.person("carol", "Carol Cruz", function="Marketing")
-
-
-@pytest.fixture
-def squad(cycle, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    Membership.objects.create(squad=made, person=bob, function="Product")
+def squad(needing, cycle):
+    """The shared needing squad (Alice's, with Bob), with an OKR and a plan."""
+    made = needing
     OKR.objects.create(squad=made, cycle=cycle, objective="Customers reach value in 90 days")
     Plan.objects.create(squad=made, current_experience=BASE, not_doing=["A webinar series"])
     return made

@@ -23,7 +23,6 @@ from dependencies import services
 from dependencies.models import DEPENDENCY_STATUSES, TRANSITIONS, Dependency
 from dependencies.presenters import ACTIONS
 from planning.planning_file import PlanningFileInvalid, import_document
-from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -49,22 +48,9 @@ ALLOWED = {
 
 
 @pytest.fixture
-def dora():
-    """The providing squad's DRI."""
-    return f.person("dora", "Dora Diaz")
-
-
-@pytest.fixture
-def alice():
-    """The needing squad's DRI."""
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def dep(alice, dora) -> Dependency:
-    cycle = f.cycle("fy2027")
-    needing = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    providing = f.squad("product-led", dri=dora, cycle=cycle)
+def squad_dep(needing, providing, dora) -> Dependency:
+    """Unlike the shared `dep`, from the needing squad itself rather than its wizard, and not
+    blocking: the dependency the planning file below describes."""
     return Dependency.objects.create(
         key="messaging",
         from_squad=needing,
@@ -116,19 +102,19 @@ def test_the_table_is_the_lifecycle_the_product_promises():
 
 
 @pytest.mark.parametrize(("now", "wanted"), PAIRS)
-def test_every_answer_from_every_status_through_the_service(dep, dora, now, wanted):
-    set_status(dep, now)
-    before = what_is_stored(dep)
+def test_every_answer_from_every_status_through_the_service(squad_dep, dora, now, wanted):
+    set_status(squad_dep, now)
+    before = what_is_stored(squad_dep)
     answer = {"action": ACTION_FOR[wanted], "reason": "The launch moved to Q2."}
     if (now, wanted) in ALLOWED:
-        services.dependency_respond(dependency=dep, by=dora, **answer)
-        stored = Dependency.objects.get(pk=dep.pk)
+        services.dependency_respond(dependency=squad_dep, by=dora, **answer)
+        stored = Dependency.objects.get(pk=squad_dep.pk)
         assert stored.status == wanted
         assert stored.version == before[2] + 1
         return
     with pytest.raises(ValidationError) as refused:
-        services.dependency_respond(dependency=dep, by=dora, **answer)
-    assert what_is_stored(dep) == before
+        services.dependency_respond(dependency=squad_dep, by=dora, **answer)
+    assert what_is_stored(squad_dep) == before
     message = " ".join(refused.value.messages)
     if now == wanted:
         assert message == f"This dependency is already {LABELS[now]}."
@@ -140,7 +126,7 @@ def test_every_answer_from_every_status_through_the_service(dep, dora, now, want
         assert refused.value.message_dict.keys() == {"action"}
 
 
-def test_a_long_way_round_the_lifecycle(dep, dora):
+def test_a_long_way_round_the_lifecycle(squad_dep, dora):
     for action, status in [
         ("accept", "accepted"),
         ("at_risk", "at_risk"),
@@ -150,8 +136,8 @@ def test_a_long_way_round_the_lifecycle(dep, dora):
         ("decline", "declined"),
         ("accept", "accepted"),
     ]:
-        services.dependency_respond(dependency=dep, by=dora, action=action, reason="Moved.")
-        assert Dependency.objects.get(pk=dep.pk).status == status
+        services.dependency_respond(dependency=squad_dep, by=dora, action=action, reason="Moved.")
+        assert Dependency.objects.get(pk=squad_dep.pk).status == status
 
 
 # ---------------------------------------------------------------------------------------
@@ -171,14 +157,14 @@ def board_row(client: Client, dep: Dependency) -> str:
 
 
 @pytest.mark.parametrize("now", DEPENDENCY_STATUSES)
-def test_the_board_offers_exactly_what_may_follow(client, dep, dora, now):
-    set_status(dep, now)
+def test_the_board_offers_exactly_what_may_follow(client, squad_dep, dora, now):
+    set_status(squad_dep, now)
     client.force_login(dora)
-    row = board_row(client, dep)
+    row = board_row(client, squad_dep)
     offered = re.findall(r'name="action" value="(\w+)"', row)
     wanted = [ACTION_FOR[s] for s in TRANSITIONS[now] if s != "declined"]
     assert offered == wanted
-    declines = reverse("board:decline", args=[dep.key]) in row
+    declines = reverse("board:decline", args=[squad_dep.key]) in row
     assert declines == ("declined" in TRANSITIONS[now])
 
 
@@ -193,12 +179,12 @@ def test_the_board_offers_exactly_what_may_follow(client, dep, dora, now):
         ("at_risk", "accept", "accepted"),
     ],
 )
-def test_the_board_answers_as_the_table_says(client, dep, dora, now, action, then):
-    set_status(dep, now)
+def test_the_board_answers_as_the_table_says(client, squad_dep, dora, now, action, then):
+    set_status(squad_dep, now)
     client.force_login(dora)
-    response = client.post(respond(dep), {"action": action, "was": now}, headers=HX)
+    response = client.post(respond(squad_dep), {"action": action, "was": now}, headers=HX)
     assert response.status_code == 200
-    assert Dependency.objects.get(pk=dep.pk).status == then
+    assert Dependency.objects.get(pk=squad_dep.pk).status == then
     if then == now:
         wanted = {"accept": "accepted", "at_risk": "at_risk", "done": "done"}[action]
         assert (
@@ -207,30 +193,30 @@ def test_the_board_answers_as_the_table_says(client, dep, dora, now, action, the
         ) in response.content.decode()
 
 
-def test_without_script_a_refused_answer_comes_back_as_a_message(client, dep, dora):
+def test_without_script_a_refused_answer_comes_back_as_a_message(client, squad_dep, dora):
     client.force_login(dora)
-    response = client.post(respond(dep), {"action": "done", "was": "requested"}, follow=True)
+    response = client.post(respond(squad_dep), {"action": "done", "was": "requested"}, follow=True)
     assert "This dependency is requested: it may become accepted or declined, not done." in (
         response.content.decode()
     )
-    assert Dependency.objects.get(pk=dep.pk).status == "requested"
+    assert Dependency.objects.get(pk=squad_dep.pk).status == "requested"
 
 
-def test_a_done_dependency_is_not_declined_on_the_board(client, dep, dora):
-    set_status(dep, "done")
-    before = what_is_stored(dep)
+def test_a_done_dependency_is_not_declined_on_the_board(client, squad_dep, dora):
+    set_status(squad_dep, "done")
+    before = what_is_stored(squad_dep)
     client.force_login(dora)
     says = "This dependency is done: it may become accepted, not declined."
-    form = client.get(reverse("board:decline", args=[dep.key]), headers=HX).content.decode()
+    form = client.get(reverse("board:decline", args=[squad_dep.key]), headers=HX).content.decode()
     assert 'name="reason"' not in form and says in form
     # Posted anyway, with or without a reason: the lifecycle is what the answer names.
     for reason in ("", "No longer needed"):
         response = client.post(
-            respond(dep), {"action": "decline", "reason": reason, "was": "done"}, headers=HX
+            respond(squad_dep), {"action": "decline", "reason": reason, "was": "done"}, headers=HX
         )
         assert says in response.content.decode()
         assert 'name="reason"' not in response.content.decode()
-    assert what_is_stored(dep) == before
+    assert what_is_stored(squad_dep) == before
 
 
 # ---------------------------------------------------------------------------------------
@@ -245,26 +231,26 @@ def answer(dep: Dependency, user, payload: dict):
     return client.post(url, json.dumps(payload), content_type="application/json")
 
 
-def test_the_api_refuses_what_may_not_follow_and_says_why(dep, dora):
-    before = what_is_stored(dep)
-    refused = answer(dep, dora, {"action": "at_risk"})
+def test_the_api_refuses_what_may_not_follow_and_says_why(squad_dep, dora):
+    before = what_is_stored(squad_dep)
+    refused = answer(squad_dep, dora, {"action": "at_risk"})
     assert refused.status_code == 400
     says = "This dependency is requested: it may become accepted or declined, not at risk."
     assert refused.json() == {"detail": says, "errors": {"action": [says]}}
-    assert what_is_stored(dep) == before
+    assert what_is_stored(squad_dep) == before
 
 
 @pytest.mark.parametrize(("now", "action", "then"), [("done", "accept", "accepted")])
-def test_the_api_allows_what_may_follow(dep, dora, now, action, then):
-    set_status(dep, now)
-    allowed = answer(dep, dora, {"action": action})
+def test_the_api_allows_what_may_follow(squad_dep, dora, now, action, then):
+    set_status(squad_dep, now)
+    allowed = answer(squad_dep, dora, {"action": action})
     assert allowed.status_code == 200, allowed.content
     assert allowed.json()["status"] == then
 
 
-def test_the_api_refuses_the_same_status_again(dep, dora):
-    set_status(dep, "declined")
-    refused = answer(dep, dora, {"action": "decline", "reason": "Still no."})
+def test_the_api_refuses_the_same_status_again(squad_dep, dora):
+    set_status(squad_dep, "declined")
+    refused = answer(squad_dep, dora, {"action": "decline", "reason": "Still no."})
     assert refused.status_code == 400
     assert refused.json()["errors"]["action"] == ["This dependency is already declined."]
 
@@ -302,23 +288,25 @@ def import_problems(page: str) -> dict[tuple[int, str], str]:
         ("accepted", "requested", "it may become at_risk, done or declined, not requested"),
     ],
 )
-def test_the_spreadsheet_import_refuses_what_may_not_follow(client, dep, dora, now, wanted, says):
-    set_status(dep, now)
-    before = what_is_stored(dep)
+def test_the_spreadsheet_import_refuses_what_may_not_follow(
+    client, squad_dep, dora, now, wanted, says
+):
+    set_status(squad_dep, now)
+    before = what_is_stored(squad_dep)
     client.force_login(dora)
     response = client.post("/import/", {"file": status_file(("messaging", wanted))})
     assert response.status_code == 400
     problems = import_problems(response.content.decode())
     assert problems == {(2, "status"): f"This dependency is {now}: {says}."}
     assert "/import/confirm/" not in response.content.decode()
-    assert what_is_stored(dep) == before
+    assert what_is_stored(squad_dep) == before
 
 
 @pytest.mark.parametrize(
     ("now", "wanted"), [("accepted", "at_risk"), ("done", "accepted"), ("at_risk", "done")]
 )
-def test_the_spreadsheet_import_sets_what_may_follow(client, dep, dora, now, wanted):
-    set_status(dep, now)
+def test_the_spreadsheet_import_sets_what_may_follow(client, squad_dep, dora, now, wanted):
+    set_status(squad_dep, now)
     client.force_login(dora)
     preview = client.post("/import/", {"file": status_file(("messaging", wanted))})
     assert preview.status_code == 200, preview.content.decode()
@@ -326,7 +314,7 @@ def test_the_spreadsheet_import_sets_what_may_follow(client, dep, dora, now, wan
     token = re.search(r'name="token" value="([^"]*)"', page)
     assert token, "the preview offers no confirmation"
     client.post("/import/confirm/", {"token": token.group(1)})
-    assert Dependency.objects.get(pk=dep.pk).status == wanted
+    assert Dependency.objects.get(pk=squad_dep.pk).status == wanted
 
 
 # ---------------------------------------------------------------------------------------
@@ -354,9 +342,9 @@ def planning_file(status: str, key: str = "messaging") -> dict:
 
 
 @pytest.mark.parametrize(("now", "wanted"), [("done", "declined"), ("accepted", "requested")])
-def test_a_planning_file_changes_a_stored_status_only_as_the_table_allows(dep, now, wanted):
-    set_status(dep, now)
-    before = what_is_stored(dep)
+def test_a_planning_file_changes_a_stored_status_only_as_the_table_allows(squad_dep, now, wanted):
+    set_status(squad_dep, now)
+    before = what_is_stored(squad_dep)
     with pytest.raises(PlanningFileInvalid) as refused:
         import_document(planning_file(wanted))
     problems = [(p.path, p.message) for p in refused.value.problems]
@@ -368,17 +356,17 @@ def test_a_planning_file_changes_a_stored_status_only_as_the_table_allows(dep, n
             f'stored dependency "messaging" is {now}: it may become {following}, not {wanted}',
         )
     ]
-    assert what_is_stored(dep) == before
+    assert what_is_stored(squad_dep) == before
 
 
-def test_a_planning_file_moves_a_stored_status_along_the_table(dep):
-    set_status(dep, "done")
+def test_a_planning_file_moves_a_stored_status_along_the_table(squad_dep):
+    set_status(squad_dep, "done")
     import_document(planning_file("accepted"))
-    assert Dependency.objects.get(pk=dep.pk).status == "accepted"
+    assert Dependency.objects.get(pk=squad_dep.pk).status == "accepted"
 
 
 @pytest.mark.parametrize("status", DEPENDENCY_STATUSES)
-def test_a_planning_file_records_a_new_dependency_in_any_status(dep, status):
+def test_a_planning_file_records_a_new_dependency_in_any_status(squad_dep, status):
     import_document(planning_file(status, key="messaging-again"))
     assert Dependency.objects.get(key="messaging-again").status == status
 

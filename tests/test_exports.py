@@ -17,7 +17,6 @@ from openpyxl import load_workbook
 from core.models import Cycle
 from dependencies.exports import HEADERS, csv_safe
 from dependencies.models import Dependency
-from squads.models import Membership
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -26,55 +25,11 @@ TODAY = timezone.localdate()
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz", function="Marketing")
-
-
-@pytest.fixture
-def dora():
-    return f.person("dora", "Dora Diaz", function="Product")
-
-
-@pytest.fixture
-def needing(cycle, alice, carol):
-    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    made.name = "First 90 Days"
-    made.save()
-    Membership.objects.create(squad=made, person=carol, function="Marketing")
-    return made
-
-
-@pytest.fixture
-def providing(cycle, dora):
-    made = f.squad("product-led", dri=dora, cycle=cycle)
-    made.name = "Product-led Growth"
-    made.save()
-    return made
-
-
-@pytest.fixture
-def stage():
-    return f.stage("lifecycle", "onboarding", name="Onboarding")
-
-
-@pytest.fixture
-def wizard(needing, stage):
-    return f.initiative(needing, "wizard", title="In-app onboarding wizard", stage=stage)
-
-
-@pytest.fixture
-def assessment(providing):
-    return f.initiative(providing, "assessment", title="Assessment tool")
+def needing(needing, carol):
+    """The shared needing squad with Carol in it too: she downloads what her squad's board
+    shows."""
+    f.member(needing, carol, function="Marketing")
+    return needing
 
 
 @pytest.fixture

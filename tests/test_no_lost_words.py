@@ -24,7 +24,7 @@ from planning.models import Notification
 from planning.plan import views
 from squads import services
 from squads.forms import InitiativeForm
-from squads.models import OKR, Comment, KeyResult, Membership, Plan
+from squads.models import OKR, Comment, KeyResult, Plan
 from tests import factories as f
 
 HX = {"HX-Request": "true"}
@@ -34,19 +34,9 @@ THEIRS = "New customers are overwhelmed. Alice's words."
 
 
 @pytest.fixture
-def alice(db):
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob(db):
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def squad(db, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=f.cycle("fy2027"))
-    Membership.objects.create(squad=made, person=bob, function="Product")
+def squad(needing):
+    """The shared needing squad (Alice's, with Bob), with an OKR and a plan."""
+    made = needing
     okr = OKR.objects.create(squad=made, cycle=made.cycle, objective="Customers reach value")
     KeyResult.objects.create(okr=okr, key="activation", name="Activation", target=40)
     Plan.objects.create(squad=made, current_experience=ORIGINAL, not_doing=["Webinars"])
@@ -185,7 +175,7 @@ def test_a_section_save_without_a_usable_version_overwrites_nothing(client, squa
 
 @pytest.mark.parametrize("version", [None, "junk"])
 def test_every_versioned_editor_refuses_a_save_without_a_usable_version(
-    client, squad, alice, bob, version
+    client, squad, alice, bob, leo, version
 ):
     other = f.squad("other", dri=f.person("dave"), cycle=squad.cycle)
     dep = dependency_services.dependency_create(
@@ -195,7 +185,6 @@ def test_every_versioned_editor_refuses_a_save_without_a_usable_version(
     kr = KeyResult.objects.get(okr__squad=squad)
     stage = f.stage()
     moment = Moment.objects.create(stage=stage, when="Day 1", offset_days=1, tomorrow="Welcomed")
-    leo = f.in_group(f.person("leo"), "Leadership")
     posts = [
         (
             bob,
@@ -297,11 +286,11 @@ def test_a_decline_appends_to_the_note_as_saved_not_as_the_page_showed_it(squad,
 # ---------------------------------------------------------------------------------------
 
 
-def test_a_mention_in_a_restricted_draft_is_not_quoted_to_outsiders(client, squad, bob):
+def test_a_mention_in_a_restricted_draft_is_not_quoted_to_outsiders(
+    client, squad, bob, carol, olga
+):
     squad.cycle.restrict_drafts = True
     squad.cycle.save()
-    carol = f.person("carol", "Carol Cruz")  # in no squad, no group
-    f.in_group(f.person("olga"), "Operations")
     client.force_login(bob)
     response = client.post(
         reverse("squads:section_comments", args=[squad.key, "current-experience"]),

@@ -29,9 +29,8 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 DUE = dt.date(2027, 3, 1)
 
 
-@pytest.fixture
-def olga():
-    return f.in_group(f.person("olga", "Olga Ortiz", function="Operations"), "Operations")
+# A world of its own, apart from the shared one: Ann's squad "onboarding", with Ben, needs an
+# invoice API from Cid's squad "billing" for its welcome pack.
 
 
 @pytest.fixture
@@ -45,19 +44,20 @@ def cid():
 
 
 @pytest.fixture
-def needing(ben):
+def onboarding(ben):
     return f.squad("onboarding", dri=f.person("ann"), cycle=f.cycle("fy2027"), members=[ben])
 
 
 @pytest.fixture
-def providing(needing, cid):
-    return f.squad("billing", dri=cid, cycle=needing.cycle)
+def billing(onboarding, cid):
+    return f.squad("billing", dri=cid, cycle=onboarding.cycle)
 
 
 @pytest.fixture
-def dep(needing, providing, cid):
-    work = f.initiative(needing, "welcome-pack", title="Welcome pack")
-    offer = f.initiative(providing, "invoice-api", title="Invoice API")
+def welcome_invoices(onboarding, billing, cid):
+    """The welcome pack (onboarding's) needs the invoice API (billing's), owned by Cid."""
+    work = f.initiative(onboarding, "welcome-pack", title="Welcome pack")
+    offer = f.initiative(billing, "invoice-api", title="Invoice API")
     return Dependency.objects.create(
         key="welcome-invoices",
         from_initiative=work,
@@ -94,95 +94,97 @@ def test_the_cache_is_in_use_here():
 
 
 def test_a_bulk_status_change_shows_on_the_board_and_on_both_plans(
-    dep, olga, needing, providing, ben
+    welcome_invoices, olga, onboarding, billing, ben
 ):
     board = signed_in(olga)
     member = signed_in(ben)
     assert "Requested" in page(board, reverse("board:board"))
-    assert "Requested" in page(member, plan_url(needing))
-    assert "Requested" in page(member, plan_url(providing))
+    assert "Requested" in page(member, plan_url(onboarding))
+    assert "Requested" in page(member, plan_url(billing))
 
     # No signal, no version: a plain UPDATE, as a script or a bulk edit would make.
-    Dependency.objects.filter(pk=dep.pk).update(status="at_risk")
+    Dependency.objects.filter(pk=welcome_invoices.pk).update(status="at_risk")
 
     assert "At risk" in page(board, reverse("board:board"))
-    assert "At risk" in page(member, plan_url(needing))
-    assert "At risk" in page(member, plan_url(providing))
+    assert "At risk" in page(member, plan_url(onboarding))
+    assert "At risk" in page(member, plan_url(billing))
 
 
 def test_renaming_the_provider_shows_on_the_board_and_on_the_needing_plan(
-    dep, olga, ben, needing, providing
+    welcome_invoices, olga, ben, onboarding, billing
 ):
     board, member = signed_in(olga), signed_in(ben)
     assert "Invoice API" in page(board, reverse("board:board"))
-    assert "Invoice API" in page(member, plan_url(needing))
+    assert "Invoice API" in page(member, plan_url(onboarding))
 
-    Initiative.objects.filter(pk=dep.to_initiative_id).update(title="Invoices, version two")
-    Squad.objects.filter(pk=providing.pk).update(name="Billing and Invoices")
+    Initiative.objects.filter(pk=welcome_invoices.to_initiative_id).update(
+        title="Invoices, version two"
+    )
+    Squad.objects.filter(pk=billing.pk).update(name="Billing and Invoices")
 
-    board_page, plan_page = page(board, reverse("board:board")), page(member, plan_url(needing))
+    board_page, plan_page = page(board, reverse("board:board")), page(member, plan_url(onboarding))
     for content in (board_page, plan_page):
         assert "Invoices, version two" in content
         assert "Invoice API" not in content
         assert "Billing and Invoices" in content
 
 
-def test_a_person_renamed_in_the_directory_shows_as_the_owner(dep, olga):
+def test_a_person_renamed_in_the_directory_shows_as_the_owner(welcome_invoices, olga):
     board = signed_in(olga)
     assert "Cid Cole" in page(board, reverse("board:board"))
-    Profile.objects.filter(user=dep.owner).update(display_name="Cidney Cole-Smith")
+    Profile.objects.filter(user=welcome_invoices.owner).update(display_name="Cidney Cole-Smith")
     assert "Cidney Cole-Smith" in page(board, reverse("board:board"))
 
 
-def test_a_plan_section_written_with_sql_shows_on_the_plan(needing, ben):
+def test_a_plan_section_written_with_sql_shows_on_the_plan(onboarding, ben):
     member = signed_in(ben)
-    assert "Customers wait a week" not in page(member, plan_url(needing))
+    assert "Customers wait a week" not in page(member, plan_url(onboarding))
     Plan.objects.update_or_create(
-        squad=needing, defaults={"current_experience": "Customers wait a week for a login."}
+        squad=onboarding, defaults={"current_experience": "Customers wait a week for a login."}
     )
-    assert "Customers wait a week for a login." in page(member, plan_url(needing))
+    assert "Customers wait a week for a login." in page(member, plan_url(onboarding))
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE planning_plan SET current_experience = %s WHERE squad_id = %s",
-            ["Customers log in on day one.", needing.pk],
+            ["Customers log in on day one.", onboarding.pk],
         )
-    content = page(member, plan_url(needing))
+    content = page(member, plan_url(onboarding))
     assert "Customers log in on day one." in content
     assert "wait a week" not in content
 
 
-def test_a_change_that_is_rolled_back_never_shows(needing, ben):
+def test_a_change_that_is_rolled_back_never_shows(onboarding, ben):
     member = signed_in(ben)
-    Plan.objects.update_or_create(squad=needing, defaults={"success_metrics": "Loyalty points."})
-    assert "Loyalty points." in page(member, plan_url(needing))
+    Plan.objects.update_or_create(squad=onboarding, defaults={"success_metrics": "Loyalty points."})
+    assert "Loyalty points." in page(member, plan_url(onboarding))
     with pytest.raises(RuntimeError), transaction.atomic():
-        Plan.objects.filter(squad=needing).update(success_metrics="Referral codes.")
+        Plan.objects.filter(squad=onboarding).update(success_metrics="Referral codes.")
         # Someone reads the page while the change is not yet committed elsewhere.
-        assert "Referral codes." in page(member, plan_url(needing))
+        assert "Referral codes." in page(member, plan_url(onboarding))
         raise RuntimeError("the save fails")
-    content = page(member, plan_url(needing))
+    content = page(member, plan_url(onboarding))
     assert "Loyalty points." in content
     assert "Referral codes." not in content
 
 
-def test_one_squads_change_leaves_other_squads_plans_cached(needing, providing, ben):
-    before = pagecache.revisions([pagecache.squad_scope(providing.pk), pagecache.DIRECTORY])
-    Plan.objects.update_or_create(squad=needing, defaults={"success_metrics": "Loyalty points."})
-    f.initiative(needing, "another", title="Another")
-    after = pagecache.revisions([pagecache.squad_scope(providing.pk), pagecache.DIRECTORY])
+def test_one_squads_change_leaves_other_squads_plans_cached(onboarding, billing, ben):
+    before = pagecache.revisions([pagecache.squad_scope(billing.pk), pagecache.DIRECTORY])
+    Plan.objects.update_or_create(squad=onboarding, defaults={"success_metrics": "Loyalty points."})
+    f.initiative(onboarding, "another", title="Another")
+    after = pagecache.revisions([pagecache.squad_scope(billing.pk), pagecache.DIRECTORY])
     assert after == before
 
 
-def test_a_bulk_insert_moves_each_scope_once_and_values_never_repeat(needing, providing):
-    work = f.initiative(needing, "bulk", title="Bulk")
+def test_a_bulk_insert_moves_each_scope_once_and_values_never_repeat(onboarding, billing):
+    work = f.initiative(onboarding, "bulk", title="Bulk")
     before = dict(PageRevision.objects.values_list("scope", "value"))
     Dependency.objects.bulk_create(
-        Dependency(key=f"bulk-{n}", from_initiative=work, to_squad=providing, what="x", due=DUE)
+        Dependency(key=f"bulk-{n}", from_initiative=work, to_squad=billing, what="x", due=DUE)
         for n in range(500)
     )
     after = dict(PageRevision.objects.values_list("scope", "value"))
     moved = {scope for scope in after if after[scope] != before.get(scope)}
-    assert moved == {"board", f"squad:{needing.pk}", f"squad:{providing.pk}"}
+    assert moved == {"board", f"squad:{onboarding.pk}", f"squad:{billing.pk}"}
     assert len(set(after.values())) == len(after)
 
 
@@ -191,43 +193,43 @@ def test_a_bulk_insert_moves_each_scope_once_and_values_never_repeat(needing, pr
 # ---------------------------------------------------------------------------------------
 
 
-def test_a_reader_never_gets_a_members_edit_buttons(needing, ben, olga):
-    edit = reverse("squads:plan_section_edit", args=[needing.key, "current-experience"])
-    assert edit in page(signed_in(ben), plan_url(needing))
-    reader = page(signed_in(olga), plan_url(needing))
+def test_a_reader_never_gets_a_members_edit_buttons(onboarding, ben, olga):
+    edit = reverse("squads:plan_section_edit", args=[onboarding.key, "current-experience"])
+    assert edit in page(signed_in(ben), plan_url(onboarding))
+    reader = page(signed_in(olga), plan_url(onboarding))
     assert edit not in reader
     assert "Read only: only the squad's members change its plan." in reader
 
 
-def test_the_board_offers_answers_only_to_the_provider(dep, ben, cid):
+def test_the_board_offers_answers_only_to_the_provider(welcome_invoices, ben, cid):
     assert 'value="accept"' in page(signed_in(cid), reverse("board:board"))
     assert 'value="accept"' not in page(signed_in(ben), reverse("board:board"))
 
 
-def test_a_cached_page_carries_the_readers_own_csrf_and_poll_tokens(needing, ben):
+def test_a_cached_page_carries_the_readers_own_csrf_and_poll_tokens(onboarding, ben):
     person = f.person("eve", "Eve Ek")
-    Membership.objects.create(squad=needing, person=person, function="Product")
-    first = page(signed_in(ben), plan_url(needing))
+    Membership.objects.create(squad=onboarding, person=person, function="Product")
+    first = page(signed_in(ben), plan_url(onboarding))
 
     eve = Client(enforce_csrf_checks=True)
     eve.force_login(person)
-    content = page(eve, plan_url(needing))
+    content = page(eve, plan_url(onboarding))
     assert pagecache.marker("csrf_token") not in content
     assert pagecache.marker("live_url") not in content
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', content).group(1)
     assert token not in first
 
     live = re.search(r'data-live-url="[^"]*\?t=([^"]+)"', content).group(1)
-    assert cowriting.read_poll_token(unquote(live)) == (person.pk, needing.pk)
+    assert cowriting.read_poll_token(unquote(live)) == (person.pk, onboarding.pk)
 
     # The token from the cached page is accepted: the save goes through.
     response = eve.post(
-        reverse("squads:plan_section_edit", args=[needing.key, "success-metrics"]),
+        reverse("squads:plan_section_edit", args=[onboarding.key, "success-metrics"]),
         {"csrfmiddlewaretoken": token, "text": "Loyalty points.", "version": "1"},
     )
     assert response.status_code in (200, 302)
-    assert Plan.objects.get(squad=needing).success_metrics == "Loyalty points."
-    assert "Loyalty points." in page(signed_in(ben), plan_url(needing))
+    assert Plan.objects.get(squad=onboarding).success_metrics == "Loyalty points."
+    assert "Loyalty points." in page(signed_in(ben), plan_url(onboarding))
 
 
 # ---------------------------------------------------------------------------------------
@@ -235,7 +237,9 @@ def test_a_cached_page_carries_the_readers_own_csrf_and_poll_tokens(needing, ben
 # ---------------------------------------------------------------------------------------
 
 
-def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, settings):
+def test_pages_render_when_the_cache_cannot_be_reached(
+    welcome_invoices, olga, onboarding, settings
+):
     settings.CACHES = {
         "default": {
             "BACKEND": "throughline.redis_cache.RedisCache",
@@ -246,7 +250,7 @@ def test_pages_render_when_the_cache_cannot_be_reached(dep, olga, needing, setti
     settings.COWRITING_SHARED_CACHE = False
     client = signed_in(olga)
     assert "Invoices in the welcome pack" in page(client, reverse("board:board"))
-    assert "Invoices in the welcome pack" in page(client, plan_url(needing))
+    assert "Invoices in the welcome pack" in page(client, plan_url(onboarding))
 
 
 # ---------------------------------------------------------------------------------------
@@ -280,22 +284,22 @@ def _tables_with_triggers() -> set[str]:
 
 
 def test_every_table_the_board_and_the_plan_page_draw_from_moves_a_revision(
-    dep, olga, ben, needing, settings
+    welcome_invoices, olga, ben, onboarding, settings
 ):
     from django.test.utils import CaptureQueriesContext
 
     stage = f.stage()
-    work = f.initiative(needing, "staged", title="Staged", stage=stage)
-    SquadStage.objects.create(squad=needing, stage=stage)
-    Comment.objects.create(squad=needing, initiative=work, author=ben, body="Looks right.")
-    Comment.objects.create(squad=needing, section="success_metrics", author=ben, body="Agreed.")
-    okr = OKR.objects.create(squad=needing, cycle=needing.cycle, objective="Welcome everyone")
+    work = f.initiative(onboarding, "staged", title="Staged", stage=stage)
+    SquadStage.objects.create(squad=onboarding, stage=stage)
+    Comment.objects.create(squad=onboarding, initiative=work, author=ben, body="Looks right.")
+    Comment.objects.create(squad=onboarding, section="success_metrics", author=ben, body="Agreed.")
+    okr = OKR.objects.create(squad=onboarding, cycle=onboarding.cycle, objective="Welcome everyone")
     KeyResult.objects.create(okr=okr, key="activation", name="Activation", target=80)
     settings.PAGE_CACHE = False  # draw every part, as a cache miss does
     read: set[str] = set()
     for client, url in (
         (signed_in(olga), reverse("board:board")),
-        (signed_in(ben), plan_url(needing)),
+        (signed_in(ben), plan_url(onboarding)),
         (signed_in(ben), reverse("board:board") + "?group=month&status=open"),
     ):
         with CaptureQueriesContext(connection) as queries:
@@ -316,14 +320,16 @@ def _arrangement(content: str) -> str:
     return re.search(r'id="initiatives"[^>]*data-view="([a-z]+)"', content).group(1)
 
 
-def test_one_persons_timeline_is_never_served_as_anothers_plain_plan(needing, ben):
-    f.initiative(needing, "welcome-pack", title="Welcome pack")
+def test_one_persons_timeline_is_never_served_as_anothers_plain_plan(onboarding, ben):
+    f.initiative(onboarding, "welcome-pack", title="Welcome pack")
     other = f.person("eve", "Eve Ek")
-    Membership.objects.create(squad=needing, person=other, function="Product")
-    assert _arrangement(page(signed_in(ben), plan_url(needing) + "?view=timeline")) == "timeline"
-    assert _arrangement(page(signed_in(other), plan_url(needing))) == "function"
-    assert _arrangement(page(signed_in(ben), plan_url(needing) + "?view=function")) == "function"
-    assert _arrangement(page(signed_in(other), plan_url(needing) + "?view=timeline")) == "timeline"
+    Membership.objects.create(squad=onboarding, person=other, function="Product")
+    assert _arrangement(page(signed_in(ben), plan_url(onboarding) + "?view=timeline")) == "timeline"
+    assert _arrangement(page(signed_in(other), plan_url(onboarding))) == "function"
+    assert _arrangement(page(signed_in(ben), plan_url(onboarding) + "?view=function")) == "function"
+    assert (
+        _arrangement(page(signed_in(other), plan_url(onboarding) + "?view=timeline")) == "timeline"
+    )
 
 
 class _Recorded:
@@ -389,11 +395,11 @@ def recorded(monkeypatch, settings):
 
 
 def test_each_cached_page_lists_exactly_the_query_parameters_its_body_reads(
-    recorded, dep, needing, ben, olga
+    recorded, welcome_invoices, onboarding, ben, olga
 ):
     every = "&".join(f"{name}=x" for name in sorted(set().union(*QUERY_PARAMS.values())))
     for name, url, client in (
-        ("plan", plan_url(needing), signed_in(ben)),
+        ("plan", plan_url(onboarding), signed_in(ben)),
         ("board", reverse("board:board"), signed_in(olga)),
     ):
         recorded.names = set()
@@ -476,9 +482,9 @@ def _drawn(content: str) -> str:
     ],
 )
 def test_different_query_parameters_never_share_a_cached_body(
-    name, queries, dep, needing, ben, settings
+    name, queries, welcome_invoices, onboarding, ben, settings
 ):
-    url = plan_url(needing) if name == "plan" else reverse("board:board")
+    url = plan_url(onboarding) if name == "plan" else reverse("board:board")
     client = signed_in(ben)
     fresh = {}
     settings.PAGE_CACHE = False

@@ -210,11 +210,11 @@ LOCKED = "Sign-in paused"
 
 
 @pytest.fixture
-def alice():
-    user = f.person("alice", "Alice Archer")
-    user.set_password(PASSWORD)
-    user.save()
-    return user
+def alice(alice):
+    """The shared Alice, with a password to sign in with."""
+    alice.set_password(PASSWORD)
+    alice.save()
+    return alice
 
 
 def sign_in(client, username, password, ip=IP_A, url=None):
@@ -420,13 +420,9 @@ def test_production_settings_are_hardened(tmp_path):
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def bob(cycle):
-    return f.person("bob", "Bob Baker")
+def bob(bob, cycle):
+    """The shared Bob, with the shared cycle there for him to choose."""
+    return bob
 
 
 def choose_cycle(client, **headers):
@@ -527,9 +523,8 @@ def test_an_htmx_write_past_the_limit_gets_a_message_htmx_shows(client, cycle, b
     assert b"Nothing was saved this time" in response.content
 
 
-def test_each_person_has_their_own_count(client, cycle, bob, settings):
+def test_each_person_has_their_own_count(client, cycle, bob, carol, settings):
     settings.WRITE_RATE_LIMIT = 1
-    carol = f.person("carol", "Carol Cruz")
     client.force_login(bob)
     choose_cycle(client)
     assert choose_cycle(client).status_code == 429

@@ -36,9 +36,10 @@ RELS_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 @pytest.fixture
-def olga(db) -> Client:
+def olga_client(olga) -> Client:
+    """A browser signed in as the shared Olga."""
     client = Client()
-    client.force_login(User.objects.create_user("olga", password="x"))
+    client.force_login(olga)
     return client
 
 
@@ -178,11 +179,11 @@ def read_in_a_process(tmp_path: Path, content: bytes, name: str, **env: str) -> 
 
 
 @pytest.mark.parametrize("bomb", BOMBS)
-def test_a_spreadsheet_bomb_is_refused_plainly_and_the_site_keeps_answering(olga, bomb):
+def test_a_spreadsheet_bomb_is_refused_plainly_and_the_site_keeps_answering(olga_client, bomb):
     content = BOMBS[bomb][0]()
     assert len(content) < 1024 * 1024  # small enough to upload
 
-    response = olga.post("/import/", {"file": SimpleUploadedFile("plans.xlsx", content)})
+    response = olga_client.post("/import/", {"file": SimpleUploadedFile("plans.xlsx", content)})
 
     page = response.content.decode()
     assert response.status_code == 400
@@ -190,7 +191,7 @@ def test_a_spreadsheet_bomb_is_refused_plainly_and_the_site_keeps_answering(olga
     assert len(page) < 50_000
     assert not Initiative.objects.filter(key="c").exists()
     assert not StagedImport.objects.exists()
-    assert olga.get("/import/").status_code == 200
+    assert olga_client.get("/import/").status_code == 200
 
 
 @pytest.mark.parametrize("bomb", BOMBS)
@@ -227,8 +228,8 @@ def test_the_sheet_is_bounded_while_it_streams_even_when_its_parts_may_be_large(
     ],
     ids=["wide header", "empty lines", "long cell", "too large"],
 )
-def test_a_hostile_csv_file_is_refused_plainly(olga, tmp_path, content, says):
-    response = olga.post("/import/", {"file": SimpleUploadedFile("plans.csv", content)})
+def test_a_hostile_csv_file_is_refused_plainly(olga_client, tmp_path, content, says):
+    response = olga_client.post("/import/", {"file": SimpleUploadedFile("plans.csv", content)})
     assert response.status_code == 400
     assert says in response.content.decode()
     result = read_in_a_process(tmp_path, content, "plans.csv")
@@ -236,7 +237,7 @@ def test_a_hostile_csv_file_is_refused_plainly(olga, tmp_path, content, says):
     assert result["peak"] < MEMORY_BOUND
 
 
-def test_a_part_that_understates_its_size_is_refused_as_damaged(olga):
+def test_a_part_that_understates_its_size_is_refused_as_damaged(olga_client):
     # The zip's directory says the sheet unpacks to 1,000 bytes; it unpacks to 3 MB. Only
     # what the directory declares is ever unpacked, and the part then fails its check.
     out = io.BytesIO()
@@ -265,7 +266,7 @@ def test_a_part_that_understates_its_size_is_refused_as_damaged(olga):
     data[central + 24 : central + 28] = struct.pack("<I", 1000)
     assert zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo(info.filename).file_size == 1000
 
-    response = olga.post("/import/", {"file": SimpleUploadedFile("plans.xlsx", bytes(data))})
+    response = olga_client.post("/import/", {"file": SimpleUploadedFile("plans.xlsx", bytes(data))})
 
     assert response.status_code == 400
     assert "The workbook is damaged" in response.content.decode()

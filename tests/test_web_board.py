@@ -7,14 +7,12 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
 from core.models import Cycle
 from dependencies import services
 from dependencies.models import Dependency
-from squads.models import Membership
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -24,94 +22,8 @@ TODAY = timezone.localdate()
 
 
 # ---------------------------------------------------------------------------------------
-# People, squads, dependencies
+# More dependencies (the people, squads and `dep` are in conftest.py)
 # ---------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob():
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz", function="Marketing")
-
-
-@pytest.fixture
-def dora():
-    """The providing squad's DRI."""
-    return f.person("dora", "Dora Diaz", function="Product")
-
-
-@pytest.fixture
-def olga():
-    user = f.person("olga", "Olga Ortiz", function="Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
-def leo():
-    user = f.person("leo", "Leo Lang", function="Leadership")
-    user.groups.add(Group.objects.get_or_create(name="Leadership")[0])
-    return user
-
-
-@pytest.fixture
-def needing(cycle, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    made.name = "First 90 Days"
-    made.save()
-    Membership.objects.create(squad=made, person=bob, function="Product")
-    return made
-
-
-@pytest.fixture
-def providing(cycle, dora):
-    made = f.squad("product-led", dri=dora, cycle=cycle)
-    made.name = "Product-led Growth"
-    made.save()
-    return made
-
-
-@pytest.fixture
-def stage():
-    return f.stage("lifecycle", "onboarding", name="Onboarding")
-
-
-@pytest.fixture
-def wizard(needing, stage):
-    return f.initiative(needing, "wizard", title="In-app onboarding wizard", stage=stage)
-
-
-@pytest.fixture
-def assessment(providing):
-    return f.initiative(providing, "assessment", title="Assessment tool")
-
-
-@pytest.fixture
-def dep(needing, providing, wizard, dora):
-    return Dependency.objects.create(
-        key="messaging",
-        from_initiative=wizard,
-        to_squad=providing,
-        what="Feature messaging for the wizard",
-        due=TODAY + dt.timedelta(days=30),
-        blocking=True,
-        owner=dora,
-        note="Campaign cannot launch without it.",
-    )
 
 
 @pytest.fixture

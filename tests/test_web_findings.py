@@ -7,7 +7,6 @@ import hashlib
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,7 +17,6 @@ from journeys.models import Stage
 from planning import findings_services, tasks
 from planning import views as planning_views
 from planning.models import Finding, Notification, ReviewRun
-from squads.models import Membership
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -28,54 +26,15 @@ FINDINGS = reverse("findings")
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer")
-
-
-@pytest.fixture
-def bob():
-    return f.person("bob", "Bob Baker")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz")
-
-
-@pytest.fixture
-def olga():
-    user = f.person("olga", "Olga Ortiz", function="Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
-def leo():
-    user = f.person("leo", "Leo Lang", function="Leadership")
-    user.groups.add(Group.objects.get_or_create(name="Leadership")[0])
-    return user
-
-
-@pytest.fixture
-def squad(cycle, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=cycle)
-    made.name = "First 90 Days"
-    made.save()
-    Membership.objects.create(squad=made, person=bob, function="Marketing")
-    return made
+def squad(needing):
+    """The shared needing squad: Alice's, with Bob."""
+    return needing
 
 
 @pytest.fixture
 def other(cycle, carol):
-    made = f.squad("product-led", dri=carol, cycle=cycle)
-    made.name = "Product-led Growth"
-    made.save()
-    return made
+    """A second squad, led by Carol."""
+    return f.squad("product-led", dri=carol, cycle=cycle, name="Product-led Growth")
 
 
 def finding(cycle, *, rule="overdue", kind="blocker", severity="high", subjects=(), **extra):

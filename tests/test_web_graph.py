@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,45 +20,16 @@ GRAPH = reverse("board:graph")
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer")
-
-
-@pytest.fixture
-def bob():
-    return f.person("bob", "Bob Baker")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz")
-
-
-@pytest.fixture
-def olga():
-    user = f.person("olga", "Olga Ortiz", function="Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
 def squads(cycle, alice, bob, carol):
-    made = {}
-    for key, name, dri in (
-        ("onboarding", "Onboarding Squad", alice),
-        ("product", "Product Squad", bob),
-        ("marketing", "Marketing Squad", carol),
-    ):
-        squad = f.squad(key, dri=dri, cycle=cycle)
-        squad.name = name
-        squad.save()
-        made[key] = squad
-    return made
+    """Three squads of their own, led by Alice, Bob and Carol: here Bob and Carol are DRIs."""
+    return {
+        key: f.squad(key, dri=dri, cycle=cycle, name=name)
+        for key, name, dri in (
+            ("onboarding", "Onboarding Squad", alice),
+            ("product", "Product Squad", bob),
+            ("marketing", "Marketing Squad", carol),
+        )
+    }
 
 
 def need(key, a, b, *, blocking=True, days=30, status="requested", **extra):

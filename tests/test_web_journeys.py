@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -24,46 +23,13 @@ DEMO = Path(__file__).resolve().parent.parent / "planning" / "demo" / "first-90-
 HTMX = {"HX-Request": "true"}
 
 
-# People and a small journey
+# A small journey (the people and the squad are in conftest.py)
 
 
 @pytest.fixture
-def fy2027():
-    return factories.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return factories.person("alice", "Alice Archer", "Customer Success")
-
-
-@pytest.fixture
-def bob():
-    return factories.person("bob", "Bob Baker")
-
-
-@pytest.fixture
-def carol():
-    return factories.person("carol", "Carol Chen", "Sales")
-
-
-@pytest.fixture
-def olga():
-    user = factories.person("olga", "Olga Ortiz", "Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
-def leo():
-    user = factories.person("leo", "Leo Lang", "Leadership")
-    user.groups.add(Group.objects.get_or_create(name="Leadership")[0])
-    return user
-
-
-@pytest.fixture
-def squad(fy2027, alice, bob):
-    return factories.squad("first-90-days", dri=alice, cycle=fy2027, members=[bob])
+def squad(needing):
+    """The shared needing squad: Alice's, with Bob."""
+    return needing
 
 
 @pytest.fixture

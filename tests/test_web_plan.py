@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.urls import reverse
 
 from dependencies.models import Dependency
 from squads import services
-from squads.models import OKR, Initiative, Membership, Plan
+from squads.models import OKR, Initiative, Plan
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -28,48 +27,9 @@ LEANS = "This plan leans to the customer side: name a counter-measure to watch o
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob():
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz", function="Marketing")
-
-
-@pytest.fixture
-def olga():
-    user = f.person("olga", "Olga Ortiz", function="Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
-def leo():
-    user = f.person("leo", "Leo Lang", function="Leadership")
-    user.groups.add(Group.objects.get_or_create(name="Leadership")[0])
-    return user
-
-
-@pytest.fixture
-def stage():
-    return f.stage("lifecycle", "onboarding")
-
-
-@pytest.fixture
-def squad(cycle, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    Membership.objects.create(squad=made, person=bob, function="Product")
+def squad(needing, cycle):
+    """The shared needing squad (Alice's, with Bob), with an OKR and a plan."""
+    made = needing
     OKR.objects.create(squad=made, cycle=cycle, objective="Customers reach value in 90 days")
     Plan.objects.create(
         squad=made,

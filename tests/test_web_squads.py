@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import IntegrityError
 from django.urls import reverse
 
@@ -26,43 +25,9 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def cycle():
-    return f.cycle("fy2027")
-
-
-@pytest.fixture
-def alice():
-    return f.person("alice", "Alice Archer", function="Customer Success")
-
-
-@pytest.fixture
-def bob():
-    return f.person("bob", "Bob Baker", function="Product")
-
-
-@pytest.fixture
-def carol():
-    return f.person("carol", "Carol Cruz", function="Marketing")
-
-
-@pytest.fixture
-def olga():
-    user = f.person("olga", "Olga Ortiz", function="Operations")
-    user.groups.add(Group.objects.get_or_create(name="Operations")[0])
-    return user
-
-
-@pytest.fixture
-def leo():
-    user = f.person("leo", "Leo Lang", function="Leadership")
-    user.groups.add(Group.objects.get_or_create(name="Leadership")[0])
-    return user
-
-
-@pytest.fixture
-def squad(cycle, alice, bob):
-    made = f.squad("first-90-days", dri=alice, cycle=cycle, function="Customer Success")
-    Membership.objects.create(squad=made, person=bob, function="Product")
+def squad(needing, cycle):
+    """The shared needing squad (Alice's, with Bob), with an OKR and a plan."""
+    made = needing
     okr = OKR.objects.create(squad=made, cycle=cycle, objective="Customers reach value in 90 days")
     KeyResult.objects.create(
         okr=okr,
