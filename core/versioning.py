@@ -11,7 +11,7 @@ the layers above follow the change from it (the plan's stamp, the review; planni
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db import connection, models, transaction
 from django.db.models import F
@@ -154,6 +154,8 @@ def save_versioned(
     for field in model._meta.concrete_fields:
         if field.name in written:
             setattr(instance, field.attname, getattr(saved, field.attname))
+    if hasattr(instance, "_as_loaded"):  # as saved now: a later save() compares with this
+        instance._as_loaded = dict(saved._as_loaded)
     return saved
 
 
@@ -172,3 +174,48 @@ def save_reason(data) -> str:
         "mine": "Kept their draft over a newer version",
         "merge": "Merged with a newer version",
     }.get(data.get("choice", ""), "")
+
+
+class Versioned(models.Model):
+    """A row editors co-write: any save() that changes what an editor shows moves its version.
+
+    Editors save through `save_versioned` (an UPDATE that moves the version itself); every
+    other writer (the planning-file import, the admin, a shell) saves the model, and this
+    moves the version of each part whose content it changed, in the same statement (F()),
+    so an editor opened before that write meets the conflict view instead of overwriting it.
+    `VERSIONED` maps each content field's attname to the version field it moves.
+    """
+
+    VERSIONED: ClassVar[dict[str, str]] = {}
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        loaded = getattr(self, "_as_loaded", None)
+        moved: set[str] = set()
+        if loaded is not None and not self._state.adding:
+            changed = [n for n in loaded if getattr(self, n) != loaded[n]]
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                named = set(update_fields)
+                changed = [n for n in changed if n in named or n.removesuffix("_id") in named]
+            moved = {self.VERSIONED[n] for n in changed}
+            if update_fields is not None and moved:
+                kwargs["update_fields"] = {*update_fields, *moved}
+            for version in moved:
+                setattr(self, version, F(version) + 1)
+        super().save(*args, **kwargs)
+        if moved:
+            self.refresh_from_db(fields=sorted(moved))
+        self._as_loaded = {
+            name: getattr(self, name) for name in self.VERSIONED if name in self.__dict__
+        }
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        instance = super().from_db(db, field_names, values, **kwargs)
+        instance._as_loaded = {
+            name: getattr(instance, name) for name in cls.VERSIONED if name in instance.__dict__
+        }
+        return instance

@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 from core.people import function_name
+from core.versioning import Versioned
 
 _ONE_NEEDER = Q(from_squad__isnull=False, from_initiative__isnull=True) | Q(
     from_squad__isnull=True, from_initiative__isnull=False
@@ -194,12 +195,14 @@ class DependencyQuerySet(models.QuerySet):
         return self.order_by().aggregate(**measures)
 
 
-class Dependency(models.Model):
+class Dependency(Versioned):
     """Who needs what from whom, by when.
 
     The side that needs it is a squad or one of its initiatives; the provider is exactly one
     of a squad, an initiative or a function (a department that is not a squad).
     """
+
+    VERSIONED = dict.fromkeys(["what", "due", "blocking", "note", "status", "owner_id"], "version")
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"

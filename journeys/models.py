@@ -7,6 +7,7 @@ from django.db.models import Count, F, Prefetch, Q, Value
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.versioning import Versioned
 
 EMOTION_MIN, EMOTION_MAX = -2, 2
 EMOTION_CHOICES = [
@@ -123,7 +124,11 @@ class JourneySegment(models.Model):
         return f"{self.segment} in {self.journey}"
 
 
-class Stage(models.Model):
+class Stage(Versioned):
+    VERSIONED = dict.fromkeys(
+        ["name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target"], "version"
+    )
+
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
     key = models.CharField(
         max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP

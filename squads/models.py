@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.versioning import Versioned
 
 
 class Squad(models.Model):
@@ -103,7 +104,9 @@ class OKR(models.Model):
         return self.objective
 
 
-class KeyResult(models.Model):
+class KeyResult(Versioned):
+    VERSIONED = dict.fromkeys(["name", "unit", "baseline", "target", "direction"], "version")
+
     class Direction(models.TextChoices):
         INCREASE = "increase", "Increase"
         DECREASE = "decrease", "Decrease"
@@ -178,8 +181,16 @@ class CheckIn(models.Model):
 IMPACT_MIN, IMPACT_MAX = -2, 2
 
 
-class Plan(models.Model):
+class Plan(Versioned):
     """The shared template every squad fills in, the same sections for every squad."""
+
+    # What an editor shows, and the version each part moves (core.versioning.Versioned).
+    VERSIONED = {
+        "current_experience": "current_experience_version",
+        "desired_experience": "desired_experience_version",
+        "success_metrics": "success_metrics_version",
+        "not_doing": "not_doing_version",
+    }
 
     squad = models.OneToOneField(Squad, on_delete=models.CASCADE, related_name="plan")
     current_experience = models.TextField(blank=True, help_text="The customer's pain today.")
@@ -221,7 +232,26 @@ class Plan(models.Model):
 INITIATIVE_STATUSES = ["proposed", "planned", "in_progress", "done", "dropped"]
 
 
-class Initiative(models.Model):
+class Initiative(Versioned):
+    VERSIONED = dict.fromkeys(
+        [
+            "title",
+            "description",
+            "function",
+            "stage_id",
+            "segment_id",
+            "starts",
+            "ends",
+            "headcount",
+            "status",
+            "impact_team",
+            "impact_business",
+            "impact_customer",
+            "counter_measure",
+        ],
+        "version",
+    )
+
     class Status(models.TextChoices):
         PROPOSED = "proposed", "Proposed"
         PLANNED = "planned", "Planned"

@@ -11,6 +11,7 @@ save then passed), and a form without a version was saved blindly. The HTTP stre
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import pytest
@@ -314,3 +315,61 @@ def test_a_mention_in_a_restricted_draft_is_not_quoted_to_outsiders(
         headers=HX,
     )
     assert Notification.objects.filter(recipient=carol).count() == 1
+
+
+# ---------------------------------------------------------------------------------------
+# Writers other than the editors move the version too
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_planning_file_import_moves_the_version_an_open_editor_saves_against(
+    client, squad, bob, tmp_path
+):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    client.force_login(bob)
+    edit = reverse("squads:plan_section_edit", args=[squad.key, "current-experience"])
+    version, _ = shown(client.get(edit, headers=HX))
+
+    out = StringIO()
+    call_command("export_plans", stdout=out)
+    document = json.loads(out.getvalue())
+    (planned,) = [s for s in document["squads"] if s["key"] == squad.key]
+    planned["plan"]["current_experience"] = "Imported: new customers are lost on day one."
+    path = tmp_path / "plans.json"
+    path.write_text(json.dumps(document))
+    call_command("import_plans", str(path), stdout=StringIO())
+
+    response = client.post(edit, {"text": ORIGINAL + " Bob's words.", "version": version})
+    assert "saved this section" in response.content.decode()
+    plan = Plan.objects.get(squad=squad)
+    assert plan.current_experience == "Imported: new customers are lost on day one."
+
+
+@pytest.mark.parametrize("label", ["plan", "initiative", "key result", "dependency", "stage"])
+def test_any_save_that_changes_what_an_editor_shows_moves_its_version(squad, alice, label):
+    other = f.squad("other", dri=f.person("dave"), cycle=squad.cycle)
+    rows = {
+        "plan": (Plan.objects.get(squad=squad), "success_metrics", "success_metrics_version"),
+        "initiative": (f.initiative(squad, "tool"), "description", "version"),
+        "key result": (KeyResult.objects.get(okr__squad=squad), "name", "version"),
+        "dependency": (
+            dependency_services.dependency_create(
+                by=alice, from_squad=squad, to_squad=other, what="M", due=dt.date(2027, 2, 1)
+            ),
+            "note",
+            "version",
+        ),
+        "stage": (f.stage(), "customer_goal", "version"),
+    }
+    row, field, version = rows[label]
+    row = type(row).objects.get(pk=row.pk)  # as a writer loads it
+    before = getattr(row, version)
+    row.save()  # nothing changed: nobody's editor is stale
+    assert getattr(type(row).objects.get(pk=row.pk), version) == before
+    setattr(row, field, "Changed outside the editors")
+    row.save()
+    assert getattr(type(row).objects.get(pk=row.pk), version) == before + 1
+    assert getattr(row, version) == before + 1
