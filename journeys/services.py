@@ -2,8 +2,10 @@
 
 Each function validates, writes inside one transaction and raises ValidationError with
 per-field messages when it refuses, so a form can show them next to what the person typed.
-Edits carry the `version` the editor started from; if someone else saved in between, the
-edit is refused instead of silently overwriting their words (see `fingerprint`).
+Edits carry the version the editor started from; if someone else saved in between, the
+edit is refused instead of silently overwriting their words: a stage's `version` (saved
+through core.versioning like every co-written part), and for moments and the journey's
+header, which keep no version of their own, a digest of what the editor showed (`fingerprint`).
 """
 
 from __future__ import annotations
@@ -47,10 +49,6 @@ def fingerprint(obj, fields: Iterable[str]) -> str:
     """A short digest of what an editor saw; it changes whenever someone saves new values."""
     values = [obj[name] if isinstance(obj, dict) else getattr(obj, name) for name in fields]
     return hashlib.sha256(json.dumps(values, default=str).encode()).hexdigest()[:16]
-
-
-def stage_version(stage: Stage) -> str:
-    return fingerprint(stage, STAGE_FIELDS)
 
 
 def journey_version(journey: Journey, segment_ids: Iterable[int]) -> str:
@@ -245,7 +243,7 @@ def stage_create(
 def stage_update(
     *,
     stage: Stage,
-    version: str,
+    version: int,
     by=None,
     name: str,
     customer_goal: str,
@@ -262,16 +260,10 @@ def stage_update(
         emotion_today=emotion_today,
         emotion_target=emotion_target,
     )
-    with transaction.atomic():
-        current = Stage.objects.select_for_update().get(pk=stage.pk)
-        if version != stage_version(current):
-            raise _stale("stage")
-        # The row is locked and matches what the editor saw: the compare-and-swap holds, and
-        # writes the version and the history entry.
-        try:
-            versioning.save_versioned(current, values=values, expected=current.version, by=by)
-        except versioning.Conflict:
-            raise _stale("stage") from None
+    try:
+        versioning.save_versioned(stage, values=values, expected=version, by=by)
+    except versioning.Conflict:
+        raise _stale("stage") from None
     for field, value in values.items():
         setattr(stage, field, value)
     return stage

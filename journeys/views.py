@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
+from core import versioning
 from core.access import actor_for, can_edit_journeys
 from core.cycles import current_cycle
 from core.http import AuthedRequest
@@ -250,7 +251,7 @@ def stage_edit(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
     prefix = f"stage-{stage.pk}"
     saved = None
     if request.method == "POST":
-        version = request.POST.get("version", "")
+        version = versioning.posted_version(request.POST)
         form = StageForm(request.POST, prefix=prefix)
         if form.is_valid():
             try:
@@ -262,7 +263,7 @@ def stage_edit(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
                 if getattr(exc, "code", None) == services.STALE:
                     # Show what the other person saved; saving again keeps this version.
                     saved = Stage.objects.get(pk=stage.pk)
-                    version = services.stage_version(saved)
+                    version = saved.version
             else:
                 if not request.htmx:
                     return _back_to(key, f"stage-{stage.pk}")
@@ -272,7 +273,7 @@ def stage_edit(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
         form = StageForm(
             prefix=prefix, initial={name: getattr(stage, name) for name in services.STAGE_FIELDS}
         )
-        version = services.stage_version(stage)
+        version = stage.version
     state = {
         "edit_stage": stage.pk,
         "wide_stage": stage.pk,

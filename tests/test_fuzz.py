@@ -695,7 +695,7 @@ def _version(obj) -> str:
     from journeys import services
 
     if obj.__class__.__name__ == "Stage":
-        return services.stage_version(obj)
+        return str(obj.version)
     return services.moment_version(obj)
 
 
