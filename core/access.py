@@ -67,12 +67,10 @@ class Actor:
 
     @cached_property
     def functions(self) -> frozenset[str]:
-        """Their functions as core.people.function_name compares them: the one on their
-        profile and those they bring to squads."""
-        named = set(self.user.memberships.values_list("function", flat=True))
+        """Their function as core.people.function_name compares it: the one on their profile
+        (not those they bring to squads, which the squads' DRIs set)."""
         profile = getattr(self.user, "profile", None)
-        named.add(getattr(profile, "function", "") or "")
-        return frozenset(function_name(f) for f in named) - {""}
+        return frozenset({function_name(getattr(profile, "function", "") or "")}) - {""}
 
 
 # Everything the rules need about a person, in one round trip.
@@ -82,7 +80,6 @@ SELECT 'g', g.name FROM auth_group g
 UNION ALL SELECT 'm', CAST(squad_id AS TEXT) FROM squads_membership WHERE person_id = %s
 UNION ALL SELECT 'd', CAST(id AS TEXT) FROM squads_squad WHERE dri_id = %s
 UNION ALL SELECT 'p', display_name FROM planning_profile WHERE user_id = %s
-UNION ALL SELECT 'f', function FROM squads_membership WHERE person_id = %s
 UNION ALL SELECT 'f', function FROM planning_profile WHERE user_id = %s
 UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification
   WHERE recipient_id = %s AND read_at IS NULL
@@ -95,7 +92,7 @@ def actor_for(request: HttpRequest) -> Actor:
         found: dict[str, list[str]] = {"g": [], "m": [], "d": [], "p": [], "n": [], "f": []}
         if request.user.is_authenticated:
             with connection.cursor() as cursor:
-                cursor.execute(_RELATIONS, [request.user.pk] * 7)
+                cursor.execute(_RELATIONS, [request.user.pk] * 6)
                 for kind, value in cursor.fetchall():
                     found[kind].append(value)
         actor = Actor(

@@ -30,13 +30,17 @@ def on_provider_side(
     to_function: str,
     squad_ids: Collection[int],
     functions: Collection[str],
+    needer_squad_id: int | None = None,
 ) -> bool:
     """Whether a person belongs to the side that provides a dependency: a member of the
     providing squad (named directly or through one of its initiatives), or, when a function
     provides it, someone of that function (`functions`: as compared by function_name, from
-    their profile and from the squads they bring it to)."""
+    their profile, which the squads cannot change) who is not in the squad that needs it, so
+    the needing side never answers what it asked for itself."""
     if provider_squad_id is not None:
         return provider_squad_id in squad_ids
+    if needer_squad_id is not None and needer_squad_id in squad_ids:
+        return False
     return bool(to_function.strip()) and function_name(to_function) in functions
 
 
@@ -312,4 +316,5 @@ class Dependency(Versioned):
             to_function=self.to_function,
             squad_ids=squad_ids,
             functions=functions,
+            needer_squad_id=self.needer_squad_id(),
         )

@@ -43,19 +43,20 @@ RESPONSE_WORDS = {
 
 
 def person_sides(person: User) -> tuple[frozenset[int], frozenset[str]]:
-    """The squads a person is a member of, and their functions as function_name compares
-    them: the one on their profile and those they bring to squads."""
+    """The squads a person is a member of, and their function as function_name compares it:
+    the one on their profile. Not the functions they bring to squads, which each squad's DRI
+    sets: the needing squad's DRI could otherwise make one of its members "of" the function
+    it asks."""
     from core.models import Profile
     from squads.models import Membership
 
-    rows = list(Membership.objects.filter(person=person).values_list("squad_id", "function"))
-    functions = {function_name(f) for _squad, f in rows}
-    functions |= {
+    squads = frozenset(Membership.objects.filter(person=person).values_list("squad_id", flat=True))
+    functions = {
         function_name(f)
         for f in Profile.objects.filter(user=person).values_list("function", flat=True)
     }
     functions.discard("")
-    return frozenset(squad for squad, _f in rows), frozenset(functions)
+    return squads, frozenset(functions)
 
 
 def check_owner(
@@ -64,10 +65,11 @@ def check_owner(
     provider_squad: Squad | None,
     to_function: str,
     sides: tuple[frozenset[int], frozenset[str]] | None = None,
+    needer_squad_id: int | None = None,
 ) -> None:
     """The owner answers for the provider, so they must be on the provider side: a member of
-    the providing squad, or of the providing function. Nobody named is fine. `sides`: the
-    owner's person_sides(), when the caller has them already."""
+    the providing squad, or of the providing function and not in the squad that needs it.
+    Nobody named is fine. `sides`: the owner's person_sides(), when the caller has them."""
     if owner is None:
         return
     squad_ids, functions = sides if sides is not None else person_sides(owner)
@@ -76,6 +78,7 @@ def check_owner(
         to_function=to_function,
         squad_ids=squad_ids,
         functions=functions,
+        needer_squad_id=needer_squad_id,
     ):
         return
     if provider_squad is not None:
@@ -85,8 +88,9 @@ def check_owner(
         )
     else:
         message = (
-            f"{display_name(owner)} is not in {to_function.strip()}, which provides it (neither on "
-            "their profile nor in a squad): name someone of that function, or nobody."
+            f"{display_name(owner)} is not in {to_function.strip()}, which provides it (by their "
+            "profile), or is in the squad that needs it: name someone of that function outside "
+            "the needing squad, or nobody."
         )
     raise ValidationError({"owner": message})
 
@@ -123,7 +127,13 @@ def check_parties(
     if errors:
         raise ValidationError(errors)
     provider_squad = to_squad if to_squad is not None else getattr(to_initiative, "squad", None)
-    check_owner(owner=owner, provider_squad=provider_squad, to_function=to_function)
+    needer = from_squad if from_squad is not None else from_initiative.squad
+    check_owner(
+        owner=owner,
+        provider_squad=provider_squad,
+        to_function=to_function,
+        needer_squad_id=needer.pk,
+    )
 
 
 def _check_content(*, what: str, due: dt.date | None, note: str) -> None:

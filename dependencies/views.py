@@ -11,7 +11,14 @@ from collections.abc import Iterator
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -364,7 +371,10 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
     if request.method == "POST":
         data = request.POST
         if data.get("choice") == "mine":
-            data = conflicts.draft_data(data, data.get("draft", ""), EDIT_FIELDS)
+            try:
+                data = conflicts.draft_data(data, data.get("draft"), EDIT_FIELDS)
+            except conflicts.UnreadableDraft:
+                return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
         form = DependencyForm(data)
         version = versioning.posted_version(request.POST)
         if form.is_valid():

@@ -331,6 +331,13 @@ def moment_update(
     return moment
 
 
-def moment_delete(*, moment: Moment) -> None:
+def moment_delete(*, moment: Moment, version: str) -> None:
+    """Delete the moment if it is still as the page that asked showed it (`moment_version`):
+    words someone saved since are never deleted unseen."""
     with transaction.atomic():
-        Moment.objects.filter(pk=moment.pk).delete()
+        current = Moment.objects.select_for_update().filter(pk=moment.pk).first()
+        if current is None:
+            return
+        if version != moment_version(current):
+            raise _stale("moment")
+        current.delete()

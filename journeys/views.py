@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -353,7 +354,17 @@ def moment_edit(request: AuthedRequest, key: str, stage_key: str, pk: int) -> Ht
 @require_POST
 def moment_delete(request: AuthedRequest, key: str, stage_key: str, pk: int) -> HttpResponse:
     moment = _moment_rw(request, key, stage_key, pk)
-    services.moment_delete(moment=moment)
+    problem = ""
+    try:
+        services.moment_delete(moment=moment, version=request.POST.get("version", ""))
+    except ValidationError:
+        problem = (
+            f"Someone changed the {moment.when} moment after this page was drawn, so it was "
+            "not deleted. Here it is as saved now: delete it again if you still want to."
+        )
     if not request.htmx:
+        if problem:
+            messages.error(request, problem)
         return _back_to(key, f"stage-{moment.stage_id}")
-    return _render(request, _stage_in(_map_context(request, key), moment.stage_id), "stage")
+    context = _stage_in(_map_context(request, key, moment_problem=problem), moment.stage_id)
+    return _render(request, context, "stage")

@@ -575,6 +575,7 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
                         or getattr(to_initiative, "squad", None)
                         or lookup.squads.get(_provider_key or ""),
                         to_function=to_function,
+                        needer_squad_id=needer.pk if needer is not None else None,
                     )
             except ValidationError as exc:
                 for field, messages in exc.message_dict.items():

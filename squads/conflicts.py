@@ -202,22 +202,49 @@ def record_conflict(
     )
 
 
-def draft_data(posted: Mapping[str, Any], raw_json: str, names: Sequence[str]) -> dict:
-    """The draft a person posted before, to save as it was ("keep mine")."""
+UNREADABLE_DRAFT = "Your draft could not be read, so nothing was saved. Open the editor again."
+
+
+class UnreadableDraft(ValueError):
+    """A "keep my draft" whose draft is missing or not what the conflict view sends."""
+
+
+def _plain(value) -> bool:
+    if value is None or isinstance(value, bool | int | float):
+        return True
+    if not isinstance(value, str) or "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON escape
+        return False
+    return True
+
+
+def draft_data(posted: Mapping[str, Any], raw_json: str | None, names: Sequence[str]) -> dict:
+    """The draft a person posted before, to save as it was ("keep mine"); it then goes
+    through the same form as any save. UnreadableDraft when it is not the conflict view's."""
     try:
         draft = json.loads(raw_json)
     except (TypeError, ValueError):
-        draft = {}
-    if not isinstance(draft, dict):
-        draft = {}
-    data = {name: str(draft.get(name, "")) for name in names if name in draft}
+        raise UnreadableDraft from None
+    if not isinstance(draft, dict) or not all(_plain(draft.get(n)) for n in names):
+        raise UnreadableDraft
+    data = {
+        name: "" if draft[name] is None else str(draft[name]) for name in names if name in draft
+    }
     return {**{k: posted[k] for k in posted if k not in data}, **data}
 
 
-def json_lines(raw: str) -> list[str]:
-    """The not-doing draft posted back from the conflict view."""
+def json_lines(raw: str | None, *, limit: int) -> list[str]:
+    """The not-doing draft posted back from the conflict view. UnreadableDraft when it is not
+    a list of at most `limit` lines of text."""
     try:
         lines = json.loads(raw)
     except (TypeError, ValueError):
-        return []
-    return [str(line) for line in lines] if isinstance(lines, list) else []
+        raise UnreadableDraft from None
+    if not isinstance(lines, list) or len(lines) > limit:
+        raise UnreadableDraft
+    if not all(isinstance(line, str) and _plain(line) for line in lines):
+        raise UnreadableDraft
+    return lines

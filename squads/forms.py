@@ -385,7 +385,7 @@ class NotDoingForm(FormWithErrors):
     without saving, so the list edits as a list without any script.
     """
 
-    MAX_LINES = 100
+    MAX_LINES = services.NOT_DOING_MAX_LINES
     SPARE = 1
 
     def __init__(self, *args, lines=(), **kwargs):
@@ -422,6 +422,15 @@ class NotDoingForm(FormWithErrors):
             self.add_error(f"line_{index}", message)
         data["items"] = [line for line in lines if line.strip()]
         return data
+
+    @classmethod
+    def posted(cls, lines: list[str], version: int) -> NotDoingForm:
+        """The lines as if typed into the form and posted (so errors can sit beside them)."""
+        data = {"count": str(len(lines)), "version": str(version)}
+        data.update({f"line_{i}": line for i, line in enumerate(lines)})
+        form = cls(data)
+        form.is_valid()
+        return form
 
     def with_extra_line(self) -> NotDoingForm:
         """The same input, one empty line longer, unvalidated, for "Add a line"."""

@@ -421,6 +421,8 @@ def check_in_record(
 
 PLAN_TEXT_SECTIONS = ("current_experience", "desired_experience", "success_metrics")
 NOT_DOING_MAX_LENGTH = 500
+# Lines in one not-doing list: the editor shows one field per line, so bounded.
+NOT_DOING_MAX_LINES = 1000
 
 
 def _plan_row(squad: Squad, *, to_save: bool = False) -> Plan:
@@ -498,15 +500,26 @@ def plan_set_approval(*, squad: Squad, by: AbstractBaseUser, approved: bool) -> 
     return saved
 
 
+def _has_surrogate(text: str) -> bool:
+    return any("\ud800" <= ch <= "\udfff" for ch in text)
+
+
 def not_doing_problems(items: Sequence[str]) -> dict[int, str]:
     """Problems by line index among the lines a person typed (blank lines are dropped)."""
     problems: dict[int, str] = {}
     seen: dict[str, int] = {}
+    kept = 0
     for index, item in enumerate(items):
         text = " ".join(item.split())
         if not text:
             continue
-        if len(text) > NOT_DOING_MAX_LENGTH:
+        kept += 1
+        if kept > NOT_DOING_MAX_LINES:
+            problems[index] = f"Keep the list to {NOT_DOING_MAX_LINES:,} lines."
+            break
+        if "\x00" in text or _has_surrogate(text):
+            problems[index] = "Write this line as plain text."
+        elif len(text) > NOT_DOING_MAX_LENGTH:
             problems[index] = f"Keep each line to {NOT_DOING_MAX_LENGTH} characters."
         elif text.casefold() in seen:
             problems[index] = f"This repeats line {seen[text.casefold()] + 1}."

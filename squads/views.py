@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -569,7 +569,10 @@ def key_result_edit(request: AuthedRequest, key: str, kr_key: str) -> HttpRespon
     if request.method == "POST":
         data = request.POST
         if data.get("choice") == "mine":
-            data = conflicts.draft_data(data, data.get("draft", ""), KEY_RESULT_FIELDS)
+            try:
+                data = conflicts.draft_data(data, data.get("draft"), KEY_RESULT_FIELDS)
+            except conflicts.UnreadableDraft:
+                return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
         form = KeyResultForm(data, instance=kr)
         form.base_version = versioning.posted_version(request.POST)
         if form.is_valid():

@@ -373,3 +373,74 @@ def test_any_save_that_changes_what_an_editor_shows_moves_its_version(squad, ali
     row.save()
     assert getattr(type(row).objects.get(pk=row.pk), version) == before + 1
     assert getattr(row, version) == before + 1
+
+
+# ---------------------------------------------------------------------------------------
+# "Keep my draft" keeps only a draft the conflict view could have sent
+# ---------------------------------------------------------------------------------------
+
+UNREADABLE = [None, "", "not json", '{"a": 1}', "[[1, 2]]", '["ok", "bad\\u0000line"]']
+
+
+@pytest.mark.parametrize("draft", [*UNREADABLE, '["a\\ud800b"]'])
+def test_keeping_a_not_doing_draft_that_cannot_be_read_changes_nothing(client, squad, bob, draft):
+    client.force_login(bob)
+    edit = reverse("squads:plan_section_edit", args=[squad.key, "not-doing"])
+    plan = Plan.objects.get(squad=squad)
+    data = {"choice": "mine", "version": str(plan.not_doing_version)}
+    if draft is not None:
+        data["draft"] = draft
+    response = client.post(edit, data, headers=HX)
+    assert response.status_code == 400
+    assert "could not be read" in response.content.decode()
+    assert Plan.objects.get(squad=squad).not_doing == ["Webinars"]
+
+
+def test_a_long_not_doing_list_survives_an_ordinary_save(client, squad, bob):
+    lines = [f"Line {n}" for n in range(150)]
+    Plan.objects.filter(squad=squad).update(not_doing=lines)  # as an import may leave it
+    client.force_login(bob)
+    edit = reverse("squads:plan_section_edit", args=[squad.key, "not-doing"])
+    page = client.get(edit, headers=HX).content.decode()
+    version = re.search(r'name="version" value="(\d+)"', page)[1]
+    count = re.search(r'name="count" value="(\d+)"', page)[1]
+    data = {"count": count, "version": version, **{f"line_{n}": t for n, t in enumerate(lines)}}
+    data["line_0"] = "Line 0, edited"
+    response = client.post(edit, data, headers=HX)
+    assert response.status_code == 200
+    assert Plan.objects.get(squad=squad).not_doing == ["Line 0, edited", *lines[1:]]
+
+
+def test_more_lines_than_a_list_holds_are_refused_not_cut(client, squad, bob):
+    client.force_login(bob)
+    edit = reverse("squads:plan_section_edit", args=[squad.key, "not-doing"])
+    plan = Plan.objects.get(squad=squad)
+    draft = json.dumps([f"Line {n}" for n in range(services.NOT_DOING_MAX_LINES + 1)])
+    data = {"choice": "mine", "version": str(plan.not_doing_version), "draft": draft}
+    response = client.post(edit, data, headers=HX)
+    assert f"Keep the list to {services.NOT_DOING_MAX_LINES:,} lines." in (
+        response.content.decode()
+    )
+    assert Plan.objects.get(squad=squad).not_doing == ["Webinars"]
+
+
+@pytest.mark.parametrize("draft", UNREADABLE[:3] + ['{"title": ["a"]}', '{"title": "a\\ud800"}'])
+def test_keeping_a_record_draft_that_cannot_be_read_changes_nothing(client, squad, bob, draft):
+    tool = f.initiative(squad, "tool", title="Assessment tool")
+    client.force_login(bob)
+    edit = reverse("squads:initiative_edit", args=[squad.key, tool.key])
+    data = {"choice": "mine", "version": str(tool.version), "title": "Posted"}
+    if draft is not None:
+        data["draft"] = draft
+    response = client.post(edit, data, headers=HX)
+    assert response.status_code == 400
+    assert type(tool).objects.get(pk=tool.pk).title == "Assessment tool"
+
+
+def test_keeping_a_section_draft_needs_the_draft(client, squad, bob):
+    client.force_login(bob)
+    edit = reverse("squads:plan_section_edit", args=[squad.key, "current-experience"])
+    plan = Plan.objects.get(squad=squad)
+    data = {"choice": "mine", "version": str(plan.current_experience_version), "text": "x"}
+    assert client.post(edit, data, headers=HX).status_code == 400
+    assert Plan.objects.get(squad=squad).current_experience == ORIGINAL

@@ -467,16 +467,27 @@ def test_a_file_may_refer_to_what_is_already_stored(tmp_path, example):
 
 
 def test_an_owner_is_on_the_provider_side_as_the_file_itself_says(tmp_path, example):
-    # The file makes priya a member of Product-led Growth and gives ada the People function:
+    # The file makes priya a member of Product-led Growth and gives nina the People function:
     # each may then own what those provide, checked against the file, not only the database.
     example["squads"][2]["members"].append({"person": "priya", "function": "Customer Success"})
     example["dependencies"][1]["owner"] = "priya"
-    next(p for p in example["people"] if p["username"] == "ada")["function"] = "people"
-    example["dependencies"][2]["owner"] = "ada"
+    next(p for p in example["people"] if p["username"] == "nina")["function"] = "people"
+    example["dependencies"][2]["owner"] = "nina"
     code, _, err = run_import(write(tmp_path, example))
     assert code == 0, err
     assert Dependency.objects.get(key="messaging-mid-q1").owner.username == "priya"
-    assert Dependency.objects.get(key="csm-hiring").owner.username == "ada"
+    assert Dependency.objects.get(key="csm-hiring").owner.username == "nina"
+
+
+def test_someone_of_the_function_in_the_squad_that_needs_it_does_not_own_it(tmp_path, example):
+    # Ada is in First 90 Days, which needs the CSMs hired: being of People does not let the
+    # needing squad answer its own request.
+    next(p for p in example["people"] if p["username"] == "ada")["function"] = "people"
+    example["dependencies"][2]["owner"] = "ada"
+    code, _, err = run_import(write(tmp_path, example))
+    assert code == 1
+    assert "dependencies[2].owner" in err and "squad that needs it" in err
+    assert not Dependency.objects.exists()
 
 
 def test_an_owner_problem_writes_nothing_on_a_second_import(tmp_path, example):

@@ -7,10 +7,11 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from core.models import Cycle
+from core.models import Cycle, Profile
 from dependencies import services
 from dependencies.models import Dependency
 from tests import factories as f
@@ -707,3 +708,40 @@ def test_who_may_edit(client, dep, carol, dora):
         assert client.get(url).status_code == 403
         assert client.post(url, {"what": "x", "due": "2027-01-01"}).status_code == 403
     assert client.get(reverse("board:edit", args=["nope"])).status_code == 404
+
+
+# ---------------------------------------------------------------------------------------
+# The needing squad never answers its own request
+# ---------------------------------------------------------------------------------------
+
+
+def test_a_squad_cannot_make_its_member_of_the_function_it_asks(client, needing, alice, bob):
+    from squads.models import Membership
+
+    # Alice, the DRI, says Bob brings "People" to her squad: that is not being of People.
+    Membership.objects.filter(squad=needing, person=bob).update(function="People")
+    with pytest.raises(ValidationError) as refused:
+        services.dependency_create(
+            by=bob,
+            from_squad=needing,
+            to_function="People",
+            what="Hire 15 CSMs",
+            due=dt.date(2027, 3, 1),
+            owner=bob,
+        )
+    assert "owner" in refused.value.message_dict
+
+
+def test_someone_of_the_function_in_the_needing_squad_does_not_answer(client, needing, bob):
+    Profile.objects.filter(user=bob).update(function="People")  # People, by their profile
+    dep = Dependency.objects.create(
+        key="hiring",
+        from_squad=needing,
+        to_function="People",
+        what="Hire 15 CSMs",
+        due=dt.date(2027, 3, 1),
+    )
+    client.force_login(bob)
+    response = client.post(reverse("board:respond", args=[dep.key]), {"action": "accept"})
+    assert response.status_code == 403
+    assert Dependency.objects.get(pk=dep.pk).status == "requested"

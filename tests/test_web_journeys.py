@@ -720,11 +720,31 @@ def test_leadership_deletes_a_moment(client, leo, journey):
     moment = Moment.objects.get(when="Week 2")
     client.force_login(leo)
     assert client.get(url("moment_delete", "lifecycle", "onboarding", moment.pk)).status_code == 405
-    response = client.post(url("moment_delete", "lifecycle", "onboarding", moment.pk), headers=HTMX)
+    shown = {"version": services.moment_version(moment)}
+    response = client.post(
+        url("moment_delete", "lifecycle", "onboarding", moment.pk), shown, headers=HTMX
+    )
     assert response.status_code == 200
     assert not is_full_page(response)
     assert "Week 2" not in text_of(response)
     assert not Moment.objects.filter(pk=moment.pk).exists()
+
+
+def test_a_moment_someone_changed_since_the_page_was_drawn_is_not_deleted(client, leo, journey):
+    moment = Moment.objects.get(when="Week 2")
+    client.force_login(leo)
+    page = client.get(url("detail", "lifecycle")).content.decode()
+    delete = url("moment_delete", "lifecycle", "onboarding", moment.pk)
+    shown = re.search(rf'action="{re.escape(delete)}".*?name="version" value="(\w+)"', page, re.S)[
+        1
+    ]
+    Moment.objects.filter(pk=moment.pk).update(tomorrow="Words saved meanwhile")
+    for version in (shown, "", "junk"):
+        response = client.post(delete, {"version": version}, headers=HTMX)
+        assert response.status_code == 200
+        assert "so it was not deleted" in text_of(response)
+        assert "Words saved meanwhile" in text_of(response)
+    assert Moment.objects.get(pk=moment.pk).tomorrow == "Words saved meanwhile"
 
 
 def test_only_leadership_changes_moments(client, alice, olga, journey):

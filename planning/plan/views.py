@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -143,8 +143,10 @@ def plan_section_edit(request: AuthedRequest, key: str, section: str) -> HttpRes
         data = request.POST
         if data.get("choice") == "mine":
             # "Keep my draft" in the conflict view: the draft as it was first posted.
+            if "draft" not in data:
+                return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
             data = data.copy()
-            data["text"] = data.get("draft", "")
+            data["text"] = data["draft"]
         form = PlanSectionForm(data, section=field_name, label=title)
         form.base_version = versioning.posted_version(request.POST)
         if form.is_valid():
@@ -197,7 +199,13 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
             form = form.with_extra_line()
         elif keep_mine:
             # "Keep my draft" in the conflict view: the lines as they were first posted.
-            items = conflicts.json_lines(request.POST.get("draft", ""))
+            try:
+                # Read up to twice what a list holds, so a long one gets its message.
+                items = conflicts.json_lines(
+                    request.POST.get("draft"), limit=2 * NotDoingForm.MAX_LINES
+                )
+            except conflicts.UnreadableDraft:
+                return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
         elif form.is_valid():
             items = form.cleaned_data["items"]
         form.base_version = versioning.posted_version(request.POST)
@@ -215,9 +223,10 @@ def _not_doing_edit(request: AuthedRequest, squad: Squad) -> HttpResponse:
                 form = NotDoingForm(lines=conflict.offered)
             except ValidationError as error:
                 if keep_mine:
-                    form = NotDoingForm(lines=items)
+                    form = NotDoingForm.posted(items, versioning.posted_version(request.POST))
                     form.base_version = versioning.posted_version(request.POST)
-                form.add_service_errors(error)
+                if not form.errors:  # the form's own check may have said it already
+                    form.add_service_errors(error)
             else:
                 if request.htmx:
                     return _section_response(request, squad, NOT_DOING)
@@ -335,7 +344,10 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
     if request.method == "POST":
         data = request.POST
         if data.get("choice") == "mine":
-            data = conflicts.draft_data(data, data.get("draft", ""), InitiativeForm.VALUE_FIELDS)
+            try:
+                data = conflicts.draft_data(data, data.get("draft"), InitiativeForm.VALUE_FIELDS)
+            except conflicts.UnreadableDraft:
+                return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
         form = InitiativeForm(data, squad=squad, instance=initiative, functions=functions)
         form.base_version = versioning.posted_version(request.POST)
         if form.is_valid():

@@ -46,6 +46,7 @@ from planning.planning_file.reader import (
     quote,
 )
 from planning.tasks import review_enqueue_after_import
+from squads import services as squad_services
 from squads.models import (
     IMPACT_MAX,
     IMPACT_MIN,
@@ -514,6 +515,11 @@ class _Checker:
                 )
             else:
                 not_doing.append(item)
+        most = squad_services.NOT_DOING_MAX_LINES
+        if len(not_doing) > most:
+            self.problems.add(
+                join(o.path, "not_doing"), f"has {len(not_doing):,} lines; the limit is {most:,}"
+            )
         return {
             "current_experience": o.text("current_experience", blank=True),
             "desired_experience": o.text("desired_experience", blank=True),
@@ -855,11 +861,14 @@ def _check_owners(dependencies: list[dict], problems: Problems) -> None:
             squad_key = dep["to"].split("/", 1)[0]
             provider_squad = squads.get(squad_key) or Squad.objects.get(key=squad_key)
         try:
+            needer_key = dep["from"].split("/", 1)[0]
+            needer = squads.get(needer_key) or Squad.objects.filter(key=needer_key).first()
             dependency_services.check_owner(
                 owner=owner,
                 provider_squad=provider_squad,
                 to_function=dep["to_function"] or "",
                 sides=sides[dep["owner"]],
+                needer_squad_id=needer.pk if needer is not None else None,
             )
         except ValidationError as exc:
             for message in exc.message_dict["owner"]:
