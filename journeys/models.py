@@ -179,14 +179,6 @@ class Moment(models.Model):
     class Meta:
         ordering = ["stage_id", "offset_days", "position", "id"]
 
-    @property
-    def shown_version(self) -> str:
-        """The digest of what the page shows of this moment (journeys.services.moment_version),
-        for forms that act on it as shown."""
-        from journeys.services import moment_version
-
-        return moment_version(self)
-
     def __str__(self) -> str:
         return f"{self.when}: {self.tomorrow[:40]}"
 
@@ -195,3 +187,11 @@ class Moment(models.Model):
         if offset is not None:
             self.offset_days = offset
         super().save(*args, **kwargs)
+
+    @property
+    def shown_version(self) -> str:
+        """The digest of what the page shows of this moment (journeys.services.moment_version),
+        for forms that act on it as shown."""
+        from journeys.services import moment_version
+
+        return moment_version(self)
