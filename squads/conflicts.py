@@ -209,7 +209,7 @@ class UnreadableDraft(ValueError):
     """A "keep my draft" whose draft is missing or not what the conflict view sends."""
 
 
-def _plain(value) -> bool:
+def _readable(value) -> bool:
     if value is None or isinstance(value, bool | int | float):
         return True
     if not isinstance(value, str) or "\x00" in value:
@@ -228,7 +228,7 @@ def draft_data(posted: Mapping[str, Any], raw_json: str | None, names: Sequence[
         draft = json.loads(raw_json)
     except (TypeError, ValueError):
         raise UnreadableDraft from None
-    if not isinstance(draft, dict) or not all(_plain(draft.get(n)) for n in names):
+    if not isinstance(draft, dict) or not all(_readable(draft.get(n)) for n in names):
         raise UnreadableDraft
     data = {
         name: "" if draft[name] is None else str(draft[name]) for name in names if name in draft
@@ -245,6 +245,6 @@ def json_lines(raw: str | None, *, limit: int) -> list[str]:
         raise UnreadableDraft from None
     if not isinstance(lines, list) or len(lines) > limit:
         raise UnreadableDraft
-    if not all(isinstance(line, str) and _plain(line) for line in lines):
+    if not all(isinstance(line, str) and _readable(line) for line in lines):
         raise UnreadableDraft
     return lines
