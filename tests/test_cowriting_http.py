@@ -108,11 +108,13 @@ class FormReader(HTMLParser):
             field[1] += data[1:] if not field[1] and data.startswith("\n") else data
 
 
-def editor_form(page: str) -> dict | None:
+def editor_form(page: str, editor: str) -> dict | None:
+    """The editor's form on the page: the one that saves to `editor` with a version (a page
+    has other forms with versions, such as a moment's delete button)."""
     reader = FormReader()
     reader.feed(page)
     for form in reader.forms:
-        if any(name == "version" for name, _ in form["fields"]):
+        if form["action"] in ("", editor) and any(n == "version" for n, _ in form["fields"]):
             return form
     return None
 
@@ -318,7 +320,7 @@ def _write(base: str, kind: Kind, writer: int, cookie: str, until: float, tally:
             n += 1
             word = f"w{writer:02d}{kind.name[:2]}{n:04d}"
         page = session.get(base + kind.editor, headers=headers, timeout=30)
-        form = editor_form(page.text) if page.status_code == 200 else None
+        form = editor_form(page.text, kind.editor) if page.status_code == 200 else None
         if form is None:
             tally.problems.append(f"{kind.name}: editor answered {page.status_code}")
             return
@@ -336,7 +338,7 @@ def _write(base: str, kind: Kind, writer: int, cookie: str, until: float, tally:
             timeout=30,
         )
         if saved.status_code == 302 or (
-            saved.status_code == 200 and editor_form(saved.text) is None
+            saved.status_code == 200 and editor_form(saved.text, kind.editor) is None
         ):
             tally.acknowledged[kind.name].append(word)
             word = None
