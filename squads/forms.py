@@ -515,21 +515,8 @@ class InitiativeForm(FormWithErrors):
         help_text="When the work leans to one side: what you will watch on the others.",
     )
 
-    VALUE_FIELDS = (
-        "title",
-        "description",
-        "function",
-        "stage",
-        "segment",
-        "starts",
-        "ends",
-        "headcount",
-        "status",
-        "impact_team",
-        "impact_business",
-        "impact_customer",
-        "counter_measure",
-    )
+    # What an editor of an initiative shows: the model's co-written fields.
+    VALUE_FIELDS = tuple(name.removesuffix("_id") for name in Initiative.VERSIONED)
 
     def __init__(
         self,
