@@ -117,7 +117,7 @@ def start_private_redis(port: int, data_dir: Path | None = None) -> subprocess.P
             try:
                 client.ping()
                 return process
-            except redis.ConnectionError:
+            except (redis.ConnectionError, redis.BusyLoadingError):  # up, or reading its file
                 if process.poll() is not None or time.monotonic() > deadline:
                     stop(process)
                     pytest.fail(f"redis-server on port {port} did not answer within 10s")
@@ -285,57 +285,6 @@ def test_a_worker_outlives_redis_and_runs_the_review_it_held_once_redis_is_back(
 # --- signing out while Redis is down ---------------------------------------------------------
 
 
-def _port_in(ports: range) -> int:
-    for port in ports:
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    pytest.fail(f"no free port in {ports}")
-
-
-@contextmanager
-def persistent_redis(port: int, folder: Path) -> Iterator[subprocess.Popen]:
-    """A Redis of this test's own that writes every change to an append-only file in
-    `folder` and reads it back when started again there, as production's does."""
-    process = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(folder),
-            "--save",
-            "",
-            "--appendonly",
-            "yes",
-            "--appendfsync",
-            "always",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        client = redis.Redis(port=port, socket_connect_timeout=1)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except (redis.ConnectionError, redis.BusyLoadingError):
-                assert process.poll() is None, "redis-server exited"
-                assert time.monotonic() < deadline, "redis-server did not answer within 10s"
-                time.sleep(0.05)
-        client.close()
-        yield process
-    finally:
-        stop(process)
-
-
 def _cache_answers() -> None:
     """Wait for the app's cache to reach the restarted Redis (its pooled connections died)."""
     from django.core.cache import cache
@@ -359,7 +308,7 @@ def test_a_sign_out_while_redis_is_down_holds_when_redis_comes_back(
     from api.models import ApiToken
     from tests import factories as f
 
-    port = _port_in(range(16420, 16500))
+    port = _free_port_for_tests()
     settings.CACHES = {
         "default": {
             **django_settings.CACHES["default"],
@@ -371,7 +320,7 @@ def test_a_sign_out_while_redis_is_down_holds_when_redis_comes_back(
     person.set_password("a long and private phrase")
     person.save()
     browser = Client()
-    with persistent_redis(port, tmp_path) as server:
+    with private_redis(port, tmp_path) as server:
         signed_in = browser.post(
             "/accounts/login/",
             {"username": "marco", "password": "a long and private phrase"},
@@ -384,7 +333,7 @@ def test_a_sign_out_while_redis_is_down_holds_when_redis_comes_back(
         assert browser.post("/accounts/logout/").status_code == 302
 
     # Redis comes back from its file, the copy of the ended session with it.
-    with persistent_redis(port, tmp_path):
+    with private_redis(port, tmp_path):
         stale = redis.Redis(port=port).keys(f"*cached_db{cookie}")
         assert stale, "Redis did not keep the session: this test would prove nothing"
         _cache_answers()
