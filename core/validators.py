@@ -79,3 +79,9 @@ def validate_visible(value: str | None) -> None:
         raise ValidationError(
             "Type something visible: this holds only invisible characters.", code="blank"
         )
+
+
+def has_surrogate(value: str) -> bool:
+    """A lone surrogate: JSON lets "\\ud800" through, but it is not a character, and the
+    database refuses it."""
+    return any("\ud800" <= c <= "\udfff" for c in value)

@@ -17,6 +17,7 @@ from typing import Any
 
 from core.merge import FieldMerge, Piece, merge_fields, merge_sequences, merge_text, word_diff
 from core.people import full_name
+from core.validators import has_surrogate
 from core.versioning import Conflict
 
 
@@ -212,13 +213,7 @@ class UnreadableDraft(ValueError):
 def _readable(value) -> bool:
     if value is None or isinstance(value, bool | int | float):
         return True
-    if not isinstance(value, str) or "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate from a JSON escape
-        return False
-    return True
+    return isinstance(value, str) and "\x00" not in value and not has_surrogate(value)
 
 
 def draft_data(posted: Mapping[str, Any], raw_json: str | None, names: Sequence[str]) -> dict:

@@ -23,7 +23,7 @@ from core import versioning
 from core.keys import key_problem
 from core.models import Cycle
 from core.people import display_name
-from core.validators import date_problem, is_blank
+from core.validators import date_problem, has_surrogate, is_blank
 from journeys.models import Segment, Stage
 from squads import cowriting
 from squads.models import (
@@ -500,10 +500,6 @@ def plan_set_approval(*, squad: Squad, by: AbstractBaseUser, approved: bool) -> 
     return saved
 
 
-def _has_surrogate(text: str) -> bool:
-    return any("\ud800" <= ch <= "\udfff" for ch in text)
-
-
 def not_doing_problems(items: Sequence[str]) -> dict[int, str]:
     """Problems by line index among the lines a person typed (blank lines are dropped)."""
     problems: dict[int, str] = {}
@@ -517,7 +513,7 @@ def not_doing_problems(items: Sequence[str]) -> dict[int, str]:
         if kept > NOT_DOING_MAX_LINES:
             problems[index] = f"Keep the list to {NOT_DOING_MAX_LINES:,} lines."
             break
-        if "\x00" in text or _has_surrogate(text):
+        if "\x00" in text or has_surrogate(text):
             problems[index] = "Write this line as plain text."
         elif len(text) > NOT_DOING_MAX_LENGTH:
             problems[index] = f"Keep each line to {NOT_DOING_MAX_LENGTH} characters."

@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 
 from core.models import Capacity, Cycle, Profile
+from core.validators import has_surrogate
 from dependencies import services as dependency_services
 from dependencies.models import DEPENDENCY_STATUSES, Dependency, transition_problem
 from journeys.models import (
@@ -40,7 +41,6 @@ from planning.planning_file.reader import (
     LONG_TEXT,
     Obj,
     Problems,
-    has_surrogate,
     join,
     json_repr,
     quote,

@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from core.keys import KEY_MAX_LENGTH, KEY_RESERVED, key_problem
-from core.validators import DATE_RANGE, DATE_RE, date_in_range, is_blank
+from core.validators import DATE_RANGE, DATE_RE, date_in_range, has_surrogate, is_blank
 
 _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -51,11 +51,6 @@ def _printable(char: str) -> str:
         code = ord(char)
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return char
-
-
-def has_surrogate(value: str) -> bool:
-    """A lone surrogate: JSON lets "\\ud800" through, but it is not a character."""
-    return any("\ud800" <= c <= "\udfff" for c in value)
 
 
 @dataclass
