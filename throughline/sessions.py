@@ -26,7 +26,6 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends import cached_db, db
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError
-from django.db.models import Exists
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.functional import SimpleLazyObject
@@ -71,6 +70,14 @@ class SessionStore(cached_db.SessionStore):
             logger.warning("session left in the cache: cache unreachable", exc_info=True)
 
 
+_USER_WITH_LIVE_SESSION = """
+SELECT u.*, EXISTS (
+    SELECT 1 FROM {sessions} s WHERE s.session_key = %s AND s.expire_date > %s
+) AS session_alive
+FROM {users} u WHERE u.{pk} = %s
+"""
+
+
 def get_user(request):
     """The signed-in person, as django.contrib.auth.get_user, except that a session read
     from the cache is confirmed by its database row in the query that loads the account."""
@@ -85,12 +92,25 @@ def get_user(request):
     if type(backend) is not ModelBackend:
         return auth.get_user(request)
     User = auth.get_user_model()
-    alive = Session.objects.filter(session_key=session.session_key, expire_date__gt=timezone.now())
     try:
         pk = User._meta.pk.to_python(user_id)
     except ValidationError:
         return AnonymousUser()
-    user = User._default_manager.annotate(session_alive=Exists(alive)).filter(pk=pk).first()
+    # Plain SQL: this runs on every signed-in request, and the ORM took about 1.8 ms to
+    # compile the same query with its EXISTS (docs/performance.md).
+    user = next(
+        iter(
+            User._default_manager.raw(
+                _USER_WITH_LIVE_SESSION.format(
+                    users=User._meta.db_table,
+                    pk=User._meta.pk.column,
+                    sessions=Session._meta.db_table,
+                ),
+                [session.session_key, timezone.now(), pk],
+            )
+        ),
+        None,
+    )
     if user is not None and not user.session_alive:
         # Ended while the cache was out of reach: the copy in it is stale.
         logger.info("a session ended in the database was still cached: signed out")
