@@ -63,18 +63,58 @@ logger = logging.getLogger(__name__)
 
 # --- settings ------------------------------------------------------------------------------
 
-# Scores are cosines plus the structure terms below. For all-MiniLM-L6-v2, a cosine of 0.5
-# is where two texts start to be about the same thing; same work from two squads sits above
-# it once they share a stage. A pair that is each other's best match may link a step lower
-# (MUTUAL_GAP). Shared words (TF-IDF cosine) are weaker evidence: two plans written apart
-# share few words, and shared words alone often mean a shared topic rather than the same
-# work, so that fallback links only clear cases and never on the mutual rule.
-SEMANTIC_THRESHOLD = 0.55
+# Pairs the model has read are judged by the Judge below. Pairs judged by shared words
+# (TF-IDF cosine plus the structure terms) are weaker evidence: two plans written apart share
+# few words, and shared words alone often mean a shared topic rather than the same work, so
+# that fallback links only clear cases. A group's score, how alike its initiatives are, is
+# the mean of its pairs' cosines plus the structure terms.
 LEXICAL_THRESHOLD = 0.30
-MUTUAL_GAP = 0.10
 SAME_STAGE = 0.05
 SAME_SEGMENT = 0.05
 APART = 0.05
+
+HUB = 5  # an initiative's usual likeness: the mean of its HUB best cosines in other squads
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How a pair the model has read is judged: a logistic model over four signals.
+
+    The signals, in FEATURES order: the cosine of the two texts; that cosine corrected for
+    how alike each initiative usually is to others (2*cos - hub_a - hub_b, so that a text
+    close to everything, such as a broad onboarding plan, does not link to everything);
+    whether each is the other's closest match in any other squad; and how far apart the two
+    are on who the work is for (the company's own people or its customers). The weights and
+    the threshold are what leave-one-file-out cross-validation chose (scripts/overlap_cv.py,
+    docs/overlap.md); a pair links when its probability reaches `threshold`.
+    """
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        z = (features - np.array(self.mean)) / np.array(self.scale)
+        return 1.0 / (1.0 + np.exp(-(z @ np.array(self.weights) + self.bias)))
+
+
+FEATURES = ("cosine", "corrected", "mutual", "audience")
+# Written by scripts/overlap_cv.py from every labelled file (see docs/overlap.md).
+JUDGE = Judge(
+    mean=(0.3365, -0.1505, 0.0362, 0.0767),
+    scale=(0.0943, 0.1431, 0.1867, 0.0597),
+    weights=(0.4018, 0.9695, 0.2198, -0.3621),
+    bias=-4.5364,
+    threshold=0.425,
+)
+# Who the work is for, read by meaning: each text's cosine with the first sentence minus
+# its cosine with the second.
+AUDIENCES = (
+    "Work for our own employees, staff and internal teams inside the company.",
+    "Work for our customers and the people who buy and use our product.",
+)
 
 NEIGHBOURS = 10  # candidate partners per initiative
 LEXICAL_DIM = 1024  # columns of the shared-word vectors
@@ -106,18 +146,20 @@ def find_overlaps(
     *,
     squad_names: Mapping[str, str] | None = None,
     threshold: float | None = None,
+    judge: Judge = JUDGE,
 ) -> list[OverlapGroup]:
     """Groups of alike initiatives from two or more squads, most alike first.
 
-    `threshold` replaces the score at which a pair links on its own (SEMANTIC_THRESHOLD, or
-    LEXICAL_THRESHOLD when the model is unavailable); the mutual threshold follows it.
-    Dropped initiatives are ignored; so is anything when fewer than two squads remain.
+    `threshold` replaces the probability at which the Judge links a pair the model has
+    read (or, for pairs judged by shared words, LEXICAL_THRESHOLD); `judge` replaces the
+    Judge itself (scripts/overlap_cv.py fits one per fold). Dropped initiatives are
+    ignored; so is anything when fewer than two squads remain.
     """
     live = sorted((i for i in initiatives if i.status != "dropped"), key=lambda i: i.ref)
     if len({i.squad for i in live}) < 2:
         return []
     plan = _Plan(live)
-    scorer = _Scorer(plan, threshold)
+    scorer = _Scorer(plan, threshold, judge)
     links = scorer.links()
     groups = _group(plan, scorer, links)
     names = dict(squad_names or {})
@@ -131,6 +173,24 @@ def find_overlaps(
     ]
     result.sort(key=lambda g: (-g.score, g.refs))
     return result
+
+
+def judged_pairs(
+    initiatives: Sequence[InitiativeFacts],
+) -> tuple[list[tuple[str, str]], np.ndarray]:
+    """The candidate pairs the model has read and their Judge signals (FEATURES order),
+    for fitting and measuring a Judge (scripts/overlap_cv.py)."""
+    live = sorted((i for i in initiatives if i.status != "dropped"), key=lambda i: i.ref)
+    if len({i.squad for i in live}) < 2:
+        return [], np.zeros((0, len(FEATURES)))
+    plan = _Plan(live)
+    scorer = _Scorer(plan, None)
+    if not len(scorer.pairs):
+        return [], np.zeros((0, len(FEATURES)))
+    a, b, _, semantic, signals = scorer.features()
+    pairs = zip(a[semantic], b[semantic], strict=True)
+    refs = [(plan.items[i].ref, plan.items[j].ref) for i, j in pairs]
+    return refs, signals[semantic]
 
 
 def semantic_available() -> bool:
@@ -196,9 +256,17 @@ class _Stems:
         return {stem: forms[stem].most_common(1)[0][0] if forms[stem] else stem for stem in wanted}
 
 
+# A sentence that says what an initiative needs from others ("Needs Product to build an
+# assessment tool.") describes a dependency, not the initiative's own work.
+_NEEDS = re.compile(
+    r"(?:^|(?<=[.;!?]))\s*(?:needs|requires|depends on|relies on)\b[^.;!?]*[.;!?]?",
+    re.IGNORECASE,
+)
+
+
 def _text(item: InitiativeFacts) -> str:
     title = item.title.strip().rstrip(".")
-    description = item.description.strip()
+    description = " ".join(_NEEDS.sub(" ", item.description).split())
     return f"{title}. {description}" if description else title
 
 
@@ -331,18 +399,16 @@ def _knn_within(
 class _Scorer:
     """Scores pairs by meaning where the model has read both texts, else by shared words."""
 
-    def __init__(self, plan: _Plan, threshold: float | None) -> None:
+    def __init__(self, plan: _Plan, threshold: float | None, judge: Judge = JUDGE) -> None:
         self.plan = plan
+        self.judge = judge
         self.read = np.zeros(plan.n, dtype=bool)
         self.semantic: np.ndarray | None = None
+        self.hub = np.zeros(plan.n, dtype=np.float32)
+        self.audience = np.zeros(plan.n, dtype=np.float32)
         self.threshold = {
-            SEMANTIC: SEMANTIC_THRESHOLD if threshold is None else threshold,
+            SEMANTIC: judge.threshold if threshold is None else threshold,
             LEXICAL: LEXICAL_THRESHOLD if threshold is None else threshold,
-        }
-        # Shared words are weak evidence on their own: no mutual relaxation for them.
-        self.mutual = {
-            SEMANTIC: self.threshold[SEMANTIC] - MUTUAL_GAP,
-            LEXICAL: self.threshold[LEXICAL],
         }
         encoder = _encoder()
         texts = [_text(i) for i in plan.items]
@@ -362,6 +428,10 @@ class _Scorer:
             values = np.concatenate([lexical, _dots(plan.lexical, inside[:, 0], inside[:, 1])])
             pairs, first = np.unique(both, axis=0, return_index=True)
             lexical = values[first]
+            vectors = self.semantic[chosen]
+            self.hub[chosen] = _hub(vectors, plan.squad[chosen], HUB)
+            for_staff, for_customers = encoder.embed(list(AUDIENCES))
+            self.audience[chosen] = vectors @ for_staff - vectors @ for_customers
         self.pairs, self.lexical = pairs, lexical
 
     def _priority(self, pairs: np.ndarray, lexical: np.ndarray) -> np.ndarray:
@@ -397,37 +467,74 @@ class _Scorer:
         # Rounded, so that float noise from batching never flips a decision.
         return np.round(sims + bonus, 4), semantic, excluded
 
-    def links(self) -> list[tuple[float, int, int]]:
-        """Pairs that link: strong enough alone, or mutual best matches above the lower bar."""
-        if not len(self.pairs):
-            return []
+    def features(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, score, semantic, signals) for the candidate pairs that may be an overlap.
+
+        `score` is the cosine plus structure for pairs judged by shared words; `signals`
+        holds the Judge's FEATURES for pairs the model has read (zeros for the others).
+        """
         a, b = self.pairs[:, 0], self.pairs[:, 1]
         semantic = self.read[a] & self.read[b]
         sims = self.lexical.copy()
         if semantic.any():
             sims[semantic] = _dots(self.semantic, a[semantic], b[semantic])
         bonus, excluded = self.plan.structure(a, b)
-        scores = np.round(sims + bonus, 4)
         keep = ~excluded
-        a, b, scores, semantic = a[keep], b[keep], scores[keep], semantic[keep]
+        a, b, sims, semantic, bonus = a[keep], b[keep], sims[keep], semantic[keep], bonus[keep]
+        # Rounded, so that float noise from batching never flips a decision.
+        sims = np.round(sims, 4)
+        scores = np.round(sims + bonus, 4)
         # Each initiative's best score with a partner judged the same way (model or words).
         best = np.full((self.plan.n, 2), -np.inf)
         column = semantic.astype(np.int64)
-        np.maximum.at(best, (a, column), scores)
-        np.maximum.at(best, (b, column), scores)
-        mutual = (scores >= best[a, column]) & (scores >= best[b, column])
-        strong = np.where(semantic, self.threshold[SEMANTIC], self.threshold[LEXICAL])
-        lower = np.where(semantic, self.mutual[SEMANTIC], self.mutual[LEXICAL])
-        keep = (scores >= strong) | (mutual & (scores >= lower))
-        order = np.lexsort((b[keep], a[keep], -scores[keep]))
+        ranked = np.where(semantic, sims, scores)
+        np.maximum.at(best, (a, column), ranked)
+        np.maximum.at(best, (b, column), ranked)
+        mutual = (ranked >= best[a, column]) & (ranked >= best[b, column])
+        signals = np.zeros((len(a), len(FEATURES)))
+        signals[:, 0] = sims
+        signals[:, 1] = 2 * sims - self.hub[a] - self.hub[b]
+        signals[:, 2] = mutual
+        signals[:, 3] = np.abs(self.audience[a] - self.audience[b])
+        signals[~semantic] = 0.0
+        return a, b, scores, semantic, signals
+
+    def links(self) -> list[tuple[float, int, int]]:
+        """Pairs that link, most certain first: by the Judge where the model read both texts;
+        by shared words (strong enough alone, or mutual best matches) elsewhere."""
+        if not len(self.pairs):
+            return []
+        a, b, scores, semantic, signals = self.features()
+        strength = scores.astype(np.float64)
+        keep = ~semantic & (scores >= self.threshold[LEXICAL])
+        if semantic.any():
+            strength[semantic] = np.round(self.judge.probability(signals[semantic]), 4)
+            keep |= semantic & (strength >= self.threshold[SEMANTIC])
+        order = np.lexsort((b[keep], a[keep], -strength[keep]))
         return list(
             zip(
-                scores[keep][order].tolist(),
+                strength[keep][order].tolist(),
                 a[keep][order].tolist(),
                 b[keep][order].tolist(),
                 strict=True,
             )
         )
+
+
+def _hub(vectors: np.ndarray, squad: np.ndarray, k: int, block: int = 512) -> np.ndarray:
+    """Each row's mean cosine with its k most alike rows of other squads (0 when none)."""
+    out = np.zeros(len(vectors), dtype=np.float32)
+    for start in range(0, len(vectors), block):
+        sims = vectors[start : start + block] @ vectors.T
+        rows = np.arange(start, min(start + block, len(vectors)))
+        sims[squad[rows][:, None] == squad[None, :]] = -np.inf
+        take = min(k, sims.shape[1])
+        top = -np.sort(-sims, axis=1)[:, :take]
+        finite = np.isfinite(top)
+        counts = finite.sum(axis=1)
+        total = np.where(finite, top, 0.0).sum(axis=1)
+        out[rows] = np.where(counts > 0, total / np.maximum(counts, 1), 0.0)
+    return out
 
 
 def _dots(vectors: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 8192) -> np.ndarray:
@@ -451,81 +558,43 @@ def _project(matrix: np.ndarray, dim: int = 256) -> np.ndarray:
 # --- grouping --------------------------------------------------------------------------------
 
 
-class _Cluster:
-    """A growing group: its members and the sums that give average scores in O(dimensions)."""
-
-    def __init__(self, plan: _Plan, scorer: _Scorer, k: int) -> None:
-        self.members = [k]
-        self.read = bool(scorer.read[k])
-        self.lexical = plan.lexical[k].copy()
-        self.semantic = scorer.semantic[k].copy() if self.read else None
-        self.stages: Counter[int] = Counter([int(plan.stage[k])] if plan.stage[k] >= 0 else [])
-        self.segments: Counter[int] = Counter(
-            [int(plan.segment[k])] if plan.segment[k] >= 0 else []
-        )
-
-    def average(self, other: _Cluster) -> tuple[float, str]:
-        """Mean score over member pairs (structure by stage and segment; dates left out)."""
-        pairs = len(self.members) * len(other.members)
-        if self.read and other.read:
-            method, dot = SEMANTIC, float(self.semantic @ other.semantic)
-        else:
-            method, dot = LEXICAL, float(self.lexical @ other.lexical)
-        stage = sum(c * other.stages[s] for s, c in self.stages.items())
-        segment = sum(c * other.segments[s] for s, c in self.segments.items())
-        return (dot + SAME_STAGE * stage + SAME_SEGMENT * segment) / pairs, method
-
-    def absorb(self, other: _Cluster) -> None:
-        self.members += other.members
-        self.lexical += other.lexical
-        if self.read and other.read:
-            self.semantic += other.semantic
-        else:
-            self.read, self.semantic = False, None
-        self.stages.update(other.stages)
-        self.segments.update(other.segments)
-
-
 def _group(
     plan: _Plan, scorer: _Scorer, links: list[tuple[float, int, int]]
 ) -> list[tuple[list[int], float]]:
-    """Merge along links, strongest first, while the two groups stay alike on average."""
-    parent: dict[int, int] = {}
-    clusters: dict[int, _Cluster] = {}
+    """Groups in which every pair links; no chaining.
 
-    def root(x: int) -> int:
-        parent.setdefault(x, x)
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def cluster(x: int) -> _Cluster:
-        if x not in clusters:
-            clusters[x] = _Cluster(plan, scorer, x)
-        return clusters[x]
-
-    for score, i, j in links:
-        ri, rj = root(i), root(j)
-        if ri == rj:
+    Links are taken most certain first. Two groups merge only when every initiative of one
+    links with every initiative of the other and they share no squad (a squad's own
+    initiatives are already one plan). So A ~ B and B ~ C never put A and C in one finding
+    unless A ~ C too. A link left between two groups that could not merge is a finding of
+    its own pair, so every link is named by some finding.
+    """
+    linked = {(i, j) for _, i, j in links}
+    group_of: dict[int, list[int]] = {}
+    leftover: list[tuple[int, int]] = []
+    for _strength, i, j in links:
+        left = group_of.get(i, [i])
+        right = group_of.get(j, [j])
+        if left is right:
             continue
-        left, right = cluster(ri), cluster(rj)
-        if len(left.members) == len(right.members) == 1:
-            average, method = score, scorer.method(i, j)
+        squads = {int(plan.squad[k]) for k in left}
+        if squads.isdisjoint(int(plan.squad[k]) for k in right) and all(
+            (min(x, y), max(x, y)) in linked for x in left for y in right
+        ):
+            merged = left + right
+            for k in merged:
+                group_of[k] = merged
         else:
-            average, method = left.average(right)
-        if average < scorer.mutual[method]:
-            continue
-        if len(left.members) < len(right.members):
-            ri, rj, left, right = rj, ri, right, left
-        parent[rj] = ri
-        left.absorb(clusters.pop(rj))
-    groups = []
-    for c in clusters.values():
-        if len(c.members) > 1 and len({plan.squad[k] for k in c.members}) > 1:
-            score = _group_score(plan, scorer, c.members)
-            groups.append((sorted(c.members), round(min(max(score, 0.0), 1.0), 4)))
-    return groups
+            leftover.append((i, j))
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for members in group_of.values():
+        if id(members) not in seen:
+            seen.add(id(members))
+            groups.append(sorted(members))
+    within = {frozenset((x, y)) for g in groups for x in g for y in g if x != y}
+    groups += [[i, j] for i, j in leftover if frozenset((i, j)) not in within]
+    return [(g, round(min(max(_group_score(plan, scorer, g), 0.0), 1.0), 4)) for g in groups]
 
 
 def _group_score(plan: _Plan, scorer: _Scorer, members: list[int]) -> float:

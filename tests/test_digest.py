@@ -56,9 +56,12 @@ def test_a_dri_gets_one_digest_with_findings_and_dependencies_linked(demo):
     html = message.alternatives[0].content
     assert message.alternatives[0].mimetype == "text/html"
     assert "NEW FINDINGS FOR SQUADS YOU LEAD" in text
-    overlap = Finding.objects.get(rule="similar_initiatives")
-    link = f"{settings.THROUGHLINE_URL}/findings/{overlap.pk}/"
-    assert link in text and f'href="{link}"' in html
+    # Every finding about her squad is linked (the squad's initiatives are in no overlap).
+    mine = Finding.objects.concerning_squad("first-90-days")
+    assert mine.exists()
+    for finding in mine:
+        link = f"{settings.THROUGHLINE_URL}/findings/{finding.pk}/"
+        assert link in text and f'href="{link}"' in html
     # Its enrollment campaign needs messaging from Product-led Growth, due 15 Feb.
     messaging = Dependency.objects.get(key="messaging-mid-q1")
     assert "DUE WITHIN 7 DAYS" in text and messaging.what in text

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threshold",
             type=float,
-            help="The score at which a pair links on its own (default: the shipped setting).",
+            help="The probability at which a pair links (default: the shipped Judge's).",
         )
         parser.add_argument(
             "--verbose", action="store_true", help="Also list the wrong and the missed pairs."
