@@ -175,6 +175,28 @@ def find_overlaps(
     return result
 
 
+def similar_to(
+    draft: InitiativeFacts, others: Sequence[InitiativeFacts]
+) -> list[tuple[str, float]]:
+    """Initiatives of other squads that `draft` would overlap with, most certain first.
+
+    The draft is judged among `others` exactly as the review judges a pair, so what the
+    editor warns about is what the next review would raise: (ref, certainty 0..1) pairs.
+    """
+    live = [i for i in others if i.status != "dropped" and i.squad != draft.squad]
+    if not live:
+        return []
+    items = sorted([*live, draft], key=lambda i: (i is draft, i.ref))
+    plan = _Plan(items)
+    scorer = _Scorer(plan, None)
+    me = len(items) - 1
+    found = []
+    for strength, a, b in scorer.links():
+        if me in (a, b):
+            found.append((plan.items[b if a == me else a].ref, strength))
+    return found
+
+
 def judged_pairs(
     initiatives: Sequence[InitiativeFacts],
 ) -> tuple[list[tuple[str, str]], np.ndarray]:

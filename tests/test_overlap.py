@@ -526,3 +526,32 @@ def test_the_public_labelled_set_meets_the_target(model):
 
     assert precision >= 0.9
     assert recall >= 0.8
+
+
+def test_a_draft_is_warned_of_what_the_review_would_raise(model):
+    plan = issue_plan()
+    draft = fact(
+        "newsquad",
+        "draft",
+        "Customer health score",
+        "A weekly score per account from logins, usage depth and open tickets, so CSMs see "
+        "which accounts are drifting.",
+    )
+    others = [i for i in plan if i.ref != "success/health-score"]
+
+    found = dict(overlap.similar_to(draft, others))
+    in_review = {
+        r
+        for g in find_overlaps([*others, draft])
+        if draft.ref in g.refs
+        for r in g.refs
+        if r != draft.ref
+    }
+
+    assert "insights/churn-prediction" in found
+    assert set(found) >= in_review
+    assert all(0 < certainty <= 1 for certainty in found.values())
+    # Its own squad's work and dropped work are never named.
+    mine = fact("newsquad", "other", "Customer health score", draft.description)
+    dropped = fact("gone", "old", "Customer health score", draft.description, status="dropped")
+    assert overlap.similar_to(draft, [mine, dropped]) == []
