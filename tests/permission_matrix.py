@@ -105,7 +105,8 @@ class World:
         self.users = {role: User.objects.get(username=name) for role, name in ROLE_USERS.items()}
         cycle = Cycle.objects.get(key="fy2027")
         services.review_run(cycle=cycle, today=dt.date(2027, 2, 20), trigger="command")
-        self.finding = Finding.objects.get(rule="similar_initiatives")
+        # A finding about the First 90 Days squad, whose DRI triages it.
+        self.finding = Finding.objects.concerning_squad("first-90-days").order_by("pk").first()
         from journeys.models import Moment
 
         self.moment = Moment.objects.select_related("stage__journey").first()
