@@ -15,24 +15,27 @@ How two initiatives are judged (docs/overlap.md has the reasoning and the figure
   is loaded once per process, on first use. When onnxruntime or the model is missing, or
   OVERLAP_SEMANTIC=0, shared words stand in for meaning (TF-IDF over word stems) with
   their own, stricter thresholds: the review still runs, with lower recall.
-- Structure. The same journey stage adds SAME_STAGE; the same customer segment adds
-  SAME_SEGMENT; date ranges that do not overlap take off APART. Two initiatives aimed at
-  different segments are never an overlap: the contract asks for the same customers.
-- Linking. A pair links when its score reaches the threshold, or, judged by the model,
-  when it reaches the lower mutual threshold and each initiative is the other's closest
-  match in any other squad (mutual nearest neighbours: duplicated work tends to pair up
-  that way, while a topic that many initiatives touch does not).
-- Grouping. Links are taken strongest first and merge two groups only while the average
-  score across them stays at or above the mutual threshold, so one link cannot chain
-  unrelated work into a group.
+- What is read. A sentence stating what the initiative needs from others ("Needs Product
+  to build ...") is left out: it names another squad's work.
+- Judging. Each candidate pair the model has read is judged by the Judge, a logistic model
+  over the cosine, the cosine corrected for how alike each text usually is to others, mutual
+  best match, and who the work is for (the company's own people or its customers), fitted
+  by leave-one-file-out cross-validation (scripts/overlap_cv.py). Pairs judged by shared
+  words link from LEXICAL_THRESHOLD. Two initiatives aimed at different segments are never
+  an overlap: the contract asks for the same customers.
+- Grouping. Links are taken most certain first; two groups merge only when every pair
+  across them links and they share no squad, so a finding names a pair or a group in which
+  every pair is alike, never a chain. A link left between groups is a finding of its pair.
+- Score. A group's score is the mean of its pairs' cosines plus small structure terms: the
+  same journey stage adds SAME_STAGE, the same segment SAME_SEGMENT, dates apart take off
+  APART.
 
 Scale: candidate pairs come from each initiative's nearest neighbours (exact below
 EXACT_LIMIT initiatives, through a coarse clustering above it), never from all pairs. The
-model reads at most SEMANTIC_BUDGET tokens per call (about 450 initiatives, 3 s on two
-cores); in a larger plan it reads the initiatives with the strongest shared-word evidence
-first, and pairs it has not read are judged on shared words. Which initiatives it reads
-depends only on the plan, never on what an earlier call cached, so the same plan always
-gives the same result.
+review reads every initiative by meaning. Each text's vector is kept by the process and in
+Django's cache for every process, so a text is read by the model once, when it is first
+reviewed, and later reviews read only what changed. Only `similar_to`, which runs while a
+person types, bounds what it reads (DRAFT_BUDGET tokens of texts no process has read yet).
 """
 
 from __future__ import annotations
@@ -119,10 +122,11 @@ AUDIENCES = (
 NEIGHBOURS = 10  # candidate partners per initiative
 LEXICAL_DIM = 1024  # columns of the shared-word vectors
 EXACT_LIMIT = 3000  # up to this many initiatives, nearest neighbours are found exactly
-SEMANTIC_BUDGET = 16_000  # tokens the model reads per call: ~450 initiatives, ~3 s on 2 cores
+DRAFT_BUDGET = 4_000  # tokens of unread texts similar_to may read per call (~0.7 s)
 MAX_TOKENS = 128
 BATCH = 32
 CACHE_SIZE = 20_000  # embeddings kept per process, keyed by text
+SHARED_SECONDS = 90 * 24 * 3600  # how long Django's cache keeps a text's vector for every process
 MAX_NAMED = 5  # initiatives named in a message; the rest are counted
 
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
@@ -188,7 +192,12 @@ def similar_to(
         return []
     items = sorted([*live, draft], key=lambda i: (i is draft, i.ref))
     plan = _Plan(items)
-    scorer = _Scorer(plan, None)
+    encoder = _encoder()
+    if encoder is not None:
+        encoder.embed([_text(draft)])  # the draft is always read by meaning
+    # Work bounded for a person typing: texts no process has read yet beyond DRAFT_BUDGET
+    # tokens are judged on shared words this time (the review reads them all).
+    scorer = _Scorer(plan, None, budget=DRAFT_BUDGET)
     me = len(items) - 1
     found = []
     for strength, a, b in scorer.links():
@@ -421,7 +430,15 @@ def _knn_within(
 class _Scorer:
     """Scores pairs by meaning where the model has read both texts, else by shared words."""
 
-    def __init__(self, plan: _Plan, threshold: float | None, judge: Judge = JUDGE) -> None:
+    def __init__(
+        self,
+        plan: _Plan,
+        threshold: float | None,
+        judge: Judge = JUDGE,
+        budget: int | None = None,
+    ) -> None:
+        """`budget`: None reads every text by meaning; a number of tokens reads the texts
+        whose vectors are already known plus as many others as fit, the rest by words."""
         self.plan = plan
         self.judge = judge
         self.read = np.zeros(plan.n, dtype=bool)
@@ -434,14 +451,19 @@ class _Scorer:
         }
         encoder = _encoder()
         texts = [_text(i) for i in plan.items]
-        chosen = self._fits(encoder, texts, np.arange(plan.n)) if encoder else None
+        chosen = None
+        if encoder is not None:
+            known = encoder.recall(texts)
+            chosen = np.arange(plan.n) if budget is None else np.flatnonzero(known)
         pairs = _NO_PAIRS
         if chosen is None or len(chosen) < plan.n:
             pairs = _neighbours(_project(plan.lexical), plan.squad, NEIGHBOURS)
         lexical = _dots(plan.lexical, pairs[:, 0], pairs[:, 1])
         if encoder is not None:
-            if chosen is None or len(chosen) < plan.n:
-                chosen = self._fits(encoder, texts, self._priority(pairs, lexical))
+            if len(chosen) < plan.n:
+                order = [k for k in self._priority(pairs, lexical) if not known[k]]
+                fresh = self._fits(encoder, texts, order, budget)
+                chosen = np.union1d(chosen, fresh).astype(np.int64)
             self.read[chosen] = True
             self.semantic = np.zeros((plan.n, encoder.dim), dtype=np.float32)
             self.semantic[chosen] = encoder.embed([texts[k] for k in chosen])
@@ -464,12 +486,12 @@ class _Scorer:
         return np.lexsort((np.arange(self.plan.n), -best))
 
     @staticmethod
-    def _fits(encoder: _Encoder, texts: list[str], order: np.ndarray) -> np.ndarray:
-        """The first initiatives in `order` whose texts fit in the model's budget of tokens."""
+    def _fits(encoder: _Encoder, texts: list[str], order, budget: int) -> np.ndarray:
+        """The first initiatives in `order` whose texts fit in `budget` tokens."""
         used, taken = 0, []
         for k in order:
             used += len(encoder.tokenizer.encode(texts[k]))
-            if used > SEMANTIC_BUDGET:
+            if used > budget:
                 break
             taken.append(k)
         return np.sort(np.array(taken, dtype=np.int64))
@@ -825,6 +847,21 @@ class _Encoder:
         self.cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self.lock = threading.Lock()
 
+    def recall(self, texts: Sequence[str]) -> np.ndarray:
+        """Which texts have a vector without the model reading them: kept by this process,
+        or by Django's cache for every process (fetched into this process's keeping)."""
+        with self.lock:
+            known = np.array([t in self.cache for t in texts], dtype=bool)
+        missing = sorted({t for t, k in zip(texts, known, strict=True) if not k})
+        found = self._shared_get(missing)
+        if found:
+            with self.lock:
+                for text, vector in found.items():
+                    self.cache[text] = vector
+                self._trim()
+            known |= np.array([t in found for t in texts], dtype=bool)
+        return known
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         todo: dict[str, list[int]] = defaultdict(list)
@@ -836,6 +873,9 @@ class _Encoder:
                     out[row] = hit
                 else:
                     todo[text].append(row)
+        if todo:
+            for text, vector in self._shared_get(sorted(todo)).items():
+                out[todo.pop(text)] = vector
         if not todo:
             return out
         unique = sorted(todo)
@@ -863,9 +903,50 @@ class _Encoder:
                 out[todo[text]] = vector
                 self.cache[text] = vector
                 self.cache.move_to_end(text)
-            while len(self.cache) > CACHE_SIZE:
-                self.cache.popitem(last=False)
+            self._trim()
+        self._shared_set(dict(zip(unique, vectors, strict=True)))
         return out
+
+    def _trim(self) -> None:
+        while len(self.cache) > CACHE_SIZE:
+            self.cache.popitem(last=False)
+
+    # Django's cache (Redis in production) keeps each text's vector for every process, so a
+    # text is read by the model once, not once per worker. It is a saving, never a need:
+    # when the cache fails, the model reads the text again.
+
+    @staticmethod
+    def _key(text: str) -> str:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"overlap-vector:{MODEL_SHA256[:16]}:{digest}"
+
+    def _shared_get(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        if not texts:
+            return {}
+        keys = {self._key(t): t for t in texts}
+        try:
+            from django.core.cache import cache
+
+            raw = cache.get_many(list(keys))
+        except Exception:
+            logger.warning("Overlap detection: the cache is unreachable", exc_info=True)
+            return {}
+        found = {}
+        for key, value in raw.items():
+            if isinstance(value, bytes) and len(value) == 4 * self.dim:
+                found[keys[key]] = np.frombuffer(value, dtype=np.float32).copy()
+        return found
+
+    def _shared_set(self, vectors: Mapping[str, np.ndarray]) -> None:
+        try:
+            from django.core.cache import cache
+
+            cache.set_many(
+                {self._key(t): v.astype(np.float32).tobytes() for t, v in vectors.items()},
+                timeout=SHARED_SECONDS,
+            )
+        except Exception:
+            logger.warning("Overlap detection: the cache is unreachable", exc_info=True)
 
 
 _loaded: list[_Encoder | None] = []

@@ -15,6 +15,7 @@ from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -423,10 +424,9 @@ def test_switching_the_model_off_is_said_once_in_the_log(monkeypatch, caplog):
     assert "OVERLAP_SEMANTIC is off" in caplog.text
 
 
-def test_large_plans_use_neighbours_and_the_model_budget(model, monkeypatch):
-    # Exercise the large-plan path (coarse clustering, a model budget) on a small plan.
+def test_large_plans_use_neighbours_and_read_every_initiative_by_meaning(model, monkeypatch):
+    # Exercise the large-plan path (coarse clustering) on a small plan.
     monkeypatch.setattr(overlap, "EXACT_LIMIT", 40)
-    monkeypatch.setattr(overlap, "SEMANTIC_BUDGET", 600)  # tokens: about 40 texts
     topics = ["pricing page", "mobile app", "data export", "billing portal", "partner portal"]
     plan = [
         fact(f"s{n % 37}", f"i{n}", f"Improve the {topics[n % 5]} number {n}",
@@ -434,11 +434,51 @@ def test_large_plans_use_neighbours_and_the_model_budget(model, monkeypatch):
         for n in range(120)
     ]  # fmt: skip
     plan += [fact("support", "chat", *CHAT), fact("cx", "chat", *CHAT)]
+    scorer = overlap._Scorer(overlap._Plan(sorted(plan, key=lambda i: i.ref)), None)
 
     groups = find_overlaps(plan)
 
+    assert scorer.read.all()
     assert group_of(groups, "cx/chat") == {"cx/chat", "support/chat"}
     assert all(len({r.split("/")[0] for r in g.refs}) >= 2 for g in groups)
+
+
+def test_a_text_is_read_once_for_every_process(model, monkeypatch, settings):
+    """Vectors are kept in Django's cache: another process (here, an empty keeping) takes
+    them from there instead of reading the text again."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    encoder = overlap._encoder()
+    text = "A text no initiative has held before: reconcile carrier invoices nightly."
+    first = encoder.embed([text])[0]
+    monkeypatch.setattr(encoder, "cache", type(encoder.cache)())
+    read = []
+    monkeypatch.setattr(encoder.session, "run", lambda *a, **k: read.append(a) or [])
+
+    assert encoder.recall([text]).all()
+    assert np.array_equal(encoder.embed([text])[0], first)
+    assert read == []
+
+
+def test_a_draft_reads_a_bounded_number_of_new_texts(model, monkeypatch):
+    monkeypatch.setattr(overlap, "DRAFT_BUDGET", 60)  # tokens: a handful of texts
+    others = [
+        fact(f"s{n}", f"i{n}", f"Unseen initiative {n} about topic {n}", f"Work item {n}.")
+        for n in range(40)
+    ]
+    monkeypatch.setattr(overlap._encoder(), "cache", type(overlap._encoder().cache)())
+    read: list[int] = []
+    original = overlap._Encoder.embed
+
+    def counting(self, texts):
+        read.append(sum(1 for t in texts if t not in self.cache))
+        return original(self, texts)
+
+    monkeypatch.setattr(overlap._Encoder, "embed", counting)
+    monkeypatch.setattr(overlap._Encoder, "_shared_get", lambda self, texts: {})
+
+    overlap.similar_to(fact("me", "draft", "A draft", "Something new."), others)
+
+    assert 0 < sum(read) < 20
 
 
 # --- the tokenizer ---------------------------------------------------------------------------
