@@ -15,9 +15,10 @@ review when they change. The draft is judged on its text alone: the stage, segme
 a half-written form holds are not yet what the person means.
 
 The work of one call is bounded, since it runs as a person types: the draft is cut to
-DRAFT_LIMIT characters, the candidates' vectors are kept in Django's cache (keyed by the
-model and a digest of the text, so a change to an initiative is a new key), and the model
-reads at most EMBED_BUDGET tokens of candidates it has not seen; those left over are judged
+DRAFT_LIMIT characters; the candidates' vectors are kept by the model in each process and in
+Django's cache for all of them (keyed by the model and a digest of the text, so a change to
+an initiative is a new key), so a keystroke reads the draft alone; and the model reads at
+most EMBED_BUDGET tokens of candidates no process has read yet, those left over being judged
 on shared words until a later call has read them.
 """
 
@@ -139,25 +140,31 @@ def _key(text: str) -> str:
 
 
 def _candidate_vectors(encoder, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors, read): each text's sentence vector from the cache or the model, and which
-    have one. Uncached texts are read up to EMBED_BUDGET tokens, the shortest first (most
-    texts for the budget), and cached for the next call."""
-    keys = [_key(t) for t in texts]
+    """(vectors, read): each text's sentence vector and which have one. From the model's own
+    cache when this process has read the text, else from Django's cache (shared by the
+    processes), else from the model: up to EMBED_BUDGET tokens, the shortest texts first
+    (the most texts for the budget), then kept in Django's cache for the next call."""
+    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    read = np.zeros(len(texts), dtype=bool)
+    here = [k for k, t in enumerate(texts) if t in encoder.cache]
+    if here:
+        vectors[here] = encoder.embed([texts[k] for k in here])
+        read[here] = True
+    rest = np.flatnonzero(~read).tolist()
+    keys = {k: _key(texts[k]) for k in rest}
     try:
-        cached = cache.get_many(list(dict.fromkeys(keys)))
+        cached = cache.get_many(list(set(keys.values()))) if keys else {}
     except Exception:  # the cache is a saving, not a need
         logger.warning("similar work: the cache is unreachable", exc_info=True)
         cached = {}
-    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    read = np.zeros(len(texts), dtype=bool)
-    for k, key in enumerate(keys):
+    missing: dict[str, list[int]] = {}
+    for k, key in keys.items():
         raw = cached.get(key)
         if isinstance(raw, bytes) and len(raw) == 4 * encoder.dim:
             vectors[k] = np.frombuffer(raw, dtype=np.float32)
             read[k] = True
-    missing: dict[str, list[int]] = {}
-    for k in np.flatnonzero(~read).tolist():
-        missing.setdefault(texts[k], []).append(k)
+        else:
+            missing.setdefault(texts[k], []).append(k)
     lengths = {t: len(encoder.tokenizer.encode(t)) for t in missing}
     chosen, used = [], 0
     for t in sorted(missing, key=lambda t: (lengths[t], t)):
