@@ -309,3 +309,18 @@ def test_the_cut_offs_follow_the_reviews(monkeypatch):
     assert [m.level for m in similar_work.similar_to(draft, candidates)] == ["similar"]
     monkeypatch.setattr(overlap, "SEMANTIC_THRESHOLD", found.score + overlap.MUTUAL_GAP + 0.01)
     assert similar_work.similar_to(draft, candidates) == []
+
+
+@pytest.mark.parametrize("squads", [2, 12])
+def test_the_number_of_queries_does_not_grow_with_the_cycle(
+    client, cycle, needing, bob, squads, django_assert_max_num_queries
+):
+    for n in range(squads):
+        squad = f.squad(f"squad-{n}", dri=f.person(f"dri{n}", f"Dri {n}"), cycle=cycle)
+        f.initiative(squad, "onboarding", title=MEMO, description=MEMO_TEXT)
+        f.initiative(squad, "forecast", title="Quarterly revenue forecast")
+    client.force_login(bob)
+    client.post(check_url(needing.key), DRAFT, headers=HX)  # the model loaded, the cache warm
+    with django_assert_max_num_queries(4):
+        response = client.post(check_url(needing.key), DRAFT, headers=HX)
+    assert len(listed_titles(response)) == min(squads, similar_work.SHOWN)
