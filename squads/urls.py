@@ -38,6 +38,7 @@ urlpatterns = [
     path("<str:key>/plan/presence/", live.plan_presence, name="plan_presence"),
     path("<str:key>/plan/history/", live.plan_history, name="plan_history"),
     path("<str:key>/plan/history/restore/", live.plan_restore, name="plan_restore"),
+    path("<str:key>/plan/similar-work/", plan.similar_work, name="similar_work"),
     path("<str:key>/plan/initiatives/", plan.initiative_list, name="initiatives"),
     path("<str:key>/plan/initiatives/new/", plan.initiative_create, name="initiative_create"),
     path(

@@ -323,6 +323,34 @@ def test_a_member_adds_an_initiative_and_a_dependency_that_shows_on_the_board(
     expect(row.locator(".badge--requested")).to_have_text("Requested")
 
 
+def test_writing_an_initiative_warns_of_similar_work_in_other_squads(page: Page, artifacts: Path):
+    sign_in(page, "priya")
+    page.goto(f"/squads/{SQUAD}/plan/")
+    page.locator("#initiatives").get_by_role("link", name="Add an initiative").click()
+    form = page.locator("#new-initiative form")
+    expect(form).to_be_visible()
+    expect(form.locator(".similar-work")).to_be_hidden()
+
+    form.get_by_label("Title").press_sequentially("Onboarding program to improve activation")
+
+    warning = form.get_by_role("status")
+    expect(warning).to_contain_text("Similar work in other squads")
+    # The Customer Success memo of the worked example, with the squad and who to talk to.
+    expect(warning).to_contain_text("CS Onboarding Pillar, DRI Lee Moreau")
+    link = warning.get_by_role("link", name=MEMOS[0], exact=True)
+    expect(link).to_have_attribute(
+        "href", "/squads/cs-onboarding/plan/#initiative-onboarding-program"
+    )
+    # The squad's own onboarding initiatives are not "other squads'".
+    expect(warning).not_to_contain_text("In-app onboarding wizard")
+    screenshot(page, artifacts, "similar-work")
+    assert not accessibility_problems(page)
+
+    form.get_by_label("Title").fill("Quarterly revenue forecast per region")
+    expect(form.locator(".similar-work")).to_be_hidden()
+    assert not Squad.objects.get(key=SQUAD).initiatives.filter(title__contains="forecast").exists()
+
+
 def test_the_provider_accepts_a_dependency_in_place_on_the_board(page: Page, artifacts: Path):
     priya = Squad.objects.get(key=SQUAD).dri
     dep = dependency_services.dependency_create(

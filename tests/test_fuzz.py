@@ -818,6 +818,15 @@ FORMS = {
         f"{SQUAD}/plan/initiatives/assessment-tool/edit/",
         _initiative_fields(w),
     ),
+    # Asking for similar work without script: the editor comes back with the draft in it.
+    "similar work": lambda w: (
+        f"{SQUAD}/plan/similar-work/",
+        {"key": key(["assessment-tool"]), **_initiative_fields(w), "check": BOOLEAN},
+    ),
+    "similar work in an edit": lambda w: (
+        f"{SQUAD}/plan/similar-work/?initiative=assessment-tool",
+        {**_initiative_fields(w), "check": BOOLEAN},
+    ),
     "journey create": lambda w: (
         "/journeys/",
         _prefixed(
@@ -954,6 +963,8 @@ SQUAD_FORMS = [
     "not-doing list",
     "initiative create",
     "initiative edit",
+    "similar work",
+    "similar work in an edit",
 ]
 JOURNEY_FORMS = [
     "journey create",

@@ -7,7 +7,8 @@
 - `WriteRateLimitMiddleware` counts each signed-in person's writes (POST, PUT, PATCH, DELETE)
   in Django's cache (Redis when REDIS_URL is set) in fixed windows of WRITE_RATE_LIMIT_WINDOW
   seconds; past WRITE_RATE_LIMIT writes in a window it answers 429 until the window ends.
-  Signing in is django-axes' business and signing out is always allowed.
+  Signing in is django-axes' business and signing out is always allowed; a POST to a view
+  marked `core.limits.changes_nothing` is a read and not counted.
 - `PrivateResponsesMiddleware` marks every answer to a signed-in person (a session cookie or
   an API token on the request, or a session cookie set by the answer)
   `Cache-Control: private, no-store`: no shared cache keeps it and no browser stores it
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.cache import patch_cache_control
 
 from core.limits import WRITE_METHODS, over_write_limit
@@ -215,4 +216,15 @@ class WriteRateLimitMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated:
             return False
-        return request.path not in {reverse("login"), reverse("logout")}
+        if request.path in {reverse("login"), reverse("logout")}:
+            return False
+        return not _changes_nothing(request)
+
+
+def _changes_nothing(request: HttpRequest) -> bool:
+    """Whether the view this request is for only reads, though it is posted to."""
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return False
+    return getattr(match.func, "changes_nothing", False)

@@ -10,14 +10,17 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.db.models import Case, Prefetch, Q, When
+from django.db.models.functions import Left
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
 from core import access, versioning
 from core.http import AuthedRequest
+from core.people import display_name
 from dependencies.models import Dependency
 from journeys.models import Moment, Stage
+from planning import similar_work
 from squads import conflicts, cowriting, services
 from squads.charts import BalancePicture, balance_picture
 from squads.forms import (
@@ -464,3 +467,51 @@ def initiative_or_404(squad: Squad, ikey: str) -> Initiative:
     return get_object_or_404(
         Initiative.objects.select_related("stage__journey", "segment"), squad=squad, key=ikey
     )
+
+
+# Similar work in other squads, shown in the initiative editors while a person writes.
+# The candidates are the cycle's initiatives of other squads, at most this many (the most
+# recently changed): a cycle larger than that is compared with its liveliest part.
+SIMILAR_WORK_CANDIDATES = 3000
+
+
+@dataclass(frozen=True)
+class SimilarWork:
+    title: str
+    squad_name: str
+    dri: str
+    url: str
+    level: str  # similar_work.VERY_SIMILAR or SIMILAR
+
+
+def similar_work_for(
+    request: AuthedRequest, squad: Squad, *, title: str, description: str
+) -> list[SimilarWork]:
+    """Initiatives of other squads in this squad's cycle, not dropped, in plans this person
+    may read, that describe work like the draft; most alike first."""
+    text = similar_work.initiative_text(title, description)
+    if not text:
+        return []
+    others = (
+        Initiative.objects.filter(squad__cycle_id=squad.cycle_id)
+        .exclude(squad_id=squad.pk)
+        .exclude(status=Initiative.Status.DROPPED)
+    )
+    rows = list(
+        access.readable_initiatives(access.actor_for(request), others)
+        .select_related("squad__dri__profile")
+        .annotate(head=Left("description", similar_work.DRAFT_LIMIT))
+        .defer("description", "counter_measure")
+        .order_by("-updated_at", "-id")[:SIMILAR_WORK_CANDIDATES]
+    )
+    candidates = [(i, similar_work.initiative_text(i.title, i.head)) for i in rows]
+    return [
+        SimilarWork(
+            title=match.ref.title,
+            squad_name=match.ref.squad.name,
+            dri=display_name(match.ref.squad.dri),
+            url=reverse("squads:plan", args=[match.ref.squad.key]) + f"#initiative-{match.ref.key}",
+            level=match.level,
+        )
+        for match in similar_work.similar_to(text, candidates)
+    ]

@@ -20,6 +20,7 @@ from django_htmx.http import reswap, retarget
 
 from core import access, pagecache, versioning
 from core.http import AuthedRequest
+from core.limits import changes_nothing
 from journeys.models import Segment, Stage
 from planning.plan.presenters import (
     NOT_DOING,
@@ -35,6 +36,7 @@ from planning.plan.presenters import (
     plan_context,
     plan_for,
     section_template_and_context,
+    similar_work_for,
 )
 from squads import access as squad_access
 from squads import conflicts, services
@@ -398,6 +400,48 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
         initiative_conflict=conflict,
     )
     return render(request, "squads/plan.html", context)
+
+
+@changes_nothing
+@require_POST
+def similar_work(request: AuthedRequest, key: str) -> HttpResponse:
+    """Initiatives of other squads that describe work like the draft in an initiative
+    editor, while it is written: for those who may edit the plan, as the editor is.
+
+    A read: the draft is posted (it may be longer than an address holds) and nothing is
+    changed or counted as a change. htmx asks as the person types and gets the list alone,
+    empty when nothing is alike; without script, the editor's "Check for similar work"
+    button posts the whole form here and gets the plan with the editor as it was, the draft
+    unsaved, and the list in it. `?initiative=<key>`: the editor is that initiative's.
+    """
+    squad = squad_access.get_squad_rw(request, key)
+    ikey = request.GET.get("initiative")
+    initiative = initiative_or_404(squad, ikey) if ikey else None
+    draft = {
+        "title": request.POST.get("title", ""),
+        "description": request.POST.get("description", ""),
+    }
+    context = {
+        "squad": squad,
+        "similar_work": similar_work_for(request, squad, **draft),
+        # Asked for with the button: say so when nothing is alike, too.
+        "similar_work_checked": "check" in request.POST,
+        "similar_work_blank": not any(value.strip() for value in draft.values()),
+    }
+    if request.htmx:
+        return render(request, "squads/plan.html#similar_work_list", context)
+    # The editor as it was: the posted draft over what it started from.
+    form = InitiativeForm(squad=squad, instance=initiative, functions=known_functions())
+    names = InitiativeForm.VALUE_FIELDS if initiative else ("key", *InitiativeForm.VALUE_FIELDS)
+    form.initial.update({name: request.POST[name] for name in names if name in request.POST})
+    if initiative is None:
+        page = plan_context(request, squad, new_initiative_form=form)
+    else:
+        # The version the editor started from: saving the draft later still meets what
+        # was saved meanwhile.
+        form.base_version = versioning.posted_version(request.POST)
+        page = plan_context(request, squad, editing=initiative, initiative_form=form)
+    return render(request, "squads/plan.html", {**page, **context})
 
 
 INITIATIVE_TEXT_FIELDS = ("description", "counter_measure")
