@@ -150,7 +150,7 @@ def find_overlaps(
     *,
     squad_names: Mapping[str, str] | None = None,
     threshold: float | None = None,
-    judge: Judge = JUDGE,
+    judge: Judge | None = None,
 ) -> list[OverlapGroup]:
     """Groups of alike initiatives from two or more squads, most alike first.
 
@@ -180,12 +180,15 @@ def find_overlaps(
 
 
 def similar_to(
-    draft: InitiativeFacts, others: Sequence[InitiativeFacts]
-) -> list[tuple[str, float]]:
-    """Initiatives of other squads that `draft` would overlap with, most certain first.
+    draft: InitiativeFacts, others: Sequence[InitiativeFacts], *, floor: float | None = None
+) -> list[tuple[str, float, bool]]:
+    """Initiatives of other squads alike to `draft`, most alike first.
 
-    The draft is judged among `others` exactly as the review judges a pair, so what the
-    editor warns about is what the next review would raise: (ref, certainty 0..1) pairs.
+    The draft is judged among `others` as the review judges a pair, so what an editor warns
+    about is what the next review would raise. Each answer is (ref, strength, links): the
+    Judge's certainty (or the shared-word score where the model has not read both texts),
+    and whether the review would link the pair. With `floor`, pairs judged by the model
+    from that certainty on are answered too, though they would not link.
     """
     live = [i for i in others if i.status != "dropped" and i.squad != draft.squad]
     if not live:
@@ -198,11 +201,31 @@ def similar_to(
     # Work bounded for a person typing: texts no process has read yet beyond DRAFT_BUDGET
     # tokens are judged on shared words this time (the review reads them all).
     scorer = _Scorer(plan, None, budget=DRAFT_BUDGET)
+    if not len(scorer.pairs):
+        return []
+    a, b, scores, semantic, signals = scorer.features()
     me = len(items) - 1
-    found = []
-    for strength, a, b in scorer.links():
-        if me in (a, b):
-            found.append((plan.items[b if a == me else a].ref, strength))
+    mine = (a == me) | (b == me)
+    strength = scores.astype(np.float64)
+    if semantic.any():
+        strength[semantic] = np.round(scorer.judge.probability(signals[semantic]), 4)
+    links = np.where(
+        semantic,
+        strength >= scorer.threshold[SEMANTIC],
+        strength >= scorer.threshold[LEXICAL],
+    )
+    shown = links | (semantic & (strength >= (floor if floor is not None else np.inf)))
+    found = [
+        (plan.items[int(y if x == me else x)].ref, float(v), bool(k))
+        for x, y, v, k in zip(
+            a[mine & shown],
+            b[mine & shown],
+            strength[mine & shown],
+            links[mine & shown],
+            strict=True,
+        )
+    ]
+    found.sort(key=lambda f: (not f[2], -f[1], f[0]))
     return found
 
 
@@ -434,19 +457,19 @@ class _Scorer:
         self,
         plan: _Plan,
         threshold: float | None,
-        judge: Judge = JUDGE,
+        judge: Judge | None = None,
         budget: int | None = None,
     ) -> None:
         """`budget`: None reads every text by meaning; a number of tokens reads the texts
         whose vectors are already known plus as many others as fit, the rest by words."""
         self.plan = plan
-        self.judge = judge
+        self.judge = judge or JUDGE  # read at each call, so a Judge fitted again applies
         self.read = np.zeros(plan.n, dtype=bool)
         self.semantic: np.ndarray | None = None
         self.hub = np.zeros(plan.n, dtype=np.float32)
         self.audience = np.zeros(plan.n, dtype=np.float32)
         self.threshold = {
-            SEMANTIC: judge.threshold if threshold is None else threshold,
+            SEMANTIC: self.judge.threshold if threshold is None else threshold,
             LEXICAL: LEXICAL_THRESHOLD if threshold is None else threshold,
         }
         encoder = _encoder()

@@ -489,8 +489,7 @@ def similar_work_for(
 ) -> list[SimilarWork]:
     """Initiatives of other squads in this squad's cycle, not dropped, in plans this person
     may read, that describe work like the draft; most alike first."""
-    text = similar_work.initiative_text(title, description)
-    if not text:
+    if not similar_work.initiative_text(title, description):
         return []
     others = (
         Initiative.objects.filter(squad__cycle_id=squad.cycle_id)
@@ -504,7 +503,7 @@ def similar_work_for(
         .defer("description", "counter_measure")
         .order_by("-updated_at", "-id")[:SIMILAR_WORK_CANDIDATES]
     )
-    candidates = [(i, similar_work.initiative_text(i.title, i.head)) for i in rows]
+    candidates = [(i, i.squad.key, i.title, i.head) for i in rows]
     return [
         SimilarWork(
             title=match.ref.title,
@@ -513,5 +512,5 @@ def similar_work_for(
             url=reverse("squads:plan", args=[match.ref.squad.key]) + f"#initiative-{match.ref.key}",
             level=match.level,
         )
-        for match in similar_work.similar_to(text, candidates)
+        for match in similar_work.similar_to((squad.key, title, description), candidates)
     ]
