@@ -8,7 +8,8 @@ of the overlap rule's groups before it makes findings, so a judged pair is not r
 until one of its two texts changes materially:
 
 - An initiative's text is its title and description. Its words are its runs of letters and
-  digits, lower-cased and without accents.
+  digits, lower-cased, without accents and reduced to their stems (English Snowball:
+  "wizards" and "wizard" are one word).
 - How much a text changed is the share of words the two versions do not have in common,
   counting repeats: 1 - sum(min) / sum(max) over the word counts. More than MATERIAL_CHANGE
   (a quarter) is material: rewording a sentence or fixing a typo in a long description is
@@ -29,6 +30,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import Stemmer
+
 # More than this share of a text's words changed since it was judged: the verdict lapses.
 MATERIAL_CHANGE = 0.25
 # A group split into more parts than this keeps the first ones (largest first): a group
@@ -39,6 +42,7 @@ MAX_PARTS = 20
 SEARCH_STEPS = 10_000
 
 _WORD = re.compile(r"[a-z0-9]+")
+_stemmer = Stemmer.Stemmer("english")
 
 Pair = frozenset[str]
 
@@ -66,7 +70,7 @@ def text_of(title: str, description: str) -> str:
 def words(text: str) -> Counter[str]:
     folded = unicodedata.normalize("NFKD", text.lower())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return Counter(_WORD.findall(folded))
+    return Counter(_stemmer.stemWords(_WORD.findall(folded)))
 
 
 def change(before: str, after: str) -> float:

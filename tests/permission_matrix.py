@@ -106,6 +106,11 @@ class World:
         cycle = Cycle.objects.get(key="fy2027")
         services.review_run(cycle=cycle, today=dt.date(2027, 2, 20), trigger="command")
         self.finding = Finding.objects.get(rule="similar_initiatives")
+        # The actions on one dependency's finding, and on a stage nobody covers.
+        self.blocker = Finding.objects.get(
+            rule="unaccepted", subjects__contains=["dependency:messaging-mid-q1"]
+        )
+        self.gap = Finding.objects.filter(rule="unowned_stage").order_by("pk").first()
         from journeys.models import Moment
 
         self.moment = Moment.objects.select_related("stage__journey").first()
@@ -151,6 +156,10 @@ class World:
             pool = {**pool, "key": self.moment.stage.journey.key}
         if route in ("api:initiative_detail", "api:initiative_update"):
             pool = {**pool, "key": "assessment-tool"}
+        if route == "finding_dependency":
+            pool = {**pool, "pk": self.blocker.pk, "action": "accept"}
+        if route == "finding_stage":
+            pool = {**pool, "pk": self.gap.pk}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:
@@ -199,6 +208,7 @@ JSON_BODIES = {
 FORM_BODIES = {
     "cycle_select": {"cycle": "fy2027"},
     "board:respond": {"action": "accept"},
+    "finding_dependency": {"was": "requested"},
     "journeys:stage_move": {"direction": "right"},
 }
 
