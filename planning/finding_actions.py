@@ -83,6 +83,11 @@ def overlap_initiatives(finding: Finding) -> list[Initiative]:
     return [found[ref] for ref in refs if ref in found]
 
 
+def overlap_settles_here(finding: Finding) -> bool:
+    """Whether the finding names few enough initiatives to be settled in one step."""
+    return len(_values(finding, "initiative")) <= MAX_OVERLAP_INITIATIVES
+
+
 def finding_dependency(finding: Finding) -> Dependency | None:
     """The one dependency a blocker finding is about, with what answering it needs."""
     keys = _values(finding, "dependency")

@@ -14,7 +14,7 @@ from django.urls import reverse
 from core import access
 from core.people import display_name
 from dependencies.models import Dependency
-from planning.finding_actions import OVERLAP_RULE, STAGE_RULE
+from planning.finding_actions import OVERLAP_RULE, STAGE_RULE, overlap_settles_here
 from planning.models import DEPENDENCY_RULES, Finding, FindingEvent
 
 # How many ended findings the findings page lists.
@@ -95,7 +95,11 @@ def decorate(findings: list[Finding], actor: access.Actor) -> None:
         finding.last_action = latest.get(finding.pk)
         offers: list[Offer] = []
         if finding.is_live:
-            if finding.rule == OVERLAP_RULE and access.can_triage_finding(actor, finding):
+            if (
+                finding.rule == OVERLAP_RULE
+                and overlap_settles_here(finding)
+                and access.can_triage_finding(actor, finding)
+            ):
                 offers = _overlap_offers(finding)
             elif finding.rule == STAGE_RULE and access.can_cover_stage(actor):
                 offers = [Offer("stage", "Assign a squad…", _url("finding_stage", finding))]

@@ -193,6 +193,16 @@ def _triaged(request: AuthedRequest, pk: int, rule: str) -> tuple[Finding, acces
     return finding, actor
 
 
+def _too_large(request: AuthedRequest, finding: Finding, next_url: str) -> HttpResponse | None:
+    if actions.overlap_settles_here(finding):
+        return None
+    problem = (
+        f"This finding names more than {actions.MAX_OVERLAP_INITIATIVES} initiatives: settle "
+        "it in smaller steps on the squads' plans, or dismiss it with a reason."
+    )
+    return _refused(request, finding, problem, next_url)
+
+
 def _panel(request, finding, *, panel: str, form, next_url: str, **extra) -> HttpResponse:
     return _finding_response(
         request,
@@ -232,6 +242,8 @@ def finding_lead(request: AuthedRequest, pk: int) -> HttpResponse:
     next_url = _next(request, finding)
     if not finding.is_live:
         return _refused(request, finding, "This finding is settled already.", next_url)
+    if refused := _too_large(request, finding, next_url):
+        return refused
     initiatives = actions.overlap_initiatives(finding)
     form = LeadForm(request.POST if request.method == "POST" else None, initiatives=initiatives)
     if request.method == "POST" and form.is_valid():
@@ -287,6 +299,8 @@ def finding_related(request: AuthedRequest, pk: int) -> HttpResponse:
     next_url = _next(request, finding)
     if not finding.is_live:
         return _refused(request, finding, "This finding is settled already.", next_url)
+    if refused := _too_large(request, finding, next_url):
+        return refused
     form = RelatedForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -617,3 +617,22 @@ def test_a_findings_timeline_shows_who_did_what(client, cycle, overlap, alike, o
         "One squad leads by Olga Ortiz"
     )
     assert "Building on it, due 31 Mar 2027" in history
+
+
+def test_a_finding_too_large_for_one_step_is_not_settled_here(client, cycle, olga):
+    subjects = []
+    for n in range(11):
+        squad = f.squad(f"squad-{n}", dri=f.person(f"dri{n}"), cycle=cycle)
+        for key in ("one", "two"):
+            subjects.append(f"initiative:{f.initiative(squad, key).ref}")
+        subjects.append(f"squad:{squad.key}")
+    big = make_finding(cycle, rule="similar_initiatives", kind="overlap", subjects=subjects)
+    client.force_login(olga)
+    assert lead_url(big) not in client.get(FINDINGS).content.decode()
+    response = client.get(lead_url(big), headers=HX)
+    assert "This finding names more than 20 initiatives" in text(response)
+    response = client.post(reverse("finding_not_same", args=[big.pk]), headers=HX)
+    assert "This finding names more than 20 initiatives" in text(response)
+    assert not OverlapVerdict.objects.exists()
+    big.refresh_from_db()
+    assert big.state == "open"
