@@ -636,3 +636,28 @@ def test_a_finding_too_large_for_one_step_is_not_settled_here(client, cycle, olg
     assert not OverlapVerdict.objects.exists()
     big.refresh_from_db()
     assert big.state == "open"
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_how_findings_ended_costs_the_same_queries_for_2_or_20(
+    client, cycle, dep, olga, count, django_assert_max_num_queries
+):
+    now = timezone.now()
+    for n in range(count):
+        live = make_finding(
+            cycle,
+            rule="unaccepted",
+            subjects=["dependency:messaging", "squad:first-90-days", "squad:product-led"],
+        )
+        FindingEvent.objects.create(
+            finding=live, action="dependency_at_risk", by=olga, at=now, summary=f"Risk {n}"
+        )
+        ended = make_finding(cycle, rule="overdue", message=f"Old {n}")
+        Finding.objects.filter(pk=ended.pk).update(
+            state="dismissed", dismissed_reason="Fine", state_changed_by=olga, state_changed_at=now
+        )
+    client.force_login(olga)
+    with django_assert_max_num_queries(14):
+        response = client.get(FINDINGS)
+    page = visible(response.content.decode())
+    assert f"{count} dismissed" in page and f"{count} acted on from the finding" in page
