@@ -270,8 +270,7 @@ def finding_lead(request: AuthedRequest, pk: int) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 return _done(request, finding, outcome.summary, next_url)
-    lead_ends = {str(i.pk): i.ends for i in form.initiatives}
-    return _panel(request, finding, panel="lead", form=form, next_url=next_url, ends=lead_ends)
+    return _panel(request, finding, panel="lead", form=form, next_url=next_url)
 
 
 @require_POST

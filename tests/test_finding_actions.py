@@ -661,3 +661,18 @@ def test_how_findings_ended_costs_the_same_queries_for_2_or_20(
         response = client.get(FINDINGS)
     page = visible(response.content.decode())
     assert f"{count} dismissed" in page and f"{count} acted on from the finding" in page
+
+
+def test_the_timeline_shows_what_the_review_did(client, cycle, overlap, alike, carol):
+    wizard, assessment, campaign = alike
+    Initiative.objects.filter(pk__in=[assessment.pk, campaign.pk]).update(status="dropped")
+    assert run_review(cycle) == []
+    Initiative.objects.filter(pk__in=[assessment.pk, campaign.pk]).update(status="planned")
+    assert run_review(cycle) == [overlap]
+    client.force_login(carol)
+    page = text(client.get(reverse("finding", args=[overlap.pk])))
+    history = visible(page[page.index('id="timeline-title"') :])
+    assert history.index("Found by the review") < history.index("No longer found by the review")
+    assert history.index("No longer found by the review") < history.index(
+        "Found again by the review"
+    )
