@@ -22,7 +22,7 @@ from core import access
 from core.forms import FormWithErrors
 from core.http import AuthedRequest
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range
-from core.versioning import NO_VERSION
+from core.versioning import posted_version
 from dependencies.models import Dependency, transition_problem
 from planning import finding_actions as actions
 from planning.finding_actions import FATES, OVERLAP_RULE, STAGE_RULE
@@ -70,7 +70,7 @@ class LeadForm(FormWithErrors):
                 initial=actions.DEPEND,
                 required=False,  # the lead's own is not asked; the service checks the rest
             )
-            self.fields[f"version_{initiative.pk}"] = forms.IntegerField(
+            self.fields[f"version_{initiative.pk}"] = forms.CharField(
                 widget=forms.HiddenInput, initial=initiative.version, required=False
             )
 
@@ -89,8 +89,13 @@ class LeadForm(FormWithErrors):
     def fates(self) -> dict[int, str]:
         return {i.pk: self.cleaned_data.get(f"fate_{i.pk}") for i in self.initiatives}
 
-    def versions(self) -> dict[int, int | None]:
-        return {i.pk: self.cleaned_data.get(f"version_{i.pk}") for i in self.initiatives}
+    def versions(self) -> dict[int, int]:
+        """The versions the person saw; one missing or unreadable never matches (the
+        service then says the initiative changed, and nothing is written)."""
+        return {
+            i.pk: posted_version({"version": self.cleaned_data.get(f"version_{i.pk}")})
+            for i in self.initiatives
+        }
 
 
 class RelatedForm(FormWithErrors):
@@ -136,7 +141,7 @@ class DependencyActForm(FormWithErrors):
         widget=forms.Textarea(attrs={"rows": 2, "autofocus": True}),
         help_text="Added to the dependency's note with your name and the date.",
     )
-    was = forms.ChoiceField(choices=Dependency.Status.choices, required=False)
+    was = forms.CharField(widget=forms.HiddenInput, required=False)
     due = forms.DateField(
         label="New due date",
         required=False,
@@ -144,7 +149,7 @@ class DependencyActForm(FormWithErrors):
         error_messages={"invalid": "Enter a date."},
         validators=[validate_date_in_range],
     )
-    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, data=None, *, action: str, dependency: Dependency) -> None:
         super().__init__(
@@ -173,6 +178,14 @@ class DependencyActForm(FormWithErrors):
         elif action == "move":
             self.fields["due"].required = True
             self.fields["due"].error_messages["required"] = "Say by when it is needed now."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("was") and data["was"] not in Dependency.Status.values:
+            self.add_error(None, "This form is out of date: open the finding again.")
+        # A missing or unreadable version never matches: the save meets the conflict.
+        data["version"] = posted_version({"version": data.get("version")})
+        return data
 
 
 # --- shared steps ---------------------------------------------------------------------------
@@ -403,7 +416,7 @@ def finding_dependency(request: AuthedRequest, pk: int, action: str) -> HttpResp
                 note=form.cleaned_data["note"],
                 seen_status=form.cleaned_data["was"] or None,
                 due=form.cleaned_data["due"],
-                version=_version(form.cleaned_data["version"]),
+                version=form.cleaned_data["version"],
             )
         except ValidationError as error:
             if not hasattr(error, "error_dict"):
@@ -414,10 +427,6 @@ def finding_dependency(request: AuthedRequest, pk: int, action: str) -> HttpResp
     return _panel(
         request, finding, panel="dependency", form=form, next_url=next_url, dependency=dependency
     )
-
-
-def _version(value: int | None) -> int:
-    return value if value else NO_VERSION
 
 
 def _answered(dependency: Dependency, action: str) -> str:

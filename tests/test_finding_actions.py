@@ -676,3 +676,60 @@ def test_the_timeline_shows_what_the_review_did(client, cycle, overlap, alike, c
     assert history.index("No longer found by the review") < history.index(
         "Found again by the review"
     )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"lead": "not-a-number"},
+        {"lead": "99999"},
+        {"due": "2027-13-45"},
+        {"due": "1800-01-01"},
+        {"fate": "explode"},
+        {"version": "ninety"},
+        {"version": "-1"},
+    ],
+)
+def test_bad_input_to_the_lead_form_says_so_and_changes_nothing(
+    client, overlap, alike, olga, change
+):
+    wizard, assessment, campaign = alike
+    body = lead_body(assessment, fates={wizard: "drop", campaign: "drop"})
+    if "fate" in change:
+        body[f"fate_{wizard.pk}"] = change["fate"]
+    if "version" in change:
+        body[f"version_{wizard.pk}"] = change["version"]
+    body.update({k: v for k, v in change.items() if k in ("lead", "due")})
+    client.force_login(olga)
+    response = client.post(lead_url(overlap), body, headers=HX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'class="errorlist' in content
+    if "version" in change:
+        assert "after you opened this finding; nothing was changed" in content
+    assert Initiative.objects.filter(status="dropped").count() == 0
+    assert not Dependency.objects.exists() and not OverlapVerdict.objects.exists()
+    overlap.refresh_from_db()
+    assert overlap.state == "open"
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "said"),
+    [
+        ("accept", {"was": "bogus"}, "This form is out of date"),
+        ("accept", {"was": "accepted"}, "Someone answered this dependency meanwhile"),
+        ("move", {"due": "soon", "version": "1"}, "Enter a date."),
+        ("move", {"due": "2027-06-01", "version": "x"}, "changed this dependency after you"),
+        ("move", {"due": "", "version": "1"}, "Say by when it is needed now."),
+    ],
+)
+def test_bad_input_to_a_dependency_action_says_so_and_changes_nothing(
+    client, unaccepted, dep, olga, action, body, said
+):
+    client.force_login(olga)
+    response = client.post(dep_url(unaccepted, action), body, headers=HX)
+    assert response.status_code == 200
+    assert said in response.content.decode()
+    dep.refresh_from_db()
+    assert dep.status == "requested" and dep.version == 1
+    assert not FindingEvent.objects.exists()
