@@ -5,7 +5,8 @@ not approved (drafts) to the squad's members, leadership and operations. Writing
 person's role and on their relation to the object:
 
 - administrators (superusers) may do everything;
-- leadership (the "Leadership" group) edits journeys, stages, cycles and capacity;
+- leadership (the "Leadership" group) edits journeys, stages, cycles and capacity, and
+  says which squad covers a stage;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
@@ -235,6 +236,21 @@ def can_triage_finding(actor: Actor, finding) -> bool:
         return True
     squads = {s.split(":", 1)[1] for s in finding.subjects or () if s.startswith("squad:")}
     return bool(squads) and bool(squads & _dri_keys(actor))
+
+
+def can_settle_overlap(actor: Actor, finding, squad_ids) -> bool:
+    """ "One squad leads" on an overlap finding, changing the initiatives of `squad_ids`
+    (those dropped or made to depend on the lead's): operations, leadership, and a DRI of a
+    squad the finding concerns for their own squads' work only: a DRI may fold their squad's
+    initiatives into another squad's, never drop or re-plan another squad's work."""
+    if can_triage_findings(actor):
+        return True
+    return can_triage_finding(actor, finding) and set(squad_ids) <= actor.dri_of
+
+
+def can_cover_stage(actor: Actor) -> bool:
+    """Make a squad cover a journey stage: leadership, whose stages they are."""
+    return actor.is_leadership
 
 
 def can_run_review(actor: Actor) -> bool:

@@ -89,6 +89,18 @@ def saved_entry(model: type[models.Model], pk: int, version_field: str, version:
     )
 
 
+# The history keeps a change's reason in a column of this many characters.
+REASON_MAX_LENGTH = 100
+
+
+def change_reason(text: str) -> str:
+    """A reason as the history keeps it: one that is too long is cut, with an ellipsis (the
+    whole of it stays where the change put it, a dependency's note say)."""
+    if len(text) <= REASON_MAX_LENGTH:
+        return text
+    return text[: REASON_MAX_LENGTH - 1].rstrip() + "…"
+
+
 def save_versioned(
     instance: models.Model,
     *,
@@ -110,6 +122,7 @@ def save_versioned(
     NO_VERSION when the form carried none. Raises Conflict when the version moved on.
     """
     model = type(instance)
+    reason = change_reason(reason)
     changes: dict[str, Any] = {**values, version_field: F(version_field) + 1}
     if any(f.name == "updated_at" for f in model._meta.concrete_fields):
         changes.setdefault("updated_at", timezone.now())

@@ -281,18 +281,18 @@ def dependency_respond(
     when the lifecycle lets that status follow the current one (models.TRANSITIONS).
 
     A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
-    side reads why. With `seen_status`, the change applies only if the status is still the
+    side reads why; so does marking it at risk with a reason ("At risk, said <who> on
+    <date>: <reason>"). With `seen_status`, the change applies only if the status is still the
     one the person saw: if someone answered meanwhile, nothing is written and they are told.
     """
     if action not in RESPONSES:
         raise ValidationError({"action": "Accept, decline, mark at risk or mark done."})
     status = RESPONSES[action]
     reason = reason.strip()
-    if action == "decline":
-        if not reason:
-            raise ValidationError({"reason": "Say why you decline, so the squad can re-plan."})
-        if len(reason) > REASON_MAX_LENGTH:
-            raise ValidationError({"reason": f"Keep it under {REASON_MAX_LENGTH} characters."})
+    if action == "decline" and not reason:
+        raise ValidationError({"reason": "Say why you decline, so the squad can re-plan."})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": f"Keep it under {REASON_MAX_LENGTH} characters."})
     seen = seen_status or dependency.status
     if seen != dependency.status:
         raise ValidationError(_answered_meanwhile(dependency))
@@ -300,9 +300,12 @@ def dependency_respond(
         raise ValidationError({"action": problem})
     now = now or timezone.now()
     values: dict = {"status": status, "updated_at": now}
-    if action == "decline":
+    if action == "decline" or (action == "at_risk" and reason):
         day = timezone.localtime(now).date()
-        line = f"Declined by {display_name(by)} on {day:%d %b %Y}: {reason}"
+        if action == "decline":
+            line = f"Declined by {display_name(by)} on {day:%d %b %Y}: {reason}"
+        else:
+            line = f"At risk, said {display_name(by)} on {day:%d %b %Y}: {reason}"
         # Appended by the database to the note as it is at the moment of writing: a note
         # the needing side saved since this page was drawn is kept, not replaced.
         values["note"] = Case(
@@ -327,4 +330,33 @@ def dependency_respond(
     dependency.status = status
     dependency.note = saved.note
     dependency.updated_at = now
+    return dependency
+
+
+def dependency_move_due(
+    *,
+    dependency: Dependency,
+    by: User,
+    due: dt.date | None,
+    version: int | None,
+    reason: str = "",
+) -> Dependency:
+    """The needing side agrees a new date. With `version`, only if nobody saved the
+    dependency since (else versioning.Conflict)."""
+    if due is None:
+        raise ValidationError({"due": "Say by when it is needed now."})
+    if problem := date_problem(due):
+        raise ValidationError({"due": problem})
+    if due == dependency.due:
+        raise ValidationError({"due": f"It is due on {due:%d %b %Y} already."})
+    saved = versioning.save_versioned(
+        dependency,
+        values={"due": due},
+        expected=version,
+        by=by,
+        squad_ids=squads_of(dependency),
+        reason=reason or f"Due date moved from {dependency.due:%d %b %Y} to {due:%d %b %Y}",
+    )
+    dependency.due = saved.due
+    dependency.version = saved.version
     return dependency

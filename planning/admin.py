@@ -6,8 +6,10 @@ from core.models import Profile
 from planning.models import (
     CalendarToken,
     Finding,
+    FindingEvent,
     Notification,
     NotificationPreference,
+    OverlapVerdict,
     ReviewRun,
     StagedImport,
 )
@@ -51,6 +53,26 @@ class FindingAdmin(admin.ModelAdmin):
     list_select_related = ["cycle"]
     search_fields = ["message"]
     readonly_fields = ["identity", "first_seen", "last_seen"]
+
+
+@admin.register(FindingEvent)
+class FindingEventAdmin(admin.ModelAdmin):
+    list_display = ["finding", "action", "by", "at"]
+    list_filter = ["action"]
+    list_select_related = ["finding", "by"]
+    raw_id_fields = ["finding", "by"]
+    date_hierarchy = "at"
+
+
+@admin.register(OverlapVerdict)
+class OverlapVerdictAdmin(admin.ModelAdmin):
+    """A verdict deleted here lets the review raise its pair again."""
+
+    list_display = ["first_title", "second_title", "verdict", "by", "at", "cycle"]
+    list_filter = ["verdict", "cycle"]
+    list_select_related = ["by", "cycle"]
+    raw_id_fields = ["first", "second", "finding", "by"]
+    search_fields = ["first_title", "second_title", "reason"]
 
 
 @admin.register(ReviewRun)

@@ -12,7 +12,15 @@ from django.contrib import admin
 from core.models import PageRevision
 from dependencies.models import Dependency
 from journeys.models import Stage
-from squads.models import Comment, Initiative, KeyResult, Plan, PlanStamp, Presence
+from squads.models import (
+    Comment,
+    Initiative,
+    KeyResult,
+    Plan,
+    PlanStamp,
+    Presence,
+    SquadStage,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -30,7 +38,7 @@ class HistoryEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "history_date"
 
 
-for model in (Plan, Initiative, Dependency, KeyResult, Stage):
+for model in (Plan, Initiative, Dependency, KeyResult, Stage, SquadStage):
     admin.site.register(model.history.model, HistoryEntryAdmin)
 
 

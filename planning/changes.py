@@ -25,6 +25,7 @@ from core.models import Capacity, Cycle, Profile
 from core.versioning import versioned_saved
 from dependencies.models import Dependency
 from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
+from planning.models import OverlapVerdict
 from planning.tasks import review_enqueue, review_enqueue_open_cycles
 from squads.cowriting import plan_changed
 from squads.models import (
@@ -129,12 +130,15 @@ CHANGES: dict[type[Model], Follows] = {
     Journey: Follows(pages=DIRECTORY),
     JourneySegment: Follows(pages=DIRECTORY),
     Moment: Follows(pages=DIRECTORY),
+    # A judged pair of initiatives is left out of the cycle's overlap findings.
+    OverlapVerdict: Follows(review=lambda verdict: [verdict.cycle_id]),
 }
 
 # A change to these moves no review, no stamp and no page scope, and why.
 NOT_FOLLOWED: dict[str, str] = {
     "planning.ReviewRun": "written by the review itself",
     "planning.Finding": "written by the review itself",
+    "planning.FindingEvent": "a finding's own timeline, written with the change it records",
     "planning.Notification": "a person's own list; its count is read per request",
     "planning.NotificationPreference": "a person's own email settings",
     "planning.CalendarToken": "a person's own feed links",

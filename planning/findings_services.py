@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.models import Cycle
-from planning.models import Finding, Notification, ReviewRun
-from planning.services import review_run, review_runs_expire
+from planning.models import Finding, FindingEvent, Notification, ReviewRun
+from planning.services import finding_event_record, review_run, review_runs_expire
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,10 @@ def finding_resolve(*, finding: Finding, by, now: dt.datetime | None = None) -> 
             state_changed_by=by,
             state_changed_at=now,
         )
+        if changed:
+            finding_event_record(
+                finding=finding, action=FindingEvent.Action.RESOLVED, by=by, at=now
+            )
     if not changed:
         finding.refresh_from_db()
         raise ValidationError(

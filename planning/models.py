@@ -145,6 +145,123 @@ class Finding(models.Model):
         return self.state in (self.State.OPEN, self.State.ACKNOWLEDGED)
 
 
+# The rules whose findings name one dependency that its answer or a new date can settle.
+DEPENDENCY_RULES = ("overdue", "declined", "unaccepted", "late_provider", "needed_before_due")
+
+
+class FindingEventQuerySet(models.QuerySet):
+    def acted(self) -> FindingEventQuerySet:
+        """What people did from the finding itself (not the review, not plain triage)."""
+        return self.filter(action__in=FindingEvent.ACTED)
+
+
+class FindingEvent(models.Model):
+    """One line of a finding's timeline: who did what to it, and when.
+
+    `by` is empty when the review itself did it (no longer found, found again). `summary`
+    says in words what was done, as the timeline and the findings page show it.
+    """
+
+    class Action(models.TextChoices):
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+        DISMISSED = "dismissed", "Dismissed"
+        REOPENED = "reopened", "Reopened"
+        GONE = "gone", "No longer found by the review"
+        BACK = "back", "Found again by the review"
+        LEAD = "lead", "One squad leads"
+        NOT_SAME = "not_same", "Not the same work"
+        RELATED = "related", "Related, both kept"
+        STAGE_COVERED = "stage_covered", "Squad assigned to the stage"
+        DEPENDENCY_ACCEPTED = "dependency_accepted", "Dependency accepted"
+        DEPENDENCY_DECLINED = "dependency_declined", "Dependency declined"
+        DEPENDENCY_AT_RISK = "dependency_at_risk", "Dependency marked at risk"
+        DEPENDENCY_MOVED = "dependency_moved", "Due date moved"
+
+    # The actions taken from the finding that act on the plan (or judge the overlap).
+    ACTED = (
+        Action.LEAD,
+        Action.NOT_SAME,
+        Action.RELATED,
+        Action.STAGE_COVERED,
+        Action.DEPENDENCY_ACCEPTED,
+        Action.DEPENDENCY_DECLINED,
+        Action.DEPENDENCY_AT_RISK,
+        Action.DEPENDENCY_MOVED,
+    )
+
+    finding = models.ForeignKey(Finding, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who did it; empty when the review did.",
+    )
+    at = models.DateTimeField()
+    summary = models.TextField(blank=True, help_text="What was done, in words.")
+
+    objects = FindingEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["finding_id", "at", "id"]
+        indexes = [models.Index(fields=["finding", "at"])]
+
+    def __str__(self) -> str:
+        return self.summary or self.get_action_display()
+
+
+class OverlapVerdict(models.Model):
+    """What someone decided about two initiatives of different squads that an overlap
+    finding grouped, with their texts as they were when judged.
+
+    The review leaves the pair out of its overlap findings while neither text has changed
+    materially since (planning/overlap_verdicts.py); the verdicts are also the labelled
+    pairs `export_overlap_labels` writes. `first` is the initiative with the lower id, so a
+    pair has one row; a later verdict on the pair replaces it.
+    """
+
+    class Verdict(models.TextChoices):
+        SAME = "same", "The same work: one squad leads"
+        NOT_SAME = "not_same", "Not the same work"
+        RELATED = "related", "Related work, both kept"
+
+    cycle = models.ForeignKey("core.Cycle", on_delete=models.CASCADE, related_name="+")
+    first = models.ForeignKey("squads.Initiative", on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey("squads.Initiative", on_delete=models.CASCADE, related_name="+")
+    verdict = models.CharField(max_length=10, choices=Verdict.choices)
+    first_title = models.CharField(max_length=300)
+    first_description = models.TextField(blank=True)
+    second_title = models.CharField(max_length=300)
+    second_description = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    finding = models.ForeignKey(
+        Finding, on_delete=models.SET_NULL, null=True, blank=True, related_name="verdicts"
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cycle_id", "first_id", "second_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["first", "second"], name="overlap_verdict_once"),
+            models.CheckConstraint(
+                condition=Q(first__lt=models.F("second")), name="overlap_verdict_pair_ordered"
+            ),
+            models.CheckConstraint(
+                condition=Q(verdict__in=["same", "not_same", "related"]),
+                name="overlap_verdict_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_title} / {self.second_title}: {self.get_verdict_display()}"
+
+
 class NotificationQuerySet(models.QuerySet):
     def for_user(self, user) -> NotificationQuerySet:
         return self.filter(recipient=user).select_related("finding", "finding__cycle")

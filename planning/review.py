@@ -10,6 +10,9 @@ Readings of the contract worth knowing:
   means due - today <= 14 days. "Planned to start before it is due" means starts < due, and
   "planned to end after it is due" means ends > due: equal dates never fire.
 - needed_before_due ignores a needing initiative that is dropped: it is not planned to start.
+- similar_initiatives leaves out the pairs people judged from an earlier overlap finding
+  while neither text has changed materially, splitting a group that held one
+  (planning/overlap_verdicts.py); the grouping itself is planning/overlap.py's.
 - cycle follows `from`/`to` as written (an initiative ref and a squad key are different
   nodes), ignores dependencies that are done or declined (they no longer hold anyone up),
   and reports each elementary loop once, at most MAX_LOOPS of them.
@@ -29,6 +32,7 @@ from itertools import product
 from typing import TYPE_CHECKING
 
 from core.graphs import simple_cycles
+from planning.overlap_verdicts import split_group, standing_pairs, text_of
 
 if TYPE_CHECKING:
     from planning.snapshot import DependencyFacts, Snapshot
@@ -51,6 +55,8 @@ CAPACITY_HIGH_OVERRUN = Decimal("0.25")
 # Overlap groups this alike, and this large in people, are high severity.
 OVERLAP_HIGH_SCORE = 0.75
 OVERLAP_HIGH_HEADCOUNT = Decimal(5)
+# Initiatives named in the message of a group split by judged pairs; the rest are counted.
+MAX_NAMED_IN_PART = 5
 
 # The subject types that identify a finding of each rule: the ones the contract says the
 # rule must list. Extra subjects (the squads concerned) do not change a finding's identity.
@@ -219,24 +225,50 @@ def rule_similar_initiatives(snapshot: Snapshot, today: dt.date) -> list[Finding
         return []
     live = [i for i in snapshot.initiatives if i.status != "dropped"]
     findings = []
-    for group in find_overlaps(live, squad_names=snapshot.squad_names):
-        members = [snapshot.initiative(ref) for ref in group.refs]
+    for refs, group in _unjudged_parts(
+        snapshot, live, find_overlaps(live, squad_names=snapshot.squad_names)
+    ):
+        members = [snapshot.initiative(ref) for ref in refs]
         headcount = sum((i.headcount for i in members if i is not None), Decimal(0))
         score = round(float(group.score), 2)
         alike = score >= OVERLAP_HIGH_SCORE and headcount >= OVERLAP_HIGH_HEADCOUNT
-        subjects = [f"initiative:{ref}" for ref in group.refs]
+        subjects = [f"initiative:{ref}" for ref in refs]
         subjects += [f"squad:{i.squad}" for i in members if i is not None]
+        message = group.message if refs == tuple(group.refs) else _part_message(snapshot, refs)
         findings.append(
             FindingData(
                 kind=OVERLAP,
                 rule="similar_initiatives",
                 severity=HIGH if alike else MEDIUM,
                 subjects=tuple(subjects),
-                message=group.message,
+                message=message,
                 score=score,
             )
         )
     return findings
+
+
+def _unjudged_parts(snapshot: Snapshot, live: list, groups: list) -> list[tuple[tuple, object]]:
+    """Each group, or the parts of it that hold no pair people have judged since (an
+    overlap finding answered), with the group it came from (planning/overlap_verdicts.py)."""
+    if not snapshot.overlap_verdicts:
+        return [(tuple(group.refs), group) for group in groups]
+    texts = {i.ref: text_of(i.title, i.description) for i in live}
+    judged = standing_pairs(snapshot.overlap_verdicts, texts)
+    squad_of = {i.ref: i.squad for i in live}
+    return [(part, group) for group in groups for part in split_group(group.refs, judged, squad_of)]
+
+
+def _part_message(snapshot: Snapshot, refs: Sequence[str]) -> str:
+    names = _Names(snapshot)
+    named = [names.initiative(ref) for ref in refs[:MAX_NAMED_IN_PART]]
+    if len(refs) > MAX_NAMED_IN_PART:
+        named.append(f"{len(refs) - MAX_NAMED_IN_PART} more initiatives")
+    return (
+        f"{_join(named)} look like the same work (pairs of this group that people already "
+        "judged are left out); agree which squad owns it and fold the other plans into that "
+        "one, or drop them."
+    )
 
 
 # --- blockers ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from core.people import display_name
 from planning.models import (
     REVIEW_ABANDONED_ERROR,
     Finding,
+    FindingEvent,
     Notification,
     NotificationPreference,
     ReviewRun,
@@ -298,6 +299,11 @@ def findings_store(
             state=Finding.State.RESOLVED, state_changed_by=None, state_changed_at=now
         )
     Finding.objects.filter(cycle=cycle, state__in=_LIVE, last_seen__lt=now).update(last_seen=now)
+    _insert(
+        FindingEvent,
+        [_review_event(pk, FindingEvent.Action.GONE, now) for pk in gone]
+        + [_review_event(f.pk, FindingEvent.Action.BACK, now) for f in reopen],
+    )
     for start in range(0, len(dismissed_seen), _BATCH):
         Finding.objects.filter(pk__in=dismissed_seen[start : start + _BATCH]).update(last_seen=now)
 
@@ -311,6 +317,11 @@ def findings_store(
     outcome.open = Finding.objects.filter(cycle=cycle, state=Finding.State.OPEN).count()
     notifications_for_findings(cycle=cycle, findings=outcome.opened)
     return outcome
+
+
+def _review_event(finding_id: int, action: str, now: dt.datetime) -> dict:
+    """A line of a finding's timeline that the review itself writes."""
+    return {"finding_id": finding_id, "action": action, "by_id": None, "at": now, "summary": ""}
 
 
 def _insert(model, rows: list[dict], *, returning: str | None = None) -> dict:
@@ -473,6 +484,15 @@ def _send(emails: list[EmailMessage]) -> None:
 # --- people changing a finding's state ---------------------------------------------------
 
 
+def finding_event_record(
+    *, finding: Finding, action: str, by, summary: str = "", at: dt.datetime | None = None
+) -> FindingEvent:
+    """Put one line on the finding's timeline: who did what, when (`by` None: the review)."""
+    return FindingEvent.objects.create(
+        finding=finding, action=action, by=by, summary=summary, at=at or timezone.now()
+    )
+
+
 def finding_acknowledge(*, finding: Finding, by) -> Finding:
     """Someone has seen it and is on it: it stays visible but no longer counts as new."""
     return _finding_change(finding, by=by, to=Finding.State.ACKNOWLEDGED, allowed=("open",))
@@ -499,6 +519,13 @@ def finding_reopen(*, finding: Finding, by) -> Finding:
     )
 
 
+_EVENT_FOR = {
+    Finding.State.ACKNOWLEDGED: FindingEvent.Action.ACKNOWLEDGED,
+    Finding.State.DISMISSED: FindingEvent.Action.DISMISSED,
+    Finding.State.OPEN: FindingEvent.Action.REOPENED,
+}
+
+
 def _finding_change(finding: Finding, *, by, to: str, allowed: tuple[str, ...], reason=""):
     if finding.state not in allowed:
         raise ValidationError(
@@ -508,9 +535,14 @@ def _finding_change(finding: Finding, *, by, to: str, allowed: tuple[str, ...], 
     now = timezone.now()
     # Compare-and-swap on the state: if someone (or the review) changed it meanwhile,
     # nothing is written and they are told.
-    changed = Finding.objects.filter(pk=finding.pk, state=finding.state).update(
-        state=to, dismissed_reason=reason, state_changed_by=by, state_changed_at=now
-    )
+    with transaction.atomic():
+        changed = Finding.objects.filter(pk=finding.pk, state=finding.state).update(
+            state=to, dismissed_reason=reason, state_changed_by=by, state_changed_at=now
+        )
+        if changed:
+            finding_event_record(
+                finding=finding, action=_EVENT_FOR[to], by=by, summary=reason, at=now
+            )
     if not changed:
         finding.refresh_from_db()
         raise ValidationError(

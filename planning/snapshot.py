@@ -17,6 +17,8 @@ from django.db.models import Q
 from core.models import Capacity, Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
+from planning.models import OverlapVerdict
+from planning.overlap_verdicts import VerdictFacts, text_of
 from squads.models import Initiative, KeyResult, Membership, Squad, SquadStage
 
 
@@ -110,6 +112,8 @@ class Snapshot:
     provider_initiatives: dict[str, InitiativeFacts] = field(default_factory=dict)
     people: dict[str, str] = field(default_factory=dict)  # username -> display name
     squad_names: dict[str, str] = field(default_factory=dict)  # includes providers elsewhere
+    # Pairs of initiatives someone judged from an overlap finding (planning/overlap_verdicts.py).
+    overlap_verdicts: list[VerdictFacts] = field(default_factory=list)
 
     def initiative(self, ref: str) -> InitiativeFacts | None:
         return self._initiatives_by_ref().get(ref) or self.provider_initiatives.get(ref)
@@ -262,6 +266,38 @@ def snapshot_for_cycle(cycle: Cycle) -> Snapshot:
         for journey, key, name, journey_name in Stage.objects.order_by(
             "journey_id", "position", "id"
         ).values_list("journey__key", "key", "name", "journey__name")
+    ]
+    snap.overlap_verdicts = [
+        VerdictFacts(
+            first=f"{first_squad}/{first_key}",
+            second=f"{second_squad}/{second_key}",
+            verdict=verdict,
+            first_text=text_of(first_title, first_description),
+            second_text=text_of(second_title, second_description),
+        )
+        for (
+            first_squad,
+            first_key,
+            second_squad,
+            second_key,
+            verdict,
+            first_title,
+            first_description,
+            second_title,
+            second_description,
+        ) in OverlapVerdict.objects.filter(cycle=cycle)
+        .order_by("id")
+        .values_list(
+            "first__squad__key",
+            "first__key",
+            "second__squad__key",
+            "second__key",
+            "verdict",
+            "first_title",
+            "first_description",
+            "second_title",
+            "second_description",
+        )
     ]
     snap.capacity = dict(Capacity.objects.filter(cycle=cycle).values_list("function", "headcount"))
 

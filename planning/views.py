@@ -25,7 +25,7 @@ from core.http import AuthedRequest
 from core.models import Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning import findings_services, services
+from planning import finding_presenters, findings_services, services
 from planning.models import Finding, Notification, ReviewRun
 from squads.models import Initiative, KeyResult, Squad
 
@@ -167,10 +167,11 @@ def _safe_next(request: HttpRequest, url: str | None) -> str | None:
     return None
 
 
-def _findings_queryset(cycle: Cycle | None, form: FindingFilterForm):
+def _findings_queryset(cycle: Cycle | None, form: FindingFilterForm, *, state: str = ""):
+    """The findings the filters select; `state` in place of the form's state filter."""
     qs = Finding.objects.filter(cycle=cycle) if cycle else Finding.objects.none()
     kind, severity = form.value("kind"), form.value("severity")
-    state, squad = form.value("state") or LIVE, form.value("squad")
+    state, squad = state or form.value("state") or LIVE, form.value("squad")
     if kind:
         qs = qs.filter(kind=kind)
     if severity:
@@ -306,6 +307,7 @@ def _subjects_for(findings: list[Finding]) -> None:
 
 def _decorate_findings(findings: list[Finding], actor: access.Actor) -> list[Finding]:
     _subjects_for(findings)
+    finding_presenters.decorate(findings, actor)
     for finding in findings:
         finding.rule_label = RULE_LABELS.get(
             finding.rule, finding.rule.replace("_", " ").capitalize()
@@ -364,6 +366,8 @@ def findings(request: AuthedRequest) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "planning/findings.html#list", context)
+    # How the findings these filters select ended, whatever state the list shows.
+    context["outcomes"] = finding_presenters.outcomes(_findings_queryset(cycle, form, state="all"))
     return render(request, "planning/findings.html", context)
 
 
@@ -378,7 +382,11 @@ def _finding_response(
     dismiss_form: DismissForm | None = None,
     error: str = "",
     status: int = 200,
+    panel: dict | None = None,
+    done: str = "",
 ) -> HttpResponse:
+    """The finding's card (HTMX) or page; `panel` is an action's open form
+    (planning/finding_views.py), `done` what an action just did."""
     actor = access.actor_for(request)
     _decorate_findings([finding], actor)
     context = {
@@ -386,10 +394,13 @@ def _finding_response(
         "next": next_url,
         "dismiss_form": dismiss_form,
         "finding_error": error,
+        "panel": panel,
+        "finding_done": done,
     }
     if request.htmx:
         return render(request, "planning/findings.html#finding", context, status=status)
     context["nav"] = "findings"
+    context["timeline"] = finding_presenters.timeline(finding)
     return render(request, "planning/finding.html", context, status=status)
 
 

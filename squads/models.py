@@ -79,6 +79,9 @@ class SquadStage(models.Model):
     squad = models.ForeignKey(Squad, on_delete=models.CASCADE)
     stage = models.ForeignKey("journeys.Stage", on_delete=models.CASCADE)
 
+    # Who made a squad cover a stage, and who took it off, and when.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["squad_id", "id"]
         constraints = [models.UniqueConstraint(fields=["squad", "stage"], name="squad_stage_once")]

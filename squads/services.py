@@ -36,6 +36,7 @@ from squads.models import (
     Membership,
     Plan,
     Squad,
+    SquadStage,
 )
 
 # ---------------------------------------------------------------------------------------
@@ -654,3 +655,49 @@ def initiative_update(
     for name, value in cleaned.items():
         setattr(initiative, name, value)
     return initiative
+
+
+def initiative_drop(
+    *, initiative: Initiative, by: AbstractBaseUser, version: int | None, reason: str = ""
+) -> Initiative:
+    """The squad will not do this work after all: its status becomes dropped.
+
+    With `version`, only if nobody saved it since that version (else versioning.Conflict).
+    """
+    if initiative.status == Initiative.Status.DROPPED:
+        raise ValidationError(f"“{initiative.title}” is dropped already.")
+    saved = versioning.save_versioned(
+        initiative,
+        values={"status": Initiative.Status.DROPPED},
+        expected=version,
+        by=by,
+        squad_ids=[initiative.squad_id],
+        reason=reason,
+    )
+    initiative.status = saved.status
+    initiative.version = saved.version
+    return initiative
+
+
+# ---------------------------------------------------------------------------------------
+# Which squad covers which journey stage
+# ---------------------------------------------------------------------------------------
+
+
+def squad_stage_cover(
+    *, squad: Squad, stage: Stage, by: AbstractBaseUser, reason: str = ""
+) -> SquadStage:
+    """The squad covers this journey stage from now on; its history says who decided."""
+    if SquadStage.objects.filter(squad=squad, stage=stage).exists():
+        raise ValidationError({"squad": f"{squad.name} covers the {stage.name} stage already."})
+    cover = SquadStage(squad=squad, stage=stage)
+    cover._history_user = by
+    cover._change_reason = versioning.change_reason(reason)
+    try:
+        with transaction.atomic():
+            cover.save()
+    except IntegrityError as exc:
+        raise ValidationError(
+            {"squad": f"{squad.name} covers the {stage.name} stage already."}
+        ) from exc
+    return cover

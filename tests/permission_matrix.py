@@ -105,8 +105,17 @@ class World:
         self.users = {role: User.objects.get(username=name) for role, name in ROLE_USERS.items()}
         cycle = Cycle.objects.get(key="fy2027")
         services.review_run(cycle=cycle, today=dt.date(2027, 2, 20), trigger="command")
-        # A finding about the First 90 Days squad, whose DRI triages it.
-        self.finding = Finding.objects.concerning_squad("first-90-days").order_by("pk").first()
+        # A finding about messaging-mid-q1, so it concerns both First 90 Days and Product-led
+        # Growth; the demo's overlap finding (two memos, one of Product-led Growth) for the
+        # overlap actions; a stage nobody covers.
+        self.finding = (
+            Finding.objects.filter(subjects__contains=["dependency:messaging-mid-q1"])
+            .order_by("pk")
+            .first()
+        )
+        self.blocker = self.finding
+        self.overlap = Finding.objects.get(rule="similar_initiatives")
+        self.gap = Finding.objects.filter(rule="unowned_stage").order_by("pk").first()
         from journeys.models import Moment
 
         self.moment = Moment.objects.select_related("stage__journey").first()
@@ -152,6 +161,12 @@ class World:
             pool = {**pool, "key": self.moment.stage.journey.key}
         if route in ("api:initiative_detail", "api:initiative_update"):
             pool = {**pool, "key": "assessment-tool"}
+        if route == "finding_dependency":
+            pool = {**pool, "pk": self.blocker.pk, "action": "accept"}
+        if route == "finding_stage":
+            pool = {**pool, "pk": self.gap.pk}
+        if route in ("finding_lead", "finding_not_same", "finding_related"):
+            pool = {**pool, "pk": self.overlap.pk}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:
@@ -200,6 +215,7 @@ JSON_BODIES = {
 FORM_BODIES = {
     "cycle_select": {"cycle": "fy2027"},
     "board:respond": {"action": "accept"},
+    "finding_dependency": {"was": "requested"},
     "journeys:stage_move": {"direction": "right"},
 }
 

@@ -87,13 +87,24 @@ def _export() -> dict:
     return json.loads(out.getvalue())
 
 
+def _without_history_not_kept_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Models whose history began after the schema the database is at save none there."""
+    tables = set(connection.introspection.table_names())
+    for model in apps.get_models():
+        name = getattr(model._meta, "simple_history_manager_attribute", None)
+        if name and getattr(model, name).model._meta.db_table not in tables:
+            monkeypatch.setattr(model, "skip_history_when_saving", True, raising=False)
+
+
 @pytest.mark.postgres
 def test_a_database_from_before_the_models_moved_keeps_every_row(transactional_db):
     executor = MigrationExecutor(connection)
     heads = executor.loader.graph.leaf_nodes()
     executor.migrate(BEFORE_THE_MOVE)
     try:
-        call_command("import_plans", str(EXAMPLE), stdout=StringIO())
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            _without_history_not_kept_yet(monkeypatch)
+            call_command("import_plans", str(EXAMPLE), stdout=StringIO())
         before, rows_before = _export(), _rows()
         assert rows_before["planning_initiative"] > 0 and rows_before["planning_cycle"] > 0
     finally:
@@ -101,7 +112,10 @@ def test_a_database_from_before_the_models_moved_keeps_every_row(transactional_d
         executor.loader.build_graph()
         executor.migrate(heads)
     assert _export() == before
-    assert _rows() == rows_before
+    rows_after = _rows()
+    assert {table: rows_after.get(table) for table in rows_before} == rows_before
+    # Tables made since start empty.
+    assert {t: n for t, n in rows_after.items() if t not in rows_before and n} == {}
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT app_label FROM django_content_type WHERE model = 'initiative'"

@@ -345,6 +345,18 @@ def test_a_decline_records_who_when_and_why_in_the_note(client, dep, dora):
     assert "No capacity before Q2" in response.content.decode()
 
 
+def test_a_long_decline_reason_is_kept_whole_in_the_note(client, dep, dora):
+    reason = "We cannot staff this before the second quarter, " * 15
+    client.force_login(dora)
+    response = client.post(
+        respond(dep), {"action": "decline", "reason": reason, "was": "requested"}, headers=HX
+    )
+    assert response.status_code == 200
+    dep.refresh_from_db()
+    assert dep.status == "declined"
+    assert reason.strip() in dep.note
+
+
 def test_the_decline_form_opens_in_the_row_or_as_a_page(client, dep, dora, carol):
     url = reverse("board:decline", args=[dep.key])
     client.force_login(dora)

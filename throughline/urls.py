@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from planning import account, feeds, imports, views
+from planning import account, feeds, finding_views, imports, views
 from throughline import security
 
 admin.site.site_header = "Throughline administration"
@@ -27,6 +27,17 @@ urlpatterns = [
     path("findings/status/", views.findings_status, name="findings_status"),
     path("findings/<int:pk>/", views.finding_detail, name="finding"),
     path("findings/<int:pk>/dismiss/", views.finding_dismiss_form, name="finding_dismiss"),
+    # Acting on a finding where it is (planning/finding_views.py); before finding_act,
+    # whose pattern would take these paths too.
+    path("findings/<int:pk>/lead/", finding_views.finding_lead, name="finding_lead"),
+    path("findings/<int:pk>/not-same/", finding_views.finding_not_same, name="finding_not_same"),
+    path("findings/<int:pk>/related/", finding_views.finding_related, name="finding_related"),
+    path("findings/<int:pk>/stage/", finding_views.finding_stage, name="finding_stage"),
+    path(
+        "findings/<int:pk>/dependency/<str:action>/",
+        finding_views.finding_dependency,
+        name="finding_dependency",
+    ),
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
     path("account/", account.account, name="account"),

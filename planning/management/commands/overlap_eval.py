@@ -6,12 +6,22 @@ EXPECTED_FILE is `{"groups": [["squad/initiative", ...], ...]}`: the groups of i
 that describe the same work. Both the expected and the found groups are turned into pairs
 of initiatives of different squads, and those pairs are compared. The planning file is
 imported inside a transaction that is rolled back, so the database is left as it was.
+
+Optional keys, as `export_overlap_labels` writes them from people's answers to overlap
+findings:
+- `"not_same": [[a, b], ...]`: pairs that are not the same work; found together, each is a
+  false positive (in a complete file it was one already, and is counted apart too);
+- `"related": [[a, b], ...]`: related work both squads keep; neither hit nor miss, the
+  output says how many of them are grouped;
+- `"partial": true`: only the listed pairs are labelled, so a found pair that is in neither
+  `groups` nor `not_same` is counted apart (unlabelled), not as a false positive.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
 
@@ -35,7 +45,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("planning_file", help="The planning file (JSON).")
-        parser.add_argument("expected_file", help='{"groups": [["squad/initiative", ...]]}')
+        parser.add_argument(
+            "expected_file",
+            help='{"groups": [["squad/initiative", ...]]}, optionally "not_same", "related" '
+            'and "partial" (see above)',
+        )
         parser.add_argument(
             "--threshold",
             type=float,
@@ -47,22 +61,39 @@ class Command(BaseCommand):
 
     def handle(self, *args, planning_file, expected_file, threshold, verbose, **options):
         document = self._read_planning_file(planning_file)
-        expected_groups = self._read_expected(expected_file)
+        labels = self._read_expected(expected_file)
+        expected_groups = labels.groups
         started = time.perf_counter()
         facts, groups = self._found(document, threshold)
         elapsed = time.perf_counter() - started
 
         squad_of = {ref: i.squad for ref, i in facts.items()}
-        unknown = sorted({r for g in expected_groups for r in g} - set(squad_of))
+        named = {r for g in expected_groups for r in g}
+        named |= {r for p in labels.not_same + labels.related for r in p}
+        unknown = sorted(named - set(squad_of))
         if unknown:
             raise CommandError(
                 f"{expected_file} names initiatives that are not in {planning_file}: "
                 + ", ".join(unknown)
             )
         expected = _pairs(expected_groups, squad_of)
+        not_same = {_pair(*p) for p in labels.not_same}
+        related = {_pair(*p) for p in labels.related}
+        both = sorted(expected & not_same)
+        if both:
+            raise CommandError(
+                f"{expected_file} lists these pairs both in a group and as not the same work: "
+                + ", ".join(f"{a} ~ {b}" for a, b in both)
+            )
         found = _pairs([g.refs for g in groups], squad_of)
-        tp, fp, fn = found & expected, found - expected, expected - found
-        precision = len(tp) / len(found) if found else 1.0
+        tp, fn = found & expected, expected - found
+        if labels.partial:
+            fp, unlabelled = found & not_same, found - expected - not_same - related
+            judged = len(tp) + len(fp)
+        else:
+            fp, unlabelled = found - expected, set()
+            judged = len(found)
+        precision = len(tp) / judged if judged else 1.0
         recall = len(tp) / len(expected) if expected else 1.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
@@ -77,6 +108,18 @@ class Command(BaseCommand):
             f"TP {len(tp)}, FP {len(fp)}, FN {len(fn)}"
         )
         self.stdout.write(f"precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}")
+        if labels.not_same:
+            self.stdout.write(
+                f"pairs judged not the same work: {len(not_same)}, found together "
+                f"{len(found & not_same)}"
+            )
+        if labels.related:
+            self.stdout.write(
+                f"related pairs both squads keep: {len(related)}, found together "
+                f"{len(found & related)}"
+            )
+        if labels.partial:
+            self.stdout.write(f"found pairs nobody labelled (not counted): {len(unlabelled)}")
         if verbose:
             score = {p: g.score for g in groups for p in _pairs([g.refs], squad_of)}
             for label, pairs in (("FP", fp), ("FN", fn)):
@@ -124,7 +167,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: not a planning file (a JSON object)")
         return document
 
-    def _read_expected(self, path: str) -> list[list[str]]:
+    def _read_expected(self, path: str) -> Expected:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
@@ -134,7 +177,31 @@ class Command(BaseCommand):
             isinstance(g, list) and all(isinstance(r, str) for r in g) for g in groups
         ):
             raise CommandError(f'{path}: expected {{"groups": [["squad/initiative", ...]]}}')
-        return groups
+        pairs = {}
+        for key in ("not_same", "related"):
+            value = data.get(key, [])
+            if not isinstance(value, list) or not all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(r, str) for r in p)
+                for p in value
+            ):
+                raise CommandError(f'{path}: "{key}" is a list of pairs, [["a/x", "b/y"], ...]')
+            pairs[key] = [tuple(p) for p in value]
+        partial = data.get("partial", False)
+        if not isinstance(partial, bool):
+            raise CommandError(f'{path}: "partial" is true or false')
+        return Expected(groups=groups, partial=partial, **pairs)
+
+
+@dataclass
+class Expected:
+    groups: list[list[str]]
+    not_same: list[tuple[str, str]] = field(default_factory=list)
+    related: list[tuple[str, str]] = field(default_factory=list)
+    partial: bool = False
+
+
+def _pair(a: str, b: str) -> Pair:
+    return (a, b) if a < b else (b, a)
 
 
 def _pairs(groups, squad_of: dict[str, str]) -> set[Pair]:

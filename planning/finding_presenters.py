@@ -1,0 +1,208 @@
+"""What the findings pages show beyond the finding itself: the actions each finding offers
+the person looking (only those core.access allows them), a finding's timeline, and how past
+findings ended. Reads only; the writes are planning/finding_actions.py's."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models.functions import Coalesce, Greatest
+from django.urls import reverse
+
+from core import access
+from core.people import display_name
+from dependencies.models import Dependency
+from planning.finding_actions import OVERLAP_RULE, STAGE_RULE, overlap_settles_here
+from planning.models import DEPENDENCY_RULES, Finding, FindingEvent
+
+# How many ended findings the findings page lists.
+RECENT_OUTCOMES = 10
+_LIVE = (Finding.State.OPEN, Finding.State.ACKNOWLEDGED)
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One action a finding offers: a button that posts, or a link that opens its form."""
+
+    action: str
+    label: str
+    url: str
+    post: bool = False
+    was: str = ""  # the dependency's status as shown, for an answer posted at once
+
+
+def _url(name: str, finding: Finding, *args) -> str:
+    return reverse(name, args=[finding.pk, *args])
+
+
+def _overlap_offers(finding: Finding) -> list[Offer]:
+    return [
+        Offer("lead", "One squad leads…", _url("finding_lead", finding)),
+        Offer("not_same", "Not the same work", _url("finding_not_same", finding), post=True),
+        Offer("related", "Related, keep both…", _url("finding_related", finding)),
+    ]
+
+
+def _dependency_offers(finding: Finding, dep: Dependency, actor: access.Actor) -> list[Offer]:
+    offers = []
+    if access.can_respond_dependency(actor, dep):
+        if dep.may_become(Dependency.Status.ACCEPTED):
+            url = _url("finding_dependency", finding, "accept")
+            offers.append(Offer("accept", "Accept", url, post=True, was=dep.status))
+        if dep.may_become(Dependency.Status.DECLINED):
+            offers.append(
+                Offer("decline", "Decline…", _url("finding_dependency", finding, "decline"))
+            )
+        if dep.may_become(Dependency.Status.AT_RISK):
+            offers.append(
+                Offer("at_risk", "At risk…", _url("finding_dependency", finding, "at_risk"))
+            )
+    if access.can_edit_dependency(actor, dep) and dep.is_open():
+        offers.append(
+            Offer("move", "Move the due date…", _url("finding_dependency", finding, "move"))
+        )
+    return offers
+
+
+def decorate(findings: list[Finding], actor: access.Actor) -> None:
+    """Give each finding `offers` (what this person may do about it from here) and
+    `last_action` (the latest thing someone did from it), in two queries at most."""
+    keys = {}
+    for finding in findings:
+        deps = [s.split(":", 1)[1] for s in finding.subjects or () if s.startswith("dependency:")]
+        if finding.rule in DEPENDENCY_RULES and finding.is_live and len(deps) == 1:
+            keys[finding.pk] = deps[0]
+    dependencies = {}
+    if keys:
+        dependencies = {
+            d.key: d
+            for d in Dependency.objects.filter(key__in=set(keys.values())).select_related(
+                "from_initiative", "to_initiative"
+            )
+        }
+    latest = {}
+    if findings:
+        for event in (
+            FindingEvent.objects.acted()
+            .filter(finding__in=[f.pk for f in findings])
+            .select_related("by__profile")
+            .order_by("finding_id", "-at", "-id")
+        ):
+            latest.setdefault(event.finding_id, event)
+    for finding in findings:
+        finding.last_action = latest.get(finding.pk)
+        offers: list[Offer] = []
+        if finding.is_live:
+            if (
+                finding.rule == OVERLAP_RULE
+                and overlap_settles_here(finding)
+                and access.can_triage_finding(actor, finding)
+            ):
+                offers = _overlap_offers(finding)
+            elif finding.rule == STAGE_RULE and access.can_cover_stage(actor):
+                offers = [Offer("stage", "Assign a squad…", _url("finding_stage", finding))]
+            elif finding.pk in keys and keys[finding.pk] in dependencies:
+                offers = _dependency_offers(finding, dependencies[keys[finding.pk]], actor)
+        finding.offers = offers
+
+
+# --- a finding's timeline -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Moment:
+    at: dt.datetime
+    who: str  # "" when the review did it
+    what: str
+    summary: str = ""
+
+
+def timeline(finding: Finding, *, limit: int = 100) -> list[Moment]:
+    """Who did what to the finding and when, oldest first, from the review's first sight of
+    it; the latest `limit` lines."""
+    events = list(
+        FindingEvent.objects.filter(finding=finding)
+        .select_related("by__profile")
+        .order_by("-at", "-id")[:limit]
+    )
+    moments = [Moment(finding.first_seen, "", "Found by the review")]
+    for event in reversed(events):
+        who = display_name(event.by) if event.by else ""
+        summary = event.summary if event.summary != finding.message else ""
+        moments.append(Moment(event.at, who, event.get_action_display(), summary))
+    return moments
+
+
+# --- how findings ended ---------------------------------------------------------------------
+
+
+@dataclass
+class Outcomes:
+    resolved_by_itself: int = 0
+    resolved_by_people: int = 0
+    dismissed: int = 0
+    acted_on: int = 0
+    recent: list[Finding] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.resolved_by_itself + self.resolved_by_people + self.dismissed
+
+
+def outcomes(queryset) -> Outcomes:
+    """How the findings of `queryset` ended, counted in one query, and the latest few that
+    ended or were acted on, each with `how` (a sentence), in two more."""
+    acted = FindingEvent.objects.acted().filter(finding=OuterRef("pk"))
+    counts = queryset.aggregate(
+        resolved_by_itself=Count(
+            "pk", filter=Q(state=Finding.State.RESOLVED, state_changed_by__isnull=True)
+        ),
+        resolved_by_people=Count(
+            "pk", filter=Q(state=Finding.State.RESOLVED, state_changed_by__isnull=False)
+        ),
+        dismissed=Count("pk", filter=Q(state=Finding.State.DISMISSED)),
+        acted_on=Count("pk", filter=Q(Exists(acted))),
+    )
+    result = Outcomes(**counts)
+    recent = list(
+        queryset.annotate(
+            acted_at=Max("events__at", filter=Q(events__action__in=FindingEvent.ACTED))
+        )
+        .filter(~Q(state__in=_LIVE) | Q(acted_at__isnull=False))
+        .annotate(
+            ended_at=Greatest(
+                Coalesce("acted_at", "state_changed_at", "last_seen"),
+                Coalesce("state_changed_at", "acted_at", "last_seen"),
+            )
+        )
+        .select_related("state_changed_by__profile")
+        .order_by(F("ended_at").desc(), "-id")[:RECENT_OUTCOMES]
+    )
+    events = {}
+    for event in (
+        FindingEvent.objects.acted()
+        .filter(finding__in=[f.pk for f in recent])
+        .select_related("by__profile")
+        .order_by("finding_id", "-at", "-id")
+    ):
+        events.setdefault(event.finding_id, event)
+    for finding in recent:
+        finding.last_action = events.get(finding.pk)
+        finding.how = _how(finding)
+    result.recent = recent
+    return result
+
+
+def _how(finding: Finding) -> str:
+    event = finding.last_action
+    if event is not None:
+        who = display_name(event.by) if event.by else "Someone"
+        return f"Acted on ({event.get_action_display().lower()}) by {who}: {event.summary}"
+    if finding.state == Finding.State.DISMISSED:
+        who = display_name(finding.state_changed_by) if finding.state_changed_by else "Someone"
+        return f"Dismissed by {who}: {finding.dismissed_reason}"
+    if finding.state_changed_by is not None:
+        return f"Resolved by {display_name(finding.state_changed_by)}."
+    return "Resolved by itself: the review no longer finds it."
