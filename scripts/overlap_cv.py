@@ -5,6 +5,9 @@
     .venv/bin/python scripts/overlap_cv.py FILE.json ...   # these files (EXPECTED beside each)
 
 Each planning file FILE.json has its labels in FILE.expected.json: {"groups": [[ref, ...]]}.
+A file of triage's answers (`manage.py export_overlap_labels`, marked "partial") counts only
+the pairs people judged: its groups are the same work, its "not_same" pairs are not, and no
+other pair teaches or counts, so a team can add what it decided to the files below.
 Pairs of initiatives of different squads are compared, as `manage.py overlap_eval` does; the
 files are read directly (no database), which keeps a whole cross-validation to a minute.
 
@@ -74,9 +77,12 @@ def load(path: Path):
         for i in squad["initiatives"]
     ]
     expected_path = path.with_name(path.name.removesuffix(".json") + ".expected.json")
-    groups = json.loads(expected_path.read_text(encoding="utf-8"))["groups"]
+    labels = json.loads(expected_path.read_text(encoding="utf-8"))
     squad_of = {f.ref: f.squad for f in facts}
-    return facts, _pairs(groups, squad_of), squad_of
+    expected = _pairs(labels["groups"], squad_of)
+    # None: every pair is labelled (a hand-made file); else the pairs judged not the same.
+    negatives = _pairs(labels.get("not_same", []), squad_of) if labels.get("partial") else None
+    return facts, expected, squad_of, negatives
 
 
 def _pairs(groups, squad_of) -> set[tuple[str, str]]:
@@ -132,9 +138,10 @@ def fit(signals: np.ndarray, labels: np.ndarray, threshold: float = 0.5):
 def counts(data, judge) -> tuple[int, int, int]:
     from planning.overlap import find_overlaps
 
-    facts, expected, squad_of = data
+    facts, expected, squad_of, negatives = data
     found = _pairs([g.refs for g in find_overlaps(facts, judge=judge)], squad_of)
-    return len(found & expected), len(found - expected), len(expected - found)
+    wrong = found - expected if negatives is None else found & negatives
+    return len(found & expected), len(wrong), len(expected - found)
 
 
 def chosen(names, data, pairs) -> object:
@@ -154,13 +161,25 @@ def chosen(names, data, pairs) -> object:
     return replace(judge, threshold=best)
 
 
+def labelled_pairs(data) -> tuple[list, np.ndarray, np.ndarray]:
+    """The candidate pairs of a file that carry a label, their signals and labels (1 same)."""
+    from planning.overlap import judged_pairs
+
+    facts, expected, _, negatives = data
+    refs, signals = judged_pairs(facts)
+    keys = [tuple(sorted(p)) for p in refs]
+    keep = [negatives is None or k in expected or k in negatives for k in keys]
+    labels = np.array([k in expected for k in keys], dtype=float)[keep]
+    return [r for r, k in zip(refs, keep, strict=True) if k], signals[keep], labels
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--shipped", action="store_true")
     args = parser.parse_args()
     setup_django()
-    from planning.overlap import JUDGE, judged_pairs
+    from planning.overlap import JUDGE
 
     files = [f for f in (args.files or DEFAULT_FILES) if f.exists()]
     data = {f.stem: load(f) for f in files}
@@ -174,10 +193,8 @@ def main() -> None:
         return
 
     pairs = {}
-    for name, (facts, expected, _) in data.items():
-        refs, signals = judged_pairs(facts)
-        labels = np.array([tuple(sorted(p)) in expected for p in refs], dtype=float)
-        pairs[name] = (refs, signals, labels)
+    for name, d in data.items():
+        pairs[name] = labelled_pairs(d)
 
     print("\nleave-one-file-out (held-out figures):")
     held = []

@@ -304,11 +304,7 @@ def test_the_shipped_judge_is_the_one_fitted_on_every_labelled_file(model):
     cv = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cv)
     data = {f.stem: cv.load(f) for f in cv.DEFAULT_FILES}
-    pairs = {}
-    for name, (facts, expected, _) in data.items():
-        refs, signals = overlap.judged_pairs(facts)
-        labels = [tuple(sorted(p)) in expected for p in refs]
-        pairs[name] = (refs, signals, cv.np.array(labels, dtype=float))
+    pairs = {name: cv.labelled_pairs(d) for name, d in data.items()}
 
     fitted = cv.chosen(list(data), data, pairs)
 
@@ -595,3 +591,33 @@ def test_a_draft_is_warned_of_what_the_review_would_raise(model):
     mine = fact("newsquad", "other", "Customer health score", draft.description)
     dropped = fact("gone", "old", "Customer health score", draft.description, status="dropped")
     assert overlap.similar_to(draft, [mine, dropped]) == []
+
+
+def test_cross_validation_counts_only_the_pairs_triage_judged(model, tmp_path):
+    """A file of triage's answers ("partial") teaches and counts only the pairs people
+    judged: one settled as the same work, one judged not the same; the third, which nobody
+    judged, neither counts against the detector nor trains it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("overlap_cv", ROOT / "scripts" / "overlap_cv.py")
+    cv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cv)
+    initiative = {
+        "key": "chat", "title": CHAT[0], "description": CHAT[1], "function": "Support",
+        "starts": "2027-01-04", "ends": "2027-06-30", "headcount": 1, "status": "planned",
+    }  # fmt: skip
+    squads = [{"key": k, "name": k.upper(), "initiatives": [initiative]} for k in "abc"]
+    (tmp_path / "triage.json").write_text(json.dumps({"squads": squads}))
+    (tmp_path / "triage.expected.json").write_text(
+        json.dumps({"groups": [["a/chat", "b/chat"]], "not_same": [["a/chat", "c/chat"]],
+                    "partial": True})  # fmt: skip
+    )
+
+    data = cv.load(tmp_path / "triage.json")
+    refs, _, labels = cv.labelled_pairs(data)
+
+    assert cv.counts(data, overlap.JUDGE) == (1, 1, 0)
+    assert sorted(zip(refs, labels.tolist(), strict=True)) == [
+        (("a/chat", "b/chat"), 1.0),
+        (("a/chat", "c/chat"), 0.0),
+    ]
