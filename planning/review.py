@@ -9,6 +9,9 @@ Readings of the contract worth knowing:
 - Dates: "past due" means due < today; a dependency due today is not overdue. "Within 14 days"
   means due - today <= 14 days. "Planned to start before it is due" means starts < due, and
   "planned to end after it is due" means ends > due: equal dates never fire.
+- One problem, one finding: a dependency past due and still only requested is one `overdue`
+  finding naming both facts (past due since its date, never accepted by the provider), at
+  the higher severity of the two; `unaccepted` fires only before the due date has passed.
 - needed_before_due ignores a needing initiative that is dropped: it is not planned to start.
 - cycle follows `from`/`to` as written (an initiative ref and a squad key are different
   nodes), ignores dependencies that are done or declined (they no longer hold anyone up),
@@ -42,6 +45,7 @@ OVERLAP, BLOCKER, RESOURCE_CONFLICT, OWNERSHIP_GAP = (
     "ownership_gap",
 )
 HIGH, MEDIUM, LOW = "high", "medium", "low"
+SEVERITY_RANK = {LOW: 0, MEDIUM: 1, HIGH: 2}
 
 UNACCEPTED_WINDOW = dt.timedelta(days=14)
 MAX_SQUADS_PER_PERSON = 3
@@ -198,6 +202,11 @@ def _blocking_severity(dep: DependencyFacts) -> str:
     return HIGH if dep.blocking else MEDIUM
 
 
+def higher(*severities: str) -> str:
+    """The most severe of these."""
+    return max(severities, key=lambda s: SEVERITY_RANK.get(s, -1))
+
+
 # --- overlap -----------------------------------------------------------------------------
 
 
@@ -242,30 +251,44 @@ def rule_similar_initiatives(snapshot: Snapshot, today: dt.date) -> list[Finding
 # --- blockers ----------------------------------------------------------------------------
 
 _STILL = {
-    "requested": "still only requested",
     "accepted": "accepted but not delivered",
     "at_risk": "at risk",
 }
 
 
 def rule_overdue(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
-    """A dependency that is neither done nor declined, past its due date."""
+    """A dependency that is neither done nor declined, past its due date.
+
+    One problem, one finding: a past-due dependency that was never accepted is not also an
+    `unaccepted` finding; this one names both facts, with the higher severity of the two.
+    """
     names = _Names(snapshot)
     findings = []
     for dep in snapshot.dependencies:
         if dep.status in ("done", "declined") or not dep.due < today:
             continue
+        if dep.status == "requested":
+            severity = higher(_blocking_severity(dep), _unaccepted_severity(dep))
+            message = (
+                f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)}: "
+                f"it is past due since {day(dep.due)} and was never accepted by "
+                f"{names.provider(dep)}; {names.contact(dep)} should accept it with a new "
+                "date or say no."
+            )
+        else:
+            severity = _blocking_severity(dep)
+            message = (
+                f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)} "
+                f"by {day(dep.due)} and it is {_STILL.get(dep.status, dep.status)}; agree a "
+                f"new date or a way around it with {names.contact(dep)}."
+            )
         findings.append(
             FindingData(
                 kind=BLOCKER,
                 rule="overdue",
-                severity=_blocking_severity(dep),
+                severity=severity,
                 subjects=tuple(_dependency_subjects(dep)),
-                message=(
-                    f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)} "
-                    f"by {day(dep.due)} and it is {_STILL.get(dep.status, dep.status)}; agree a "
-                    f"new date or a way around it with {names.contact(dep)}."
-                ),
+                message=message,
             )
         )
     return findings
@@ -301,25 +324,27 @@ def rule_declined(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
     return findings
 
 
+def _unaccepted_severity(dep: DependencyFacts) -> str:
+    return _blocking_severity(dep)
+
+
 def rule_unaccepted(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
-    """Still only requested within 14 days of the due date, or past it."""
+    """Still only requested within 14 days of the due date. Once it is past, the overdue
+    finding says both (rule_overdue)."""
     names = _Names(snapshot)
     findings = []
     for dep in snapshot.dependencies:
-        if dep.status != "requested" or dep.due - today > UNACCEPTED_WINDOW:
+        if dep.status != "requested" or dep.due < today or dep.due - today > UNACCEPTED_WINDOW:
             continue
-        if dep.due < today:
-            when = f"needed {_thing(dep.what)} from {names.provider(dep)} by {day(dep.due)}"
-        else:
-            when = f"needs {_thing(dep.what)} from {names.provider(dep)} by {day(dep.due)}"
         findings.append(
             FindingData(
                 kind=BLOCKER,
                 rule="unaccepted",
-                severity=_blocking_severity(dep),
+                severity=_unaccepted_severity(dep),
                 subjects=tuple(_dependency_subjects(dep)),
                 message=(
-                    f"{names.needer(dep)} {when}; it is still only requested, so "
+                    f"{names.needer(dep)} needs {_thing(dep.what)} from {names.provider(dep)} "
+                    f"by {day(dep.due)}; it is still only requested, so "
                     f"{names.contact(dep)} should accept it or say no."
                 ),
             )

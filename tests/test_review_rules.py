@@ -137,7 +137,46 @@ def test_overdue_fires_the_day_after_the_due_date(status):
     assert finding.subjects == ("dependency:msg", "squad:alpha", "squad:beta")
     assert finding.severity == "high"
     assert "Enrollment campaign (Alpha Squad)" in finding.message
-    assert "from Beta Squad by 9 Feb 2027" in finding.message
+    assert "feature messaging from Beta Squad" in finding.message
+    assert "9 Feb 2027" in finding.message
+
+
+def test_overdue_and_never_accepted_is_one_finding_that_names_both_facts():
+    snap = snapshot(
+        initiatives=[initiative("alpha/campaign", title="Enrollment campaign")],
+        dependencies=[dependency("msg", "alpha/campaign", "beta", due=D(2027, 2, 1))],
+    )
+
+    [finding] = [f for f in review(snap, TODAY) if f.rule in ("overdue", "unaccepted")]
+
+    assert (finding.rule, finding.subjects[0]) == ("overdue", "dependency:msg")
+    assert "past due since 1 Feb 2027" in finding.message
+    assert "never accepted by Beta Squad" in finding.message
+    assert "Omar Haddad should accept it with a new date or say no" in finding.message
+    assert finding.as_json()["rule"] == "overdue"
+
+
+@pytest.mark.parametrize(("blocking", "severity"), [(True, "high"), (False, "medium")])
+def test_overdue_and_never_accepted_keeps_the_severity_of_the_two(blocking, severity):
+    snap = snapshot(dependencies=[dependency(due=D(2027, 2, 1), blocking=blocking)])
+    before = r.rule_unaccepted(
+        snapshot(dependencies=[dependency(due=TODAY, blocking=blocking)]), TODAY
+    )
+    assert [f.severity for f in before] == [severity]
+    assert [f.severity for f in review(snap, TODAY)] == [severity]
+
+
+def test_higher_picks_the_most_severe():
+    assert r.higher("medium", "high") == "high"
+    assert r.higher("low", "medium", "low") == "medium"
+    assert r.higher("low") == "low"
+
+
+def test_an_accepted_dependency_past_due_does_not_say_never_accepted():
+    snap = snapshot(dependencies=[dependency(due=D(2027, 2, 1), status="accepted")])
+    [finding] = r.rule_overdue(snap, TODAY)
+    assert "never accepted" not in finding.message
+    assert "accepted but not delivered" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -201,8 +240,8 @@ def test_declined_near_misses_dropped_work_and_other_statuses():
 # --- unaccepted --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("days_left", [14, 5, 0, -3])
-def test_unaccepted_fires_within_14_days_of_due_or_past_it(days_left):
+@pytest.mark.parametrize("days_left", [14, 5, 0])
+def test_unaccepted_fires_within_14_days_of_due(days_left):
     due = TODAY + dt.timedelta(days=days_left)
     snap = snapshot(
         initiatives=[initiative("alpha/campaign", title="Enrollment campaign")],
@@ -220,6 +259,13 @@ def test_unaccepted_near_misses():
     for status in ("accepted", "at_risk", "done", "declined"):
         snap = snapshot(dependencies=[dependency(due=TODAY, status=status)])
         assert r.rule_unaccepted(snap, TODAY) == []
+
+
+@pytest.mark.parametrize("days_late", [1, 3, 40])
+def test_unaccepted_leaves_a_past_due_dependency_to_overdue(days_late):
+    snap = snapshot(dependencies=[dependency(due=TODAY - dt.timedelta(days=days_late))])
+    assert r.rule_unaccepted(snap, TODAY) == []
+    assert [f.rule for f in review(snap, TODAY)] == ["overdue"]
 
 
 def test_unaccepted_names_the_providing_squads_dri_when_there_is_no_owner():

@@ -90,7 +90,8 @@ def test_a_run_stores_what_the_review_found(world):
     result = run(world)
 
     findings = stored(world)
-    assert set(findings) == {OVERDUE, UNACCEPTED}
+    # Past due and never accepted: one finding, not an overdue and an unaccepted one.
+    assert set(findings) == {OVERDUE}
     overdue = findings[OVERDUE]
     assert overdue.state == "open"
     assert overdue.kind == "blocker"
@@ -99,8 +100,9 @@ def test_a_run_stores_what_the_review_found(world):
     assert overdue.first_seen == overdue.last_seen
     assert "Enrollment campaign" in overdue.message
     assert result.status == "done" and result.finished_at is not None
-    assert (result.findings_open, result.findings_new, result.findings_resolved) == (2, 2, 0)
-    assert [x.rule for x in result.findings] == ["overdue", "unaccepted"]
+    assert "never accepted by Beta" in overdue.message
+    assert (result.findings_open, result.findings_new, result.findings_resolved) == (1, 1, 0)
+    assert [x.rule for x in result.findings] == ["overdue"]
 
 
 def test_running_again_changes_nothing_but_last_seen(world):
@@ -110,7 +112,7 @@ def test_running_again_changes_nothing_but_last_seen(world):
     again = run(world)
 
     after = stored(world)
-    assert Finding.objects.count() == 2
+    assert Finding.objects.count() == 1
     for key, (pk, first_seen, last_seen, state) in before.items():
         assert after[key].pk == pk
         assert after[key].first_seen == first_seen
@@ -130,7 +132,7 @@ def test_a_finding_whose_condition_no_longer_holds_resolves_and_can_come_back(wo
     resolved = stored(world)[OVERDUE]
     assert resolved.state == "resolved"
     assert resolved.state_changed_by is None and resolved.state_changed_at is not None
-    assert result.findings_resolved == 2
+    assert result.findings_resolved == 1
 
     world["feedback"].status = "accepted"
     world["feedback"].save()
@@ -147,8 +149,12 @@ def test_the_day_before_due_nothing_is_overdue(world):
     assert OVERDUE not in stored(world)
     run(world, today=dt.date(2027, 2, 1))
     assert OVERDUE not in stored(world)
+    assert stored(world)[UNACCEPTED].state == "open"
     run(world, today=dt.date(2027, 2, 2))
     assert stored(world)[OVERDUE].state == "open"
+    # Once past due, the overdue finding says it was never accepted; unaccepted is over.
+    assert "never accepted" in stored(world)[OVERDUE].message
+    assert stored(world)[UNACCEPTED].state == "resolved"
 
 
 def test_a_dismissed_finding_stays_dismissed_until_its_subjects_change(world):
@@ -428,7 +434,7 @@ def test_the_periodic_sweep_reviews_only_open_cycles(world, monkeypatch):
 def test_the_task_reviews_the_cycle_and_is_idempotent(world):
     tasks.review_cycle(world["cycle"].pk, "schedule", today=TODAY.isoformat())
     tasks.review_cycle(world["cycle"].pk, "schedule", today=TODAY.isoformat())
-    assert Finding.objects.count() == 2
+    assert Finding.objects.count() == 1
     assert ReviewRun.objects.filter(status="done", trigger="schedule").count() == 2
     tasks.review_cycle(999_999, "schedule")  # a deleted cycle is nothing to do
 
