@@ -291,6 +291,14 @@ class DependencyOut(Schema):
         return _username(dep.owner)
 
 
+class DependencyWritten(DependencyOut):
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the person should know about what was just saved, e.g. that its "
+        "due date is already past; empty when there is nothing to say.",
+    )
+
+
 class DependencyIn(Input):
     needed_by: str = Field(
         min_length=1,

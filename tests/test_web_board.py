@@ -600,7 +600,7 @@ def test_a_due_date_outside_the_planning_range_is_refused(client, needing, provi
 
 def test_the_edges_of_the_planning_range_are_accepted(client, needing, providing, bob):
     client.force_login(bob)
-    client.post(create_url(), form_data(due="2000-01-01", key="first"))
+    client.post(create_url(), form_data(due="2000-01-01", key="first", confirm_late="on"))
     client.post(create_url(), form_data(due="2100-12-31", key="last"))
     assert Dependency.objects.get(key="first").due == dt.date(2000, 1, 1)
     assert Dependency.objects.get(key="last").due == dt.date(2100, 12, 31)
@@ -625,6 +625,94 @@ def test_editing_to_a_date_outside_the_range_is_refused(client, dep, bob):
     assert response.status_code == 200
     assert "due" in response.context["form"].errors
     assert Dependency.objects.get(pk=dep.pk).due == dep.due
+
+
+def test_a_due_date_already_past_asks_for_confirmation_before_recording(
+    client, needing, providing, bob
+):
+    client.force_login(bob)
+    past = TODAY - dt.timedelta(days=3)
+    response = client.post(create_url(), form_data(due=past.isoformat(), what="Late copy"))
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f"The due date, {past.day} {past:%b %Y}, is already past (3 days ago)" in content
+    assert "late from the moment it is saved" in content
+    assert 'name="confirm_late"' in content
+    assert "Late copy" in content  # what was typed is kept
+    assert not Dependency.objects.exists()
+
+    response = client.post(
+        create_url(), form_data(due=past.isoformat(), what="Late copy", confirm_late="on")
+    )
+    assert response.status_code == 302
+    assert Dependency.objects.get().due == past
+    # The board the person lands on says it plainly once more.
+    page = client.get(response["Location"]).content.decode()
+    assert "is already past (3 days ago)" in page
+
+
+def test_today_or_later_records_without_asking(client, needing, providing, bob):
+    client.force_login(bob)
+    page = client.get(create_url()).content.decode()
+    assert 'name="confirm_late"' not in page
+    response = client.post(create_url(), form_data(due=TODAY.isoformat(), key="today"))
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "already past" not in page
+    assert Dependency.objects.filter(key="today").exists()
+
+
+def test_moving_the_date_into_the_past_asks_but_editing_a_late_one_does_not(client, dep, bob):
+    url = reverse("board:edit", args=[dep.key])
+    client.force_login(bob)
+    past = TODAY - dt.timedelta(days=1)
+    data = {"what": dep.what, "due": past.isoformat(), "note": "", "version": dep.version}
+
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "is already past (yesterday)" in response.content.decode()
+    assert 'name="confirm_late"' in response.content.decode()
+    assert Dependency.objects.get(pk=dep.pk).due == dep.due
+
+    response = client.post(url, {**data, "confirm_late": "on"})
+    assert response.status_code == 302
+    dep.refresh_from_db()
+    assert dep.due == past
+    assert "is already past (yesterday)" in client.get(response["Location"]).content.decode()
+
+    # Its date already past and left alone, a change to the note saves without asking.
+    data = {"what": dep.what, "due": past.isoformat(), "note": "Chasing", "version": dep.version}
+    assert client.post(url, data).status_code == 302
+    assert Dependency.objects.get(pk=dep.pk).note == "Chasing"
+
+
+def test_accepting_a_dependency_past_its_due_date_says_it_is_late_already(client, dep, dora):
+    dep.due = TODAY - dt.timedelta(days=4)
+    dep.save()
+    client.force_login(dora)
+    response = client.post(
+        respond(dep), {"action": "accept", "was": "requested", "next": board()}, headers=HX
+    )
+    content = response.content.decode()
+    assert rows(response) == ["messaging"]
+    assert "so this promise is late already: agree a new date with First 90 Days" in content
+    assert "(4 days ago)" in content
+    assert Dependency.objects.get(pk=dep.pk).status == "accepted"
+
+    # Without script, the board after the redirect says it.
+    client.post(respond(dep), {"action": "at_risk", "was": "accepted", "next": board()})
+    response = client.post(respond(dep), {"action": "accept", "was": "at_risk", "next": board()})
+    assert "promise is late already" in client.get(response["Location"]).content.decode()
+
+
+def test_accepting_in_time_or_marking_a_late_one_done_warns_nothing(client, dep, dora):
+    client.force_login(dora)
+    response = client.post(respond(dep), {"action": "accept", "was": "requested"}, headers=HX)
+    assert "late already" not in response.content.decode()
+    Dependency.objects.filter(pk=dep.pk).update(due=TODAY - dt.timedelta(days=4))
+    response = client.post(respond(dep), {"action": "done", "was": "accepted"}, headers=HX)
+    assert "late already" not in response.content.decode()
 
 
 def test_a_key_that_is_taken_is_refused(client, dep, needing, providing, bob):
