@@ -54,7 +54,7 @@ def review_now(*, cycle: Cycle) -> str:
 
     Raises what the review raised when it ran here and failed (the run is marked failed).
     """
-    from planning.tasks import review_cycle
+    from planning.tasks import REVIEW_WAITING_GRACE, review_cycle, review_waiting_mark
 
     # A run whose worker went away shows as failed from now on, not as still running.
     review_runs_expire(cycle=cycle)
@@ -71,6 +71,7 @@ def review_now(*, cycle: Cycle) -> str:
         )
         review_run(cycle=cycle, trigger="manual")
         return DONE
+    review_waiting_mark(cycle.pk, trigger="manual", for_seconds=REVIEW_WAITING_GRACE)
     return QUEUED
 
 
