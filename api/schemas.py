@@ -340,6 +340,10 @@ class FindingOut(Schema):
     score: float | None
     state: str
     dismissed_reason: str
+    reopened_note: str = Field(
+        description="Why the review opened it again after it was acknowledged: what got "
+        "worse. Empty otherwise."
+    )
     first_seen: dt.datetime
     last_seen: dt.datetime
 

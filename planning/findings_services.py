@@ -35,6 +35,7 @@ def finding_resolve(*, finding: Finding, by, now: dt.datetime | None = None) -> 
             dismissed_reason="",
             state_changed_by=by,
             state_changed_at=now,
+            reopened_note="",
         )
     if not changed:
         finding.refresh_from_db()
@@ -45,6 +46,7 @@ def finding_resolve(*, finding: Finding, by, now: dt.datetime | None = None) -> 
     finding.dismissed_reason = ""
     finding.state_changed_by = by
     finding.state_changed_at = now
+    finding.reopened_note = ""
     return finding
 
 

@@ -110,8 +110,31 @@ class Finding(models.Model):
         help_text="Digest of the subjects' facts when last reviewed; a dismissal lasts until "
         "it changes.",
     )
+    measure = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="How bad it is, in the rule's own unit (people over capacity, days between "
+        "dates); larger is worse.",
+    )
+    facts = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What makes it bad beyond its rule (past_due, at_risk, ...).",
+    )
     state = models.CharField(max_length=15, choices=State.choices, default=State.OPEN)
     dismissed_reason = models.TextField(blank=True)
+    # What it was when last acknowledged: the review re-opens it if it gets worse than this.
+    # Database defaults on the text columns: the review inserts findings in raw SQL.
+    acknowledged_severity = models.CharField(max_length=10, blank=True, db_default="")
+    acknowledged_message = models.TextField(blank=True, db_default="")
+    acknowledged_score = models.FloatField(null=True, blank=True)
+    acknowledged_measure = models.FloatField(null=True, blank=True)
+    acknowledged_facts = models.JSONField(null=True, blank=True)
+    reopened_note = models.TextField(
+        blank=True,
+        db_default="",
+        help_text="Why the review re-opened it after it was acknowledged: what got worse.",
+    )
     state_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

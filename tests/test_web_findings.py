@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning import findings_services, tasks
+from planning import findings_services, services, tasks
 from planning import views as planning_views
 from planning.models import Finding, Notification, ReviewRun
 from tests import factories as f
@@ -177,6 +177,28 @@ def test_the_inbox_costs_the_same_queries_for_2_or_20_findings(
     with django_assert_max_num_queries(14):
         response = client.get(FINDINGS)
     assert len(ids(response)) == count
+
+
+def test_a_finding_opened_again_because_it_got_worse_says_why(client, cycle, carol):
+    note = "Re-opened: was 2 people over capacity when acknowledged, now 4.5."
+    worse = finding(
+        cycle,
+        rule="over_capacity",
+        kind="resource_conflict",
+        subjects=["function:Product"],
+        message="Product has 10.5 people planned on 3 initiatives in FY2027 but can staff 6",
+        reopened_note=note,
+        acknowledged_message="Product has 8 people planned on 3 initiatives in FY2027",
+    )
+    client.force_login(carol)
+    assert note in client.get(FINDINGS).content.decode()
+    page = client.get(reverse("finding", args=[worse.pk])).content.decode()
+    assert note in page
+    assert "When it was acknowledged" in page and "Product has 8 people planned" in page
+    # Once someone acknowledges it again, the note has been answered.
+    services.finding_acknowledge(finding=worse, by=carol)
+    assert note not in client.get(FINDINGS).content.decode()
+    assert Finding.objects.get(pk=worse.pk).reopened_note == ""
 
 
 def test_the_inbox_pages_fifty_at_a_time(client, cycle, carol):
