@@ -17,6 +17,7 @@ from core.keys import key_problem
 from core.people import display_name
 from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
+from dependencies.signals import dependency_answered
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -319,8 +320,10 @@ def dependency_respond(
     when the lifecycle lets that status follow the current one (models.TRANSITIONS).
 
     A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
-    side reads why. With `seen_status`, the change applies only if the status is still the
-    one the person saw: if someone answered meanwhile, nothing is written and they are told.
+    side reads why; signals.dependency_answered tells the layers above (the needing squad
+    hears of a decline or an at risk). With `seen_status`, the change applies only if the
+    status is still the one the person saw: if someone answered meanwhile, nothing is
+    written and they are told.
     """
     if action not in RESPONSES:
         raise ValidationError({"action": "Accept, decline, mark at risk or mark done."})
@@ -362,7 +365,15 @@ def dependency_respond(
         except versioning.Conflict:
             dependency.refresh_from_db()
             raise ValidationError(_answered_meanwhile(dependency)) from None
-    dependency.status = status
-    dependency.note = saved.note
-    dependency.updated_at = now
+        dependency.status = status
+        dependency.note = saved.note
+        dependency.updated_at = now
+        dependency_answered.send(
+            sender=Dependency,
+            dependency=dependency,
+            by=by,
+            action=action,
+            reason=reason,
+            was=seen,
+        )
     return dependency

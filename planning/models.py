@@ -177,12 +177,14 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class Notification(models.Model):
-    """An in-app message to one person: a finding that concerns their squad, or a comment
-    that mentions them."""
+    """An in-app message to one person: a finding that concerns their squad, a comment that
+    mentions them, or a dependency their squad needs that its provider declined or put at
+    risk."""
 
     class Kind(models.TextChoices):
         FINDING = "finding", "Finding"
         MENTION = "mention", "Mention"
+        DEPENDENCY = "dependency", "Dependency"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -196,6 +198,13 @@ class Notification(models.Model):
     )
     comment = models.ForeignKey(
         "squads.Comment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    dependency = models.ForeignKey(
+        "dependencies.Dependency",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -216,7 +225,8 @@ class Notification(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="finding", finding__isnull=False)
-                | Q(kind="mention", comment__isnull=False),
+                | Q(kind="mention", comment__isnull=False)
+                | Q(kind="dependency", dependency__isnull=False),
                 name="notification_points_at_its_subject",
             )
         ]
@@ -286,7 +296,9 @@ class NotificationPreference(models.Model):
         help_text="Each morning: findings, dependencies due within 7 days, declined or at risk.",
     )
     immediate_high = models.BooleanField(
-        default=True, help_text="An email as soon as the review finds something serious."
+        default=True,
+        help_text="An email at once when the review finds something serious about a squad "
+        "they lead, or a dependency their squad needs is declined or put at risk.",
     )
     last_digest_on = models.DateField(
         null=True, blank=True, help_text="The day the last digest went out: one a day at most."

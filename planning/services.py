@@ -558,7 +558,7 @@ def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> 
     _insert(Notification, notes)
     emails = _emails(cycle, per_person)
     if emails:
-        transaction.on_commit(lambda: _send(emails), robust=True)
+        transaction.on_commit(lambda: emails_send(emails), robust=True)
     return len(notes)
 
 
@@ -606,12 +606,14 @@ def _emails(cycle: Cycle, per_person: dict[int, list[Finding]]) -> list[EmailMes
     return emails
 
 
-def _send(emails: list[EmailMessage]) -> None:
+def emails_send(emails: list[EmailMessage]) -> None:
+    """Send these emails now; a failure is logged, never raised."""
     try:
         mailers.default.send_messages(emails)
     except Exception:
-        # The notifications are stored in the app already; a mail outage must not fail the run.
-        logger.exception("Could not send %s review notification email(s)", len(emails))
+        # The notifications are stored in the app already; a mail outage must not fail the
+        # review or the change that sent them.
+        logger.exception("Could not send %s notification email(s)", len(emails))
 
 
 # --- people changing a finding's state ---------------------------------------------------

@@ -18,7 +18,7 @@ from core.access import OPERATIONS
 from core.models import Cycle
 from dependencies.models import Dependency
 from planning import services as review_services
-from planning.models import Finding
+from planning.models import Finding, Notification
 from squads.models import CheckIn, Initiative, KeyResult
 
 pytestmark = pytest.mark.django_db
@@ -224,6 +224,15 @@ def test_accepting_through_the_api_past_the_due_date_warns(demo):
     assert answered.status_code == 200, answered.content
     [warning] = answered.json()["warnings"]
     assert "(yesterday), so this promise is late already" in warning
+
+
+def test_a_decline_through_the_api_tells_the_needing_squad(demo):
+    answer = {"action": "decline", "reason": "Nobody free"}
+    response = post(bearer("omar"), "/api/v1/dependencies/messaging-mid-q1/answer", answer)
+    assert response.status_code == 200, response.content
+    told = Notification.objects.filter(kind="dependency", dependency__key="messaging-mid-q1")
+    assert {n.recipient.username for n in told} == {"priya", "marco", "ada", "sam", "jo"}
+    assert all("Omar Haddad declined" in n.message and "Nobody free" in n.message for n in told)
 
 
 def test_the_needing_side_cannot_name_itself_owner_and_answer(demo):

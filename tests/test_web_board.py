@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.models import Cycle, Profile
 from dependencies import services
 from dependencies.models import Dependency
+from planning.models import Notification, NotificationPreference
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -343,6 +344,74 @@ def test_a_decline_records_who_when_and_why_in_the_note(client, dep, dora):
     assert dep.note.startswith("Campaign cannot launch without it.\n\n")
     assert f"Declined by Dora Diaz on {TODAY:%d %b %Y}: No capacity before Q2" in dep.note
     assert "No capacity before Q2" in response.content.decode()
+
+
+def test_a_decline_tells_the_needing_squad_in_the_app_and_by_email(
+    client, dep, alice, bob, dora, pete, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(dora)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            respond(dep),
+            {"action": "decline", "reason": "No writer this quarter", "was": "requested"},
+            headers=HX,
+        )
+
+    told = {n.recipient.username: n for n in Notification.objects.filter(kind="dependency")}
+    assert set(told) == {"alice", "bob"}  # the needing squad's DRI and member, not Dora
+    message = told["bob"].message
+    assert message.startswith("Dora Diaz declined “Feature messaging for the wizard”")
+    assert "(messaging)" in message and "First 90 Days" in message
+    assert message.endswith(": “No writer this quarter”")
+    assert told["bob"].url == board(dep="messaging")
+    # Immediate email for those who want serious news at once (the default).
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    email = next(m for m in mailoutbox if m.to == ["bob@example.com"])
+    assert email.subject == "Dora Diaz declined “Feature messaging for the wizard”"
+    assert message in email.body and "/board/?dep=messaging" in email.body
+
+    # Bob's notifications lead to the dependency on the board.
+    client.force_login(bob)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "No writer this quarter" in page
+    assert f'href="{board(dep="messaging")}">Open the dependency on the board' in page
+
+
+def test_at_risk_tells_the_needing_squad_but_accepting_or_done_does_not(
+    client, dep, alice, bob, dora, mailoutbox, django_capture_on_commit_callbacks
+):
+    NotificationPreference.objects.create(user=bob, immediate_high=False)
+    client.force_login(dora)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(respond(dep), {"action": "accept", "was": "requested"})
+    assert not Notification.objects.exists() and not mailoutbox
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(respond(dep), {"action": "at_risk", "was": "accepted"})
+    notes = Notification.objects.filter(kind="dependency", dependency=dep)
+    assert {n.recipient.username for n in notes} == {"alice", "bob"}
+    assert all(
+        n.message.startswith("Dora Diaz marked “Feature messaging for the wizard” (messaging) at")
+        and n.message.endswith(".")
+        for n in notes
+    )
+    # Bob chose no immediate email: only Alice gets one.
+    assert [m.to for m in mailoutbox] == [["alice@example.com"]]
+    assert mailoutbox[0].subject == "“Feature messaging for the wizard” is at risk"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(respond(dep), {"action": "done", "was": "at_risk"})
+    assert notes.count() == 2
+
+
+def test_whoever_answers_is_not_told_of_their_own_answer(client, dep, needing, alice, bob, olga):
+    f.member(needing, olga, function="Operations")
+    client.force_login(olga)  # operations answers any dependency
+    client.post(respond(dep), {"action": "decline", "reason": "Out of scope", "was": "requested"})
+    told = Notification.objects.filter(kind="dependency").values_list(
+        "recipient__username", flat=True
+    )
+    assert sorted(told) == ["alice", "bob"]
 
 
 def test_the_decline_form_opens_in_the_row_or_as_a_page(client, dep, dora, carol):

@@ -1,3 +1,5 @@
+import django.db.models.deletion
+from django.conf import settings
 from django.db import migrations, models
 from django.db.models import F
 
@@ -15,10 +17,17 @@ def remember_acknowledged(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
+        ("dependencies", "0004_initiatives_in_squads"),
         ("planning", "0015_content_types_follow"),
+        ("squads", "0004_plan_models_move_here"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
+        migrations.RemoveConstraint(
+            model_name="notification",
+            name="notification_points_at_its_subject",
+        ),
         migrations.AddField(
             model_name="finding",
             name="acknowledged_facts",
@@ -69,6 +78,51 @@ class Migration(migrations.Migration):
                 blank=True,
                 db_default="",
                 help_text="Why the review re-opened it after it was acknowledged: what got worse.",
+            ),
+        ),
+        migrations.AddField(
+            model_name="notification",
+            name="dependency",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="notifications",
+                to="dependencies.dependency",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="notification",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("finding", "Finding"),
+                    ("mention", "Mention"),
+                    ("dependency", "Dependency"),
+                ],
+                db_default="finding",
+                default="finding",
+                max_length=10,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="notificationpreference",
+            name="immediate_high",
+            field=models.BooleanField(
+                default=True,
+                help_text="An email at once when the review finds something serious about a squad they lead, or a dependency their squad needs is declined or put at risk.",
+            ),
+        ),
+        migrations.AddConstraint(
+            model_name="notification",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("finding__isnull", False), ("kind", "finding")),
+                    models.Q(("comment__isnull", False), ("kind", "mention")),
+                    models.Q(("dependency__isnull", False), ("kind", "dependency")),
+                    _connector="OR",
+                ),
+                name="notification_points_at_its_subject",
             ),
         ),
         migrations.RunPython(remember_acknowledged, migrations.RunPython.noop),
