@@ -235,45 +235,47 @@ class StoreOutcome:
     worse: int = 0  # of `new`: acknowledged findings re-opened because they got worse
 
 
-@dataclass
+_CONTENT = slice(4, 4 + len(_CONTENT_FIELDS))
+_ACKNOWLEDGED = slice(4 + len(_CONTENT_FIELDS), None)
+_SUBJECTS = _CONTENT_FIELDS.index("subjects")
+
+
 class _Stored:
-    """A stored finding as findings_store reads it."""
+    """A stored finding as findings_store reads it: one row of values_list(), read lazily,
+    since a large cycle has tens of thousands of them and most need only their state."""
 
-    pk: int
-    identity: str
-    state: str
-    rule: str
-    content: list
-    acknowledged: Acknowledged
+    __slots__ = ("row",)
 
-    @classmethod
-    def of(cls, row: tuple) -> _Stored:
-        pk, identity, state, rule = row[:4]
-        content = list(row[4 : 4 + len(_CONTENT_FIELDS)])
-        severity, score, measure, facts = row[4 + len(_CONTENT_FIELDS) :]
-        subjects = content[_CONTENT_FIELDS.index("subjects")] or []
-        return cls(
-            pk=pk,
-            identity=identity,
-            state=state,
-            rule=rule,
-            content=content,
-            acknowledged=Acknowledged(
-                severity=severity,
-                score=score,
-                measure=measure,
-                facts=tuple(facts) if facts is not None else None,
-                initiatives=sum(1 for s in subjects if s.startswith("initiative:")),
-            ),
-        )
+    def __init__(self, row: tuple) -> None:
+        self.row = row
+
+    pk = property(lambda self: self.row[0])
+    identity = property(lambda self: self.row[1])
+    state = property(lambda self: self.row[2])
+    rule = property(lambda self: self.row[3])
+
+    @property
+    def content(self) -> list:
+        return list(self.row[_CONTENT])
 
     @property
     def subjects_state(self) -> str:
-        return self.content[-1]
+        return self.row[_CONTENT][-1]
 
     def initiatives(self) -> frozenset[str]:
-        subjects = self.content[_CONTENT_FIELDS.index("subjects")] or []
+        subjects = self.row[_CONTENT][_SUBJECTS] or []
         return frozenset(s for s in subjects if s.startswith("initiative:"))
+
+    @property
+    def acknowledged(self) -> Acknowledged:
+        severity, score, measure, facts = self.row[_ACKNOWLEDGED]
+        return Acknowledged(
+            severity=severity,
+            score=score,
+            measure=measure,
+            facts=tuple(facts) if facts is not None else None,
+            initiatives=len(self.initiatives()),
+        )
 
 
 def findings_store(
@@ -297,7 +299,7 @@ def findings_store(
     now = now or timezone.now()
     states = SubjectStates(snapshot)
     existing = {
-        row[1]: _Stored.of(row)
+        row[1]: _Stored(row)
         for row in Finding.objects.filter(cycle=cycle).values_list(
             "pk", "identity", "state", "rule", *_CONTENT_FIELDS, *_ACK_FIELDS
         )
