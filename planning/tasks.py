@@ -184,13 +184,6 @@ def review_waiting(cycle_id: int) -> Waiting | None:
         return None
 
 
-def review_waiting_clear(cycle_id: int) -> None:
-    try:
-        cache.delete(_waiting_key(cycle_id))
-    except Exception:
-        logger.warning("Cache unavailable; could not clear the queued mark of %s", cycle_id)
-
-
 # --- warming up ----------------------------------------------------------------------------
 
 
