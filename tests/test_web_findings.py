@@ -476,6 +476,7 @@ def test_a_review_a_change_queued_shows_on_everyones_page_which_follows_it_to_th
     page = client.get(FINDINGS).content.decode()
     assert "a review of FY2027 is on its way" in page
     assert 'href="/findings/">reload the page</a>' in page
+    assert "Run the review now" not in page  # Carol may not; operations still may
     poll = _poll_url(page)
 
     # Nothing changed yet: the poll answers cheaply, with nothing to swap.
@@ -503,6 +504,18 @@ def test_a_review_a_change_queued_shows_on_everyones_page_which_follows_it_to_th
     assert "review-finished" in response.headers["HX-Trigger"]
     assert 'hx-trigger="review-finished from:body"' in page
     assert ids(client.get(FINDINGS, headers=HX)) == [new.pk]
+
+
+def test_operations_may_run_the_review_now_while_a_change_review_waits(
+    client, cycle, squad, olga, queued
+):
+    assert tasks.review_enqueue_now(cycle.pk)
+    client.force_login(olga)
+    page = client.get(FINDINGS).content.decode()
+    assert "is on its way" in page and "Run the review now" in page
+    response = client.post(reverse("findings_run"), headers=HX)
+    content = response.content.decode()
+    assert "Queued" in content and "Run the review now" not in content
 
 
 def test_a_review_someone_else_ran_now_shows_as_queued(client, cycle, squad, olga, carol, queued):
