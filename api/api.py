@@ -529,8 +529,12 @@ def dependency_detail(request, key: str):
 
 @dependencies.post(
     "",
-    response={201: schemas.DependencyOut, 400: schemas.Error, 403: schemas.Error},
+    response={201: schemas.DependencyWritten, 400: schemas.Error, 403: schemas.Error},
     summary="Record what a squad or initiative needs (its squad's members)",
+    description=(
+        "A due date already past is recorded as given, and the answer's `warnings` say "
+        "that the dependency is late from the start."
+    ),
 )
 def dependency_create(request, payload: schemas.DependencyIn):
     from_squad, from_initiative = _squad_or_initiative(payload.needed_by, "needed_by")
@@ -561,16 +565,20 @@ def dependency_create(request, payload: schemas.DependencyIn):
         note=payload.note,
         key=payload.key,
     )
-    return Status(201, _dependency(dep.key))
+    saved = _dependency(dep.key)
+    warning = dependency_services.past_due_warning(saved.due, today=timezone.localdate())
+    saved.warnings = [warning] if warning else []
+    return Status(201, saved)
 
 
 @dependencies.post(
     "/{key}/answer",
-    response={200: schemas.DependencyOut, 400: schemas.Error, 403: schemas.Error},
+    response={200: schemas.DependencyWritten, 400: schemas.Error, 403: schemas.Error},
     summary="Accept, decline (with a reason), mark at risk or done (the provider side)",
     description=(
         "Only a status the lifecycle lets follow the current one (docs/dependencies.md); "
-        "any other answers 400 with the reason under errors.action."
+        "any other answers 400 with the reason under errors.action. Accepting a dependency "
+        "whose due date is past works, and the answer's `warnings` say it is late already."
     ),
 )
 def dependency_answer(request, key: str, payload: schemas.DependencyAnswer):
@@ -582,7 +590,10 @@ def dependency_answer(request, key: str, payload: schemas.DependencyAnswer):
     dependency_services.dependency_respond(
         dependency=dep, by=request.user, action=payload.action, reason=payload.reason
     )
-    return Status(200, _dependency(key))
+    saved = _dependency(key)
+    warning = dependency_services.accepted_late_warning(saved, today=timezone.localdate())
+    saved.warnings = [warning] if warning else []
+    return Status(200, saved)
 
 
 # ---------------------------------------------------------------------------------------

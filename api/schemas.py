@@ -291,6 +291,14 @@ class DependencyOut(Schema):
         return _username(dep.owner)
 
 
+class DependencyWritten(DependencyOut):
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the person should know about what was just saved, e.g. that its "
+        "due date is already past; empty when there is nothing to say.",
+    )
+
+
 class DependencyIn(Input):
     needed_by: str = Field(
         min_length=1,
@@ -332,6 +340,10 @@ class FindingOut(Schema):
     score: float | None
     state: str
     dismissed_reason: str
+    reopened_note: str = Field(
+        description="Why the review opened it again after it was acknowledged: what got "
+        "worse. Empty otherwise."
+    )
     first_seen: dt.datetime
     last_seen: dt.datetime
 

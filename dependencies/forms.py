@@ -12,7 +12,12 @@ from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from dependencies.models import BoardFilters, Dependency
-from dependencies.services import NOTE_MAX_LENGTH, REASON_MAX_LENGTH, WHAT_MAX_LENGTH
+from dependencies.services import (
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    WHAT_MAX_LENGTH,
+    past_due_warning,
+)
 from journeys.models import Stage
 from squads.models import Initiative, Squad
 
@@ -187,6 +192,36 @@ class DependencyForm(FormWithErrors):
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    confirm_late = forms.BooleanField(
+        label="It is already late: save it with this date anyway",
+        required=False,
+    )
+
+    def __init__(
+        self, *args, today: dt.date | None = None, current_due: dt.date | None = None, **kwargs
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.current_due = current_due
+        # Set by clean(): the due date given is already past (and is not the one it had).
+        self.late = False
+
+    def clean(self):
+        data = super().clean()
+        due = data.get("due")
+        moved = self.today is not None and due is not None and due != self.current_due
+        if moved and (warning := past_due_warning(due, today=self.today)):
+            self.late = True
+            if not data.get("confirm_late"):
+                self.add_error(
+                    "due",
+                    forms.ValidationError(
+                        f"{warning} Choose a later date, or tick the box below to save it "
+                        "as it is.",
+                        code="past_due",
+                    ),
+                )
+        return data
 
 
 class DependencyCreateForm(DependencyForm):

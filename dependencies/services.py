@@ -17,6 +17,7 @@ from core.keys import key_problem
 from core.people import display_name
 from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
+from dependencies.signals import dependency_answered
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -152,6 +153,44 @@ def _check_content(*, what: str, due: dt.date | None, note: str) -> None:
         raise ValidationError(errors)
 
 
+def _day(date: dt.date) -> str:
+    return f"{date.day} {date:%b %Y}"
+
+
+def _ago(today: dt.date, date: dt.date) -> str:
+    days = (today - date).days
+    return "yesterday" if days == 1 else f"{days} days ago"
+
+
+def past_due_warning(due: dt.date | None, *, today: dt.date) -> str:
+    """What to tell someone who records a dependency, or moves its date, to a day already
+    past: it is late from the moment it is saved. "" when the date is today or later."""
+    if due is None or not due < today:
+        return ""
+    return (
+        f"The due date, {_day(due)}, is already past ({_ago(today, due)}): this dependency "
+        "is late from the moment it is saved."
+    )
+
+
+def late_promise_warning(due: dt.date, *, today: dt.date, needer: str) -> str:
+    """What to tell a provider who accepts a dependency whose due date is past: the promise
+    is late already. "" when the date is today or later."""
+    if not due < today:
+        return ""
+    return (
+        f"It was due on {_day(due)} ({_ago(today, due)}), so this promise is late already: "
+        f"agree a new date with {needer}."
+    )
+
+
+def accepted_late_warning(dependency: Dependency, *, today: dt.date) -> str:
+    """late_promise_warning() for a dependency just answered: "" unless it is now accepted."""
+    if dependency.status != Dependency.Status.ACCEPTED:
+        return ""
+    return late_promise_warning(dependency.due, today=today, needer=dependency.needer_squad().name)
+
+
 def dependency_key_suggest(what: str) -> str:
     """A free key made from what is needed: slugified, shortened, numbered when taken."""
     base = slugify(what)[:60].strip("-_.") or "dependency"
@@ -282,8 +321,10 @@ def dependency_respond(
 
     A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
     side reads why; so does marking it at risk with a reason ("At risk, said <who> on
-    <date>: <reason>"). With `seen_status`, the change applies only if the status is still the
-    one the person saw: if someone answered meanwhile, nothing is written and they are told.
+    <date>: <reason>"). signals.dependency_answered tells the layers above (the needing squad
+    hears of a decline or an at risk). With `seen_status`, the change applies only if the
+    status is still the one the person saw: if someone answered meanwhile, nothing is
+    written and they are told.
     """
     if action not in RESPONSES:
         raise ValidationError({"action": "Accept, decline, mark at risk or mark done."})
@@ -327,9 +368,17 @@ def dependency_respond(
         except versioning.Conflict:
             dependency.refresh_from_db()
             raise ValidationError(_answered_meanwhile(dependency)) from None
-    dependency.status = status
-    dependency.note = saved.note
-    dependency.updated_at = now
+        dependency.status = status
+        dependency.note = saved.note
+        dependency.updated_at = now
+        dependency_answered.send(
+            sender=Dependency,
+            dependency=dependency,
+            by=by,
+            action=action,
+            reason=reason,
+            was=seen,
+        )
     return dependency
 
 

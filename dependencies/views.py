@@ -100,6 +100,7 @@ def _row_response(
     next_url: str,
     decline_form: RespondForm | None = None,
     error: str = "",
+    warning: str = "",
 ) -> HttpResponse:
     return render(
         request,
@@ -109,6 +110,7 @@ def _row_response(
             "next": next_url,
             "decline_form": decline_form,
             "row_error": error,
+            "row_warning": warning,
             "columns": BOARD_COLUMNS,
         },
     )
@@ -225,10 +227,15 @@ def respond(request: AuthedRequest, key: str) -> HttpResponse:
         except ValidationError as error:
             form.add_service_errors(error)
         else:
+            warning = services.accepted_late_warning(dep, today=today)
             if request.htmx:
-                return _row_response(request, decorate(dep, actor, today), next_url=next_url)
+                return _row_response(
+                    request, decorate(dep, actor, today), next_url=next_url, warning=warning
+                )
             label = dep.get_status_display().lower()
             messages.success(request, f"“{dep.what}” is now {label}.")
+            if warning:
+                messages.warning(request, warning)
             return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
     dep = decorate(_dependency_or_404(key), actor, today)
     ask_reason = request.POST.get("action") == "decline" and "reason" in form.errors
@@ -313,7 +320,9 @@ def create(request: AuthedRequest) -> HttpResponse:
         raise PermissionDenied(READ_ONLY_CREATE)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
 
+    today = timezone.localdate()
     kwargs = {
+        "today": today,
         "needers": needers,
         "squads": selectors.cycle_squads(cycle),
         "initiatives": selectors.cycle_initiatives(cycle),
@@ -341,6 +350,8 @@ def create(request: AuthedRequest) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 messages.success(request, f"Recorded: “{dep.what}” ({dep.key}).")
+                if warning := services.past_due_warning(dep.due, today=today):
+                    messages.warning(request, warning)
                 return redirect(next_url or board_url(dep=dep.key))
     else:
         initial = {"from_ref": wanted if wanted else needers[0].key}
@@ -364,7 +375,8 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
     actor = access.actor_for(request)
     if not access.can_edit_dependency(actor, dep):
         raise PermissionDenied(READ_ONLY_EDIT)
-    dep = decorate(dep, actor, timezone.localdate())
+    today = timezone.localdate()
+    dep = decorate(dep, actor, today)
     next_url = _safe_next(request, request.POST.get("next") or request.GET.get("next"))
     conflict = None
     version = dep.version
@@ -375,7 +387,7 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
                 data = conflicts.draft_data(data, data.get("draft"), EDIT_FIELDS)
             except conflicts.UnreadableDraft:
                 return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
-        form = DependencyForm(data)
+        form = DependencyForm(data, today=today, current_due=dep.due)
         version = versioning.posted_version(request.POST)
         if form.is_valid():
             try:
@@ -396,6 +408,8 @@ def edit(request: AuthedRequest, key: str) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 messages.success(request, f"Saved “{dep.what}”.")
+                if form.late:
+                    messages.warning(request, services.past_due_warning(dep.due, today=today))
                 return redirect(next_url or board_url(dep=dep.key))
     else:
         form = DependencyForm(

@@ -22,13 +22,13 @@ class AccountForm(forms.Form):
         required=False,
         label="Daily digest",
         help_text="Each morning: new and open findings for squads you lead, dependencies "
-        "due within 7 days, and those declined or at risk.",
+        "due within 7 days, and those your squads need that were declined or put at risk.",
     )
     immediate_high = forms.BooleanField(
         required=False,
-        label="Serious findings at once",
+        label="Serious news at once",
         help_text="An email as soon as the review finds something of high severity about a "
-        "squad you lead.",
+        "squad you lead, or a dependency your squad needs is declined or put at risk.",
     )
 
 

@@ -113,7 +113,7 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = [("read_at", admin.EmptyFieldListFilter), "kind", "finding__cycle"]
     list_select_related = ["recipient", "finding"]
     search_fields = ["message", "recipient__username"]
-    raw_id_fields = ["finding"]
+    raw_id_fields = ["finding", "comment", "dependency"]
 
 
 @admin.register(CalendarToken)

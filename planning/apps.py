@@ -6,6 +6,7 @@ class PlanningConfig(AppConfig):
     verbose_name = "Planning"
 
     def ready(self) -> None:
-        from planning import changes
+        from planning import changes, dependency_news
 
         changes.connect()
+        dependency_news.connect()

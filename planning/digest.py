@@ -3,7 +3,10 @@
 Each DRI hears about the findings that concern the squads they lead (new since yesterday,
 and those still open), the dependencies of those squads due within a week, and the ones
 their squads need that were declined or are at risk. Whoever owns a dependency on the
-provider side hears about it when it is due within a week. An empty digest is not sent.
+provider side hears about it when it is due within a week. Everyone told since yesterday
+that a dependency their squad needs was declined or put at risk (a DRI or a member: the
+in-app notifications of planning.services.dependency_news_notify) finds that news again.
+An empty digest is not sent.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dependencies.models import Dependency
-from planning.models import Finding, NotificationPreference
+from planning.models import Finding, Notification, NotificationPreference
 from squads.models import Squad
 
 logger = logging.getLogger(__name__)
@@ -52,9 +55,13 @@ class Digest:
     open_findings: list[Finding] = field(default_factory=list)
     due_soon: list[Dependency] = field(default_factory=list)
     in_trouble: list[Dependency] = field(default_factory=list)
+    # Since yesterday: dependencies their squads need that were declined or put at risk.
+    news: list[Notification] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.new_findings or self.open_findings or self.due_soon or self.in_trouble)
+        return bool(
+            self.new_findings or self.open_findings or self.due_soon or self.in_trouble or self.news
+        )
 
     @property
     def name(self) -> str:
@@ -64,11 +71,13 @@ class Digest:
     @property
     def subject(self) -> str:
         parts = []
+        if self.news:
+            parts.append(f"{len(self.news)} dependency(ies) declined or put at risk")
         if self.new_findings:
             parts.append(f"{len(self.new_findings)} new finding(s)")
         if self.due_soon:
             parts.append(f"{len(self.due_soon)} dependency(ies) due this week")
-        if self.in_trouble:
+        if self.in_trouble and not self.news:
             parts.append(f"{len(self.in_trouble)} declined or at risk")
         if not parts:
             parts.append(f"{len(self.open_findings)} open finding(s)")
@@ -107,7 +116,14 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
         .order_by("due", "key")
     )
 
+    news = list(
+        Notification.objects.filter(
+            kind=Notification.Kind.DEPENDENCY, created_at__gt=now - NEW_WITHIN
+        ).order_by("created_at", "id")
+    )
+
     people = set(led) | {d.owner_id for d in open_deps if d.owner_id}
+    people |= {note.recipient_id for note in news}
     result: dict[int, Digest] = {}
     users = User.objects.filter(pk__in=people, is_active=True).select_related("profile")
     for user in users:
@@ -130,6 +146,12 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
             digest = result[person_id]
             (digest.new_findings if is_new else digest.open_findings).append(finding)
 
+    told: dict[int, set[int]] = defaultdict(set)  # person -> dependencies in their news
+    for note in news:
+        if note.recipient_id in result:
+            result[note.recipient_id].news.append(note)
+            told[note.recipient_id].add(note.dependency_id)
+
     soon = today + dt.timedelta(days=DUE_WITHIN_DAYS)
     for dep in open_deps:
         due_soon = dep.status != Dependency.Status.DECLINED and today <= dep.due <= soon
@@ -144,7 +166,8 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
                 result[person_id].due_soon.append(dep)
         if trouble:
             for person_id in needers:
-                result[person_id].in_trouble.append(dep)
+                if dep.pk not in told[person_id]:  # the news says it already
+                    result[person_id].in_trouble.append(dep)
     return [digest for digest in result.values() if digest]
 
 
@@ -158,6 +181,7 @@ def _email(digest: Digest, today: dt.date) -> EmailMultiAlternatives:
         "rows_open": [(f, finding_link(f)) for f in digest.open_findings],
         "rows_due": [(d, dependency_link(d)) for d in digest.due_soon],
         "rows_trouble": [(d, dependency_link(d)) for d in digest.in_trouble],
+        "rows_news": [(n, absolute(n.url)) for n in digest.news],
     }
     message = EmailMultiAlternatives(
         subject=digest.subject,

@@ -35,6 +35,7 @@ def finding_resolve(*, finding: Finding, by, now: dt.datetime | None = None) -> 
             dismissed_reason="",
             state_changed_by=by,
             state_changed_at=now,
+            reopened_note="",
         )
         if changed:
             finding_event_record(
@@ -49,6 +50,7 @@ def finding_resolve(*, finding: Finding, by, now: dt.datetime | None = None) -> 
     finding.dismissed_reason = ""
     finding.state_changed_by = by
     finding.state_changed_at = now
+    finding.reopened_note = ""
     return finding
 
 
@@ -58,7 +60,7 @@ def review_now(*, cycle: Cycle) -> str:
 
     Raises what the review raised when it ran here and failed (the run is marked failed).
     """
-    from planning.tasks import review_cycle
+    from planning.tasks import REVIEW_WAITING_GRACE, review_cycle, review_waiting_mark
 
     # A run whose worker went away shows as failed from now on, not as still running.
     review_runs_expire(cycle=cycle)
@@ -75,6 +77,7 @@ def review_now(*, cycle: Cycle) -> str:
         )
         review_run(cycle=cycle, trigger="manual")
         return DONE
+    review_waiting_mark(cycle.pk, trigger="manual", for_seconds=REVIEW_WAITING_GRACE)
     return QUEUED
 
 

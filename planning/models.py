@@ -110,8 +110,31 @@ class Finding(models.Model):
         help_text="Digest of the subjects' facts when last reviewed; a dismissal lasts until "
         "it changes.",
     )
+    measure = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="How bad it is, in the rule's own unit (people over capacity, days between "
+        "dates); larger is worse.",
+    )
+    facts = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="What makes it bad beyond its rule (past_due, at_risk, ...).",
+    )
     state = models.CharField(max_length=15, choices=State.choices, default=State.OPEN)
     dismissed_reason = models.TextField(blank=True)
+    # What it was when last acknowledged: the review re-opens it if it gets worse than this.
+    # Database defaults on the text columns: the review inserts findings in raw SQL.
+    acknowledged_severity = models.CharField(max_length=10, blank=True, db_default="")
+    acknowledged_message = models.TextField(blank=True, db_default="")
+    acknowledged_score = models.FloatField(null=True, blank=True)
+    acknowledged_measure = models.FloatField(null=True, blank=True)
+    acknowledged_facts = models.JSONField(null=True, blank=True)
+    reopened_note = models.TextField(
+        blank=True,
+        db_default="",
+        help_text="Why the review re-opened it after it was acknowledged: what got worse.",
+    )
     state_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -169,6 +192,7 @@ class FindingEvent(models.Model):
         REOPENED = "reopened", "Reopened"
         GONE = "gone", "No longer found by the review"
         BACK = "back", "Found again by the review"
+        WORSE = "worse", "Opened again by the review: it got worse"
         LEAD = "lead", "One squad leads"
         NOT_SAME = "not_same", "Not the same work"
         RELATED = "related", "Related, both kept"
@@ -271,12 +295,14 @@ class NotificationQuerySet(models.QuerySet):
 
 
 class Notification(models.Model):
-    """An in-app message to one person: a finding that concerns their squad, or a comment
-    that mentions them."""
+    """An in-app message to one person: a finding that concerns their squad, a comment that
+    mentions them, or a dependency their squad needs that its provider declined or put at
+    risk."""
 
     class Kind(models.TextChoices):
         FINDING = "finding", "Finding"
         MENTION = "mention", "Mention"
+        DEPENDENCY = "dependency", "Dependency"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
@@ -290,6 +316,13 @@ class Notification(models.Model):
     )
     comment = models.ForeignKey(
         "squads.Comment",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    dependency = models.ForeignKey(
+        "dependencies.Dependency",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
@@ -310,7 +343,8 @@ class Notification(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(kind="finding", finding__isnull=False)
-                | Q(kind="mention", comment__isnull=False),
+                | Q(kind="mention", comment__isnull=False)
+                | Q(kind="dependency", dependency__isnull=False),
                 name="notification_points_at_its_subject",
             )
         ]
@@ -380,7 +414,9 @@ class NotificationPreference(models.Model):
         help_text="Each morning: findings, dependencies due within 7 days, declined or at risk.",
     )
     immediate_high = models.BooleanField(
-        default=True, help_text="An email as soon as the review finds something serious."
+        default=True,
+        help_text="An email at once when the review finds something serious about a squad "
+        "they lead, or a dependency their squad needs is declined or put at risk.",
     )
     last_digest_on = models.DateField(
         null=True, blank=True, help_text="The day the last digest went out: one a day at most."

@@ -9,6 +9,9 @@ Readings of the contract worth knowing:
 - Dates: "past due" means due < today; a dependency due today is not overdue. "Within 14 days"
   means due - today <= 14 days. "Planned to start before it is due" means starts < due, and
   "planned to end after it is due" means ends > due: equal dates never fire.
+- One problem, one finding: a dependency past due and still only requested is one `overdue`
+  finding naming both facts (past due since its date, never accepted by the provider), at
+  the higher severity of the two; `unaccepted` fires only before the due date has passed.
 - needed_before_due ignores a needing initiative that is dropped: it is not planned to start.
 - similar_initiatives leaves out the pairs people judged from an earlier overlap finding
   while neither text has changed materially, splitting a group that held one
@@ -46,6 +49,7 @@ OVERLAP, BLOCKER, RESOURCE_CONFLICT, OWNERSHIP_GAP = (
     "ownership_gap",
 )
 HIGH, MEDIUM, LOW = "high", "medium", "low"
+SEVERITY_RANK = {LOW: 0, MEDIUM: 1, HIGH: 2}
 
 UNACCEPTED_WINDOW = dt.timedelta(days=14)
 MAX_SQUADS_PER_PERSON = 3
@@ -85,9 +89,15 @@ class FindingData:
     subjects: tuple[str, ...]
     message: str
     score: float | None = None
+    # Not in the contract's JSON: how bad it is, for telling whether an acknowledged finding
+    # got worse (worsened()). `measure` grows as it gets worse (people over capacity, days
+    # late); `facts` name what makes it bad beyond its rule (past_due, at_risk, ...).
+    measure: float | None = None
+    facts: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subjects", tuple(sorted(set(self.subjects))))
+        object.__setattr__(self, "facts", tuple(sorted(set(self.facts))))
 
     @cached_property
     def identifying_subjects(self) -> tuple[str, ...]:
@@ -204,6 +214,21 @@ def _blocking_severity(dep: DependencyFacts) -> str:
     return HIGH if dep.blocking else MEDIUM
 
 
+def _open_dependency_facts(dep: DependencyFacts, today: dt.date) -> tuple[str, ...]:
+    """What makes a dependency still open worse than its rule says: past due, at risk."""
+    facts = []
+    if dep.status not in ("done", "declined") and dep.due < today:
+        facts.append("past_due")
+    if dep.status == "at_risk":
+        facts.append("at_risk")
+    return tuple(facts)
+
+
+def higher(*severities: str) -> str:
+    """The most severe of these."""
+    return max(severities, key=lambda s: SEVERITY_RANK.get(s, -1))
+
+
 # --- overlap -----------------------------------------------------------------------------
 
 
@@ -274,30 +299,46 @@ def _part_message(snapshot: Snapshot, refs: Sequence[str]) -> str:
 # --- blockers ----------------------------------------------------------------------------
 
 _STILL = {
-    "requested": "still only requested",
     "accepted": "accepted but not delivered",
     "at_risk": "at risk",
 }
 
 
 def rule_overdue(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
-    """A dependency that is neither done nor declined, past its due date."""
+    """A dependency that is neither done nor declined, past its due date.
+
+    One problem, one finding: a past-due dependency that was never accepted is not also an
+    `unaccepted` finding; this one names both facts, with the higher severity of the two.
+    """
     names = _Names(snapshot)
     findings = []
     for dep in snapshot.dependencies:
         if dep.status in ("done", "declined") or not dep.due < today:
             continue
+        facts = ["past_due", {"requested": "never_accepted", "at_risk": "at_risk"}.get(dep.status)]
+        if dep.status == "requested":
+            severity = higher(_blocking_severity(dep), _unaccepted_severity(dep))
+            message = (
+                f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)}: "
+                f"it is past due since {day(dep.due)} and was never accepted by "
+                f"{names.provider(dep)}; {names.contact(dep)} should accept it with a new "
+                "date or say no."
+            )
+        else:
+            severity = _blocking_severity(dep)
+            message = (
+                f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)} "
+                f"by {day(dep.due)} and it is {_STILL.get(dep.status, dep.status)}; agree a "
+                f"new date or a way around it with {names.contact(dep)}."
+            )
         findings.append(
             FindingData(
                 kind=BLOCKER,
                 rule="overdue",
-                severity=_blocking_severity(dep),
+                severity=severity,
                 subjects=tuple(_dependency_subjects(dep)),
-                message=(
-                    f"{names.needer(dep)} needed {_thing(dep.what)} from {names.provider(dep)} "
-                    f"by {day(dep.due)} and it is {_STILL.get(dep.status, dep.status)}; agree a "
-                    f"new date or a way around it with {names.contact(dep)}."
-                ),
+                message=message,
+                facts=tuple(f for f in facts if f),
             )
         )
     return findings
@@ -328,30 +369,33 @@ def rule_declined(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
                     f"{names.needer(dep)} needs by {day(dep.due)}; find another provider, "
                     "build it yourselves or drop the work that needs it."
                 ),
+                facts=("past_due",) if dep.due < today else (),
             )
         )
     return findings
 
 
+def _unaccepted_severity(dep: DependencyFacts) -> str:
+    return _blocking_severity(dep)
+
+
 def rule_unaccepted(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
-    """Still only requested within 14 days of the due date, or past it."""
+    """Still only requested within 14 days of the due date. Once it is past, the overdue
+    finding says both (rule_overdue)."""
     names = _Names(snapshot)
     findings = []
     for dep in snapshot.dependencies:
-        if dep.status != "requested" or dep.due - today > UNACCEPTED_WINDOW:
+        if dep.status != "requested" or dep.due < today or dep.due - today > UNACCEPTED_WINDOW:
             continue
-        if dep.due < today:
-            when = f"needed {_thing(dep.what)} from {names.provider(dep)} by {day(dep.due)}"
-        else:
-            when = f"needs {_thing(dep.what)} from {names.provider(dep)} by {day(dep.due)}"
         findings.append(
             FindingData(
                 kind=BLOCKER,
                 rule="unaccepted",
-                severity=_blocking_severity(dep),
+                severity=_unaccepted_severity(dep),
                 subjects=tuple(_dependency_subjects(dep)),
                 message=(
-                    f"{names.needer(dep)} {when}; it is still only requested, so "
+                    f"{names.needer(dep)} needs {_thing(dep.what)} from {names.provider(dep)} "
+                    f"by {day(dep.due)}; it is still only requested, so "
                     f"{names.contact(dep)} should accept it or say no."
                 ),
             )
@@ -380,6 +424,8 @@ def rule_late_provider(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
                     f"{names.provider(dep)} is planned to end only on {day(provider.ends)}; "
                     "bring that work forward or move the date."
                 ),
+                measure=float((provider.ends - dep.due).days),
+                facts=_open_dependency_facts(dep, today),
             )
         )
     return findings
@@ -409,6 +455,8 @@ def rule_needed_before_due(snapshot: Snapshot, today: dt.date) -> list[FindingDa
                     f"{names.provider(dep)}, due only on {day(dep.due)}; move the start or "
                     "get it sooner."
                 ),
+                measure=float((dep.due - needer.starts).days),
+                facts=(*_open_dependency_facts(dep, today), *(("started",) if started else ())),
             )
         )
     return findings
@@ -492,6 +540,7 @@ def rule_over_capacity(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
                     f"{noun} in {snapshot.cycle_name} but can staff {number(capacity)}; drop, "
                     f"shrink or move work worth {_people(overrun)}."
                 ),
+                measure=float(overrun),
             )
         )
     return findings
@@ -520,6 +569,7 @@ def rule_overcommitted_person(snapshot: Snapshot, today: dt.date) -> list[Findin
                     f"{snapshot.cycle_name} ({_join([names.squad(k) for k in keys])}); agree "
                     f"which {MAX_SQUADS_PER_PERSON} at most they can really give time to."
                 ),
+                measure=float(len(keys)),
             )
         )
     return findings
@@ -570,6 +620,7 @@ def rule_unmeasurable_key_result(snapshot: Snapshot, today: dt.date) -> list[Fin
                     f"{' and no '.join(missing)}; set {'them' if len(missing) > 1 else 'it'} "
                     "so progress can be measured."
                 ),
+                facts=tuple(f"no_{label}" for label in missing),
             )
         )
     return findings
@@ -605,6 +656,94 @@ def review(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
 def sort_key(finding: FindingData) -> tuple:
     order = RULE_NAMES.index(finding.rule) if finding.rule in RULE_NAMES else len(RULE_NAMES)
     return (order, finding.rule, finding.subjects)
+
+
+# --- an acknowledged finding that got worse ----------------------------------------------
+
+# An overlap's score must rise by this much to count as worse: scores move by a hundredth
+# when a word of a description changes.
+OVERLAP_WORSE_BY = 0.05
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """What a finding was when someone acknowledged it. None: not known (acknowledged
+    before Throughline kept it), which is never taken for worse."""
+
+    severity: str
+    score: float | None = None
+    measure: float | None = None
+    facts: tuple[str, ...] | None = None
+    initiatives: int | None = None
+
+
+def _measure_words(rule: str, was: float, now: float) -> str:
+    if rule == "over_capacity":
+        return (
+            f"was {_people(Decimal(str(was)))} over capacity when acknowledged, now {number(now)}"
+        )
+    if rule == "overcommitted_person":
+        return f"was in {number(was)} squads when acknowledged, now {number(now)}"
+    if rule == "late_provider":
+        return (
+            f"the provider was to finish {_days(was)} after the due date when acknowledged, "
+            f"now {_days(now)}"
+        )
+    if rule == "needed_before_due":
+        return f"the work was to wait {_days(was)} for it when acknowledged, now {_days(now)}"
+    return f"was {number(was)} when acknowledged, now {number(now)}"
+
+
+def _days(count: float) -> str:
+    return f"{number(count)} day{'' if count == 1 else 's'}"
+
+
+FACT_WORDS = {
+    "past_due": "now past its due date",
+    "at_risk": "now at risk",
+    "started": "the work that needs it has now started",
+    "no_baseline": "now without a baseline",
+    "no_target": "now without a target",
+}
+
+
+def worsened(before: Acknowledged, now: FindingData) -> str:
+    """Why a finding is worse now than when it was acknowledged, as the note a person reads
+    ("Re-opened: was 2 people over capacity when acknowledged, now 4.5."); "" if it is not.
+
+    Worse: a higher severity; a larger measure (people over capacity, squads a person is
+    in, days between dates); for an overlap, more initiatives or a score higher by at least
+    OVERLAP_WORSE_BY; or a fact it did not have (now past due, now at risk).
+    """
+    reasons = []
+    rank = SEVERITY_RANK.get
+    if before.severity and rank(now.severity, -1) > rank(before.severity, -1):
+        reasons.append(f"was {before.severity} severity when acknowledged, now {now.severity}")
+    if now.rule == "similar_initiatives":
+        count = sum(1 for s in now.subjects if s.startswith("initiative:"))
+        if before.initiatives is not None and count > before.initiatives:
+            reasons.append(
+                f"was {before.initiatives} alike initiatives when acknowledged, now {count}"
+            )
+        if (
+            before.score is not None
+            and now.score is not None
+            and now.score - before.score >= OVERLAP_WORSE_BY - 1e-9
+        ):
+            reasons.append(
+                f"the initiatives were {number(before.score)} alike when acknowledged, "
+                f"now {number(now.score)}"
+            )
+    grew = before.measure is not None and now.measure is not None and now.measure > before.measure
+    if grew:
+        reasons.append(_measure_words(now.rule, before.measure, now.measure))
+    if before.facts is not None:
+        for fact in now.facts:
+            if fact not in before.facts and fact in FACT_WORDS:
+                reasons.append(f"{FACT_WORDS[fact]}, which it was not when acknowledged")
+    if not reasons:
+        return ""
+    return f"Re-opened: {'; '.join(reasons)}."
 
 
 # --- what a finding's subjects look like now ---------------------------------------------

@@ -18,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, mailers
 from django.db import DatabaseError, connection, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,7 +34,7 @@ from planning.models import (
     ReviewRun,
     StagedImport,
 )
-from planning.review import FindingData, SubjectStates, review
+from planning.review import Acknowledged, FindingData, SubjectStates, review, worsened
 from planning.snapshot import Snapshot, snapshot_for_cycle
 from squads.cowriting import mentioned_usernames
 from squads.models import Squad
@@ -44,8 +45,30 @@ logger = logging.getLogger(__name__)
 REVIEW_LOCK_NAMESPACE = 0x7265  # "re"
 _BATCH = 1000
 _LIVE = (Finding.State.OPEN, Finding.State.ACKNOWLEDGED)
-_CONTENT_FIELDS = ["kind", "severity", "subjects", "message", "score", "subjects_state"]
-_STATE_FIELDS = ["state", "dismissed_reason", "state_changed_by", "state_changed_at"]
+# subjects_state last: a dismissed finding is compared on it alone.
+_CONTENT_FIELDS = [
+    "kind",
+    "severity",
+    "subjects",
+    "message",
+    "score",
+    "measure",
+    "facts",
+    "subjects_state",
+]
+_STATE_FIELDS = [
+    "state",
+    "dismissed_reason",
+    "state_changed_by",
+    "state_changed_at",
+    "reopened_note",
+]
+_ACK_FIELDS = [
+    "acknowledged_severity",
+    "acknowledged_score",
+    "acknowledged_measure",
+    "acknowledged_facts",
+]
 
 
 # --- running the review ------------------------------------------------------------------
@@ -206,10 +229,54 @@ def review_lock(cycle: Cycle) -> None:
 @dataclass
 class StoreOutcome:
     open: int = 0
-    new: int = 0  # findings that opened: new, or back after being resolved or dismissed
+    new: int = 0  # findings that opened: new, back after being resolved or dismissed, or worse
     opened: list[Finding] = field(default_factory=list)  # those of them notifying may concern
     updated: int = 0
     resolved: int = 0
+    worse: int = 0  # of `new`: acknowledged findings re-opened because they got worse
+
+
+_CONTENT = slice(4, 4 + len(_CONTENT_FIELDS))
+_ACKNOWLEDGED = slice(4 + len(_CONTENT_FIELDS), None)
+_SUBJECTS = _CONTENT_FIELDS.index("subjects")
+
+
+class _Stored:
+    """A stored finding as findings_store reads it: one row of values_list(), read lazily,
+    since a large cycle has tens of thousands of them and most need only their state."""
+
+    __slots__ = ("row",)
+
+    def __init__(self, row: tuple) -> None:
+        self.row = row
+
+    pk = property(lambda self: self.row[0])
+    identity = property(lambda self: self.row[1])
+    state = property(lambda self: self.row[2])
+    rule = property(lambda self: self.row[3])
+
+    @property
+    def content(self) -> list:
+        return list(self.row[_CONTENT])
+
+    @property
+    def subjects_state(self) -> str:
+        return self.row[_CONTENT][-1]
+
+    def initiatives(self) -> frozenset[str]:
+        subjects = self.row[_CONTENT][_SUBJECTS] or []
+        return frozenset(s for s in subjects if s.startswith("initiative:"))
+
+    @property
+    def acknowledged(self) -> Acknowledged:
+        severity, score, measure, facts = self.row[_ACKNOWLEDGED]
+        return Acknowledged(
+            severity=severity,
+            score=score,
+            measure=measure,
+            facts=tuple(facts) if facts is not None else None,
+            initiatives=len(self.initiatives()),
+        )
 
 
 def findings_store(
@@ -223,76 +290,84 @@ def findings_store(
 
     One row per identity (rule + identifying subjects), so rerunning never duplicates.
     Open and acknowledged findings no longer found are resolved; resolved ones found again
-    reopen; a dismissed one stays dismissed while its subjects' facts are unchanged. New
-    high-severity findings notify the DRIs of the squads concerned. Call it inside a
+    reopen; a dismissed one stays dismissed while its subjects' facts are unchanged. An
+    acknowledged one that got worse than it was when acknowledged (review.worsened) opens
+    again with a note saying why; so does an acknowledged overlap that grew into a larger
+    group of initiatives, which carries on as that group. New high-severity findings, and
+    those that opened again, notify the DRIs of the squads concerned. Call it inside a
     transaction that holds review_lock(cycle).
     """
     now = now or timezone.now()
     states = SubjectStates(snapshot)
     existing = {
-        row[1]: row
+        row[1]: _Stored(row)
         for row in Finding.objects.filter(cycle=cycle).values_list(
-            "pk", "identity", "state", *_CONTENT_FIELDS
+            "pk", "identity", "state", "rule", *_CONTENT_FIELDS, *_ACK_FIELDS
         )
     }
     outcome = StoreOutcome()
-    create: list[dict] = []
+    create: list[tuple[FindingData, dict]] = []
     reopen: list[Finding] = []
+    worse: list[Finding] = []
     refresh: list[Finding] = []
     dismissed_seen: list[int] = []
     for found in findings:
         identity = found.identity
         digest = states.digest(found)
-        values = {
-            "kind": found.kind,
-            "severity": found.severity,
-            "subjects": list(found.subjects),
-            "message": found.message,
-            "score": found.score,
-            "subjects_state": digest,
-        }
+        values = _content(found, digest)
         row = existing.get(identity)
         if row is None:
             create.append(
-                {
-                    "cycle_id": cycle.pk,
-                    "rule": found.rule,
-                    "identity": identity,
-                    "state": Finding.State.OPEN,
-                    "dismissed_reason": "",
-                    "first_seen": now,
-                    "last_seen": now,
-                    **values,
-                }
-            )
-            continue
-        pk, _, state, *content = row
-        if state == Finding.State.DISMISSED and digest == row[-1]:
-            dismissed_seen.append(pk)
-            continue
-        if state in (Finding.State.RESOLVED, Finding.State.DISMISSED):
-            reopen.append(
-                Finding(
-                    pk=pk,
-                    cycle=cycle,
-                    rule=found.rule,
-                    state=Finding.State.OPEN,
-                    dismissed_reason="",
-                    state_changed_by=None,
-                    state_changed_at=now,
-                    **values,
+                (
+                    found,
+                    {
+                        "cycle_id": cycle.pk,
+                        "rule": found.rule,
+                        "identity": identity,
+                        "state": Finding.State.OPEN,
+                        "dismissed_reason": "",
+                        "reopened_note": "",
+                        "first_seen": now,
+                        "last_seen": now,
+                        **values,
+                    },
                 )
             )
-        elif content != list(values.values()):
-            refresh.append(Finding(pk=pk, cycle=cycle, rule=found.rule, **values))
+            continue
+        if row.state == Finding.State.DISMISSED and digest == row.subjects_state:
+            dismissed_seen.append(row.pk)
+            continue
+        if row.state in (Finding.State.RESOLVED, Finding.State.DISMISSED):
+            reopen.append(_opened(row.pk, cycle, found, values, now=now, note=""))
+        elif row.state == Finding.State.ACKNOWLEDGED and (
+            note := worsened(row.acknowledged, found)
+        ):
+            worse.append(_opened(row.pk, cycle, found, values, now=now, note=note))
+        elif row.content != list(values.values()):
+            refresh.append(Finding(pk=row.pk, cycle=cycle, rule=found.rule, **values))
 
     current = {f.identity for f in findings}
+    # An acknowledged overlap no longer found, whose initiatives are all in a larger group
+    # found now: the same overlap, grown. It carries on as the larger group, open again.
+    grown = _grown_overlaps(existing, current, [found for found, _row in create])
+    for found, row in grown:
+        values = _content(found, states.digest(found))
+        note = worsened(row.acknowledged, found)
+        worse.append(_opened(row.pk, cycle, found, values, now=now, note=note))
+    grown_pks = {row.pk for _found, row in grown}
+    grown_identities = {found.identity for found, _row in grown}
+    create = [(found, row) for found, row in create if found.identity not in grown_identities]
     gone = [
-        row[0] for identity, row in existing.items() if identity not in current and row[2] in _LIVE
+        row.pk
+        for identity, row in existing.items()
+        if identity not in current and row.state in _LIVE and row.pk not in grown_pks
     ]
 
-    created = _insert(Finding, create, returning="identity")
+    created = _insert(Finding, [row for _found, row in create], returning="identity")
     Finding.objects.bulk_update(reopen, _CONTENT_FIELDS + _STATE_FIELDS, batch_size=_BATCH)
+    Finding.objects.bulk_update(
+        worse, [*_CONTENT_FIELDS, *_STATE_FIELDS, "identity"], batch_size=_BATCH
+    )
     Finding.objects.bulk_update(refresh, _CONTENT_FIELDS, batch_size=_BATCH)
     for start in range(0, len(gone), _BATCH):
         Finding.objects.filter(pk__in=gone[start : start + _BATCH], state__in=_LIVE).update(
@@ -302,16 +377,27 @@ def findings_store(
     _insert(
         FindingEvent,
         [_review_event(pk, FindingEvent.Action.GONE, now) for pk in gone]
-        + [_review_event(f.pk, FindingEvent.Action.BACK, now) for f in reopen],
+        + [_review_event(f.pk, FindingEvent.Action.BACK, now) for f in reopen]
+        + [
+            _review_event(f.pk, FindingEvent.Action.WORSE, now, summary=f.reopened_note)
+            for f in worse
+        ],
     )
     for start in range(0, len(dismissed_seen), _BATCH):
         Finding.objects.filter(pk__in=dismissed_seen[start : start + _BATCH]).update(last_seen=now)
 
     # Only what notifying needs: the new findings' rows, without loading them back.
-    outcome.opened = reopen + [
-        Finding(pk=created[row["identity"]], **row) for row in create if row["severity"] == "high"
-    ]
-    outcome.new = len(create) + len(reopen)
+    outcome.opened = (
+        reopen
+        + worse
+        + [
+            Finding(pk=created[row["identity"]], **row)
+            for _found, row in create
+            if row["severity"] == "high"
+        ]
+    )
+    outcome.new = len(create) + len(reopen) + len(worse)
+    outcome.worse = len(worse)
     outcome.updated = len(refresh)
     outcome.resolved = len(gone)
     outcome.open = Finding.objects.filter(cycle=cycle, state=Finding.State.OPEN).count()
@@ -319,9 +405,70 @@ def findings_store(
     return outcome
 
 
-def _review_event(finding_id: int, action: str, now: dt.datetime) -> dict:
+def _review_event(finding_id: int, action: str, now: dt.datetime, summary: str = "") -> dict:
     """A line of a finding's timeline that the review itself writes."""
-    return {"finding_id": finding_id, "action": action, "by_id": None, "at": now, "summary": ""}
+    return {
+        "finding_id": finding_id,
+        "action": action,
+        "by_id": None,
+        "at": now,
+        "summary": summary,
+    }
+
+
+def _content(found: FindingData, digest: str) -> dict:
+    """A finding's content fields as stored, in the order of _CONTENT_FIELDS."""
+    return {
+        "kind": found.kind,
+        "severity": found.severity,
+        "subjects": list(found.subjects),
+        "message": found.message,
+        "score": found.score,
+        "measure": found.measure,
+        "facts": list(found.facts),
+        "subjects_state": digest,
+    }
+
+
+def _opened(pk: int, cycle: Cycle, found: FindingData, values: dict, *, now, note: str):
+    """The row of a stored finding that opens again, with what it is now."""
+    return Finding(
+        pk=pk,
+        cycle=cycle,
+        rule=found.rule,
+        identity=found.identity,
+        state=Finding.State.OPEN,
+        dismissed_reason="",
+        state_changed_by=None,
+        state_changed_at=now,
+        reopened_note=note,
+        **values,
+    )
+
+
+def _grown_overlaps(
+    existing: dict[str, _Stored], current: set[str], new: list[FindingData]
+) -> list[tuple[FindingData, _Stored]]:
+    """Pairs (new overlap group, acknowledged group it grew from)."""
+    candidates = [
+        row
+        for identity, row in existing.items()
+        if row.rule == "similar_initiatives"
+        and row.state == Finding.State.ACKNOWLEDGED
+        and identity not in current
+    ]
+    grown = []
+    for found in new:
+        if found.rule != "similar_initiatives" or not candidates:
+            continue
+        initiatives = frozenset(s for s in found.subjects if s.startswith("initiative:"))
+        within = [row for row in candidates if row.initiatives() < initiatives]
+        if not within:
+            continue
+        best = max(within, key=lambda row: (len(row.initiatives()), -row.pk))
+        candidates.remove(best)
+        grown.append((found, best))
+    return grown
 
 
 def _insert(model, rows: list[dict], *, returning: str | None = None) -> dict:
@@ -395,6 +542,13 @@ def mentions_notify(*, comment, by, where: str, url: str) -> int:
     return len(told)
 
 
+def _told(finding: Finding) -> str:
+    """What a notification says of a finding: why it opened again, if it did, then what."""
+    return (
+        f"{finding.reopened_note} {finding.message}" if finding.reopened_note else finding.message
+    )
+
+
 def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> int:
     """Tell the DRIs of the squads concerned about each high-severity finding, once each.
 
@@ -419,7 +573,7 @@ def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> 
                 {
                     "recipient_id": person_id,
                     "finding_id": finding.pk,
-                    "message": finding.message,
+                    "message": _told(finding),
                     "created_at": now,
                 }
             )
@@ -427,7 +581,7 @@ def notifications_for_findings(*, cycle: Cycle, findings: Sequence[Finding]) -> 
     _insert(Notification, notes)
     emails = _emails(cycle, per_person)
     if emails:
-        transaction.on_commit(lambda: _send(emails), robust=True)
+        transaction.on_commit(lambda: emails_send(emails), robust=True)
     return len(notes)
 
 
@@ -441,19 +595,21 @@ def _emails(cycle: Cycle, per_person: dict[int, list[Finding]]) -> list[EmailMes
         found = per_person[user.pk]
         profile = getattr(user, "profile", None)
         name = profile.display_name if profile else user.get_username()
+        again = sum(1 for f in found if f.reopened_note)
+        new = "new" if not again else "re-opened" if again == len(found) else "new or re-opened"
         if len(found) == 1:
             label = Finding.Kind(found[0].kind).label.lower()
-            subject = f"New high-severity {label} in {cycle.name}"
-            intro = f"The review of {cycle.name} found a new high-severity {label} that concerns"
+            subject = f"{new.capitalize()} high-severity {label} in {cycle.name}"
+            intro = f"The review of {cycle.name} found a {new} high-severity {label} that concerns"
         else:
-            subject = f"{len(found)} new high-severity findings in {cycle.name}"
+            subject = f"{len(found)} {new} high-severity findings in {cycle.name}"
             intro = (
-                f"The review of {cycle.name} found {len(found)} new high-severity findings "
+                f"The review of {cycle.name} found {len(found)} {new} high-severity findings "
                 "that concern"
             )
         lines = [f"Hello {name},", "", f"{intro} a squad you are the DRI of:", ""]
         base = settings.THROUGHLINE_URL
-        lines += [f"- {f.message}\n  {base}{reverse('finding', args=[f.pk])}" for f in found]
+        lines += [f"- {_told(f)}\n  {base}{reverse('finding', args=[f.pk])}" for f in found]
         lines += [
             "",
             "Acknowledge each one, or dismiss it with a reason, on the review's findings in "
@@ -473,12 +629,14 @@ def _emails(cycle: Cycle, per_person: dict[int, list[Finding]]) -> list[EmailMes
     return emails
 
 
-def _send(emails: list[EmailMessage]) -> None:
+def emails_send(emails: list[EmailMessage]) -> None:
+    """Send these emails now; a failure is logged, never raised."""
     try:
         mailers.default.send_messages(emails)
     except Exception:
-        # The notifications are stored in the app already; a mail outage must not fail the run.
-        logger.exception("Could not send %s review notification email(s)", len(emails))
+        # The notifications are stored in the app already; a mail outage must not fail the
+        # review or the change that sent them.
+        logger.exception("Could not send %s notification email(s)", len(emails))
 
 
 # --- people changing a finding's state ---------------------------------------------------
@@ -533,11 +691,27 @@ def _finding_change(finding: Finding, *, by, to: str, allowed: tuple[str, ...], 
             f"{Finding.State(to).label.lower()}."
         )
     now = timezone.now()
+    extra = {}
+    if to == Finding.State.ACKNOWLEDGED:
+        # What it is as it is acknowledged, from the row itself: the review re-opens it if
+        # it gets worse than this.
+        extra = {
+            "acknowledged_severity": F("severity"),
+            "acknowledged_message": F("message"),
+            "acknowledged_score": F("score"),
+            "acknowledged_measure": F("measure"),
+            "acknowledged_facts": F("facts"),
+        }
     # Compare-and-swap on the state: if someone (or the review) changed it meanwhile,
-    # nothing is written and they are told.
+    # nothing is written and they are told. A person's change answers the re-open note.
     with transaction.atomic():
         changed = Finding.objects.filter(pk=finding.pk, state=finding.state).update(
-            state=to, dismissed_reason=reason, state_changed_by=by, state_changed_at=now
+            state=to,
+            dismissed_reason=reason,
+            state_changed_by=by,
+            state_changed_at=now,
+            reopened_note="",
+            **extra,
         )
         if changed:
             finding_event_record(
@@ -552,6 +726,9 @@ def _finding_change(finding: Finding, *, by, to: str, allowed: tuple[str, ...], 
     finding.dismissed_reason = reason
     finding.state_changed_by = by
     finding.state_changed_at = now
+    finding.reopened_note = ""
+    if extra:
+        finding.refresh_from_db(fields=list(extra))
     return finding
 
 

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from core import access
 from core.keys import KEY_MAX_LENGTH, key_problem
@@ -106,6 +107,9 @@ class Checked:
     completed: dict[tuple[str, int], Row] = field(default_factory=dict)
     plans: list[RowPlan] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # What the person should know before confirming, though nothing stops the import: a
+    # dependency that would be late from the moment it is saved.
+    warnings: list[Problem] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -513,6 +517,7 @@ def _party(c, lookup, column, new_initiatives) -> tuple[Squad | None, object, st
 
 def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
     seen: dict[str, int] = {}
+    today = timezone.localdate()
     for number, given in checked.rows.get(DEPENDENCIES, []):
         existing = lookup.dependencies.get(given.get("key", ""))
         row = _complete(given, _dependency_as_row(existing) if existing else None)
@@ -584,6 +589,8 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
             if not c.failed:
                 ref = key or f"(new) {what[:40]}"
                 checked.plans.append(RowPlan(DEPENDENCIES, number, "create", ref))
+                if warning := dependency_services.past_due_warning(due, today=today):
+                    checked.warnings.append(Problem(DEPENDENCIES, number, "due", warning))
             continue
         # An existing dependency: its parties stay; the needing side edits the content, the
         # provider side answers.
@@ -624,6 +631,17 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
         if not c.failed:
             action = "update" if changes else "unchanged"
             checked.plans.append(RowPlan(DEPENDENCIES, number, action, key, changes))
+            changed = {column for column, _old, _new in changes}
+            warning = ""
+            if "due" in changed:
+                warning = dependency_services.past_due_warning(due, today=today)
+            if "status" in changed and status == Dependency.Status.ACCEPTED:
+                late = dependency_services.late_promise_warning(
+                    due, today=today, needer=current.needer_squad().name
+                )
+                warning = f"{warning} {late}".strip()
+            if warning:
+                checked.warnings.append(Problem(DEPENDENCIES, number, "due", warning))
 
 
 # --- writing ---------------------------------------------------------------------------

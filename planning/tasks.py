@@ -6,6 +6,7 @@ import datetime as dt
 import logging
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from celery import shared_task
 from celery.signals import worker_process_init
@@ -121,6 +122,7 @@ def review_enqueue_now(cycle_id: int) -> bool:
         )
         _pending_clear(cycle_id)
         return False
+    review_waiting_mark(cycle_id, trigger="change", for_seconds=delay + REVIEW_WAITING_GRACE)
     return True
 
 
@@ -134,6 +136,52 @@ def _pending_clear(cycle_id: int) -> None:
         cache.delete(_pending_key(cycle_id))
     except Exception:
         logger.warning("Cache unavailable; could not clear the review mark of %s", cycle_id)
+
+
+# --- what the findings page shows is on its way ---------------------------------------------
+
+# How long past its expected start a queued review still shows as on its way; after that
+# the findings page stops waiting for it (the worker is most likely down).
+REVIEW_WAITING_GRACE = 120
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A review of a cycle asked for at `since`, by a change or by someone ("manual")."""
+
+    trigger: str
+    since: dt.datetime
+
+
+def _waiting_key(cycle_id: int) -> str:
+    return f"review-waiting:{connection.settings_dict['NAME']}:{cycle_id}"
+
+
+def review_waiting_mark(cycle_id: int, *, trigger: str, for_seconds: int) -> None:
+    """Note that a review of the cycle is queued, for everyone's findings page: it shows the
+    review on its way until a run that started since then has ended. Never raises."""
+    try:
+        cache.set(
+            _waiting_key(cycle_id), f"{trigger}|{timezone.now().isoformat()}", timeout=for_seconds
+        )
+    except Exception:
+        logger.warning("Cache unavailable; could not mark the review of %s queued", cycle_id)
+
+
+def review_waiting(cycle_id: int) -> Waiting | None:
+    """The review of the cycle last queued, while it may still be on its way; None when
+    nothing was queued lately (or the cache cannot say)."""
+    try:
+        value = cache.get(_waiting_key(cycle_id))
+    except Exception:
+        return None
+    if not value:
+        return None
+    trigger, _, since = str(value).partition("|")
+    try:
+        return Waiting(trigger=trigger, since=dt.datetime.fromisoformat(since))
+    except ValueError:
+        return None
 
 
 # --- warming up ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from core.http import AuthedRequest
 from core.models import Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning import finding_presenters, findings_services, services
+from planning import finding_presenters, findings_services, services, tasks
 from planning.models import Finding, Notification, ReviewRun
 from squads.models import Initiative, KeyResult, Squad
 
@@ -362,7 +362,9 @@ def findings(request: AuthedRequest) -> HttpResponse:
         "summary": summary,
         "page_obj": page,
         "next": request.get_full_path(),
-        **_review_status(request, cycle, actor),
+        "findings_url": request.get_full_path(),
+        **_review_status(request, cycle),
+        "can_run_review": _can_run_review(cycle, actor),
     }
     if request.htmx:
         return render(request, "planning/findings.html#list", context)
@@ -465,8 +467,19 @@ def finding_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
 # --- running the review now --------------------------------------------------------------
 
 
-def _review_status(request: HttpRequest, cycle: Cycle | None, actor: access.Actor) -> dict:
-    """The latest run of the cycle's review and whether the page should keep polling."""
+def _started_since(run: ReviewRun | None, since: dt.datetime) -> bool:
+    # A couple of seconds' leeway: the run's row and the mark are stamped by different clocks.
+    return run is not None and run.started_at >= since - dt.timedelta(seconds=2)
+
+
+def _review_status(request: HttpRequest, cycle: Cycle | None) -> dict:
+    """The latest run of the cycle's review, whether one is on its way or running now, and
+    whether the page should keep polling.
+
+    States: "queued" (someone ran it now and no worker has started it yet), "pending" (a
+    change queued a review), "running", "stalled" (this person's request was never started),
+    "stopped" (the latest run's worker went away) and "idle".
+    """
     run = findings_services.review_latest(cycle)
     now = timezone.now()
     requested = request.session.get(REVIEW_REQUEST_KEY) or {}
@@ -474,28 +487,37 @@ def _review_status(request: HttpRequest, cycle: Cycle | None, actor: access.Acto
     requested_at = None
     if cycle is not None and requested.get("cycle") == cycle.pk:
         requested_at = dt.datetime.fromisoformat(requested["at"])
-        started_since = run is not None and run.started_at >= requested_at - dt.timedelta(seconds=2)
-        if not started_since:
+        if not _started_since(run, requested_at):
             stalled = now - requested_at > REVIEW_STALLED_AFTER
             state = "stalled" if stalled else "queued"
             if stalled:
                 request.session.pop(REVIEW_REQUEST_KEY, None)
         elif run.status != ReviewRun.Status.RUNNING or run.is_abandoned(now):
             request.session.pop(REVIEW_REQUEST_KEY, None)
-    if state == "idle" and run is not None:
-        # Abandoned: its worker went away mid-run (the run's lease expired unrenewed).
-        if run.is_abandoned(now):
-            state = "stopped"
-        elif run.status == ReviewRun.Status.RUNNING:
+    if state == "idle":
+        waiting = tasks.review_waiting(cycle.pk) if cycle is not None else None
+        if run is not None and run.status == ReviewRun.Status.RUNNING and not run.is_abandoned(now):
             state = "running"
+        elif waiting is not None and not _started_since(run, waiting.since):
+            # Queued for everyone to see, by whoever or whatever asked for it.
+            state = "queued" if waiting.trigger == "manual" else "pending"
+        elif run is not None and run.is_abandoned(now):
+            # Abandoned: its worker went away mid-run (the run's lease expired unrenewed).
+            state = "stopped"
+    polling = state in ("queued", "pending", "running")
     return {
         "review_run": run,
         "review_ago": _ago(run.finished_at or run.started_at) if run else "",
         "review_state": state,
-        "review_polling": state in ("queued", "running"),
+        "review_polling": polling,
+        # What the page shows now: the poll answers "no change" (204) while it is the same.
+        "review_seen": f"{state}.{run.pk if run else 0}.{run.status if run else ''}",
         "review_requested_at": requested_at,
-        "can_run_review": cycle is not None and access.can_run_review(actor),
     }
+
+
+def _can_run_review(cycle: Cycle | None, actor: access.Actor) -> bool:
+    return cycle is not None and access.can_run_review(actor)
 
 
 def _ago(when: dt.datetime) -> str:
@@ -505,9 +527,19 @@ def _ago(when: dt.datetime) -> str:
 
 
 def _status_response(request: AuthedRequest, cycle: Cycle | None) -> HttpResponse:
-    context = {"cycle": cycle, **_review_status(request, cycle, access.actor_for(request))}
+    status = _review_status(request, cycle)
+    if status["review_polling"] and request.GET.get("seen") == status["review_seen"]:
+        # Still the same run in the same state: nothing to redraw, the page polls on.
+        return HttpResponse(status=204)
+    page = _safe_next(request, request.htmx.current_url_abs_path if request.htmx else None)
+    context = {
+        "cycle": cycle,
+        "findings_url": page or reverse("findings"),
+        "can_run_review": _can_run_review(cycle, access.actor_for(request)),
+        **status,
+    }
     response = render(request, "planning/findings.html#review_status", context)
-    if request.GET.get("was") == "busy" and not context["review_polling"]:
+    if request.GET.get("was") == "busy" and not status["review_polling"]:
         # It just finished: the list on the page reloads itself.
         trigger_client_event(response, "review-finished")
     return response
@@ -515,6 +547,9 @@ def _status_response(request: AuthedRequest, cycle: Cycle | None) -> HttpRespons
 
 @require_safe
 def findings_status(request: AuthedRequest) -> HttpResponse:
+    """The review's status line, for the findings page to poll while a review is on its way
+    or running: 204 while nothing changed, the new line (and, once the review is over, the
+    event that reloads the list) when it did."""
     if not request.htmx:
         return redirect("findings")
     return _status_response(request, current_cycle(request))

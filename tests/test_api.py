@@ -11,13 +11,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from api.models import ApiToken
 from core.access import OPERATIONS
 from core.models import Cycle
 from dependencies.models import Dependency
 from planning import services as review_services
-from planning.models import Finding
+from planning.models import Finding, Notification
 from squads.models import CheckIn, Initiative, KeyResult
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +191,48 @@ def test_a_dependency_is_asked_for_by_members_and_answered_by_the_provider(demo)
 
     needed = bearer("sam").get("/api/v1/dependencies", {"provided_by": "cs-onboarding"}).json()
     assert key in {d["key"] for d in needed["items"]}
+
+
+def test_a_dependency_due_in_the_past_is_recorded_with_a_warning(demo):
+    today = timezone.localdate()
+    payload = {
+        "needed_by": "first-90-days",
+        "to_function": "Legal",
+        "what": "Contract review",
+        "due": (today - dt.timedelta(days=2)).isoformat(),
+    }
+    late = post(bearer("ada"), "/api/v1/dependencies", {**payload, "key": "late"})
+    assert late.status_code == 201, late.content
+    [warning] = late.json()["warnings"]
+    assert "is already past (2 days ago)" in warning
+    assert "late from the moment it is saved" in warning
+
+    on_time = {**payload, "key": "on-time", "due": (today + dt.timedelta(days=2)).isoformat()}
+    made = post(bearer("ada"), "/api/v1/dependencies", on_time)
+    assert made.status_code == 201 and made.json()["warnings"] == []
+    # Reading it back is not news: no warnings there.
+    assert "warnings" not in bearer("ada").get("/api/v1/dependencies/late").json()
+
+
+def test_accepting_through_the_api_past_the_due_date_warns(demo):
+    Dependency.objects.filter(key="messaging-mid-q1").update(
+        due=timezone.localdate() - dt.timedelta(days=1)
+    )
+    answered = post(
+        bearer("omar"), "/api/v1/dependencies/messaging-mid-q1/answer", {"action": "accept"}
+    )
+    assert answered.status_code == 200, answered.content
+    [warning] = answered.json()["warnings"]
+    assert "(yesterday), so this promise is late already" in warning
+
+
+def test_a_decline_through_the_api_tells_the_needing_squad(demo):
+    answer = {"action": "decline", "reason": "Nobody free"}
+    response = post(bearer("omar"), "/api/v1/dependencies/messaging-mid-q1/answer", answer)
+    assert response.status_code == 200, response.content
+    told = Notification.objects.filter(kind="dependency", dependency__key="messaging-mid-q1")
+    assert {n.recipient.username for n in told} == {"priya", "marco", "ada", "sam", "jo"}
+    assert all("Omar Haddad declined" in n.message and "Nobody free" in n.message for n in told)
 
 
 def test_the_needing_side_cannot_name_itself_owner_and_answer(demo):

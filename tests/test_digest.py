@@ -14,10 +14,11 @@ from django.test import Client
 from django.utils import timezone
 
 from core.models import Cycle
+from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from planning import digest as digest_module
 from planning import services
-from planning.models import Finding, NotificationPreference
+from planning.models import Finding, Notification, NotificationPreference
 from planning.tasks import send_daily_digests
 
 pytestmark = pytest.mark.django_db
@@ -126,7 +127,7 @@ def test_immediate_alerts_follow_the_setting(demo):
     finding.severity = Finding.Severity.HIGH
 
     services.notifications_for_findings(cycle=demo, findings=[finding])
-    services._send(services._emails(demo, {User.objects.get(username="priya").pk: [finding]}))
+    services.emails_send(services._emails(demo, {User.objects.get(username="priya").pk: [finding]}))
     (alert,) = sent_to("priya")
     assert f"{settings.THROUGHLINE_URL}/findings/{finding.pk}/" in alert.body
 
@@ -134,13 +135,52 @@ def test_immediate_alerts_follow_the_setting(demo):
     NotificationPreference.objects.create(
         user=User.objects.get(username="priya"), immediate_high=False
     )
-    services._send(services._emails(demo, {User.objects.get(username="priya").pk: [finding]}))
+    services.emails_send(services._emails(demo, {User.objects.get(username="priya").pk: [finding]}))
     assert not sent_to("priya")
+
+
+def _decline(key: str, by: str, reason: str) -> Dependency:
+    return dependency_services.dependency_respond(
+        dependency=Dependency.objects.get(key=key),
+        by=User.objects.get(username=by),
+        action="decline",
+        reason=reason,
+    )
+
+
+def test_the_needing_squad_hears_of_a_decline_in_its_digest_members_included(demo):
+    # Omar's squad provides the messaging that First 90 Days (Priya, with Sam and others)
+    # needs; he declines it.
+    _decline("messaging-mid-q1", "omar", "No writer free before March")
+
+    send_daily_digests(TODAY.isoformat())
+
+    (sam,) = sent_to("sam")  # a member: before, nothing came to him
+    assert "DECLINED OR PUT AT RISK SINCE YESTERDAY" in sam.body
+    assert "Omar Haddad declined" in sam.body and "No writer free before March" in sam.body
+    assert f"{settings.THROUGHLINE_URL}/board/?dep=messaging-mid-q1" in sam.body
+    assert "declined or put at risk" in sam.subject
+    assert "No writer free before March" in sam.alternatives[0].content
+    (priya,) = sent_to("priya")
+    assert "DECLINED OR PUT AT RISK SINCE YESTERDAY" in priya.body
+    # Told as news, it is not listed again among those declined or at risk.
+    assert "DECLINED OR AT RISK\n" not in priya.body
+    # Whoever declined it hears nothing of their own answer.
+    assert all("declined" not in m.body for m in sent_to("omar"))
+
+
+def test_news_older_than_a_day_is_not_in_the_digest(demo):
+    _decline("messaging-mid-q1", "omar", "No writer free before March")
+    Notification.objects.filter(kind="dependency").update(
+        created_at=timezone.now() - dt.timedelta(days=2)
+    )
+    send_daily_digests(TODAY.isoformat())
+    assert not sent_to("sam")
 
 
 def test_digests_take_the_same_queries_however_many_findings(demo, django_assert_max_num_queries):
     now = timezone.now()
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):
         small = digest_module.digests(TODAY, now)
     for n in range(40):
         Finding.objects.create(
@@ -154,6 +194,9 @@ def test_digests_take_the_same_queries_however_many_findings(demo, django_assert
             first_seen=now,
             last_seen=now,
         )
-    with django_assert_max_num_queries(6):
-        large = digest_module.digests(TODAY, now)
+    _decline("messaging-mid-q1", "omar", "No writer free before March")
+    _decline("cs-feedback", "lee", "Calls are paused")
+    with django_assert_max_num_queries(7):
+        large = digest_module.digests(TODAY, now + dt.timedelta(seconds=1))
     assert sum(len(d.new_findings) for d in large) > sum(len(d.new_findings) for d in small)
+    assert sum(len(d.news) for d in large) >= 6

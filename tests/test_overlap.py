@@ -609,8 +609,9 @@ def test_cross_validation_counts_only_the_pairs_triage_judged(model, tmp_path):
     squads = [{"key": k, "name": k.upper(), "initiatives": [initiative]} for k in "abc"]
     (tmp_path / "triage.json").write_text(json.dumps({"squads": squads}))
     (tmp_path / "triage.expected.json").write_text(
-        json.dumps({"groups": [["a/chat", "b/chat"]], "not_same": [["a/chat", "c/chat"]],
-                    "partial": True})  # fmt: skip
+        json.dumps(
+            {"groups": [["a/chat", "b/chat"]], "not_same": [["a/chat", "c/chat"]], "partial": True}
+        )  # fmt: skip
     )
 
     data = cv.load(tmp_path / "triage.json")

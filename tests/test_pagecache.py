@@ -419,6 +419,7 @@ READ_BY_PAGES_NOT_CACHED = {
     "next": "forms that send the person back where they came from",
     "nodes": "the dependency graph",
     "was": "the findings page after a review run",
+    "seen": "the findings page's poll of the review's status",
 }
 
 

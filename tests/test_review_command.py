@@ -42,14 +42,9 @@ def of_kind(findings: list[dict], kind: str) -> list[tuple[str, str, list[str]]]
 # - csm-hiring: guided onboarding -> People, blocking, requested, due 31 Mar. 49 days away:
 #   not unaccepted. Guided onboarding started 4 Jan: needed_before_due (high, under way).
 # - cs-feedback: PLG onboarding -> CS Onboarding Pillar, not blocking, requested, due 1 Feb.
-#   Past due: overdue and unaccepted (both medium, it blocks nothing).
+#   Past due and never accepted: one overdue finding naming both (medium, it blocks nothing).
 EXPECTED_BLOCKERS = [
     ("overdue", "medium", ["dependency:cs-feedback", "squad:cs-onboarding", "squad:product-led"]),
-    (
-        "unaccepted",
-        "medium",
-        ["dependency:cs-feedback", "squad:cs-onboarding", "squad:product-led"],
-    ),
     (
         "unaccepted",
         "high",
@@ -129,12 +124,14 @@ def test_today_fixes_the_date_the_review_judges_against(demo):
     later = review_json("--today", "2027-02-16")
     rules = [(f["rule"], f["subjects"][0]) for f in later if f["kind"] == "blocker"]
     assert ("overdue", "dependency:messaging-mid-q1") in rules
+    assert ("unaccepted", "dependency:messaging-mid-q1") not in rules
     assert Finding.objects.filter(state="open").count() == len(later)
 
     # Back to January: the dependencies due in February are no longer close enough.
     january = review_json("--today", "2027-01-04")
     assert not [f for f in january if f["rule"] in ("overdue", "unaccepted")]
     assert Finding.objects.filter(state="resolved", rule="unaccepted").count() == 2
+    assert Finding.objects.filter(state="resolved", rule="overdue").count() == 2
 
 
 def test_without_json_it_prints_one_line_per_finding(demo):

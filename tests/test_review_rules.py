@@ -137,7 +137,46 @@ def test_overdue_fires_the_day_after_the_due_date(status):
     assert finding.subjects == ("dependency:msg", "squad:alpha", "squad:beta")
     assert finding.severity == "high"
     assert "Enrollment campaign (Alpha Squad)" in finding.message
-    assert "from Beta Squad by 9 Feb 2027" in finding.message
+    assert "feature messaging from Beta Squad" in finding.message
+    assert "9 Feb 2027" in finding.message
+
+
+def test_overdue_and_never_accepted_is_one_finding_that_names_both_facts():
+    snap = snapshot(
+        initiatives=[initiative("alpha/campaign", title="Enrollment campaign")],
+        dependencies=[dependency("msg", "alpha/campaign", "beta", due=D(2027, 2, 1))],
+    )
+
+    [finding] = [f for f in review(snap, TODAY) if f.rule in ("overdue", "unaccepted")]
+
+    assert (finding.rule, finding.subjects[0]) == ("overdue", "dependency:msg")
+    assert "past due since 1 Feb 2027" in finding.message
+    assert "never accepted by Beta Squad" in finding.message
+    assert "Omar Haddad should accept it with a new date or say no" in finding.message
+    assert finding.as_json()["rule"] == "overdue"
+
+
+@pytest.mark.parametrize(("blocking", "severity"), [(True, "high"), (False, "medium")])
+def test_overdue_and_never_accepted_keeps_the_severity_of_the_two(blocking, severity):
+    snap = snapshot(dependencies=[dependency(due=D(2027, 2, 1), blocking=blocking)])
+    before = r.rule_unaccepted(
+        snapshot(dependencies=[dependency(due=TODAY, blocking=blocking)]), TODAY
+    )
+    assert [f.severity for f in before] == [severity]
+    assert [f.severity for f in review(snap, TODAY)] == [severity]
+
+
+def test_higher_picks_the_most_severe():
+    assert r.higher("medium", "high") == "high"
+    assert r.higher("low", "medium", "low") == "medium"
+    assert r.higher("low") == "low"
+
+
+def test_an_accepted_dependency_past_due_does_not_say_never_accepted():
+    snap = snapshot(dependencies=[dependency(due=D(2027, 2, 1), status="accepted")])
+    [finding] = r.rule_overdue(snap, TODAY)
+    assert "never accepted" not in finding.message
+    assert "accepted but not delivered" in finding.message
 
 
 @pytest.mark.parametrize(
@@ -201,8 +240,8 @@ def test_declined_near_misses_dropped_work_and_other_statuses():
 # --- unaccepted --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("days_left", [14, 5, 0, -3])
-def test_unaccepted_fires_within_14_days_of_due_or_past_it(days_left):
+@pytest.mark.parametrize("days_left", [14, 5, 0])
+def test_unaccepted_fires_within_14_days_of_due(days_left):
     due = TODAY + dt.timedelta(days=days_left)
     snap = snapshot(
         initiatives=[initiative("alpha/campaign", title="Enrollment campaign")],
@@ -220,6 +259,13 @@ def test_unaccepted_near_misses():
     for status in ("accepted", "at_risk", "done", "declined"):
         snap = snapshot(dependencies=[dependency(due=TODAY, status=status)])
         assert r.rule_unaccepted(snap, TODAY) == []
+
+
+@pytest.mark.parametrize("days_late", [1, 3, 40])
+def test_unaccepted_leaves_a_past_due_dependency_to_overdue(days_late):
+    snap = snapshot(dependencies=[dependency(due=TODAY - dt.timedelta(days=days_late))])
+    assert r.rule_unaccepted(snap, TODAY) == []
+    assert [f.rule for f in review(snap, TODAY)] == ["overdue"]
 
 
 def test_unaccepted_names_the_providing_squads_dri_when_there_is_no_owner():
@@ -637,3 +683,112 @@ def test_identity_depends_on_the_rule_and_identifying_subjects_only():
     assert one.identity == moved.identity
     assert one.identity != other_rule.identity
     assert moved.subjects == ("dependency:d", "squad:b")
+
+
+# --- an acknowledged finding that got worse ----------------------------------------------
+
+
+def _capacity_finding(planned: float, capacity: float = 10) -> FindingData:
+    snap = snapshot(
+        initiatives=[initiative("alpha/work", function="Product", headcount=planned)],
+        capacity={"Product": capacity},
+    )
+    [finding] = r.rule_over_capacity(snap, TODAY)
+    return finding
+
+
+def _as_acknowledged(finding: FindingData) -> r.Acknowledged:
+    return r.Acknowledged(
+        severity=finding.severity,
+        score=finding.score,
+        measure=finding.measure,
+        facts=finding.facts,
+        initiatives=sum(1 for s in finding.subjects if s.startswith("initiative:")),
+    )
+
+
+def test_a_larger_overrun_is_worse_and_the_note_says_by_how_much():
+    then, now = _capacity_finding(12), _capacity_finding(14.5)
+    assert (then.severity, now.severity) == ("medium", "high")
+    assert r.worsened(_as_acknowledged(then), now) == (
+        "Re-opened: was medium severity when acknowledged, now high; "
+        "was 2 people over capacity when acknowledged, now 4.5."
+    )
+    # Worse within the same severity: the overrun alone says so.
+    assert r.worsened(_as_acknowledged(_capacity_finding(11)), _capacity_finding(12)) == (
+        "Re-opened: was 1 person over capacity when acknowledged, now 2."
+    )
+
+
+@pytest.mark.parametrize(("then", "now"), [(12, 12), (14.5, 12), (12, 11)])
+def test_the_same_or_a_smaller_overrun_is_not_worse(then, now):
+    assert r.worsened(_as_acknowledged(_capacity_finding(then)), _capacity_finding(now)) == ""
+
+
+def test_a_blocker_that_gains_a_fact_is_worse():
+    def late_provider(today):
+        snap = snapshot(
+            initiatives=[initiative("alpha/work"), initiative("beta/tool", ends=D(2027, 4, 1))],
+            dependencies=[dependency("d", "alpha/work", "beta/tool", due=D(2027, 2, 15))],
+        )
+        [finding] = r.rule_late_provider(snap, today)
+        return finding
+
+    before_due, after_due = late_provider(TODAY), late_provider(D(2027, 2, 20))
+    assert "past_due" not in before_due.facts and "past_due" in after_due.facts
+    note = r.worsened(_as_acknowledged(before_due), after_due)
+    assert note == "Re-opened: now past its due date, which it was not when acknowledged."
+    # Acknowledged once it was past due already: the same fact again is not news.
+    assert r.worsened(_as_acknowledged(after_due), late_provider(D(2027, 2, 25))) == ""
+
+
+def test_an_accepted_dependency_past_due_that_turns_at_risk_is_worse():
+    def overdue(status):
+        snap = snapshot(dependencies=[dependency(due=D(2027, 2, 1), status=status)])
+        return r.rule_overdue(snap, TODAY)[0]
+
+    note = r.worsened(_as_acknowledged(overdue("accepted")), overdue("at_risk"))
+    assert note == "Re-opened: now at risk, which it was not when acknowledged."
+    # Days late grow by themselves: an overdue finding a day later is not worse.
+    later = r.rule_overdue(
+        snapshot(dependencies=[dependency(due=D(2027, 2, 1), status="accepted")]), D(2027, 3, 1)
+    )[0]
+    assert r.worsened(_as_acknowledged(overdue("accepted")), later) == ""
+
+
+def _overlap(refs: tuple[str, ...], score: float) -> FindingData:
+    return FindingData(
+        kind="overlap",
+        rule="similar_initiatives",
+        severity="medium",
+        subjects=tuple(f"initiative:{ref}" for ref in refs),
+        message="Alike",
+        score=score,
+    )
+
+
+def test_an_overlap_is_worse_with_more_initiatives_or_a_clearly_higher_score():
+    two = _overlap(("alpha/a", "beta/b"), 0.6)
+    three = _overlap(("alpha/a", "beta/b", "gamma/c"), 0.6)
+    assert r.worsened(_as_acknowledged(two), three) == (
+        "Re-opened: was 2 alike initiatives when acknowledged, now 3."
+    )
+    assert r.worsened(_as_acknowledged(two), _overlap(("alpha/a", "beta/b"), 0.7)) == (
+        "Re-opened: the initiatives were 0.6 alike when acknowledged, now 0.7."
+    )
+    # A hundredth more alike is a reworded description, not a worse overlap.
+    assert r.worsened(_as_acknowledged(two), _overlap(("alpha/a", "beta/b"), 0.61)) == ""
+
+
+def test_what_was_not_kept_when_acknowledged_is_never_taken_for_worse():
+    unknown = r.Acknowledged(severity="")
+    assert r.worsened(unknown, _capacity_finding(20)) == ""
+    assert r.worsened(r.Acknowledged(severity="medium"), _capacity_finding(20)) == (
+        "Re-opened: was medium severity when acknowledged, now high."
+    )
+
+
+def test_measure_and_facts_stay_out_of_the_contracts_json():
+    finding = _capacity_finding(14.5)
+    assert finding.measure == 4.5
+    assert set(finding.as_json()) == {"kind", "rule", "severity", "subjects", "message"}

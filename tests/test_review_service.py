@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import close_old_connections, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from core.models import Capacity, Cycle
@@ -90,7 +91,8 @@ def test_a_run_stores_what_the_review_found(world):
     result = run(world)
 
     findings = stored(world)
-    assert set(findings) == {OVERDUE, UNACCEPTED}
+    # Past due and never accepted: one finding, not an overdue and an unaccepted one.
+    assert set(findings) == {OVERDUE}
     overdue = findings[OVERDUE]
     assert overdue.state == "open"
     assert overdue.kind == "blocker"
@@ -99,8 +101,9 @@ def test_a_run_stores_what_the_review_found(world):
     assert overdue.first_seen == overdue.last_seen
     assert "Enrollment campaign" in overdue.message
     assert result.status == "done" and result.finished_at is not None
-    assert (result.findings_open, result.findings_new, result.findings_resolved) == (2, 2, 0)
-    assert [x.rule for x in result.findings] == ["overdue", "unaccepted"]
+    assert "never accepted by Beta" in overdue.message
+    assert (result.findings_open, result.findings_new, result.findings_resolved) == (1, 1, 0)
+    assert [x.rule for x in result.findings] == ["overdue"]
 
 
 def test_running_again_changes_nothing_but_last_seen(world):
@@ -110,7 +113,7 @@ def test_running_again_changes_nothing_but_last_seen(world):
     again = run(world)
 
     after = stored(world)
-    assert Finding.objects.count() == 2
+    assert Finding.objects.count() == 1
     for key, (pk, first_seen, last_seen, state) in before.items():
         assert after[key].pk == pk
         assert after[key].first_seen == first_seen
@@ -130,7 +133,7 @@ def test_a_finding_whose_condition_no_longer_holds_resolves_and_can_come_back(wo
     resolved = stored(world)[OVERDUE]
     assert resolved.state == "resolved"
     assert resolved.state_changed_by is None and resolved.state_changed_at is not None
-    assert result.findings_resolved == 2
+    assert result.findings_resolved == 1
 
     world["feedback"].status = "accepted"
     world["feedback"].save()
@@ -147,8 +150,12 @@ def test_the_day_before_due_nothing_is_overdue(world):
     assert OVERDUE not in stored(world)
     run(world, today=dt.date(2027, 2, 1))
     assert OVERDUE not in stored(world)
+    assert stored(world)[UNACCEPTED].state == "open"
     run(world, today=dt.date(2027, 2, 2))
     assert stored(world)[OVERDUE].state == "open"
+    # Once past due, the overdue finding says it was never accepted; unaccepted is over.
+    assert "never accepted" in stored(world)[OVERDUE].message
+    assert stored(world)[UNACCEPTED].state == "resolved"
 
 
 def test_a_dismissed_finding_stays_dismissed_until_its_subjects_change(world):
@@ -295,6 +302,195 @@ def test_new_high_severity_findings_notify_the_dris_once(
     assert len(mailoutbox) == 2
 
 
+# --- an acknowledged finding that gets worse ---------------------------------------------
+
+
+def _over_capacity(world) -> Finding:
+    return Finding.objects.get(cycle=world["cycle"], rule="over_capacity")
+
+
+def _plan_marketing(world, headcount: str) -> None:
+    world["campaign"].headcount = Decimal(headcount)
+    world["campaign"].save()
+
+
+def test_an_acknowledged_finding_that_gets_worse_opens_again_with_a_note(
+    world, mailoutbox, django_capture_on_commit_callbacks
+):
+    Capacity.objects.create(cycle=world["cycle"], function="Marketing", headcount=Decimal(10))
+    _plan_marketing(world, "12")
+    run(world)
+    finding = finding_acknowledge(finding=_over_capacity(world), by=world["olga"])
+    assert finding.severity == "medium"
+    assert finding.acknowledged_message == finding.message
+
+    # Shrinking it, or leaving it be, keeps the acknowledgement.
+    _plan_marketing(world, "11")
+    run(world)
+    assert _over_capacity(world).state == "acknowledged"
+
+    _plan_marketing(world, "14.5")
+    with django_capture_on_commit_callbacks(execute=True):
+        result = run(world)
+
+    worse = _over_capacity(world)
+    assert worse.pk == finding.pk and worse.first_seen == finding.first_seen
+    assert worse.state == "open"
+    assert worse.state_changed_by is None
+    assert worse.reopened_note == (
+        "Re-opened: was medium severity when acknowledged, now high; "
+        "was 2 people over capacity when acknowledged, now 4.5."
+    )
+    assert "4.5 people" in worse.message
+    assert result.findings_new == 1
+    # The DRI concerned hears of it as of a new high-severity finding, note first.
+    [note] = Notification.objects.filter(finding=worse)
+    assert note.recipient == world["priya"]
+    assert note.message == f"{worse.reopened_note} {worse.message}"
+    [mail] = mailoutbox
+    assert mail.to == ["priya@example.com"]
+    assert "Re-opened high-severity resource conflict" in mail.subject
+    assert worse.reopened_note in mail.body
+
+    # Running again changes nothing more and tells nobody twice.
+    with django_capture_on_commit_callbacks(execute=True):
+        run(world)
+    assert _over_capacity(world).state == "open"
+    assert Notification.objects.filter(finding=worse).count() == 1
+
+    # Acknowledged again: the note has been answered, and the new baseline is 4.5 over.
+    finding_acknowledge(finding=worse, by=world["olga"])
+    again = _over_capacity(world)
+    assert again.reopened_note == "" and again.acknowledged_measure == 4.5
+    run(world)
+    assert _over_capacity(world).state == "acknowledged"
+
+
+def test_a_worse_finding_still_medium_opens_again_without_telling_anyone(world, mailoutbox):
+    Capacity.objects.create(cycle=world["cycle"], function="Marketing", headcount=Decimal(10))
+    _plan_marketing(world, "11")
+    run(world)
+    finding_acknowledge(finding=_over_capacity(world), by=world["olga"])
+
+    _plan_marketing(world, "12")
+    run(world)
+
+    worse = _over_capacity(world)
+    assert (worse.state, worse.severity) == ("open", "medium")
+    assert worse.reopened_note == (
+        "Re-opened: was 1 person over capacity when acknowledged, now 2."
+    )
+    # As for a new medium finding: nobody is notified.
+    assert not Notification.objects.filter(finding=worse).exists()
+
+
+def test_a_blocker_acknowledged_before_its_date_opens_again_once_it_is_overdue(world):
+    tool = f.initiative(world["beta"], "tool", ends=dt.date(2027, 4, 1))
+    Dependency.objects.create(
+        key="tool",
+        from_initiative=world["campaign"],
+        to_initiative=tool,
+        what="Assessment tool",
+        due=dt.date(2027, 2, 15),
+        status="accepted",
+    )
+    run(world)
+    late = Finding.objects.get(rule="late_provider")
+    finding_acknowledge(finding=late, by=world["priya"])
+
+    run(world, today=dt.date(2027, 2, 15))  # due today: not yet late
+    assert Finding.objects.get(pk=late.pk).state == "acknowledged"
+    run(world, today=dt.date(2027, 2, 16))
+
+    reopened = Finding.objects.get(pk=late.pk)
+    assert reopened.state == "open"
+    assert reopened.reopened_note == (
+        "Re-opened: now past its due date, which it was not when acknowledged."
+    )
+
+
+def test_a_dismissed_finding_that_gets_worse_follows_the_dismissal_rule(world):
+    Capacity.objects.create(cycle=world["cycle"], function="Marketing", headcount=Decimal(10))
+    _plan_marketing(world, "12")
+    run(world)
+    finding_dismiss(finding=_over_capacity(world), by=world["olga"], reason="Contractors")
+    # Its subjects change (more planned): the dismissal ends, as for any change, with no
+    # note: nobody acknowledged it.
+    _plan_marketing(world, "14.5")
+    run(world)
+    reopened = _over_capacity(world)
+    assert reopened.state == "open" and reopened.reopened_note == ""
+
+
+@pytest.mark.postgres
+def test_findings_acknowledged_before_the_upgrade_keep_what_they_were(transactional_db):
+    before = [("planning", "0015_content_types_follow")]
+    executor = MigrationExecutor(connection)
+    heads = executor.loader.graph.leaf_nodes()
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        cycle = old.get_model("core", "Cycle").objects.create(
+            key="fy2027", name="FY2027", starts=dt.date(2027, 1, 1), ends=dt.date(2027, 12, 31)
+        )
+        now = timezone.now()
+        old.get_model("planning", "Finding").objects.create(
+            cycle=cycle,
+            kind="resource_conflict",
+            rule="over_capacity",
+            severity="medium",
+            subjects=["function:Marketing"],
+            identity="x" * 64,
+            message="Marketing has 12 people planned",
+            state="acknowledged",
+            first_seen=now,
+            last_seen=now,
+        )
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate(heads)
+
+    upgraded = Finding.objects.get()
+    assert upgraded.state == "acknowledged"
+    assert upgraded.acknowledged_severity == "medium"
+    assert upgraded.acknowledged_message == "Marketing has 12 people planned"
+    # How far over it was was never kept: only a higher severity can count as worse.
+    assert upgraded.acknowledged_measure is None and upgraded.acknowledged_facts is None
+
+
+class _Group:
+    def __init__(self, refs, score):
+        self.refs, self.score, self.message = tuple(refs), score, "These overlap."
+
+
+def test_an_acknowledged_overlap_that_grows_carries_on_open_with_a_note(world, monkeypatch):
+    groups = [_Group(["alpha/campaign", "beta/feedback-loop"], 0.62)]
+    monkeypatch.setattr(review_module, "_overlap_finder", lambda: lambda live, **kw: groups)
+    f.initiative(world["beta"], "feedback-loop")
+    gamma = f.squad("gamma", dri=world["olga"], cycle=world["cycle"])
+    f.initiative(gamma, "survey")
+    run(world)
+    overlap = Finding.objects.get(rule="similar_initiatives")
+    finding_acknowledge(finding=overlap, by=world["olga"])
+
+    # A third squad's initiative joins the group: the same overlap, grown.
+    groups[:] = [_Group(["alpha/campaign", "beta/feedback-loop", "gamma/survey"], 0.62)]
+    result = run(world)
+
+    [grown] = Finding.objects.filter(rule="similar_initiatives")
+    assert grown.pk == overlap.pk
+    assert grown.state == "open"
+    assert "initiative:gamma/survey" in grown.subjects
+    assert grown.reopened_note == "Re-opened: was 2 alike initiatives when acknowledged, now 3."
+    assert result.findings_resolved == 0
+
+    # Reviewed again, it is the same finding: nothing new, nothing resolved.
+    again = run(world)
+    assert Finding.objects.filter(rule="similar_initiatives").count() == 1
+    assert (again.findings_new, again.findings_resolved) == (0, 0)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_second_review_of_the_same_cycle_waits_for_the_first(monkeypatch):
@@ -428,7 +624,7 @@ def test_the_periodic_sweep_reviews_only_open_cycles(world, monkeypatch):
 def test_the_task_reviews_the_cycle_and_is_idempotent(world):
     tasks.review_cycle(world["cycle"].pk, "schedule", today=TODAY.isoformat())
     tasks.review_cycle(world["cycle"].pk, "schedule", today=TODAY.isoformat())
-    assert Finding.objects.count() == 2
+    assert Finding.objects.count() == 1
     assert ReviewRun.objects.filter(status="done", trigger="schedule").count() == 2
     tasks.review_cycle(999_999, "schedule")  # a deleted cycle is nothing to do
 

@@ -4,6 +4,7 @@ nothing written until confirmed, all or nothing."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import secrets
@@ -13,6 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 from openpyxl import Workbook, load_workbook
 
 from dependencies.models import Dependency
@@ -460,6 +462,39 @@ def test_a_dependency_is_updated_from_its_key_and_the_columns_that_change(ada):
     omar.post("/import/confirm/", confirmation(answered))
     dep = Dependency.objects.get(key="messaging-mid-q1")
     assert (dep.status, dep.note) == ("accepted", "Hi")
+
+
+def test_the_preview_warns_of_dependencies_that_would_be_late_from_the_start(ada):
+    today = timezone.localdate()
+    past = today - dt.timedelta(days=6)
+    upload = csv_file(
+        DEPENDENCY_HEADER,
+        ["late-copy", "first-90-days", "", "Legal", "Contract review", past.isoformat(), "no"],
+        ["in-time", "first-90-days", "", "Legal", "Terms", today.isoformat(), "no"],
+    )
+    preview = ada.post("/import/", {"file": upload})
+    assert preview.status_code == 200, preview.content.decode()
+    page = preview.content.decode()
+    assert "1 row would be late from the start" in page
+    assert "row 2: The due date" in page and "(6 days ago)" in page
+    assert "row 3" not in page
+
+    # A warning, not a problem: confirming imports both, as they are.
+    ada.post("/import/confirm/", confirmation(preview))
+    assert Dependency.objects.get(key="late-copy").due == past
+    assert Dependency.objects.filter(key="in-time").exists()
+
+
+def test_the_preview_warns_when_a_file_accepts_a_dependency_already_late(ada):
+    Dependency.objects.filter(key="messaging-mid-q1").update(
+        due=timezone.localdate() - dt.timedelta(days=1)
+    )
+    omar = Client()
+    omar.force_login(User.objects.get(username="omar"))
+    answer = csv_file(["key", "status"], ["messaging-mid-q1", "accepted"])
+    page = omar.post("/import/", {"file": answer}).content.decode()
+    assert "would be late from the start" in page
+    assert "promise is late already: agree a new date with First 90 Days" in page
 
 
 def test_a_large_valid_csv_previews_and_is_confirmed(ada):

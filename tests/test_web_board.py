@@ -14,6 +14,7 @@ from django.utils import timezone
 from core.models import Cycle, Profile
 from dependencies import services
 from dependencies.models import Dependency
+from planning.models import Notification, NotificationPreference
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -357,6 +358,74 @@ def test_a_long_decline_reason_is_kept_whole_in_the_note(client, dep, dora):
     assert reason.strip() in dep.note
 
 
+def test_a_decline_tells_the_needing_squad_in_the_app_and_by_email(
+    client, dep, alice, bob, dora, pete, mailoutbox, django_capture_on_commit_callbacks
+):
+    client.force_login(dora)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            respond(dep),
+            {"action": "decline", "reason": "No writer this quarter", "was": "requested"},
+            headers=HX,
+        )
+
+    told = {n.recipient.username: n for n in Notification.objects.filter(kind="dependency")}
+    assert set(told) == {"alice", "bob"}  # the needing squad's DRI and member, not Dora
+    message = told["bob"].message
+    assert message.startswith("Dora Diaz declined “Feature messaging for the wizard”")
+    assert "(messaging)" in message and "First 90 Days" in message
+    assert message.endswith(": “No writer this quarter”")
+    assert told["bob"].url == board(dep="messaging")
+    # Immediate email for those who want serious news at once (the default).
+    assert sorted(m.to[0] for m in mailoutbox) == ["alice@example.com", "bob@example.com"]
+    email = next(m for m in mailoutbox if m.to == ["bob@example.com"])
+    assert email.subject == "Dora Diaz declined “Feature messaging for the wizard”"
+    assert message in email.body and "/board/?dep=messaging" in email.body
+
+    # Bob's notifications lead to the dependency on the board.
+    client.force_login(bob)
+    page = client.get(reverse("notifications")).content.decode()
+    assert "No writer this quarter" in page
+    assert f'href="{board(dep="messaging")}">Open the dependency on the board' in page
+
+
+def test_at_risk_tells_the_needing_squad_but_accepting_or_done_does_not(
+    client, dep, alice, bob, dora, mailoutbox, django_capture_on_commit_callbacks
+):
+    NotificationPreference.objects.create(user=bob, immediate_high=False)
+    client.force_login(dora)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(respond(dep), {"action": "accept", "was": "requested"})
+    assert not Notification.objects.exists() and not mailoutbox
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(respond(dep), {"action": "at_risk", "was": "accepted"})
+    notes = Notification.objects.filter(kind="dependency", dependency=dep)
+    assert {n.recipient.username for n in notes} == {"alice", "bob"}
+    assert all(
+        n.message.startswith("Dora Diaz marked “Feature messaging for the wizard” (messaging) at")
+        and n.message.endswith(".")
+        for n in notes
+    )
+    # Bob chose no immediate email: only Alice gets one.
+    assert [m.to for m in mailoutbox] == [["alice@example.com"]]
+    assert mailoutbox[0].subject == "“Feature messaging for the wizard” is at risk"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(respond(dep), {"action": "done", "was": "at_risk"})
+    assert notes.count() == 2
+
+
+def test_whoever_answers_is_not_told_of_their_own_answer(client, dep, needing, alice, bob, olga):
+    f.member(needing, olga, function="Operations")
+    client.force_login(olga)  # operations answers any dependency
+    client.post(respond(dep), {"action": "decline", "reason": "Out of scope", "was": "requested"})
+    told = Notification.objects.filter(kind="dependency").values_list(
+        "recipient__username", flat=True
+    )
+    assert sorted(told) == ["alice", "bob"]
+
+
 def test_the_decline_form_opens_in_the_row_or_as_a_page(client, dep, dora, carol):
     url = reverse("board:decline", args=[dep.key])
     client.force_login(dora)
@@ -612,7 +681,7 @@ def test_a_due_date_outside_the_planning_range_is_refused(client, needing, provi
 
 def test_the_edges_of_the_planning_range_are_accepted(client, needing, providing, bob):
     client.force_login(bob)
-    client.post(create_url(), form_data(due="2000-01-01", key="first"))
+    client.post(create_url(), form_data(due="2000-01-01", key="first", confirm_late="on"))
     client.post(create_url(), form_data(due="2100-12-31", key="last"))
     assert Dependency.objects.get(key="first").due == dt.date(2000, 1, 1)
     assert Dependency.objects.get(key="last").due == dt.date(2100, 12, 31)
@@ -637,6 +706,94 @@ def test_editing_to_a_date_outside_the_range_is_refused(client, dep, bob):
     assert response.status_code == 200
     assert "due" in response.context["form"].errors
     assert Dependency.objects.get(pk=dep.pk).due == dep.due
+
+
+def test_a_due_date_already_past_asks_for_confirmation_before_recording(
+    client, needing, providing, bob
+):
+    client.force_login(bob)
+    past = TODAY - dt.timedelta(days=3)
+    response = client.post(create_url(), form_data(due=past.isoformat(), what="Late copy"))
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert f"The due date, {past.day} {past:%b %Y}, is already past (3 days ago)" in content
+    assert "late from the moment it is saved" in content
+    assert 'name="confirm_late"' in content
+    assert "Late copy" in content  # what was typed is kept
+    assert not Dependency.objects.exists()
+
+    response = client.post(
+        create_url(), form_data(due=past.isoformat(), what="Late copy", confirm_late="on")
+    )
+    assert response.status_code == 302
+    assert Dependency.objects.get().due == past
+    # The board the person lands on says it plainly once more.
+    page = client.get(response["Location"]).content.decode()
+    assert "is already past (3 days ago)" in page
+
+
+def test_today_or_later_records_without_asking(client, needing, providing, bob):
+    client.force_login(bob)
+    page = client.get(create_url()).content.decode()
+    assert 'name="confirm_late"' not in page
+    response = client.post(create_url(), form_data(due=TODAY.isoformat(), key="today"))
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "already past" not in page
+    assert Dependency.objects.filter(key="today").exists()
+
+
+def test_moving_the_date_into_the_past_asks_but_editing_a_late_one_does_not(client, dep, bob):
+    url = reverse("board:edit", args=[dep.key])
+    client.force_login(bob)
+    past = TODAY - dt.timedelta(days=1)
+    data = {"what": dep.what, "due": past.isoformat(), "note": "", "version": dep.version}
+
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "is already past (yesterday)" in response.content.decode()
+    assert 'name="confirm_late"' in response.content.decode()
+    assert Dependency.objects.get(pk=dep.pk).due == dep.due
+
+    response = client.post(url, {**data, "confirm_late": "on"})
+    assert response.status_code == 302
+    dep.refresh_from_db()
+    assert dep.due == past
+    assert "is already past (yesterday)" in client.get(response["Location"]).content.decode()
+
+    # Its date already past and left alone, a change to the note saves without asking.
+    data = {"what": dep.what, "due": past.isoformat(), "note": "Chasing", "version": dep.version}
+    assert client.post(url, data).status_code == 302
+    assert Dependency.objects.get(pk=dep.pk).note == "Chasing"
+
+
+def test_accepting_a_dependency_past_its_due_date_says_it_is_late_already(client, dep, dora):
+    dep.due = TODAY - dt.timedelta(days=4)
+    dep.save()
+    client.force_login(dora)
+    response = client.post(
+        respond(dep), {"action": "accept", "was": "requested", "next": board()}, headers=HX
+    )
+    content = response.content.decode()
+    assert rows(response) == ["messaging"]
+    assert "so this promise is late already: agree a new date with First 90 Days" in content
+    assert "(4 days ago)" in content
+    assert Dependency.objects.get(pk=dep.pk).status == "accepted"
+
+    # Without script, the board after the redirect says it.
+    client.post(respond(dep), {"action": "at_risk", "was": "accepted", "next": board()})
+    response = client.post(respond(dep), {"action": "accept", "was": "at_risk", "next": board()})
+    assert "promise is late already" in client.get(response["Location"]).content.decode()
+
+
+def test_accepting_in_time_or_marking_a_late_one_done_warns_nothing(client, dep, dora):
+    client.force_login(dora)
+    response = client.post(respond(dep), {"action": "accept", "was": "requested"}, headers=HX)
+    assert "late already" not in response.content.decode()
+    Dependency.objects.filter(pk=dep.pk).update(due=TODAY - dt.timedelta(days=4))
+    response = client.post(respond(dep), {"action": "done", "was": "accepted"}, headers=HX)
+    assert "late already" not in response.content.decode()
 
 
 def test_a_key_that_is_taken_is_refused(client, dep, needing, providing, bob):

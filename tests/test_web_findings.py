@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import uuid
 
 import pytest
 from django.db import connection
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from dependencies.models import Dependency
 from journeys.models import Stage
-from planning import findings_services, tasks
+from planning import findings_services, services, tasks
 from planning import views as planning_views
 from planning.models import Finding, Notification, ReviewRun
 from tests import factories as f
@@ -178,6 +179,28 @@ def test_the_inbox_costs_the_same_queries_for_2_or_20_findings(
     assert len(ids(response)) == count
 
 
+def test_a_finding_opened_again_because_it_got_worse_says_why(client, cycle, carol):
+    note = "Re-opened: was 2 people over capacity when acknowledged, now 4.5."
+    worse = finding(
+        cycle,
+        rule="over_capacity",
+        kind="resource_conflict",
+        subjects=["function:Product"],
+        message="Product has 10.5 people planned on 3 initiatives in FY2027 but can staff 6",
+        reopened_note=note,
+        acknowledged_message="Product has 8 people planned on 3 initiatives in FY2027",
+    )
+    client.force_login(carol)
+    assert note in client.get(FINDINGS).content.decode()
+    page = client.get(reverse("finding", args=[worse.pk])).content.decode()
+    assert note in page
+    assert "When it was acknowledged" in page and "Product has 8 people planned" in page
+    # Once someone acknowledges it again, the note has been answered.
+    services.finding_acknowledge(finding=worse, by=carol)
+    assert note not in client.get(FINDINGS).content.decode()
+    assert Finding.objects.get(pk=worse.pk).reopened_note == ""
+
+
 def test_the_inbox_pages_fifty_at_a_time(client, cycle, carol):
     for n in range(55):
         finding(cycle, rule=f"r{n:02}", subjects=[f"function:F{n}"])
@@ -303,6 +326,15 @@ def test_the_finding_page(client, blocker, carol):
 # ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def own_review_marks(monkeypatch):
+    """Each test's "review on its way" marks apart: the cache outlives a test, and cycle ids
+    repeat from one test database to the next."""
+    prefix = uuid.uuid4().hex
+    monkeypatch.setattr(tasks, "_pending_key", lambda cycle_id: f"{prefix}:p:{cycle_id}")
+    monkeypatch.setattr(tasks, "_waiting_key", lambda cycle_id: f"{prefix}:w:{cycle_id}")
+
+
 @pytest.fixture
 def queued(monkeypatch):
     sent = []
@@ -410,18 +442,114 @@ def test_a_run_whose_worker_went_away_says_so_and_the_review_can_run_again(
     assert "Run the review now" in content
     assert "review-finished" in response.headers["HX-Trigger"]
 
+    # Read-only viewers see what happened, without being told to run it.
+    client.force_login(squad.dri)
+    page = client.get(FINDINGS).content.decode()
+    assert "stopped without finishing" in page
+    assert "Run it again" not in page and "Run the review now" not in page
+
+    client.force_login(olga)
     response = client.post(reverse("findings_run"), headers=HX)
     assert queued == [(cycle.pk, "manual")]
     assert "Queued" in response.content.decode()
     run.refresh_from_db()
     assert run.status == "failed" and run.finished_at is not None
     assert "went away" in run.error
-
-    # Read-only viewers see what happened, without being told to run it.
+    # Everyone sees the new run on its way.
     client.force_login(squad.dri)
+    assert "Queued" in client.get(FINDINGS).content.decode()
+
+
+def _poll_url(content: str) -> str:
+    """Where the status line polls, as the browser would request it."""
+    found = re.search(r'hx-get="([^"]*findings/status[^"]*)" hx-trigger="every 2s"', content)
+    assert found, "the page does not poll"
+    return found.group(1).replace("&amp;", "&")
+
+
+def test_a_review_a_change_queued_shows_on_everyones_page_which_follows_it_to_the_end(
+    client, cycle, squad, carol, queued, django_assert_max_num_queries
+):
+    # Someone changes a plan: the change queues a review of the cycle.
+    assert tasks.review_enqueue_now(cycle.pk)
+    client.force_login(carol)  # a reader, who asked for nothing
     page = client.get(FINDINGS).content.decode()
-    assert "stopped without finishing" in page
-    assert "Run it again" not in page and "Run the review now" not in page
+    assert "a review of FY2027 is on its way" in page
+    assert 'href="/findings/">reload the page</a>' in page
+    assert "Run the review now" not in page  # Carol may not; operations still may
+    poll = _poll_url(page)
+
+    # Nothing changed yet: the poll answers cheaply, with nothing to swap.
+    with django_assert_max_num_queries(3):
+        response = client.get(poll, headers=HX)
+    assert response.status_code == 204 and not response.content
+
+    run = ReviewRun.objects.create(cycle=cycle, trigger="change", today=timezone.localdate())
+    response = client.get(poll, headers=HX)
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Reviewing FY2027" in content and "HX-Trigger" not in response.headers
+    poll = _poll_url(content)
+    assert client.get(poll, headers=HX).status_code == 204
+
+    # The run ends with a new finding: the line says so, stops polling, and the list
+    # (which reloads on the event) shows it.
+    new = finding(cycle, message="A new blocker the run found")
+    ReviewRun.objects.filter(pk=run.pk).update(
+        status="done", finished_at=timezone.now(), findings_open=1, findings_new=1
+    )
+    response = client.get(poll, headers=HX)
+    content = response.content.decode()
+    assert "1 open, 1 new" in content and "every 2s" not in content
+    assert "review-finished" in response.headers["HX-Trigger"]
+    assert 'hx-trigger="review-finished from:body"' in page
+    assert ids(client.get(FINDINGS, headers=HX)) == [new.pk]
+
+
+def test_operations_may_run_the_review_now_while_a_change_review_waits(
+    client, cycle, squad, olga, queued
+):
+    assert tasks.review_enqueue_now(cycle.pk)
+    client.force_login(olga)
+    page = client.get(FINDINGS).content.decode()
+    assert "is on its way" in page and "Run the review now" in page
+    response = client.post(reverse("findings_run"), headers=HX)
+    content = response.content.decode()
+    assert "Queued" in content and "Run the review now" not in content
+
+
+def test_a_review_someone_else_ran_now_shows_as_queued(client, cycle, squad, olga, carol, queued):
+    client.force_login(olga)
+    client.post(reverse("findings_run"))
+    client.force_login(carol)
+    page = client.get(FINDINGS).content.decode()
+    assert "Queued: waiting for a worker" in page
+    assert "every 2s" in page
+
+
+def test_an_idle_page_does_not_poll(client, cycle, squad, carol):
+    ReviewRun.objects.create(
+        cycle=cycle, trigger="schedule", today=timezone.localdate(), status="done"
+    )
+    client.force_login(carol)
+    page = client.get(FINDINGS).content.decode()
+    assert "Last review" in page
+    assert "every 2s" not in page and "on its way" not in page
+    # A review queued before the last one started is not on its way any more.
+    assert tasks.review_enqueue_now(cycle.pk)
+    ReviewRun.objects.create(
+        cycle=cycle, trigger="change", today=timezone.localdate(), status="done"
+    )
+    assert "every 2s" not in client.get(FINDINGS).content.decode()
+
+
+def test_the_poll_redraws_when_the_page_shows_something_else(client, cycle, squad, carol, queued):
+    assert tasks.review_enqueue_now(cycle.pk)
+    client.force_login(carol)
+    stale = reverse("findings_status") + "?was=busy&seen=running.1.running"
+    response = client.get(stale, headers=HX)
+    assert response.status_code == 200
+    assert "on its way" in response.content.decode()
 
 
 def test_run_now_needs_a_post_and_status_is_for_htmx(client, cycle, olga):
