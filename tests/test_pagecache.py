@@ -420,6 +420,7 @@ READ_BY_PAGES_NOT_CACHED = {
     "nodes": "the dependency graph",
     "was": "the findings page after a review run",
     "seen": "the findings page's poll of the review's status",
+    "initiative": "the initiative editors' check for similar work (a POST)",
 }
 
 
