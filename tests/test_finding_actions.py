@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -733,3 +734,70 @@ def test_bad_input_to_a_dependency_action_says_so_and_changes_nothing(
     dep.refresh_from_db()
     assert dep.status == "requested" and dep.version == 1
     assert not FindingEvent.objects.exists()
+
+
+# --- the review running while someone acts --------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("when", ["before it reads the plan", "while it judges"])
+def test_a_finding_settled_while_the_review_runs_stays_settled(monkeypatch, when):
+    """Olga says who leads while a review is under way, from another connection: whether
+    the review read the plan before or after her decision, the finding stays resolved by
+    her, and its history ends with what she did."""
+    from django.db import close_old_connections, connection, transaction
+
+    from planning import finding_actions as actions
+
+    with transaction.atomic():  # a squad's DRI must be a member by the time it commits
+        cycle = f.cycle()
+        olga = f.in_group(f.person("olga", "Olga Ortiz"), "Operations")
+        squads = [f.squad(key, dri=f.person(key), cycle=cycle) for key in ("cs", "product")]
+        wizard, assessment = (f.initiative(s, "onboarding") for s in squads)
+    alike_groups(monkeypatch)
+    [found] = run_review(cycle)
+
+    def olga_decides():
+        try:
+            actions.finding_lead(
+                finding=found,
+                lead=assessment,
+                fates={wizard.pk: "depend"},
+                versions={wizard.pk: 1, assessment.pk: 1},
+                by=olga,
+            )
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def in_another_connection():
+        other = threading.Thread(target=olga_decides)
+        other.start()
+        other.join(30)
+        assert not other.is_alive()
+
+    if when == "while it judges":
+        judge = services.review
+
+        def review(snapshot, today):
+            found_now = judge(snapshot, today)  # the plan as it was before she decided
+            in_another_connection()
+            return found_now
+
+        monkeypatch.setattr(services, "review", review)
+    else:
+        read = services.snapshot_for_cycle
+
+        def snapshot_for_cycle(c):
+            in_another_connection()
+            return read(c)
+
+        monkeypatch.setattr(services, "snapshot_for_cycle", snapshot_for_cycle)
+    services.review_run(cycle=cycle, today=dt.date(2027, 2, 1), trigger="command")
+
+    found.refresh_from_db()
+    assert found.state == "resolved" and found.state_changed_by == olga
+    history = list(FindingEvent.objects.filter(finding=found).values_list("action", flat=True))
+    assert history == ["lead"]
+    assert Dependency.objects.filter(from_initiative=wizard, to_initiative=assessment).count() == 1
