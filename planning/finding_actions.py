@@ -177,6 +177,20 @@ def _remember(
     return len(pairs)
 
 
+def _check_seen(initiatives: list[Initiative], versions: Mapping[int, int | None]) -> None:
+    """Lock the initiatives; if any moved past the version the person saw (or they sent
+    none), refuse, naming who changed it. Their `version` becomes the one saved now."""
+    current = dict(
+        Initiative.objects.select_for_update()
+        .filter(pk__in=[i.pk for i in initiatives])
+        .values_list("pk", "version")
+    )
+    for initiative in initiatives:
+        initiative.version = current[initiative.pk]
+        if versions.get(initiative.pk) != initiative.version:
+            raise _changed_since(initiative)
+
+
 def _changed_since(initiative: Initiative) -> ValidationError:
     entry = versioning.saved_entry(Initiative, initiative.pk, "version", initiative.version)
     who = display_name(entry.history_user) if entry and entry.history_user else "Someone"
@@ -226,11 +240,6 @@ def finding_lead(
                 f"This finding names more than {MAX_OVERLAP_INITIATIVES} initiatives; settle "
                 "it in smaller steps on the squads' plans."
             )
-        current = dict(
-            Initiative.objects.select_for_update()
-            .filter(pk__in=[i.pk for i in initiatives])
-            .values_list("pk", "version")
-        )
         live = [i for i in initiatives if i.status != Initiative.Status.DROPPED]
         if lead.pk not in {i.pk for i in live}:
             raise ValidationError(
@@ -239,10 +248,7 @@ def finding_lead(
         others = [i for i in live if i.pk != lead.pk]
         if not others:
             raise ValidationError("No other initiative of this finding is left to fold in.")
-        for initiative in live:
-            initiative.version = current[initiative.pk]
-            if versions.get(initiative.pk) != initiative.version:
-                raise _changed_since(initiative)
+        _check_seen(live, versions)
         missing = [i for i in others if fates.get(i.pk) not in FATES]
         if missing:
             raise ValidationError(
@@ -305,11 +311,20 @@ def finding_lead(
 # --- overlap: not the same work, or related and both kept ---------------------------------------
 
 
-def finding_judge_overlap(*, finding: Finding, verdict: str, by, reason: str = "") -> Finding:
+def finding_judge_overlap(
+    *,
+    finding: Finding,
+    verdict: str,
+    versions: Mapping[int, int | None],
+    by,
+    reason: str = "",
+) -> Finding:
     """Remember that the finding's initiatives are not the same work (the finding is
     resolved), or are related work both squads keep (dismissed with `reason`, required).
     Either way the review does not raise those pairs again while their texts stay as they
-    are now, give or take small edits."""
+    are now, give or take small edits. `versions` are the initiatives' versions the person
+    saw: the texts remembered are those they judged, so if any moved since, nothing is
+    written."""
     reason = (reason or "").strip()
     if verdict not in (OverlapVerdict.Verdict.NOT_SAME, OverlapVerdict.Verdict.RELATED):
         raise ValidationError("Say whether the work is not the same, or related and kept.")
@@ -332,6 +347,7 @@ def finding_judge_overlap(*, finding: Finding, verdict: str, by, reason: str = "
                 "Fewer than two squads' initiatives of this finding are left; the next "
                 "review will resolve it."
             )
+        _check_seen(live, versions)
         pairs = _remember(
             finding=locked, initiatives=live, verdict=verdict, by=by, now=now, reason=reason
         )

@@ -42,6 +42,13 @@ DATE_WIDGET = forms.DateInput(
 # --- forms ----------------------------------------------------------------------------------
 
 
+def seen_versions(data, initiatives: list[Initiative]) -> dict[int, int]:
+    """The versions of the initiatives the person saw, as `version_<id>` fields; one missing
+    or unreadable never matches (the service then says the initiative changed, and nothing
+    is written)."""
+    return {i.pk: posted_version({"version": data.get(f"version_{i.pk}")}) for i in initiatives}
+
+
 class LeadForm(FormWithErrors):
     """Which initiative leads, and what becomes of each other one."""
 
@@ -90,12 +97,7 @@ class LeadForm(FormWithErrors):
         return {i.pk: self.cleaned_data.get(f"fate_{i.pk}") for i in self.initiatives}
 
     def versions(self) -> dict[int, int]:
-        """The versions the person saw; one missing or unreadable never matches (the
-        service then says the initiative changed, and nothing is written)."""
-        return {
-            i.pk: posted_version({"version": self.cleaned_data.get(f"version_{i.pk}")})
-            for i in self.initiatives
-        }
+        return seen_versions(self.data, self.initiatives)
 
 
 class RelatedForm(FormWithErrors):
@@ -107,6 +109,20 @@ class RelatedForm(FormWithErrors):
         "one of their texts changes materially.",
         error_messages={"required": "Say why both squads keep their work."},
     )
+
+    def __init__(self, data=None, *, initiatives: list[Initiative]) -> None:
+        super().__init__(data)
+        self.initiatives = [i for i in initiatives if i.status != Initiative.Status.DROPPED]
+        for initiative in self.initiatives:
+            self.fields[f"version_{initiative.pk}"] = forms.CharField(
+                widget=forms.HiddenInput, initial=initiative.version, required=False
+            )
+
+    def version_fields(self):
+        return [self[f"version_{i.pk}"] for i in self.initiatives]
+
+    def versions(self) -> dict[int, int]:
+        return seen_versions(self.data, self.initiatives)
 
 
 class StageForm(FormWithErrors):
@@ -292,7 +308,10 @@ def finding_not_same(request: AuthedRequest, pk: int) -> HttpResponse:
     next_url = _next(request, finding)
     try:
         actions.finding_judge_overlap(
-            finding=finding, verdict=OverlapVerdict.Verdict.NOT_SAME, by=request.user
+            finding=finding,
+            verdict=OverlapVerdict.Verdict.NOT_SAME,
+            versions=seen_versions(request.POST, actions.overlap_initiatives(finding)),
+            by=request.user,
         )
     except ValidationError as error:
         return _refused(request, finding, " ".join(error.messages), next_url)
@@ -313,12 +332,16 @@ def finding_related(request: AuthedRequest, pk: int) -> HttpResponse:
         return _refused(request, finding, "This finding is settled already.", next_url)
     if refused := _too_large(request, finding, next_url):
         return refused
-    form = RelatedForm(request.POST if request.method == "POST" else None)
+    form = RelatedForm(
+        request.POST if request.method == "POST" else None,
+        initiatives=actions.overlap_initiatives(finding),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             actions.finding_judge_overlap(
                 finding=finding,
                 verdict=OverlapVerdict.Verdict.RELATED,
+                versions=form.versions(),
                 reason=form.cleaned_data["reason"],
                 by=request.user,
             )

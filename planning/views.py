@@ -218,6 +218,7 @@ def _subjects_for(findings: list[Finding]) -> None:
         return {a for a, _ in pairs}, {b for _, b in pairs}
 
     squads, deps, stages, initiatives, krs, people = {}, {}, {}, {}, {}, {}
+    initiative_versions: dict[str, tuple[int, int]] = {}
     if wanted["squad"]:
         squads = dict(Squad.objects.filter(key__in=wanted["squad"]).values_list("key", "name"))
     if wanted["dependency"]:
@@ -234,12 +235,11 @@ def _subjects_for(findings: list[Finding]) -> None:
         }
     if wanted["initiative"]:
         squad_keys, keys = split(wanted["initiative"])
-        initiatives = {
-            f"{sk}/{k}": t
-            for sk, k, t in Initiative.objects.filter(
-                squad__key__in=squad_keys, key__in=keys
-            ).values_list("squad__key", "key", "title")
-        }
+        for sk, k, t, pk, version in Initiative.objects.filter(
+            squad__key__in=squad_keys, key__in=keys
+        ).values_list("squad__key", "key", "title", "pk", "version"):
+            initiatives[f"{sk}/{k}"] = t
+            initiative_versions[f"{sk}/{k}"] = (pk, version)
     if wanted["key_result"]:
         squad_keys, keys = split(wanted["key_result"])
         krs = {
@@ -259,6 +259,12 @@ def _subjects_for(findings: list[Finding]) -> None:
     board = reverse("board:board")
     for finding in findings:
         found = []
+        # What the initiatives it names were when shown: a decision about them posts these.
+        finding.initiative_versions = [
+            initiative_versions[s.split(":", 1)[1]]
+            for s in finding.subjects or ()
+            if s.startswith("initiative:") and s.split(":", 1)[1] in initiative_versions
+        ]
         for subject in finding.subjects or ():
             kind, _, value = subject.partition(":")
             label = SUBJECT_TYPES.get(kind, kind.replace("_", " ").capitalize())

@@ -105,6 +105,11 @@ def lead_body(lead, *, fates: dict, due: str = "", versions: dict | None = None)
     return body
 
 
+def seen(*initiatives) -> dict:
+    """The versions of these initiatives as the finding showed them, as its forms post them."""
+    return {f"version_{i.pk}": str(i.version) for i in initiatives}
+
+
 def lead_url(finding) -> str:
     return reverse("finding_lead", args=[finding.pk])
 
@@ -273,7 +278,7 @@ def test_overlap_actions_404_405_and_sign_in(client, overlap, gap_finding, olga)
 def test_a_settled_finding_refuses_another_decision(client, overlap, alike, olga):
     wizard, assessment, campaign = alike
     client.force_login(olga)
-    client.post(reverse("finding_not_same", args=[overlap.pk]), headers=HX)
+    client.post(reverse("finding_not_same", args=[overlap.pk]), seen(*alike), headers=HX)
     response = client.post(
         lead_url(overlap), lead_body(wizard, fates={assessment: "drop", campaign: "drop"})
     )
@@ -300,7 +305,9 @@ def test_not_the_same_work_is_remembered_until_a_text_changes_materially(
     wizard, assessment, campaign = alike
     client.force_login(olga)
     response = client.post(
-        reverse("finding_not_same", args=[overlap.pk]), {"next": FINDINGS}, headers=HX
+        reverse("finding_not_same", args=[overlap.pk]),
+        {"next": FINDINGS, **seen(*alike)},
+        headers=HX,
     )
     assert "Remembered as not the same work" in text(response)
     overlap.refresh_from_db()
@@ -339,18 +346,18 @@ def test_not_the_same_work_is_remembered_until_a_text_changes_materially(
 
 
 def test_related_work_kept_by_both_needs_a_reason_and_dismisses_the_finding(
-    client, cycle, overlap, olga
+    client, cycle, overlap, alike, olga
 ):
     url = reverse("finding_related", args=[overlap.pk])
     client.force_login(olga)
-    response = client.post(url, {"reason": "  ", "next": FINDINGS}, headers=HX)
+    response = client.post(url, {"reason": "  ", "next": FINDINGS, **seen(*alike)}, headers=HX)
     assert "Say why both squads keep their work." in text(response)
     assert not OverlapVerdict.objects.exists()
     overlap.refresh_from_db()
     assert overlap.state == "open"
 
     reason = "Marketing teaches, Product routes: they meet <b>at</b> the first milestone."
-    response = client.post(url, {"reason": reason, "next": FINDINGS}, headers=HX)
+    response = client.post(url, {"reason": reason, "next": FINDINGS, **seen(*alike)}, headers=HX)
     content = response.content.decode()
     assert "Dismissed as related work that both squads keep." in content
     assert "meet &lt;b&gt;at&lt;/b&gt;" in content
@@ -801,3 +808,56 @@ def test_a_finding_settled_while_the_review_runs_stays_settled(monkeypatch, when
     history = list(FindingEvent.objects.filter(finding=found).values_list("action", flat=True))
     assert history == ["lead"]
     assert Dependency.objects.filter(from_initiative=wizard, to_initiative=assessment).count() == 1
+
+
+# --- a decision about texts that changed since the person read them ---------------------------
+
+
+def posted_by_form(page: str, action: str) -> dict:
+    """The hidden fields the form posting to `action` on this page sends."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)[0]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def rewrite(initiative, by, **changes) -> None:
+    values = {
+        field: getattr(initiative, field)
+        for field in squad_services.InitiativeFields.__annotations__
+    }
+    squad_services.initiative_update(initiative=initiative, values={**values, **changes}, by=by)
+
+
+@pytest.mark.parametrize("decision", ["finding_not_same", "finding_related"])
+def test_a_text_rewritten_after_the_finding_was_shown_is_not_judged_unseen(
+    client, cycle, overlap, alike, olga, bob, decision
+):
+    """Olga reads the finding; Bob then rewrites the wizard so it describes the campaign's
+    work. Her "not the same work" (or "related") was about the texts she read: it is refused,
+    saying who changed what, and the review still raises the new text."""
+    wizard = alike[0]
+    url = reverse(decision, args=[overlap.pk])
+    client.force_login(olga)
+    if decision == "finding_not_same":
+        shown = posted_by_form(client.get(FINDINGS).content.decode(), url)
+    else:
+        shown = posted_by_form(client.get(url).content.decode(), url)
+        shown["reason"] = "Different customers"
+    assert shown[f"version_{wizard.pk}"] == "1"
+    rewrite(wizard, bob, title="Onboarding education campaign", description="Teach them.")
+
+    response = client.post(url, shown, headers=HX)
+    assert "Bob Baker changed “Onboarding education campaign” after you opened" in text(response)
+    assert not OverlapVerdict.objects.exists()
+    overlap.refresh_from_db()
+    assert overlap.state == "open"
+    assert [refs(f) for f in run_review(cycle)] == [refs(overlap)]
+
+    # Read again, the same answer is taken.
+    if decision == "finding_not_same":
+        shown = posted_by_form(client.get(FINDINGS).content.decode(), url)
+    else:
+        shown = {**posted_by_form(client.get(url).content.decode(), url), "reason": "Kept"}
+    client.post(url, shown, headers=HX)
+    assert OverlapVerdict.objects.get(first=wizard, second=alike[1]).first_title == (
+        "Onboarding education campaign"
+    )

@@ -21,6 +21,7 @@ from tests.test_finding_actions import (  # noqa: F401 (fixtures)
     lead_body,
     marketing,
     mia,
+    seen,
 )
 from tests.test_web_findings import finding as make_finding
 
@@ -52,10 +53,12 @@ def judged(client, cycle, alike, needing, providing, marketing, olga):  # noqa: 
         reverse("finding_lead", args=[lead.pk]),
         lead_body(assessment, fates={wizard: "depend", folded: "drop"}),
     )
-    client.post(reverse("finding_not_same", args=[overlap_of(cycle, survey, quiz).pk]))
+    client.post(
+        reverse("finding_not_same", args=[overlap_of(cycle, survey, quiz).pk]), seen(survey, quiz)
+    )
     client.post(
         reverse("finding_related", args=[overlap_of(cycle, webinar, tour).pk]),
-        {"reason": "Both teach, to different people"},
+        {"reason": "Both teach, to different people", **seen(webinar, tour)},
     )
     client.post(
         reverse("finding_dismiss", args=[overlap_of(cycle, checklist, emails).pk]),
@@ -195,7 +198,10 @@ def test_groups_hold_no_pair_judged_apart(tmp_path, client, cycle, alike, olga, 
     of them, one finding at a time. The labels say so, and overlap_eval reads them."""
     wizard, assessment, education = alike
     client.force_login(olga)
-    client.post(reverse("finding_not_same", args=[overlap_of(cycle, wizard, education).pk]))
+    client.post(
+        reverse("finding_not_same", args=[overlap_of(cycle, wizard, education).pk]),
+        seen(wizard, education),
+    )
     for other in (wizard, education):
         client.post(
             reverse("finding_lead", args=[overlap_of(cycle, assessment, other).pk]),
