@@ -208,6 +208,8 @@ class LeadOutcome:
     finding: Finding
     lead: Initiative
     dependencies: list[Dependency] = field(default_factory=list)
+    # Of those, the ones that were on the board already, kept with their own dates.
+    kept: list[Dependency] = field(default_factory=list)
     dropped: list[Initiative] = field(default_factory=list)
     summary: str = ""
 
@@ -274,9 +276,12 @@ def finding_lead(
             existing = (
                 Dependency.objects.filter(from_initiative=other, to_initiative=lead)
                 .exclude(status=Dependency.Status.DECLINED)
+                .select_related("from_initiative__squad")
                 .first()
             )
-            if existing is None:
+            if existing is not None:
+                outcome.kept.append(existing)
+            else:
                 existing = dependency_services.dependency_create(
                     by=by,
                     from_initiative=other,
@@ -295,9 +300,14 @@ def finding_lead(
             finding=locked, initiatives=live, verdict=OverlapVerdict.Verdict.SAME, by=by, now=now
         )
         parts = [f"{lead.title} ({lead.squad.name}) leads."]
-        building = [d.from_initiative for d in outcome.dependencies]
+        building = [d.from_initiative for d in outcome.dependencies if d not in outcome.kept]
         if building:
             parts.append(f"Building on it, due {due:%d %b %Y}: {_names(building)}.")
+        if outcome.kept:
+            already = "; ".join(
+                f"{_names([d.from_initiative])}, due {d.due:%d %b %Y}" for d in outcome.kept
+            )
+            parts.append(f"Already building on it: {already}.")
         if outcome.dropped:
             parts.append(f"Dropped: {_names(outcome.dropped)}.")
         outcome.summary = " ".join(parts)

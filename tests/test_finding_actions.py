@@ -174,6 +174,34 @@ def test_the_others_may_be_due_on_a_date_the_person_gives(client, overlap, alike
     assert Initiative.objects.filter(status="dropped").count() == 0
 
 
+def test_work_already_building_on_the_lead_keeps_its_date_and_the_finding_says_so(
+    client, overlap, alike, olga, bob
+):
+    wizard, assessment, campaign = alike
+    Dependency.objects.create(
+        key="assessment-early",
+        from_initiative=wizard,
+        to_initiative=assessment,
+        what="The assessment, early",
+        due=dt.date(2027, 2, 15),
+    )
+    client.force_login(olga)
+    response = client.post(
+        lead_url(overlap),
+        lead_body(assessment, fates={wizard: "depend", campaign: "depend"}),
+        headers=HX,
+    )
+    said = visible(response.content.decode())
+    assert (
+        "Building on it, due 31 Mar 2027: Onboarding education campaign (Marketing Education). "
+        "Already building on it: In-app onboarding wizard (First 90 Days), due 15 Feb 2027."
+    ) in said
+    [kept] = Dependency.objects.filter(from_initiative=wizard, to_initiative=assessment)
+    assert kept.due == dt.date(2027, 2, 15)
+    board = visible(client.get(reverse("board:board")).content.decode())
+    assert board.count("The assessment, early") == 1
+
+
 def test_a_plain_post_redirects_and_says_what_was_done(client, overlap, alike, olga):
     wizard, assessment, campaign = alike
     client.force_login(olga)
