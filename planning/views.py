@@ -155,6 +155,13 @@ class DismissForm(forms.Form):
     )
 
 
+def card_ids(finding: Finding) -> str:
+    """`auto_id` for a form inside a finding's card: the findings page holds many cards and
+    its own filters (a "squad" field among them), so each form's ids name its finding, and
+    every label stays tied to its own field."""
+    return f"finding-{finding.pk}-%s"
+
+
 def _safe_next(request: HttpRequest, url: str | None) -> str | None:
     if (
         url
@@ -426,7 +433,9 @@ def finding_dismiss_form(request: AuthedRequest, pk: int) -> HttpResponse:
     if not access.can_triage_finding(access.actor_for(request), finding):
         raise PermissionDenied(READ_ONLY_TRIAGE)
     next_url = _safe_next(request, request.GET.get("next")) or reverse("finding", args=[pk])
-    return _finding_response(request, finding, next_url=next_url, dismiss_form=DismissForm())
+    return _finding_response(
+        request, finding, next_url=next_url, dismiss_form=DismissForm(auto_id=card_ids(finding))
+    )
 
 
 @require_POST
@@ -437,7 +446,9 @@ def finding_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     if not access.can_triage_finding(access.actor_for(request), finding):
         raise PermissionDenied(READ_ONLY_TRIAGE)
     next_url = _safe_next(request, request.POST.get("next")) or reverse("finding", args=[pk])
-    dismiss_form = DismissForm(request.POST) if action == "dismiss" else None
+    dismiss_form = (
+        DismissForm(request.POST, auto_id=card_ids(finding)) if action == "dismiss" else None
+    )
     if dismiss_form is not None and not dismiss_form.is_valid():
         return _finding_response(request, finding, next_url=next_url, dismiss_form=dismiss_form)
     try:

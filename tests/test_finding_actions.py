@@ -889,3 +889,46 @@ def test_a_text_rewritten_after_the_finding_was_shown_is_not_judged_unseen(
     assert OverlapVerdict.objects.get(first=wizard, second=alike[1]).first_title == (
         "Onboarding education campaign"
     )
+
+
+# --- a form opened in a card on the findings page ------------------------------------------
+
+
+def ids(html: str) -> list[str]:
+    return re.findall(r'\sid="([^"]+)"', html)
+
+
+@pytest.mark.parametrize(
+    ("finding", "route"),
+    [
+        ("gap_finding", "finding_stage"),
+        ("overlap", "finding_lead"),
+        ("overlap", "finding_related"),
+        ("overlap", "finding_dismiss"),
+        ("unaccepted", "finding_dependency"),
+    ],
+)
+def test_a_form_opened_in_a_card_keeps_its_labels_on_its_own_fields(
+    client, request, needing, admin_client, finding, route
+):
+    """The card's form is swapped into the findings page, which has filters of its own (a
+    squad among them) and another card with the same form open: no id of the form is
+    taken, so each label still points at its own field."""
+    shown = request.getfixturevalue(finding)
+    twin = make_finding(shown.cycle, rule=shown.rule, kind=shown.kind, subjects=shown.subjects)
+
+    def opened(which) -> tuple[str, list[str]]:
+        args = [which.pk, "move"] if route == "finding_dependency" else [which.pk]
+        card = admin_client.get(reverse(route, args=args), headers=HX).content.decode()
+        # The card's own ids, already on the page, are those it replaces.
+        own = rf"finding-{which.pk}(-message)?"
+        return card, [i for i in ids(card) if not re.fullmatch(own, i)]
+
+    card, in_card = opened(shown)
+    _, in_twin = opened(twin)
+    assert 'for="' in card
+    for label in re.findall(r'<label[^>]* for="([^"]+)"', card):
+        assert label in in_card
+    around = ids(admin_client.get(FINDINGS).content.decode()) + in_twin
+    assert not set(in_card) & set(around)
+    assert len(in_card) == len(set(in_card))
