@@ -30,6 +30,7 @@ from planning.models import (
     FindingEvent,
     Notification,
     NotificationPreference,
+    OverlapVerdict,
     ReviewRun,
     StagedImport,
 )
@@ -541,10 +542,17 @@ def finding_dismiss(*, finding: Finding, by, reason: str) -> Finding:
 
 
 def finding_reopen(*, finding: Finding, by) -> Finding:
-    """Undo an acknowledgement or a dismissal."""
-    return _finding_change(
-        finding, by=by, to=Finding.State.OPEN, allowed=("acknowledged", "dismissed")
-    )
+    """Undo an acknowledgement or a dismissal. Undoing "related, keep both" takes back the
+    verdicts it recorded too: else the review, leaving those pairs out, would resolve the
+    reopened finding at its next run as if nothing were there to decide."""
+    with transaction.atomic():
+        dismissed = finding.state == Finding.State.DISMISSED
+        reopened = _finding_change(
+            finding, by=by, to=Finding.State.OPEN, allowed=("acknowledged", "dismissed")
+        )
+        if dismissed:
+            OverlapVerdict.objects.filter(finding=finding).delete()
+    return reopened
 
 
 _EVENT_FOR = {

@@ -397,6 +397,25 @@ def test_related_work_kept_by_both_needs_a_reason_and_dismisses_the_finding(
     assert overlap.state == "dismissed"
 
 
+def test_reopening_work_kept_as_related_lets_the_review_raise_it_again(
+    client, cycle, overlap, alike, olga, leo
+):
+    client.force_login(olga)
+    client.post(
+        reverse("finding_related", args=[overlap.pk]),
+        {"reason": "Different customers", **seen(*alike)},
+    )
+    client.force_login(leo)
+    client.post(reverse("finding_act", args=[overlap.pk, "reopen"]))
+    overlap.refresh_from_db()
+    assert overlap.state == "open"
+    assert not OverlapVerdict.objects.exists()
+    # The review still finds the overlap: it stays open, for someone to decide again.
+    assert run_review(cycle) == [overlap]
+    page = text(client.get(FINDINGS))
+    assert lead_url(overlap) in page
+
+
 def test_the_related_form_opens_in_the_card(client, overlap, olga):
     client.force_login(olga)
     response = client.get(reverse("finding_related", args=[overlap.pk]), headers=HX)
