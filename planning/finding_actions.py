@@ -177,6 +177,20 @@ def _remember(
     return len(pairs)
 
 
+def _check_seen(initiatives: list[Initiative], versions: Mapping[int, int | None]) -> None:
+    """Lock the initiatives; if any moved past the version the person saw (or they sent
+    none), refuse, naming who changed it. Their `version` becomes the one saved now."""
+    current = dict(
+        Initiative.objects.select_for_update()
+        .filter(pk__in=[i.pk for i in initiatives])
+        .values_list("pk", "version")
+    )
+    for initiative in initiatives:
+        initiative.version = current[initiative.pk]
+        if versions.get(initiative.pk) != initiative.version:
+            raise _changed_since(initiative)
+
+
 def _changed_since(initiative: Initiative) -> ValidationError:
     entry = versioning.saved_entry(Initiative, initiative.pk, "version", initiative.version)
     who = display_name(entry.history_user) if entry and entry.history_user else "Someone"
@@ -194,6 +208,8 @@ class LeadOutcome:
     finding: Finding
     lead: Initiative
     dependencies: list[Dependency] = field(default_factory=list)
+    # Of those, the ones that were on the board already, kept with their own dates.
+    kept: list[Dependency] = field(default_factory=list)
     dropped: list[Initiative] = field(default_factory=list)
     summary: str = ""
 
@@ -226,11 +242,6 @@ def finding_lead(
                 f"This finding names more than {MAX_OVERLAP_INITIATIVES} initiatives; settle "
                 "it in smaller steps on the squads' plans."
             )
-        current = dict(
-            Initiative.objects.select_for_update()
-            .filter(pk__in=[i.pk for i in initiatives])
-            .values_list("pk", "version")
-        )
         live = [i for i in initiatives if i.status != Initiative.Status.DROPPED]
         if lead.pk not in {i.pk for i in live}:
             raise ValidationError(
@@ -239,10 +250,7 @@ def finding_lead(
         others = [i for i in live if i.pk != lead.pk]
         if not others:
             raise ValidationError("No other initiative of this finding is left to fold in.")
-        for initiative in live:
-            initiative.version = current[initiative.pk]
-            if versions.get(initiative.pk) != initiative.version:
-                raise _changed_since(initiative)
+        _check_seen(live, versions)
         missing = [i for i in others if fates.get(i.pk) not in FATES]
         if missing:
             raise ValidationError(
@@ -268,9 +276,12 @@ def finding_lead(
             existing = (
                 Dependency.objects.filter(from_initiative=other, to_initiative=lead)
                 .exclude(status=Dependency.Status.DECLINED)
+                .select_related("from_initiative__squad")
                 .first()
             )
-            if existing is None:
+            if existing is not None:
+                outcome.kept.append(existing)
+            else:
                 existing = dependency_services.dependency_create(
                     by=by,
                     from_initiative=other,
@@ -289,9 +300,14 @@ def finding_lead(
             finding=locked, initiatives=live, verdict=OverlapVerdict.Verdict.SAME, by=by, now=now
         )
         parts = [f"{lead.title} ({lead.squad.name}) leads."]
-        building = [d.from_initiative for d in outcome.dependencies]
+        building = [d.from_initiative for d in outcome.dependencies if d not in outcome.kept]
         if building:
             parts.append(f"Building on it, due {due:%d %b %Y}: {_names(building)}.")
+        if outcome.kept:
+            already = "; ".join(
+                f"{_names([d.from_initiative])}, due {d.due:%d %b %Y}" for d in outcome.kept
+            )
+            parts.append(f"Already building on it: {already}.")
         if outcome.dropped:
             parts.append(f"Dropped: {_names(outcome.dropped)}.")
         outcome.summary = " ".join(parts)
@@ -305,11 +321,20 @@ def finding_lead(
 # --- overlap: not the same work, or related and both kept ---------------------------------------
 
 
-def finding_judge_overlap(*, finding: Finding, verdict: str, by, reason: str = "") -> Finding:
+def finding_judge_overlap(
+    *,
+    finding: Finding,
+    verdict: str,
+    versions: Mapping[int, int | None],
+    by,
+    reason: str = "",
+) -> Finding:
     """Remember that the finding's initiatives are not the same work (the finding is
     resolved), or are related work both squads keep (dismissed with `reason`, required).
     Either way the review does not raise those pairs again while their texts stay as they
-    are now, give or take small edits."""
+    are now, give or take small edits. `versions` are the initiatives' versions the person
+    saw: the texts remembered are those they judged, so if any moved since, nothing is
+    written."""
     reason = (reason or "").strip()
     if verdict not in (OverlapVerdict.Verdict.NOT_SAME, OverlapVerdict.Verdict.RELATED):
         raise ValidationError("Say whether the work is not the same, or related and kept.")
@@ -332,6 +357,7 @@ def finding_judge_overlap(*, finding: Finding, verdict: str, by, reason: str = "
                 "Fewer than two squads' initiatives of this finding are left; the next "
                 "review will resolve it."
             )
+        _check_seen(live, versions)
         pairs = _remember(
             finding=locked, initiatives=live, verdict=verdict, by=by, now=now, reason=reason
         )

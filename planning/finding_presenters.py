@@ -31,6 +31,8 @@ class Offer:
     url: str
     post: bool = False
     was: str = ""  # the dependency's status as shown, for an answer posted at once
+    # (name, value) of hidden fields an answer posted at once sends: what was shown
+    hidden: tuple[tuple[str, str], ...] = ()
 
 
 def _url(name: str, finding: Finding, *args) -> str:
@@ -38,9 +40,19 @@ def _url(name: str, finding: Finding, *args) -> str:
 
 
 def _overlap_offers(finding: Finding) -> list[Offer]:
+    seen = tuple(
+        (f"version_{pk}", str(version))
+        for pk, version in getattr(finding, "initiative_versions", ())
+    )
     return [
         Offer("lead", "One squad leads…", _url("finding_lead", finding)),
-        Offer("not_same", "Not the same work", _url("finding_not_same", finding), post=True),
+        Offer(
+            "not_same",
+            "Not the same work",
+            _url("finding_not_same", finding),
+            post=True,
+            hidden=seen,
+        ),
         Offer("related", "Related, keep both…", _url("finding_related", finding)),
     ]
 

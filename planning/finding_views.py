@@ -27,7 +27,13 @@ from dependencies.models import Dependency, transition_problem
 from planning import finding_actions as actions
 from planning.finding_actions import FATES, OVERLAP_RULE, STAGE_RULE
 from planning.models import Finding, OverlapVerdict
-from planning.views import READ_ONLY_TRIAGE, _finding_or_404, _finding_response, _safe_next
+from planning.views import (
+    READ_ONLY_TRIAGE,
+    _finding_or_404,
+    _finding_response,
+    _safe_next,
+    card_ids,
+)
 from squads.models import Initiative, Squad
 
 READ_ONLY_STAGE = "Only leadership says which squad covers a journey stage."
@@ -40,6 +46,13 @@ DATE_WIDGET = forms.DateInput(
 
 
 # --- forms ----------------------------------------------------------------------------------
+
+
+def seen_versions(data, initiatives: list[Initiative]) -> dict[int, int]:
+    """The versions of the initiatives the person saw, as `version_<id>` fields; one missing
+    or unreadable never matches (the service then says the initiative changed, and nothing
+    is written)."""
+    return {i.pk: posted_version({"version": data.get(f"version_{i.pk}")}) for i in initiatives}
 
 
 class LeadForm(FormWithErrors):
@@ -59,8 +72,8 @@ class LeadForm(FormWithErrors):
         validators=[validate_date_in_range],
     )
 
-    def __init__(self, data=None, *, initiatives: list[Initiative]) -> None:
-        super().__init__(data)
+    def __init__(self, data=None, *, initiatives: list[Initiative], auto_id: str) -> None:
+        super().__init__(data, auto_id=auto_id)
         self.initiatives = [i for i in initiatives if i.status != Initiative.Status.DROPPED]
         self.fields["lead"].choices = [(str(i.pk), i.title) for i in self.initiatives]
         for initiative in self.initiatives:
@@ -90,12 +103,7 @@ class LeadForm(FormWithErrors):
         return {i.pk: self.cleaned_data.get(f"fate_{i.pk}") for i in self.initiatives}
 
     def versions(self) -> dict[int, int]:
-        """The versions the person saw; one missing or unreadable never matches (the
-        service then says the initiative changed, and nothing is written)."""
-        return {
-            i.pk: posted_version({"version": self.cleaned_data.get(f"version_{i.pk}")})
-            for i in self.initiatives
-        }
+        return seen_versions(self.data, self.initiatives)
 
 
 class RelatedForm(FormWithErrors):
@@ -108,6 +116,20 @@ class RelatedForm(FormWithErrors):
         error_messages={"required": "Say why both squads keep their work."},
     )
 
+    def __init__(self, data=None, *, initiatives: list[Initiative], auto_id: str) -> None:
+        super().__init__(data, auto_id=auto_id)
+        self.initiatives = [i for i in initiatives if i.status != Initiative.Status.DROPPED]
+        for initiative in self.initiatives:
+            self.fields[f"version_{initiative.pk}"] = forms.CharField(
+                widget=forms.HiddenInput, initial=initiative.version, required=False
+            )
+
+    def version_fields(self):
+        return [self[f"version_{i.pk}"] for i in self.initiatives]
+
+    def versions(self) -> dict[int, int]:
+        return seen_versions(self.data, self.initiatives)
+
 
 class StageForm(FormWithErrors):
     squad = forms.ModelChoiceField(
@@ -118,7 +140,7 @@ class StageForm(FormWithErrors):
     )
 
     def __init__(self, data=None, *, finding: Finding) -> None:
-        super().__init__(data)
+        super().__init__(data, auto_id=card_ids(finding))
         self.fields["squad"].queryset = Squad.objects.filter(cycle_id=finding.cycle_id).order_by(
             "name", "id"
         )
@@ -151,9 +173,10 @@ class DependencyActForm(FormWithErrors):
     )
     version = forms.CharField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, data=None, *, action: str, dependency: Dependency) -> None:
+    def __init__(self, data=None, *, action: str, dependency: Dependency, finding: Finding) -> None:
         super().__init__(
             data,
+            auto_id=card_ids(finding),
             initial={
                 "was": dependency.status,
                 "version": dependency.version,
@@ -258,7 +281,11 @@ def finding_lead(request: AuthedRequest, pk: int) -> HttpResponse:
     if refused := _too_large(request, finding, next_url):
         return refused
     initiatives = actions.overlap_initiatives(finding)
-    form = LeadForm(request.POST if request.method == "POST" else None, initiatives=initiatives)
+    form = LeadForm(
+        request.POST if request.method == "POST" else None,
+        initiatives=initiatives,
+        auto_id=card_ids(finding),
+    )
     if request.method == "POST" and form.is_valid():
         lead = form.lead_initiative()
         changed = {i.squad_id for i in form.initiatives if i.pk != lead.pk}
@@ -292,7 +319,10 @@ def finding_not_same(request: AuthedRequest, pk: int) -> HttpResponse:
     next_url = _next(request, finding)
     try:
         actions.finding_judge_overlap(
-            finding=finding, verdict=OverlapVerdict.Verdict.NOT_SAME, by=request.user
+            finding=finding,
+            verdict=OverlapVerdict.Verdict.NOT_SAME,
+            versions=seen_versions(request.POST, actions.overlap_initiatives(finding)),
+            by=request.user,
         )
     except ValidationError as error:
         return _refused(request, finding, " ".join(error.messages), next_url)
@@ -313,12 +343,17 @@ def finding_related(request: AuthedRequest, pk: int) -> HttpResponse:
         return _refused(request, finding, "This finding is settled already.", next_url)
     if refused := _too_large(request, finding, next_url):
         return refused
-    form = RelatedForm(request.POST if request.method == "POST" else None)
+    form = RelatedForm(
+        request.POST if request.method == "POST" else None,
+        initiatives=actions.overlap_initiatives(finding),
+        auto_id=card_ids(finding),
+    )
     if request.method == "POST" and form.is_valid():
         try:
             actions.finding_judge_overlap(
                 finding=finding,
                 verdict=OverlapVerdict.Verdict.RELATED,
+                versions=form.versions(),
                 reason=form.cleaned_data["reason"],
                 by=request.user,
             )
@@ -404,7 +439,10 @@ def finding_dependency(request: AuthedRequest, pk: int, action: str) -> HttpResp
         problem = f"This dependency is {dependency.get_status_display().lower()}: no date to move."
         return _refused(request, finding, problem, next_url)
     form = DependencyActForm(
-        request.POST if request.method == "POST" else None, action=action, dependency=dependency
+        request.POST if request.method == "POST" else None,
+        action=action,
+        dependency=dependency,
+        finding=finding,
     )
     if request.method == "POST" and form.is_valid():
         try:

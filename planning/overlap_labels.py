@@ -4,7 +4,10 @@ overlap detection against (`manage.py export_overlap_labels OUT.json`).
 Three kinds of label come from people's answers to overlap findings:
 
 - the same work: the initiatives of a finding someone settled with "one squad leads"
-  (verdict `same`), written as `groups`, as in a hand-made expected file;
+  (verdict `same`), written as `groups`, as in a hand-made expected file. Findings settled
+  one after another that share an initiative make one group, except that a group never
+  holds a pair people judged otherwise (not the same, or related): it is split into its
+  largest parts without one, as the review splits its own groups;
 - not the same work: the pairs of a finding judged "not the same work" (verdict
   `not_same`), written as `not_same` pairs, which overlap_eval counts as negatives;
 - related, both kept: the pairs of a finding dismissed as "related, keep both" (verdict
@@ -30,6 +33,7 @@ from django.db.models import Q
 
 from core.models import Cycle
 from planning.models import Finding, OverlapVerdict
+from planning.overlap_verdicts import split_group
 from planning.planning_file import export_document
 from squads.models import Initiative
 
@@ -53,9 +57,17 @@ class Labels:
             "related": [list(p) for p in self.related],
         }
 
+    def same_pairs(self) -> set[Pair]:
+        """The pairs of different squads the groups say are the same work."""
+        return {
+            _pair(a, b)
+            for group in self.groups
+            for a, b in combinations(group, 2)
+            if a.split("/")[0] != b.split("/")[0]
+        }
+
     def __len__(self) -> int:
-        pairs = sum(len(g) * (len(g) - 1) // 2 for g in self.groups)
-        return pairs + len(self.not_same) + len(self.related)
+        return len(self.same_pairs()) + len(self.not_same) + len(self.related)
 
 
 def collect(cycle_key: str | None = None) -> Labels:
@@ -85,13 +97,18 @@ def collect(cycle_key: str | None = None) -> Labels:
             labels.not_same.append(_pair(first, second))
         else:
             labels.related.append(_pair(first, second))
-    labels.groups = _components(same)
     for finding in dismissed.order_by("id"):
         for pair in _dismissed_pairs(finding):
             if frozenset(pair) not in judged:
                 judged.add(frozenset(pair))
                 labels.related.append(pair)
                 cycles.add(finding.cycle.key)
+    apart = {frozenset(p) for p in labels.not_same + labels.related}
+    labels.groups = [
+        list(part)
+        for group in _components(same)
+        for part in split_group(group, apart, {ref: ref.split("/")[0] for ref in group})
+    ]
     labels.not_same.sort()
     labels.related.sort()
     labels.cycles = sorted(cycles)

@@ -31,6 +31,7 @@ from planning.models import (
     FindingEvent,
     Notification,
     NotificationPreference,
+    OverlapVerdict,
     ReviewRun,
     StagedImport,
 )
@@ -90,9 +91,15 @@ def review_run(*, cycle: Cycle, today: dt.date | None = None, trigger: str) -> R
         with _ReviewLease(run.pk), transaction.atomic():
             review_lock(cycle)
             cycle.refresh_from_db()
+            # The findings' states before the plan they judge: a finding someone settles
+            # while the review judges (its plan read before they acted) keeps their word
+            # instead of coming back as found again.
+            before = findings_stored(cycle)
             snapshot = snapshot_for_cycle(cycle)
             findings = review(snapshot, today)
-            stored = findings_store(cycle=cycle, snapshot=snapshot, findings=findings)
+            stored = findings_store(
+                cycle=cycle, snapshot=snapshot, findings=findings, existing=before
+            )
             if settings.REVIEW_PAUSE_SECONDS:
                 _pause_before_commit(cycle)
             # From here to the commit the run's row is locked: renewing skips it meanwhile,
@@ -279,12 +286,23 @@ class _Stored:
         )
 
 
+def findings_stored(cycle: Cycle) -> dict[str, _Stored]:
+    """The cycle's stored findings as findings_store compares them, by identity."""
+    return {
+        row[1]: _Stored(row)
+        for row in Finding.objects.filter(cycle=cycle).values_list(
+            "pk", "identity", "state", "rule", *_CONTENT_FIELDS, *_ACK_FIELDS
+        )
+    }
+
+
 def findings_store(
     *,
     cycle: Cycle,
     snapshot: Snapshot,
     findings: Sequence[FindingData],
     now: dt.datetime | None = None,
+    existing: dict[str, _Stored] | None = None,
 ) -> StoreOutcome:
     """Make the stored findings of a cycle agree with what the review found now.
 
@@ -296,15 +314,17 @@ def findings_store(
     group of initiatives, which carries on as that group. New high-severity findings, and
     those that opened again, notify the DRIs of the squads concerned. Call it inside a
     transaction that holds review_lock(cycle).
+
+    `existing` (findings_stored) is what was stored when the review began, read before
+    the snapshot: a finding someone settles while the review runs is live in it, so its
+    state is left as they set it (and one is resolved as gone only if it is still live
+    when this writes). Read after the snapshot, their decision would look older than the
+    plan the review judged, and the review would reopen the finding they had just settled.
     """
     now = now or timezone.now()
     states = SubjectStates(snapshot)
-    existing = {
-        row[1]: _Stored(row)
-        for row in Finding.objects.filter(cycle=cycle).values_list(
-            "pk", "identity", "state", "rule", *_CONTENT_FIELDS, *_ACK_FIELDS
-        )
-    }
+    if existing is None:
+        existing = findings_stored(cycle)
     outcome = StoreOutcome()
     create: list[tuple[FindingData, dict]] = []
     reopen: list[Finding] = []
@@ -369,10 +389,19 @@ def findings_store(
         worse, [*_CONTENT_FIELDS, *_STATE_FIELDS, "identity"], batch_size=_BATCH
     )
     Finding.objects.bulk_update(refresh, _CONTENT_FIELDS, batch_size=_BATCH)
+    still_live = []
     for start in range(0, len(gone), _BATCH):
-        Finding.objects.filter(pk__in=gone[start : start + _BATCH], state__in=_LIVE).update(
+        # Those someone settled meanwhile keep their state, and their timeline its end.
+        batch = list(
+            Finding.objects.select_for_update()
+            .filter(pk__in=gone[start : start + _BATCH], state__in=_LIVE)
+            .values_list("pk", flat=True)
+        )
+        Finding.objects.filter(pk__in=batch).update(
             state=Finding.State.RESOLVED, state_changed_by=None, state_changed_at=now
         )
+        still_live += batch
+    gone = still_live
     Finding.objects.filter(cycle=cycle, state__in=_LIVE, last_seen__lt=now).update(last_seen=now)
     _insert(
         FindingEvent,
@@ -671,10 +700,17 @@ def finding_dismiss(*, finding: Finding, by, reason: str) -> Finding:
 
 
 def finding_reopen(*, finding: Finding, by) -> Finding:
-    """Undo an acknowledgement or a dismissal."""
-    return _finding_change(
-        finding, by=by, to=Finding.State.OPEN, allowed=("acknowledged", "dismissed")
-    )
+    """Undo an acknowledgement or a dismissal. Undoing "related, keep both" takes back the
+    verdicts it recorded too: else the review, leaving those pairs out, would resolve the
+    reopened finding at its next run as if nothing were there to decide."""
+    with transaction.atomic():
+        dismissed = finding.state == Finding.State.DISMISSED
+        reopened = _finding_change(
+            finding, by=by, to=Finding.State.OPEN, allowed=("acknowledged", "dismissed")
+        )
+        if dismissed:
+            OverlapVerdict.objects.filter(finding=finding).delete()
+    return reopened
 
 
 _EVENT_FOR = {

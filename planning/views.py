@@ -155,6 +155,13 @@ class DismissForm(forms.Form):
     )
 
 
+def card_ids(finding: Finding) -> str:
+    """`auto_id` for a form inside a finding's card: the findings page holds many cards and
+    its own filters (a "squad" field among them), so each form's ids name its finding, and
+    every label stays tied to its own field."""
+    return f"finding-{finding.pk}-%s"
+
+
 def _safe_next(request: HttpRequest, url: str | None) -> str | None:
     if (
         url
@@ -218,6 +225,7 @@ def _subjects_for(findings: list[Finding]) -> None:
         return {a for a, _ in pairs}, {b for _, b in pairs}
 
     squads, deps, stages, initiatives, krs, people = {}, {}, {}, {}, {}, {}
+    initiative_versions: dict[str, tuple[int, int]] = {}
     if wanted["squad"]:
         squads = dict(Squad.objects.filter(key__in=wanted["squad"]).values_list("key", "name"))
     if wanted["dependency"]:
@@ -234,12 +242,11 @@ def _subjects_for(findings: list[Finding]) -> None:
         }
     if wanted["initiative"]:
         squad_keys, keys = split(wanted["initiative"])
-        initiatives = {
-            f"{sk}/{k}": t
-            for sk, k, t in Initiative.objects.filter(
-                squad__key__in=squad_keys, key__in=keys
-            ).values_list("squad__key", "key", "title")
-        }
+        for sk, k, t, pk, version in Initiative.objects.filter(
+            squad__key__in=squad_keys, key__in=keys
+        ).values_list("squad__key", "key", "title", "pk", "version"):
+            initiatives[f"{sk}/{k}"] = t
+            initiative_versions[f"{sk}/{k}"] = (pk, version)
     if wanted["key_result"]:
         squad_keys, keys = split(wanted["key_result"])
         krs = {
@@ -259,6 +266,12 @@ def _subjects_for(findings: list[Finding]) -> None:
     board = reverse("board:board")
     for finding in findings:
         found = []
+        # What the initiatives it names were when shown: a decision about them posts these.
+        finding.initiative_versions = [
+            initiative_versions[s.split(":", 1)[1]]
+            for s in finding.subjects or ()
+            if s.startswith("initiative:") and s.split(":", 1)[1] in initiative_versions
+        ]
         for subject in finding.subjects or ():
             kind, _, value = subject.partition(":")
             label = SUBJECT_TYPES.get(kind, kind.replace("_", " ").capitalize())
@@ -422,7 +435,9 @@ def finding_dismiss_form(request: AuthedRequest, pk: int) -> HttpResponse:
     if not access.can_triage_finding(access.actor_for(request), finding):
         raise PermissionDenied(READ_ONLY_TRIAGE)
     next_url = _safe_next(request, request.GET.get("next")) or reverse("finding", args=[pk])
-    return _finding_response(request, finding, next_url=next_url, dismiss_form=DismissForm())
+    return _finding_response(
+        request, finding, next_url=next_url, dismiss_form=DismissForm(auto_id=card_ids(finding))
+    )
 
 
 @require_POST
@@ -433,7 +448,9 @@ def finding_act(request: AuthedRequest, pk: int, action: str) -> HttpResponse:
     if not access.can_triage_finding(access.actor_for(request), finding):
         raise PermissionDenied(READ_ONLY_TRIAGE)
     next_url = _safe_next(request, request.POST.get("next")) or reverse("finding", args=[pk])
-    dismiss_form = DismissForm(request.POST) if action == "dismiss" else None
+    dismiss_form = (
+        DismissForm(request.POST, auto_id=card_ids(finding)) if action == "dismiss" else None
+    )
     if dismiss_form is not None and not dismiss_form.is_valid():
         return _finding_response(request, finding, next_url=next_url, dismiss_form=dismiss_form)
     try:

@@ -416,6 +416,90 @@ def test_the_review_flags_the_onboarding_memos_that_are_the_same_work(
     screenshot(page, artifacts, "findings-after-review")
 
 
+def test_operations_settles_the_onboarding_overlap_with_one_squad_leading(
+    page: Page, artifacts: Path
+):
+    from core.models import Cycle
+    from planning.services import review_run
+
+    review_run(cycle=Cycle.objects.get(key="fy2027"), trigger="manual")
+    lead, follower = MEMOS[:2]
+    # Sam runs the board for operations.
+    sign_in(page, "sam")
+    page.goto("/findings/")
+    card = page.locator("article.finding").filter(has_text=lead).filter(has_text=follower)
+    expect(card).to_have_count(1)
+    page.evaluate("window.stillTheSamePage = true")
+
+    card.get_by_role("link", name="One squad leads…").click()
+    card.get_by_role("radio", name=lead, exact=True).check()
+    card.get_by_label(f"What becomes of “{follower}” if it does not lead").select_option(
+        label="Builds on the lead's work"
+    )
+    screenshot(page, artifacts, "finding-lead-form")
+    assert not accessibility_problems(page)
+    card.get_by_role("button", name="Record who leads").click()
+
+    # Settled in place, saying who leads and what builds on it.
+    expect(card.locator(".finding__side .badge--resolved")).to_have_text("Resolved")
+    # Due when the lead's initiative ends, as the form said when left empty.
+    expect(card.get_by_role("status")).to_have_text(
+        f"{lead} (CS Onboarding Pillar) leads. Building on it, due 30 Jun 2027: "
+        f"{follower} (Product-led Growth)."
+    )
+    expect(card.get_by_role("link", name="One squad leads…")).to_have_count(0)
+    assert page.evaluate("window.stillTheSamePage") is True
+    screenshot(page, artifacts, "finding-lead-done")
+
+    # Reloaded, the page lists it among how findings ended; its own page keeps it in its
+    # history, with who did it.
+    page.reload()
+    ended = page.get_by_role("region", name="How findings ended")
+    outcome = ended.get_by_role("listitem").filter(has_text="One squad leads")
+    expect(outcome).to_contain_text(f"by Sam Lindqvist: {lead} (CS Onboarding Pillar) leads.")
+    outcome.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Similar initiatives")
+    history = page.get_by_role("region", name="History")
+    expect(history).to_contain_text("Found by the review")
+    expect(history).to_contain_text("One squad leads by Sam Lindqvist")
+    expect(history).to_contain_text(f"{lead} (CS Onboarding Pillar) leads.")
+
+    # The Product-led Growth memo now depends on the CS memo, for everyone to see.
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Board").click()
+    row = page.get_by_role("row").filter(has_text=f"{lead} (led by CS Onboarding Pillar)")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(follower)
+    expect(row).to_contain_text("Product-led Growth")
+    expect(row).to_contain_text("30 Jun 2027")
+    expect(row.locator(".badge--requested")).to_have_text("Requested")
+    screenshot(page, artifacts, "finding-lead-board")
+
+
+def test_leadership_settles_a_stage_nobody_covers_by_assigning_a_squad(page: Page, artifacts: Path):
+    from core.models import Cycle
+    from planning.services import review_run
+
+    review_run(cycle=Cycle.objects.get(key="fy2027"), trigger="manual")
+    # Priya, the VP of Customer Success, sits in leadership.
+    sign_in(page, "priya")
+    page.goto("/findings/")
+    card = page.locator("article.finding").filter(has_text="covers the Renewal stage")
+    expect(card).to_have_count(1)
+
+    card.get_by_role("link", name="Assign a squad…").click()
+    card.get_by_label("Which squad covers the stage from now on?").select_option(label=SQUAD_NAME)
+    card.get_by_role("button", name="Assign the squad").click()
+
+    expect(card.locator(".finding__side .badge--resolved")).to_have_text("Resolved")
+    expect(card.get_by_role("status")).to_contain_text(
+        f"{SQUAD_NAME} covers the Renewal stage now."
+    )
+    screenshot(page, artifacts, "finding-stage-done")
+
+    page.goto(f"/journeys/{JOURNEY}/")
+    expect(page.get_by_label("Squads covering Renewal")).to_contain_text(SQUAD_NAME)
+
+
 def test_main_pages_have_no_serious_accessibility_violations(page: Page, artifacts: Path):
     from core.models import Cycle
     from planning.services import review_run

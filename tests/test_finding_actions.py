@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 from types import SimpleNamespace
 
 import pytest
@@ -104,6 +105,11 @@ def lead_body(lead, *, fates: dict, due: str = "", versions: dict | None = None)
     return body
 
 
+def seen(*initiatives) -> dict:
+    """The versions of these initiatives as the finding showed them, as its forms post them."""
+    return {f"version_{i.pk}": str(i.version) for i in initiatives}
+
+
 def lead_url(finding) -> str:
     return reverse("finding_lead", args=[finding.pk])
 
@@ -166,6 +172,34 @@ def test_the_others_may_be_due_on_a_date_the_person_gives(client, overlap, alike
     assert {d.from_initiative for d in deps} == {assessment, campaign}
     assert {d.due for d in deps} == {dt.date(2027, 2, 15)}
     assert Initiative.objects.filter(status="dropped").count() == 0
+
+
+def test_work_already_building_on_the_lead_keeps_its_date_and_the_finding_says_so(
+    client, overlap, alike, olga, bob
+):
+    wizard, assessment, campaign = alike
+    Dependency.objects.create(
+        key="assessment-early",
+        from_initiative=wizard,
+        to_initiative=assessment,
+        what="The assessment, early",
+        due=dt.date(2027, 2, 15),
+    )
+    client.force_login(olga)
+    response = client.post(
+        lead_url(overlap),
+        lead_body(assessment, fates={wizard: "depend", campaign: "depend"}),
+        headers=HX,
+    )
+    said = visible(response.content.decode())
+    assert (
+        "Building on it, due 31 Mar 2027: Onboarding education campaign (Marketing Education). "
+        "Already building on it: In-app onboarding wizard (First 90 Days), due 15 Feb 2027."
+    ) in said
+    [kept] = Dependency.objects.filter(from_initiative=wizard, to_initiative=assessment)
+    assert kept.due == dt.date(2027, 2, 15)
+    board = visible(client.get(reverse("board:board")).content.decode())
+    assert board.count("The assessment, early") == 1
 
 
 def test_a_plain_post_redirects_and_says_what_was_done(client, overlap, alike, olga):
@@ -272,7 +306,7 @@ def test_overlap_actions_404_405_and_sign_in(client, overlap, gap_finding, olga)
 def test_a_settled_finding_refuses_another_decision(client, overlap, alike, olga):
     wizard, assessment, campaign = alike
     client.force_login(olga)
-    client.post(reverse("finding_not_same", args=[overlap.pk]), headers=HX)
+    client.post(reverse("finding_not_same", args=[overlap.pk]), seen(*alike), headers=HX)
     response = client.post(
         lead_url(overlap), lead_body(wizard, fates={assessment: "drop", campaign: "drop"})
     )
@@ -299,7 +333,9 @@ def test_not_the_same_work_is_remembered_until_a_text_changes_materially(
     wizard, assessment, campaign = alike
     client.force_login(olga)
     response = client.post(
-        reverse("finding_not_same", args=[overlap.pk]), {"next": FINDINGS}, headers=HX
+        reverse("finding_not_same", args=[overlap.pk]),
+        {"next": FINDINGS, **seen(*alike)},
+        headers=HX,
     )
     assert "Remembered as not the same work" in text(response)
     overlap.refresh_from_db()
@@ -338,18 +374,18 @@ def test_not_the_same_work_is_remembered_until_a_text_changes_materially(
 
 
 def test_related_work_kept_by_both_needs_a_reason_and_dismisses_the_finding(
-    client, cycle, overlap, olga
+    client, cycle, overlap, alike, olga
 ):
     url = reverse("finding_related", args=[overlap.pk])
     client.force_login(olga)
-    response = client.post(url, {"reason": "  ", "next": FINDINGS}, headers=HX)
+    response = client.post(url, {"reason": "  ", "next": FINDINGS, **seen(*alike)}, headers=HX)
     assert "Say why both squads keep their work." in text(response)
     assert not OverlapVerdict.objects.exists()
     overlap.refresh_from_db()
     assert overlap.state == "open"
 
     reason = "Marketing teaches, Product routes: they meet <b>at</b> the first milestone."
-    response = client.post(url, {"reason": reason, "next": FINDINGS}, headers=HX)
+    response = client.post(url, {"reason": reason, "next": FINDINGS, **seen(*alike)}, headers=HX)
     content = response.content.decode()
     assert "Dismissed as related work that both squads keep." in content
     assert "meet &lt;b&gt;at&lt;/b&gt;" in content
@@ -359,6 +395,25 @@ def test_related_work_kept_by_both_needs_a_reason_and_dismisses_the_finding(
     assert run_review(cycle) == []
     overlap.refresh_from_db()
     assert overlap.state == "dismissed"
+
+
+def test_reopening_work_kept_as_related_lets_the_review_raise_it_again(
+    client, cycle, overlap, alike, olga, leo
+):
+    client.force_login(olga)
+    client.post(
+        reverse("finding_related", args=[overlap.pk]),
+        {"reason": "Different customers", **seen(*alike)},
+    )
+    client.force_login(leo)
+    client.post(reverse("finding_act", args=[overlap.pk, "reopen"]))
+    overlap.refresh_from_db()
+    assert overlap.state == "open"
+    assert not OverlapVerdict.objects.exists()
+    # The review still finds the overlap: it stays open, for someone to decide again.
+    assert run_review(cycle) == [overlap]
+    page = text(client.get(FINDINGS))
+    assert lead_url(overlap) in page
 
 
 def test_the_related_form_opens_in_the_card(client, overlap, olga):
@@ -733,3 +788,166 @@ def test_bad_input_to_a_dependency_action_says_so_and_changes_nothing(
     dep.refresh_from_db()
     assert dep.status == "requested" and dep.version == 1
     assert not FindingEvent.objects.exists()
+
+
+# --- the review running while someone acts --------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("when", ["before it reads the plan", "while it judges"])
+def test_a_finding_settled_while_the_review_runs_stays_settled(monkeypatch, when):
+    """Olga says who leads while a review is under way, from another connection: whether
+    the review read the plan before or after her decision, the finding stays resolved by
+    her, and its history ends with what she did."""
+    from django.db import close_old_connections, connection, transaction
+
+    from planning import finding_actions as actions
+
+    with transaction.atomic():  # a squad's DRI must be a member by the time it commits
+        cycle = f.cycle()
+        olga = f.in_group(f.person("olga", "Olga Ortiz"), "Operations")
+        squads = [f.squad(key, dri=f.person(key), cycle=cycle) for key in ("cs", "product")]
+        wizard, assessment = (f.initiative(s, "onboarding") for s in squads)
+    alike_groups(monkeypatch)
+    [found] = run_review(cycle)
+
+    def olga_decides():
+        try:
+            actions.finding_lead(
+                finding=found,
+                lead=assessment,
+                fates={wizard.pk: "depend"},
+                versions={wizard.pk: 1, assessment.pk: 1},
+                by=olga,
+            )
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def in_another_connection():
+        other = threading.Thread(target=olga_decides)
+        other.start()
+        other.join(30)
+        assert not other.is_alive()
+
+    if when == "while it judges":
+        judge = services.review
+
+        def review(snapshot, today):
+            found_now = judge(snapshot, today)  # the plan as it was before she decided
+            in_another_connection()
+            return found_now
+
+        monkeypatch.setattr(services, "review", review)
+    else:
+        read = services.snapshot_for_cycle
+
+        def snapshot_for_cycle(c):
+            in_another_connection()
+            return read(c)
+
+        monkeypatch.setattr(services, "snapshot_for_cycle", snapshot_for_cycle)
+    services.review_run(cycle=cycle, today=dt.date(2027, 2, 1), trigger="command")
+
+    found.refresh_from_db()
+    assert found.state == "resolved" and found.state_changed_by == olga
+    history = list(FindingEvent.objects.filter(finding=found).values_list("action", flat=True))
+    assert history == ["lead"]
+    assert Dependency.objects.filter(from_initiative=wizard, to_initiative=assessment).count() == 1
+
+
+# --- a decision about texts that changed since the person read them ---------------------------
+
+
+def posted_by_form(page: str, action: str) -> dict:
+    """The hidden fields the form posting to `action` on this page sends."""
+    form = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)[0]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
+def rewrite(initiative, by, **changes) -> None:
+    values = {
+        field: getattr(initiative, field)
+        for field in squad_services.InitiativeFields.__annotations__
+    }
+    squad_services.initiative_update(initiative=initiative, values={**values, **changes}, by=by)
+
+
+@pytest.mark.parametrize("decision", ["finding_not_same", "finding_related"])
+def test_a_text_rewritten_after_the_finding_was_shown_is_not_judged_unseen(
+    client, cycle, overlap, alike, olga, bob, decision
+):
+    """Olga reads the finding; Bob then rewrites the wizard so it describes the campaign's
+    work. Her "not the same work" (or "related") was about the texts she read: it is refused,
+    saying who changed what, and the review still raises the new text."""
+    wizard = alike[0]
+    url = reverse(decision, args=[overlap.pk])
+    client.force_login(olga)
+    if decision == "finding_not_same":
+        shown = posted_by_form(client.get(FINDINGS).content.decode(), url)
+    else:
+        shown = posted_by_form(client.get(url).content.decode(), url)
+        shown["reason"] = "Different customers"
+    assert shown[f"version_{wizard.pk}"] == "1"
+    rewrite(wizard, bob, title="Onboarding education campaign", description="Teach them.")
+
+    response = client.post(url, shown, headers=HX)
+    assert "Bob Baker changed “Onboarding education campaign” after you opened" in text(response)
+    assert not OverlapVerdict.objects.exists()
+    overlap.refresh_from_db()
+    assert overlap.state == "open"
+    assert [refs(f) for f in run_review(cycle)] == [refs(overlap)]
+
+    # Read again, the same answer is taken.
+    if decision == "finding_not_same":
+        shown = posted_by_form(client.get(FINDINGS).content.decode(), url)
+    else:
+        shown = {**posted_by_form(client.get(url).content.decode(), url), "reason": "Kept"}
+    client.post(url, shown, headers=HX)
+    assert OverlapVerdict.objects.get(first=wizard, second=alike[1]).first_title == (
+        "Onboarding education campaign"
+    )
+
+
+# --- a form opened in a card on the findings page ------------------------------------------
+
+
+def ids(html: str) -> list[str]:
+    return re.findall(r'\sid="([^"]+)"', html)
+
+
+@pytest.mark.parametrize(
+    ("finding", "route"),
+    [
+        ("gap_finding", "finding_stage"),
+        ("overlap", "finding_lead"),
+        ("overlap", "finding_related"),
+        ("overlap", "finding_dismiss"),
+        ("unaccepted", "finding_dependency"),
+    ],
+)
+def test_a_form_opened_in_a_card_keeps_its_labels_on_its_own_fields(
+    client, request, needing, admin_client, finding, route
+):
+    """The card's form is swapped into the findings page, which has filters of its own (a
+    squad among them) and another card with the same form open: no id of the form is
+    taken, so each label still points at its own field."""
+    shown = request.getfixturevalue(finding)
+    twin = make_finding(shown.cycle, rule=shown.rule, kind=shown.kind, subjects=shown.subjects)
+
+    def opened(which) -> tuple[str, list[str]]:
+        args = [which.pk, "move"] if route == "finding_dependency" else [which.pk]
+        card = admin_client.get(reverse(route, args=args), headers=HX).content.decode()
+        # The card's own ids, already on the page, are those it replaces.
+        own = rf"finding-{which.pk}(-message)?"
+        return card, [i for i in ids(card) if not re.fullmatch(own, i)]
+
+    card, in_card = opened(shown)
+    _, in_twin = opened(twin)
+    assert 'for="' in card
+    for label in re.findall(r'<label[^>]* for="([^"]+)"', card):
+        assert label in in_card
+    around = ids(admin_client.get(FINDINGS).content.decode()) + in_twin
+    assert not set(in_card) & set(around)
+    assert len(in_card) == len(set(in_card))

@@ -21,6 +21,7 @@ from tests.test_finding_actions import (  # noqa: F401 (fixtures)
     lead_body,
     marketing,
     mia,
+    seen,
 )
 from tests.test_web_findings import finding as make_finding
 
@@ -52,10 +53,12 @@ def judged(client, cycle, alike, needing, providing, marketing, olga):  # noqa: 
         reverse("finding_lead", args=[lead.pk]),
         lead_body(assessment, fates={wizard: "depend", folded: "drop"}),
     )
-    client.post(reverse("finding_not_same", args=[overlap_of(cycle, survey, quiz).pk]))
+    client.post(
+        reverse("finding_not_same", args=[overlap_of(cycle, survey, quiz).pk]), seen(survey, quiz)
+    )
     client.post(
         reverse("finding_related", args=[overlap_of(cycle, webinar, tour).pk]),
-        {"reason": "Both teach, to different people"},
+        {"reason": "Both teach, to different people", **seen(webinar, tour)},
     )
     client.post(
         reverse("finding_dismiss", args=[overlap_of(cycle, checklist, emails).pk]),
@@ -188,3 +191,29 @@ def test_a_pair_cannot_be_both_the_same_and_not_the_same_work(tmp_path, judged, 
     bad.write_text(json.dumps({"groups": [], "not_same": [["only-one"]]}))
     with pytest.raises(CommandError, match='"not_same" is a list of pairs'):
         evaluate(tmp_path / "labels.json", bad)
+
+
+def test_groups_hold_no_pair_judged_apart(tmp_path, client, cycle, alike, olga, monkeypatch):  # noqa: F811
+    """The wizard and the campaign are not the same work; later the assessment leads each
+    of them, one finding at a time. The labels say so, and overlap_eval reads them."""
+    wizard, assessment, education = alike
+    client.force_login(olga)
+    client.post(
+        reverse("finding_not_same", args=[overlap_of(cycle, wizard, education).pk]),
+        seen(wizard, education),
+    )
+    for other in (wizard, education):
+        client.post(
+            reverse("finding_lead", args=[overlap_of(cycle, assessment, other).pk]),
+            lead_body(assessment, fates={other: "depend"}),
+        )
+    _, expected, said = export(tmp_path)
+    assert expected["groups"] == [
+        ["first-90-days/wizard", "product-led/assessment"],
+        ["marketing/campaign", "product-led/assessment"],
+    ]
+    assert expected["not_same"] == [["first-90-days/wizard", "marketing/campaign"]]
+    assert "2 groups of the same work (2 pairs), 1 pairs not the same work" in said
+    detecting(monkeypatch, ("first-90-days/wizard", "product-led/assessment"))
+    said = evaluate(tmp_path / "labels.json", tmp_path / "labels.expected.json")
+    assert "expected 2, found 1; TP 1, FP 0, FN 1" in said

@@ -338,3 +338,45 @@ def test_the_number_of_queries_does_not_grow_with_the_cycle(
     with django_assert_max_num_queries(4):
         response = client.post(check_url(needing.key), DRAFT, headers=HX)
     assert listed_titles(response) == [MEMO]
+
+
+def test_work_judged_from_an_overlap_finding_is_not_raised_again_while_editing(
+    client, cycle, needing, wizard, memo, bob, olga
+):
+    """Olga judged the wizard and the memo not the same work. Editing the wizard, Bob is not
+    told again to talk to the memo's DRI, until his draft says something else."""
+    from planning.models import Finding
+
+    wizard.title, wizard.description = f"{MEMO} with an in-app wizard", MEMO_TEXT
+    wizard.save()
+    finding = Finding.objects.create(
+        cycle=cycle,
+        kind="overlap",
+        rule="similar_initiatives",
+        severity="medium",
+        subjects=[f"initiative:{wizard.ref}", f"initiative:{memo.ref}"]
+        + ["squad:first-90-days", "squad:product-led"],
+        identity="wizard-memo",
+        message="These look alike",
+        first_seen=wizard.updated_at,
+        last_seen=wizard.updated_at,
+    )
+    client.force_login(olga)
+    client.post(
+        reverse("finding_not_same", args=[finding.pk]),
+        {f"version_{i.pk}": i.version for i in (wizard, memo)},
+    )
+    finding.refresh_from_db()
+    assert finding.state == "resolved"
+
+    client.force_login(bob)
+    as_judged = {"title": wizard.title, "description": MEMO_TEXT + " Small edit."}
+    assert (
+        listed_titles(client.post(check_url(needing.key, wizard.key), as_judged, headers=HX)) == []
+    )
+    # A new form has no verdict behind it: the memo is still similar work for it.
+    assert listed_titles(client.post(check_url(needing.key), as_judged, headers=HX)) == [MEMO]
+    # A draft that now says something else is judged afresh.
+    rewritten = {"title": "Onboarding program to improve activation", "description": ""}
+    response = client.post(check_url(needing.key, wizard.key), rewritten, headers=HX)
+    assert listed_titles(response) == [MEMO]

@@ -21,6 +21,8 @@ from core.people import display_name
 from dependencies.models import Dependency
 from journeys.models import Moment, Stage
 from planning import similar_work
+from planning.models import OverlapVerdict
+from planning.overlap_verdicts import VerdictFacts, standing_pairs, text_of
 from squads import conflicts, cowriting, services
 from squads.charts import BalancePicture, balance_picture
 from squads.forms import (
@@ -485,10 +487,17 @@ class SimilarWork:
 
 
 def similar_work_for(
-    request: AuthedRequest, squad: Squad, *, title: str, description: str
+    request: AuthedRequest,
+    squad: Squad,
+    *,
+    title: str,
+    description: str,
+    initiative: Initiative | None = None,
 ) -> list[SimilarWork]:
     """Initiatives of other squads in this squad's cycle, not dropped, in plans this person
-    may read, that describe work like the draft; most alike first."""
+    may read, that describe work like the draft; most alike first. Editing `initiative`,
+    those it was judged with from an overlap finding are left out while the review leaves
+    the pair out too: neither the draft nor the other text changed materially since."""
     if not similar_work.initiative_text(title, description):
         return []
     others = (
@@ -496,6 +505,8 @@ def similar_work_for(
         .exclude(squad_id=squad.pk)
         .exclude(status=Initiative.Status.DROPPED)
     )
+    if initiative is not None:
+        others = others.exclude(pk__in=_judged_with(initiative, title, description))
     rows = list(
         access.readable_initiatives(access.actor_for(request), others)
         .select_related("squad__dri__profile")
@@ -514,3 +525,30 @@ def similar_work_for(
         )
         for match in similar_work.similar_to((squad.key, title, description), candidates)
     ]
+
+
+def _judged_with(initiative: Initiative, title: str, description: str) -> set[int]:
+    """The initiatives whose verdict with `initiative`, written as the draft says, stands."""
+    verdicts = list(
+        OverlapVerdict.objects.filter(Q(first=initiative) | Q(second=initiative)).select_related(
+            "first", "second"
+        )
+    )
+    facts = [
+        VerdictFacts(
+            first=str(v.first_id),
+            second=str(v.second_id),
+            verdict=v.verdict,
+            first_text=text_of(v.first_title, v.first_description),
+            second_text=text_of(v.second_title, v.second_description),
+        )
+        for v in verdicts
+    ]
+    texts = {
+        str(other.pk): text_of(other.title, other.description)
+        for v in verdicts
+        for other in (v.first, v.second)
+    }
+    texts[str(initiative.pk)] = text_of(title, description)
+    standing = standing_pairs(facts, texts)
+    return {int(ref) for pair in standing for ref in pair} - {initiative.pk}

@@ -423,7 +423,7 @@ def similar_work(request: AuthedRequest, key: str) -> HttpResponse:
     }
     context = {
         "squad": squad,
-        "similar_work": similar_work_for(request, squad, **draft),
+        "similar_work": similar_work_for(request, squad, initiative=initiative, **draft),
         # Asked for with the button: say so when nothing is alike, too.
         "similar_work_checked": "check" in request.POST,
         "similar_work_blank": not any(value.strip() for value in draft.values()),

@@ -57,7 +57,7 @@ class Command(BaseCommand):
             )
         except OSError as exc:
             raise CommandError(f"{exc.filename}: {exc.strerror}") from exc
-        same = sum(len(g) * (len(g) - 1) // 2 for g in labels.groups)
+        same = len(labels.same_pairs())
         self.stdout.write(
             f"{path} and {expected}: {len(labels.groups)} groups of the same work ({same} pairs), "
             f"{len(labels.not_same)} pairs not the same work, {len(labels.related)} related "
