@@ -152,8 +152,9 @@ class SearchFields:
         return reduce(add, (SearchVector(f, config=CONFIG, weight=w) for f, w in self.weighted()))
 
 
-def _is_postgres(queryset: QuerySet) -> bool:
-    return connections[queryset.db].vendor == "postgresql"
+def uses_full_text(using: str) -> bool:
+    """Whether the database `using` searches in full text (PostgreSQL), or falls back."""
+    return connections[using].vendor == "postgresql"
 
 
 def _unmarked(field: str):
@@ -202,7 +203,7 @@ def matching(queryset: QuerySet, fields: SearchFields, query: Query) -> QuerySet
     if not query.has_wanted_terms():
         return queryset.none()
     total = Window(Count("pk"))
-    if _is_postgres(queryset):
+    if uses_full_text(queryset.db):
         from django.contrib.postgres.search import SearchHeadline, SearchRank
 
         vector, ts = fields.vector(), tsquery(query)
@@ -225,8 +226,6 @@ def matching(queryset: QuerySet, fields: SearchFields, query: Query) -> QuerySet
                 stop_sel=MARK_STOP,
                 max_words=SNIPPET_WORDS,
                 min_words=SNIPPET_WORDS // 2,
-                max_fragments=2,
-                fragment_delimiter=" … ",
             )
         return (
             queryset.alias(search_vector=vector)
@@ -330,7 +329,7 @@ def _window(text: str, words: list[str]) -> str:
 def highlights(row, fields: SearchFields, query: Query) -> tuple[Parts, Parts]:
     """The row's title and snippet with the matches marked: what matching() annotated on
     PostgreSQL, made from the fields in Python on the fallback."""
-    if connections[row._state.db].vendor == "postgresql":
+    if uses_full_text(row._state.db):
         title = parts(getattr(row, "search_title", "") or "")
         return title, parts(getattr(row, "search_snippet", "") or "")
     words = query.wanted()
