@@ -19,6 +19,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from core import search as engine_module
 from core.search import Query
@@ -580,3 +583,58 @@ def test_the_words_of_a_search_are_read_as_a_web_search():
     cut = Query.parse("x" * 250)
     assert cut.cut and len(cut.text) == 200
     assert not Query.parse("-campaign -wizard").has_wanted_terms()
+
+
+# Words a search may be made of: the web-search syntax, markup, the highlight marks, digits,
+# accents and other scripts, stop words, lone quotes and dashes.
+_PIECES = st.sampled_from(
+    [
+        '"',
+        "-",
+        "or",
+        "OR",
+        "the",
+        "wiz",
+        "onboarding",
+        "<b>",
+        "\ue000",
+        "\ue001",
+        "'",
+        ":*",
+        "&",
+        "|",
+        "!",
+        "(",
+        ")",
+        "\\",
+        "90",
+        "é",
+        "日本",
+        "a",
+        "%",
+        "_",
+        "*",
+    ]
+)
+
+
+@examples(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    q=st.one_of(
+        st.text(max_size=250),
+        st.lists(st.one_of(_PIECES, st.text(max_size=8)), max_size=12).map(" ".join),
+    ),
+    kind=st.sampled_from(["", *KIND_KEYS, "nothing"]),
+    page=st.sampled_from(["", "1", "2", "0", "-3", "x", "9" * 5000]),
+)
+def test_any_search_is_answered_without_an_error(engine, wizard, carol, q, kind, page):
+    response = signed_in(carol).get("/search/", {"q": q, "kind": kind, "page": page})
+    # Text holding NUL is refused before any view (throughline/middleware.py).
+    assert response.status_code == (400 if "\x00" in q else 200), response.status_code
+    if response.status_code == 200:
+        shown(response)
