@@ -199,6 +199,12 @@ def readers_of_plan(squad, people):
 
 def readable_initiatives(actor: Actor, queryset):
     """The initiatives whose plans this person may read (see can_read_plan)."""
+    return readable_plan_parts(actor, queryset)
+
+
+def readable_plan_parts(actor: Actor, queryset):
+    """The rows of `queryset` (initiatives, comments: anything with a `squad`) in plans this
+    person may read (see can_read_plan), scoped in the database."""
     if actor.is_leadership or actor.is_operations:
         return queryset
     # A squad without a plan row has no approval either (the join finds no row).

@@ -7,10 +7,22 @@ from django.db import models
 from django.db.models import F, Q
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.search import SearchFields, matching
+
+
+class ProfileQuerySet(models.QuerySet):
+    def search(self, query) -> ProfileQuerySet:
+        """The people whose name, title or function match `query`, best first
+        (core.search.matching); accounts that are switched off are left out."""
+        active = self.filter(user__is_active=True).select_related("user")
+        return matching(active, Profile.SEARCHED, query)
 
 
 class Profile(models.Model):
     """What the planning file says about a person beyond their user account."""
+
+    # What the search page reads, by weight (core.search; indexed by core/migrations/0002).
+    SEARCHED = SearchFields(a=("display_name",), b=("title", "function"))
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
@@ -18,6 +30,8 @@ class Profile(models.Model):
     display_name = models.CharField(max_length=200)
     title = models.CharField(max_length=200, blank=True)
     function = models.CharField(max_length=100, blank=True)
+
+    objects = ProfileQuerySet.as_manager()
 
     class Meta:
         db_table = "planning_profile"

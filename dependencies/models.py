@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 from core.people import function_name
+from core.search import SearchFields, matching
 from core.versioning import Versioned
 
 _ONE_NEEDER = Q(from_squad__isnull=False, from_initiative__isnull=True) | Q(
@@ -174,6 +175,14 @@ class DependencyQuerySet(models.QuerySet):
             "owner__profile",
         )
 
+    def search(self, query) -> DependencyQuerySet:
+        """The dependencies matching `query`, best first (core.search.matching), with the
+        squads on both sides."""
+        related = self.select_related(
+            "from_squad", "from_initiative__squad", "to_squad", "to_initiative__squad"
+        )
+        return matching(related, Dependency.SEARCHED, query)
+
     def by_provider(self) -> DependencyQuerySet:
         return self.annotate(
             provider_name=Coalesce("to_squad__name", "to_initiative__squad__name", "to_function")
@@ -207,6 +216,8 @@ class Dependency(Versioned):
     """
 
     VERSIONED = dict.fromkeys(["what", "due", "blocking", "note", "status", "owner_id"], "version")
+    # What the search page reads, by weight (core.search; indexed by dependencies/migrations/0005).
+    SEARCHED = SearchFields(a=("what",), c=("note",))
 
     class Status(models.TextChoices):
         REQUESTED = "requested", "Requested"

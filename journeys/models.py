@@ -7,6 +7,7 @@ from django.db.models import Count, F, Prefetch, Q, Value
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.search import SearchFields, matching
 from core.versioning import Versioned
 
 EMOTION_MIN, EMOTION_MAX = -2, 2
@@ -91,6 +92,10 @@ class StageQuerySet(models.QuerySet):
     def for_map(self, cycle) -> StageQuerySet:
         return self.select_related("journey").prefetch_related("moments", _covering_squads(cycle))
 
+    def search(self, query) -> StageQuerySet:
+        """The stages matching `query`, best first (core.search.matching)."""
+        return matching(self.select_related("journey"), Stage.SEARCHED, query)
+
 
 class Journey(models.Model):
     key = models.CharField(
@@ -128,6 +133,8 @@ class Stage(Versioned):
     VERSIONED = dict.fromkeys(
         ["name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target"], "version"
     )
+    # What the search page reads, by weight (core.search; indexed by journeys/migrations/0003).
+    SEARCHED = SearchFields(a=("name",), b=("customer_goal", "today", "tomorrow"))
 
     journey = models.ForeignKey(Journey, on_delete=models.CASCADE, related_name="stages")
     key = models.CharField(

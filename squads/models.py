@@ -8,7 +8,14 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.search import SearchFields, matching
 from core.versioning import Versioned
+
+
+class SquadQuerySet(models.QuerySet):
+    def search(self, query) -> SquadQuerySet:
+        """The squads whose names match `query`, best first (core.search.matching)."""
+        return matching(self.select_related("cycle", "dri__profile"), Squad.SEARCHED, query)
 
 
 class Squad(models.Model):
@@ -39,6 +46,11 @@ class Squad(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # What the search page reads, by weight (core.search; indexed by squads/migrations/0006).
+    SEARCHED = SearchFields(a=("name",))
+
+    objects = SquadQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
@@ -107,8 +119,15 @@ class OKR(models.Model):
         return self.objective
 
 
+class KeyResultQuerySet(models.QuerySet):
+    def search(self, query) -> KeyResultQuerySet:
+        """The key results whose names match `query`, best first (core.search.matching)."""
+        return matching(self.select_related("okr__squad"), KeyResult.SEARCHED, query)
+
+
 class KeyResult(Versioned):
     VERSIONED = dict.fromkeys(["name", "unit", "baseline", "target", "direction"], "version")
+    SEARCHED = SearchFields(a=("name",))
 
     class Direction(models.TextChoices):
         INCREASE = "increase", "Increase"
@@ -128,6 +147,7 @@ class KeyResult(Versioned):
     )
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
 
+    objects = KeyResultQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
@@ -235,6 +255,13 @@ class Plan(Versioned):
 INITIATIVE_STATUSES = ["proposed", "planned", "in_progress", "done", "dropped"]
 
 
+class InitiativeQuerySet(models.QuerySet):
+    def search(self, query) -> InitiativeQuerySet:
+        """The initiatives matching `query`, best first (core.search.matching). Whose plans
+        the person may read is core.access.readable_initiatives'."""
+        return matching(self.select_related("squad__cycle"), Initiative.SEARCHED, query)
+
+
 class Initiative(Versioned):
     VERSIONED = dict.fromkeys(
         [
@@ -254,6 +281,7 @@ class Initiative(Versioned):
         ],
         "version",
     )
+    SEARCHED = SearchFields(a=("title",), b=("description",), c=("counter_measure",))
 
     class Status(models.TextChoices):
         PROPOSED = "proposed", "Proposed"
@@ -299,6 +327,7 @@ class Initiative(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = InitiativeQuerySet.as_manager()
     history = HistoricalRecords(table_name="planning_historicalinitiative")
 
     class Meta:
@@ -400,8 +429,18 @@ class Presence(models.Model):
         return f"{self.person} editing {self.label}"
 
 
+class CommentQuerySet(models.QuerySet):
+    def search(self, query) -> CommentQuerySet:
+        """The comments matching `query`, best first (core.search.matching). Whose plans the
+        person may read is core.access.readable_plan_parts'."""
+        related = self.select_related("squad", "initiative", "author__profile")
+        return matching(related, Comment.SEARCHED, query)
+
+
 class Comment(models.Model):
     """One comment in the thread of a plan section or of an initiative."""
+
+    SEARCHED = SearchFields(c=("body",))
 
     squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="comments")
     section = models.CharField(
@@ -413,6 +452,8 @@ class Comment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CommentQuerySet.as_manager()
 
     class Meta:
         db_table = "planning_comment"

@@ -345,6 +345,10 @@ COWRITING_PRESENCE_SECONDS = env_int("COWRITING_PRESENCE_SECONDS", 30)
 PAGE_CACHE = env_bool("PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 3600)
 
+# The search page (docs/search.md): on PostgreSQL each of its statements is cancelled past
+# this many milliseconds (0: no limit), and the page asks for fewer or more specific words.
+SEARCH_TIME_LIMIT_MS = env_int("SEARCH_TIME_LIMIT_MS", 2000)
+
 # Production hardening.
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
