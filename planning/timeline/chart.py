@@ -1,0 +1,549 @@
+"""The timeline as a picture: each initiative a bar on a time axis, as plain geometry for an
+SVG the template draws.
+
+`draw` takes plain rows (one page of groups, the initiatives drawn in them and the open
+dependencies that touch them, read by planning/timeline/selectors.py), the zoom, today and
+the committed baseline's dates, and returns a Chart. Nothing here reads the database, so
+every part can be tried with plain objects.
+
+The size of a picture is bounded whatever the data: the axis covers at most MAX_DAYS, and
+the rows, bars, arrows and markers are at most what the selectors hand over (a page of
+groups, a bounded number of initiatives and dependencies).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from squads.models import Initiative as InitiativeModel
+
+ZOOMS = [("quarter", "Quarters"), ("month", "Months")]
+# Pixels a day at each zoom: a year is about 900 pixels by quarter, 2,900 by month.
+DAY_WIDTH = {"quarter": 2.5, "month": 8.0}
+LABEL_W = 300  # the left column: group names and initiative titles
+RIGHT_PAD = 24
+AXIS_H = 46
+HEAD_H = 30
+ROW_H = 24
+BAR_H = 14
+GHOST_H = 20  # behind a bar, showing above and below it
+SPAN_H = 8
+MARKER_R = 6  # a due date's diamond, from its centre to each corner
+# The axis covers at most this many days (about two years and a quarter), so a page is never
+# wider than LABEL_W + MAX_DAYS × 8 pixels whatever dates people type; bars beyond it are
+# cut at its edge, and the cycle stays in view.
+MAX_DAYS = 825
+GROUP_CHARS = 30
+TITLE_CHARS = 40
+
+STATUS_LABELS = dict(InitiativeModel.Status.choices)
+CLOSED = {"done", "dropped"}
+
+
+def shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def day_text(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def span_text(first: dt.date, last: dt.date) -> str:
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {day_text(last)}"
+    return f"{day_text(first)} – {day_text(last)}"
+
+
+# ---------------------------------------------------------------------------------------
+# What the chart is drawn from
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One initiative as the timeline shows it."""
+
+    id: int
+    ref: str  # "<squad key>/<initiative key>", the key of the baseline's dates
+    title: str
+    squad: str  # its squad's name
+    url: str
+    function: str
+    stage: str
+    segment: str
+    starts: dt.date
+    ends: dt.date
+    status: str
+
+
+@dataclass(frozen=True)
+class Group:
+    """A squad or a journey stage, with its initiatives on this page if it is expanded."""
+
+    key: str  # the value of `open=` that opens it
+    label: str
+    url: str
+    count: int
+    first: dt.date
+    last: dt.date
+    expanded: bool
+    squad: str = ""  # the squad's key when grouped by squad: squad-wide dependencies end here
+    toggle_url: str = ""  # opens a collapsed group, or closes the opened one
+    items: Sequence[Item] = ()
+
+    @property
+    def collapsible(self) -> bool:
+        return bool(self.toggle_url)
+
+    @property
+    def not_drawn(self) -> int:
+        return self.count - len(self.items) if self.expanded else 0
+
+
+@dataclass(frozen=True)
+class Need:
+    """An open dependency touching this page: who needs what from whom, by when."""
+
+    key: str
+    what: str
+    due: dt.date
+    blocking: bool
+    status: str
+    url: str
+    provider: str  # the providing squad's name, or the function
+    needer_item: int | None = None
+    needer_squad: str = ""  # a squad's key, when the whole squad needs it
+    provider_item: int | None = None
+    provider_squad: str = ""  # a squad's key, when the whole squad provides it
+    provider_ends: dt.date | None = None  # the providing initiative's end, if it may be read
+
+    @property
+    def late(self) -> bool:
+        """The providing initiative is planned to end after the date it is needed by."""
+        return self.provider_ends is not None and self.provider_ends > self.due
+
+
+# ---------------------------------------------------------------------------------------
+# What the template draws
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class Tick:
+    x: float
+    label: str
+    major: bool
+
+
+@dataclass
+class Ghost:
+    x: float
+    width: float
+    title: str
+
+
+@dataclass
+class Bar:
+    x: float
+    y: float
+    width: float
+    classes: str
+    title: str
+    ghost: Ghost | None = None
+    cut: bool = False
+
+
+@dataclass
+class Row:
+    kind: str  # "group", "item" or "more"
+    y: float  # top
+    label: str
+    full_label: str
+    url: str = ""
+    group: Group | None = None
+    item: Item | None = None
+    bar: Bar | None = None
+    # The table's words for an initiative: status, what it waits on, the committed dates.
+    state: str = ""
+    waits_on: list[str] = field(default_factory=list)
+    committed: str = ""
+
+    @property
+    def mid(self) -> float:
+        return self.y + (HEAD_H if self.kind == "group" else ROW_H) / 2
+
+    @property
+    def text_y(self) -> float:
+        return self.mid + 4.5
+
+    @property
+    def bar_y(self) -> float:
+        return self.mid - (SPAN_H if self.kind == "group" else BAR_H) / 2
+
+    @property
+    def ghost_y(self) -> float:
+        return self.mid - GHOST_H / 2
+
+
+@dataclass
+class Arrow:
+    path: str
+    classes: str
+    title: str
+    url: str
+    late: bool = False
+
+
+@dataclass
+class Marker:
+    x: float
+    y: float
+    classes: str
+    title: str
+    url: str
+
+    @property
+    def points(self) -> str:
+        x, y, r = self.x, self.y, MARKER_R
+        return f"{x:.1f},{y - r:.1f} {x + r:.1f},{y:.1f} {x:.1f},{y + r:.1f} {x - r:.1f},{y:.1f}"
+
+
+@dataclass
+class Chart:
+    width: int
+    height: int
+    starts: dt.date
+    ends: dt.date
+    zoom: str
+    ticks: list[Tick]
+    rows: list[Row]
+    arrows: list[Arrow]
+    markers: list[Marker]
+    today_x: float | None
+    today: dt.date
+    bars: int = 0
+    ghosts: int = 0
+
+    @property
+    def label_w(self) -> int:
+        return LABEL_W
+
+    @property
+    def axis_h(self) -> int:
+        return AXIS_H
+
+    @property
+    def head_h(self) -> int:
+        return HEAD_H
+
+    @property
+    def bar_h(self) -> int:
+        return BAR_H
+
+    @property
+    def span_h(self) -> int:
+        return SPAN_H
+
+    @property
+    def ghost_h(self) -> int:
+        return GHOST_H
+
+
+# ---------------------------------------------------------------------------------------
+# The axis
+# ---------------------------------------------------------------------------------------
+
+
+def _quarter_start(day: dt.date) -> dt.date:
+    return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _next_quarter(day: dt.date) -> dt.date:
+    return _next_month(_next_month(_next_month(_quarter_start(day))))
+
+
+def axis_range(
+    *,
+    cycle_starts: dt.date,
+    cycle_ends: dt.date,
+    first: dt.date | None,
+    last: dt.date | None,
+    zoom: str,
+) -> tuple[dt.date, dt.date]:
+    """The axis's first and last day: the cycle, widened to the initiatives' dates (`first`,
+    `last`: the earliest start and latest end of everything the filters select, so every page
+    has the same axis), at most MAX_DAYS long, and whole quarters (or months) at each end."""
+    starts = min(cycle_starts, first) if first else cycle_starts
+    ends = max(cycle_ends, last) if last else cycle_ends
+    if (ends - starts).days > MAX_DAYS:
+        # Keep the cycle in view, with a quarter before it at most.
+        starts = max(starts, cycle_starts - dt.timedelta(days=92))
+        ends = min(ends, starts + dt.timedelta(days=MAX_DAYS))
+    if zoom == "month":
+        return starts.replace(day=1), _next_month(ends) - dt.timedelta(days=1)
+    return _quarter_start(starts), _next_quarter(ends) - dt.timedelta(days=1)
+
+
+def ticks(starts: dt.date, ends: dt.date, zoom: str, x) -> list[Tick]:
+    """A line at the start of each month; by quarter, the quarters are labelled and the
+    months left quiet; by month, every month is labelled."""
+    found = []
+    day = starts.replace(day=1)
+    while day <= ends:
+        quarter = day.month in (1, 4, 7, 10)
+        if zoom == "month":
+            label = f"{day:%b %Y}" if day.month == 1 or not found else f"{day:%b}"
+            found.append(Tick(x=x(day), label=label, major=quarter))
+        else:
+            label = f"Q{(day.month - 1) // 3 + 1} {day.year}" if quarter else ""
+            found.append(Tick(x=x(day), label=label, major=quarter))
+        day = _next_month(day)
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# The picture
+# ---------------------------------------------------------------------------------------
+
+
+def _curve(x0: float, y0: float, x1: float, y1: float) -> str:
+    """A curve leaving the provider's row to the right and coming down (or up) into the
+    needer's due marker at (x1, y1): when the provider ends after the due date, it bends
+    back, which is how a late delivery looks."""
+    down = 1 if y1 > y0 else -1
+    tip = y1 - down * (MARKER_R + 1)
+    bend_x = max(abs(x1 - x0) / 2, 20)
+    bend_y = max(abs(tip - y0) / 2, 12)
+    return (
+        f"M{x0:.1f},{y0:.1f} C{x0 + bend_x:.1f},{y0:.1f} "
+        f"{x1:.1f},{tip - down * bend_y:.1f} {x1:.1f},{tip:.1f}"
+    )
+
+
+def _need_words(need: Need, today: dt.date) -> str:
+    words = [f"{need.what} from {need.provider}, due {day_text(need.due)}"]
+    words.append(need.status.replace("_", " "))
+    if need.blocking:
+        words.append("blocking")
+    if need.due < today:
+        words.append("overdue")
+    if need.late:
+        words.append(f"its provider ends {day_text(need.provider_ends)}")
+    return "; ".join(words)
+
+
+def _at_risk(waits: list[Need], today: dt.date) -> bool:
+    """An initiative is at risk when something blocking it is at risk, overdue, or planned
+    to arrive after the date it is needed by."""
+    return any(n.status == "at_risk" or n.due < today or n.late for n in waits)
+
+
+def draw(
+    groups: Sequence[Group],
+    needs: Sequence[Need],
+    *,
+    zoom: str,
+    today: dt.date,
+    cycle_starts: dt.date,
+    cycle_ends: dt.date,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+    baseline: Mapping[str, tuple[dt.date, dt.date]] | None = None,
+) -> Chart:
+    """The picture of one page of the timeline.
+
+    `baseline` maps an initiative's ref to the dates the committed baseline holds for it;
+    where they differ from today's, a ghost bar is drawn behind the current one."""
+    baseline = baseline or {}
+    if zoom not in DAY_WIDTH:
+        zoom = "quarter"
+    starts, ends = axis_range(
+        cycle_starts=cycle_starts, cycle_ends=cycle_ends, first=first, last=last, zoom=zoom
+    )
+    day_w = DAY_WIDTH[zoom]
+    days = (ends - starts).days + 1
+    right = LABEL_W + days * day_w
+
+    def x(day: dt.date) -> float:
+        offset = min(max((day - starts).days, 0), days)
+        return LABEL_W + offset * day_w
+
+    def cut(first_day: dt.date, last_day: dt.date) -> bool:
+        return first_day < starts or last_day > ends
+
+    # Rows first: every arrow and marker needs to know where its ends are.
+    rows: list[Row] = []
+    item_row: dict[int, Row] = {}
+    squad_row: dict[str, Row] = {}
+    y = float(AXIS_H)
+    for group in groups:
+        head = Row(
+            kind="group",
+            y=y,
+            label=shorten(group.label, GROUP_CHARS),
+            full_label=group.label,
+            url=group.url,
+            group=group,
+        )
+        rows.append(head)
+        if group.squad:
+            squad_row[group.squad] = head
+        y += HEAD_H
+        if group.expanded:
+            for item in group.items:
+                row = Row(
+                    kind="item",
+                    y=y,
+                    label=shorten(item.title, TITLE_CHARS),
+                    full_label=item.title,
+                    url=item.url,
+                    item=item,
+                )
+                rows.append(row)
+                item_row[item.id] = row
+                y += ROW_H
+            if group.not_drawn:
+                rows.append(Row(kind="more", y=y, label="", full_label="", group=group))
+                y += ROW_H
+
+    # Dependencies: a marker on the needing row at the due date, and for a blocking one an
+    # arrow from the providing row (the end of its bar, or the due date for a whole squad).
+    arrows: list[Arrow] = []
+    markers: list[Marker] = []
+    waits: dict[int, list[Need]] = defaultdict(list)
+    for need in needs:
+        needer = (
+            item_row.get(need.needer_item)
+            if need.needer_item is not None
+            else squad_row.get(need.needer_squad)
+        )
+        if needer is None:
+            continue
+        overdue = need.due < today
+        words = _need_words(need, today)
+        # Due on a day means by its end: where a bar ending that day ends.
+        due_x = x(need.due + dt.timedelta(days=1))
+        classes = ["tl-due"]
+        if need.blocking:
+            classes.append("tl-due--blocking")
+        if overdue:
+            classes.append("tl-due--overdue")
+        markers.append(
+            Marker(
+                x=due_x,
+                y=needer.mid,
+                classes=" ".join(classes),
+                title=f"Needs {words}",
+                url=need.url,
+            )
+        )
+        if not need.blocking:
+            continue
+        if need.needer_item is not None:
+            waits[need.needer_item].append(need)
+        provider = (
+            item_row.get(need.provider_item)
+            if need.provider_item is not None
+            else squad_row.get(need.provider_squad)
+            if need.provider_squad
+            else None
+        )
+        if provider is None or provider is needer:
+            continue
+        # From the end of the providing bar; a whole squad has none, so from the due date.
+        x0 = x(provider.item.ends + dt.timedelta(days=1)) if provider.item is not None else due_x
+        arrow_classes = ["tl-arrow"]
+        if need.late or overdue:
+            arrow_classes.append("tl-arrow--late")
+        if need.status == "at_risk":
+            arrow_classes.append("tl-arrow--at-risk")
+        arrows.append(
+            Arrow(
+                path=_curve(x0, provider.mid, due_x, needer.mid),
+                classes=" ".join(arrow_classes),
+                title=f"{needer.full_label} waits on {words}",
+                url=need.url,
+                late=need.late or overdue,
+            )
+        )
+
+    # Bars, with what the table says of each row.
+    bars = ghosts = 0
+    for row in rows:
+        if row.kind == "group":
+            group = row.group
+            noun = "initiative" if group.count == 1 else "initiatives"
+            row.state = f"{group.count} {noun}, {span_text(group.first, group.last)}"
+            row.bar = Bar(
+                x=x(group.first),
+                y=row.bar_y,
+                width=max(x(group.last + dt.timedelta(days=1)) - x(group.first), 2),
+                classes="tl-span" if group.expanded else "tl-span tl-span--collapsed",
+                title=f"{group.label}: {row.state}",
+                cut=cut(group.first, group.last),
+            )
+            continue
+        if row.kind != "item":
+            continue
+        item = row.item
+        status = item.status
+        words = [STATUS_LABELS.get(status, status).lower()]
+        classes = ["tl-bar", f"tl-bar--{status.replace('_', '-')}"]
+        open_ = status not in CLOSED
+        if open_ and item.ends < today:
+            classes.append("tl-bar--late")
+            words.append("past its end date")
+        if open_ and _at_risk(waits[item.id], today):
+            classes.append("tl-bar--at-risk")
+            words.append("at risk")
+        row.state = ", ".join(words)
+        row.waits_on = [_need_words(n, today) for n in waits[item.id]]
+        title = f"{item.title} ({item.squad}): {span_text(item.starts, item.ends)}, {row.state}"
+        ghost = None
+        committed = baseline.get(item.ref)
+        if committed is not None and tuple(committed) != (item.starts, item.ends):
+            was_first, was_last = committed
+            row.committed = span_text(was_first, was_last)
+            ghost = Ghost(
+                x=x(was_first),
+                width=max(x(was_last + dt.timedelta(days=1)) - x(was_first), 2),
+                title=f"{item.title}, as committed: {row.committed}",
+            )
+            title += f"; committed {row.committed}"
+            ghosts += 1
+        if row.waits_on:
+            title += "; waits on " + "; ".join(row.waits_on)
+        row.bar = Bar(
+            x=x(item.starts),
+            y=row.bar_y,
+            width=max(x(item.ends + dt.timedelta(days=1)) - x(item.starts), 2),
+            classes=" ".join(classes),
+            title=title,
+            ghost=ghost,
+            cut=cut(item.starts, item.ends),
+        )
+        bars += 1
+
+    today_x = x(today) if starts <= today <= ends else None
+    return Chart(
+        width=int(right + RIGHT_PAD),
+        height=int(y + 8),
+        starts=starts,
+        ends=ends,
+        zoom=zoom,
+        ticks=ticks(starts, ends, zoom, x),
+        rows=rows,
+        arrows=arrows,
+        markers=markers,
+        today_x=today_x,
+        today=today,
+        bars=bars,
+        ghosts=ghosts,
+    )
