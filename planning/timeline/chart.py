@@ -37,7 +37,12 @@ MARKER_R = 6  # a due date's diamond, from its centre to each corner
 # cut at its edge, and the cycle stays in view.
 MAX_DAYS = 825
 GROUP_CHARS = 30
-TITLE_CHARS = 40
+TITLE_CHARS = 36
+# In the names of arrows, markers and bars, which repeat them: what a dependency is about, its
+# provider, the squad and the initiative that waits, shortened; and at most WAITS_NAMED of what
+# a bar waits on (the arrows, the markers and the table name every one).
+NAME_CHARS = 90
+WAITS_NAMED = 1
 
 STATUS_LABELS = dict(InitiativeModel.Status.choices)
 CLOSED = {"done", "dropped"}
@@ -328,7 +333,8 @@ def _curve(x0: float, y0: float, x1: float, y1: float) -> str:
 
 
 def _need_words(need: Need, today: dt.date) -> str:
-    words = [f"{need.what} from {need.provider}, due {day_text(need.due)}"]
+    what, provider = shorten(need.what, NAME_CHARS), shorten(need.provider, NAME_CHARS)
+    words = [f"{what} from {provider}, due {day_text(need.due)}"]
     words.append(need.status.replace("_", " "))
     if need.blocking:
         words.append("blocking")
@@ -468,7 +474,7 @@ def draw(
             Arrow(
                 path=_curve(x0, provider.mid, due_x, needer.mid),
                 classes=" ".join(arrow_classes),
-                title=f"{needer.full_label} waits on {words}",
+                title=f"{shorten(needer.full_label, NAME_CHARS)} waits on {words}",
                 url=need.url,
                 late=need.late or overdue,
             )
@@ -505,7 +511,8 @@ def draw(
             words.append("at risk")
         row.state = ", ".join(words)
         row.waits_on = [_need_words(n, today) for n in waits[item.id]]
-        title = f"{item.title} ({item.squad}): {span_text(item.starts, item.ends)}, {row.state}"
+        squad = shorten(item.squad, NAME_CHARS)
+        title = f"{item.title} ({squad}): {span_text(item.starts, item.ends)}, {row.state}"
         ghost = None
         committed = baseline.get(item.ref)
         if committed is not None and tuple(committed) != (item.starts, item.ends):
@@ -519,7 +526,9 @@ def draw(
             title += f"; committed {row.committed}"
             ghosts += 1
         if row.waits_on:
-            title += "; waits on " + "; ".join(row.waits_on)
+            title += "; waits on " + "; ".join(row.waits_on[:WAITS_NAMED])
+            if len(row.waits_on) > WAITS_NAMED:
+                title += f"; and {len(row.waits_on) - WAITS_NAMED} more"
         row.bar = Bar(
             x=x(item.starts),
             y=row.bar_y,
