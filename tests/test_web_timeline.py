@@ -157,7 +157,7 @@ def test_status_is_shown_by_the_bars_class(client, needing, providing, carol):
         ("gone", "dropped"),
     ]:
         f.initiative(needing, key, title=key.title(), status=status)
-    overdue = f.initiative(
+    f.initiative(
         needing,
         "overdue",
         title="Overdue",
@@ -175,7 +175,8 @@ def test_status_is_shown_by_the_bars_class(client, needing, providing, carol):
     waiting = f.initiative(needing, "waiting", title="Waiting")
     need("shaky", needer=waiting, provider=providing, status="at_risk")
     client.force_login(carol)
-    classes = bar_classes(get(client))
+    content = get(client)
+    classes = bar_classes(content)
     assert classes["Idea"] == "tl-bar tl-bar--proposed"
     assert classes["Doing"] == "tl-bar tl-bar--in-progress"
     assert classes["Shipped"] == "tl-bar tl-bar--done"
@@ -183,9 +184,14 @@ def test_status_is_shown_by_the_bars_class(client, needing, providing, carol):
     assert classes["Overdue"] == "tl-bar tl-bar--planned tl-bar--late"
     assert classes["Finished"] == "tl-bar tl-bar--done"  # done on time or late, it is done
     assert classes["Waiting"] == "tl-bar tl-bar--planned tl-bar--at-risk"
-    assert overdue  # and its accessible name says so
+    # Their accessible names say it too.
+    names = bars(content)
+    assert names["/squads/first-90-days/plan/#initiative-overdue"].endswith(
+        "planned, past its end date"
+    )
     assert (
-        "past its end date" in bars(get(client))["/squads/first-90-days/plan/#initiative-overdue"]
+        "at risk; waits on What shaky needs from Product-led Growth"
+        in (names["/squads/first-90-days/plan/#initiative-waiting"])
     )
 
 
