@@ -412,6 +412,40 @@ def test_ghost_bars_show_the_committed_dates_where_they_moved():
     assert "tl-ghost" not in render_to_string("planning/timeline.html#chart", {"chart": plain})
 
 
+def test_the_axis_is_bounded_whatever_dates_people_type():
+    forever = _item("forever", dt.date(2001, 1, 1), dt.date(2099, 12, 31))
+    group = chart.Group(
+        key="squad",
+        label="Squad",
+        url="",
+        count=1,
+        first=forever.starts,
+        last=forever.ends,
+        expanded=True,
+        items=(forever,),
+    )
+    for zoom in ("quarter", "month"):
+        picture = chart.draw(
+            [group],
+            [],
+            zoom=zoom,
+            today=dt.date(2027, 2, 1),
+            cycle_starts=dt.date(2027, 1, 1),
+            cycle_ends=dt.date(2027, 12, 31),
+            first=forever.starts,
+            last=forever.ends,
+        )
+        # The cycle stays in view, with at most a quarter before it; whole quarters or months
+        # at each end add at most a quarter each.
+        assert dt.date(2026, 9, 1) <= picture.starts <= dt.date(2027, 1, 1) < picture.ends
+        most = chart.MAX_DAYS + 2 * 92
+        assert (picture.ends - picture.starts).days <= most
+        assert picture.width <= chart.LABEL_W + most * chart.DAY_WIDTH[zoom] + chart.RIGHT_PAD
+        drawn = render_to_string("planning/timeline.html#chart", {"chart": picture})
+        name = bars(drawn)["/squads/squad/plan/#initiative-forever"]
+        assert name.endswith("it runs beyond the edge of this axis"), zoom
+
+
 def test_the_page_draws_the_baseline_it_reads(client, wizard, carol, monkeypatch):
     monkeypatch.setattr(
         presenters,

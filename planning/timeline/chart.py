@@ -158,7 +158,6 @@ class Bar:
     classes: str
     title: str
     ghost: Ghost | None = None
-    cut: bool = False
 
 
 @dataclass
@@ -230,7 +229,6 @@ class Chart:
     today_x: float | None
     today: dt.date
     bars: int = 0
-    ghosts: int = 0
 
     @property
     def label_w(self) -> int:
@@ -351,6 +349,189 @@ def _at_risk(waits: list[Need], today: dt.date) -> bool:
     return any(n.status == "at_risk" or n.due < today or n.late for n in waits)
 
 
+class _Axis:
+    """Days to pixels: a day's left edge, clamped to the axis."""
+
+    def __init__(self, starts: dt.date, ends: dt.date, zoom: str) -> None:
+        self.starts, self.ends = starts, ends
+        self.day_w = DAY_WIDTH[zoom]
+        self.days = (ends - starts).days + 1
+
+    def x(self, day: dt.date) -> float:
+        offset = min(max((day - self.starts).days, 0), self.days)
+        return LABEL_W + offset * self.day_w
+
+    def span(self, first: dt.date, last: dt.date) -> tuple[float, float]:
+        """Where a bar from `first` to `last`, both days included, starts, and its width."""
+        left = self.x(first)
+        return left, max(self.x(last + dt.timedelta(days=1)) - left, 2)
+
+    def cuts(self, first: dt.date, last: dt.date) -> bool:
+        return first < self.starts or last > self.ends
+
+
+def _rows(groups: Sequence[Group]) -> tuple[list[Row], float]:
+    """A header row per group, a row per initiative drawn, a note for those not drawn; and
+    where the rows end."""
+    rows: list[Row] = []
+    y = float(AXIS_H)
+    for group in groups:
+        rows.append(
+            Row(
+                kind="group",
+                y=y,
+                label=shorten(group.label, GROUP_CHARS),
+                full_label=group.label,
+                url=group.url,
+                group=group,
+            )
+        )
+        y += HEAD_H
+        if not group.expanded:
+            continue
+        for item in group.items:
+            rows.append(
+                Row(
+                    kind="item",
+                    y=y,
+                    label=shorten(item.title, TITLE_CHARS),
+                    full_label=item.title,
+                    url=item.url,
+                    item=item,
+                )
+            )
+            y += ROW_H
+        if group.not_drawn:
+            rows.append(Row(kind="more", y=y, label="", full_label="", group=group))
+            y += ROW_H
+    return rows, y
+
+
+def _needs(
+    rows: list[Row], needs: Sequence[Need], axis: _Axis, today: dt.date
+) -> tuple[list[Marker], list[Arrow], dict[int, list[Need]]]:
+    """A marker on the needing row at each due date; for a blocking dependency, an arrow from
+    the providing row (the end of its bar, or the due date for a whole squad) to it. Only
+    between rows on this page. Also what each initiative waits on (its blocking needs)."""
+    item_row = {row.item.id: row for row in rows if row.kind == "item"}
+    squad_row = {row.group.squad: row for row in rows if row.kind == "group" and row.group.squad}
+    markers: list[Marker] = []
+    arrows: list[Arrow] = []
+    waits: dict[int, list[Need]] = defaultdict(list)
+    for need in needs:
+        if need.needer_item is not None:
+            needer = item_row.get(need.needer_item)
+        else:
+            needer = squad_row.get(need.needer_squad)
+        if needer is None:
+            continue
+        overdue = need.due < today
+        words = _need_words(need, today)
+        # Due on a day means by its end: where a bar ending that day ends.
+        due_x = axis.x(need.due + dt.timedelta(days=1))
+        classes = ["tl-due"]
+        if need.blocking:
+            classes.append("tl-due--blocking")
+        if overdue:
+            classes.append("tl-due--overdue")
+        markers.append(
+            Marker(
+                x=due_x,
+                y=needer.mid,
+                classes=" ".join(classes),
+                title=f"Needs {words}",
+                url=need.url,
+            )
+        )
+        if not need.blocking:
+            continue
+        if need.needer_item is not None:
+            waits[need.needer_item].append(need)
+        if need.provider_item is not None:
+            provider = item_row.get(need.provider_item)
+        else:
+            provider = squad_row.get(need.provider_squad) if need.provider_squad else None
+        if provider is None or provider is needer:
+            continue
+        # From the end of the providing bar; a whole squad has none, so from the due date.
+        if provider.item is not None:
+            x0 = axis.x(provider.item.ends + dt.timedelta(days=1))
+        else:
+            x0 = due_x
+        late = need.late or overdue
+        arrow_classes = ["tl-arrow"]
+        if late:
+            arrow_classes.append("tl-arrow--late")
+        if need.status == "at_risk":
+            arrow_classes.append("tl-arrow--at-risk")
+        arrows.append(
+            Arrow(
+                path=_curve(x0, provider.mid, due_x, needer.mid),
+                classes=" ".join(arrow_classes),
+                title=f"{shorten(needer.full_label, NAME_CHARS)} waits on {words}",
+                url=need.url,
+                late=late,
+            )
+        )
+    return markers, arrows, waits
+
+
+def _group_bar(row: Row, axis: _Axis) -> None:
+    group = row.group
+    noun = "initiative" if group.count == 1 else "initiatives"
+    row.state = f"{group.count} {noun}, {span_text(group.first, group.last)}"
+    left, width = axis.span(group.first, group.last)
+    row.bar = Bar(
+        x=left,
+        y=row.bar_y,
+        width=width,
+        classes="tl-span" if group.expanded else "tl-span tl-span--collapsed",
+        title=f"{group.label}: {row.state}",
+    )
+
+
+def _item_bar(
+    row: Row,
+    axis: _Axis,
+    waits: list[Need],
+    committed: tuple[dt.date, dt.date] | None,
+    today: dt.date,
+) -> None:
+    """An initiative's bar, its ghost where the committed dates differ, and what the table
+    says of it."""
+    item = row.item
+    words = [STATUS_LABELS.get(item.status, item.status).lower()]
+    classes = ["tl-bar", f"tl-bar--{item.status.replace('_', '-')}"]
+    if item.status not in CLOSED:
+        if item.ends < today:
+            classes.append("tl-bar--late")
+            words.append("past its end date")
+        if _at_risk(waits, today):
+            classes.append("tl-bar--at-risk")
+            words.append("at risk")
+    row.state = ", ".join(words)
+    row.waits_on = [_need_words(n, today) for n in waits]
+    squad = shorten(item.squad, NAME_CHARS)
+    title = f"{item.title} ({squad}): {span_text(item.starts, item.ends)}, {row.state}"
+    if axis.cuts(item.starts, item.ends):
+        title += "; it runs beyond the edge of this axis"
+    ghost = None
+    if committed is not None and tuple(committed) != (item.starts, item.ends):
+        was_first, was_last = committed
+        row.committed = span_text(was_first, was_last)
+        left, width = axis.span(was_first, was_last)
+        ghost = Ghost(x=left, width=width, title=f"{item.title}, as committed: {row.committed}")
+        title += f"; committed {row.committed}"
+    if row.waits_on:
+        title += "; waits on " + "; ".join(row.waits_on[:WAITS_NAMED])
+        if len(row.waits_on) > WAITS_NAMED:
+            title += f"; and {len(row.waits_on) - WAITS_NAMED} more"
+    left, width = axis.span(item.starts, item.ends)
+    row.bar = Bar(
+        x=left, y=row.bar_y, width=width, classes=" ".join(classes), title=title, ghost=ghost
+    )
+
+
 def draw(
     groups: Sequence[Group],
     needs: Sequence[Need],
@@ -373,186 +554,28 @@ def draw(
     starts, ends = axis_range(
         cycle_starts=cycle_starts, cycle_ends=cycle_ends, first=first, last=last, zoom=zoom
     )
-    day_w = DAY_WIDTH[zoom]
-    days = (ends - starts).days + 1
-    right = LABEL_W + days * day_w
-
-    def x(day: dt.date) -> float:
-        offset = min(max((day - starts).days, 0), days)
-        return LABEL_W + offset * day_w
-
-    def cut(first_day: dt.date, last_day: dt.date) -> bool:
-        return first_day < starts or last_day > ends
-
+    axis = _Axis(starts, ends, zoom)
     # Rows first: every arrow and marker needs to know where its ends are.
-    rows: list[Row] = []
-    item_row: dict[int, Row] = {}
-    squad_row: dict[str, Row] = {}
-    y = float(AXIS_H)
-    for group in groups:
-        head = Row(
-            kind="group",
-            y=y,
-            label=shorten(group.label, GROUP_CHARS),
-            full_label=group.label,
-            url=group.url,
-            group=group,
-        )
-        rows.append(head)
-        if group.squad:
-            squad_row[group.squad] = head
-        y += HEAD_H
-        if group.expanded:
-            for item in group.items:
-                row = Row(
-                    kind="item",
-                    y=y,
-                    label=shorten(item.title, TITLE_CHARS),
-                    full_label=item.title,
-                    url=item.url,
-                    item=item,
-                )
-                rows.append(row)
-                item_row[item.id] = row
-                y += ROW_H
-            if group.not_drawn:
-                rows.append(Row(kind="more", y=y, label="", full_label="", group=group))
-                y += ROW_H
-
-    # Dependencies: a marker on the needing row at the due date, and for a blocking one an
-    # arrow from the providing row (the end of its bar, or the due date for a whole squad).
-    arrows: list[Arrow] = []
-    markers: list[Marker] = []
-    waits: dict[int, list[Need]] = defaultdict(list)
-    for need in needs:
-        needer = (
-            item_row.get(need.needer_item)
-            if need.needer_item is not None
-            else squad_row.get(need.needer_squad)
-        )
-        if needer is None:
-            continue
-        overdue = need.due < today
-        words = _need_words(need, today)
-        # Due on a day means by its end: where a bar ending that day ends.
-        due_x = x(need.due + dt.timedelta(days=1))
-        classes = ["tl-due"]
-        if need.blocking:
-            classes.append("tl-due--blocking")
-        if overdue:
-            classes.append("tl-due--overdue")
-        markers.append(
-            Marker(
-                x=due_x,
-                y=needer.mid,
-                classes=" ".join(classes),
-                title=f"Needs {words}",
-                url=need.url,
-            )
-        )
-        if not need.blocking:
-            continue
-        if need.needer_item is not None:
-            waits[need.needer_item].append(need)
-        provider = (
-            item_row.get(need.provider_item)
-            if need.provider_item is not None
-            else squad_row.get(need.provider_squad)
-            if need.provider_squad
-            else None
-        )
-        if provider is None or provider is needer:
-            continue
-        # From the end of the providing bar; a whole squad has none, so from the due date.
-        x0 = x(provider.item.ends + dt.timedelta(days=1)) if provider.item is not None else due_x
-        arrow_classes = ["tl-arrow"]
-        if need.late or overdue:
-            arrow_classes.append("tl-arrow--late")
-        if need.status == "at_risk":
-            arrow_classes.append("tl-arrow--at-risk")
-        arrows.append(
-            Arrow(
-                path=_curve(x0, provider.mid, due_x, needer.mid),
-                classes=" ".join(arrow_classes),
-                title=f"{shorten(needer.full_label, NAME_CHARS)} waits on {words}",
-                url=need.url,
-                late=need.late or overdue,
-            )
-        )
-
-    # Bars, with what the table says of each row.
-    bars = ghosts = 0
+    rows, bottom = _rows(groups)
+    markers, arrows, waits = _needs(rows, needs, axis, today)
+    bars = 0
     for row in rows:
         if row.kind == "group":
-            group = row.group
-            noun = "initiative" if group.count == 1 else "initiatives"
-            row.state = f"{group.count} {noun}, {span_text(group.first, group.last)}"
-            row.bar = Bar(
-                x=x(group.first),
-                y=row.bar_y,
-                width=max(x(group.last + dt.timedelta(days=1)) - x(group.first), 2),
-                classes="tl-span" if group.expanded else "tl-span tl-span--collapsed",
-                title=f"{group.label}: {row.state}",
-                cut=cut(group.first, group.last),
-            )
-            continue
-        if row.kind != "item":
-            continue
-        item = row.item
-        status = item.status
-        words = [STATUS_LABELS.get(status, status).lower()]
-        classes = ["tl-bar", f"tl-bar--{status.replace('_', '-')}"]
-        open_ = status not in CLOSED
-        if open_ and item.ends < today:
-            classes.append("tl-bar--late")
-            words.append("past its end date")
-        if open_ and _at_risk(waits[item.id], today):
-            classes.append("tl-bar--at-risk")
-            words.append("at risk")
-        row.state = ", ".join(words)
-        row.waits_on = [_need_words(n, today) for n in waits[item.id]]
-        squad = shorten(item.squad, NAME_CHARS)
-        title = f"{item.title} ({squad}): {span_text(item.starts, item.ends)}, {row.state}"
-        ghost = None
-        committed = baseline.get(item.ref)
-        if committed is not None and tuple(committed) != (item.starts, item.ends):
-            was_first, was_last = committed
-            row.committed = span_text(was_first, was_last)
-            ghost = Ghost(
-                x=x(was_first),
-                width=max(x(was_last + dt.timedelta(days=1)) - x(was_first), 2),
-                title=f"{item.title}, as committed: {row.committed}",
-            )
-            title += f"; committed {row.committed}"
-            ghosts += 1
-        if row.waits_on:
-            title += "; waits on " + "; ".join(row.waits_on[:WAITS_NAMED])
-            if len(row.waits_on) > WAITS_NAMED:
-                title += f"; and {len(row.waits_on) - WAITS_NAMED} more"
-        row.bar = Bar(
-            x=x(item.starts),
-            y=row.bar_y,
-            width=max(x(item.ends + dt.timedelta(days=1)) - x(item.starts), 2),
-            classes=" ".join(classes),
-            title=title,
-            ghost=ghost,
-            cut=cut(item.starts, item.ends),
-        )
-        bars += 1
-
-    today_x = x(today) if starts <= today <= ends else None
+            _group_bar(row, axis)
+        elif row.kind == "item":
+            _item_bar(row, axis, waits[row.item.id], baseline.get(row.item.ref), today)
+            bars += 1
     return Chart(
-        width=int(right + RIGHT_PAD),
-        height=int(y + 8),
+        width=int(LABEL_W + axis.days * axis.day_w + RIGHT_PAD),
+        height=int(bottom + 8),
         starts=starts,
         ends=ends,
         zoom=zoom,
-        ticks=ticks(starts, ends, zoom, x),
+        ticks=ticks(starts, ends, zoom, axis.x),
         rows=rows,
         arrows=arrows,
         markers=markers,
-        today_x=today_x,
+        today_x=axis.x(today) if starts <= today <= ends else None,
         today=today,
         bars=bars,
-        ghosts=ghosts,
     )
