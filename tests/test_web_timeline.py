@@ -253,6 +253,9 @@ def test_filters_by_squad_stage_function_and_segment(client, wizard, assessment,
     assert "No initiative matches these filters." in get(
         client, "?squad=product-led&function=Marketing"
     )
+    # Clearing the filters keeps the grouping and the zoom.
+    content = get(client, "?group=stage&zoom=month&function=Marketing")
+    assert '<a class="btn" href="/timeline/?group=stage&amp;zoom=month">Clear</a>' in content
 
 
 def test_blocking_dependencies_are_arrows_and_due_dates_are_markers(

@@ -135,23 +135,18 @@ def timeline_context(
     page = Paginator(counted, GROUPS_PER_PAGE).get_page(request.GET.get("page"))
     opened = request.GET.get("open", "")
 
-    drawn: list[int | None] = []
+    # A big group is one summary row, unless it is the one opened; the others are drawn whole.
     heads = []
     for row in page.object_list:
         key, pk = _group_key(row, group_by)
         big = row["n"] > selectors.COLLAPSE_OVER
-        is_open = big and key == opened
-        if not big or is_open:
-            drawn.append(pk)
-        heads.append((row, key, pk, big, is_open))
+        heads.append((row, key, pk, big, not big or key == opened))
+    drawn = [pk for _, _, pk, _, expanded in heads if expanded]
     items = _items(selectors.page_items(selected, group_by, drawn), group_by)
 
     groups = []
-    for row, key, pk, big, is_open in heads:
+    for row, key, pk, big, expanded in heads:
         label, url = _group_label(row, group_by)
-        toggle = ""
-        if big:
-            toggle = timeline_url(request, open=None if is_open else key)
         groups.append(
             chart.Group(
                 key=key,
@@ -160,10 +155,10 @@ def timeline_context(
                 count=row["n"],
                 first=row["first"],
                 last=row["last"],
-                expanded=not big or is_open,
+                expanded=expanded,
                 squad=key if group_by == "squad" else "",
-                toggle_url=toggle,
-                items=tuple(items.get(pk, ())) if (not big or is_open) else (),
+                toggle_url=timeline_url(request, open=None if expanded else key) if big else "",
+                items=tuple(items.get(pk, ())) if expanded else (),
             )
         )
     item_ids = [i.id for g in groups for i in g.items]
@@ -192,18 +187,18 @@ def timeline_context(
             "needs_max": selectors.NEEDS_MAX,
             "open_max": selectors.OPEN_MAX,
             "board_url": board_url(blocking="on", status="open"),
-            "reset_url": reverse("timeline")
-            + (f"?{urlencode(_kept(request))}" if _kept(request) else ""),
+            "reset_url": _cleared_url(request),
         }
     )
     return context
 
 
-def _kept(request: HttpRequest) -> dict[str, str]:
-    """What clearing the filters keeps: the grouping and the zoom, when not the defaults."""
+def _cleared_url(request: HttpRequest) -> str:
+    """The timeline without filters: it keeps the grouping and the zoom that are not the
+    defaults."""
     kept = {}
     if grouping(request) != "squad":
         kept["group"] = grouping(request)
     if zoom(request) != "quarter":
         kept["zoom"] = zoom(request)
-    return kept
+    return reverse("timeline") + (f"?{urlencode(kept)}" if kept else "")
