@@ -212,6 +212,19 @@ def readable_plan_parts(actor: Actor, queryset):
     return queryset.exclude(hidden & ~Q(squad_id__in=actor.member_of))
 
 
+def unreadable_plans(actor: Actor, squads):
+    """Those of `squads` (a squad queryset) whose plans this person may not read
+    (can_read_plan): restricted drafts of squads they are not in. The squads themselves
+    stay public; what their plans hold (initiatives, dates) does not."""
+    if actor.is_leadership or actor.is_operations:
+        return squads.none()
+    return (
+        squads.filter(cycle__restrict_drafts=True)
+        .exclude(plan__approved_at__isnull=False)
+        .exclude(pk__in=actor.member_of)
+    )
+
+
 def can_approve_plan(actor: Actor, squad) -> bool:
     """Approve the plan, or return it to draft: the squad's DRI (and administrators)."""
     return actor.is_admin or squad.pk in actor.dri_of

@@ -53,6 +53,10 @@ QUERY_PARAMETERS: dict[str, frozenset[str]] = {
     "board": frozenset(
         {"from", "to", "status", "stage", "within", "overdue", "blocking", "dep", "group", "page"}
     ),
+    # planning.timeline: the filters (TimelineFilterForm), grouping, zoom, page, opened group.
+    "timeline": frozenset(
+        {"squad", "stage", "function", "segment", "group", "zoom", "page", "open"}
+    ),
 }
 
 

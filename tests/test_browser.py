@@ -61,9 +61,10 @@ MAIN_PAGES = {
     "plan": f"/squads/{SQUAD}/plan/",
     "board": "/board/",
     "graph": "/board/graph/",
+    "timeline": "/timeline/",
     "findings": "/findings/",
 }
-NAV_LINKS = ["Journeys", "Squads", "Board", "Graph", "Findings"]
+NAV_LINKS = ["Journeys", "Squads", "Board", "Graph", "Timeline", "Findings"]
 BLOCKING_IMPACTS = ("critical", "serious")
 # Where the pages load axe-core from. The app never serves it: each test's browser context
 # answers it with node_modules/axe-core/axe.min.js. A same-origin script passes the app's
@@ -498,6 +499,52 @@ def test_leadership_settles_a_stage_nobody_covers_by_assigning_a_squad(page: Pag
 
     page.goto(f"/journeys/{JOURNEY}/")
     expect(page.get_by_label("Squads covering Renewal")).to_contain_text(SQUAD_NAME)
+
+
+def test_the_timeline_draws_the_plans_and_switches_zoom_and_grouping(page: Page, artifacts: Path):
+    sign_in(page, "omar")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Timeline").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Timeline")
+    picture = page.locator("svg.timeline-svg")
+    # Every initiative of the demo is a bar, a link named after it to its place on the plan.
+    expect(picture.locator("rect.tl-bar")).to_have_count(8)
+    wizard = picture.get_by_role("link", name=re.compile(r"^In-app onboarding wizard \("))
+    expect(wizard).to_have_attribute("href", f"/squads/{SQUAD}/plan/#initiative-onboarding-wizard")
+    expect(wizard.locator("rect")).to_be_visible()
+    # The wizard waits on the assessment tool: an arrow, named for what it says.
+    arrow = picture.get_by_role(
+        "link", name=re.compile(r"^In-app onboarding wizard waits on Assessment tool shipped")
+    )
+    expect(arrow.locator("path")).to_be_visible()
+    expect(picture.locator("a.tl-arrow")).to_have_count(2)
+    quarter = picture.bounding_box()
+    screenshot(page, artifacts, "timeline")
+    assert not accessibility_problems(page), accessibility_problems(page)
+
+    page.get_by_role("navigation", name="Zoom").get_by_role("link", name="Months").click()
+    expect(page).to_have_url(re.compile(r"zoom=month"))
+    expect(picture.locator("text", has_text="Feb")).to_have_count(1)
+    month = picture.bounding_box()
+    assert quarter is not None and month is not None
+    assert month["width"] > 2.5 * quarter["width"] - 2 * 300, (quarter, month)
+
+    grouping = page.get_by_role("navigation", name="Group the timeline by")
+    grouping.get_by_role("link", name="Journey stage").click()
+    expect(page).to_have_url(re.compile(r"group=stage"))
+    expect(page).to_have_url(re.compile(r"zoom=month"))
+    expect(picture.locator(".tl-group__name")).to_have_text(
+        ["Customer lifecycle: Onboarding", "Customer lifecycle: Adoption"]
+    )
+    expect(picture.locator("rect.tl-bar")).to_have_count(8)
+    # The same rows as a table, for those who do not see the picture.
+    page.get_by_text("The same rows as a table").click()
+    table = page.locator("table.timeline-rows")
+    expect(table.get_by_role("link", name="In-app onboarding wizard")).to_be_visible()
+    screenshot(page, artifacts, "timeline-by-stage-by-month")
+    assert not accessibility_problems(page), accessibility_problems(page)
+
+    wizard.click()
+    expect(page).to_have_url(re.compile(rf"/squads/{SQUAD}/plan/#initiative-onboarding-wizard$"))
 
 
 def test_main_pages_have_no_serious_accessibility_violations(page: Page, artifacts: Path):

@@ -1,6 +1,6 @@
-"""The board's and the plan page's cached renderings: whatever changes the data they show,
-however it is written, the next person to ask sees it; and no one sees another person's
-rights, CSRF token or poll token."""
+"""The board's, the plan page's and the timeline's cached renderings: whatever changes the
+data they show, however it is written, the next person to ask sees it; and no one sees
+another person's rights, CSRF token or poll token."""
 
 from __future__ import annotations
 
@@ -283,7 +283,7 @@ def _tables_with_triggers() -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def test_every_table_the_board_and_the_plan_page_draw_from_moves_a_revision(
+def test_every_table_the_cached_pages_draw_from_moves_a_revision(
     welcome_invoices, olga, ben, onboarding, settings
 ):
     from django.test.utils import CaptureQueriesContext
@@ -301,12 +301,20 @@ def test_every_table_the_board_and_the_plan_page_draw_from_moves_a_revision(
         (signed_in(olga), reverse("board:board")),
         (signed_in(ben), plan_url(onboarding)),
         (signed_in(ben), reverse("board:board") + "?group=month&status=open"),
+        (signed_in(ben), reverse("timeline")),
+        (signed_in(olga), reverse("timeline") + "?group=stage&zoom=month"),
     ):
         with CaptureQueriesContext(connection) as queries:
             page(client, url)
         for query in queries.captured_queries:
             read |= _tables_read(query["sql"])
-    assert {"dependencies_dependency", "planning_plan", "planning_initiative"} <= read
+    assert {
+        "dependencies_dependency",
+        "planning_plan",
+        "planning_initiative",
+        "journeys_stage",
+        "journeys_segment",
+    } <= read
     untracked = read - NOT_IN_THE_BODY - _tables_with_triggers()
     assert untracked == set(), f"shown on a cached page, no trigger moves a revision: {untracked}"
 
@@ -401,6 +409,7 @@ def test_each_cached_page_lists_exactly_the_query_parameters_its_body_reads(
     for name, url, client in (
         ("plan", plan_url(onboarding), signed_in(ben)),
         ("board", reverse("board:board"), signed_in(olga)),
+        ("timeline", reverse("timeline"), signed_in(ben)),
     ):
         recorded.names = set()
         for query in ("", "?view=timeline", "?group=month&status=open&page=2", "?" + every):
@@ -481,12 +490,34 @@ def _drawn(content: str) -> str:
                 "?unlisted=1",
             ],
         ),
+        (
+            "timeline",
+            [
+                "",
+                "?group=stage",
+                "?zoom=month",
+                "?squad=onboarding",
+                "?squad=billing",
+                "?function=Product",
+                "?function=Sales",
+                "?stage=none",
+                "?segment=nowhere",
+                "?open=onboarding",
+                "?page=2",
+                "?group=stage&zoom=month",
+                "?unlisted=1",
+            ],
+        ),
     ],
 )
 def test_different_query_parameters_never_share_a_cached_body(
     name, queries, welcome_invoices, onboarding, ben, settings
 ):
-    url = plan_url(onboarding) if name == "plan" else reverse("board:board")
+    url = {
+        "plan": plan_url(onboarding),
+        "board": reverse("board:board"),
+        "timeline": reverse("timeline"),
+    }[name]
     client = signed_in(ben)
     fresh = {}
     settings.PAGE_CACHE = False

@@ -112,6 +112,7 @@ def main_pages() -> dict[str, str]:
         "new squad": reverse("squads:create"),
         "board": reverse("board:board"),
         "graph": reverse("board:graph"),
+        "timeline": reverse("timeline"),
         "new dependency": reverse("board:create"),
         "findings": reverse("findings"),
         "finding": reverse("finding", args=[finding.pk]),

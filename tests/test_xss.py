@@ -58,6 +58,8 @@ PAGES = [
     "/squads/first-90-days/plan/",
     "/board/",
     "/board/graph/",
+    "/timeline/",
+    "/timeline/?group=stage",
     "/findings/",
     "/notifications/",
 ]

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from planning import account, feeds, finding_views, imports, search_views, views
+from planning.timeline import views as timeline
 from throughline import security
 
 admin.site.site_header = "Throughline administration"
@@ -22,6 +23,7 @@ urlpatterns = [
     path("journeys/", include("journeys.urls")),
     path("squads/", include("squads.urls")),
     path("board/", include("dependencies.urls")),
+    path("timeline/", timeline.timeline, name="timeline"),
     path("findings/", views.findings, name="findings"),
     path("findings/run/", views.findings_run, name="findings_run"),
     path("findings/status/", views.findings_status, name="findings_status"),
