@@ -424,12 +424,14 @@ READ_BY_PAGES_NOT_CACHED = {
     "since": "the co-writing poll",
     "t": "the co-writing poll",
     "editing": "the co-writing poll",
-    "page": "the plan history and the findings list",
+    "page": "the plan history, the findings list and the search page",
     "next": "forms that send the person back where they came from",
     "nodes": "the dependency graph",
     "was": "the findings page after a review run",
     "seen": "the findings page's poll of the review's status",
     "initiative": "the initiative editors' check for similar work (a POST)",
+    "q": "the search page",
+    "kind": "the search page (one kind of result, paged)",
 }
 
 
