@@ -21,6 +21,7 @@ from core.people import display_name
 from dependencies.models import Dependency
 from journeys.models import Moment, Stage
 from planning import similar_work
+from planning.season import selectors as season_selectors
 from squads import conflicts, cowriting, services
 from squads.charts import BalancePicture, balance_picture
 from squads.forms import (
@@ -405,6 +406,8 @@ def plan_context(
         "add_dependency_url": dependency_create_link(squad),
         "can_add_dependency": access.can_create_dependency(actor, squad),
         "nav": "squads",
+        # What moved since the cycle was committed (planning/season/): None before that.
+        "since_commit": season_selectors.squad_drift(squad),
         **dependencies_context(squad),
         **initiatives_context(
             request,
