@@ -18,6 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from core.keys import key_problem
 from core.models import CYCLE_BACK, CYCLE_FORWARD, CYCLE_STATES, Capacity, Cycle
 from dependencies.models import Dependency
 from planning import season
@@ -846,6 +847,12 @@ def test_carried_keys_are_unique_and_end_with_the_new_cycle(in_flight, leo, dora
         services.carried_key("x" * 80, old_cycle="fy2027", new_cycle="fy2028", taken=set())
         == "x" * 73 + "-fy2028"
     )
+    # A long cycle key leaves room for the copy's own: a valid key, never over the limit.
+    long = services.carried_key(
+        "first-90-days", old_cycle="fy2027", new_cycle="q" * 80, taken=set()
+    )
+    assert long == "first-90-days-" + "q" * 40
+    assert key_problem(long) is None
 
 
 def test_carrying_forward_from_a_cycle_not_yet_committed_is_refused(ready, leo):

@@ -279,6 +279,15 @@ CHANGED_MEANWHILE = (
 )
 
 
+# At most this much of the new cycle's key goes at the end of a copy's key, so a copy's key
+# keeps room for the start of its own.
+CARRIED_SUFFIX_MAX = 40
+
+
+def _suffix(new_cycle: str) -> str:
+    return new_cycle[:CARRIED_SUFFIX_MAX].rstrip("-_.")
+
+
 def carried_key(old: str, *, old_cycle: str, new_cycle: str, taken: Collection[str]) -> str:
     """A key for a copy in the new cycle: the old key with the new cycle's key at its end
     (in place of the old cycle's, when it ends so), and a number when even that is taken."""
@@ -287,7 +296,7 @@ def carried_key(old: str, *, old_cycle: str, new_cycle: str, taken: Collection[s
     if base.lower().endswith(suffix.lower()) and len(base) > len(suffix):
         base = base[: -len(suffix)]
     for n in range(1, 10_000):
-        tail = f"-{new_cycle}" + (f"-{n}" if n > 1 else "")
+        tail = f"-{_suffix(new_cycle)}" + (f"-{n}" if n > 1 else "")
         candidate = base[: KEY_MAX_LENGTH - len(tail)].rstrip("-_.") + tail
         if candidate.lower() not in taken:
             return candidate
@@ -299,7 +308,7 @@ def _taken_keys(model, new_cycle: str) -> set[str]:
     new cycle's key (every candidate carried_key makes does), lowercased."""
     return {
         key.lower()
-        for key in model.objects.filter(key__icontains=f"-{new_cycle}").values_list(
+        for key in model.objects.filter(key__icontains=f"-{_suffix(new_cycle)}").values_list(
             "key", flat=True
         )
     }
@@ -337,6 +346,28 @@ def cycle_carry_forward(
             "Pick at least one initiative, dependency or key result to carry forward; to "
             "open an empty cycle, use the season's list of cycles."
         )
+    try:
+        return _carry(
+            source=source,
+            key=key,
+            name=name,
+            starts=starts,
+            ends=ends,
+            initiative_ids=initiative_ids,
+            dependency_ids=dependency_ids,
+            key_result_ids=key_result_ids,
+            by=by,
+        )
+    except IntegrityError as exc:
+        # A key taken by someone else between the check and the write: nothing was kept.
+        raise ValidationError(
+            "Someone used one of the new keys at the same moment, so nothing was opened; try again."
+        ) from exc
+
+
+def _carry(
+    *, source, key, name, starts, ends, initiative_ids, dependency_ids, key_result_ids, by
+) -> Carried:
     with transaction.atomic():
         # Serialises with moves of the source: it is carried as it stands.
         source = Cycle.objects.select_for_update().get(pk=source.pk)
