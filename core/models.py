@@ -69,10 +69,13 @@ class Cycle(models.Model):
             "leadership and operations."
         ),
     )
+    # A database default too: rows written without it (SQL by hand, code from before the
+    # season) are drafts.
     state = models.CharField(
         max_length=12,
         choices=State.choices,
         default=State.DRAFT,
+        db_default=State.DRAFT,
         help_text="Moved by leadership on the season page, never here: each move is recorded.",
     )
 

@@ -113,7 +113,9 @@ def _without_columns_not_there_yet(monkeypatch: pytest.MonkeyPatch) -> None:
         if there is None:
             continue
         missing = {f for f in model._meta.concrete_fields if f.column not in there}
-        for attr in ("concrete_fields", "local_concrete_fields") if missing else ():
+        if not missing:
+            continue
+        for attr in ("concrete_fields", "local_concrete_fields", "db_returning_fields"):
             kept = tuple(f for f in getattr(model._meta, attr) if f not in missing)
             monkeypatch.setitem(model._meta.__dict__, attr, kept)
 

@@ -30,6 +30,7 @@ class Migration(migrations.Migration):
                     ("in_flight", "In flight"),
                     ("closed", "Closed"),
                 ],
+                db_default="draft",
                 default="draft",
                 help_text="Moved by leadership on the season page, never here: each move is recorded.",
                 max_length=12,
