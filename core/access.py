@@ -5,8 +5,8 @@ not approved (drafts) to the squad's members, leadership and operations. Writing
 person's role and on their relation to the object:
 
 - administrators (superusers) may do everything;
-- leadership (the "Leadership" group) edits journeys, stages, cycles and capacity, and
-  says which squad covers a stage;
+- leadership (the "Leadership" group) edits journeys, stages, cycles and capacity, says
+  which squad covers a stage, and moves each cycle through the season;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
@@ -232,6 +232,17 @@ def can_approve_plan(actor: Actor, squad) -> bool:
 
 def can_edit_cycle(actor: Actor) -> bool:
     """A cycle's settings (whether drafts are restricted): leadership."""
+    return actor.is_leadership
+
+
+def can_create_cycle(actor: Actor) -> bool:
+    """Open a new cycle, from scratch or by carrying work forward: leadership."""
+    return actor.is_leadership
+
+
+def can_move_cycle(actor: Actor) -> bool:
+    """Move a cycle through the season (draft, reconciling, committed, in flight, closed),
+    committing to its plan included: leadership."""
     return actor.is_leadership
 
 

@@ -13,7 +13,12 @@ class ProfileAdmin(admin.ModelAdmin):
 
 @admin.register(Cycle)
 class CycleAdmin(admin.ModelAdmin):
-    list_display = ["key", "name", "starts", "ends"]
+    """A cycle's state moves on the season page (/cycles/<key>/), which checks each move and
+    records it: here it is only shown."""
+
+    list_display = ["key", "name", "state", "starts", "ends"]
+    list_filter = ["state"]
+    readonly_fields = ["state"]
     search_fields = ["key", "name"]
     date_hierarchy = "starts"
 

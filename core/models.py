@@ -41,8 +41,34 @@ class Profile(models.Model):
         return self.display_name
 
 
+CYCLE_STATES = ["draft", "reconciling", "committed", "in_flight", "closed"]
+# The season's moves (docs/season.md): one step forward at a time, and back one step where
+# that makes sense, with a reason. Committing is also gated by the readiness check
+# (planning/season/).
+CYCLE_FORWARD = {
+    "draft": "reconciling",
+    "reconciling": "committed",
+    "committed": "in_flight",
+    "in_flight": "closed",
+}
+CYCLE_BACK = {"reconciling": "draft", "committed": "reconciling", "closed": "in_flight"}
+# The states from which leadership opens the next cycle with the unfinished work.
+CARRY_FORWARD_FROM = ("committed", "in_flight", "closed")
+
+
 class Cycle(models.Model):
-    """A planning cycle: a year, a quarter or a sprint. Squads, OKRs and plans belong to one."""
+    """A planning cycle: a year, a quarter or a sprint. Squads, OKRs and plans belong to one.
+
+    Its state is where the season stands: squads draft their plans, operations reconciles
+    them, leadership commits to them (a baseline is kept), the work is in flight, and the
+    cycle closes."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        RECONCILING = "reconciling", "Reconciling"
+        COMMITTED = "committed", "Committed"
+        IN_FLIGHT = "in_flight", "In flight"
+        CLOSED = "closed", "Closed"
 
     key = models.CharField(
         max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
@@ -57,6 +83,15 @@ class Cycle(models.Model):
             "leadership and operations."
         ),
     )
+    # A database default too: rows written without it (SQL by hand, code from before the
+    # season) are drafts.
+    state = models.CharField(
+        max_length=12,
+        choices=State.choices,
+        default=State.DRAFT,
+        db_default=State.DRAFT,
+        help_text="Moved by leadership on the season page, never here: each move is recorded.",
+    )
 
     class Meta:
         db_table = "planning_cycle"
@@ -66,6 +101,7 @@ class Cycle(models.Model):
             models.CheckConstraint(
                 condition=Q(starts__lte=F("ends")), name="cycle_starts_before_ends"
             ),
+            models.CheckConstraint(condition=Q(state__in=CYCLE_STATES), name="cycle_state_valid"),
         ]
 
     def __str__(self) -> str:
@@ -73,6 +109,18 @@ class Cycle(models.Model):
 
     def is_open(self, today: dt.date) -> bool:
         return today <= self.ends
+
+    def next_state(self) -> str | None:
+        """The state a forward move leads to, or None once closed."""
+        return CYCLE_FORWARD.get(self.state)
+
+    def previous_state(self) -> str | None:
+        """The state a move back (with a reason) leads to, or None where there is none."""
+        return CYCLE_BACK.get(self.state)
+
+    def may_carry_forward(self) -> bool:
+        """Whether leadership may open the next cycle from this one's unfinished work."""
+        return self.state in CARRY_FORWARD_FROM
 
 
 class Capacity(models.Model):
@@ -101,14 +149,15 @@ class Capacity(models.Model):
 class PageRevision(models.Model):
     """How far a set of pages' data has moved: the key under which their rendering is cached.
 
-    Written only by database triggers (migration 0010, PostgreSQL): every statement that
-    inserts, changes or deletes rows a page shows moves the value of that page's scope, in
-    the same transaction, whatever wrote it (a form, a bulk update, an import, the admin,
-    SQL by hand). Scopes: `board` (dependencies and the initiatives they name),
-    `directory` (squads, people's names, journeys, cycles, capacity) and `squad:<id>` (one
-    squad's plan, initiatives, key results, comments, members and the dependencies it needs
-    or provides). Values come from one sequence, so a value is never used twice, not even
-    after a rollback or after the table is emptied. See core/pagecache.py.
+    Written only by database triggers (planning's migrations 0010 and 0019, PostgreSQL):
+    every statement that inserts, changes or deletes rows a page shows moves the value of
+    that page's scope, in the same transaction, whatever wrote it (a form, a bulk update,
+    an import, the admin, SQL by hand). Scopes: `board` (dependencies and the initiatives
+    they name), `directory` (squads, people's names, journeys, cycles, capacity, the
+    baselines kept at commit) and `squad:<id>` (one squad's plan, initiatives, key
+    results, comments, members and the dependencies it needs or provides). Values come
+    from one sequence, so a value is never used twice, not even after a rollback or after
+    the table is emptied. See core/pagecache.py.
     """
 
     scope = models.CharField(max_length=40, primary_key=True)

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from core import access
+from core.drift import Drift
 from core.models import Cycle
 from dependencies import selectors
 from dependencies.forms import FUNCTION_PREFIX, GROUPS, PAGE_SIZE, BoardFilterForm
@@ -181,6 +182,36 @@ def export_urls(request: HttpRequest) -> dict:
 # ---------------------------------------------------------------------------------------
 
 
+# The board lists the first few changes of each kind since commit; the season page has all.
+BOARD_DRIFT_SHOWN = 5
+
+
+@dataclass
+class BoardDrift:
+    """The board's "since commit": its dependencies against the cycle's latest baseline."""
+
+    baseline: object
+    dependencies: Drift
+    initiatives: Drift = field(default_factory=Drift)
+    count: int = 0
+    more: int = 0
+
+
+def board_drift(cycle: Cycle | None) -> BoardDrift | None:
+    baseline = selectors.latest_baseline(cycle)
+    if baseline is None:
+        return None
+    drift = selectors.dependency_drift(cycle, baseline)
+    shown = Drift(
+        added=drift.added[:BOARD_DRIFT_SHOWN],
+        dropped=drift.dropped[:BOARD_DRIFT_SHOWN],
+        moved=drift.moved[:BOARD_DRIFT_SHOWN],
+    )
+    return BoardDrift(
+        baseline=baseline, dependencies=shown, count=len(drift), more=len(drift) - len(shown)
+    )
+
+
 def board_context(
     request: HttpRequest,
     form: BoardFilterForm,
@@ -228,5 +259,6 @@ def board_context(
         "can_create": can_create,
         "columns": BOARD_COLUMNS,
         "graph_url": graph_url_for(request),
+        "since_commit": board_drift(cycle),
         **export_urls(request),
     }

@@ -10,8 +10,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.drift import Drift, Item, compare
 from core.models import Cycle
 from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency, DependencyQuerySet
 from journeys.models import Stage
@@ -110,6 +112,60 @@ def dependency_for_board(key: str) -> Dependency | None:
     """One dependency with everything its board row shows."""
     filters = BoardFilters(today=timezone.localdate())
     return Dependency.objects.for_board(filters).filter(key=key).first()
+
+
+# ---------------------------------------------------------------------------------------
+# Drift since commit (docs/season.md)
+# ---------------------------------------------------------------------------------------
+
+
+def _baseline_models():
+    """The baseline kept when a cycle is committed and its dependency rows. Planning keeps
+    them (planning.models), a layer above this one: reached through the relation it
+    declares on cycles, never by importing it."""
+    baseline = Cycle._meta.get_field("baselines").related_model
+    return baseline, baseline._meta.get_field("dependencies").related_model
+
+
+def latest_baseline(cycle: Cycle | None):
+    """The baseline of the cycle's latest commit, with who took it; None before any."""
+    if cycle is None:
+        return None
+    baseline, _ = _baseline_models()
+    return (
+        baseline.objects.filter(cycle=cycle)
+        .select_related("taken_by__profile")
+        .order_by("-taken_at", "-id")
+        .first()
+    )
+
+
+def dependency_drift(cycle: Cycle, baseline, *, squad: Squad | None = None) -> Drift:
+    """The cycle's dependencies (or those `squad` needs) against the baseline: added,
+    dropped (declined, or gone from the board) and due dates moved. Two queries."""
+    _, rows = _baseline_models()
+    before = rows.objects.filter(baseline=baseline)
+    now = Dependency.objects.filtered(
+        BoardFilters(today=timezone.localdate(), cycle_id=cycle.pk)
+    ).annotate(needer_key=Coalesce("from_squad__key", "from_initiative__squad__key"))
+    if squad is not None:
+        before = before.filter(needer=squad.key)
+        now = now.filter(needer_id=squad.pk)
+    declined = Dependency.Status.DECLINED
+    return compare(
+        (
+            Item(ref=key, name=what, dates=(due,), out=status == declined, group=needer)
+            for key, what, due, status, needer in before.order_by("id").values_list(
+                "key", "what", "due", "status", "needer"
+            )
+        ),
+        (
+            Item(ref=key, name=what, dates=(due,), out=status == declined, group=needer)
+            for key, what, due, status, needer in now.order_by("id").values_list(
+                "key", "what", "due", "status", "needer_key"
+            )
+        ),
+    )
 
 
 # ---------------------------------------------------------------------------------------

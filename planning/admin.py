@@ -4,7 +4,11 @@ from django.contrib.auth.admin import UserAdmin
 
 from core.models import Profile
 from planning.models import (
+    BaselineDependency,
+    BaselineInitiative,
     CalendarToken,
+    CycleBaseline,
+    CycleEvent,
     Finding,
     FindingEvent,
     Notification,
@@ -140,6 +144,48 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     list_filter = ["daily_digest", "immediate_high"]
     list_select_related = ["user"]
     search_fields = ["user__username", "user__email"]
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Written by the season's services only (planning/season/): seen here, never made or
+    changed, so a cycle's history and baselines say what really happened."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CycleEvent)
+class CycleEventAdmin(_ReadOnly):
+    list_display = ["cycle", "action", "from_state", "to_state", "by", "at"]
+    list_filter = ["action", "to_state", "cycle"]
+    list_select_related = ["cycle", "by"]
+    date_hierarchy = "at"
+
+
+@admin.register(CycleBaseline)
+class CycleBaselineAdmin(_ReadOnly):
+    list_display = ["cycle", "taken_at", "taken_by"]
+    list_filter = ["cycle"]
+    list_select_related = ["cycle", "taken_by"]
+
+
+@admin.register(BaselineInitiative)
+class BaselineInitiativeAdmin(_ReadOnly):
+    list_display = ["squad_key", "key", "title", "starts", "ends", "status", "baseline"]
+    list_filter = ["status"]
+    list_select_related = ["baseline__cycle"]
+    search_fields = ["squad_key", "key", "title"]
+
+
+@admin.register(BaselineDependency)
+class BaselineDependencyAdmin(_ReadOnly):
+    list_display = ["key", "needer", "to_ref", "to_function", "due", "status", "baseline"]
+    list_filter = ["status"]
+    list_select_related = ["baseline__cycle"]
+    search_fields = ["key", "what"]
 
 
 # The co-writing models (history entries, comments), in a module of their own.

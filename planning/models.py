@@ -438,3 +438,144 @@ class NotificationPreference(models.Model):
             )
         )
         return user_ids - refused
+
+
+# ---------------------------------------------------------------------------------------
+# The planning season (docs/season.md): a cycle's moves and the baseline kept at commit
+# ---------------------------------------------------------------------------------------
+
+
+class CycleEvent(models.Model):
+    """One line of a cycle's history: it was opened, moved from one state to another, or
+    opened by carrying work forward from another cycle; who did it, when and why."""
+
+    class Action(models.TextChoices):
+        OPENED = "opened", "Opened"
+        MOVED = "moved", "Moved"
+        CARRIED = "carried", "Opened with work carried forward"
+
+    cycle = models.ForeignKey("core.Cycle", on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=10, choices=Action.choices)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    # Committed while the readiness check still listed this many things, with `reason`.
+    overridden = models.PositiveIntegerField(default=0)
+    # The cycle whose unfinished work this one was opened with, and what was carried.
+    source = models.ForeignKey(
+        "core.Cycle", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["cycle_id", "at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(action__in=["opened", "moved", "carried"]),
+                name="cycle_event_action_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(overridden=0) | ~Q(reason=""),
+                name="cycle_event_override_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle}: {self.get_action_display()} {self.from_state} → {self.to_state}"
+
+    @property
+    def from_label(self) -> str:
+        return _state_label(self.from_state)
+
+    @property
+    def to_label(self) -> str:
+        return _state_label(self.to_state)
+
+
+def _state_label(state: str) -> str:
+    from core.models import Cycle
+
+    return Cycle.State(state).label.lower() if state in Cycle.State.values else state
+
+
+class CycleBaseline(models.Model):
+    """What a cycle's plan was when leadership committed to it: a copy of every initiative
+    and dependency, against which drift since commit is measured. A cycle committed again
+    (after going back to reconciling) keeps each baseline; the latest one counts."""
+
+    cycle = models.ForeignKey("core.Cycle", on_delete=models.CASCADE, related_name="baselines")
+    taken_at = models.DateTimeField()
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["cycle_id", "taken_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Baseline of {self.cycle} at {self.taken_at:%Y-%m-%d %H:%M}"
+
+
+class BaselineInitiative(models.Model):
+    """An initiative as it stood at commit, named by its squad's key and its own."""
+
+    baseline = models.ForeignKey(
+        CycleBaseline, on_delete=models.CASCADE, related_name="initiatives"
+    )
+    squad_key = models.CharField(max_length=80)
+    squad_name = models.CharField(max_length=200)
+    key = models.CharField(max_length=80)
+    title = models.CharField(max_length=300)
+    function = models.CharField(max_length=100)
+    starts = models.DateField()
+    ends = models.DateField()
+    status = models.CharField(max_length=12)
+    headcount = models.DecimalField(max_digits=8, decimal_places=2)
+
+    class Meta:
+        ordering = ["baseline_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["baseline", "squad_key", "key"], name="baseline_initiative_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ref} at commit"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.squad_key}/{self.key}"
+
+
+class BaselineDependency(models.Model):
+    """A dependency as it stood at commit: who needed what from whom, by when."""
+
+    baseline = models.ForeignKey(
+        CycleBaseline, on_delete=models.CASCADE, related_name="dependencies"
+    )
+    key = models.CharField(max_length=80)
+    what = models.TextField()
+    needer = models.CharField(max_length=80, help_text="The needing squad's key.")
+    from_ref = models.CharField(max_length=170, help_text="The needing squad, or squad/initiative.")
+    to_ref = models.CharField(
+        max_length=170, blank=True, help_text="The providing squad or squad/initiative."
+    )
+    to_function = models.CharField(max_length=100, blank=True)
+    due = models.DateField()
+    status = models.CharField(max_length=10)
+    blocking = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "baseline dependencies"
+        ordering = ["baseline_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["baseline", "key"], name="baseline_dependency_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} at commit"

@@ -650,8 +650,10 @@ def demo(client, settings):
     from django.contrib.auth import get_user_model
 
     from core.models import Cycle
+    from dependencies.models import Dependency
     from journeys.models import Moment, Segment, Stage
     from planning.models import Finding
+    from squads.models import Initiative, KeyResult
 
     settings.DEBUG = True
     settings.WRITE_RATE_LIMIT = 0  # hundreds of posts in seconds are this test's point
@@ -688,6 +690,9 @@ def demo(client, settings):
         "stage": stage,
         "moment": moment,
         "finding": finding,
+        "initiatives": list(Initiative.objects.values_list("pk", flat=True)),
+        "dependencies": list(Dependency.objects.values_list("pk", flat=True)),
+        "key_results": list(KeyResult.objects.values_list("pk", flat=True)),
     }
 
 
@@ -903,6 +908,32 @@ FORMS = {
         },
     ),
     "finding dismissal": lambda w: (f"/findings/{w['finding'].pk}/dismiss/", {"reason": TEXT}),
+    # The season (docs/season.md): FY2027 is in flight for these (see the test below).
+    "cycle create": lambda w: (
+        "/cycles/",
+        {"name": TEXT, "key": key(["fy2027"]), "starts": DATE, "ends": DATE},
+    ),
+    "cycle move": lambda w: (
+        "/cycles/fy2027/move/",
+        {
+            "to": choice(["closed", "committed", "draft"], typed_only=["in_flight"]),
+            "seen": choice(["in_flight"], typed_only=["committed", "closed"]),
+            "reason": TEXT,
+            "override": BOOLEAN,
+        },
+    ),
+    "carry forward": lambda w: (
+        "/cycles/fy2027/carry-forward/",
+        {
+            "name": TEXT,
+            "key": key(["fy2027"]),
+            "starts": DATE,
+            "ends": DATE,
+            "initiatives": several(ident(w["initiatives"])),
+            "dependencies": several(ident(w["dependencies"])),
+            "key_results": several(ident(w["key_results"])),
+        },
+    ),
     "account": lambda w: (
         "/account/",
         {
@@ -975,6 +1006,7 @@ JOURNEY_FORMS = [
     "moment create",
     "moment edit",
 ]
+SEASON_FORMS = ["cycle create", "cycle move", "carry forward"]
 OTHER_FORMS = [
     "dependency create",
     "dependency edit",
@@ -985,7 +1017,7 @@ OTHER_FORMS = [
 
 
 def test_every_form_is_fuzzed():
-    assert sorted(SQUAD_FORMS + JOURNEY_FORMS + OTHER_FORMS) == sorted(FORMS)
+    assert sorted(SQUAD_FORMS + JOURNEY_FORMS + SEASON_FORMS + OTHER_FORMS) == sorted(FORMS)
 
 
 def test_the_squad_and_plan_forms_never_fail_and_refusals_change_nothing(demo):
@@ -994,6 +1026,14 @@ def test_the_squad_and_plan_forms_never_fail_and_refusals_change_nothing(demo):
 
 def test_the_journey_forms_never_fail_and_refusals_change_nothing(demo):
     fuzz_forms(demo, JOURNEY_FORMS, examples=6)
+
+
+def test_the_season_forms_never_fail_and_refusals_change_nothing(demo):
+    from core.models import Cycle
+
+    # In flight: every move and carrying forward are open to it.
+    Cycle.objects.filter(key="fy2027").update(state="in_flight")
+    fuzz_forms(demo, SEASON_FORMS, examples=6)
 
 
 def test_the_board_finding_and_account_forms_never_fail_and_refusals_change_nothing(demo):

@@ -20,6 +20,9 @@ from planning.changes import CHANGES, NOT_FOLLOWED
 
 OUR_APPS = {"core", "journeys", "squads", "dependencies", "planning", "api"}
 TRIGGERS = importlib.import_module("planning.migrations.0010_page_revisions")
+SEASON_TRIGGERS = importlib.import_module(
+    "planning.migrations.0019_season_cycle_events_and_baselines"
+)
 EXAMPLE = Path(settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
 
 # The schema as it was before the models moved between apps (the heads of that day).
@@ -50,7 +53,7 @@ def test_every_model_says_what_a_change_to_it_affects():
 def test_the_table_and_the_trigger_definitions_name_the_same_page_scopes():
     for model, follows in CHANGES.items():
         table = model._meta.db_table
-        if table in TRIGGERS.DIRECTORY:
+        if table in TRIGGERS.DIRECTORY or table in SEASON_TRIGGERS.DIRECTORY:
             made = {"directory"}
         elif table in TRIGGERS.BY_SQUAD:
             made = {"squad", *TRIGGERS.BY_SQUAD[table][1]}
@@ -96,6 +99,27 @@ def _without_history_not_kept_yet(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.setattr(model, "skip_history_when_saving", True, raising=False)
 
 
+def _without_columns_not_there_yet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fields added after the schema the database is at (a cycle's state, say) are left out
+    of what the import reads and writes there; the migrations add them on the way up."""
+    with connection.cursor() as cursor:
+        introspection = connection.introspection
+        columns = {
+            table: {c.name for c in introspection.get_table_description(cursor, table)}
+            for table in introspection.table_names(cursor)
+        }
+    for model in _our_models():
+        there = columns.get(model._meta.db_table)
+        if there is None:
+            continue
+        missing = {f for f in model._meta.concrete_fields if f.column not in there}
+        if not missing:
+            continue
+        for attr in ("concrete_fields", "local_concrete_fields", "db_returning_fields"):
+            kept = tuple(f for f in getattr(model._meta, attr) if f not in missing)
+            monkeypatch.setitem(model._meta.__dict__, attr, kept)
+
+
 @pytest.mark.postgres
 def test_a_database_from_before_the_models_moved_keeps_every_row(transactional_db):
     executor = MigrationExecutor(connection)
@@ -104,8 +128,9 @@ def test_a_database_from_before_the_models_moved_keeps_every_row(transactional_d
     try:
         with pytest.MonkeyPatch.context() as monkeypatch:
             _without_history_not_kept_yet(monkeypatch)
+            _without_columns_not_there_yet(monkeypatch)
             call_command("import_plans", str(EXAMPLE), stdout=StringIO())
-        before, rows_before = _export(), _rows()
+            before, rows_before = _export(), _rows()
         assert rows_before["planning_initiative"] > 0 and rows_before["planning_cycle"] > 0
     finally:
         executor = MigrationExecutor(connection)

@@ -56,7 +56,7 @@ def database_state() -> str:
     models = [User] + [
         m
         for m in apps.get_models()
-        if m._meta.app_label in {"planning", "squads", "journeys", "dependencies"}
+        if m._meta.app_label in {"core", "planning", "squads", "journeys", "dependencies"}
         # The change history is a log of edits, not part of what a planning file carries;
         # page revisions are the page cache's bookkeeping, moved by the database itself.
         and not m.__name__.startswith("Historical")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from planning import account, feeds, finding_views, imports, search_views, views
+from planning.season import views as season
 from planning.timeline import views as timeline
 from throughline import security
 
@@ -12,6 +13,11 @@ admin.site.index_title = "Planning data"
 urlpatterns = [
     path("", views.home, name="home"),
     path("cycle/", views.cycle_select, name="cycle_select"),
+    # The planning season (planning/season/, docs/season.md).
+    path("cycles/", season.cycles, name="cycles"),
+    path("cycles/<str:key>/", season.season, name="cycle"),
+    path("cycles/<str:key>/move/", season.cycle_move, name="cycle_move"),
+    path("cycles/<str:key>/carry-forward/", season.carry_forward, name="cycle_carry_forward"),
     path("cycles/<str:key>/settings/", views.cycle_settings, name="cycle_settings"),
     # Django's reset-confirm view, which also ends a sign-in lockout (throughline/security.py).
     path(

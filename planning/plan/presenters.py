@@ -23,6 +23,7 @@ from journeys.models import Moment, Stage
 from planning import similar_work
 from planning.models import OverlapVerdict
 from planning.overlap_verdicts import VerdictFacts, standing_pairs, text_of
+from planning.season import selectors as season_selectors
 from squads import conflicts, cowriting, services
 from squads.charts import BalancePicture, balance_picture
 from squads.forms import (
@@ -407,6 +408,8 @@ def plan_context(
         "add_dependency_url": dependency_create_link(squad),
         "can_add_dependency": access.can_create_dependency(actor, squad),
         "nav": "squads",
+        # What moved since the cycle was committed (planning/season/): None before that.
+        "since_commit": season_selectors.squad_drift(squad),
         **dependencies_context(squad),
         **initiatives_context(
             request,
