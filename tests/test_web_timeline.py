@@ -634,3 +634,26 @@ def test_the_page_is_cached_and_a_change_shows_at_once(client, wizard, carol):
     )
     Squad.objects.filter(pk=wizard.squad_id).update(name="Renamed squad")
     assert groups(get(client))[0] == "Renamed squad"
+
+
+def test_a_commit_then_a_moved_date_shows_the_committed_bar_behind(client, wizard, carol, leo):
+    """End to end: leadership commits the season (anyway, with a reason), the squad moves
+    the wizard; the cached timeline shows the new bar with the committed one behind it."""
+    from planning.season import services as season
+
+    client.force_login(carol)
+    assert "as committed" not in get(client)  # no commit, no ghost; and the page is cached
+    cycle = wizard.squad.cycle
+    for to in ("reconciling", "committed"):
+        cycle.refresh_from_db()
+        season.cycle_move(
+            cycle=cycle, to=to, expected=cycle.state, by=leo, reason="Agreed", override=True
+        )
+    committed = (wizard.starts, wizard.ends)
+    wizard.ends = wizard.ends + dt.timedelta(days=30)
+    wizard.save()
+
+    content = get(client)
+
+    assert f"{wizard.title}, as committed: " in content
+    assert f"{committed[1].day} {committed[1]:%b %Y}" in content
