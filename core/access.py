@@ -253,6 +253,12 @@ def can_cover_stage(actor: Actor) -> bool:
     return actor.is_leadership
 
 
+def can_edit_segments(actor: Actor) -> bool:
+    """Create, rename, describe and delete customer segments: leadership, as the journeys
+    that name them."""
+    return can_edit_journeys(actor)
+
+
 def can_run_review(actor: Actor) -> bool:
     """Run the review now, outside its schedule: whoever triages findings."""
     return can_triage_findings(actor)

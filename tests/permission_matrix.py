@@ -120,6 +120,10 @@ class World:
 
         self.moment = Moment.objects.select_related("stage__journey").first()
         self.token, _ = ApiToken.issue(user=self.users["member"], name="matrix")
+        # Set-up: a segment.
+        from journeys.models import Segment
+
+        self.segment = Segment.objects.order_by("pk").first()
         self.kwargs = {
             "squads": {
                 "key": "first-90-days",
@@ -167,6 +171,8 @@ class World:
             pool = {**pool, "pk": self.gap.pk}
         if route in ("finding_lead", "finding_not_same", "finding_related"):
             pool = {**pool, "pk": self.overlap.pk}
+        if route.startswith("segment_"):
+            pool = {"key": self.segment.key}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from journeys import segments
 from planning import account, feeds, finding_views, imports, views
 from throughline import security
 
@@ -40,6 +41,10 @@ urlpatterns = [
     ),
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
+    # Set-up: customer segments.
+    path("segments/", segments.segment_list, name="segments"),
+    path("segments/<str:key>/edit/", segments.segment_edit, name="segment_edit"),
+    path("segments/<str:key>/delete/", segments.segment_delete, name="segment_delete"),
     path("account/", account.account, name="account"),
     path("import/", imports.upload, name="import"),
     path("import/confirm/", imports.confirm, name="import_confirm"),
