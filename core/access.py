@@ -253,6 +253,11 @@ def can_cover_stage(actor: Actor) -> bool:
     return actor.is_leadership
 
 
+def can_set_squad_stages(actor: Actor, squad) -> bool:
+    """Say which journey stages a squad covers, on the squad's page: its DRI and leadership."""
+    return can_manage_squad(actor, squad)
+
+
 def can_edit_segments(actor: Actor) -> bool:
     """Create, rename, describe and delete customer segments: leadership, as the journeys
     that name them."""
