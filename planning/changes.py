@@ -147,6 +147,7 @@ NOT_FOLLOWED: dict[str, str] = {
     "squads.Presence": "moves the stamp's presence part itself (squads.cowriting)",
     "core.PageRevision": "the page revisions themselves",
     "api.ApiToken": "a person's own API tokens",
+    "core.Invitation": "a sign-up link waiting to be used; the account it makes is a Profile",
 }
 
 

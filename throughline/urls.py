@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from journeys import segments
-from planning import account, feeds, finding_views, imports, views
+from planning import account, feeds, finding_views, imports, people_views, views
 from throughline import security
 
 admin.site.site_header = "Throughline administration"
@@ -41,7 +41,27 @@ urlpatterns = [
     ),
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
-    # Set-up: customer segments.
+    # Set-up: people, invitations, customer segments.
+    path("people/", people_views.people, name="people"),
+    path("people/<str:username>/", people_views.person_detail, name="person"),
+    path("people/<str:username>/roles/", people_views.person_roles, name="person_roles"),
+    path(
+        "people/<str:username>/deactivate/",
+        people_views.person_deactivate,
+        name="person_deactivate",
+    ),
+    path(
+        "people/<str:username>/reactivate/",
+        people_views.person_reactivate,
+        name="person_reactivate",
+    ),
+    path("invitations/", people_views.invitation_send, name="invitation_send"),
+    path("invitations/<int:pk>/resend/", people_views.invitation_resend, name="invitation_resend"),
+    path("invitations/<int:pk>/cancel/", people_views.invitation_cancel, name="invitation_cancel"),
+    # The invitation's one-time link: the token in it stands in for a sign-in. It leads to
+    # the sign-up form, at an address without the token.
+    path("signup/", people_views.signup_form, name="signup_form"),
+    path("signup/<str:token>/", people_views.signup, name="signup"),
     path("segments/", segments.segment_list, name="segments"),
     path("segments/<str:key>/edit/", segments.segment_edit, name="segment_edit"),
     path("segments/<str:key>/delete/", segments.segment_delete, name="segment_delete"),
