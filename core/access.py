@@ -273,6 +273,11 @@ def can_manage_person(actor: Actor, person) -> bool:
     return actor.is_admin or not person.is_superuser
 
 
+def can_edit_capacity(actor: Actor) -> bool:
+    """Add and rename functions, set their capacity in a cycle: leadership."""
+    return actor.is_leadership
+
+
 def can_edit_segments(actor: Actor) -> bool:
     """Create, rename, describe and delete customer segments: leadership, as the journeys
     that name them."""

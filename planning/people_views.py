@@ -35,7 +35,8 @@ from core.limits import over_invitation_limit
 from core.models import Invitation, Profile
 from core.people import display_name
 from core.services import FUNCTION_MAX_LENGTH, GROUPS
-from squads.forms import DatalistInput, known_functions
+from planning.functions import function_names
+from squads.forms import DatalistInput
 from squads.models import Membership, Squad
 
 User = get_user_model()
@@ -346,7 +347,7 @@ def _person_context(request: AuthedRequest, person, *, roles_form=None) -> dict:
                 "groups": context["groups"],
                 "version": services.person_roles_version(person),
             },
-            functions=known_functions(),
+            functions=function_names(),
         )
     return context
 
@@ -369,7 +370,7 @@ def _managed_person(request: AuthedRequest, username: str):
 @require_POST
 def person_roles(request: AuthedRequest, username: str) -> HttpResponse:
     person = _managed_person(request, username)
-    form = RolesForm(request.POST, functions=known_functions())
+    form = RolesForm(request.POST, functions=function_names())
     if form.is_valid():
         try:
             services.person_set_roles(
@@ -384,7 +385,7 @@ def person_roles(request: AuthedRequest, username: str) -> HttpResponse:
                 # Saving again replaces what is there now; the person's choice stays.
                 data = request.POST.copy()
                 data["version"] = services.person_roles_version(person)
-                form = RolesForm(data, functions=known_functions())
+                form = RolesForm(data, functions=function_names())
                 form.is_valid()
             form.add_service_errors(error)
         else:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from journeys import segments
-from planning import account, feeds, finding_views, imports, people_views, views
+from planning import account, feeds, finding_views, function_views, imports, people_views, views
 from throughline import security
 
 admin.site.site_header = "Throughline administration"
@@ -41,7 +41,7 @@ urlpatterns = [
     ),
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
-    # Set-up: people, invitations, customer segments.
+    # Set-up: people, invitations, functions and their capacity, customer segments.
     path("people/", people_views.people, name="people"),
     path("people/<str:username>/", people_views.person_detail, name="person"),
     path("people/<str:username>/roles/", people_views.person_roles, name="person_roles"),
@@ -62,6 +62,10 @@ urlpatterns = [
     # the sign-up form, at an address without the token.
     path("signup/", people_views.signup_form, name="signup_form"),
     path("signup/<str:token>/", people_views.signup, name="signup"),
+    path("functions/", function_views.function_list, name="functions"),
+    path("functions/add/", function_views.function_add, name="function_add"),
+    path("functions/rename/", function_views.function_rename, name="function_rename"),
+    path("functions/capacity/", function_views.capacity_set, name="capacity_set"),
     path("segments/", segments.segment_list, name="segments"),
     path("segments/<str:key>/edit/", segments.segment_edit, name="segment_edit"),
     path("segments/<str:key>/delete/", segments.segment_delete, name="segment_delete"),
