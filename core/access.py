@@ -5,8 +5,10 @@ not approved (drafts) to the squad's members, leadership and operations. Writing
 person's role and on their relation to the object:
 
 - administrators (superusers) may do everything;
-- leadership (the "Leadership" group) edits journeys, stages, cycles and capacity, says
-  which squad covers a stage, and moves each cycle through the season;
+- leadership (the "Leadership" group) edits journeys, stages, segments, cycles, functions
+  and their capacity, says which squad covers a stage, moves each cycle through the season,
+  and manages people: invites them, deactivates and reactivates them, sets their function
+  and groups;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
@@ -281,6 +283,36 @@ def can_settle_overlap(actor: Actor, finding, squad_ids) -> bool:
 def can_cover_stage(actor: Actor) -> bool:
     """Make a squad cover a journey stage: leadership, whose stages they are."""
     return actor.is_leadership
+
+
+def can_set_squad_stages(actor: Actor, squad) -> bool:
+    """Say which journey stages a squad covers, on the squad's page: its DRI and leadership."""
+    return can_manage_squad(actor, squad)
+
+
+def can_manage_people(actor: Actor) -> bool:
+    """Invite people, deactivate and reactivate them, set their function and groups:
+    leadership and administrators. Everyone signed in reads the directory."""
+    return actor.is_leadership
+
+
+def can_manage_person(actor: Actor, person) -> bool:
+    """Manage this person in particular: an administrator's account is changed by
+    administrators only, so leadership cannot lock out the people above it."""
+    if not can_manage_people(actor):
+        return False
+    return actor.is_admin or not person.is_superuser
+
+
+def can_edit_capacity(actor: Actor) -> bool:
+    """Add and rename functions, set their capacity in a cycle: leadership."""
+    return actor.is_leadership
+
+
+def can_edit_segments(actor: Actor) -> bool:
+    """Create, rename, describe and delete customer segments: leadership, as the journeys
+    that name them."""
+    return can_edit_journeys(actor)
 
 
 def can_run_review(actor: Actor) -> bool:

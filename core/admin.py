@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.models import Capacity, Cycle, Profile
+from core.models import Capacity, Cycle, Invitation, Profile
 
 
 @admin.register(Profile)
@@ -28,3 +28,20 @@ class CapacityAdmin(admin.ModelAdmin):
     list_display = ["function", "cycle", "headcount"]
     list_filter = ["cycle", "function"]
     list_select_related = ["cycle"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read only: invitations are sent, sent again and withdrawn on the People page, which
+    emails the link (only its digest is stored, so none could be sent from here)."""
+
+    list_display = ["email", "invited_by", "sent_at", "expires_at", "accepted_at", "account"]
+    list_select_related = ["invited_by", "account"]
+    search_fields = ["email"]
+    exclude = ["token_digest"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -5,6 +5,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 from core.search import SearchFields, matching
@@ -169,3 +170,55 @@ class PageRevision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} at {self.value}"
+
+
+class Invitation(models.Model):
+    """An email address asked to join: a one-time sign-up link that lasts a few days.
+
+    The link's token is never stored, only its SHA-256 digest: whoever reads the database
+    (or a backup) cannot sign up with it. Sending it again gives a new token and a new
+    expiry, so the older link stops working. Once used, the invitation names the account
+    it made and no link works for it again.
+    """
+
+    email = models.EmailField(max_length=254)
+    token_digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitations_sent",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="invitation",
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "id"]
+        constraints = [
+            # One open invitation per address, whatever its letters' case.
+            models.UniqueConstraint(
+                Lower("email"),
+                condition=Q(accepted_at__isnull=True),
+                name="invitation_open_once_per_email",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return now >= self.expires_at
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.accepted_at is not None

@@ -84,3 +84,23 @@ class JourneyForm(forms.Form):
 class NewJourneyForm(JourneyForm):
     key = _key_field("journey")
     field_order = ["name", "key", "description", "segments"]
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label="Segment name", max_length=200, validators=[validate_visible])
+    description = _text(
+        "Description", "Who these customers are: the ideal customer profile or a neighbour of it."
+    )
+    description.required = False
+    priority = forms.IntegerField(
+        label="Priority",
+        required=False,
+        min_value=1,
+        max_value=32767,
+        help_text="Optional. 1 for the segment that matters most; lists show lower numbers first.",
+    )
+
+
+class NewSegmentForm(SegmentForm):
+    key = _key_field("segment")
+    field_order = ["name", "key", "description", "priority"]

@@ -341,3 +341,104 @@ def moment_delete(*, moment: Moment, version: str) -> None:
         if version != moment_version(current):
             raise _stale("moment")
         current.delete()
+
+
+# Segments
+
+
+SEGMENT_FIELDS = ("name", "description", "priority")
+
+
+def segment_version(segment: Segment) -> str:
+    """The version of a segment as an editor showed it: its name, description, priority."""
+    return fingerprint(segment, SEGMENT_FIELDS)
+
+
+def _segment_values(*, name: str, description: str, priority: int | None) -> dict:
+    values = {"name": _clean_text(name), "description": _clean_text(description)}
+    errors: dict[str, list[str]] = {}
+    _require(errors, values, "name")
+    if len(values["name"]) > 200:
+        errors.setdefault("name", []).append("Use at most 200 characters.")
+    if priority is not None and not 1 <= priority <= 32767:
+        errors["priority"] = ["Use a whole number from 1 (the segment that matters most) up."]
+    _raise(errors)
+    values["priority"] = priority
+    return values
+
+
+def segment_create(
+    *, key: str = "", name: str, description: str = "", priority: int | None = None
+) -> Segment:
+    """A new customer segment; the key defaults to one made from the name."""
+    errors: dict[str, list[str]] = {}
+    try:
+        values = _segment_values(name=name, description=description, priority=priority)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+        values = {}
+    key = _clean_text(key)
+    if key:
+        _check_key(errors, key)
+    elif _clean_text(name):
+        key = key_from_name(_clean_text(name))
+        if not key:
+            errors["key"] = ["The name has no letters or digits to make a key from; type one."]
+    if key and "key" not in errors and Segment.objects.filter(key=key).exists():
+        errors.setdefault("key", []).append("A segment with this key already exists.")
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            return Segment.objects.create(key=key, **values)
+    except IntegrityError as exc:
+        raise ValidationError({"key": ["A segment with this key already exists."]}) from exc
+
+
+def segment_update(
+    *, segment: Segment, version: str, name: str, description: str = "", priority: int | None
+) -> Segment:
+    """Rename or describe a segment, if it is still as the editor saw it (`segment_version`)."""
+    values = _segment_values(name=name, description=description, priority=priority)
+    with transaction.atomic():
+        current = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+        if current is None:
+            raise ValidationError("This segment was deleted after you opened it.")
+        if version != segment_version(current):
+            raise _stale("segment")
+        Segment.objects.filter(pk=segment.pk).update(**values)
+    for field, value in values.items():
+        setattr(segment, field, value)
+    return segment
+
+
+def segment_uses(segment: Segment) -> list[str]:
+    """Why a segment cannot be deleted: the initiatives and journeys that name it."""
+    # Initiatives are the squads app's, a layer above: reached through their relation.
+    reasons = []
+    initiatives = segment.initiatives.count()
+    if initiatives:
+        noun = "initiative names" if initiatives == 1 else "initiatives name"
+        reasons.append(f"{initiatives} {noun} it as their customer segment")
+    journeys = list(segment.journeys.order_by("name").values_list("name", flat=True)[:4])
+    if journeys:
+        named = ", ".join(journeys[:3]) + (" and others" if len(journeys) > 3 else "")
+        noun = "journey" if len(journeys) == 1 else "journeys"
+        reasons.append(f"the {named} {noun} {'names' if len(journeys) == 1 else 'name'} it")
+    return reasons
+
+
+def segment_delete(*, segment: Segment, version: str) -> None:
+    """Delete a segment nothing uses, if it is still as the page that asked showed it.
+    A segment that initiatives or journeys name is refused: they would lose it silently."""
+    with transaction.atomic():
+        current = Segment.objects.select_for_update().filter(pk=segment.pk).first()
+        if current is None:
+            return
+        if version != segment_version(current):
+            raise _stale("segment")
+        if reasons := segment_uses(current):
+            raise ValidationError(
+                f"{current.name} cannot be deleted: {' and '.join(reasons)}. Choose another "
+                "segment for them first, or keep this one and rename it."
+            )
+        current.delete()

@@ -1,6 +1,10 @@
 from django.urls import path
 
 from journeys import views
+from squads import coverage
+
+# Which squad covers a stage is the squads app's to write (squads/coverage.py); the
+# address stays under the stage's.
 
 app_name = "journeys"
 
@@ -11,6 +15,7 @@ urlpatterns = [
     path("<str:key>/stages/new/", views.stage_new, name="stage_new"),
     path("<str:key>/stages/<str:stage_key>/edit/", views.stage_edit, name="stage_edit"),
     path("<str:key>/stages/<str:stage_key>/move/", views.stage_move, name="stage_move"),
+    path("<str:key>/stages/<str:stage_key>/cover/", coverage.stage_cover, name="stage_cover"),
     path("<str:key>/stages/<str:stage_key>/moments/new/", views.moment_new, name="moment_new"),
     path(
         "<str:key>/stages/<str:stage_key>/moments/<int:pk>/edit/",

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
 from core import versioning
-from core.access import actor_for, can_edit_journeys
+from core.access import actor_for, can_cover_stage, can_edit_journeys
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.models import Cycle
@@ -126,6 +126,7 @@ def _map_context(request: AuthedRequest, key: str, **state) -> dict:
         "chart": emotion_chart(stages),
         "coverage": _coverage(stages, cycle, lambda s: s.cycle_squads),
         "can_edit": can_edit_journeys(actor_for(request)),
+        "can_cover": can_cover_stage(actor_for(request)) and cycle is not None,
         "nav": "journeys",
         **state,
     }

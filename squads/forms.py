@@ -80,6 +80,29 @@ class DatalistInput(forms.TextInput):
         return format_html('{}<datalist id="{}">{}</datalist>', html, list_id, options)
 
 
+class StagesField(forms.ModelMultipleChoiceField):
+    """Journey stages to tick, each named with its journey when there is more than one."""
+
+    show_journey = True
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Stage.objects.none())
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        return f"{obj.journey.name} · {obj.name}" if self.show_journey else obj.name
+
+
+def stage_choices(field: StagesField) -> None:
+    """Every journey's stages, in journey order, as the journey map shows them."""
+    field.queryset = Stage.objects.select_related("journey").order_by(
+        "journey__name", "journey_id", "position", "id"
+    )
+    field.show_journey = Journey.objects.filter(stages__isnull=False).distinct().count() > 1
+
+
 class PersonChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj) -> str:
         return person_label(obj)
@@ -157,11 +180,17 @@ class SquadCreateForm(FormWithErrors):
         help_text="Qualitative and customer-facing: what the customer gets.",
         validators=[validate_visible],
     )
+    stages = StagesField(
+        label="Journey stages it covers",
+        help_text="Optional: which stages of the customer's journey this squad answers for. "
+        "The squad's DRI and leadership can change them later on the squad's page.",
+    )
 
     def __init__(self, *args, functions=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["dri"].queryset = people()
         self.fields["dri_function"].widget.options = functions
+        stage_choices(self.fields["stages"])
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"].strip()
@@ -193,6 +222,36 @@ class MemberAddForm(FormWithErrors):
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = people().exclude(memberships__squad=squad)
         self.fields["function"].widget.options = functions
+
+
+class SquadStagesForm(FormWithErrors):
+    """Which journey stages a squad covers, and the set the editor started from."""
+
+    stages = StagesField(label="Stages this squad covers")
+    version = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "stages_%s")
+        super().__init__(*args, **kwargs)
+        stage_choices(self.fields["stages"])
+
+
+class StageCoverForm(FormWithErrors):
+    """A squad of the cycle to cover one journey stage."""
+
+    squad = forms.ModelChoiceField(
+        label="Squad",
+        queryset=Squad.objects.none(),
+        empty_label="Choose a squad…",
+        error_messages={"required": "Choose the squad that covers this stage."},
+    )
+
+    def __init__(self, *args, stage: Stage, cycle, **kwargs):
+        super().__init__(*args, **kwargs)
+        squads = Squad.objects.filter(cycle=cycle) if cycle is not None else Squad.objects.none()
+        self.fields["squad"].queryset = squads.exclude(squadstage__stage=stage).order_by(
+            "name", "key"
+        )
 
 
 class DriHandoverForm(FormWithErrors):

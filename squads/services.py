@@ -202,9 +202,11 @@ def squad_create(
     dri_function: str = "",
     objective: str,
     first_key_result: KeyResultFields | None = None,
+    stages: Iterable[Stage] = (),
     by: AbstractBaseUser,
 ) -> Squad:
-    """A squad is born whole: its DRI as a member, its OKR and an empty plan, or nothing."""
+    """A squad is born whole: its DRI as a member, its OKR, an empty plan and the journey
+    stages it covers (kept in the coverage history), or nothing."""
     key, name, objective = key.strip(), name.strip(), objective.strip()
     errors: dict[str, str] = {}
     if problem := key_problem(key):
@@ -248,6 +250,11 @@ def squad_create(
                     direction=first_key_result["direction"],
                 )
             Plan.objects.create(squad=squad)
+            for stage in {stage.pk: stage for stage in stages}.values():
+                cover = SquadStage(squad=squad, stage=stage)
+                cover._history_user = by
+                cover._change_reason = "Chosen when the squad was formed"
+                cover.save()
     except IntegrityError as exc:
         if Squad.objects.filter(key=key).exists():
             raise ValidationError({"key": "Another squad already uses this key."}) from exc
@@ -688,16 +695,70 @@ def squad_stage_cover(
     *, squad: Squad, stage: Stage, by: AbstractBaseUser, reason: str = ""
 ) -> SquadStage:
     """The squad covers this journey stage from now on; its history says who decided."""
-    if SquadStage.objects.filter(squad=squad, stage=stage).exists():
-        raise ValidationError({"squad": f"{squad.name} covers the {stage.name} stage already."})
-    cover = SquadStage(squad=squad, stage=stage)
-    cover._history_user = by
-    cover._change_reason = versioning.change_reason(reason)
     try:
         with transaction.atomic():
+            # Changes to one squad's stages take turns (squad_stages_set compares first).
+            _locked(squad)
+            if SquadStage.objects.filter(squad=squad, stage=stage).exists():
+                raise ValidationError(
+                    {"squad": f"{squad.name} covers the {stage.name} stage already."}
+                )
+            cover = SquadStage(squad=squad, stage=stage)
+            cover._history_user = by
+            cover._change_reason = versioning.change_reason(reason)
             cover.save()
     except IntegrityError as exc:
         raise ValidationError(
             {"squad": f"{squad.name} covers the {stage.name} stage already."}
         ) from exc
     return cover
+
+
+def squad_stage_uncover(
+    *, squad: Squad, stage: Stage, by: AbstractBaseUser, reason: str = ""
+) -> bool:
+    """The squad no longer covers this stage; its history says who decided. False when it
+    did not cover it."""
+    with transaction.atomic():
+        _locked(squad)
+        cover = SquadStage.objects.filter(squad=squad, stage=stage).first()
+        if cover is None:
+            return False
+        cover._history_user = by
+        cover._change_reason = versioning.change_reason(reason)
+        cover.delete()
+    return True
+
+
+def squad_stages_version(stage_ids: Iterable[int]) -> str:
+    """The stages a squad covers as an editor showed them: their ids, in order."""
+    return ",".join(str(pk) for pk in sorted(set(stage_ids)))
+
+
+def squad_stages_set(
+    *, squad: Squad, stages: Iterable[Stage], version: str, by: AbstractBaseUser
+) -> tuple[list[Stage], list[Stage]]:
+    """The squad covers exactly these stages, if the ones it covers are still those the
+    editor saw (`version`, from squad_stages_version). Each stage added or taken off is
+    kept in the coverage history with who did it. Returns (added, removed)."""
+    wanted = {stage.pk: stage for stage in stages}
+    with transaction.atomic():
+        _locked(squad)
+        covers = SquadStage.objects.filter(squad=squad).select_related("stage")
+        have = {cover.stage_id: cover.stage for cover in covers}
+        if version != squad_stages_version(have):
+            raise ValidationError(
+                "Someone changed which stages this squad covers after you opened the form. "
+                "The stages it covers now are shown, with your choice kept: save again to "
+                "make it yours.",
+                code="stale",
+            )
+        added = [wanted[pk] for pk in wanted if pk not in have]
+        removed = [have[pk] for pk in have if pk not in wanted]
+        for stage in added:
+            squad_stage_cover(squad=squad, stage=stage, by=by, reason="Chosen on the squad's page")
+        for stage in removed:
+            squad_stage_uncover(
+                squad=squad, stage=stage, by=by, reason="Taken off on the squad's page"
+            )
+    return added, removed

@@ -2,7 +2,7 @@ from django.urls import path
 
 from planning.plan import live
 from planning.plan import views as plan
-from squads import views
+from squads import coverage, views
 
 # The squad's plan shows several apps at once, so its views are in the top layer
 # (planning/plan/); its addresses stay under the squad's.
@@ -15,6 +15,7 @@ urlpatterns = [
     path("<str:key>/members/add/", views.member_add, name="member_add"),
     path("<str:key>/members/<str:username>/remove/", views.member_remove, name="member_remove"),
     path("<str:key>/dri/", views.dri_handover, name="dri_handover"),
+    path("<str:key>/stages/", coverage.squad_stages, name="stages"),
     path("<str:key>/okr/", views.okr_objective, name="okr"),
     path("<str:key>/okr/edit/", views.okr_edit, name="okr_edit"),
     path("<str:key>/key-results/new/", views.key_result_create, name="kr_create"),

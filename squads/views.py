@@ -224,6 +224,7 @@ def squad_create(request: AuthedRequest) -> HttpResponse:
                     dri_function=data["dri_function"],
                     objective=data["objective"],
                     first_key_result=None if kr_form.is_blank() else kr_form.fields_for_service(),
+                    stages=data["stages"],
                     by=request.user,
                 )
             except ValidationError as error:
@@ -331,6 +332,7 @@ def _detail_context(
     member_form=None,
     handover_form=None,
     members_error=None,
+    stages_form=None,
 ) -> dict:
     okr = _okr_for(squad)
     kr_forms = kr_forms or {}
@@ -349,11 +351,6 @@ def _detail_context(
         if okr
         else []
     )
-    stages = list(
-        Stage.objects.filter(squadstage__squad=squad)
-        .select_related("journey")
-        .order_by("journey_id", "position", "id")
-    )
     initiative_stats = Initiative.objects.filter(squad=squad).exclude(status="dropped")
     # What the squad needs, its own or its initiatives': the dependencies app sits above this
     # one, so the rows are reached through the relation it declares ("needs").
@@ -365,13 +362,32 @@ def _detail_context(
             "cards": cards,
             "objective_form": objective_form,
             "new_kr_form": new_kr_form,
-            "stages": stages,
+            **stages_context(request, squad, stages_form),
             "initiative_count": initiative_stats.count(),
             "open_needs": needs.exclude(status__in=["done", "declined"]).count(),
             "nav": "squads",
         }
     )
     return context
+
+
+def covered_stages(squad: Squad) -> list[Stage]:
+    """The journey stages this squad covers, in journey order."""
+    return list(
+        Stage.objects.filter(squadstage__squad=squad)
+        .select_related("journey")
+        .order_by("journey_id", "position", "id")
+    )
+
+
+def stages_context(request: AuthedRequest, squad: Squad, stages_form=None) -> dict:
+    """What the squad page's stages part shows, and its form when it is being changed."""
+    return {
+        "squad": squad,
+        "stages": covered_stages(squad),
+        "stages_form": stages_form,
+        "can_set_stages": access.can_set_squad_stages(access.actor_for(request), squad),
+    }
 
 
 @require_safe

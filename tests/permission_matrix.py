@@ -120,6 +120,18 @@ class World:
 
         self.moment = Moment.objects.select_related("stage__journey").first()
         self.token, _ = ApiToken.issue(user=self.users["member"], name="matrix")
+        # Set-up: an invitation waiting to be used, and a segment.
+        from core.models import Invitation
+        from journeys.models import Segment
+
+        now = dt.datetime.now(dt.UTC)
+        self.invitation = Invitation.objects.create(
+            email="newcomer@example.com",
+            token_digest="0" * 64,
+            sent_at=now,
+            expires_at=now + dt.timedelta(days=7),
+        )
+        self.segment = Segment.objects.order_by("pk").first()
         self.kwargs = {
             "squads": {
                 "key": "first-90-days",
@@ -167,6 +179,13 @@ class World:
             pool = {**pool, "pk": self.gap.pk}
         if route in ("finding_lead", "finding_not_same", "finding_related"):
             pool = {**pool, "pk": self.overlap.pk}
+        if route.startswith("person"):
+            # Jo, in no role of the table: each role acts on someone else's account.
+            pool = {"username": "jo"}
+        if route.startswith("invitation_"):
+            pool = {"pk": self.invitation.pk}
+        if route.startswith("segment_"):
+            pool = {"key": self.segment.key}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:

@@ -63,6 +63,10 @@ MAIN_PAGES = {
     "graph": "/board/graph/",
     "timeline": "/timeline/",
     "findings": "/findings/",
+    "people": "/people/",
+    "person": "/people/priya/",
+    "functions": "/functions/",
+    "segments": "/segments/",
 }
 NAV_LINKS = ["Journeys", "Squads", "Board", "Graph", "Timeline", "Findings"]
 BLOCKING_IMPACTS = ("critical", "serious")
@@ -545,6 +549,64 @@ def test_the_timeline_draws_the_plans_and_switches_zoom_and_grouping(page: Page,
 
     wizard.click()
     expect(page).to_have_url(re.compile(rf"/squads/{SQUAD}/plan/#initiative-onboarding-wizard$"))
+
+
+def test_leadership_invites_a_person_who_signs_up_and_gets_a_function_and_a_group(
+    page: Page, artifacts: Path
+):
+    from urllib.parse import urlsplit
+
+    from django.contrib.auth import get_user_model
+    from django.core import mail
+
+    mail.outbox = []
+    sign_in(page, "priya")  # in Leadership in the demo company
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="People").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("People")
+    page.get_by_label("Email address").fill("nadia@example.com")
+    screenshot(page, artifacts, "people-invite")
+    page.get_by_role("button", name="Send the invitation").click()
+    expect(page.get_by_role("status").first).to_contain_text("Invitation sent to nadia@example.com")
+    expect(page.locator("#invitations")).to_contain_text("nadia@example.com")
+
+    # The invited person opens the link from the email, signed out.
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["nadia@example.com"]
+    link = re.search(r"https?://\S+/signup/\S+/", mail.outbox[0].body)[0]
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(urlsplit(link).path)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Make your account")
+    expect(page.get_by_label("Username")).to_have_value("nadia")
+    assert not accessibility_problems(page)
+    page.get_by_label("Your name").fill("Nadia Novak")
+    page.get_by_label("Password", exact=True).fill("lantern-orchard-1987")
+    page.get_by_label("Password again").fill("lantern-orchard-1987")
+    screenshot(page, artifacts, "signup")
+    page.get_by_role("button", name="Make my account").click()
+    expect(page.locator(".whoami")).to_have_text("Nadia Novak")
+    expect(page.get_by_role("status").first).to_contain_text("Welcome to Throughline")
+
+    # Leadership gives her a function and a group on her page.
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "priya")
+    page.goto("/people/")
+    page.get_by_role("link", name="Nadia Novak").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nadia Novak")
+    page.get_by_label("Function", exact=True).fill("Customer Success")
+    page.get_by_role("checkbox", name="Operations").check()
+    screenshot(page, artifacts, "person")
+    page.get_by_role("button", name="Save function and groups").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "Nadia Novak's function and groups are saved"
+    )
+    about = page.get_by_role("region", name="About")
+    expect(about).to_contain_text("Customer Success")
+    expect(about).to_contain_text("Operations")
+    assert not accessibility_problems(page)
+
+    nadia = get_user_model().objects.select_related("profile").get(username="nadia")
+    assert nadia.email == "nadia@example.com"
+    assert nadia.profile.function == "Customer Success"
+    assert list(nadia.groups.values_list("name", flat=True)) == ["Operations"]
 
 
 def test_main_pages_have_no_serious_accessibility_violations(page: Page, artifacts: Path):

@@ -657,6 +657,7 @@ def demo(client, settings):
 
     settings.DEBUG = True
     settings.WRITE_RATE_LIMIT = 0  # hundreds of posts in seconds are this test's point
+    settings.INVITATION_RATE_LIMIT = 0
     call_command("load_demo", stdout=io.StringIO())
     users = get_user_model().objects
     client.force_login(users.get(username="admin"))
@@ -678,8 +679,21 @@ def demo(client, settings):
     moment = Moment.objects.filter(stage=stage).first() or Moment.objects.create(
         stage=stage, when="Day 1", tomorrow="Welcomed", offset_days=1
     )
+    from core.services import person_roles_version
+    from journeys.services import segment_version
+    from squads.models import Squad, SquadStage
+    from squads.services import squad_stages_version
+
+    segment = Segment.objects.order_by("pk").first()
     return {
         "client": client,
+        "roles_version": person_roles_version(users.get(username="jo")),
+        "segment": segment,
+        "segment_version": segment_version(segment),
+        "stages_version": squad_stages_version(
+            SquadStage.objects.filter(squad__key="first-90-days").values_list("stage_id", flat=True)
+        ),
+        "squads": list(Squad.objects.filter(cycle=cycle).values_list("pk", flat=True)),
         "people": list(users.values_list("pk", flat=True)),
         "members": list(
             users.filter(memberships__squad__key="first-90-days").values_list("pk", flat=True)
@@ -934,6 +948,71 @@ FORMS = {
             "key_results": several(ident(w["key_results"])),
         },
     ),
+    "invitation": lambda w: (
+        "/invitations/",
+        {"email": (st.emails().filter(lambda e: len(e) <= 254), broken_text)},
+    ),
+    "person's function and groups": lambda w: (
+        "/people/jo/roles/",
+        {
+            "function": TEXT,
+            "groups": several(choice(["Leadership", "Operations"])),
+            "version": (st.just(w["roles_version"]), st.one_of(st.just(""), broken_text)),
+        },
+    ),
+    "capacity": lambda w: (
+        "/functions/capacity/",
+        {
+            "function": choice(["Product", "Customer Success", "Sales"], typed_only=["Gone"]),
+            "headcount": number("999999.99", minimum=0),
+            "was": choice(["", "4", "6", "20"]),
+        },
+    ),
+    "function add": lambda w: (
+        "/functions/add/",
+        {"name": TEXT, "headcount": number("999999.99", minimum=0)},
+    ),
+    "function rename": lambda w: (
+        "/functions/rename/",
+        {"function": choice(["Product", "Sales"], typed_only=["Gone"]), "name": TEXT},
+    ),
+    "segment create": lambda w: (
+        "/segments/",
+        _prefixed(
+            "segment",
+            {
+                "name": TEXT,
+                "key": key([w["segment"].key]),
+                "description": TEXT,
+                "priority": number("32767", places=0, minimum=-5),
+            },
+        ),
+    ),
+    "segment edit": lambda w: (
+        f"/segments/{w['segment'].key}/edit/",
+        {
+            "version": (st.just(w["segment_version"]), st.one_of(st.just(""), broken_text)),
+            **_prefixed(
+                f"edit-{w['segment'].pk}",
+                {
+                    "name": TEXT,
+                    "description": TEXT,
+                    "priority": number("32767", places=0, minimum=-5),
+                },
+            ),
+        },
+    ),
+    "squad stages": lambda w: (
+        f"{SQUAD}/stages/",
+        {
+            "stages": several(ident(w["stages"])),
+            "version": (st.just(w["stages_version"]), st.one_of(st.just(""), broken_text)),
+        },
+    ),
+    "stage cover": lambda w: (
+        "/journeys/lifecycle/stages/renewal/cover/",
+        {"squad": ident(w["squads"])},
+    ),
     "account": lambda w: (
         "/account/",
         {
@@ -956,16 +1035,18 @@ def _refused(response) -> bool:
     return any(m.level == ERROR for m in added)
 
 
-def fuzz_forms(demo: dict, names: list[str], examples: int) -> None:
+def fuzz_forms(demo: dict, names: list[str], examples: int, state=database_state) -> None:
     """Post generated values to each form: never a server error, and a refused post
-    changes nothing. Every example starts from the demo company as loaded."""
-    baseline = database_state()
+    changes nothing (`state`: the rows to compare). Every example starts from the demo
+    company as loaded."""
+    baseline = state()
     for name in names:
         url, fields = FORMS[name](demo)
-        _fuzz_form(demo["client"], baseline, f"the {name} form at {url}", url, fields, examples)
+        label = f"the {name} form at {url}"
+        _fuzz_form(demo["client"], baseline, label, url, fields, examples, state)
 
 
-def _fuzz_form(client, baseline: str, label: str, url: str, fields: dict, examples: int):
+def _fuzz_form(client, baseline: str, label: str, url: str, fields: dict, examples: int, state):
     @fuzz(examples)
     @given(body=post_body(fields))
     def post(body):
@@ -974,7 +1055,7 @@ def _fuzz_form(client, baseline: str, label: str, url: str, fields: dict, exampl
             response = client.post(url, body)
             assert response.status_code < 500
             if _refused(response):
-                assert database_state() == baseline
+                assert state() == baseline
             elif response["Location"].startswith("/"):
                 # What was saved shows: the page the post leads to renders it.
                 assert client.get(response["Location"]).status_code < 500
@@ -1014,10 +1095,42 @@ OTHER_FORMS = [
     "finding dismissal",
     "account",
 ]
+SETUP_FORMS = [
+    "invitation",
+    "person's function and groups",
+    "capacity",
+    "function add",
+    "function rename",
+    "segment create",
+    "segment edit",
+    "squad stages",
+    "stage cover",
+]
 
 
 def test_every_form_is_fuzzed():
-    assert sorted(SQUAD_FORMS + JOURNEY_FORMS + SEASON_FORMS + OTHER_FORMS) == sorted(FORMS)
+    assert sorted(SQUAD_FORMS + JOURNEY_FORMS + SEASON_FORMS + OTHER_FORMS + SETUP_FORMS) == sorted(
+        FORMS
+    )
+
+
+def setup_state() -> str:
+    """database_state, with what the set-up pages write besides: profiles, capacity,
+    invitations and who is in which group."""
+    from django.contrib.auth.models import Group
+    from django.core import serializers
+
+    from core.models import Capacity, Invitation, Profile
+
+    rows = [database_state()]
+    for model in (Profile, Capacity, Invitation, Group):
+        rows.append(serializers.serialize("json", model.objects.order_by("pk")))
+    rows.append(repr(sorted(Group.user_set.through.objects.values_list("user_id", "group_id"))))
+    return "\n".join(rows)
+
+
+def test_the_set_up_forms_never_fail_and_refusals_change_nothing(demo):
+    fuzz_forms(demo, SETUP_FORMS, examples=6, state=setup_state)
 
 
 def test_the_squad_and_plan_forms_never_fail_and_refusals_change_nothing(demo):

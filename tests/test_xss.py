@@ -62,6 +62,10 @@ PAGES = [
     "/timeline/?group=stage",
     "/findings/",
     "/notifications/",
+    "/people/",
+    "/people/priya/",
+    "/functions/",
+    "/segments/",
 ]
 
 
@@ -97,7 +101,7 @@ def fill_every_text_field_with_payloads() -> None:
     for dep in Dependency.objects.all():
         hostile(dep, "what", "note")
     for profile in Profile.objects.all():
-        hostile(profile, "display_name", "title")
+        hostile(profile, "display_name", "title", "function")
     author = Profile.objects.first().user
     for kr in KeyResult.objects.all()[:2]:
         CheckIn.objects.create(

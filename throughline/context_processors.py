@@ -15,6 +15,8 @@ def throughline(request: HttpRequest) -> dict:
     return {
         "whoami": actor.display_name or request.user.get_username(),
         "unread_notifications": actor.unread_notifications,
+        # The set-up pages (functions, segments) in the navigation: for those who change them.
+        "can_set_up": access.can_edit_capacity(actor) or access.can_edit_segments(actor),
         # Read when a template shows them (the full pages), not for the fragments htmx asks.
         "current_cycle": lambda: current_cycle(request),
         "all_cycles": lambda: all_cycles(request),

@@ -418,6 +418,12 @@ IMPORT_STAGES_PER_PERSON = env_int("IMPORT_STAGES_PER_PERSON", 3)
 WRITE_RATE_LIMIT = env_int("WRITE_RATE_LIMIT", 120)
 WRITE_RATE_LIMIT_WINDOW = env_int("WRITE_RATE_LIMIT_WINDOW", 60)
 WRITE_RATE_LIMIT_KEY_PREFIX = "throughline:writes"
+# Invitations (/people/) email someone outside the app: each person may send this many per
+# window (sending one again counts too).
+INVITATION_RATE_LIMIT = env_int("INVITATION_RATE_LIMIT", 20)
+INVITATION_RATE_LIMIT_WINDOW = env_int("INVITATION_RATE_LIMIT_WINDOW", 60 * 60)
+# How long a sign-up link in an invitation works.
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
 # Every handler leaves secrets out (throughline/logs.py): a calendar feed's address, API tokens,
 # Authorization headers, passwords. Django's own loggers print through these handlers only,

@@ -1,7 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from planning import account, feeds, finding_views, imports, search_views, views
+from journeys import segments
+from planning import (
+    account,
+    feeds,
+    finding_views,
+    function_views,
+    imports,
+    people_views,
+    search_views,
+    views,
+)
 from planning.season import views as season
 from planning.timeline import views as timeline
 from throughline import security
@@ -49,6 +59,34 @@ urlpatterns = [
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
     path("search/", search_views.search, name="search"),
+    # Set-up: people, invitations, functions and their capacity, customer segments.
+    path("people/", people_views.people, name="people"),
+    path("people/<str:username>/", people_views.person_detail, name="person"),
+    path("people/<str:username>/roles/", people_views.person_roles, name="person_roles"),
+    path(
+        "people/<str:username>/deactivate/",
+        people_views.person_deactivate,
+        name="person_deactivate",
+    ),
+    path(
+        "people/<str:username>/reactivate/",
+        people_views.person_reactivate,
+        name="person_reactivate",
+    ),
+    path("invitations/", people_views.invitation_send, name="invitation_send"),
+    path("invitations/<int:pk>/resend/", people_views.invitation_resend, name="invitation_resend"),
+    path("invitations/<int:pk>/cancel/", people_views.invitation_cancel, name="invitation_cancel"),
+    # The invitation's one-time link: the token in it stands in for a sign-in. It leads to
+    # the sign-up form, at an address without the token.
+    path("signup/", people_views.signup_form, name="signup_form"),
+    path("signup/<str:token>/", people_views.signup, name="signup"),
+    path("functions/", function_views.function_list, name="functions"),
+    path("functions/add/", function_views.function_add, name="function_add"),
+    path("functions/rename/", function_views.function_rename, name="function_rename"),
+    path("functions/capacity/", function_views.capacity_set, name="capacity_set"),
+    path("segments/", segments.segment_list, name="segments"),
+    path("segments/<str:key>/edit/", segments.segment_edit, name="segment_edit"),
+    path("segments/<str:key>/delete/", segments.segment_delete, name="segment_delete"),
     path("account/", account.account, name="account"),
     path("import/", imports.upload, name="import"),
     path("import/confirm/", imports.confirm, name="import_confirm"),
