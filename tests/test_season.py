@@ -122,7 +122,7 @@ def test_an_uncovered_stage_blocks_until_a_squad_covers_it(ready, needing, leo):
     assert [b.text for b in found.blockers] == [
         "No squad of FY2027 covers the Renewal stage of lifecycle."
     ]
-    assert found.blockers[0].url == f"/journeys/lifecycle/#stage-{uncovered.pk}"
+    assert found.blockers[0].url == f"/journeys/lifecycle/stages/{uncovered.key}/cover/"
 
     # Once the review has raised it, the link is to the finding, where a squad is assigned.
     finding = Finding.objects.create(
@@ -223,7 +223,7 @@ def test_a_function_over_capacity_blocks_until_within_it(ready, needing):
     assert [b.text for b in found.blockers] == [
         "Product has 7 people planned in FY2027 but can staff 5."
     ]
-    assert found.blockers[0].url == "/findings/?kind=resource_conflict"
+    assert found.blockers[0].url == "/functions/"
     Initiative.objects.filter(key="big").update(status="dropped")
     assert check(ready, "capacity").clear
     Initiative.objects.filter(key="big").update(status="planned")

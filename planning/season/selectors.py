@@ -122,8 +122,8 @@ def _coverage(cycle: Cycle, links: dict[str, int]) -> Check:
         if finding:
             url, action = reverse("finding_stage", args=[finding]), "Assign a squad"
         else:
-            url = reverse("journeys:detail", args=[stage.journey.key]) + f"#stage-{stage.pk}"
-            action = "See the stage"
+            url = reverse("journeys:stage_cover", args=[stage.journey.key, stage.key])
+            action = "Assign a squad"
         blockers.append(
             Blocker(
                 text=f"No squad of {cycle.name} covers the {stage.name} stage of "
@@ -261,15 +261,12 @@ def _capacity(cycle: Cycle, links: dict[str, int]) -> Check:
         total = planned.get(function) or Decimal(0)
         if total <= capacity[function]:
             continue
-        finding = links.get(f"function:{function}")
         blockers.append(
             Blocker(
                 text=f"{function} has {_number(total)} people planned in {cycle.name} but can "
                 f"staff {_number(capacity[function])}.",
-                url=reverse("finding", args=[finding])
-                if finding
-                else reverse("findings") + "?kind=resource_conflict",
-                action="See the finding" if finding else "See resource conflicts",
+                url=reverse("functions"),
+                action="See capacity and plans",
             )
         )
     return _listed(Check("capacity", "Every function is within its capacity"), blockers)
