@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 from core.people import function_name
+from core.removal import LiveManager, Removable
 from core.versioning import Versioned
 
 _ONE_NEEDER = Q(from_squad__isnull=False, from_initiative__isnull=True) | Q(
@@ -199,7 +200,7 @@ class DependencyQuerySet(models.QuerySet):
         return self.order_by().aggregate(**measures)
 
 
-class Dependency(Versioned):
+class Dependency(Versioned, Removable):
     """Who needs what from whom, by when.
 
     The side that needs it is a squad or one of its initiatives; the provider is exactly one
@@ -216,7 +217,7 @@ class Dependency(Versioned):
         DECLINED = "declined", "Declined"
 
     key = models.CharField(
-        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
     )
     from_squad = models.ForeignKey(
         "squads.Squad", on_delete=models.CASCADE, null=True, blank=True, related_name="needs"
@@ -256,7 +257,8 @@ class Dependency(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = DependencyQuerySet.as_manager()
+    objects = LiveManager.from_queryset(DependencyQuerySet)()
+    everything = models.Manager.from_queryset(DependencyQuerySet)()
     history = HistoricalRecords()
 
     class Meta:
@@ -264,6 +266,9 @@ class Dependency(Versioned):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=key_check(), name="dependency_key_shape"),
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(removal__isnull=True), name="dependency_key_unique"
+            ),
             models.CheckConstraint(condition=_ONE_NEEDER, name="dependency_exactly_one_needer"),
             models.CheckConstraint(condition=_ONE_PROVIDER, name="dependency_exactly_one_provider"),
             models.CheckConstraint(

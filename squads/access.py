@@ -22,7 +22,7 @@ def _find_squad(key: str) -> Squad | None:
 
 _SQUAD_TO_WRITE = """
 SELECT s.*, (SELECT p.id FROM planning_plan p WHERE p.squad_id = s.id) AS plan_pk
-FROM squads_squad s WHERE s.key = %s
+FROM squads_squad s WHERE s.key = %s AND s.removal_id IS NULL
 """
 
 
@@ -67,7 +67,7 @@ SELECT s.*,
   (SELECT value FROM planning_pagerevision WHERE scope = 'squad:' || s.id) AS page_revision,
   (SELECT value FROM planning_pagerevision WHERE scope = '{DIRECTORY}') AS page_directory,
   (SELECT revision FROM planning_planstamp WHERE squad_id = s.id) AS page_stamp
-FROM squads_squad s WHERE s.key = %s
+FROM squads_squad s WHERE s.key = %s AND s.removal_id IS NULL
 """
 
 
