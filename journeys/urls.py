@@ -1,6 +1,10 @@
 from django.urls import path
 
 from journeys import views
+from planning import removal_views
+
+# Removing a journey or a stage reaches the squads that cover it: its views are in the top
+# layer (planning/removal_views.py), at addresses under the journey's.
 
 app_name = "journeys"
 
@@ -8,9 +12,15 @@ urlpatterns = [
     path("", views.journey_list, name="list"),
     path("<str:key>/", views.journey_detail, name="detail"),
     path("<str:key>/edit/", views.journey_edit, name="edit"),
+    path("<str:key>/remove/", removal_views.journey_remove, name="remove"),
     path("<str:key>/stages/new/", views.stage_new, name="stage_new"),
     path("<str:key>/stages/<str:stage_key>/edit/", views.stage_edit, name="stage_edit"),
     path("<str:key>/stages/<str:stage_key>/move/", views.stage_move, name="stage_move"),
+    path(
+        "<str:key>/stages/<str:stage_key>/remove/",
+        removal_views.stage_remove,
+        name="stage_remove",
+    ),
     path("<str:key>/stages/<str:stage_key>/moments/new/", views.moment_new, name="moment_new"),
     path(
         "<str:key>/stages/<str:stage_key>/moments/<int:pk>/edit/",

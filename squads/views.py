@@ -158,7 +158,9 @@ def _squads_for_list(cycle) -> list[Squad]:
     return list(
         Squad.objects.filter(cycle=cycle)
         .select_related("dri__profile")
-        .annotate(initiative_count=Count("initiatives"))
+        .annotate(
+            initiative_count=Count("initiatives", filter=Q(initiatives__removal__isnull=True))
+        )
         .prefetch_related(
             Prefetch(
                 "memberships",
@@ -368,6 +370,7 @@ def _detail_context(
             "stages": stages,
             "initiative_count": initiative_stats.count(),
             "open_needs": needs.exclude(status__in=["done", "declined"]).count(),
+            "can_remove_squad": access.can_remove_squad(access.actor_for(request)),
             "nav": "squads",
         }
     )

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from planning import account, feeds, finding_views, imports, views
+from planning import account, feeds, finding_views, imports, removal_views, views
 from throughline import security
 
 admin.site.site_header = "Throughline administration"
@@ -40,6 +40,9 @@ urlpatterns = [
     ),
     path("findings/<int:pk>/<str:action>/", views.finding_act, name="finding_act"),
     path("notifications/", views.notifications, name="notifications"),
+    # What people removed and may restore (planning/removal_views.py).
+    path("removed/", removal_views.removed, name="removed"),
+    path("removed/<int:pk>/restore/", removal_views.removal_restore, name="removal_restore"),
     path("account/", account.account, name="account"),
     path("import/", imports.upload, name="import"),
     path("import/confirm/", imports.confirm, name="import_confirm"),

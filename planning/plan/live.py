@@ -750,6 +750,7 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
         "comment_body": body,
         "open": True,
         "can_comment": can_comment,
+        "can_moderate": access.can_moderate_comments(access.actor_for(request)),
     }
     return render(request, "squads/_comments.html", context)
 

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from core import access, versioning
+from core import access, pagecache, versioning
 from core.http import AuthedRequest
 from core.people import display_name
 from dependencies.models import Dependency
@@ -110,6 +110,8 @@ def comment_threads(squad: Squad, *, section: str = "", initiative_id: int | Non
         comments = comments.filter(initiative_id=initiative_id)
     threads: dict[str, list[Comment]] = {}
     for comment in comments.order_by("created_at", "id"):
+        # Its "Remove" link shows to its author only, even in a rendering cached for many.
+        comment.own = pagecache.own_marker(comment.author_id)
         part = (
             f"initiative:{comment.initiative_id}"
             if comment.initiative_id
