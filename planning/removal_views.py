@@ -150,7 +150,8 @@ def _days() -> str:
 
 def _with_relations(kind: str, target):
     related = removals.PLANS[kind][2]
-    return type(target).everything.select_related(*related).get(pk=target.pk)
+    rows = type(target).everything.all()
+    return (rows.select_related(*related) if related else rows).get(pk=target.pk)
 
 
 def _removing(view):

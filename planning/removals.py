@@ -573,7 +573,10 @@ def _remove(kind: str, target, *, by, seen: str, answered: bool) -> Removal:
             raise AlreadyRemoved(
                 Removal.objects.select_related("removed_by__profile").get(pk=locked.removal_id)
             )
-        current = model.everything.select_related(*related).get(pk=target.pk)
+        current = model.everything.all()
+        if related:
+            current = current.select_related(*related)
+        current = current.get(pk=target.pk)
         plan = plan_of(current)
         if plan.refusal:
             raise ValidationError(plan.refusal, code=REFUSED)
