@@ -21,11 +21,12 @@ review, the plans' co-writing stamps). Page revisions move by the database's tri
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NoReturn
 
 from django.db import models, transaction
 from django.db.models import F
 from django.dispatch import Signal
+from django.http import Http404
 from django.utils import timezone
 
 from core.versioning import change_reason
@@ -74,15 +75,19 @@ class Gone(Exception):
         self.what = what
 
 
-def live_or_gone(queryset: models.QuerySet, what: str, **lookup: Any):
-    """The live row `lookup` finds in `queryset` (an `everything` queryset), else Gone when a
-    removed one matches, else None."""
-    rows = list(queryset.filter(**lookup).order_by(F("removal").asc(nulls_first=True), "-pk")[:1])
-    if not rows:
-        return None
-    if rows[0].removal_id is not None:
-        raise Gone(rows[0], what)
-    return rows[0]
+def gone_or_404(queryset: models.QuerySet, what: str, **lookup: Any) -> NoReturn:
+    """For a lookup that found no live row: Gone when a removed row of `queryset` (an
+    `everything` queryset) matches, the latest removed first, else 404."""
+    removed = (
+        queryset.filter(**lookup)
+        .exclude(removal=None)
+        .select_related("removal__removed_by__profile")
+        .order_by("-removal__removed_at", "-pk")
+        .first()
+    )
+    if removed is not None:
+        raise Gone(removed, what)
+    raise Http404(f"No such {what}.")
 
 
 def _has_field(model: type[models.Model], name: str) -> bool:

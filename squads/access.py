@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from core.access import DRAFT_RESTRICTED, actor_for, can_edit_plan, can_read_plan
 from core.pagecache import DIRECTORY, enabled
+from core.removal import gone_or_404
 from squads.models import Squad
 
 
@@ -51,7 +52,7 @@ def get_squad_for_user(
     """The squad and whether this person may edit its plan; 404 when there is none."""
     squad = find(key)
     if squad is None:
-        raise Http404("No such squad.")
+        gone_or_404(Squad.everything, "squad", key=key)
     return squad, can_edit_plan(actor_for(request), squad)
 
 

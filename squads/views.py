@@ -24,6 +24,7 @@ from core import access, versioning
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.people import display_name
+from core.removal import gone_or_404
 from journeys.models import Stage
 from squads import access as squad_access
 from squads import conflicts, services
@@ -274,12 +275,11 @@ def _okr_for(squad: Squad) -> OKR | None:
 
 
 def _key_result_or_404(squad: Squad, kr_key: str) -> KeyResult:
-    return get_object_or_404(
-        KeyResult.objects.select_related("okr"),
-        okr__squad=squad,
-        okr__cycle_id=squad.cycle_id,
-        key=kr_key,
-    )
+    lookup = {"okr__squad": squad, "okr__cycle_id": squad.cycle_id, "key": kr_key}
+    found = KeyResult.objects.select_related("okr").filter(**lookup).first()
+    if found is None:
+        gone_or_404(KeyResult.everything, "key result", **lookup)
+    return found
 
 
 def _key_result_card(
