@@ -325,7 +325,7 @@ class Entry:
     record: object
     part: str  # what changed, as people read it
     anchor: str  # the part's id on the plan page
-    action: str  # created, changed, deleted
+    action: str  # created, changed, deleted, removed, restored
     changes: list[Change]
     field: str = ""  # for a plan section: which one
     restorable: bool = False
@@ -396,6 +396,10 @@ def _record_entries(kind, records, labels, part_of, anchor_of, current, names, l
         elif before is None:
             action = "created" if record.history_user_id else "recorded"
             changed = [n for n in labels if _value(record, n) not in (None, "", [])]
+        elif (record.removal_id is None) != (before.removal_id is None):
+            # Removed, or restored (planning/removals.py): nothing it shows changed.
+            action = "removed" if record.removal_id is not None else "restored"
+            changed = [n for n in labels if _value(record, n) != _value(before, n)]
         else:
             action = "changed"
             changed = [n for n in labels if _value(record, n) != _value(before, n)]
