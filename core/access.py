@@ -157,7 +157,10 @@ def can_respond_dependency(actor: Actor, dep) -> bool:
     """Accept, decline, at risk, done: operations, and the provider side: the members of the
     providing squad; for a function, the owner while they are of that function. Being named
     owner is not enough on its own: an owner who is not (or no longer) on the provider side
-    does not answer, so the needing side cannot accept what it asked for itself."""
+    does not answer, so the needing side cannot accept what it asked for itself. Nobody
+    answers for a provider someone removed."""
+    if dep.provider_removed():
+        return False  # the squad or initiative it asks was removed: nobody answers for it
     if actor.is_operations:
         return True
     if dep.provider_squad_id() is None and dep.owner_id != actor.user.pk:

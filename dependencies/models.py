@@ -314,6 +314,14 @@ class Dependency(Versioned, Removable):
             return self.to_initiative.squad_id
         return None
 
+    def provider_removed(self) -> bool:
+        """Whether the squad or initiative it is asked of was removed (core/removal.py): its
+        record stays, declined, with the needing squad, and nobody answers for the provider."""
+        if self.to_initiative_id:
+            initiative = self.to_initiative
+            return initiative.removal_id is not None or initiative.squad.removal_id is not None
+        return self.to_squad_id is not None and self.to_squad.removal_id is not None
+
     def is_provider_side(self, *, squad_ids: Collection[int], functions: Collection[str]) -> bool:
         """See on_provider_side: the person's squads and (compared) functions."""
         return on_provider_side(

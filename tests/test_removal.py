@@ -239,7 +239,7 @@ def test_a_key_a_removed_stage_held_is_free_and_restoring_then_says_why_it_canno
 
 
 def test_a_squad_others_need_from_asks_then_declines_their_needs_and_undo_asks_again(
-    leo, alice, bob, providing, assessment, dep
+    leo, alice, bob, dora, providing, assessment, dep
 ):
     client = signed_in(leo)
     url = reverse("squads:remove", args=[providing.key])
@@ -263,6 +263,19 @@ def test_a_squad_others_need_from_asks_then_declines_their_needs_and_undo_asks_a
     squad_link = f'href="{reverse("squads:detail", args=[providing.key])}"'
     assert squad_link not in text(client.get(reverse("squads:list")))
     assert client.get(reverse("squads:detail", args=[providing.key])).status_code == 410
+    # The declined record stays with First 90 Days; nobody answers for the removed squad.
+    row = text(
+        signed_in(dora).get(reverse("board:row", args=[dep.key]), headers={"HX-Request": "true"})
+    )
+    assert "Product-led Growth" in row and "removed" in row
+    assert reverse("squads:plan", args=[providing.key]) not in row
+    assert reverse("board:respond", args=[dep.key]) not in row
+    assert (
+        signed_in(dora)
+        .post(reverse("board:respond", args=[dep.key]), {"action": "accept"})
+        .status_code
+        == 403
+    )
 
     undo(client, latest_removal())
     dep.refresh_from_db()
