@@ -676,6 +676,22 @@ def test_removing_and_restoring_move_the_open_plans_and_the_board(dora, providin
     assert all(a != b for a, b in zip(removed, moved(), strict=True))
 
 
+def test_an_open_plan_drops_a_removed_initiative_and_tells_whoever_was_editing_it(
+    alice, bob, wizard
+):
+    poll = reverse("squads:plan_live", args=[wizard.squad.key])
+    token = cowriting.poll_token(user_id=bob.pk, squad_id=wizard.squad_id)
+    client = signed_in(bob)
+    etag = client.get(poll, {"t": token, "since": ""}).json()["etag"]
+    confirm(signed_in(alice), initiative_url(wizard))
+    payload = client.get(poll, {"t": token, "since": etag, "editing": "initiative-wizard"}).json()
+    parts = {part["id"]: part for part in payload["parts"]}
+    assert 'id="initiative-wizard"' not in parts["initiatives"]["html"]
+    notice = html.unescape(parts["initiative-wizard"]["incoming"])
+    assert "Alice Archer</strong> removed this initiative" in notice
+    assert "saving it will not bring the initiative back" in notice
+
+
 def test_recently_removed_lists_what_each_person_may_restore_and_nothing_else(
     alice, bob, carol, dora, pete, olga, leo, needing, providing, stage, wizard, assessment, dep
 ):

@@ -293,14 +293,16 @@ class OwnMarkersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from core.pagecache import show_own
+        from core.pagecache import OWN_PREFIX, show_own
 
         response = self.get_response(request)
         if response.streaming or not response.get("Content-Type", "").startswith(self.TYPES):
             return response
+        original = response.content
+        if OWN_PREFIX not in original:
+            return response  # most answers, the poll's 204 among them: no session read here
         user = getattr(request, "user", None)
         viewer = user.pk if user is not None and user.is_authenticated else None
-        original = response.content
         content = show_own(original, viewer)
         if content is not original:
             response.content = content
