@@ -19,6 +19,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from api.models import ApiToken
 from core import access, versioning
 from core.models import PageRevision, Removal
 from core.removal import Gone
@@ -27,6 +28,8 @@ from journeys import services as journey_services
 from journeys.models import Journey, Moment, Stage
 from planning import removals, tasks
 from planning.models import Notification
+from planning.planning_file.exporter import export_document
+from planning.planning_file.importer import import_document
 from squads import cowriting
 from squads import services as squad_services
 from squads.models import OKR, CheckIn, Comment, Initiative, KeyResult, SquadStage
@@ -728,6 +731,45 @@ def test_a_removed_things_addresses_say_who_removed_it(alice, bob, wizard):
     response = signed_in(bob).get(initiative_url(wizard))
     assert response.status_code == 410
     assert "This initiative was removed by Alice Archer on" in text(response)
+
+
+def test_the_planning_file_leaves_removed_things_out_and_importing_never_brings_them_back(
+    dora, providing, assessment, dep
+):
+    before = export_document()
+    removals.initiative_remove(
+        initiative=assessment, by=dora, seen=digest("initiative", assessment)
+    )
+    removal = latest_removal()
+    (squad,) = [s for s in export_document()["squads"] if s["key"] == providing.key]
+    assert squad["initiatives"] == []
+    # The file from before names the initiative: importing it makes a new one with the key.
+    report = import_document(before)
+    assert report.created["initiatives"] == 1
+    made = Initiative.objects.get(squad=providing, key=assessment.key)
+    assert made.pk != assessment.pk
+    assert Initiative.everything.get(pk=assessment.pk).removal_id == removal.pk
+    with pytest.raises(ValidationError, match="a new initiative with the key “assessment”"):
+        removals.removal_restore(removal=removal, by=dora)
+
+
+def test_the_api_answers_for_a_removed_initiative_as_for_none(bob, wizard):
+    _row, token = ApiToken.issue(user=bob, name="tests")
+    api = Client(headers={"authorization": f"Bearer {token}"})
+    detail = reverse("api:initiative_detail", args=[wizard.squad.key, wizard.key])
+    assert api.get(detail).status_code == 200
+
+    def listed() -> set[str]:
+        return {item["key"] for item in api.get(reverse("api:initiative_list")).json()["items"]}
+
+    assert wizard.key in listed()
+    removals.initiative_remove(initiative=wizard, by=bob, seen=digest("initiative", wizard))
+    assert api.get(detail).status_code == 404
+    body = {"title": "Back?", "function": "Product", "starts": "2027-01-04", "ends": "2027-03-31"}
+    update = reverse("api:initiative_update", args=[wizard.squad.key, wizard.key])
+    assert api.put(update, body, content_type="application/json").status_code == 404
+    assert wizard.key not in listed()
+    assert Initiative.everything.get(pk=wizard.pk).title == "In-app onboarding wizard"
 
 
 def test_the_purge_deletes_what_is_past_its_keeping_and_nothing_else(
