@@ -571,6 +571,24 @@ def test_a_save_from_before_the_removal_never_brings_it_back(alice, wizard, stag
     assert row.title == "In-app onboarding wizard" and row.removal_id is not None
 
 
+def test_edits_of_a_journey_or_a_squad_reaching_it_after_its_removal_write_nothing(
+    leo, carol, stage, needing
+):
+    journey = stage.journey
+    shown = journey_services.journey_version(journey, [])
+    removals.journey_remove(journey=journey, by=leo, seen=digest("journey", journey), answered=True)
+    with pytest.raises(Gone):
+        journey_services.journey_update(journey=journey, version=shown, name="Renamed meanwhile")
+    with pytest.raises(Gone):
+        journey_services.stage_move(stage=stage, direction="left")
+    assert Journey.everything.get(pk=journey.pk).name == "lifecycle"
+
+    removals.squad_remove(squad=needing, by=leo, seen=digest("squad", needing))
+    with pytest.raises(Gone):
+        squad_services.membership_add(squad=needing, person=carol, function="Marketing", by=leo)
+    assert not needing.memberships.filter(person=carol).exists()
+
+
 def test_a_removal_confirmed_after_someone_edited_it_shows_the_change_first(alice, bob, wizard):
     client = signed_in(alice)
     url = initiative_url(wizard)
