@@ -205,6 +205,38 @@ def test_stage_and_journey_removal_is_leadership_s(client, alice, bob, carol, ol
     assert Stage.objects.filter(pk=stage.pk).exists()
 
 
+def test_each_removal_page_answers_405_to_other_methods_and_404_for_nothing_there(
+    leo, alice, needing, stage, wizard, dep, okr
+):
+    admin = User.objects.create_superuser("root", "root@example.com", "x")
+    comment = cowriting.comment_add(squad=needing, section="not_doing", body="Hm", by=alice)
+    key = needing.key
+    pages = {
+        reverse("journeys:remove", args=["lifecycle"]): reverse("journeys:remove", args=["x"]),
+        stage_url(stage): reverse("journeys:stage_remove", args=["lifecycle", "x"]),
+        reverse("squads:remove", args=[key]): reverse("squads:remove", args=["x"]),
+        initiative_url(wizard): reverse("squads:initiative_remove", args=[key, "x"]),
+        reverse("squads:kr_remove", args=[key, "ttv"]): reverse(
+            "squads:kr_remove", args=[key, "x"]
+        ),
+        reverse("board:remove", args=[dep.key]): reverse("board:remove", args=["x"]),
+        reverse("squads:comment_remove", args=[key, comment.pk]): reverse(
+            "squads:comment_remove", args=[key, comment.pk + 1]
+        ),
+    }
+    client = signed_in(admin)
+    for url, missing in pages.items():
+        assert client.get(url).status_code == 200, url
+        assert client.put(url).status_code == 405, url
+        assert client.delete(url).status_code == 405, url
+        assert client.get(missing).status_code == 404, missing
+        assert Client().get(url)["Location"].startswith(reverse("login")), url
+    assert client.post(reverse("removed")).status_code == 405
+    assert Client().get(reverse("removed"))["Location"].startswith(reverse("login"))
+    assert client.post(reverse("removal_restore", args=[999])).status_code == 404
+    assert Removal.objects.count() == 0
+
+
 def test_removing_needs_the_csrf_token(leo, stage):
     client = Client(enforce_csrf_checks=True)
     client.force_login(leo)
