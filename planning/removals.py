@@ -128,12 +128,16 @@ class RemovalPlan:
 # ---------------------------------------------------------------------------------------
 
 
-def _stage_consequences(stage_ids: list[int]) -> tuple[list[Consequence], list[Consequence], str]:
-    """What removing these stages takes and warns of, and the coverage question's squads."""
+def _stage_consequences(
+    stage_ids: list[int], *, journey: bool = False
+) -> tuple[list[Consequence], list[Consequence], str]:
+    """What removing these stages (a journey's, with `journey`) takes and warns of, and the
+    coverage question's squads."""
     takes, warnings = [], []
+    its, it = ("Their", "them") if journey else ("Its", "it")
     moments = Stage.objects.filter(pk__in=stage_ids).aggregate(n=Count("moments"))["n"]
     if moments:
-        takes.append(consequence(f"Its {_plural(moments, 'moment')}", []))
+        takes.append(consequence(f"{its} {_plural(moments, 'moment')}", []))
     covering = list(
         SquadStage.objects.filter(stage_id__in=stage_ids, squad__removal__isnull=True)
         .select_related("squad", "stage")
@@ -144,7 +148,7 @@ def _stage_consequences(stage_ids: list[int]) -> tuple[list[Consequence], list[C
             f"{c.squad.name} covers {c.stage.name}" if len(stage_ids) > 1 else c.squad.name
             for c in covering
         ]
-        takes.append(consequence("The coverage of the squads that cover it", names))
+        takes.append(consequence(f"The coverage of the squads that cover {it}", names))
     named = list(
         Initiative.objects.filter(stage_id__in=stage_ids)
         .select_related("squad")
@@ -153,8 +157,9 @@ def _stage_consequences(stage_ids: list[int]) -> tuple[list[Consequence], list[C
     if named:
         warnings.append(
             consequence(
-                f"{_plural(len(named), 'initiative')} name it as their stage and will name "
-                "none (restoring it names it again)",
+                f"{_plural(len(named), 'initiative')} name "
+                + ("one of its stages" if journey else "it")
+                + " as their stage and will name none (restoring it names it again)",
                 [f"{i.title} ({i.squad.name})" for i in named],
             )
         )
@@ -218,7 +223,7 @@ def stage_removal(stage: Stage) -> RemovalPlan:
 
 def journey_removal(journey: Journey) -> RemovalPlan:
     stages = list(Stage.objects.filter(journey=journey).order_by("position", "pk"))
-    takes, warnings, covering = _stage_consequences([s.pk for s in stages])
+    takes, warnings, covering = _stage_consequences([s.pk for s in stages], journey=True)
     if stages:
         takes.insert(
             0, consequence(f"Its {_plural(len(stages), 'stage')}", [s.name for s in stages])
