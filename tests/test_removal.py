@@ -776,6 +776,20 @@ def test_recently_removed_lists_what_each_person_may_restore_and_nothing_else(
     assert Initiative.objects.filter(pk=assessment.pk).exists() is False
 
 
+@pytest.mark.parametrize("count", [3, 30])
+def test_recently_removed_costs_the_same_queries_for_3_or_30_removals(
+    count, alice, needing, django_assert_max_num_queries
+):
+    for n in range(count):
+        comment = cowriting.comment_add(squad=needing, section="not_doing", body=f"#{n}", by=alice)
+        removals.comment_remove(comment=comment, by=alice, seen=digest("comment", comment))
+    client = signed_in(alice)
+    client.get(reverse("removed"))  # the session and the caches, once
+    with django_assert_max_num_queries(5):
+        page = text(client.get(reverse("removed")))
+    assert page.count("Restore a comment by Alice Archer") == count
+
+
 def test_a_removed_things_addresses_say_who_removed_it(alice, bob, wizard):
     confirm(signed_in(alice), initiative_url(wizard))
     response = signed_in(bob).get(initiative_url(wizard))
