@@ -51,7 +51,7 @@ class Removable(models.Model):
         blank=True,
         editable=False,
         # Deleting the record of a removal would silently bring its rows back: purging
-        # deletes the rows first (planning.removals.removals_purge).
+        # deletes the rows first (planning.restores.removals_purge).
         on_delete=models.PROTECT,
         related_name="+",
         help_text="Set while removed: the removal that took it away.",

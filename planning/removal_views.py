@@ -32,7 +32,7 @@ from core.people import display_name
 from core.removal import Gone
 from dependencies.models import Dependency
 from journeys.models import Journey, Stage
-from planning import removals
+from planning import removals, restores
 from squads import access as squad_access
 from squads.models import Comment, Initiative, KeyResult, Squad
 
@@ -360,13 +360,13 @@ def comment_remove(request: AuthedRequest, key: str, comment: int) -> HttpRespon
 def removed(request: AuthedRequest) -> HttpResponse:
     """What this person removed, or may restore, that can still come back: newest first."""
     actor = access.actor_for(request)
-    rows = access.restorable_removals(actor, removals.waiting_removals()).select_related(
+    rows = access.restorable_removals(actor, restores.waiting_removals()).select_related(
         "removed_by__profile"
     )
     page = Paginator(rows, REMOVED_PAGE_SIZE).get_page(request.GET.get("page"))
     shown = list(page)
     for removal in shown:
-        removal.until = removals.keep_until(removal)
+        removal.until = restores.keep_until(removal)
         removal.took = (removal.details or {}).get("took", [])
     context = {"removals": shown, "page_obj": page, "keep_days": _days(), "nav": "removed"}
     return render(request, "planning/removed.html", context)
@@ -411,7 +411,7 @@ def removal_restore(request: AuthedRequest, pk: int) -> HttpResponse:
     actor = access.actor_for(request)
     removal = get_object_or_404(access.restorable_removals(actor, Removal.objects.all()), pk=pk)
     try:
-        notes = removals.removal_restore(removal=removal, by=request.user)
+        notes = restores.removal_restore(removal=removal, by=request.user)
     except ValidationError as refused:
         if refused.code == removals.ALREADY:
             messages.info(request, " ".join(refused.messages))

@@ -224,8 +224,8 @@ def send_daily_digests(today: str | None = None) -> int:
 @shared_task(acks_late=True, ignore_result=True)
 def purge_removals() -> int:
     """Celery beat, each night: delete for good what was removed more than REMOVAL_KEEP_DAYS
-    ago and not restored (planning.removals.removals_purge). Idempotent: a rerun finds
+    ago and not restored (planning.restores.removals_purge). Idempotent: a rerun finds
     nothing left to delete, or the rest of a night too big for one batch."""
-    from planning.removals import removals_purge
+    from planning.restores import removals_purge
 
     return removals_purge()

@@ -26,7 +26,7 @@ from core.removal import Gone
 from dependencies.models import Dependency
 from journeys import services as journey_services
 from journeys.models import Journey, Moment, Stage
-from planning import removals, tasks
+from planning import removals, restores, tasks
 from planning.models import Notification
 from planning.planning_file.exporter import export_document
 from planning.planning_file.importer import import_document
@@ -814,7 +814,7 @@ def test_the_planning_file_leaves_removed_things_out_and_importing_never_brings_
     assert made.pk != assessment.pk
     assert Initiative.everything.get(pk=assessment.pk).removal_id == removal.pk
     with pytest.raises(ValidationError, match="a new initiative with the key “assessment”"):
-        removals.removal_restore(removal=removal, by=dora)
+        restores.removal_restore(removal=removal, by=dora)
 
 
 def test_the_api_answers_for_a_removed_initiative_as_for_none(bob, wizard):
@@ -868,8 +868,8 @@ def test_the_purge_deletes_what_is_past_its_keeping_and_nothing_else(
     assert Stage.everything.filter(pk=stage.pk).exists()
     assert tasks.purge_removals() == 0
     with pytest.raises(ValidationError, match="deleted for good"):
-        removals.removal_restore(removal=Removal.objects.get(pk=old.pk), by=alice)
-    removals.removal_restore(removal=kept_by_others, by=leo)
+        restores.removal_restore(removal=Removal.objects.get(pk=old.pk), by=alice)
+    restores.removal_restore(removal=kept_by_others, by=leo)
     assert Initiative.objects.filter(pk=assessment.pk).exists()
     assert Dependency.objects.get(pk=people.pk).status == "requested"
 
