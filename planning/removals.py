@@ -1,5 +1,5 @@
-"""Removing, restoring and purging: journeys, stages, squads, initiatives, key results,
-dependencies and comments (docs/removing.md).
+"""Removing journeys, stages, squads, initiatives, key results, dependencies and comments
+(docs/removing.md).
 
 Nothing is deleted when a person removes it. The row, and the rows that belong to it, are
 marked with one core.models.Removal (core/removal.py), which every default manager leaves
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,8 +39,6 @@ from journeys.models import Journey, Stage
 from journeys.services import journey_version
 from planning.plan.presenters import SECTIONS
 from squads.models import CheckIn, Comment, Initiative, KeyResult, Squad, SquadStage
-
-logger = logging.getLogger(__name__)
 
 Kind = Removal.Kind
 
