@@ -84,8 +84,11 @@ UNION ALL SELECT 'm', CAST(squad_id AS TEXT) FROM squads_membership WHERE person
 UNION ALL SELECT 'd', CAST(id AS TEXT) FROM squads_squad WHERE dri_id = %s
 UNION ALL SELECT 'p', display_name FROM planning_profile WHERE user_id = %s
 UNION ALL SELECT 'f', function FROM planning_profile WHERE user_id = %s
-UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification
-  WHERE recipient_id = %s AND read_at IS NULL
+UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification n
+  LEFT JOIN planning_comment c ON c.id = n.comment_id
+  LEFT JOIN dependencies_dependency d ON d.id = n.dependency_id
+  WHERE n.recipient_id = %s AND n.read_at IS NULL
+    AND c.removal_id IS NULL AND d.removal_id IS NULL
 """
 
 
@@ -156,7 +159,10 @@ def can_respond_dependency(actor: Actor, dep) -> bool:
     """Accept, decline, at risk, done: operations, and the provider side: the members of the
     providing squad; for a function, the owner while they are of that function. Being named
     owner is not enough on its own: an owner who is not (or no longer) on the provider side
-    does not answer, so the needing side cannot accept what it asked for itself."""
+    does not answer, so the needing side cannot accept what it asked for itself. Nobody
+    answers for a provider someone removed."""
+    if dep.provider_removed():
+        return False  # the squad or initiative it asks was removed: nobody answers for it
     if actor.is_operations:
         return True
     if dep.provider_squad_id() is None and dep.owner_id != actor.user.pk:
@@ -320,6 +326,67 @@ def can_run_review(actor: Actor) -> bool:
     return can_triage_findings(actor)
 
 
+def can_remove_squad(actor: Actor) -> bool:
+    """Remove a squad (and restore it): leadership, who form squads."""
+    return can_create_squad(actor)
+
+
+def can_moderate_comments(actor: Actor) -> bool:
+    """Remove anyone's comment: administrators, who moderate comments (in the admin too)."""
+    return actor.is_admin
+
+
+def can_remove_comment(actor: Actor, author_id: int | None) -> bool:
+    """Remove a comment (and restore it): its author, and whoever moderates comments."""
+    return can_moderate_comments(actor) or (author_id is not None and author_id == actor.user.pk)
+
+
+@dataclass(frozen=True)
+class _SquadOf:
+    """What the rules above read of a squad, or of a dependency's needing squad: its id."""
+
+    pk: int | None
+
+    def needer_squad_id(self) -> int | None:
+        return self.pk
+
+
+def can_restore(actor: Actor, removal) -> bool:
+    """Restore what a removal took away: whoever may remove that kind of thing there now, by
+    the same rules (a key result: who manages the squad; a dependency: who edits it)."""
+    kind, squad = removal.kind, _SquadOf(removal.squad_pk)
+    if kind in ("journey", "stage"):
+        return can_edit_journeys(actor)
+    if kind == "squad":
+        return can_remove_squad(actor)
+    if kind == "initiative":
+        return squad.pk is not None and can_edit_plan(actor, squad)
+    if kind == "key_result":
+        return squad.pk is not None and can_manage_squad(actor, squad)
+    if kind == "dependency":
+        return squad.pk is not None and can_edit_dependency(actor, squad)
+    if kind == "comment":
+        return can_remove_comment(actor, removal.owner_id)
+    return False
+
+
+def restorable_removals(actor: Actor, queryset):
+    """The removals of `queryset` this person may restore (can_restore), chosen in the
+    database: the Recently removed page lists these."""
+    if actor.is_admin:
+        return queryset
+    allowed = Q(kind="initiative", squad_pk__in=actor.member_of)
+    allowed |= Q(kind="key_result", squad_pk__in=actor.dri_of)
+    allowed |= Q(kind="comment", owner_id=actor.user.pk)
+    if actor.is_leadership:
+        allowed |= Q(kind__in=["journey", "stage", "squad", "key_result"])
+    if actor.is_operations:
+        allowed |= Q(kind="dependency")
+    else:
+        allowed |= Q(kind="dependency", squad_pk__in=actor.member_of)
+    return queryset.filter(allowed)
+
+
 def squad_flags(request: HttpRequest, squad) -> dict:
     """What the squad's pages may offer this person, for their templates."""
     actor = actor_for(request)
@@ -328,4 +395,5 @@ def squad_flags(request: HttpRequest, squad) -> dict:
         "can_check_in": can_check_in(actor, squad),
         "can_manage": can_manage_squad(actor, squad),
         "can_comment": can_comment_plan(actor, squad),
+        "can_moderate": can_moderate_comments(actor),
     }

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.models import Capacity, Cycle, Invitation, Profile
+from core.models import Capacity, Cycle, Invitation, Profile, Removal
 
 
 @admin.register(Profile)
@@ -44,4 +44,25 @@ class InvitationAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Removal)
+class RemovalAdmin(admin.ModelAdmin):
+    """The record of what people removed: read here, restored from Recently removed (the
+    restore puts back what the removal changed besides, which editing a row here would not)."""
+
+    list_display = ["label", "kind", "removed_by", "removed_at", "restored_at", "purged_at"]
+    list_filter = ["kind"]
+    list_select_related = ["removed_by"]
+    search_fields = ["label"]
+    date_hierarchy = "removed_at"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

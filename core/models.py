@@ -222,3 +222,87 @@ class Invitation(models.Model):
     @property
     def is_accepted(self) -> bool:
         return self.accepted_at is not None
+
+
+class Removal(models.Model):
+    """One removal a person made: what they removed, what it took with it, and how to put
+    everything back (core/removal.py, planning/removals.py).
+
+    The removed row, and the rows removed with it (a squad's initiatives, a journey's stages),
+    point here through their `removal` column; the default managers leave them out, so they
+    disappear from every page, export and review at once. Restoring clears those columns and
+    undoes what `details` records; after REMOVAL_KEEP_DAYS the rows may be deleted for good
+    (`purged_at`). The row itself stays as the record of who removed what, and who restored it.
+    """
+
+    class Kind(models.TextChoices):
+        JOURNEY = "journey", "Journey"
+        STAGE = "stage", "Stage"
+        SQUAD = "squad", "Squad"
+        INITIATIVE = "initiative", "Initiative"
+        KEY_RESULT = "key_result", "Key result"
+        DEPENDENCY = "dependency", "Dependency"
+        COMMENT = "comment", "Comment"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    target_id = models.BigIntegerField(help_text="The primary key of the row removed.")
+    label = models.CharField(max_length=300, help_text="What was removed, as people read it.")
+    # Who may restore it is decided from these (core.access.can_restore): the squad it
+    # belonged to (a plain id: this layer sits below the squads app) and a comment's author.
+    squad_pk = models.BigIntegerField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A comment's author.",
+    )
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    removed_at = models.DateTimeField()
+    # What the removal changed besides marking rows, so restoring can undo exactly that, and
+    # what it took with it, in words (planning/removals.py).
+    details = models.JSONField(default=dict, blank=True)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    purged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+        indexes = [models.Index(fields=["removed_at"], name="removal_removed_at")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "journey",
+                        "stage",
+                        "squad",
+                        "initiative",
+                        "key_result",
+                        "dependency",
+                        "comment",
+                    ]
+                ),
+                name="removal_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(restored_at__isnull=True) | Q(purged_at__isnull=True),
+                name="removal_restored_or_purged",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.label}"
+
+    @property
+    def is_waiting(self) -> bool:
+        """Still removed, and still restorable."""
+        return self.restored_at is None and self.purged_at is None

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import cache
 from pathlib import Path
@@ -117,6 +118,27 @@ def release() -> str:
                 digest.update(str(path.relative_to(root)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# What belongs to one person in a page drawn for many: its markup carries their marker, which
+# show_own() turns, on the way out, into nothing for them and into `hidden` for anyone else.
+OWN_PREFIX = b"tlown"
+_OWN_RE = re.compile(rb"tlown[0-9a-f]{24}")
+
+
+@cache
+def own_marker(owner_id: int | None) -> str:
+    """The stand-in for "shown only to this person": unguessable, like marker()."""
+    digest = salted_hmac("core.pagecache.own", str(owner_id), algorithm="sha256").hexdigest()
+    return OWN_PREFIX.decode() + digest[:24]
+
+
+def show_own(content: bytes, viewer_id: int | None) -> bytes:
+    """Show the viewer what is theirs in `content` and hide what is others'."""
+    if OWN_PREFIX not in content:
+        return content
+    mine = own_marker(viewer_id).encode() if viewer_id is not None else None
+    return _OWN_RE.sub(lambda m: b"" if m.group(0) == mine else b"hidden", content)
 
 
 def _key(name: str, parts: tuple) -> str:

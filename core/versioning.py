@@ -119,7 +119,9 @@ def save_versioned(
     `expected=None` writes whatever the version (imports and the API, which replace a whole
     record on purpose); the version still goes up, so editors who opened the old one are
     told. Editors never pass None: they pass `posted_version(request.POST)`, which is
-    NO_VERSION when the form carried none. Raises Conflict when the version moved on.
+    NO_VERSION when the form carried none. Raises Conflict when the version moved on, and
+    core.removal.Gone when someone removed the row: a save never writes into a removed row,
+    nor brings it back.
     """
     model = type(instance)
     reason = change_reason(reason)
@@ -134,13 +136,14 @@ def save_versioned(
             if not _has_history(model, instance.pk):
                 # A row written before history was kept: record how it was, so the first
                 # change has a "before".
-                before = model.objects.get(pk=instance.pk)
+                before = model._base_manager.get(pk=instance.pk)
                 model.history.bulk_history_create(
                     [before], default_date=getattr(before, "updated_at", None) or timezone.now()
                 )
+            # The default manager: for a removable model, only rows nobody removed.
             if not model.objects.filter(**filters).update(**changes):
                 raise _Stale
-            saved = model.objects.get(pk=instance.pk)
+            saved = model._base_manager.get(pk=instance.pk)
             model.history.bulk_history_create(
                 [saved], update=True, default_user=by, default_change_reason=reason
             )
@@ -148,7 +151,11 @@ def save_versioned(
                 sender=model, instance=saved, squad_ids=[pk for pk in squad_ids if pk]
             )
     except _Stale:
-        current = model.objects.get(pk=instance.pk)
+        current = model._base_manager.get(pk=instance.pk)
+        if getattr(current, "removal_id", None) is not None:
+            from core.removal import Gone
+
+            raise Gone(current, str(model._meta.verbose_name)) from None
         version = getattr(current, version_field)
         entry = saved_entry(model, instance.pk, version_field, version)
         base = (

@@ -12,6 +12,7 @@ from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
 from core.people import function_name
+from core.removal import LiveManager, Removable
 from core.search import SearchFields, matching
 from core.versioning import Versioned
 
@@ -208,7 +209,7 @@ class DependencyQuerySet(models.QuerySet):
         return self.order_by().aggregate(**measures)
 
 
-class Dependency(Versioned):
+class Dependency(Versioned, Removable):
     """Who needs what from whom, by when.
 
     The side that needs it is a squad or one of its initiatives; the provider is exactly one
@@ -227,7 +228,7 @@ class Dependency(Versioned):
         DECLINED = "declined", "Declined"
 
     key = models.CharField(
-        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
     )
     from_squad = models.ForeignKey(
         "squads.Squad", on_delete=models.CASCADE, null=True, blank=True, related_name="needs"
@@ -267,7 +268,8 @@ class Dependency(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = DependencyQuerySet.as_manager()
+    objects = LiveManager.from_queryset(DependencyQuerySet)()
+    everything = models.Manager.from_queryset(DependencyQuerySet)()
     history = HistoricalRecords()
 
     class Meta:
@@ -275,6 +277,9 @@ class Dependency(Versioned):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=key_check(), name="dependency_key_shape"),
+            models.UniqueConstraint(
+                fields=["key"], condition=Q(removal__isnull=True), name="dependency_key_unique"
+            ),
             models.CheckConstraint(condition=_ONE_NEEDER, name="dependency_exactly_one_needer"),
             models.CheckConstraint(condition=_ONE_PROVIDER, name="dependency_exactly_one_provider"),
             models.CheckConstraint(
@@ -319,6 +324,14 @@ class Dependency(Versioned):
         if self.to_initiative_id:
             return self.to_initiative.squad_id
         return None
+
+    def provider_removed(self) -> bool:
+        """Whether the squad or initiative it is asked of was removed (core/removal.py): its
+        record stays, declined, with the needing squad, and nobody answers for the provider."""
+        if self.to_initiative_id:
+            initiative = self.to_initiative
+            return initiative.removal_id is not None or initiative.squad.removal_id is not None
+        return self.to_squad_id is not None and self.to_squad.removal_id is not None
 
     def is_provider_side(self, *, squad_ids: Collection[int], functions: Collection[str]) -> bool:
         """See on_provider_side: the person's squads and (compared) functions."""

@@ -112,12 +112,13 @@ def provider_groups(
                 )
             else:
                 squad = dep.provider_squad()
+                removed = squad.removal_id is not None  # kept with declined needs on it
                 group = Group(
                     key=key,
-                    label=squad.name,
+                    label=f"{squad.name} (removed)" if removed else squad.name,
                     kind="squad",
-                    url=reverse("squads:plan", args=[squad.key]),
-                    filter_key=squad.key,
+                    url="" if removed else reverse("squads:plan", args=[squad.key]),
+                    filter_key="" if removed else squad.key,
                 )
             groups.append(group)
         groups[-1].rows.append(dep)

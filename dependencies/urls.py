@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dependencies import views
+from planning import removal_views
 
 app_name = "board"
 
@@ -14,4 +15,5 @@ urlpatterns = [
     path("<str:key>/respond/", views.respond, name="respond"),
     path("<str:key>/decline/", views.decline, name="decline"),
     path("<str:key>/row/", views.row, name="row"),
+    path("<str:key>/remove/", removal_views.dependency_remove, name="remove"),
 ]

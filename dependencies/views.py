@@ -30,6 +30,7 @@ from core import access, pagecache, versioning
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.models import Cycle
+from core.removal import gone_or_404
 from dependencies import exports, presenters, selectors, services
 from dependencies import graph as dependency_graph
 from dependencies.forms import (
@@ -89,7 +90,7 @@ def _filter_form(
 def _dependency_or_404(key: str) -> Dependency:
     dep = selectors.dependency_for_board(key)
     if dep is None:
-        raise Http404("No such dependency.")
+        gone_or_404(Dependency.everything, "dependency", key=key)
     return dep
 
 

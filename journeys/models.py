@@ -7,8 +7,11 @@ from django.db.models import Count, F, Prefetch, Q, Value
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.removal import LiveManager, Removable
 from core.search import SearchFields, matching
 from core.versioning import Versioned
+
+LIVE = Q(removal__isnull=True)
 
 EMOTION_MIN, EMOTION_MAX = -2, 2
 EMOTION_CHOICES = [
@@ -74,7 +77,11 @@ class JourneyQuerySet(models.QuerySet):
         if cycle is None:
             squad_count = Value(0)
         else:
-            squad_count = Count("squads", filter=Q(squads__cycle=cycle), distinct=True)
+            squad_count = Count(
+                "squads",
+                filter=Q(squads__cycle=cycle, squads__removal__isnull=True),
+                distinct=True,
+            )
         stages = Stage.objects.annotate(squad_count=squad_count)
         return self.prefetch_related(
             _segments_by_priority(), Prefetch("stages", queryset=stages, to_attr="stage_list")
@@ -97,19 +104,24 @@ class StageQuerySet(models.QuerySet):
         return matching(self.select_related("journey"), Stage.SEARCHED, query)
 
 
-class Journey(models.Model):
+class Journey(Removable):
     key = models.CharField(
-        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     segments = models.ManyToManyField(Segment, through="JourneySegment", related_name="journeys")
 
-    objects = JourneyQuerySet.as_manager()
+    # The journeys nobody removed; `everything` also those removed (core/removal.py).
+    objects = LiveManager.from_queryset(JourneyQuerySet)()
+    everything = models.Manager.from_queryset(JourneyQuerySet)()
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=key_check(), name="journey_key_shape")]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="journey_key_shape"),
+            models.UniqueConstraint(fields=["key"], condition=LIVE, name="journey_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -129,7 +141,7 @@ class JourneySegment(models.Model):
         return f"{self.segment} in {self.journey}"
 
 
-class Stage(Versioned):
+class Stage(Versioned, Removable):
     VERSIONED = dict.fromkeys(
         ["name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target"], "version"
     )
@@ -149,13 +161,16 @@ class Stage(Versioned):
     emotion_target = models.SmallIntegerField(choices=EMOTION_CHOICES)
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
 
-    objects = StageQuerySet.as_manager()
+    objects = LiveManager.from_queryset(StageQuerySet)()
+    everything = models.Manager.from_queryset(StageQuerySet)()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["journey_id", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["journey", "key"], name="stage_key_unique_in_journey"),
+            models.UniqueConstraint(
+                fields=["journey", "key"], condition=LIVE, name="stage_key_unique_in_journey"
+            ),
             models.CheckConstraint(condition=key_check(), name="stage_key_shape"),
             models.CheckConstraint(
                 condition=Q(emotion_today__gte=EMOTION_MIN, emotion_today__lte=EMOTION_MAX),

@@ -23,6 +23,7 @@ from django.utils.text import slugify
 
 from core import versioning
 from core.keys import KEY_MAX_LENGTH, key_problem
+from core.removal import Gone
 from core.validators import is_blank
 from journeys.models import (
     EMOTION_MAX,
@@ -149,7 +150,9 @@ def journey_update(
     _raise(errors)
     wanted = {segment.pk for segment in segments}
     with transaction.atomic():
-        current = Journey.objects.select_for_update().get(pk=journey.pk)
+        current = Journey.everything.select_for_update().get(pk=journey.pk)
+        if current.removal_id is not None:
+            raise Gone(current, "journey")  # removed meanwhile: nothing is written
         links = JourneySegment.objects.filter(journey=journey)
         have = set(links.values_list("segment_id", flat=True))
         if version != journey_version(current, have):
@@ -279,7 +282,9 @@ def stage_move(*, stage: Stage, direction: Literal["left", "right"]) -> bool:
             .filter(journey_id=stage.journey_id)
             .order_by("position", "id")
         )
-        index = next(i for i, s in enumerate(stages) if s.pk == stage.pk)
+        index = next((i for i, s in enumerate(stages) if s.pk == stage.pk), None)
+        if index is None:  # removed meanwhile
+            raise Gone(Stage.everything.get(pk=stage.pk), "stage")
         other = index - 1 if direction == "left" else index + 1
         if not 0 <= other < len(stages):
             return False

@@ -1,10 +1,12 @@
 from django.urls import path
 
 from journeys import views
+from planning import removal_views
 from squads import coverage
 
-# Which squad covers a stage is the squads app's to write (squads/coverage.py); the
-# address stays under the stage's.
+# Which squad covers a stage is the squads app's to write (squads/coverage.py); removing a
+# journey or a stage reaches the squads that cover it, so its views are in the top layer
+# (planning/removal_views.py). The addresses stay under the journey's and the stage's.
 
 app_name = "journeys"
 
@@ -12,10 +14,16 @@ urlpatterns = [
     path("", views.journey_list, name="list"),
     path("<str:key>/", views.journey_detail, name="detail"),
     path("<str:key>/edit/", views.journey_edit, name="edit"),
+    path("<str:key>/remove/", removal_views.journey_remove, name="remove"),
     path("<str:key>/stages/new/", views.stage_new, name="stage_new"),
     path("<str:key>/stages/<str:stage_key>/edit/", views.stage_edit, name="stage_edit"),
     path("<str:key>/stages/<str:stage_key>/move/", views.stage_move, name="stage_move"),
     path("<str:key>/stages/<str:stage_key>/cover/", coverage.stage_cover, name="stage_cover"),
+    path(
+        "<str:key>/stages/<str:stage_key>/remove/",
+        removal_views.stage_remove,
+        name="stage_remove",
+    ),
     path("<str:key>/stages/<str:stage_key>/moments/new/", views.moment_new, name="moment_new"),
     path(
         "<str:key>/stages/<str:stage_key>/moments/<int:pk>/edit/",

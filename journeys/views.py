@@ -24,6 +24,7 @@ from core.access import actor_for, can_cover_stage, can_edit_journeys
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.models import Cycle
+from core.removal import gone_or_404
 from journeys import services
 from journeys.charts import emotion_chart
 from journeys.forms import JourneyForm, MomentForm, NewJourneyForm, NewStageForm, StageForm
@@ -114,7 +115,7 @@ def _map_context(request: AuthedRequest, key: str, **state) -> dict:
     cycle = current_cycle(request)
     journey = Journey.objects.for_map(cycle).filter(key=key).first()
     if journey is None:
-        raise Http404("No such journey.")
+        gone_or_404(Journey.everything, "journey", key=key)
     stages = journey.stage_list
     for stage in stages:
         for squad in stage.cycle_squads:
@@ -163,25 +164,37 @@ def journey_detail(request: AuthedRequest, key: str) -> HttpResponse:
 # Editing: leadership only. A missing journey is 404 for everyone, then 403 for the rest.
 
 
+def _journey(key: str) -> Journey:
+    """The live journey of this key; 410 when it was removed, else 404."""
+    journey = Journey.objects.filter(key=key).first()
+    if journey is None:
+        gone_or_404(Journey.everything, "journey", key=key)
+    return journey
+
+
+def _stage(journey: Journey, stage_key: str) -> Stage:
+    stage = Stage.objects.select_related("journey").filter(journey=journey, key=stage_key).first()
+    if stage is None:
+        gone_or_404(Stage.everything, "stage", journey=journey, key=stage_key)
+    return stage
+
+
 def _journey_rw(request: AuthedRequest, key: str) -> Journey:
-    journey = get_object_or_404(Journey, key=key)
+    journey = _journey(key)
     if not can_edit_journeys(actor_for(request)):
         raise PermissionDenied(READ_ONLY)
     return journey
 
 
 def _stage_rw(request: AuthedRequest, key: str, stage_key: str) -> Stage:
-    journey = get_object_or_404(Journey, key=key)
-    stage = get_object_or_404(
-        Stage.objects.select_related("journey"), journey=journey, key=stage_key
-    )
+    stage = _stage(_journey(key), stage_key)
     if not can_edit_journeys(actor_for(request)):
         raise PermissionDenied(READ_ONLY)
     return stage
 
 
 def _moment_rw(request: AuthedRequest, key: str, stage_key: str, pk: int) -> Moment:
-    stage = get_object_or_404(Stage, journey__key=key, key=stage_key)
+    stage = _stage(_journey(key), stage_key)
     moment = get_object_or_404(Moment, stage=stage, pk=pk)
     if not can_edit_journeys(actor_for(request)):
         raise PermissionDenied(READ_ONLY)

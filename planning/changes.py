@@ -8,9 +8,10 @@ database triggers move (migrations planning/0010 and 0019: `board`, `directory`,
 affects none of these, with the reason. tests/test_changes.py fails when a model is in
 neither, and when the triggers in the database and this table disagree.
 
-The wiring is made from the table: post_save and post_delete of each model, and
+The wiring is made from the table: post_save and post_delete of each model,
 `core.versioning.versioned_saved`, which compare-and-swap saves send instead of post_save
-(update() sends none). No service calls any of this by hand.
+(update() sends none), and `core.removal.rows_changed`, which removing and restoring send for
+the rows they mark, unmark or re-point. No service calls any of this by hand.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 
 from core.models import Capacity, Cycle, Profile
+from core.removal import rows_changed
 from core.versioning import versioned_saved
 from dependencies.models import Dependency
 from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
@@ -155,6 +157,7 @@ NOT_FOLLOWED: dict[str, str] = {
     "squads.PlanStamp": "the stamp itself",
     "squads.Presence": "moves the stamp's presence part itself (squads.cowriting)",
     "core.PageRevision": "the page revisions themselves",
+    "core.Removal": "the record of a removal; the rows it marks move their own pages and reviews",
     "api.ApiToken": "a person's own API tokens",
     "planning.CycleEvent": "a cycle's own history, written with the move it records, which "
     "changes the cycle (and so moves `directory`)",
@@ -196,6 +199,16 @@ def _deleted(sender, instance, **kwargs) -> None:
     _stamp(instance, create=False)
 
 
+def _rows_changed(sender, instances=(), **kwargs) -> None:
+    # Removed or restored rows, as saved ones: the reviews they move, the stamps of the
+    # plans that show them (a removed initiative leaves its squad's open pages).
+    if sender not in CHANGES:
+        return
+    for instance in instances:
+        _review(instance)
+        _stamp(instance)
+
+
 def _versioned(sender, instance, **kwargs) -> None:
     # The stamp moved already (squads.cowriting follows every versioned save).
     if type(instance) in CHANGES:
@@ -210,3 +223,4 @@ def connect() -> None:
         post_save.connect(_saved, sender=model, weak=False, dispatch_uid=uid)
         post_delete.connect(_deleted, sender=model, weak=False, dispatch_uid=uid)
     versioned_saved.connect(_versioned, weak=False, dispatch_uid="changes-versioned")
+    rows_changed.connect(_rows_changed, weak=False, dispatch_uid="changes-rows")

@@ -118,7 +118,10 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
 
     news = list(
         Notification.objects.filter(
-            kind=Notification.Kind.DEPENDENCY, created_at__gt=now - NEW_WITHIN
+            kind=Notification.Kind.DEPENDENCY,
+            created_at__gt=now - NEW_WITHIN,
+            # Not about a dependency removed since (core/removal.py).
+            dependency__removal__isnull=True,
         ).order_by("created_at", "id")
     )
 

@@ -90,8 +90,9 @@ def decorate(findings: list[Finding], actor: access.Actor) -> None:
     if keys:
         dependencies = {
             d.key: d
+            # The providing squad too: whether it was removed decides who answers.
             for d in Dependency.objects.filter(key__in=set(keys.values())).select_related(
-                "from_initiative", "to_initiative"
+                "from_initiative", "to_squad", "to_initiative__squad"
             )
         }
     latest = {}

@@ -288,7 +288,11 @@ class OverlapVerdict(models.Model):
 
 class NotificationQuerySet(models.QuerySet):
     def for_user(self, user) -> NotificationQuerySet:
-        return self.filter(recipient=user).select_related("finding", "finding__cycle")
+        """A person's notifications, but not those about a comment or a dependency someone
+        removed (core/removal.py): what they point at is gone from every page."""
+        return self.filter(
+            recipient=user, comment__removal__isnull=True, dependency__removal__isnull=True
+        ).select_related("finding", "finding__cycle")
 
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)

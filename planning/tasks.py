@@ -216,3 +216,16 @@ def send_daily_digests(today: str | None = None) -> int:
     from planning.digest import send_daily_digests as send
 
     return send(dt.date.fromisoformat(today) if today else None)
+
+
+# --- removals past their keeping ------------------------------------------------------------
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def purge_removals() -> int:
+    """Celery beat, each night: delete for good what was removed more than REMOVAL_KEEP_DAYS
+    ago and not restored (planning.restores.removals_purge). Idempotent: a rerun finds
+    nothing left to delete, or the rest of a night too big for one batch."""
+    from planning.restores import removals_purge
+
+    return removals_purge()

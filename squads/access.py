@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest
+from django.http import HttpRequest
 
 from core.access import DRAFT_RESTRICTED, actor_for, can_edit_plan, can_read_plan
 from core.pagecache import DIRECTORY, enabled
+from core.removal import gone_or_404
 from squads.models import Squad
 
 
@@ -22,7 +23,7 @@ def _find_squad(key: str) -> Squad | None:
 
 _SQUAD_TO_WRITE = """
 SELECT s.*, (SELECT p.id FROM planning_plan p WHERE p.squad_id = s.id) AS plan_pk
-FROM squads_squad s WHERE s.key = %s
+FROM squads_squad s WHERE s.key = %s AND s.removal_id IS NULL
 """
 
 
@@ -51,7 +52,7 @@ def get_squad_for_user(
     """The squad and whether this person may edit its plan; 404 when there is none."""
     squad = find(key)
     if squad is None:
-        raise Http404("No such squad.")
+        gone_or_404(Squad.everything, "squad", key=key)
     return squad, can_edit_plan(actor_for(request), squad)
 
 
@@ -67,7 +68,7 @@ SELECT s.*,
   (SELECT value FROM planning_pagerevision WHERE scope = 'squad:' || s.id) AS page_revision,
   (SELECT value FROM planning_pagerevision WHERE scope = '{DIRECTORY}') AS page_directory,
   (SELECT revision FROM planning_planstamp WHERE squad_id = s.id) AS page_stamp
-FROM squads_squad s WHERE s.key = %s
+FROM squads_squad s WHERE s.key = %s AND s.removal_id IS NULL
 """
 
 

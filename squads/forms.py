@@ -603,7 +603,10 @@ class InitiativeForm(FormWithErrors):
             "journey__name", "journey_id", "position", "id"
         )
         self.fields["stage"].show_journey = (
-            Journey.objects.filter(stages__isnull=False).distinct().count() > 1
+            Journey.objects.filter(stages__isnull=False, stages__removal__isnull=True)
+            .distinct()
+            .count()
+            > 1
         )
         self.fields["segment"].queryset = Segment.objects.order_by("priority", "name")
 

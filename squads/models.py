@@ -8,8 +8,11 @@ from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_check, key_validator
+from core.removal import LiveManager, Removable
 from core.search import SearchFields, matching
 from core.versioning import Versioned
+
+LIVE = Q(removal__isnull=True)
 
 
 class SquadQuerySet(models.QuerySet):
@@ -18,16 +21,20 @@ class SquadQuerySet(models.QuerySet):
         return matching(self.select_related("cycle", "dri__profile"), Squad.SEARCHED, query)
 
 
-class Squad(models.Model):
+class Squad(Removable):
     """A cross-functional team formed around a customer outcome for one planning cycle.
 
     Exactly one DRI, who is always a member: `dri` is required, and on PostgreSQL a deferred
     composite foreign key from (id, dri) to the squad's memberships makes the database refuse
     a DRI who is not a member (see migration 0002).
+
+    A removed squad (core/removal.py) keeps its members and the stages it covered, hidden with
+    it; its plan, initiatives, key results, comments and the dependencies it needs are removed
+    with it (planning/removals.py).
     """
 
     key = models.CharField(
-        max_length=KEY_MAX_LENGTH, unique=True, validators=[key_validator], help_text=KEY_HELP
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
     )
     name = models.CharField(max_length=200)
     cycle = models.ForeignKey("core.Cycle", on_delete=models.PROTECT, related_name="squads")
@@ -50,11 +57,15 @@ class Squad(models.Model):
     # What the search page reads, by weight (core.search; indexed by squads/migrations/0006).
     SEARCHED = SearchFields(a=("name",))
 
-    objects = SquadQuerySet.as_manager()
+    objects = LiveManager.from_queryset(SquadQuerySet)()
+    everything = models.Manager()
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=key_check(), name="squad_key_shape")]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="squad_key_shape"),
+            models.UniqueConstraint(fields=["key"], condition=LIVE, name="squad_key_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -125,7 +136,7 @@ class KeyResultQuerySet(models.QuerySet):
         return matching(self.select_related("okr__squad"), KeyResult.SEARCHED, query)
 
 
-class KeyResult(Versioned):
+class KeyResult(Versioned, Removable):
     VERSIONED = dict.fromkeys(["name", "unit", "baseline", "target", "direction"], "version")
     SEARCHED = SearchFields(a=("name",))
 
@@ -147,13 +158,16 @@ class KeyResult(Versioned):
     )
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
 
-    objects = KeyResultQuerySet.as_manager()
+    objects = LiveManager.from_queryset(KeyResultQuerySet)()
+    everything = models.Manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["okr_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["okr", "key"], name="key_result_key_unique_in_okr"),
+            models.UniqueConstraint(
+                fields=["okr", "key"], condition=LIVE, name="key_result_key_unique_in_okr"
+            ),
             models.CheckConstraint(condition=key_check(), name="key_result_key_shape"),
             models.CheckConstraint(
                 condition=Q(direction__in=["increase", "decrease"]),
@@ -262,7 +276,7 @@ class InitiativeQuerySet(models.QuerySet):
         return matching(self.select_related("squad__cycle"), Initiative.SEARCHED, query)
 
 
-class Initiative(Versioned):
+class Initiative(Versioned, Removable):
     VERSIONED = dict.fromkeys(
         [
             "title",
@@ -327,14 +341,17 @@ class Initiative(Versioned):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = InitiativeQuerySet.as_manager()
+    objects = LiveManager.from_queryset(InitiativeQuerySet)()
+    everything = models.Manager()
     history = HistoricalRecords(table_name="planning_historicalinitiative")
 
     class Meta:
         db_table = "planning_initiative"
         ordering = ["squad_id", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["squad", "key"], name="initiative_key_unique_in_squad"),
+            models.UniqueConstraint(
+                fields=["squad", "key"], condition=LIVE, name="initiative_key_unique_in_squad"
+            ),
             models.CheckConstraint(condition=key_check(), name="initiative_key_shape"),
             models.CheckConstraint(
                 condition=Q(starts__lte=F("ends")), name="initiative_starts_before_ends"
@@ -437,7 +454,7 @@ class CommentQuerySet(models.QuerySet):
         return matching(related, Comment.SEARCHED, query)
 
 
-class Comment(models.Model):
+class Comment(Removable):
     """One comment in the thread of a plan section or of an initiative."""
 
     SEARCHED = SearchFields(c=("body",))
@@ -453,7 +470,8 @@ class Comment(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = CommentQuerySet.as_manager()
+    objects = LiveManager.from_queryset(CommentQuerySet)()
+    everything = models.Manager()
 
     class Meta:
         db_table = "planning_comment"

@@ -23,6 +23,7 @@ from core import versioning
 from core.keys import key_problem
 from core.models import Cycle
 from core.people import display_name
+from core.removal import Gone
 from core.validators import date_problem, has_surrogate, is_blank
 from journeys.models import Segment, Stage
 from squads import cowriting
@@ -263,8 +264,12 @@ def squad_create(
 
 
 def _locked(squad: Squad) -> Squad:
-    # Membership changes and DRI handovers of one squad take turns.
-    return Squad.objects.select_for_update().get(pk=squad.pk)
+    # Membership changes and DRI handovers of one squad take turns; none reaches a squad
+    # someone removed meanwhile (core.removal.Gone).
+    locked = Squad.everything.select_for_update().get(pk=squad.pk)
+    if locked.removal_id is not None:
+        raise Gone(locked, "squad")
+    return locked
 
 
 def membership_add(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from planning import removal_views
 from planning.plan import live
 from planning.plan import views as plan
 from squads import coverage, views
@@ -12,6 +13,7 @@ urlpatterns = [
     path("", views.squad_list, name="list"),
     path("new/", views.squad_create, name="create"),
     path("<str:key>/", views.squad_detail, name="detail"),
+    path("<str:key>/remove/", removal_views.squad_remove, name="remove"),
     path("<str:key>/members/add/", views.member_add, name="member_add"),
     path("<str:key>/members/<str:username>/remove/", views.member_remove, name="member_remove"),
     path("<str:key>/dri/", views.dri_handover, name="dri_handover"),
@@ -22,6 +24,11 @@ urlpatterns = [
     path("<str:key>/key-results/<str:kr_key>/", views.key_result_detail, name="kr_detail"),
     path("<str:key>/key-results/<str:kr_key>/edit/", views.key_result_edit, name="kr_edit"),
     path("<str:key>/key-results/<str:kr_key>/check-ins/", views.check_in, name="check_in"),
+    path(
+        "<str:key>/key-results/<str:kr_key>/remove/",
+        removal_views.key_result_remove,
+        name="kr_remove",
+    ),
     path("<str:key>/plan/", plan.plan, name="plan"),
     path("<str:key>/plan/approval/", plan.plan_approval, name="plan_approval"),
     path("<str:key>/plan/section/<str:section>/", plan.plan_section, name="plan_section"),
@@ -56,5 +63,15 @@ urlpatterns = [
         "<str:key>/plan/initiatives/<str:ikey>/comments/",
         live.initiative_comments,
         name="initiative_comments",
+    ),
+    path(
+        "<str:key>/plan/initiatives/<str:ikey>/remove/",
+        removal_views.initiative_remove,
+        name="initiative_remove",
+    ),
+    path(
+        "<str:key>/plan/comments/<int:comment>/remove/",
+        removal_views.comment_remove,
+        name="comment_remove",
     ),
 ]

@@ -24,6 +24,7 @@ from core import access, versioning
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.people import display_name
+from core.removal import gone_or_404
 from journeys.models import Stage
 from squads import access as squad_access
 from squads import conflicts, services
@@ -158,7 +159,9 @@ def _squads_for_list(cycle) -> list[Squad]:
     return list(
         Squad.objects.filter(cycle=cycle)
         .select_related("dri__profile")
-        .annotate(initiative_count=Count("initiatives"))
+        .annotate(
+            initiative_count=Count("initiatives", filter=Q(initiatives__removal__isnull=True))
+        )
         .prefetch_related(
             Prefetch(
                 "memberships",
@@ -273,12 +276,11 @@ def _okr_for(squad: Squad) -> OKR | None:
 
 
 def _key_result_or_404(squad: Squad, kr_key: str) -> KeyResult:
-    return get_object_or_404(
-        KeyResult.objects.select_related("okr"),
-        okr__squad=squad,
-        okr__cycle_id=squad.cycle_id,
-        key=kr_key,
-    )
+    lookup = {"okr__squad": squad, "okr__cycle_id": squad.cycle_id, "key": kr_key}
+    found = KeyResult.objects.select_related("okr").filter(**lookup).first()
+    if found is None:
+        gone_or_404(KeyResult.everything, "key result", **lookup)
+    return found
 
 
 def _key_result_card(
@@ -365,6 +367,7 @@ def _detail_context(
             **stages_context(request, squad, stages_form),
             "initiative_count": initiative_stats.count(),
             "open_needs": needs.exclude(status__in=["done", "declined"]).count(),
+            "can_remove_squad": access.can_remove_squad(access.actor_for(request)),
             "nav": "squads",
         }
     )

@@ -132,6 +132,24 @@ class World:
             expires_at=now + dt.timedelta(days=7),
         )
         self.segment = Segment.objects.order_by("pk").first()
+
+        # The member's comment on First 90 Days' plan, and an initiative of that squad its DRI
+        # removed (so whoever may restore it can): for removing a comment and restoring.
+        from planning import removals
+        from squads.models import Comment, Initiative
+
+        squad_key = "first-90-days"
+        self.comment = Comment.objects.create(
+            squad=self.squad(squad_key),
+            section="desired_experience",
+            author=self.users["member"],
+            body="Day 1 reads well.",
+        )
+        dashboard = Initiative.objects.get(squad__key=squad_key, key="activation-dashboard")
+        plan = removals.initiative_removal(dashboard)
+        self.removal = removals.initiative_remove(
+            initiative=dashboard, by=self.users["dri"], seen=plan.digest
+        )
         self.kwargs = {
             "squads": {
                 "key": "first-90-days",
@@ -139,6 +157,7 @@ class World:
                 "ikey": "assessment-tool",
                 "section": "desired-experience",
                 "username": "sam",
+                "comment": self.comment.pk,
             },
             "journeys": {
                 "key": self.moment.stage.journey.key,
@@ -160,6 +179,12 @@ class World:
             },
         }
 
+    @staticmethod
+    def squad(key: str):
+        from squads.models import Squad
+
+        return Squad.objects.get(key=key)
+
     def url(self, route: str) -> str:
         namespace, _, name = route.rpartition(":")
         pool = self.kwargs.get(namespace or None, {})
@@ -177,6 +202,8 @@ class World:
             pool = {**pool, "pk": self.blocker.pk, "action": "accept"}
         if route == "finding_stage":
             pool = {**pool, "pk": self.gap.pk}
+        if route == "removal_restore":
+            pool = {"pk": self.removal.pk}
         if route in ("finding_lead", "finding_not_same", "finding_related"):
             pool = {**pool, "pk": self.overlap.pk}
         if route.startswith("person"):

@@ -386,6 +386,37 @@ def test_the_provider_accepts_a_dependency_in_place_on_the_board(page: Page, art
     expect(page.locator(f"#dep-{dep.key} .badge--accepted")).to_have_text("Accepted")
 
 
+def test_a_member_removes_an_initiative_and_undoes_it_from_the_message(page: Page, artifacts: Path):
+    from squads.models import Initiative
+
+    sign_in(page, "priya")
+    page.goto(f"/squads/{SQUAD}/plan/")
+    card = page.locator("#initiative-activation-dashboard")
+    card.get_by_role("link", name="Remove Activation metrics dashboard").click()
+
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Activation metrics dashboard")
+    screenshot(page, artifacts, "remove-initiative")
+    assert not accessibility_problems(page)
+    page.get_by_role("button", name="Remove").click()
+
+    expect(page).to_have_url(re.compile(rf"/squads/{SQUAD}/plan/#initiatives$"))
+    message = page.locator("ul.messages")
+    expect(message).to_contain_text("Removed the initiative “Activation metrics dashboard”")
+    expect(page.locator("#initiative-activation-dashboard")).to_have_count(0)
+    assert not Initiative.objects.filter(key="activation-dashboard").exists()
+
+    message.get_by_role("button", name="Undo").click()
+    expect(page.locator("ul.messages")).to_contain_text(
+        "Restored the initiative “Activation metrics dashboard”"
+    )
+    expect(page.locator("#initiative-activation-dashboard")).to_have_count(1)
+    assert Initiative.objects.filter(key="activation-dashboard").exists()
+
+    page.goto("/removed/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Recently removed")
+    assert not accessibility_problems(page)
+
+
 def test_the_review_flags_the_onboarding_memos_that_are_the_same_work(
     page: Page, artifacts: Path, settings
 ):

@@ -90,47 +90,18 @@ def _export() -> dict:
     return json.loads(out.getvalue())
 
 
-def _without_history_not_kept_yet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Models whose history began after the schema the database is at save none there."""
-    tables = set(connection.introspection.table_names())
-    for model in apps.get_models():
-        name = getattr(model._meta, "simple_history_manager_attribute", None)
-        if name and getattr(model, name).model._meta.db_table not in tables:
-            monkeypatch.setattr(model, "skip_history_when_saving", True, raising=False)
-
-
-def _without_columns_not_there_yet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fields added after the schema the database is at (a cycle's state, say) are left out
-    of what the import reads and writes there; the migrations add them on the way up."""
-    with connection.cursor() as cursor:
-        introspection = connection.introspection
-        columns = {
-            table: {c.name for c in introspection.get_table_description(cursor, table)}
-            for table in introspection.table_names(cursor)
-        }
-    for model in _our_models():
-        there = columns.get(model._meta.db_table)
-        if there is None:
-            continue
-        missing = {f for f in model._meta.concrete_fields if f.column not in there}
-        if not missing:
-            continue
-        for attr in ("concrete_fields", "local_concrete_fields", "db_returning_fields"):
-            kept = tuple(f for f in getattr(model._meta, attr) if f not in missing)
-            monkeypatch.setitem(model._meta.__dict__, attr, kept)
-
-
 @pytest.mark.postgres
 def test_a_database_from_before_the_models_moved_keeps_every_row(transactional_db):
+    # The worked example is written by today's code, whose models hold columns the old schema
+    # lacks (a removed thing's mark), then taken back to the schema of before the move: the
+    # rows are the same as if that schema's code had written them.
+    call_command("import_plans", str(EXAMPLE), stdout=StringIO())
+    before = _export()
     executor = MigrationExecutor(connection)
     heads = executor.loader.graph.leaf_nodes()
     executor.migrate(BEFORE_THE_MOVE)
     try:
-        with pytest.MonkeyPatch.context() as monkeypatch:
-            _without_history_not_kept_yet(monkeypatch)
-            _without_columns_not_there_yet(monkeypatch)
-            call_command("import_plans", str(EXAMPLE), stdout=StringIO())
-            before, rows_before = _export(), _rows()
+        rows_before = _rows()
         assert rows_before["planning_initiative"] > 0 and rows_before["planning_cycle"] > 0
     finally:
         executor = MigrationExecutor(connection)

@@ -31,6 +31,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve, reverse
+from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from core.limits import WRITE_METHODS, over_write_limit
@@ -228,3 +229,83 @@ def _changes_nothing(request: HttpRequest) -> bool:
     except Resolver404:
         return False
     return getattr(match.func, "changes_nothing", False)
+
+
+# Form fields that carry no words of the person's: never given back on the "removed" page.
+_NOT_WRITTEN = frozenset({"csrfmiddlewaretoken", "version", "choice", "next", "view", "was"})
+
+
+def _written(request: HttpRequest) -> list[tuple[str, str]]:
+    """The text a refused form carried, field by field, to give back to its author."""
+    if request.method != "POST" or request.content_type not in FORM_CONTENT_TYPES:
+        return []
+    return [
+        (name.rsplit("-", 1)[-1].replace("_", " "), value.strip())
+        for name, values in request.POST.lists()
+        if name not in _NOT_WRITTEN
+        for value in values
+        if value.strip() and not value.strip().isdigit()
+    ][:50]
+
+
+class GoneMiddleware:
+    """What a request names was removed (core.removal.Gone): 410 with who removed it and
+    when, and, for a form, the text it carried, so nothing a person wrote is lost unseen.
+    htmx gets the sentence in the alert area and keeps its form as typed."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        from core.people import display_name
+        from core.removal import Gone
+
+        if not isinstance(exception, Gone):
+            return None
+        removal = exception.obj.removal
+        when = timezone.localtime(removal.removed_at).strftime("%-d %b %Y, %H:%M")
+        message = (
+            f"This {exception.what} was removed by {display_name(removal.removed_by)} on {when}."
+        )
+        if request.method == "POST":
+            message += " Nothing you sent was saved."
+        if request.path.startswith(API_PREFIX):
+            return JsonResponse({"detail": message, "errors": {}}, status=410)
+        if _is_htmx(request):
+            if request.method == "POST":
+                message += " Your text is still in the form: copy it before you leave."
+            return limit_response(request, status=410, title="Removed", message=message)
+        context = {"title": "Removed", "message": message, "written": _written(request)}
+        return render(request, "errors/gone.html", context, status=410)
+
+
+class OwnMarkersMiddleware:
+    """Shows each person what is only theirs in a page drawn for many (a comment's Remove
+    link, core.pagecache.own_marker), in pages, htmx parts and the co-writing poll alike,
+    whether the page came from the cache or not."""
+
+    TYPES = ("text/html", "application/json")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from core.pagecache import OWN_PREFIX, show_own
+
+        response = self.get_response(request)
+        if response.streaming or not response.get("Content-Type", "").startswith(self.TYPES):
+            return response
+        original = response.content
+        if OWN_PREFIX not in original:
+            return response  # most answers, the poll's 204 among them: no session read here
+        user = getattr(request, "user", None)
+        viewer = user.pk if user is not None and user.is_authenticated else None
+        content = show_own(original, viewer)
+        if content is not original:
+            response.content = content
+            if response.has_header("Content-Length"):
+                response["Content-Length"] = str(len(content))
+        return response

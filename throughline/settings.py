@@ -94,6 +94,8 @@ MIDDLEWARE = [
     # After the static files, around everything else (the 413, 429 and CSRF answers too):
     # whatever is sent to a signed-in person is private and not stored.
     "throughline.middleware.PrivateResponsesMiddleware",
+    # Each person's own Remove links in pages drawn for many (core.pagecache.own_marker).
+    "throughline.middleware.OwnMarkersMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Before anything reads the body: too large a request is refused with 413 unread.
     "throughline.middleware.RequestSizeLimitMiddleware",
@@ -114,6 +116,9 @@ MIDDLEWARE = [
     # Records the signed-in person as the author of each history entry.
     "simple_history.middleware.HistoryRequestMiddleware",
     "throughline.middleware.WriteRateLimitMiddleware",
+    # A request for something someone removed: who removed it and when, and the text it
+    # carried given back (core/removal.py).
+    "throughline.middleware.GoneMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -296,6 +301,11 @@ if REVIEW_LEASE_SECONDS < 2:
 # For fault-tolerance tests only, 0 otherwise: a review waits this long before it commits,
 # so a test can kill the worker in the middle of it (planning.services.review_run).
 REVIEW_PAUSE_SECONDS = env_int("REVIEW_PAUSE_SECONDS", 0)
+# What people remove can be restored for this many days (a week at least); after that a
+# nightly task deletes it for good (planning.tasks.purge_removals, planning/removals.py).
+REMOVAL_KEEP_DAYS = env_int("REMOVAL_KEEP_DAYS", 14)
+if REMOVAL_KEEP_DAYS < 7:
+    raise ImproperlyConfigured("REMOVAL_KEEP_DAYS must be at least 7 (days): undo lasts a week")
 CELERY_BEAT_SCHEDULE = {
     "review-open-cycles": {
         "task": "planning.tasks.review_open_cycles",
@@ -306,6 +316,11 @@ CELERY_BEAT_SCHEDULE = {
     "daily-digest": {
         "task": "planning.tasks.send_daily_digests",
         "schedule": crontab(hour=DIGEST_HOUR, minute=0),
+        "options": {"expires": 6 * 60 * 60},
+    },
+    "purge-removals": {
+        "task": "planning.tasks.purge_removals",
+        "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 6 * 60 * 60},
     },
 }

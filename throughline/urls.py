@@ -9,6 +9,7 @@ from planning import (
     function_views,
     imports,
     people_views,
+    removal_views,
     search_views,
     views,
 )
@@ -87,6 +88,9 @@ urlpatterns = [
     path("segments/", segments.segment_list, name="segments"),
     path("segments/<str:key>/edit/", segments.segment_edit, name="segment_edit"),
     path("segments/<str:key>/delete/", segments.segment_delete, name="segment_delete"),
+    # What people removed and may restore (planning/removal_views.py).
+    path("removed/", removal_views.removed, name="removed"),
+    path("removed/<int:pk>/restore/", removal_views.removal_restore, name="removal_restore"),
     path("account/", account.account, name="account"),
     path("import/", imports.upload, name="import"),
     path("import/confirm/", imports.confirm, name="import_confirm"),

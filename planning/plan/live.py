@@ -135,6 +135,7 @@ class Incoming:
     what: str
     text: str = ""
     lines: list[str] = field(default_factory=list)
+    removed: bool = False  # not a newer version: someone removed what is being edited
 
 
 def _incoming_html(request: AuthedRequest, incoming: Incoming) -> str:
@@ -211,6 +212,8 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
                 )
             parts.append(part)
 
+    parts += _removed_while_edited(request, squad, editing - {p["id"] for p in parts})
+
     deps = dependencies_context(squad)
     deps_context = {
         "squad": squad,
@@ -229,6 +232,38 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
         }
     )
     return parts
+
+
+def _removed_while_edited(request: AuthedRequest, squad: Squad, open_parts: set[str]) -> list:
+    """For initiatives open for editing on the asking page that someone removed meanwhile:
+    who removed it and when, shown beside the form, whose draft stays (planning/removals.py)."""
+    keys = [p.removeprefix("initiative-") for p in open_parts if p.startswith("initiative-")]
+    if not keys:
+        return []
+    latest: dict[str, Initiative] = {}
+    for initiative in (
+        Initiative.everything.filter(squad=squad, key__in=keys[:50], removal__isnull=False)
+        .select_related("removal__removed_by__profile")
+        .order_by("key", "-removal__removed_at")
+    ):
+        latest.setdefault(initiative.key, initiative)
+    return [
+        {
+            "id": f"initiative-{initiative.key}",
+            "version": f"removed.{initiative.removal_id}",
+            "html": "",
+            "incoming": _incoming_html(
+                request,
+                Incoming(
+                    who=cowriting.full_name(initiative.removal.removed_by),
+                    when=initiative.removal.removed_at,
+                    what="initiative",
+                    removed=True,
+                ),
+            ),
+        }
+        for initiative in latest.values()
+    ]
 
 
 # ---------------------------------------------------------------------------------------
@@ -325,7 +360,7 @@ class Entry:
     record: object
     part: str  # what changed, as people read it
     anchor: str  # the part's id on the plan page
-    action: str  # created, changed, deleted
+    action: str  # created, changed, deleted, removed, restored
     changes: list[Change]
     field: str = ""  # for a plan section: which one
     restorable: bool = False
@@ -396,6 +431,10 @@ def _record_entries(kind, records, labels, part_of, anchor_of, current, names, l
         elif before is None:
             action = "created" if record.history_user_id else "recorded"
             changed = [n for n in labels if _value(record, n) not in (None, "", [])]
+        elif (record.removal_id is None) != (before.removal_id is None):
+            # Removed, or restored (planning/removals.py): nothing it shows changed.
+            action = "removed" if record.removal_id is not None else "restored"
+            changed = [n for n in labels if _value(record, n) != _value(before, n)]
         else:
             action = "changed"
             changed = [n for n in labels if _value(record, n) != _value(before, n)]
@@ -750,6 +789,7 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
         "comment_body": body,
         "open": True,
         "can_comment": can_comment,
+        "can_moderate": access.can_moderate_comments(access.actor_for(request)),
     }
     return render(request, "squads/_comments.html", context)
 

@@ -11,13 +11,13 @@ from urllib.parse import urlencode
 
 from django.db.models import Case, Prefetch, Q, When
 from django.db.models.functions import Left
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 
-from core import access, versioning
+from core import access, pagecache, versioning
 from core.http import AuthedRequest
 from core.people import display_name
+from core.removal import gone_or_404
 from dependencies.models import Dependency
 from journeys.models import Moment, Stage
 from planning import similar_work
@@ -113,6 +113,8 @@ def comment_threads(squad: Squad, *, section: str = "", initiative_id: int | Non
         comments = comments.filter(initiative_id=initiative_id)
     threads: dict[str, list[Comment]] = {}
     for comment in comments.order_by("created_at", "id"):
+        # Its "Remove" link shows to its author only, even in a rendering cached for many.
+        comment.own = pagecache.own_marker(comment.author_id)
         part = (
             f"initiative:{comment.initiative_id}"
             if comment.initiative_id
@@ -469,9 +471,15 @@ def section_template_and_context(
 
 
 def initiative_or_404(squad: Squad, ikey: str) -> Initiative:
-    return get_object_or_404(
-        Initiative.objects.select_related("stage__journey", "segment"), squad=squad, key=ikey
+    """The live initiative; 410 when it was removed (core.removal.Gone), else 404."""
+    found = (
+        Initiative.objects.select_related("stage__journey", "segment")
+        .filter(squad=squad, key=ikey)
+        .first()
     )
+    if found is None:
+        gone_or_404(Initiative.everything, "initiative", squad=squad, key=ikey)
+    return found
 
 
 # Similar work in other squads, shown in the initiative editors while a person writes.
