@@ -1142,3 +1142,23 @@ def test_a_cycle_with_more_work_than_a_form_carries_picks_whole_squads(
     assert Dependency.objects.filter(key="messaging-fy2028").exists()
     # The key result has not reached its target: it comes along.
     assert KeyResult.objects.filter(okr__squad=new).count() == 1
+
+
+def test_a_removed_squads_stages_are_uncovered_again(ready, needing, providing, leo):
+    """Removing a squad takes its coverage with it: the stage it covered blocks again, and
+    restoring the squad clears it."""
+    from planning import removals, restores
+
+    stage = f.stage("lifecycle", "renewal", name="Renewal")
+    SquadStage.objects.create(squad=providing, stage=stage)
+    assert check(ready, "coverage").clear
+
+    removal = removals.squad_remove(
+        squad=providing, by=leo, seen=removals.squad_removal(providing).digest, answered=True
+    )
+
+    assert [b.text for b in check(ready, "coverage").blockers] == [
+        "No squad of FY2027 covers the Renewal stage of lifecycle."
+    ]
+    restores.removal_restore(removal=removal, by=leo)
+    assert check(ready, "coverage").clear

@@ -110,7 +110,9 @@ def _finding_links(cycle: Cycle) -> dict[str, int]:
 
 
 def _coverage(cycle: Cycle, links: dict[str, int]) -> Check:
-    covered = SquadStage.objects.filter(stage=OuterRef("pk"), squad__cycle=cycle)
+    covered = SquadStage.objects.filter(
+        stage=OuterRef("pk"), squad__cycle=cycle, squad__removal__isnull=True
+    )
     uncovered = (
         Stage.objects.filter(~Exists(covered))
         .select_related("journey")
