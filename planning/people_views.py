@@ -154,7 +154,7 @@ def _directory(filters: dict, cycle) -> object:
         Prefetch("groups", queryset=Group.objects.filter(name__in=GROUPS).order_by("name")),
         Prefetch(
             "memberships",
-            queryset=Membership.objects.filter(squad__cycle=cycle)
+            queryset=Membership.objects.filter(squad__cycle=cycle, squad__removal__isnull=True)
             .select_related("squad")
             .order_by("squad__name"),
             to_attr="cycle_memberships",
@@ -322,7 +322,7 @@ def _person(username: str):
 def _person_context(request: AuthedRequest, person, *, roles_form=None) -> dict:
     actor = access.actor_for(request)
     memberships = list(
-        Membership.objects.filter(person=person)
+        Membership.objects.filter(person=person, squad__removal__isnull=True)
         .select_related("squad__cycle")
         .order_by("-squad__cycle__starts", "squad__name")
     )

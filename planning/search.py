@@ -170,7 +170,11 @@ def _key_result_hit(row: KeyResult, title: Parts, snippet: Parts) -> Hit:
 
 
 def _people(actor, query):
-    squads = Membership.objects.select_related("squad").order_by("squad__name", "squad_id")
+    squads = (
+        Membership.objects.filter(squad__removal__isnull=True)
+        .select_related("squad")
+        .order_by("squad__name", "squad_id")
+    )
     return Profile.objects.search(query).prefetch_related(
         Prefetch("user__memberships", queryset=squads, to_attr="search_memberships")
     )

@@ -813,3 +813,20 @@ def test_roles_need_post_and_the_csrf_token(client, leo, carol):
     )
     assert response.status_code == 403
     assert services.person_groups(carol) == []
+
+
+def test_a_removed_squad_is_not_listed_among_its_peoples_squads(client, needing, alice, carol, leo):
+    from planning import removals
+
+    removals.squad_remove(
+        squad=needing, by=leo, seen=removals.squad_removal(needing).digest, answered=True
+    )
+    client.force_login(carol)
+
+    directory = client.get(reverse("people")).content.decode()
+    page = client.get(reverse("person", args=[alice.username])).content.decode()
+    found = client.get(reverse("search"), {"q": "Alice"}).content.decode()
+
+    for content in (directory, page, found):
+        assert "Archer" in content  # in search, her first name is highlighted
+        assert needing.name not in content
