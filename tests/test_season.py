@@ -116,6 +116,28 @@ def client_for(user) -> Client:
 # ---------------------------------------------------------------------------------------
 
 
+def test_a_cycle_without_squads_or_a_mapped_journey_is_not_ready(cycle, alice):
+    """Nothing formed and nothing mapped is not "every stage covered, every squad fine"."""
+    assert not selectors.readiness(cycle).ready
+    squads = check(cycle, "squads")
+    assert [(b.text, b.url, b.action) for b in squads.blockers] == [
+        ("No squad has formed in FY2027 yet.", "/squads/new/", "Form a squad")
+    ]
+    coverage = check(cycle, "coverage")
+    assert [(b.url, b.action) for b in coverage.blockers] == [("/journeys/", "Map the journey")]
+    assert "No journey has a stage yet" in coverage.blockers[0].text
+
+    # Once a stage is mapped, the stage itself is what blocks, until a squad covers it.
+    stage = f.stage("lifecycle", "onboarding", name="Onboarding")
+    assert [b.text for b in check(cycle, "coverage").blockers] == [
+        "No squad of FY2027 covers the Onboarding stage of lifecycle."
+    ]
+    squad = f.squad("first-90-days", dri=alice, cycle=cycle)
+    SquadStage.objects.create(squad=squad, stage=stage)
+    assert check(cycle, "coverage").clear
+    assert all("No squad has formed" not in b.text for b in check(cycle, "squads").blockers)
+
+
 def test_an_uncovered_stage_blocks_until_a_squad_covers_it(ready, needing, leo):
     uncovered = f.stage("lifecycle", "renewal", name="Renewal")
     found = check(ready, "coverage")
@@ -444,6 +466,7 @@ def test_of_two_people_committing_at_once_only_one_succeeds(monkeypatch):
         squad = f.squad("first-90-days", dri=priya, cycle=cycle)
     okr_with_key_result(squad)
     approve(squad)
+    SquadStage.objects.create(squad=squad, stage=f.stage("lifecycle", "onboarding"))
     set_state(cycle, "reconciling")
     assert selectors.readiness(cycle).ready
 
