@@ -339,6 +339,7 @@ def test_the_season_pages_read_a_fixed_number_of_queries_whatever_the_size(ready
 
     grow(ready, dora, 2)
     f.cycle("fy2028")
+    pages()  # the first visit puts the cycle on screen, which the session keeps
     few = queries_of(pages)
     grow(ready, dora, 10)
     for key in ("fy2029", "fy2030", "fy2031"):
@@ -1007,6 +1008,26 @@ def test_leadership_moves_the_season_on_its_page_and_the_history_says_who(ready,
 
     reader = client_for(carol).get("/cycles/fy2027/").content.decode()
     assert "Mark in flight" not in reader and 'action="/cycles/fy2027/move/"' not in reader
+
+
+def test_a_season_page_puts_its_cycle_on_screen_so_its_links_open_on_it(ready, leo, dora):
+    """The readiness check's links lead to pages that show the cycle on screen: from the
+    next cycle's page, "Assign a squad" offers that cycle's squads, not the last one's."""
+    following = f.cycle("fy2028")
+    f.squad("renewal-fy2028", dri=dora, cycle=following, name="Renewal Squad")
+    client = client_for(leo)
+    client.post("/cycle/", {"cycle": "fy2027", "next": "/"})  # chosen at the top before
+
+    page = client.get("/cycles/fy2028/").content.decode()
+    assert '<option value="fy2028" selected>' in page
+    assert 'href="/journeys/lifecycle/stages/onboarding/cover/"' in page
+    cover = client.get("/journeys/lifecycle/stages/onboarding/cover/").content.decode()
+    assert "Squads of FY2028" in cover
+    assert "Renewal Squad" in cover and "First 90 Days" not in cover
+
+    client.get("/cycles/fy2027/")
+    cover = client.get("/journeys/lifecycle/stages/onboarding/cover/").content.decode()
+    assert "Squads of FY2027" in cover and "First 90 Days" in cover
 
 
 def test_only_leadership_moves_a_cycle(ready, carol, alice, olga):
