@@ -1137,6 +1137,24 @@ def test_leadership_carries_work_forward_on_a_form_with_the_unfinished_work_pick
         in page
     )
     assert "Carried forward from" in page and "first-90-days-fy2028" in page
+    # It lists what came by name, each where it now lives.
+    carried = page[page.index('id="carried"') : page.index('id="moves"')]
+    assert (
+        f'Initiatives: <a href="/squads/first-90-days-fy2028/plan/#initiative-{wizard.key}">'
+        f"{wizard.title}</a> (First 90 Days)."
+    ) in carried
+    assert "Key results:" not in carried  # none picked
+
+
+def test_the_next_cycles_page_lists_the_key_results_carried(in_flight, leo):
+    kr = KeyResult.objects.filter(okr__cycle=in_flight).order_by("okr__squad__key").first()
+    carry(in_flight, leo, initiative_ids=[], dependency_ids=[], key_result_ids=[kr.pk])
+    page = client_for(leo).get("/cycles/fy2028/").content.decode()
+    squad = Squad.objects.get(cycle__key="fy2028")
+    assert (
+        f'Key results: <a href="/squads/{squad.key}/#kr-{kr.key}">{kr.name}</a> ({squad.name}).'
+    ) in page
+    assert "Initiatives:" not in page
 
 
 def test_the_carry_forward_form_keeps_what_was_typed_and_picked_when_refused(
