@@ -57,3 +57,10 @@ def current_cycle(request: HttpRequest) -> Cycle | None:
         cycle = _default_of(cycles)
     request._throughline_cycle = cycle
     return cycle
+
+
+def look_at(request: HttpRequest, cycle: Cycle) -> None:
+    """Put `cycle` on screen for this person, as choosing it at the top of the page does."""
+    if request.session.get(SESSION_KEY) != cycle.key:
+        request.session[SESSION_KEY] = cycle.key
+    request._throughline_cycle = cycle

@@ -89,7 +89,12 @@ class KeyResultCard:
     @property
     def no_progress_reason(self) -> str:
         if not self.kr.is_measurable:
-            return "no baseline or target"
+            missing = [
+                label
+                for label, value in (("baseline", self.kr.baseline), ("target", self.kr.target))
+                if value is None
+            ]
+            return "no " + " or ".join(missing)
         if self.kr.current is None:
             return "no check-in yet"
         return "not measurable"

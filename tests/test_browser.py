@@ -17,6 +17,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -125,10 +126,12 @@ def demo(live_server) -> None:
     call_command("load_demo", "--allow-production", stdout=io.StringIO())
 
 
-@pytest.fixture
-def page(browser: Browser, live_server, demo) -> Iterator[Page]:
+@contextmanager
+def opened_page(browser: Browser, base_url: str) -> Iterator[Page]:
+    """A page in a fresh browser context on `base_url`; on leaving, fails on any JavaScript
+    error or Content-Security-Policy violation the pages raised meanwhile."""
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-GB"
+        base_url=base_url, viewport={"width": 1280, "height": 900}, locale="en-GB"
     )
     context.set_default_timeout(TIMEOUT_MS)
     context.route(
@@ -154,6 +157,12 @@ def page(browser: Browser, live_server, demo) -> Iterator[Page]:
         context.close()
     assert not script_errors, f"JavaScript errors on the pages: {script_errors}"
     assert not csp_violations, f"Content-Security-Policy violations: {csp_violations}"
+
+
+@pytest.fixture
+def page(browser: Browser, live_server, demo) -> Iterator[Page]:
+    with opened_page(browser, live_server.url) as opened:
+        yield opened
 
 
 def expect(target):

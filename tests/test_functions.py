@@ -63,6 +63,21 @@ def test_everyone_reads_each_functions_capacity_beside_what_is_planned(client, p
     assert reverse("capacity_set") not in page and "Add a function" not in page
 
 
+def test_a_functions_initiatives_lead_to_them_on_the_timeline(client, planned, carol):
+    """Over capacity, the count of a function's initiatives leads to them, each linked to
+    its plan, where the headcount is changed."""
+    client.force_login(carol)
+    page = client.get(reverse("functions")).content.decode()
+    assert (
+        '<a href="/timeline/?function=Product">2<span class="visually-hidden"> initiatives '
+        "of Product, on the timeline</span></a>"
+    ) in page
+    timeline = client.get("/timeline/?function=Product").content.decode()
+    assert "/squads/first-90-days/plan/#initiative-wizard" in timeline
+    assert "/squads/product-led/plan/#initiative-assessment" in timeline
+    assert "#initiative-content" not in timeline  # Marketing's
+
+
 def test_the_page_counts_active_people_by_their_profile(client, planned, carol, bob):
     bob.is_active = False
     bob.save()

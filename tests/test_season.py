@@ -116,6 +116,28 @@ def client_for(user) -> Client:
 # ---------------------------------------------------------------------------------------
 
 
+def test_a_cycle_without_squads_or_a_mapped_journey_is_not_ready(cycle, alice):
+    """Nothing formed and nothing mapped is not "every stage covered, every squad fine"."""
+    assert not selectors.readiness(cycle).ready
+    squads = check(cycle, "squads")
+    assert [(b.text, b.url, b.action) for b in squads.blockers] == [
+        ("No squad has formed in FY2027 yet.", "/squads/new/", "Form a squad")
+    ]
+    coverage = check(cycle, "coverage")
+    assert [(b.url, b.action) for b in coverage.blockers] == [("/journeys/", "Map the journey")]
+    assert "No journey has a stage yet" in coverage.blockers[0].text
+
+    # Once a stage is mapped, the stage itself is what blocks, until a squad covers it.
+    stage = f.stage("lifecycle", "onboarding", name="Onboarding")
+    assert [b.text for b in check(cycle, "coverage").blockers] == [
+        "No squad of FY2027 covers the Onboarding stage of lifecycle."
+    ]
+    squad = f.squad("first-90-days", dri=alice, cycle=cycle)
+    SquadStage.objects.create(squad=squad, stage=stage)
+    assert check(cycle, "coverage").clear
+    assert all("No squad has formed" not in b.text for b in check(cycle, "squads").blockers)
+
+
 def test_an_uncovered_stage_blocks_until_a_squad_covers_it(ready, needing, leo):
     uncovered = f.stage("lifecycle", "renewal", name="Renewal")
     found = check(ready, "coverage")
@@ -317,6 +339,7 @@ def test_the_season_pages_read_a_fixed_number_of_queries_whatever_the_size(ready
 
     grow(ready, dora, 2)
     f.cycle("fy2028")
+    pages()  # the first visit puts the cycle on screen, which the session keeps
     few = queries_of(pages)
     grow(ready, dora, 10)
     for key in ("fy2029", "fy2030", "fy2031"):
@@ -444,6 +467,7 @@ def test_of_two_people_committing_at_once_only_one_succeeds(monkeypatch):
         squad = f.squad("first-90-days", dri=priya, cycle=cycle)
     okr_with_key_result(squad)
     approve(squad)
+    SquadStage.objects.create(squad=squad, stage=f.stage("lifecycle", "onboarding"))
     set_state(cycle, "reconciling")
     assert selectors.readiness(cycle).ready
 
@@ -986,6 +1010,26 @@ def test_leadership_moves_the_season_on_its_page_and_the_history_says_who(ready,
     assert "Mark in flight" not in reader and 'action="/cycles/fy2027/move/"' not in reader
 
 
+def test_a_season_page_puts_its_cycle_on_screen_so_its_links_open_on_it(ready, leo, dora):
+    """The readiness check's links lead to pages that show the cycle on screen: from the
+    next cycle's page, "Assign a squad" offers that cycle's squads, not the last one's."""
+    following = f.cycle("fy2028")
+    f.squad("renewal-fy2028", dri=dora, cycle=following, name="Renewal Squad")
+    client = client_for(leo)
+    client.post("/cycle/", {"cycle": "fy2027", "next": "/"})  # chosen at the top before
+
+    page = client.get("/cycles/fy2028/").content.decode()
+    assert '<option value="fy2028" selected>' in page
+    assert 'href="/journeys/lifecycle/stages/onboarding/cover/"' in page
+    cover = client.get("/journeys/lifecycle/stages/onboarding/cover/").content.decode()
+    assert "Squads of FY2028" in cover
+    assert "Renewal Squad" in cover and "First 90 Days" not in cover
+
+    client.get("/cycles/fy2027/")
+    cover = client.get("/journeys/lifecycle/stages/onboarding/cover/").content.decode()
+    assert "Squads of FY2027" in cover and "First 90 Days" in cover
+
+
 def test_only_leadership_moves_a_cycle(ready, carol, alice, olga):
     for person in (carol, alice, olga):
         response = client_for(person).post(
@@ -1093,6 +1137,24 @@ def test_leadership_carries_work_forward_on_a_form_with_the_unfinished_work_pick
         in page
     )
     assert "Carried forward from" in page and "first-90-days-fy2028" in page
+    # It lists what came by name, each where it now lives.
+    carried = page[page.index('id="carried"') : page.index('id="moves"')]
+    assert (
+        f'Initiatives: <a href="/squads/first-90-days-fy2028/plan/#initiative-{wizard.key}">'
+        f"{wizard.title}</a> (First 90 Days)."
+    ) in carried
+    assert "Key results:" not in carried  # none picked
+
+
+def test_the_next_cycles_page_lists_the_key_results_carried(in_flight, leo):
+    kr = KeyResult.objects.filter(okr__cycle=in_flight).order_by("okr__squad__key").first()
+    carry(in_flight, leo, initiative_ids=[], dependency_ids=[], key_result_ids=[kr.pk])
+    page = client_for(leo).get("/cycles/fy2028/").content.decode()
+    squad = Squad.objects.get(cycle__key="fy2028")
+    assert (
+        f'Key results: <a href="/squads/{squad.key}/#kr-{kr.key}">{kr.name}</a> ({squad.name}).'
+    ) in page
+    assert "Initiatives:" not in page
 
 
 def test_the_carry_forward_form_keeps_what_was_typed_and_picked_when_refused(

@@ -216,8 +216,13 @@ def test_the_board_pages_fifty_rows_at_a_time(client, needing, providing, carol)
     first = client.get(board())
     assert len(rows(first)) == 50
     assert "Page 1 of 2" in first.content.decode()
+    # The table's caption says which rows it holds, for those who hear the page.
+    assert '<caption class="visually-hidden">Dependencies 1 to 50 of 60</caption>' in (
+        first.content.decode()
+    )
     second = client.get(board(page=2))
     assert len(rows(second)) == 10
+    assert "Dependencies 51 to 60 of 60</caption>" in second.content.decode()
     # The group runs on from the page before and still counts all of its rows.
     assert "(continued)" in second.content.decode()
     assert "60 dependencies" in second.content.decode()

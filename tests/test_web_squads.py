@@ -532,6 +532,22 @@ def test_the_dri_adds_a_key_result(client, squad, alice):
     assert (kr.baseline, kr.target, kr.current, kr.direction) == (38, 21, 38, "decrease")
 
 
+@pytest.mark.parametrize(
+    ("baseline", "target", "said"),
+    [("42", "", "no target"), ("", "52", "no baseline"), ("", "", "no baseline or target")],
+)
+def test_a_key_result_not_yet_measurable_says_what_it_lacks(
+    client, squad, alice, baseline, target, said
+):
+    client.force_login(alice)
+    data = {"key": "ttv", "name": "Time to value", "unit": "days", "direction": "decrease"}
+    data.update(baseline=baseline, target=target)
+    client.post(url("kr_create", squad.key), data)
+    page = client.get(url("detail", squad.key)).content.decode()
+    card = page[page.index('id="kr-ttv"') :]
+    assert f'<span class="muted small">{said}</span>' in card[: card.index("</article>")]
+
+
 def test_a_key_result_that_cannot_be_met_is_refused(client, squad, alice):
     client.force_login(alice)
     data = {"key": "activation", "name": "", "baseline": "40", "target": "30"}

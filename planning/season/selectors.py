@@ -134,6 +134,17 @@ def _coverage(cycle: Cycle, links: dict[str, int]) -> Check:
                 action=action,
             )
         )
+    # Squads plan around the customer's journey: with no stage mapped there is nothing
+    # for them to cover, which is not the same as every stage being covered.
+    if not blockers and not Stage.objects.exists():
+        blockers.append(
+            Blocker(
+                text="No journey has a stage yet: the squads have no customer journey to "
+                "plan around.",
+                url=reverse("journeys:list"),
+                action="Map the journey",
+            )
+        )
     return _listed(Check("coverage", "Every journey stage is covered by a squad"), blockers)
 
 
@@ -159,6 +170,15 @@ def _squads_and_plans(cycle: Cycle) -> tuple[Check, Check]:
         unmeasurable.setdefault(kr.okr.squad_id, []).append(kr)
 
     squad_blockers, plan_blockers = [], []
+    if not squads:
+        # Nothing to commit to: a cycle without squads has no plan yet.
+        squad_blockers.append(
+            Blocker(
+                text=f"No squad has formed in {cycle.name} yet.",
+                url=reverse("squads:create"),
+                action="Form a squad",
+            )
+        )
     for squad in squads:
         detail = reverse("squads:detail", args=[squad.key])
         if not squad.dri.is_active:

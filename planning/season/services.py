@@ -528,6 +528,11 @@ def _carry(
                 "initiatives": len(copies),
                 "dependencies": dep_keys,
                 "key_results": len(new_krs),
+                # What came, by name, for the season page: [squad key, squad, key, title].
+                "initiative_list": [[c.squad.key, c.squad.name, c.key, c.title] for c in copies],
+                "key_result_list": [
+                    [kr.okr.squad.key, kr.okr.squad.name, kr.key, kr.name] for kr in new_krs
+                ],
             },
         )
         tasks.review_enqueue([cycle.pk])

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core import access
+from core.cycles import look_at
 from core.http import AuthedRequest
 from core.models import CYCLE_BACK, CYCLE_FORWARD, CYCLE_STATES, Cycle
 from planning.models import CycleEvent
@@ -113,6 +114,9 @@ def _season_response(
     refused: services.NotReady | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    # The readiness check's links (the journey map's "No squad", the board, capacity, a new
+    # squad) open on the cycle on screen: make it this one, as the top bar then shows.
+    look_at(request, cycle)
     actor = access.actor_for(request)
     history = selectors.cycle_history(cycle)
     before_commit = cycle.state in (Cycle.State.DRAFT, Cycle.State.RECONCILING)
