@@ -522,7 +522,10 @@ def test_each_kind_is_matched_through_its_index():
     }
     ts = engine_module.tsquery(Query.parse("onboarding wiz"))
     for name, model in models.items():
-        plan = model.objects.alias(v=model.SEARCHED.vector()).filter(v=ts).values("pk").explain()
+        # The base manager: on a table this small, the live rows' partial unique index
+        # would otherwise be the planner's cheapest way to apply "not removed".
+        rows = model._base_manager.alias(v=model.SEARCHED.vector())
+        plan = rows.filter(v=ts).values("pk").explain()
         assert f"Bitmap Index Scan on {SEARCH_INDEXES[name]}" in plan, (name, plan)
 
 
