@@ -182,8 +182,7 @@ def _people(actor, query):
 
 def _person_hit(row: Profile, title: Parts, snippet: Parts) -> Hit:
     squads = [m.squad for m in row.user.search_memberships]
-    # No page is a person's own yet: they are found among the members of their squads.
-    url = reverse("squads:detail", args=[squads[0].key]) + "#members" if squads else ""
+    url = reverse("person", args=[row.user.username])
     names = ", ".join(s.name for s in squads)
     return Hit(
         title=title,
