@@ -234,7 +234,9 @@ def invitation_accept(
     invitation = invitation_for_digest(digest)
     if problem := invitation_problem(invitation):
         raise ValidationError(problem, code="link")
-    name, username = " ".join((display_name or "").split()), (username or "").strip()
+    name = " ".join((display_name or "").split())
+    # As the account will keep it: full-width letters read as their plain ones.
+    username = User.normalize_username((username or "").strip())
     errors: dict[str, list[str]] = {}
     if is_blank(name):
         errors["display_name"] = ["Say how your colleagues should call you."]

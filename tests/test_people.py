@@ -325,6 +325,8 @@ def test_a_made_up_link_makes_no_account(token):
         ("password", "short", "too short"),
         ("username", "leo", "Someone has this username already"),
         ("username", "LEO", "Someone has this username already"),
+        # Full-width letters: the account would be made as "LEO", beside "leo".
+        ("username", "\uff2c\uff25\uff2f", "Someone has this username already"),
         ("username", "has space", "Enter a valid username"),
         ("display_name", "   ", "Say how your colleagues should call you"),
     ],

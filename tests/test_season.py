@@ -1097,6 +1097,14 @@ def test_a_move_form_that_was_tampered_with_is_refused(ready, leo):
     assert Cycle.objects.get(pk=ready.pk).state == "draft"
 
 
+@pytest.mark.parametrize("to", ["50%", "%s", "<b>"])
+def test_a_move_form_with_any_text_in_its_hidden_field_is_refused(ready, leo, to):
+    response = client_for(leo).post("/cycles/fy2027/move/", {"to": to, "seen": "draft"})
+    assert response.status_code == 200
+    assert "reload the page" in response.content.decode()
+    assert Cycle.objects.get(pk=ready.pk).state == "draft"
+
+
 def test_user_text_on_the_season_pages_is_escaped(cycle, leo):
     Cycle.objects.filter(pk=cycle.pk).update(name="<script>alert(1)</script>")
     set_state(cycle, "reconciling")

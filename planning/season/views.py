@@ -69,10 +69,11 @@ def _move_form(cycle: Cycle, to: str, kind: str, data=None) -> MoveForm:
         help_text = "Required to commit while something still blocks; a note otherwise."
     else:
         label, help_text = "Note", "Optional: kept in the cycle's history."
+    # `to` comes from the request: only a real state names the form's fields.
     return MoveForm(
         data,
         initial={"to": to, "seen": cycle.state},
-        auto_id=f"move-{to}-%s",
+        auto_id=f"move-{to}-%s" if to in CYCLE_STATES else "move-%s",
         reason_label=label,
         reason_help=help_text,
     )
