@@ -203,17 +203,9 @@ def similar_to(
     scorer = _Scorer(plan, None, budget=DRAFT_BUDGET)
     if not len(scorer.pairs):
         return []
-    a, b, scores, semantic, signals = scorer.features()
+    a, b, strength, semantic, links = scorer.judged()
     me = len(items) - 1
     mine = (a == me) | (b == me)
-    strength = scores.astype(np.float64)
-    if semantic.any():
-        strength[semantic] = np.round(scorer.judge.probability(signals[semantic]), 4)
-    links = np.where(
-        semantic,
-        strength >= scorer.threshold[SEMANTIC],
-        strength >= scorer.threshold[LEXICAL],
-    )
     shown = links | (semantic & (strength >= (floor if floor is not None else np.inf)))
     found = [
         (plan.items[int(y if x == me else x)].ref, float(v), bool(k))
@@ -566,17 +558,26 @@ class _Scorer:
         signals[~semantic] = 0.0
         return a, b, scores, semantic, signals
 
-    def links(self) -> list[tuple[float, int, int]]:
-        """Pairs that link, most certain first: by the Judge where the model read both texts;
-        by shared words (strong enough alone, or mutual best matches) elsewhere."""
-        if not len(self.pairs):
-            return []
+    def judged(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(a, b, strength, semantic, links) for the candidate pairs: the Judge's certainty
+        where the model read both texts, else the shared-word score; and whether it links."""
         a, b, scores, semantic, signals = self.features()
         strength = scores.astype(np.float64)
-        keep = ~semantic & (scores >= self.threshold[LEXICAL])
         if semantic.any():
             strength[semantic] = np.round(self.judge.probability(signals[semantic]), 4)
-            keep |= semantic & (strength >= self.threshold[SEMANTIC])
+        links = np.where(
+            semantic,
+            strength >= self.threshold[SEMANTIC],
+            strength >= self.threshold[LEXICAL],
+        )
+        return a, b, strength, semantic, links
+
+    def links(self) -> list[tuple[float, int, int]]:
+        """Pairs that link, most certain first: by the Judge where the model read both texts,
+        by shared words strong enough alone elsewhere."""
+        if not len(self.pairs):
+            return []
+        a, b, strength, _, keep = self.judged()
         order = np.lexsort((b[keep], a[keep], -strength[keep]))
         return list(
             zip(

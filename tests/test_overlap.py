@@ -290,6 +290,16 @@ def test_a_group_grows_only_when_every_pair_links(model, monkeypatch):
 # --- the Judge is the one cross-validation chose ---------------------------------------------
 
 
+def overlap_cv():
+    """scripts/overlap_cv.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("overlap_cv", ROOT / "scripts" / "overlap_cv.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_the_shipped_judge_is_the_one_fitted_on_every_labelled_file(model):
     """scripts/overlap_cv.py fits the Judge on every labelled file; the code ships that one,
     not weights or a threshold adjusted by hand."""
@@ -298,11 +308,7 @@ def test_the_shipped_judge_is_the_one_fitted_on_every_labelled_file(model):
         if on_ci():
             pytest.fail(f"CI=true, so this is a failure, not a skip: {reason}", pytrace=False)
         pytest.skip(reason)
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("overlap_cv", ROOT / "scripts" / "overlap_cv.py")
-    cv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cv)
+    cv = overlap_cv()
     data = {f.stem: cv.load(f) for f in cv.DEFAULT_FILES}
     pairs = {name: cv.labelled_pairs(d) for name, d in data.items()}
 
@@ -597,11 +603,7 @@ def test_cross_validation_counts_only_the_pairs_triage_judged(model, tmp_path):
     """A file of triage's answers ("partial") teaches and counts only the pairs people
     judged: one settled as the same work, one judged not the same; the third, which nobody
     judged, neither counts against the detector nor trains it."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("overlap_cv", ROOT / "scripts" / "overlap_cv.py")
-    cv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cv)
+    cv = overlap_cv()
     initiative = {
         "key": "chat", "title": CHAT[0], "description": CHAT[1], "function": "Support",
         "starts": "2027-01-04", "ends": "2027-06-30", "headcount": 1, "status": "planned",
