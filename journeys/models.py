@@ -22,6 +22,17 @@ EMOTION_CHOICES = [
     (2, "Delighted"),
 ]
 
+# How much value a customer has realised, on a small ordered scale (a stage's or a moment's
+# value today and the value it should reach tomorrow; None: not recorded).
+VALUE_MIN, VALUE_MAX = 0, 4
+VALUE_CHOICES = [
+    (0, "None"),
+    (1, "Promised"),
+    (2, "First value"),
+    (3, "Repeat value"),
+    (4, "Expanding"),
+]
+
 _OFFSET_RE = re.compile(r"^\s*(hour|day|week|month|quarter|year)s?\s+(\d{1,4})\s*$", re.IGNORECASE)
 _UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}
 
@@ -42,10 +53,37 @@ class Segment(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     priority = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The segment's success outcome: "<threshold><unit> <metric> within <days> days", e.g.
+    # "80% of seats active within 60 days". All blank: not defined yet.
+    success_metric = models.CharField(
+        max_length=200, blank=True, help_text='What is measured, e.g. "of seats active".'
+    )
+    success_threshold = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, help_text="e.g. 80"
+    )
+    success_unit = models.CharField(max_length=20, blank=True, help_text='e.g. "%"')
+    success_within_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days from the customer's start."
+    )
+    success_owner = models.ForeignKey(
+        "auth.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_segment_outcomes",
+    )
+    # A CSV address the milestone readings are pulled from on a schedule (optional).
+    milestone_feed_url = models.URLField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["id"]
-        constraints = [models.CheckConstraint(condition=key_check(), name="segment_key_shape")]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="segment_key_shape"),
+            models.CheckConstraint(
+                condition=Q(success_threshold__isnull=True) | Q(success_threshold__gte=0),
+                name="segment_success_threshold_not_negative",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -143,7 +181,18 @@ class JourneySegment(models.Model):
 
 class Stage(Versioned, Removable):
     VERSIONED = dict.fromkeys(
-        ["name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target"], "version"
+        [
+            "name",
+            "customer_goal",
+            "today",
+            "tomorrow",
+            "emotion_today",
+            "emotion_target",
+            "value_today",
+            "value_target",
+            "expansion",
+        ],
+        "version",
     )
     # What the search page reads, by weight (core.search; indexed by journeys/migrations/0003).
     SEARCHED = SearchFields(a=("name",), b=("customer_goal", "today", "tomorrow"))
@@ -159,6 +208,10 @@ class Stage(Versioned, Removable):
     tomorrow = models.TextField(help_text="What it should look like tomorrow.")
     emotion_today = models.SmallIntegerField(choices=EMOTION_CHOICES)
     emotion_target = models.SmallIntegerField(choices=EMOTION_CHOICES)
+    value_today = models.SmallIntegerField(choices=VALUE_CHOICES, null=True, blank=True)
+    value_target = models.SmallIntegerField(choices=VALUE_CHOICES, null=True, blank=True)
+    # Expansion conversations belong here (upsell, more seats, renewal with growth).
+    expansion = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
 
     objects = LiveManager.from_queryset(StageQuerySet)()
@@ -180,6 +233,16 @@ class Stage(Versioned, Removable):
                 condition=Q(emotion_target__gte=EMOTION_MIN, emotion_target__lte=EMOTION_MAX),
                 name="stage_emotion_target_range",
             ),
+            models.CheckConstraint(
+                condition=Q(value_today__isnull=True)
+                | Q(value_today__gte=VALUE_MIN, value_today__lte=VALUE_MAX),
+                name="stage_value_today_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(value_target__isnull=True)
+                | Q(value_target__gte=VALUE_MIN, value_target__lte=VALUE_MAX),
+                name="stage_value_target_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -190,16 +253,47 @@ class Stage(Versioned, Removable):
         return f"{self.journey.key}/{self.key}"
 
 
+def moment_key(when: str, taken: set[str]) -> str:
+    """A key for a moment from its "when" ("Week 2" -> "week-2"), not one of `taken`."""
+    base = re.sub(r"[^a-z0-9]+", "-", (when or "").lower()).strip("-")[: KEY_MAX_LENGTH - 4]
+    if not base or not base[0].isalpha():
+        base = f"m-{base}".strip("-")
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}-{n}", n + 1
+    return key
+
+
 class Moment(models.Model):
     stage = models.ForeignKey(Stage, on_delete=models.CASCADE, related_name="moments")
+    # Unique in its stage; a reference to a moment is "journey/stage/moment". Made from "when"
+    # (moment_key) when none is given.
+    key = models.CharField(max_length=KEY_MAX_LENGTH, blank=True)
     position = models.PositiveIntegerField(default=0)
     when = models.CharField(max_length=40, help_text='A time offset such as "Day 1" or "Week 2".')
     offset_days = models.FloatField(help_text="The offset in days, for ordering moments in time.")
     today = models.TextField(blank=True)
     tomorrow = models.TextField()
+    value_today = models.SmallIntegerField(choices=VALUE_CHOICES, null=True, blank=True)
+    value_target = models.SmallIntegerField(choices=VALUE_CHOICES, null=True, blank=True)
 
     class Meta:
         ordering = ["stage_id", "offset_days", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "key"], condition=~Q(key=""), name="moment_key_unique_in_stage"
+            ),
+            models.CheckConstraint(
+                condition=Q(value_today__isnull=True)
+                | Q(value_today__gte=VALUE_MIN, value_today__lte=VALUE_MAX),
+                name="moment_value_today_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(value_target__isnull=True)
+                | Q(value_target__gte=VALUE_MIN, value_target__lte=VALUE_MAX),
+                name="moment_value_target_range",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.when}: {self.tomorrow[:40]}"
@@ -208,7 +302,20 @@ class Moment(models.Model):
         offset = parse_offset(self.when)
         if offset is not None:
             self.offset_days = offset
+        if not self.key and self.stage_id is not None:
+            taken = set(
+                Moment.objects.filter(stage_id=self.stage_id)
+                .exclude(pk=self.pk)
+                .values_list("key", flat=True)
+            )
+            self.key = moment_key(self.when, taken)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "key"}
         super().save(*args, **kwargs)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.stage.journey.key}/{self.stage.key}/{self.key}"
 
     @property
     def shown_version(self) -> str:
@@ -217,3 +324,138 @@ class Moment(models.Model):
         from journeys.services import moment_version
 
         return moment_version(self)
+
+
+class Milestone(models.Model):
+    """A step on a segment's time-to-value map: what customers reach, and by which day."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="milestones")
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+    expected_day = models.PositiveIntegerField(
+        help_text="Days from the customer's start by which they should reach it."
+    )
+    moment = models.ForeignKey(
+        Moment, on_delete=models.SET_NULL, null=True, blank=True, related_name="milestones"
+    )
+    # The milestone at which the segment's success outcome is reached (at most one).
+    success = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["segment_id", "expected_day", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="milestone_key_shape"),
+            models.UniqueConstraint(fields=["segment", "key"], name="milestone_key_unique"),
+            models.UniqueConstraint(
+                fields=["segment"], condition=Q(success=True), name="one_success_milestone"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Day {self.expected_day}: {self.name}"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.segment.key}/{self.key}"
+
+
+class MilestoneReading(models.Model):
+    """How customers of the segment are doing at a milestone, as of one day."""
+
+    class Source(models.TextChoices):
+        CHECK_IN = "check_in", "Check-in"
+        API = "api", "API"
+        CSV = "csv", "CSV upload"
+        FEED = "feed", "Scheduled pull"
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="readings")
+    measured_on = models.DateField()
+    actual_days = models.DecimalField(
+        max_digits=8,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Days customers actually took to reach the milestone (median).",
+    )
+    completion_rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Percent of the segment's customers who reached it by the expected day.",
+    )
+    customers = models.PositiveIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.CHECK_IN)
+    author = models.ForeignKey(
+        "auth.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["milestone_id", "-measured_on", "-id"]
+        constraints = [
+            # One reading a day per milestone: a later one for the same day replaces it.
+            models.UniqueConstraint(fields=["milestone", "measured_on"], name="one_reading_a_day"),
+            models.CheckConstraint(
+                condition=Q(actual_days__isnull=False) | Q(completion_rate__isnull=False),
+                name="reading_says_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(completion_rate__isnull=True)
+                | Q(completion_rate__gte=0, completion_rate__lte=100),
+                name="reading_completion_is_a_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(actual_days__isnull=True) | Q(actual_days__gte=0),
+                name="reading_days_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone} on {self.measured_on}"
+
+
+class Touchpoint(models.Model):
+    """Who speaks to the customer at a moment, through which channel."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        IN_APP = "in_app", "In-app message"
+        CALL = "call", "Call"
+        MEETING = "meeting", "Meeting"
+        CHAT = "chat", "Chat"
+        WEBINAR = "webinar", "Webinar"
+        SMS = "sms", "Text message"
+        LETTER = "letter", "Letter"
+        OTHER = "other", "Other"
+
+    moment = models.ForeignKey(Moment, on_delete=models.CASCADE, related_name="touchpoints")
+    position = models.PositiveIntegerField(default=0)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    # Who speaks: a function ("Customer Success") or a squad; at least one.
+    function = models.CharField(max_length=100, blank=True)
+    # The squads app sits above this one; its model is named, never imported.
+    squad = models.ForeignKey(
+        "squads.Squad", on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    # Which of the journey's segments it addresses; None: all of them.
+    segment = models.ForeignKey(
+        Segment, on_delete=models.SET_NULL, null=True, blank=True, related_name="touchpoints"
+    )
+    message = models.TextField(blank=True, help_text="What is said.")
+
+    class Meta:
+        ordering = ["moment_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(function="") | Q(squad__isnull=False), name="touchpoint_has_a_speaker"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} at {self.moment}"

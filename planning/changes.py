@@ -26,7 +26,16 @@ from core.models import Capacity, Cycle, Profile
 from core.removal import rows_changed
 from core.versioning import versioned_saved
 from dependencies.models import Dependency
-from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
+from journeys.models import (
+    Journey,
+    JourneySegment,
+    Milestone,
+    MilestoneReading,
+    Moment,
+    Segment,
+    Stage,
+    Touchpoint,
+)
 from planning.models import (
     BaselineDependency,
     BaselineInitiative,
@@ -39,9 +48,12 @@ from squads.models import (
     OKR,
     CheckIn,
     Comment,
+    Goal,
     Initiative,
+    InitiativeMilestone,
     KeyResult,
     Membership,
+    ObjectiveGoal,
     Plan,
     Squad,
     SquadStage,
@@ -106,6 +118,14 @@ def _key_result_cycles(key_result: KeyResult) -> list[int]:
     return list(OKR.objects.filter(pk=key_result.okr_id).values_list("cycle_id", flat=True))
 
 
+def _okr_cycles(ids: Iterable[int]) -> list[int]:
+    return list(OKR.objects.filter(pk__in=list(ids)).values_list("cycle_id", flat=True))
+
+
+def _initiative_cycles_of(ids: Iterable[int | None]) -> set[int]:
+    return _cycles_of_squads(_initiative_squads(ids))
+
+
 def _own_squad(instance) -> list[int]:
     return [instance.squad_id]
 
@@ -133,10 +153,22 @@ CHANGES: dict[type[Model], Follows] = {
     Stage: Follows(review=lambda stage: ALL_OPEN_CYCLES, pages=DIRECTORY),
     Profile: Follows(pages=DIRECTORY),
     Cycle: Follows(pages=DIRECTORY),
-    Segment: Follows(pages=DIRECTORY),
+    # Customer outcomes (docs/outcomes.md): the rules on goals, touchpoints, value gaps and
+    # expansion read them in every open cycle.
+    Segment: Follows(review=lambda segment: ALL_OPEN_CYCLES, pages=DIRECTORY),
     Journey: Follows(pages=DIRECTORY),
     JourneySegment: Follows(pages=DIRECTORY),
-    Moment: Follows(pages=DIRECTORY),
+    Moment: Follows(review=lambda moment: ALL_OPEN_CYCLES, pages=DIRECTORY),
+    Milestone: Follows(review=lambda milestone: ALL_OPEN_CYCLES, pages=DIRECTORY),
+    MilestoneReading: Follows(review=lambda reading: ALL_OPEN_CYCLES, pages=DIRECTORY),
+    Touchpoint: Follows(review=lambda touchpoint: ALL_OPEN_CYCLES, pages=DIRECTORY),
+    Goal: Follows(review=lambda goal: ALL_OPEN_CYCLES, pages=DIRECTORY),
+    ObjectiveGoal: Follows(review=lambda link: _okr_cycles([link.okr_id]), pages=DIRECTORY),
+    InitiativeMilestone: Follows(
+        review=lambda link: _initiative_cycles_of([link.initiative_id]),
+        stamp=lambda link: _initiative_squads([link.initiative_id]),
+        pages=DIRECTORY,
+    ),
     # Drift since commit, on the board and the plans (planning/migrations/0019).
     CycleBaseline: Follows(pages=DIRECTORY),
     BaselineInitiative: Follows(pages=DIRECTORY),

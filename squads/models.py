@@ -113,10 +113,77 @@ class SquadStage(models.Model):
         return f"{self.squad} covers {self.stage}"
 
 
+class Goal(Versioned, Removable):
+    """A company goal: enduring, external, often unmeasurable, over several years. Each
+    squad's objective serves one or more goals (ObjectiveGoal); customer success is part of
+    every goal (`customer_success`), not a separate list."""
+
+    VERSIONED = dict.fromkeys(
+        ["name", "description", "customer_success", "starts_year", "ends_year", "owner_id"],
+        "version",
+    )
+
+    key = models.CharField(
+        max_length=KEY_MAX_LENGTH, validators=[key_validator], help_text=KEY_HELP
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    customer_success = models.TextField(
+        blank=True, help_text="What customers succeed at when this goal is met."
+    )
+    starts_year = models.PositiveSmallIntegerField()
+    ends_year = models.PositiveSmallIntegerField()
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_goals",
+    )
+    position = models.PositiveIntegerField(default=0)
+    # The segments whose success outcome the goal is about (optional).
+    segments = models.ManyToManyField("journeys.Segment", blank=True, related_name="goals")
+    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
+
+    objects = LiveManager()
+    everything = models.Manager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["position", "starts_year", "id"]
+        constraints = [
+            models.CheckConstraint(condition=key_check(), name="goal_key_shape"),
+            models.UniqueConstraint(fields=["key"], condition=LIVE, name="goal_key_unique"),
+            models.CheckConstraint(
+                condition=Q(ends_year__gte=F("starts_year")), name="goal_ends_after_it_starts"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ObjectiveGoal(models.Model):
+    """A squad's objective serves a company goal."""
+
+    okr = models.ForeignKey("OKR", on_delete=models.CASCADE, related_name="goal_links")
+    goal = models.ForeignKey(Goal, on_delete=models.CASCADE, related_name="objective_links")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["okr", "goal"], name="objective_goal_once")]
+
+    def __str__(self) -> str:
+        return f"{self.okr} serves {self.goal}"
+
+
 class OKR(models.Model):
     squad = models.ForeignKey(Squad, on_delete=models.CASCADE, related_name="okrs")
     cycle = models.ForeignKey("core.Cycle", on_delete=models.CASCADE, related_name="okrs")
     objective = models.TextField(help_text="Qualitative and customer-facing.")
+    goals = models.ManyToManyField(
+        Goal, through=ObjectiveGoal, blank=True, related_name="objectives"
+    )
 
     class Meta:
         verbose_name = "OKR"
@@ -337,6 +404,12 @@ class Initiative(Versioned, Removable):
     counter_measure = models.TextField(
         blank=True, help_text="What to watch on the other sides when a plan leans to one."
     )
+    milestones = models.ManyToManyField(
+        "journeys.Milestone",
+        through="InitiativeMilestone",
+        blank=True,
+        related_name="initiatives",
+    )
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -488,3 +561,25 @@ class Comment(Removable):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+class InitiativeMilestone(models.Model):
+    """An initiative serves a milestone of a segment's time-to-value map."""
+
+    initiative = models.ForeignKey(
+        Initiative, on_delete=models.CASCADE, related_name="milestone_links"
+    )
+    milestone = models.ForeignKey(
+        "journeys.Milestone", on_delete=models.CASCADE, related_name="initiative_links"
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["initiative", "milestone"], name="initiative_milestone_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.initiative} serves {self.milestone}"
