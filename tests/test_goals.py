@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from django.db import connection
@@ -20,6 +21,10 @@ from planning import removals
 from squads import services
 from squads.models import OKR, CheckIn, Goal, KeyResult, ObjectiveGoal, Plan, SquadStage
 from tests import factories as f
+from tests import test_browser
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 pytestmark = pytest.mark.django_db
 
@@ -555,3 +560,60 @@ def test_the_alignment_reads_a_fixed_number_of_queries_whatever_the_size(
         page = client.get(reverse("goals:list"))
     assert "squad-42" not in text(page)  # names shown, not keys
     assert text(page).count("Squad 42 Objective 42") == 2  # under each goal it serves
+
+
+# ---------------------------------------------------------------------------------------
+# In the browser: the pages have no serious accessibility violations, and a leader adds a
+# goal that a DRI then says their objective serves
+# ---------------------------------------------------------------------------------------
+
+browser = test_browser.browser
+artifacts = test_browser.artifacts
+demo = test_browser.demo
+page = test_browser.page
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_in_the_browser_a_leader_adds_a_goal_and_a_dri_links_their_objective(page: Page, artifacts):
+    from django.contrib.auth import get_user_model
+
+    priya = get_user_model().objects.get(username="priya")
+    make_goal(priya, name="Win the enterprise market", key="enterprise")
+    test_browser.sign_in(page, "admin")
+    page.goto("/goals/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Goals").click()
+    page.get_by_role("link", name="New goal").click()
+    page.get_by_label("Name").fill("Customers reach value fast")
+    page.get_by_label("Customer success in this goal").fill(
+        "Customers reach measurable value within 90 days."
+    )
+    page.get_by_label("From year").fill("2026")
+    page.get_by_label("To year").fill("2028")
+    page.get_by_role("button", name="Add the goal").click()
+    test_browser.expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Customers reach value fast"
+    )
+    found = {"goal page": test_browser.accessibility_problems(page)}
+    test_browser.screenshot(page, artifacts, "goal")
+    page.goto("/goals/customers-reach-value-fast/edit/")
+    found["goal editor"] = test_browser.accessibility_problems(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    test_browser.sign_in(page, "priya")
+    page.goto("/squads/first-90-days/")
+    page.locator("#objective").get_by_role("link", name="Edit").click()
+    page.get_by_label("Customers reach value fast (2026–2028)").check()
+    page.get_by_role("button", name="Save objective").click()
+    test_browser.expect(page.locator("#objective")).to_contain_text(
+        "Serves: Customers reach value fast"
+    )
+    page.goto("/goals/")
+    test_browser.expect(page.locator("#goal-customers-reach-value-fast")).to_contain_text(
+        "First 90 Days Experience Squad"
+    )
+    test_browser.expect(page.locator("#unserved")).to_contain_text("Win the enterprise market")
+    found["alignment"] = test_browser.accessibility_problems(page)
+    test_browser.screenshot(page, artifacts, "goals-alignment")
+    problems = {where: p for where, p in found.items() if p}
+    assert not problems, f"serious or critical accessibility violations: {problems}"

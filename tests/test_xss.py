@@ -21,7 +21,7 @@ from dependencies.models import Dependency
 from journeys.models import Journey, Segment, Stage
 from planning import services
 from planning.models import Finding
-from squads.models import OKR, CheckIn, Initiative, KeyResult, Plan, Squad
+from squads.models import OKR, CheckIn, Goal, Initiative, KeyResult, ObjectiveGoal, Plan, Squad
 from tests import test_browser
 from tests.test_browser import expect, screenshot, sign_in
 
@@ -66,6 +66,9 @@ PAGES = [
     "/people/priya/",
     "/functions/",
     "/segments/",
+    "/goals/",
+    "/goals/xss-goal/",
+    "/squads/first-90-days/okr/edit/",
 ]
 
 
@@ -102,6 +105,17 @@ def fill_every_text_field_with_payloads() -> None:
         hostile(dep, "what", "note")
     for profile in Profile.objects.all():
         hostile(profile, "display_name", "title", "function")
+    # A company goal about every segment, which every objective serves; the segments'
+    # success outcomes show on its page.
+    goal = Goal.objects.create(key="xss-goal", starts_year=2026, ends_year=2028)
+    hostile(goal, "name", "description", "customer_success")
+    goal.segments.set(Segment.objects.all())
+    for segment in Segment.objects.all():
+        segment.success_threshold = 80
+        segment.success_unit = "<b data-xss>%</b>"  # 20 characters at most
+        hostile(segment, "success_metric")
+    for okr in OKR.objects.all():
+        ObjectiveGoal.objects.create(okr=okr, goal=goal)
     author = Profile.objects.first().user
     for kr in KeyResult.objects.all()[:2]:
         CheckIn.objects.create(
