@@ -23,8 +23,8 @@ from journeys.models import Segment
 from squads.models import OKR, CheckIn, Goal, KeyResult, ObjectiveGoal, SquadStage
 from squads.views import KeyResultCard, display_number
 
-# CheckIn.confidence runs from 1 (not at all confident) to 10; below this, a key result is
-# counted as one the squad doubts it will reach.
+# CheckIn.confidence runs from 1 (not at all confident) to 10 (certain), 5 being a coin toss
+# (squads.forms.CONFIDENCE_CHOICES): below it, the squad thinks the target more likely missed.
 CONFIDENCE_MAX = 10
 LOW_CONFIDENCE = 5
 
@@ -104,7 +104,10 @@ class Rollup:
             return "no check-ins yet"
         text = f"lowest confidence {lowest} of {CONFIDENCE_MAX}"
         if self.low_count:
-            text += f"; {_plural(self.low_count, 'key result')} below {LOW_CONFIDENCE}"
+            text += (
+                f"; {_plural(self.low_count, 'key result')} below {LOW_CONFIDENCE} of "
+                f"{CONFIDENCE_MAX} (a coin toss)"
+            )
         unchecked = self.total - len(self.confidences)
         if unchecked:
             text += f"; {unchecked} without a check-in"
