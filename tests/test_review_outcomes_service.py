@@ -18,7 +18,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from core.models import Cycle
@@ -281,6 +282,32 @@ def test_documents_without_goals_touchpoints_or_milestones_keep_their_findings(c
     assert "left as it is" not in overdue.message
 
 
+def test_the_snapshot_reads_customer_outcomes_in_the_same_queries_however_many(company):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            snapshot_for_cycle(company["cycle"])
+        return len(seen)
+
+    before = queries()
+    for n in range(5):
+        goal = Goal.objects.create(
+            key=f"goal-{n}", name=f"Goal {n}", starts_year=2027, ends_year=2027
+        )
+        ObjectiveGoal.objects.create(okr=company["growth_okr"], goal=goal)
+        moment = Moment.objects.create(
+            stage=company["start"], when=f"Day {n + 20}", offset_days=0, tomorrow="More"
+        )
+        Touchpoint.objects.create(moment=moment, channel="chat", squad=company["onboarding"])
+        milestone = Milestone.objects.create(
+            segment=company["midmarket"], key=f"m-{n}", name=f"M {n}", expected_day=n, moment=moment
+        )
+        MilestoneReading.objects.create(
+            milestone=milestone, measured_on=dt.date(2027, 1, 1), actual_days=Decimal(n)
+        )
+        InitiativeMilestone.objects.create(initiative=company["seats"], milestone=milestone)
+    assert queries() == before
+
+
 # --- the findings page ------------------------------------------------------------------
 
 
@@ -305,6 +332,32 @@ def test_the_findings_page_names_and_links_the_subjects_of_customer_outcomes(cli
     for x in Finding.objects.filter(rule__in=review_module.OUTCOME_RULES):
         response = client.get(reverse("finding", args=[x.pk]))
         assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        ("finding_lead", ()),
+        ("finding_not_same", ()),
+        ("finding_related", ()),
+        ("finding_stage", ()),
+        ("finding_dependency", ("accept",)),
+    ],
+)
+def test_the_actions_of_other_rules_refuse_a_finding_of_customer_outcomes(
+    client, company, name, args
+):
+    company["wizard"].status = "dropped"
+    company["wizard"].save()
+    run(company)
+    leo = f.in_group(f.person("leo", "Leo Lang", "Leadership"), "Leadership")
+    client.force_login(leo)
+    for x in Finding.objects.filter(rule__in=review_module.OUTCOME_RULES):
+        url = reverse(name, args=[x.pk, *args])
+        assert client.get(url).status_code in (404, 405), (x.rule, name)
+        assert client.post(url, {"reason": "x"}).status_code in (404, 405), (x.rule, name)
+        x.refresh_from_db()
+        assert x.state == "open"
 
 
 def test_subjects_of_customer_outcomes_are_escaped(client, company):
