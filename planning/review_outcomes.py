@@ -104,7 +104,7 @@ def felt_by_customers(snapshot: Snapshot, dep: DependencyFacts) -> str:
 # --- customer outcomes -------------------------------------------------------------------
 
 # The words of journeys.models' EMOTION_CHOICES and VALUE_CHOICES inside a sentence (this
-# module imports no model; tests/test_review_rules.py keeps the two in step).
+# module imports no model; tests/test_review_outcomes.py keeps the two in step).
 EMOTION_WORDS = {-2: "very unhappy", -1: "unhappy", 0: "neutral", 1: "happy", 2: "delighted"}
 VALUE_WORDS = {
     0: "no value",

@@ -543,8 +543,8 @@ def _customer_outcomes(snap: Snapshot, cycle: Cycle) -> None:
             expected_day=expected_day,
             # A moment of a removed stage or journey is not on the map any more.
             moment=(
-                f"{journey}/{stage}/{moment}"
-                if moment and stage_gone is None and journey_gone is None
+                f"{journey}/{stage}/{moment or f'm-{moment_id}'}"
+                if moment_id and stage_gone is None and journey_gone is None
                 else None
             ),
             success=success,
@@ -557,6 +557,7 @@ def _customer_outcomes(snap: Snapshot, cycle: Cycle) -> None:
             expected_day,
             journey,
             stage,
+            moment_id,
             moment,
             stage_gone,
             journey_gone,
@@ -577,6 +578,7 @@ def _customer_outcomes(snap: Snapshot, cycle: Cycle) -> None:
             "expected_day",
             "moment__stage__journey__key",
             "moment__stage__key",
+            "moment_id",
             "moment__key",
             "moment__stage__removal",
             "moment__stage__journey__removal",

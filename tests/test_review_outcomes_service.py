@@ -21,8 +21,9 @@ from django.core.management import call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from core.models import Cycle
+from core.models import Cycle, Removal
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import (
@@ -35,6 +36,7 @@ from journeys.models import (
     Stage,
     Touchpoint,
 )
+from planning import customer_impact
 from planning import digest as digest_module
 from planning import review as review_module
 from planning.models import Finding, Notification
@@ -210,6 +212,28 @@ def test_a_late_dependency_names_the_moment_its_work_serves(company):
     assert overdue.message.endswith(
         "; left as it is, this puts Week 2: first milestone at risk for Mid-market SaaS teams."
     )
+
+
+def test_a_removed_stages_moments_are_neither_named_nor_judged(company):
+    removal = Removal.objects.create(
+        kind="stage",
+        target_id=company["start"].pk,
+        label="Onboarding",
+        removed_by=company["omar"],
+        removed_at=timezone.now(),
+    )
+    Stage.everything.filter(pk=company["start"].pk).update(removal=removal)
+
+    found = run(company).findings
+
+    assert not [x for x in found if any(s.startswith("moment:") for s in x.subjects)]
+    overdue = next(x for x in found if x.rule == "overdue")
+    # The milestone is still served, named without the moment that went with its stage.
+    assert overdue.message.endswith("this puts first milestone at risk for Mid-market SaaS teams.")
+    note = customer_impact.felt_by_customers([company["dependency"]])
+    assert note == {
+        company["dependency"].pk: "puts first milestone at risk for Mid-market SaaS teams"
+    }
 
 
 def test_findings_of_customer_outcomes_resolve_stay_dismissed_and_reopen_when_worse(company):
