@@ -4,8 +4,9 @@ dependencies.services.dependency_respond sends dependencies.signals.dependency_a
 dependencies app may not import this one); connect() listens to it. The DRI and the members
 of the squad that needs the dependency, except whoever answered, get an in-app notification
 at once, in the answer's transaction, and an email after it commits if they want serious
-news at once (NotificationPreference.immediate_high). The daily digest (planning.digest)
-repeats the day's news.
+news at once (NotificationPreference.immediate_high). The news says where the customer
+feels it, as the review's findings do (planning/customer_impact.py). The daily digest
+(planning.digest) repeats the day's news.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.urls import reverse
 
 from core.people import display_name
 from dependencies.signals import dependency_answered
+from planning.customer_impact import felt_by_customers
 from planning.models import Notification, NotificationPreference
 from planning.services import emails_send
 
@@ -66,6 +68,9 @@ def dependency_news_notify(*, dependency, by, action: str, reason: str = "") -> 
         + f", which {needer.name} needs from {provider} by {due}"
         + (f": “{reason}”" if reason else ".")
     )
+    felt = felt_by_customers([dependency]).get(dependency.pk)
+    if felt:
+        message = f"{message.rstrip('.')}. Left as it is, this {felt}."
     url = f"{reverse('board:board')}?{urlencode({'dep': dependency.key})}"
     told = Notification.objects.bulk_create(
         Notification(

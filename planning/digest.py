@@ -6,7 +6,8 @@ their squads need that were declined or are at risk. Whoever owns a dependency o
 provider side hears about it when it is due within a week. Everyone told since yesterday
 that a dependency their squad needs was declined or put at risk (a DRI or a member: the
 in-app notifications of planning.services.dependency_news_notify) finds that news again.
-An empty digest is not sent.
+A dependency declined or at risk says where the customer feels it, as its findings do
+(planning/customer_impact.py). An empty digest is not sent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dependencies.models import Dependency
+from planning.customer_impact import felt_by_customers
 from planning.models import Finding, Notification, NotificationPreference
 from squads.models import Squad
 
@@ -171,7 +173,12 @@ def digests(today: dt.date, now: dt.datetime | None = None) -> list[Digest]:
             for person_id in needers:
                 if dep.pk not in told[person_id]:  # the news says it already
                     result[person_id].in_trouble.append(dep)
-    return [digest for digest in result.values() if digest]
+    found = [digest for digest in result.values() if digest]
+    troubled = {dep.pk: dep for digest in found for dep in digest.in_trouble}
+    felt = felt_by_customers(troubled.values())
+    for dep in troubled.values():
+        dep.felt = felt.get(dep.pk, "")  # "puts Week 2: Team live at risk for ..."
+    return found
 
 
 def _email(digest: Digest, today: dt.date) -> EmailMultiAlternatives:

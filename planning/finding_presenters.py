@@ -1,6 +1,7 @@
 """What the findings pages show beyond the finding itself: the actions each finding offers
-the person looking (only those core.access allows them), a finding's timeline, and how past
-findings ended. Reads only; the writes are planning/finding_actions.py's."""
+the person looking (only those core.access allows them), the names and places of the
+subjects of customer outcomes (goals, segments, milestones, moments), a finding's timeline,
+and how past findings ended. Reads only; the writes are planning/finding_actions.py's."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from django.urls import reverse
 from core import access
 from core.people import display_name
 from dependencies.models import Dependency
+from journeys.models import Milestone, Segment
+from journeys.models import Moment as JourneyMoment
 from planning.finding_actions import OVERLAP_RULE, STAGE_RULE, overlap_settles_here
 from planning.models import DEPENDENCY_RULES, Finding, FindingEvent
+from squads.models import Goal
 
 # How many ended findings the findings page lists.
 RECENT_OUTCOMES = 10
@@ -119,6 +123,49 @@ def decorate(findings: list[Finding], actor: access.Actor) -> None:
             elif finding.pk in keys and keys[finding.pk] in dependencies:
                 offers = _dependency_offers(finding, dependencies[keys[finding.pk]], actor)
         finding.offers = offers
+
+
+# --- the subjects of customer outcomes -----------------------------------------------------
+
+
+def outcome_subjects(wanted: dict[str, set[str]]) -> tuple[dict, dict, dict, dict]:
+    """Goals by key (their names), and segments, milestones and moments by reference (their
+    names and where each is shown), one query per kind present."""
+    goals: dict[str, str] = {}
+    segments: dict[str, tuple[str, str]] = {}
+    milestones: dict[str, tuple[str, str]] = {}
+    moments: dict[str, tuple[str, str]] = {}
+    page = reverse("segments")
+    if wanted["goal"]:
+        goals = dict(Goal.objects.filter(key__in=wanted["goal"]).values_list("key", "name"))
+    if wanted["segment"]:
+        segments = {
+            key: (name, f"{page}#segment-{pk}")
+            for key, name, pk in Segment.objects.filter(key__in=wanted["segment"]).values_list(
+                "key", "name", "pk"
+            )
+        }
+    if wanted["milestone"]:
+        pairs = [ref.split("/", 1) for ref in wanted["milestone"] if "/" in ref]
+        for segment_key, key, name, segment_name, pk in Milestone.objects.filter(
+            segment__key__in={a for a, _ in pairs}, key__in={b for _, b in pairs}
+        ).values_list("segment__key", "key", "name", "segment__name", "segment_id"):
+            milestones[f"{segment_key}/{key}"] = (
+                f"{name} ({segment_name})",
+                f"{page}#segment-{pk}",
+            )
+    if wanted["moment"]:
+        parts = [ref.split("/", 2) for ref in wanted["moment"] if ref.count("/") == 2]
+        for journey, stage, key, when, stage_name in JourneyMoment.objects.filter(
+            stage__journey__key__in={p[0] for p in parts},
+            stage__key__in={p[1] for p in parts},
+            key__in={p[2] for p in parts},
+            stage__removal__isnull=True,
+            stage__journey__removal__isnull=True,
+        ).values_list("stage__journey__key", "stage__key", "key", "when", "stage__name"):
+            url = reverse("journeys:detail", args=[journey]) + f"#moment-{journey}-{stage}-{key}"
+            moments[f"{journey}/{stage}/{key}"] = (f"{when} ({stage_name})", url)
+    return goals, segments, milestones, moments
 
 
 # --- a finding's timeline -------------------------------------------------------------------

@@ -19,6 +19,10 @@ Readings of the contract worth knowing:
 - cycle follows `from`/`to` as written (an initiative ref and a squad key are different
   nodes), ignores dependencies that are done or declined (they no longer hold anyone up),
   and reports each elementary loop once, at most MAX_LOOPS of them.
+- The rules of customer outcomes (goals, touchpoints, value gaps, expansion before
+  success) and how a late dependency names where the customer feels it: docs/review.md,
+  "Review rules of customer outcomes". A planning file without goals, milestones or
+  touchpoints reviews exactly as it did before them.
 """
 
 from __future__ import annotations
@@ -30,26 +34,51 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import cached_property
 from itertools import product
 from typing import TYPE_CHECKING
 
 from core.graphs import simple_cycles
 from planning.overlap_verdicts import split_group, standing_pairs, text_of
 
+# What every rule shares lives in review_base; it is imported here too, as the review's
+# callers (and tests) have always found it here.
+from planning.review_base import (  # noqa: F401
+    BLOCKER,
+    HIGH,
+    IDENTIFYING_SUBJECTS,
+    LOW,
+    MEDIUM,
+    OUTCOME_RULES,
+    OVERLAP,
+    OWNERSHIP_GAP,
+    RESOURCE_CONFLICT,
+    SEVERITY_RANK,
+    FindingData,
+    Rule,
+    day,
+    higher,
+    number,
+)
+from planning.review_base import Names as _Names
+from planning.review_base import join_names as _join
+from planning.review_base import people as _people
+from planning.review_base import thing as _thing
+from planning.review_outcomes import (
+    felt_by_customers,
+    rule_competing_touchpoints,
+    rule_expansion_before_success,
+    rule_goal_without_objective,
+    rule_moment_without_touchpoint,
+    rule_objective_without_goal,
+    rule_unaddressed_gap,
+    with_consequence,
+)
+
 if TYPE_CHECKING:
     from planning.snapshot import DependencyFacts, Snapshot
 
 logger = logging.getLogger(__name__)
 
-OVERLAP, BLOCKER, RESOURCE_CONFLICT, OWNERSHIP_GAP = (
-    "overlap",
-    "blocker",
-    "resource_conflict",
-    "ownership_gap",
-)
-HIGH, MEDIUM, LOW = "high", "medium", "low"
-SEVERITY_RANK = {LOW: 0, MEDIUM: 1, HIGH: 2}
 
 UNACCEPTED_WINDOW = dt.timedelta(days=14)
 MAX_SQUADS_PER_PERSON = 3
@@ -61,146 +90,6 @@ OVERLAP_HIGH_SCORE = 0.75
 OVERLAP_HIGH_HEADCOUNT = Decimal(5)
 # Initiatives named in the message of a group split by judged pairs; the rest are counted.
 MAX_NAMED_IN_PART = 5
-
-# The subject types that identify a finding of each rule: the ones the contract says the
-# rule must list. Extra subjects (the squads concerned) do not change a finding's identity.
-IDENTIFYING_SUBJECTS = {
-    "similar_initiatives": "initiative",
-    "overdue": "dependency",
-    "declined": "dependency",
-    "unaccepted": "dependency",
-    "late_provider": "dependency",
-    "needed_before_due": "dependency",
-    "cycle": "dependency",
-    "over_capacity": "function",
-    "overcommitted_person": "person",
-    "unowned_stage": "stage",
-    "unmeasurable_key_result": "key_result",
-}
-
-
-@dataclass(frozen=True)
-class FindingData:
-    """One finding as the contract shows it: `{"kind", "rule", "severity", "subjects", ...}`."""
-
-    kind: str
-    rule: str
-    severity: str
-    subjects: tuple[str, ...]
-    message: str
-    score: float | None = None
-    # Not in the contract's JSON: how bad it is, for telling whether an acknowledged finding
-    # got worse (worsened()). `measure` grows as it gets worse (people over capacity, days
-    # late); `facts` name what makes it bad beyond its rule (past_due, at_risk, ...).
-    measure: float | None = None
-    facts: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "subjects", tuple(sorted(set(self.subjects))))
-        object.__setattr__(self, "facts", tuple(sorted(set(self.facts))))
-
-    @cached_property
-    def identifying_subjects(self) -> tuple[str, ...]:
-        kind = IDENTIFYING_SUBJECTS.get(self.rule)
-        if kind is None:
-            return self.subjects
-        return tuple(s for s in self.subjects if s.split(":", 1)[0] == kind)
-
-    @cached_property
-    def identity(self) -> str:
-        """Stable across runs: the rule and the subjects that make it this finding."""
-        text = "\n".join((self.rule, *self.identifying_subjects))
-        return hashlib.sha256(text.encode()).hexdigest()
-
-    def squads(self) -> list[str]:
-        return [s.split(":", 1)[1] for s in self.subjects if s.startswith("squad:")]
-
-    def as_json(self) -> dict:
-        data: dict = {
-            "kind": self.kind,
-            "rule": self.rule,
-            "severity": self.severity,
-            "subjects": list(self.subjects),
-            "message": self.message,
-        }
-        if self.score is not None:
-            data["score"] = self.score
-        return data
-
-
-Rule = Callable[["Snapshot", dt.date], list[FindingData]]
-
-
-# --- words -------------------------------------------------------------------------------
-
-
-def day(date: dt.date) -> str:
-    """15 Feb 2027."""
-    return f"{date.day} {date:%b %Y}"
-
-
-def number(value: Decimal | float | int) -> str:
-    """7, 3.5, 0.25: no trailing zeros."""
-    text = format(Decimal(str(value)).normalize(), "f")
-    return text
-
-
-def _thing(what: str) -> str:
-    """A dependency's `what` inside a sentence: first letter lower-cased unless an acronym."""
-    what = what.strip().rstrip(".")
-    if len(what) > 1 and what[0].isupper() and what[1].islower():
-        return what[0].lower() + what[1:]
-    return what
-
-
-def _people(headcount: Decimal) -> str:
-    return f"{number(headcount)} {'person' if headcount == 1 else 'people'}"
-
-
-def _join(names: Sequence[str]) -> str:
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " and " + names[-1]
-
-
-class _Names:
-    """How the review names things in messages: by their human names, never their keys."""
-
-    def __init__(self, snapshot: Snapshot) -> None:
-        self.snap = snapshot
-        self.dri = {s.key: s.dri for s in snapshot.squads}
-
-    def squad(self, key: str) -> str:
-        return self.snap.squad_names.get(key, key)
-
-    def person(self, username: str) -> str:
-        return self.snap.people.get(username, username)
-
-    def initiative(self, ref: str) -> str:
-        facts = self.snap.initiative(ref)
-        if facts is None:
-            return ref
-        return f"{facts.title} ({self.squad(facts.squad)})"
-
-    def node(self, ref: str) -> str:
-        """A dependency end as written: an initiative ref or a squad key."""
-        return self.initiative(ref) if "/" in ref else self.squad(ref)
-
-    def needer(self, dep: DependencyFacts) -> str:
-        return self.node(dep.from_ref)
-
-    def provider(self, dep: DependencyFacts) -> str:
-        if dep.to_ref:
-            return self.node(dep.to_ref)
-        return f"the {dep.to_function} team"
-
-    def contact(self, dep: DependencyFacts) -> str:
-        """Who on the provider side can answer for it."""
-        if dep.owner:
-            return self.person(dep.owner)
-        if dep.to_squad and dep.to_squad in self.dri:
-            return self.person(self.dri[dep.to_squad])
-        return self.provider(dep)
 
 
 def _dependency_subjects(dep: DependencyFacts) -> list[str]:
@@ -222,11 +111,6 @@ def _open_dependency_facts(dep: DependencyFacts, today: dt.date) -> tuple[str, .
     if dep.status == "at_risk":
         facts.append("at_risk")
     return tuple(facts)
-
-
-def higher(*severities: str) -> str:
-    """The most severe of these."""
-    return max(severities, key=lambda s: SEVERITY_RANK.get(s, -1))
 
 
 # --- overlap -----------------------------------------------------------------------------
@@ -337,7 +221,7 @@ def rule_overdue(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
                 rule="overdue",
                 severity=severity,
                 subjects=tuple(_dependency_subjects(dep)),
-                message=message,
+                message=with_consequence(message, felt_by_customers(snapshot, dep)),
                 facts=tuple(f for f in facts if f),
             )
         )
@@ -364,10 +248,11 @@ def rule_declined(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
                 rule="declined",
                 severity=_blocking_severity(dep),
                 subjects=tuple(_dependency_subjects(dep)),
-                message=(
+                message=with_consequence(
                     f"{names.provider(dep)} declined {_thing(dep.what)}, which "
                     f"{names.needer(dep)} needs by {day(dep.due)}; find another provider, "
-                    "build it yourselves or drop the work that needs it."
+                    "build it yourselves or drop the work that needs it.",
+                    felt_by_customers(snapshot, dep),
                 ),
                 facts=("past_due",) if dep.due < today else (),
             )
@@ -419,10 +304,11 @@ def rule_late_provider(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
                 rule="late_provider",
                 severity=_blocking_severity(dep),
                 subjects=tuple(_dependency_subjects(dep)),
-                message=(
+                message=with_consequence(
                     f"{names.needer(dep)} needs {_thing(dep.what)} by {day(dep.due)}, but "
                     f"{names.provider(dep)} is planned to end only on {day(provider.ends)}; "
-                    "bring that work forward or move the date."
+                    "bring that work forward or move the date.",
+                    felt_by_customers(snapshot, dep),
                 ),
                 measure=float((provider.ends - dep.due).days),
                 facts=_open_dependency_facts(dep, today),
@@ -448,12 +334,13 @@ def rule_needed_before_due(snapshot: Snapshot, today: dt.date) -> list[FindingDa
                 rule="needed_before_due",
                 severity=HIGH if started else MEDIUM,
                 subjects=tuple(_dependency_subjects(dep)),
-                message=(
+                message=with_consequence(
                     f"{names.needer(dep)} "
                     f"{'started' if started else 'is planned to start'} on {day(needer.starts)} "
                     f"but cannot go ahead without {_thing(dep.what)} from "
                     f"{names.provider(dep)}, due only on {day(dep.due)}; move the start or "
-                    "get it sooner."
+                    "get it sooner.",
+                    felt_by_customers(snapshot, dep),
                 ),
                 measure=float((dep.due - needer.starts).days),
                 facts=(*_open_dependency_facts(dep, today), *(("started",) if started else ())),
@@ -640,6 +527,12 @@ RULES: list[Rule] = [
     rule_overcommitted_person,
     rule_unowned_stage,
     rule_unmeasurable_key_result,
+    rule_goal_without_objective,
+    rule_objective_without_goal,
+    rule_moment_without_touchpoint,
+    rule_competing_touchpoints,
+    rule_unaddressed_gap,
+    rule_expansion_before_success,
 ]
 RULE_NAMES = tuple(IDENTIFYING_SUBJECTS)
 
@@ -691,6 +584,12 @@ def _measure_words(rule: str, was: float, now: float) -> str:
         )
     if rule == "needed_before_due":
         return f"the work was to wait {_days(was)} for it when acknowledged, now {_days(now)}"
+    if rule == "unaddressed_gap":
+        return f"the gap was {number(was)} steps when acknowledged, now {number(now)}"
+    if rule == "competing_touchpoints":
+        return f"{number(was)} speakers when acknowledged, now {number(now)}"
+    if rule == "expansion_before_success":
+        return f"was {number(was)} points short of success when acknowledged, now {number(now)}"
     return f"was {number(was)} when acknowledged, now {number(now)}"
 
 
@@ -704,6 +603,8 @@ FACT_WORDS = {
     "started": "the work that needs it has now started",
     "no_baseline": "now without a baseline",
     "no_target": "now without a target",
+    "emotion_gap": "now short of its emotion target too",
+    "value_gap": "now short of its value target too",
 }
 
 
@@ -755,6 +656,7 @@ class SubjectStates:
 
     snapshot: Snapshot
     _index: dict[str, object] = field(default_factory=dict)
+    _outcome: dict[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         snap = self.snapshot
@@ -782,8 +684,36 @@ class SubjectStates:
                 snap.capacity.get(function),
                 tuple(sorted(per_function.get(function, ()))),
             )
+        # Customer outcomes: what their rules judge about each subject.
+        for goal in snap.goals:
+            index[f"goal:{goal.key}"] = goal
+        milestones: dict[str, list] = defaultdict(list)
+        for milestone in snap.milestones:
+            index[f"milestone:{milestone.ref}"] = milestone
+            milestones[milestone.segment].append(milestone)
+        for key, segment in snap.segments.items():
+            index[f"segment:{key}"] = (segment, tuple(milestones.get(key, ())))
+        for moment in snap.moments:
+            index[f"moment:{moment.ref}"] = moment
         self._index = index
+        # Facts about a stage, a squad or an initiative that only the rules of customer
+        # outcomes judge: added to those rules' digests only, so that the findings of the
+        # other rules keep the digest they were dismissed on.
+        outcome: dict[str, object] = {}
+        for stage in snap.stages:
+            outcome[f"stage:{stage.ref}"] = stage.outcome
+        for objective in snap.objectives:
+            outcome[f"squad:{objective.squad}"] = objective
+        for i in snap.initiatives:
+            outcome[f"initiative:{i.ref}"] = (i.milestones, i.stage, i.segment, i.status)
+        self._outcome = outcome
 
     def digest(self, finding: FindingData) -> str:
         facts = [repr((s, self._index.get(s))) for s in finding.identifying_subjects]
+        if finding.rule in OUTCOME_RULES:
+            facts += [
+                repr((s, self._outcome[s]))
+                for s in finding.identifying_subjects
+                if s in self._outcome
+            ]
         return hashlib.sha256("\n".join(facts).encode()).hexdigest()

@@ -8,18 +8,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 
 from core.models import Capacity, Cycle
 from dependencies.models import Dependency
-from journeys.models import Stage
+from journeys.models import (
+    JourneySegment,
+    Milestone,
+    MilestoneReading,
+    Moment,
+    Segment,
+    Stage,
+    Touchpoint,
+)
 from planning.models import OverlapVerdict
 from planning.overlap_verdicts import VerdictFacts, text_of
-from squads.models import Initiative, KeyResult, Membership, Squad, SquadStage
+from squads.models import (
+    OKR,
+    Goal,
+    Initiative,
+    InitiativeMilestone,
+    KeyResult,
+    Membership,
+    ObjectiveGoal,
+    Squad,
+    SquadStage,
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +53,9 @@ class InitiativeFacts:
     ends: dt.date
     headcount: Decimal
     status: str
+    # The milestones it serves ("segment/milestone"). Out of the repr, which digests the
+    # facts a dismissed finding was dismissed on (review.SubjectStates): it was not there.
+    milestones: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def ref(self) -> str:
@@ -94,6 +115,97 @@ class StageFacts:
     name: str
     journey: str
     journey_name: str = ""
+    # The customer outcome facts, out of the repr as above (SubjectStates reads them for the
+    # rules that judge them). Emotions -2..2, values 0..4 (journeys.models), None: not set.
+    emotion_today: int | None = field(default=None, repr=False)
+    emotion_target: int | None = field(default=None, repr=False)
+    value_today: int | None = field(default=None, repr=False)
+    value_target: int | None = field(default=None, repr=False)
+    expansion: bool = field(default=False, repr=False)
+
+    @property
+    def outcome(self) -> tuple:
+        return (
+            self.emotion_today,
+            self.emotion_target,
+            self.value_today,
+            self.value_target,
+            self.expansion,
+        )
+
+
+@dataclass(frozen=True)
+class GoalFacts:
+    """A live company goal whose years include the cycle, and the squads of the cycle whose
+    objective serves it."""
+
+    key: str
+    name: str
+    served_by: tuple[str, ...] = ()  # squad keys
+
+
+@dataclass(frozen=True)
+class ObjectiveFacts:
+    """A squad's objective in the cycle and the goals it serves (goal keys, any year)."""
+
+    squad: str
+    objective: str
+    goals: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadingFacts:
+    measured_on: dt.date
+    actual_days: Decimal | None
+    completion_rate: Decimal | None
+
+
+@dataclass(frozen=True)
+class MilestoneFacts:
+    segment: str
+    key: str
+    name: str
+    expected_day: int
+    moment: str | None  # "journey/stage/moment"
+    success: bool
+    latest: ReadingFacts | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"{self.segment}/{self.key}"
+
+
+@dataclass(frozen=True)
+class SegmentFacts:
+    key: str
+    name: str
+    success_threshold: Decimal | None = None
+    success_unit: str = ""
+
+
+@dataclass(frozen=True)
+class TouchpointFacts:
+    channel: str
+    speaker: str  # "squad:KEY" or "function:NAME"; "" when it names no one still there
+    speaker_name: str
+    segment: str | None  # None: all the journey's segments
+
+
+@dataclass(frozen=True)
+class MomentFacts:
+    journey: str
+    stage: str  # the stage's key
+    key: str
+    when: str
+    touchpoints: tuple[TouchpointFacts, ...] = ()
+
+    @property
+    def ref(self) -> str:
+        return f"{self.journey}/{self.stage}/{self.key}"
+
+    @property
+    def stage_ref(self) -> str:
+        return f"{self.journey}/{self.stage}"
 
 
 @dataclass
@@ -114,6 +226,15 @@ class Snapshot:
     squad_names: dict[str, str] = field(default_factory=dict)  # includes providers elsewhere
     # Pairs of initiatives someone judged from an overlap finding (planning/overlap_verdicts.py).
     overlap_verdicts: list[VerdictFacts] = field(default_factory=list)
+    # Customer outcomes (docs/outcomes.md): the company's goals in effect during the cycle,
+    # the squads' objectives, segments with their success outcome, time-to-value milestones
+    # with their latest reading, moments with their touchpoints, each journey's segments.
+    goals: list[GoalFacts] = field(default_factory=list)
+    objectives: list[ObjectiveFacts] = field(default_factory=list)
+    segments: dict[str, SegmentFacts] = field(default_factory=dict)
+    milestones: list[MilestoneFacts] = field(default_factory=list)
+    moments: list[MomentFacts] = field(default_factory=list)
+    journey_segments: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def initiative(self, ref: str) -> InitiativeFacts | None:
         return self._initiatives_by_ref().get(ref) or self.provider_initiatives.get(ref)
@@ -124,6 +245,30 @@ class Snapshot:
             cached = {i.ref: i for i in self.initiatives}
             self._by_ref = cached
         return cached
+
+    def milestone(self, ref: str) -> MilestoneFacts | None:
+        return self._milestones_by_ref().get(ref)
+
+    def _milestones_by_ref(self) -> dict[str, MilestoneFacts]:
+        cached = getattr(self, "_milestone_by_ref", None)
+        if cached is None:
+            cached = {m.ref: m for m in self.milestones}
+            self._milestone_by_ref = cached
+        return cached
+
+    def moment(self, ref: str) -> MomentFacts | None:
+        cached = getattr(self, "_moment_by_ref", None)
+        if cached is None:
+            cached = {m.ref: m for m in self.moments}
+            self._moment_by_ref = cached
+        return cached.get(ref)
+
+    def stage(self, ref: str) -> StageFacts | None:
+        cached = getattr(self, "_stage_by_ref", None)
+        if cached is None:
+            cached = {s.ref: s for s in self.stages}
+            self._stage_by_ref = cached
+        return cached.get(ref)
 
 
 _INITIATIVE_FIELDS = (
@@ -262,10 +407,38 @@ def snapshot_for_cycle(cycle: Cycle) -> Snapshot:
         .values_list("okr__squad__key", "key", "name", "baseline", "target")
     ]
     snap.stages = [
-        StageFacts(ref=f"{journey}/{key}", name=name, journey=journey, journey_name=journey_name)
-        for journey, key, name, journey_name in Stage.objects.order_by(
-            "journey_id", "position", "id"
-        ).values_list("journey__key", "key", "name", "journey__name")
+        StageFacts(
+            ref=f"{journey}/{key}",
+            name=name,
+            journey=journey,
+            journey_name=journey_name,
+            emotion_today=emotion_today,
+            emotion_target=emotion_target,
+            value_today=value_today,
+            value_target=value_target,
+            expansion=expansion,
+        )
+        for (
+            journey,
+            key,
+            name,
+            journey_name,
+            emotion_today,
+            emotion_target,
+            value_today,
+            value_target,
+            expansion,
+        ) in Stage.objects.order_by("journey_id", "position", "id").values_list(
+            "journey__key",
+            "key",
+            "name",
+            "journey__name",
+            "emotion_today",
+            "emotion_target",
+            "value_today",
+            "value_target",
+            "expansion",
+        )
     ]
     snap.overlap_verdicts = [
         VerdictFacts(
@@ -300,6 +473,7 @@ def snapshot_for_cycle(cycle: Cycle) -> Snapshot:
         )
     ]
     snap.capacity = dict(Capacity.objects.filter(cycle=cycle).values_list("function", "headcount"))
+    _customer_outcomes(snap, cycle)
 
     usernames = {s.dri for s in snap.squads} | {m for s in snap.squads for m in s.members}
     usernames |= {d.owner for d in snap.dependencies if d.owner}
@@ -310,3 +484,167 @@ def snapshot_for_cycle(cycle: Cycle) -> Snapshot:
         .values_list("username", "profile__display_name")
     }
     return snap
+
+
+def _customer_outcomes(snap: Snapshot, cycle: Cycle) -> None:
+    """Goals and objectives, segments' success outcomes and milestones, moments and their
+    touchpoints: nine queries, however many there are."""
+    live_squad = Q(okr__squad__removal__isnull=True, okr__squad__cycle=cycle, okr__cycle=cycle)
+    links = list(
+        ObjectiveGoal.objects.filter(live_squad, goal__removal__isnull=True)
+        .order_by("id")
+        .values_list("okr__squad__key", "goal__key")
+    )
+    serving: dict[str, list[str]] = defaultdict(list)
+    served: dict[str, list[str]] = defaultdict(list)
+    for squad_key, goal_key in links:
+        serving[goal_key].append(squad_key)
+        served[squad_key].append(goal_key)
+    snap.goals = [
+        GoalFacts(key=key, name=name, served_by=tuple(sorted(set(serving[key]))))
+        for key, name in Goal.objects.filter(
+            starts_year__lte=cycle.ends.year, ends_year__gte=cycle.starts.year
+        )
+        .order_by("position", "starts_year", "id")
+        .values_list("key", "name")
+    ]
+    snap.objectives = [
+        ObjectiveFacts(squad=key, objective=objective, goals=tuple(served[key]))
+        for key, objective in OKR.objects.filter(
+            cycle=cycle, squad__cycle=cycle, squad__removal__isnull=True
+        )
+        .order_by("id")
+        .values_list("squad__key", "objective")
+    ]
+
+    snap.segments = {
+        key: SegmentFacts(key=key, name=name, success_threshold=threshold, success_unit=unit)
+        for key, name, threshold, unit in Segment.objects.order_by("id").values_list(
+            "key", "name", "success_threshold", "success_unit"
+        )
+    }
+    journey_segments: dict[str, list[str]] = defaultdict(list)
+    for journey, segment in (
+        JourneySegment.objects.filter(journey__removal__isnull=True)
+        .order_by("id")
+        .values_list("journey__key", "segment__key")
+    ):
+        journey_segments[journey].append(segment)
+    snap.journey_segments = {k: tuple(v) for k, v in journey_segments.items()}
+
+    latest = MilestoneReading.objects.filter(milestone=OuterRef("pk")).order_by(
+        "-measured_on", "-id"
+    )
+    snap.milestones = [
+        MilestoneFacts(
+            segment=segment,
+            key=key,
+            name=name,
+            expected_day=expected_day,
+            # A moment of a removed stage or journey is not on the map any more.
+            moment=(
+                f"{journey}/{stage}/{moment or f'm-{moment_id}'}"
+                if moment_id and stage_gone is None and journey_gone is None
+                else None
+            ),
+            success=success,
+            latest=ReadingFacts(on, days, rate) if on is not None else None,
+        )
+        for (
+            segment,
+            key,
+            name,
+            expected_day,
+            journey,
+            stage,
+            moment_id,
+            moment,
+            stage_gone,
+            journey_gone,
+            success,
+            on,
+            days,
+            rate,
+        ) in Milestone.objects.annotate(
+            latest_on=Subquery(latest.values("measured_on")[:1]),
+            latest_days=Subquery(latest.values("actual_days")[:1]),
+            latest_rate=Subquery(latest.values("completion_rate")[:1]),
+        )
+        .order_by("segment_id", "expected_day", "position", "id")
+        .values_list(
+            "segment__key",
+            "key",
+            "name",
+            "expected_day",
+            "moment__stage__journey__key",
+            "moment__stage__key",
+            "moment_id",
+            "moment__key",
+            "moment__stage__removal",
+            "moment__stage__journey__removal",
+            "success",
+            "latest_on",
+            "latest_days",
+            "latest_rate",
+        )
+    ]
+    serves: dict[str, list[str]] = defaultdict(list)
+    for squad_key, key, segment, milestone in (
+        InitiativeMilestone.objects.filter(
+            initiative__squad__cycle=cycle,
+            initiative__removal__isnull=True,
+            initiative__squad__removal__isnull=True,
+        )
+        .order_by("id")
+        .values_list(
+            "initiative__squad__key", "initiative__key", "milestone__segment__key", "milestone__key"
+        )
+    ):
+        serves[f"{squad_key}/{key}"].append(f"{segment}/{milestone}")
+    if serves:
+        snap.initiatives = [
+            replace(i, milestones=tuple(serves[i.ref])) if i.ref in serves else i
+            for i in snap.initiatives
+        ]
+        snap._by_ref = None
+
+    touchpoints: dict[int, list[TouchpointFacts]] = defaultdict(list)
+    for moment_id, channel, function, squad_key, squad_name, squad_gone, segment in (
+        Touchpoint.objects.filter(
+            moment__stage__removal__isnull=True, moment__stage__journey__removal__isnull=True
+        )
+        .order_by("moment_id", "position", "id")
+        .values_list(
+            "moment_id",
+            "channel",
+            "function",
+            "squad__key",
+            "squad__name",
+            "squad__removal",
+            "segment__key",
+        )
+    ):
+        function = " ".join((function or "").split())
+        if squad_key and squad_gone is None:
+            speaker, name = f"squad:{squad_key}", squad_name
+        elif function:
+            speaker, name = f"function:{function.casefold()}", function
+        else:
+            speaker, name = "", ""
+        touchpoints[moment_id].append(TouchpointFacts(channel, speaker, name, segment))
+    snap.moments = [
+        MomentFacts(
+            journey=journey,
+            stage=stage,
+            key=key or f"m-{pk}",
+            when=when,
+            touchpoints=tuple(touchpoints[pk]),
+        )
+        for pk, journey, stage, key, when in Moment.objects.filter(
+            stage__removal__isnull=True, stage__journey__removal__isnull=True
+        )
+        .order_by(
+            "stage__journey_id", "stage__position", "stage_id", "offset_days", "position", "id"
+        )
+        .values_list("pk", "stage__journey__key", "stage__key", "key", "when")
+    ]

@@ -119,6 +119,12 @@ RULE_LABELS = {
     "overcommitted_person": "Person in too many squads",
     "unowned_stage": "Journey stage nobody owns",
     "unmeasurable_key_result": "Key result that cannot be measured",
+    "goal_without_objective": "Goal no objective serves",
+    "objective_without_goal": "Objective that serves no goal",
+    "moment_without_touchpoint": "Moment nobody speaks at",
+    "competing_touchpoints": "Several teams speaking at one moment",
+    "unaddressed_gap": "Customer gap no work is aimed at",
+    "expansion_before_success": "Expansion before success",
 }
 # A request with no run started after this long is most likely without a worker.
 REVIEW_STALLED_AFTER = dt.timedelta(minutes=2)
@@ -208,6 +214,10 @@ SUBJECT_TYPES = {
     "key_result": "Key result",
     "function": "Function",
     "person": "Person",
+    "goal": "Goal",
+    "segment": "Segment",
+    "milestone": "Milestone",
+    "moment": "Moment",
 }
 
 
@@ -255,6 +265,7 @@ def _subjects_for(findings: list[Finding]) -> None:
                 okr__squad__key__in=squad_keys, key__in=keys
             ).values_list("okr__squad__key", "key", "name")
         }
+    goals, segments, milestones, moments = finding_presenters.outcome_subjects(wanted)
     if wanted["person"]:
         people = {
             u: n or u
@@ -311,6 +322,15 @@ def _subjects_for(findings: list[Finding]) -> None:
                 found.append(Subject(kind, label, value, url))
             elif kind == "person":
                 found.append(Subject(kind, label, people.get(value, value)))
+            elif kind == "goal":
+                # The goal's own page (/goals/<key>/).
+                url = f"/goals/{value}/" if value in goals else ""
+                found.append(Subject(kind, label, goals.get(value, value), url))
+            elif kind in ("segment", "milestone", "moment"):
+                name, url = {"segment": segments, "milestone": milestones, "moment": moments}[
+                    kind
+                ].get(value, (value, ""))
+                found.append(Subject(kind, label, name, url))
             else:
                 found.append(Subject(kind, label, value))
         # The concrete subjects first; the squads concerned after them.
