@@ -321,6 +321,14 @@ def can_edit_segments(actor: Actor) -> bool:
     return can_edit_journeys(actor)
 
 
+def can_record_milestone_reading(actor: Actor, segment) -> bool:
+    """Record how a segment's customers are doing at its milestones (a check-in, a CSV
+    upload, the API): leadership, operations, the segment's success owner, administrators."""
+    if actor.is_leadership or actor.is_operations:
+        return True
+    return segment.success_owner_id is not None and segment.success_owner_id == actor.user.pk
+
+
 def can_run_review(actor: Actor) -> bool:
     """Run the review now, outside its schedule: whoever triages findings."""
     return can_triage_findings(actor)
