@@ -690,3 +690,144 @@ def test_only_leadership_sets_the_feed_address(client, request, icp, who):
     assert client.post(url, {"feed-url": "https://example.com/r.csv"}).status_code == 403
     icp.refresh_from_db()
     assert icp.milestone_feed_url == ""
+
+
+# ---------------------------------------------------------------------------------------
+# Initiatives serve milestones; squads show the outcomes they serve
+# ---------------------------------------------------------------------------------------
+
+
+def initiative_data(**overrides) -> dict:
+    data = {
+        "key": "wizard",
+        "title": "In-app onboarding wizard",
+        "description": "",
+        "function": "Product",
+        "stage": "",
+        "segment": "",
+        "starts": "2027-03-01",
+        "ends": "2027-06-30",
+        "headcount": "2",
+        "status": "planned",
+        "impact_team": "",
+        "impact_business": "",
+        "impact_customer": "",
+        "counter_measure": "",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def smb_milestone(smb):
+    return Milestone.objects.create(segment=smb, key="invited", name="Team invited", expected_day=5)
+
+
+def test_the_new_initiative_editor_offers_every_segments_milestones_grouped(
+    client, bob, needing, first_value, smb_milestone
+):
+    client.force_login(bob)
+    page = client.get(reverse("squads:initiative_create", args=[needing.key])).content.decode()
+    assert "Serves milestones" in page
+    assert '<optgroup label="Mid-market">' in page and '<optgroup label="Small teams">' in page
+    assert "Day 14: First report shared" in page and "Day 5: Team invited" in page
+
+
+def test_an_initiative_is_created_serving_milestones(
+    client, bob, needing, icp, first_value, activated
+):
+    client.force_login(bob)
+    response = client.post(
+        reverse("squads:initiative_create", args=[needing.key]),
+        initiative_data(segment=icp.pk, milestones=[first_value.pk, activated.pk]),
+    )
+    assert response.status_code == 302
+    links = InitiativeMilestone.objects.filter(initiative__key="wizard")
+    assert {link.milestone_id for link in links} == {first_value.pk, activated.pk}
+    page = client.get(reverse("squads:plan", args=[needing.key])).content.decode()
+    assert "Serves" in page and "First report shared (day 14, Mid-market)" in page
+
+
+def test_a_milestone_of_another_segment_is_refused_and_nothing_is_made(
+    client, bob, needing, icp, smb_milestone
+):
+    client.force_login(bob)
+    response = client.post(
+        reverse("squads:initiative_create", args=[needing.key]),
+        initiative_data(segment=icp.pk, milestones=[smb_milestone.pk]),
+    )
+    assert response.status_code in (200, 400)
+    assert "Choose milestones of Mid-market" in response.content.decode()
+    assert not InitiativeMilestone.objects.exists()
+    assert not needing.initiatives.filter(key="wizard").exists()
+
+
+def test_the_editor_of_an_initiative_with_a_segment_offers_that_segments_milestones(
+    client, bob, needing, icp, first_value, smb_milestone
+):
+    wizard = f.initiative(needing, "wizard", segment=icp)
+    InitiativeMilestone.objects.create(initiative=wizard, milestone=first_value)
+    client.force_login(bob)
+    edit = reverse("squads:initiative_edit", args=[needing.key, "wizard"])
+    page = client.get(edit).content.decode()
+    assert "First report shared" in page and "Team invited" not in page
+    assert f'<option value="{first_value.pk}" selected>' in page
+
+
+def test_an_edit_changes_the_milestones_served(client, bob, needing, icp, first_value, activated):
+    wizard = f.initiative(needing, "wizard", segment=icp)
+    InitiativeMilestone.objects.create(initiative=wizard, milestone=first_value)
+    client.force_login(bob)
+    edit = reverse("squads:initiative_edit", args=[needing.key, "wizard"])
+    data = initiative_data(
+        segment=icp.pk, milestones=[activated.pk], version=f.shown_version(client, edit)
+    )
+    assert client.post(edit, data).status_code == 302
+    assert [link.milestone for link in wizard.milestone_links.all()] == [activated]
+
+
+def test_a_stale_edit_keeps_the_milestones_chosen_and_saves_none_of_it(
+    client, bob, needing, icp, first_value, activated
+):
+    wizard = f.initiative(needing, "wizard", segment=icp)
+    client.force_login(bob)
+    edit = reverse("squads:initiative_edit", args=[needing.key, "wizard"])
+    version = f.shown_version(client, edit)
+    from squads import services
+
+    services.initiative_update(
+        initiative=wizard,
+        values={**{n: getattr(wizard, n) for n in services.InitiativeFields.__annotations__}},
+        by=bob,
+        version=wizard.version,
+    )
+    response = client.post(
+        edit, initiative_data(segment=icp.pk, milestones=[activated.pk], version=version)
+    )
+    page = response.content.decode()
+    assert "conflict" in page.lower()
+    assert f'<option value="{activated.pk}" selected>' in page  # the choice is still there
+    assert not InitiativeMilestone.objects.exists()
+
+
+def test_the_squad_and_plan_pages_show_the_outcomes_the_squad_serves(
+    client, carol, needing, providing, icp, stage
+):
+    f.initiative(needing, "wizard", segment=icp)
+    from squads.models import SquadStage
+
+    SquadStage.objects.create(squad=providing, stage=stage)  # a stage of icp's journey
+    sentence = "80% of seats active within 60 days — owner Priya Shah"
+    client.force_login(carol)
+    for squad in (needing, providing):
+        for route in ("squads:detail", "squads:plan"):
+            page = client.get(reverse(route, args=[squad.key])).content.decode()
+            assert sentence in page, (squad.key, route)
+            assert page_url(icp) in page
+
+
+def test_a_dropped_initiative_does_not_make_a_squad_serve_a_segment(client, carol, needing, icp):
+    f.initiative(needing, "wizard", segment=icp, status="dropped")
+    client.force_login(carol)
+    page = client.get(reverse("squads:detail", args=[needing.key])).content.decode()
+    assert "of seats active" not in page
