@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, RawPostDataException
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Router, Schema, Status
@@ -761,12 +761,20 @@ def milestone_readings_create(request, key: str, payload: list[schemas.Milestone
 )
 def milestone_readings_csv_create(request, key: str):
     segment = _segment_for_readings(request, key)
-    if len(request.body) > outcomes.IMPORT_MAX_BYTES:
+    if request.content_type not in ("text/csv", "text/plain"):
+        raise DjangoValidationError(
+            {"readings": ["Send the CSV itself as the body, with Content-Type: text/csv."]}
+        )
+    try:
+        body = request.body
+    except RawPostDataException:
+        raise DjangoValidationError({"readings": ["The body cannot be read as CSV."]}) from None
+    if len(body) > outcomes.IMPORT_MAX_BYTES:
         raise DjangoValidationError({"readings": ["The body is larger than 1 MB."]})
     try:
         result = outcomes.readings_import_csv(
             segment=segment,
-            data=request.body,
+            data=body,
             source=MilestoneReading.Source.API,
             by=request.user,
         )

@@ -10,6 +10,8 @@ person's role and on their relation to the object:
   and manages people: invites them, deactivates and reactivates them, sets their function
   and groups;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
+- leadership, operations and a segment's success owner record the readings of the
+  segment's time-to-value milestones;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
 - the squad's DRI, as a member, also manages membership and the OKR, and approves the plan;
