@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from core.access import actor_for, can_edit_segments, can_record_milestone_reading
@@ -223,7 +224,7 @@ def milestone_reading(request: AuthedRequest, key: str, milestone: str) -> HttpR
                 messages.success(request, f"The reading of {found.name} is {what}.")
                 return redirect(_url(segment, f"milestone-{found.key}"))
     else:
-        form = ReadingForm(prefix="reading")
+        form = ReadingForm(prefix="reading", initial={"measured_on": timezone.localdate()})
     state = {"reading_for": found, "reading_form": form}
     return _page(request, segment, status=400 if form.errors else 200, **state)
 

@@ -808,6 +808,25 @@ def test_a_stale_edit_keeps_the_milestones_chosen_and_saves_none_of_it(
     assert "conflict" in page.lower()
     assert f'<option value="{activated.pk}" selected>' in page  # the choice is still there
     assert not InitiativeMilestone.objects.exists()
+    # "Keep all of my draft" saves the draft with the milestones chosen.
+    import html
+    import re
+
+    draft = html.unescape(re.search(r'name="draft" value="([^"]*)"', page)[1])
+    shown = re.search(r'name="version" value="([^"]*)"', page)[1]
+    response = client.post(
+        edit,
+        initiative_data(
+            segment=icp.pk,
+            milestones=[activated.pk, first_value.pk],
+            version=shown,
+            draft=draft,
+            choice="mine",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    served = {link.milestone_id for link in InitiativeMilestone.objects.all()}
+    assert served == {activated.pk, first_value.pk}
 
 
 def test_the_squad_and_plan_pages_show_the_outcomes_the_squad_serves(

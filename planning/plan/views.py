@@ -354,6 +354,8 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
                 data = conflicts.draft_data(data, data.get("draft"), InitiativeForm.VALUE_FIELDS)
             except conflicts.UnreadableDraft:
                 return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
+            # The milestones chosen, all of them (the draft holds one value per field).
+            data["milestones"] = request.POST.getlist("milestones")
         form = InitiativeForm(data, squad=squad, instance=initiative, functions=functions)
         form.base_version = versioning.posted_version(request.POST)
         if form.is_valid():
