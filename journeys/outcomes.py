@@ -500,6 +500,14 @@ def reading_record(
         return _save_reading(milestone, values, source=source, by=by)
 
 
+def _place(problem: str) -> int:
+    """Where a problem is ("Row 7: ..." is 7), to list them in the file's order; a problem
+    of no row goes last."""
+    first, _, _ = problem.partition(":")
+    number = first.rpartition(" ")[2]
+    return int(number) if number.isdigit() else 10**9
+
+
 def readings_import(
     *,
     segment: Segment,
@@ -538,7 +546,7 @@ def readings_import(
     if not count and not errors:
         errors.append("There are no readings in it.")
     if errors:
-        raise ValidationError(errors)
+        raise ValidationError(sorted(errors, key=_place))
     created = replaced = 0
     with transaction.atomic():
         for values in wanted.values():

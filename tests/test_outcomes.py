@@ -521,6 +521,7 @@ def test_an_upload_with_errors_lists_each_with_its_row_and_writes_nothing(
     assert "Row 5: completion_rate must be from 0 to 100." in page
     assert "Row 6: Give the actual days, the completion rate, or both." in page
     assert "Row 7: it has 2 cells where the header names 6." in page
+    assert page.index("Row 3:") < page.index("Row 6:") < page.index("Row 7:")  # file order
     assert not MilestoneReading.objects.exists()
 
 
@@ -850,3 +851,16 @@ def test_a_dropped_initiative_does_not_make_a_squad_serve_a_segment(client, caro
     client.force_login(carol)
     page = client.get(reverse("squads:detail", args=[needing.key])).content.decode()
     assert "of seats active" not in page
+
+
+def test_a_segment_with_milestones_is_not_deleted_with_them(client, leo, smb, smb_milestone):
+    client.force_login(leo)
+    from journeys import services
+
+    response = client.post(
+        reverse("segment_delete", args=[smb.key]),
+        {"version": services.segment_version(smb)},
+        follow=True,
+    )
+    assert "its time-to-value map has 1 milestone" in response.content.decode()
+    assert Milestone.objects.filter(pk=smb_milestone.pk).exists()
