@@ -864,3 +864,39 @@ def test_a_segment_with_milestones_is_not_deleted_with_them(client, leo, smb, sm
     )
     assert "its time-to-value map has 1 milestone" in response.content.decode()
     assert Milestone.objects.filter(pk=smb_milestone.pk).exists()
+
+
+@pytest.mark.parametrize("count", [2, 30])
+def test_the_map_reads_a_bounded_number_of_queries(
+    client, carol, icp, needing, count, django_assert_max_num_queries
+):
+    for n in range(count):
+        milestone = Milestone.objects.create(
+            segment=icp, key=f"m{n}", name=f"Milestone {n}", expected_day=n * 3, position=n
+        )
+        for back in range(7):
+            reading(milestone, days_ago=back, actual_days=Decimal(n + back))
+        initiative = f.initiative(needing, f"work-{n}")
+        InitiativeMilestone.objects.create(initiative=initiative, milestone=milestone)
+    client.force_login(carol)
+    client.get(page_url(icp))  # the session and the cycle settle
+    with django_assert_max_num_queries(16):
+        response = client.get(page_url(icp))
+    assert response.status_code == 200
+    assert response.content.decode().count("Work ") >= count
+
+
+def test_a_stale_milestone_edit_is_refused_and_shows_what_was_saved(client, leo, icp, first_value):
+    client.force_login(leo)
+    edit = reverse("journeys:milestone_edit", args=[icp.key, first_value.key])
+    version = f.shown_version(client, edit)
+    Milestone.objects.filter(pk=first_value.pk).update(name="Renamed by someone")
+    response = client.post(
+        edit, {"version": version, "edit-name": "Mine", "edit-expected_day": "20"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Someone else saved this milestone" in page and "Renamed by someone" in page
+    assert 'value="Mine"' in page
+    first_value.refresh_from_db()
+    assert first_value.name == "Renamed by someone" and first_value.expected_day == 14
