@@ -28,7 +28,7 @@ from core.limits import WRITE_METHODS, over_write_limit
 from core.models import Cycle
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
-from journeys import outcomes
+from journeys import outcomes, readings
 from journeys.models import Journey, Milestone, MilestoneReading, Segment, Stage
 from planning import services as review_services
 from planning.findings_services import finding_resolve
@@ -679,7 +679,7 @@ def _segment_for_readings(request, key: str) -> Segment:
     return segment
 
 
-def _imported(result: outcomes.Imported):
+def _imported(result: readings.Imported):
     return Status(201, {"created": result.created, "replaced": result.replaced})
 
 
@@ -737,7 +737,7 @@ def milestone_readings_create(request, key: str, payload: list[schemas.Milestone
     segment = _segment_for_readings(request, key)
     records = [(f"Item {n}", item.dict()) for n, item in enumerate(payload, start=1)]
     try:
-        result = outcomes.readings_import(
+        result = readings.readings_import(
             segment=segment,
             records=records,
             source=MilestoneReading.Source.API,
@@ -769,10 +769,10 @@ def milestone_readings_csv_create(request, key: str):
         body = request.body
     except RawPostDataException:
         raise DjangoValidationError({"readings": ["The body cannot be read as CSV."]}) from None
-    if len(body) > outcomes.IMPORT_MAX_BYTES:
+    if len(body) > readings.IMPORT_MAX_BYTES:
         raise DjangoValidationError({"readings": ["The body is larger than 1 MB."]})
     try:
-        result = outcomes.readings_import_csv(
+        result = readings.readings_import_csv(
             segment=segment,
             data=body,
             source=MilestoneReading.Source.API,

@@ -22,7 +22,7 @@ import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from journeys import outcomes
+from journeys import outcomes, readings
 from journeys.models import MilestoneReading, Segment
 
 TIMEOUT_SECONDS = 10
@@ -112,7 +112,7 @@ def fetch(url: str) -> bytes:
                     continue
                 if response.status_code != 200:
                     raise FeedError(f"The address answered {response.status_code}, not 200.")
-                limit = outcomes.IMPORT_MAX_BYTES
+                limit = readings.IMPORT_MAX_BYTES
                 length = response.headers.get("Content-Length", "")
                 if length.isdigit() and int(length) > limit:
                     raise FeedError("The file at the address is larger than 1 MB.")
@@ -125,14 +125,14 @@ def fetch(url: str) -> bytes:
         raise FeedError(f"The address redirects more than {MAX_REDIRECTS} times.")
 
 
-def pull(segment: Segment) -> outcomes.Imported | None:
+def pull(segment: Segment) -> readings.Imported | None:
     """Fetch and import one segment's feed, and keep how it went on the segment. Returns
     what was imported, or None when it failed (the reason is kept)."""
     if not segment.milestone_feed_url:
         return None
     try:
         data = fetch(segment.milestone_feed_url)
-        imported = outcomes.readings_import_csv(
+        imported = readings.readings_import_csv(
             segment=segment, data=data, source=MilestoneReading.Source.FEED
         )
     except FeedError as exc:

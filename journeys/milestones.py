@@ -20,7 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from core.access import actor_for, can_edit_segments, can_record_milestone_reading
 from core.cycles import current_cycle
 from core.http import AuthedRequest
-from journeys import outcomes
+from journeys import outcomes, readings
 from journeys.forms import (
     FeedForm,
     MilestoneForm,
@@ -211,7 +211,7 @@ def milestone_reading(request: AuthedRequest, key: str, milestone: str) -> HttpR
         form = ReadingForm(request.POST, prefix="reading")
         if form.is_valid():
             try:
-                replaced = outcomes.reading_record(
+                replaced = readings.reading_record(
                     milestone=found,
                     source=MilestoneReading.Source.CHECK_IN,
                     by=request.user,
@@ -237,13 +237,13 @@ def milestone_upload(request: AuthedRequest, key: str) -> HttpResponse:
     problems: list[str] = []
     if form.is_valid():
         upload = form.cleaned_data["file"]
-        if upload.size > outcomes.IMPORT_MAX_BYTES:
+        if upload.size > readings.IMPORT_MAX_BYTES:
             problems = ["The file is larger than 1 MB: send fewer rows."]
         else:
             try:
-                imported = outcomes.readings_import_csv(
+                imported = readings.readings_import_csv(
                     segment=segment,
-                    data=upload.read(outcomes.IMPORT_MAX_BYTES + 1),
+                    data=upload.read(readings.IMPORT_MAX_BYTES + 1),
                     source=MilestoneReading.Source.CSV,
                     by=request.user,
                 )

@@ -33,13 +33,13 @@ from squads.models import (
     OKR,
     CheckIn,
     Initiative,
-    InitiativeMilestone,
     KeyResult,
     Membership,
     Plan,
     Squad,
     SquadStage,
 )
+from squads.outcomes import initiative_milestones_set, milestones_problem
 
 # ---------------------------------------------------------------------------------------
 # Balance: team, business and customer (the pulse check)
@@ -624,33 +624,6 @@ def _initiative_values(values: InitiativeFields) -> dict:
     for name in ("description", "counter_measure"):
         cleaned[name] = _clean_text(values[name])
     return cleaned
-
-
-def milestones_problem(segment: Segment | None, milestones: Iterable[Milestone]) -> str:
-    """Why an initiative aimed at `segment` cannot serve `milestones`; "" when it can."""
-    if segment is None:
-        return ""
-    others = sorted({m.segment.name for m in milestones if m.segment_id != segment.pk})
-    if others:
-        return (
-            f"Choose milestones of {segment.name}, the initiative's segment, not of "
-            f"{', '.join(others)}; or aim it at all segments."
-        )
-    return ""
-
-
-def initiative_milestones_set(*, initiative: Initiative, milestones: Iterable[Milestone]) -> None:
-    """Make the initiative serve exactly `milestones`: links made and removed one by one, so
-    the review and the plan's stamp hear of each (planning/changes.py). Call it inside the
-    initiative's own save transaction."""
-    wanted = {m.pk for m in milestones}
-    links = list(InitiativeMilestone.objects.filter(initiative=initiative))
-    have = {link.milestone_id for link in links}
-    for link in links:
-        if link.milestone_id not in wanted:
-            link.delete()
-    for milestone_id in sorted(wanted - have):
-        InitiativeMilestone.objects.create(initiative=initiative, milestone_id=milestone_id)
 
 
 def initiative_create(
