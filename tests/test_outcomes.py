@@ -900,3 +900,37 @@ def test_a_stale_milestone_edit_is_refused_and_shows_what_was_saved(client, leo,
     assert 'value="Mine"' in page
     first_value.refresh_from_db()
     assert first_value.name == "Renamed by someone" and first_value.expected_day == 14
+
+
+def test_the_outcome_editor_opens_and_saves_in_place_with_htmx(client, leo, icp):
+    client.force_login(leo)
+    url = reverse("segment_outcome", args=[icp.key])
+    hx = {"HX-Request": "true"}
+    response = client.get(url, headers=hx)
+    page = response.content.decode()
+    assert "<html" not in page and "Save success outcome" in page and 'value="80"' in page
+    version = outcomes.outcome_version(Segment.objects.get(pk=icp.pk))
+    response = client.post(
+        url,
+        {
+            "version": version,
+            f"outcome-{icp.pk}-threshold": "90",
+            f"outcome-{icp.pk}-unit": "%",
+            f"outcome-{icp.pk}-metric": "of seats active",
+            f"outcome-{icp.pk}-within_days": "45",
+        },
+        headers=hx,
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "<html" not in page
+    assert "90% of seats active within 45 days" in page and "owner" not in page
+
+
+def test_the_milestone_editor_offers_only_moments_of_the_segments_journeys(
+    client, leo, icp, kickoff
+):
+    elsewhere = f.stage("other-journey", "trial", name="Trial")
+    Moment.objects.create(stage=elsewhere, when="Day 2", tomorrow="Not for this segment")
+    client.force_login(leo)
+    page = client.get(page_url(icp)).content.decode()
+    assert "A kickoff call" in page and "Not for this segment" not in page
