@@ -11,8 +11,8 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.http import Http404, HttpRequest, RawPostDataException
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import NinjaAPI, Query, Router, Schema, Status
@@ -28,7 +28,8 @@ from core.limits import WRITE_METHODS, over_write_limit
 from core.models import Cycle
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
-from journeys.models import Journey, Segment, Stage
+from journeys import outcomes, readings
+from journeys.models import Journey, Milestone, MilestoneReading, Segment, Stage
 from planning import services as review_services
 from planning.findings_services import finding_resolve
 from planning.models import Finding
@@ -660,9 +661,132 @@ def finding_state(request, pk: int, payload: schemas.FindingAction):
     return Status(200, _finding(pk))
 
 
+# ---------------------------------------------------------------------------------------
+# Segments' milestone maps and their readings
+# ---------------------------------------------------------------------------------------
+
+segments = Router(tags=["segments"])
+
+
+def _segment_for_readings(request, key: str) -> Segment:
+    segment = Segment.objects.filter(key=key).first()
+    if segment is None:
+        raise Http404(f"No segment has the key {key!r}.")
+    _require(
+        access.can_record_milestone_reading(_actor(request), segment),
+        "Only leadership, operations and the segment's success owner record its readings.",
+    )
+    return segment
+
+
+def _imported(result: readings.Imported):
+    return Status(201, {"created": result.created, "replaced": result.replaced})
+
+
+def _readings_refused(exc: DjangoValidationError) -> DjangoValidationError:
+    return DjangoValidationError({"readings": exc.messages})
+
+
+@segments.get(
+    "/{key}/milestones",
+    response=schemas.SegmentMilestonesOut,
+    summary="A segment's success outcome and milestones, each with its latest reading",
+)
+def segment_milestones(request, key: str):
+    segment = get_object_or_404(Segment.objects.select_related("success_owner__profile"), key=key)
+    latest = MilestoneReading.objects.filter(milestone=OuterRef("pk")).order_by(
+        "-measured_on", "-id"
+    )
+    milestones = (
+        Milestone.objects.filter(segment=segment)
+        .select_related("moment__stage__journey")
+        .annotate(latest_id=Subquery(latest.values("pk")[:1]))
+        .order_by("position", "expected_day", "id")
+    )
+    milestones = list(milestones[:500])
+    readings = MilestoneReading.objects.in_bulk([m.latest_id for m in milestones if m.latest_id])
+    return {
+        "segment": segment.key,
+        "name": segment.name,
+        "outcome": outcomes.outcome_sentence(segment),
+        "milestones": [
+            {
+                "key": m.key,
+                "name": m.name,
+                "description": m.description,
+                "position": m.position,
+                "expected_day": m.expected_day,
+                "success": m.success,
+                "moment": m.moment.ref if m.moment is not None else None,
+                "latest_reading": readings.get(m.latest_id),
+            }
+            for m in milestones
+        ],
+    }
+
+
+@segments.post(
+    "/{key}/milestones/readings",
+    response={201: schemas.ReadingsImported, 400: schemas.Error, 403: schemas.Error},
+    summary="Record readings (leadership, operations, the segment's success owner)",
+    description="A JSON list of readings, all or nothing: any problem answers 400 listing "
+    'each one ("Item 2: ...") under `errors.readings`, and nothing is written. A reading for '
+    "a milestone and day already recorded replaces it. At most 5,000 readings.",
+)
+def milestone_readings_create(request, key: str, payload: list[schemas.MilestoneReadingIn]):
+    segment = _segment_for_readings(request, key)
+    records = [(f"Item {n}", item.dict()) for n, item in enumerate(payload, start=1)]
+    try:
+        result = readings.readings_import(
+            segment=segment,
+            records=records,
+            source=MilestoneReading.Source.API,
+            by=request.user,
+        )
+    except DjangoValidationError as exc:
+        raise _readings_refused(exc) from None
+    return _imported(result)
+
+
+@segments.post(
+    "/{key}/milestones/readings.csv",
+    response={201: schemas.ReadingsImported, 400: schemas.Error, 403: schemas.Error},
+    summary="Record readings from a CSV body (text/csv), as the upload on the page does",
+    description="The body is a CSV with the header "
+    "`milestone,measured_on,actual_days,completion_rate,customers,note`, at most 1 MB and "
+    '5,000 rows, all or nothing: any problem answers 400 listing each one ("Row 3: ...").',
+    openapi_extra={
+        "requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}, "required": True}
+    },
+)
+def milestone_readings_csv_create(request, key: str):
+    segment = _segment_for_readings(request, key)
+    if request.content_type not in ("text/csv", "text/plain"):
+        raise DjangoValidationError(
+            {"readings": ["Send the CSV itself as the body, with Content-Type: text/csv."]}
+        )
+    try:
+        body = request.body
+    except RawPostDataException:
+        raise DjangoValidationError({"readings": ["The body cannot be read as CSV."]}) from None
+    if len(body) > readings.IMPORT_MAX_BYTES:
+        raise DjangoValidationError({"readings": ["The body is larger than 1 MB."]})
+    try:
+        result = readings.readings_import_csv(
+            segment=segment,
+            data=body,
+            source=MilestoneReading.Source.API,
+            by=request.user,
+        )
+    except DjangoValidationError as exc:
+        raise _readings_refused(exc) from None
+    return _imported(result)
+
+
 api.add_router("/cycles", cycles)
 api.add_router("/journeys", journeys)
 api.add_router("/squads", squads)
 api.add_router("/initiatives", initiatives)
 api.add_router("/dependencies", dependencies)
 api.add_router("/findings", findings)
+api.add_router("/segments", segments)

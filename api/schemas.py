@@ -355,3 +355,50 @@ class FindingOut(Schema):
 class FindingAction(Input):
     action: Literal["acknowledge", "resolve", "dismiss", "reopen"]
     reason: str = Field("", max_length=2_000)
+
+
+# Segments' milestone maps (docs/outcomes.md)
+
+
+class MilestoneReadingOut(Schema):
+    measured_on: dt.date
+    actual_days: Decimal | None
+    completion_rate: Decimal | None
+    customers: int | None
+    note: str
+    source: str
+
+
+class MilestoneOut(Schema):
+    key: str
+    name: str
+    description: str
+    position: int
+    expected_day: int
+    success: bool
+    moment: str | None = Field(None, description='Its journey moment, "JOURNEY/STAGE/MOMENT".')
+    latest_reading: MilestoneReadingOut | None = None
+
+
+class SegmentMilestonesOut(Schema):
+    segment: str
+    name: str
+    outcome: str = Field(description='The success outcome in one sentence; "" when none.')
+    milestones: list[MilestoneOut]
+
+
+class MilestoneReadingIn(Schema):
+    """One reading; the values are checked as the check-in form checks them, and every
+    problem is answered with 400 naming the item ("Item 2: ...")."""
+
+    milestone: str = Field(description="The key of one of the segment's milestones.")
+    measured_on: str | None = Field(None, description="YYYY-MM-DD; default today.")
+    actual_days: Decimal | str | None = None
+    completion_rate: Decimal | str | None = Field(None, description="Percent, 0 to 100.")
+    customers: int | str | None = None
+    note: str = ""
+
+
+class ReadingsImported(Schema):
+    created: int
+    replaced: int

@@ -10,6 +10,8 @@ person's role and on their relation to the object:
   through the season, and manages people: invites them, deactivates and reactivates them,
   sets their function and groups;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
+- leadership, operations and a segment's success owner record the readings of the
+  segment's time-to-value milestones;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
 - the squad's DRI, as a member, also manages membership and the OKR (the company goals its
@@ -326,6 +328,14 @@ def can_edit_segments(actor: Actor) -> bool:
     """Create, rename, describe and delete customer segments: leadership, as the journeys
     that name them."""
     return can_edit_journeys(actor)
+
+
+def can_record_milestone_reading(actor: Actor, segment) -> bool:
+    """Record how a segment's customers are doing at its milestones (a check-in, a CSV
+    upload, the API): leadership, operations, the segment's success owner, administrators."""
+    if actor.is_leadership or actor.is_operations:
+        return True
+    return segment.success_owner_id is not None and segment.success_owner_id == actor.user.pk
 
 
 def can_run_review(actor: Actor) -> bool:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import F
 
 from core.keys import KEY_MAX_LENGTH, key_validator
+from core.people import display_name
 from core.validators import validate_visible
-from journeys.models import EMOTION_CHOICES, Segment, parse_offset
+from journeys.models import EMOTION_CHOICES, Moment, Segment, parse_offset
 from journeys.services import WHEN_HELP, when_error
 
 
@@ -104,3 +106,149 @@ class SegmentForm(forms.Form):
 class NewSegmentForm(SegmentForm):
     key = _key_field("segment")
     field_order = ["name", "key", "description", "priority"]
+
+
+# Success outcomes and milestone maps (journeys/outcomes.py decides; these read the input).
+
+
+class _PersonField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return display_name(obj)
+
+
+class OutcomeForm(forms.Form):
+    threshold = forms.DecimalField(
+        label="Threshold",
+        required=False,
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        help_text="e.g. 80",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    unit = forms.CharField(label="Unit", required=False, max_length=20, help_text='e.g. "%"')
+    metric = forms.CharField(
+        label="Metric", required=False, max_length=200, help_text='e.g. "of seats active"'
+    )
+    within_days = forms.IntegerField(
+        label="Within (days)",
+        required=False,
+        min_value=1,
+        max_value=3650,
+        help_text="Days from the customer's start, 1 to 3650.",
+    )
+    owner = _PersonField(
+        label="Owner",
+        required=False,
+        queryset=get_user_model().objects.none(),
+        empty_label="Nobody yet",
+        help_text="Who answers for this outcome; they may record the milestones' readings.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = (
+            get_user_model()
+            .objects.filter(is_active=True)
+            .select_related("profile")
+            .order_by("profile__display_name", "username")
+        )
+
+
+class MilestoneForm(forms.Form):
+    name = forms.CharField(label="Milestone", max_length=200, validators=[validate_visible])
+    expected_day = forms.IntegerField(
+        label="Expected by day",
+        min_value=0,
+        max_value=3650,
+        help_text="Days from the customer's start by which they should reach it.",
+    )
+    description = _text("Description", "What the customer has done or has when they reach it.")
+    description.required = False
+    moment = forms.ModelChoiceField(
+        label="Journey moment",
+        required=False,
+        queryset=Moment.objects.none(),
+        empty_label="No particular moment",
+        help_text="The moment of the segment's journeys where it happens.",
+    )
+    success = forms.BooleanField(
+        label="This is the success milestone",
+        required=False,
+        help_text="Where the segment's success outcome is reached. Only one milestone is: "
+        "marking this one unmarks the other.",
+    )
+
+    def __init__(self, *args, moments=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["moment"]
+        field.queryset = moments if moments is not None else Moment.objects.none()
+        field.label_from_instance = lambda m: (
+            f"{m.stage.journey.name} · {m.stage.name} · {m.when}: {m.tomorrow[:60]}"
+        )
+
+
+class NewMilestoneForm(MilestoneForm):
+    key = _key_field("milestone")
+    field_order = ["name", "key", "expected_day", "description", "moment", "success"]
+
+
+class ReadingForm(forms.Form):
+    measured_on = forms.DateField(
+        label="Measured on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Default today. A reading already recorded for this day is replaced by this one.",
+    )
+    actual_days = forms.DecimalField(
+        label="Actual days",
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=1,
+        help_text="Days customers actually took to reach it (median).",
+        widget=forms.NumberInput(attrs={"step": "0.1"}),
+    )
+    completion_rate = forms.DecimalField(
+        label="Completion rate (%)",
+        required=False,
+        min_value=0,
+        max_value=100,
+        max_digits=5,
+        decimal_places=2,
+        help_text="Percent of customers who reached it by the expected day.",
+        widget=forms.NumberInput(attrs={"step": "any"}),
+    )
+    customers = forms.IntegerField(
+        label="Customers", required=False, min_value=0, help_text="How many were measured."
+    )
+    note = _text("Note", required=False, rows=2)
+
+    def clean(self):
+        data = super().clean()
+        if (
+            not self.errors
+            and data.get("actual_days") is None
+            and data.get("completion_rate") is None
+        ):
+            raise forms.ValidationError("Give the actual days, the completion rate, or both.")
+        return data
+
+
+class ReadingsUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Readings CSV",
+        help_text="Columns milestone,measured_on,actual_days,completion_rate,customers,note "
+        "(the header row first; milestone is a milestone's key). At most 1 MB and 5,000 rows. "
+        "A reading for a milestone and day already recorded is replaced.",
+    )
+
+
+class FeedForm(forms.Form):
+    url = forms.CharField(
+        label="Feed address",
+        required=False,
+        max_length=500,
+        help_text="A CSV address (http or https) with the same columns as an upload, pulled "
+        "on a schedule. Leave blank to stop pulling.",
+    )

@@ -74,6 +74,16 @@ class Segment(models.Model):
     )
     # A CSV address the milestone readings are pulled from on a schedule (optional).
     milestone_feed_url = models.URLField(max_length=500, blank=True)
+    # How the last scheduled pull of that address went (journeys.milestone_feed).
+    milestone_feed_pulled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the feed was last pulled, or tried."
+    )
+    milestone_feed_rows = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Readings the last successful pull imported."
+    )
+    milestone_feed_error = models.TextField(
+        blank=True, help_text="Why the last pull failed; blank if not."
+    )
 
     class Meta:
         ordering = ["id"]
@@ -92,7 +102,9 @@ class Segment(models.Model):
 def _segments_by_priority() -> Prefetch:
     return Prefetch(
         "segments",
-        queryset=Segment.objects.order_by(F("priority").asc(nulls_last=True), "name", "id"),
+        queryset=Segment.objects.select_related("success_owner__profile").order_by(
+            F("priority").asc(nulls_last=True), "name", "id"
+        ),
     )
 
 

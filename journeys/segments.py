@@ -19,8 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core.access import actor_for, can_edit_segments
 from core.http import AuthedRequest
-from journeys import services
-from journeys.forms import NewSegmentForm, SegmentForm
+from journeys import outcomes, services
+from journeys.forms import NewSegmentForm, OutcomeForm, SegmentForm
 from journeys.models import Journey, Segment
 
 READ_ONLY = "Only leadership can change the customer segments."
@@ -30,12 +30,17 @@ TEMPLATE = "journeys/segments.html"
 def _segments() -> list[Segment]:
     """Every segment, the ones that matter most first, with what uses them: two queries."""
     segments = list(
-        Segment.objects.annotate(initiative_count=Count("initiatives", distinct=True))
+        Segment.objects.annotate(
+            initiative_count=Count("initiatives", distinct=True),
+            milestone_count=Count("milestones", distinct=True),
+        )
+        .select_related("success_owner__profile")
         .prefetch_related(Prefetch("journeys", queryset=Journey.objects.order_by("name")))
         .order_by(F("priority").asc(nulls_last=True), "name", "id")
     )
     for segment in segments:
         segment.version = services.segment_version(segment)
+        segment.outcome = outcomes.outcome_sentence(segment)
     return segments
 
 
@@ -146,3 +151,53 @@ def segment_delete(request: AuthedRequest, key: str) -> HttpResponse:
         return redirect(_list_url(segment))
     messages.success(request, f"The segment {segment.name} is deleted.")
     return redirect(_list_url())
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def segment_outcome(request: AuthedRequest, key: str) -> HttpResponse:
+    """A segment's success outcome in edit mode (GET), or saved (POST)."""
+    segment = _segment_rw(request, key)
+    saved = None
+    prefix = f"outcome-{segment.pk}"
+    if request.method == "POST":
+        version = request.POST.get("version", "")
+        form = OutcomeForm(request.POST, prefix=prefix)
+        if form.is_valid():
+            try:
+                outcomes.segment_outcome_set(segment=segment, version=version, **form.cleaned_data)
+            except ValidationError as exc:
+                form.add_error(None, exc)
+                if getattr(exc, "code", None) == outcomes.STALE:
+                    saved = Segment.objects.filter(pk=segment.pk).first()
+                    if saved is not None:
+                        version = outcomes.outcome_version(saved)
+                        saved.outcome = outcomes.outcome_sentence(saved) or "No success outcome"
+            else:
+                if not request.htmx:
+                    messages.success(request, f"The success outcome of {segment.name} is saved.")
+                    return redirect(_list_url(segment))
+                return _row(request, segment.key)
+    else:
+        version = outcomes.outcome_version(segment)
+        form = OutcomeForm(
+            prefix=prefix,
+            initial={
+                "metric": segment.success_metric,
+                "threshold": outcomes.plain_decimal(segment.success_threshold),
+                "unit": segment.success_unit,
+                "within_days": segment.success_within_days,
+                "owner": segment.success_owner_id,
+            },
+        )
+    state = {
+        "outcome_editing": segment.pk,
+        "outcome_form": form,
+        "outcome_version": version,
+        "outcome_saved": saved,
+    }
+    status = 400 if form.errors else 200
+    if request.htmx:
+        context = _context(request, **state)
+        context["segment"] = _one(context["segments"], segment.key)
+        return render(request, f"{TEMPLATE}#segment", context, status=status)
+    return render(request, TEMPLATE, _context(request, **state), status=status)

@@ -417,13 +417,18 @@ def segment_update(
 
 
 def segment_uses(segment: Segment) -> list[str]:
-    """Why a segment cannot be deleted: the initiatives and journeys that name it."""
+    """Why a segment cannot be deleted: the initiatives and journeys that name it, and the
+    milestones (and their readings) of its map."""
     # Initiatives are the squads app's, a layer above: reached through their relation.
     reasons = []
     initiatives = segment.initiatives.count()
     if initiatives:
         noun = "initiative names" if initiatives == 1 else "initiatives name"
         reasons.append(f"{initiatives} {noun} it as their customer segment")
+    milestones = segment.milestones.count()
+    if milestones:
+        noun = "milestone" if milestones == 1 else "milestones"
+        reasons.append(f"its time-to-value map has {milestones} {noun}")
     journeys = list(segment.journeys.order_by("name").values_list("name", flat=True)[:4])
     if journeys:
         named = ", ".join(journeys[:3]) + (" and others" if len(journeys) > 3 else "")

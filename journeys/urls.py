@@ -1,6 +1,6 @@
 from django.urls import path
 
-from journeys import views
+from journeys import milestones, views
 from planning import removal_views
 from squads import coverage
 
@@ -34,5 +34,34 @@ urlpatterns = [
         "<str:key>/stages/<str:stage_key>/moments/<int:pk>/delete/",
         views.moment_delete,
         name="moment_delete",
+    ),
+]
+
+# A segment's milestone map, under the segment's address (/segments/<key>/milestones/) and
+# in this namespace: throughline/urls.py mounts these beside the journeys' addresses.
+segment_urlpatterns = [
+    path("<str:key>/milestones/", milestones.milestone_map, name="milestones"),
+    path("<str:key>/milestones/new/", milestones.milestone_new, name="milestone_new"),
+    path("<str:key>/milestones/upload/", milestones.milestone_upload, name="milestone_upload"),
+    path("<str:key>/milestones/feed/", milestones.milestone_feed, name="milestone_feed"),
+    path(
+        "<str:key>/milestones/<str:milestone>/edit/",
+        milestones.milestone_edit,
+        name="milestone_edit",
+    ),
+    path(
+        "<str:key>/milestones/<str:milestone>/move/",
+        milestones.milestone_move,
+        name="milestone_move",
+    ),
+    path(
+        "<str:key>/milestones/<str:milestone>/remove/",
+        milestones.milestone_remove,
+        name="milestone_remove",
+    ),
+    path(
+        "<str:key>/milestones/<str:milestone>/reading/",
+        milestones.milestone_reading,
+        name="milestone_reading",
     ),
 ]

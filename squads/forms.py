@@ -14,7 +14,7 @@ from core.keys import KEY_HELP, KEY_MAX_LENGTH, KEY_RESERVED, RESERVED_KEYS, key
 from core.models import Capacity, Cycle, Profile
 from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
-from journeys.models import Journey, Segment, Stage
+from journeys.models import Journey, Milestone, Segment, Stage
 from squads import services
 from squads.models import (
     IMPACT_MAX,
@@ -709,6 +709,15 @@ class InitiativeForm(FormWithErrors):
         help_text="When the work leans to one side: what you will watch on the others.",
     )
 
+    milestones = forms.ModelMultipleChoiceField(
+        label="Serves milestones",
+        queryset=Milestone.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 6}),
+        help_text="The steps of the segment's time-to-value map this work helps customers "
+        "reach. Hold Ctrl (or ⌘) to choose several.",
+    )
+
     # What an editor of an initiative shows: the model's co-written fields.
     VALUE_FIELDS = tuple(name.removesuffix("_id") for name in Initiative.VERSIONED)
 
@@ -744,6 +753,27 @@ class InitiativeForm(FormWithErrors):
             > 1
         )
         self.fields["segment"].queryset = Segment.objects.order_by("priority", "name")
+        self._milestone_choices(instance)
+
+    def _milestone_choices(self, instance: Initiative | None) -> None:
+        """The milestones of the initiative's segment (and those it serves already); all
+        segments' milestones, grouped by segment, when it has none."""
+        field = self.fields["milestones"]
+        field.queryset = Milestone.objects.select_related("segment")
+        chosen: list[int] = []
+        if instance is not None:
+            chosen = list(instance.milestone_links.values_list("milestone_id", flat=True))
+            self.initial.setdefault("milestones", chosen)
+        shown = field.queryset.order_by(
+            F("segment__priority").asc(nulls_last=True), "segment__name", "segment_id", "position"
+        )
+        if instance is not None and instance.segment_id is not None:
+            shown = shown.filter(Q(segment_id=instance.segment_id) | Q(pk__in=chosen))
+        groups: dict[str, list[tuple[int, str]]] = {}
+        for milestone in shown[:500]:
+            label = f"Day {milestone.expected_day}: {milestone.name}"
+            groups.setdefault(milestone.segment.name, []).append((milestone.pk, label))
+        field.choices = list(groups.items())
 
     def impact_fields(self):
         return [self["impact_team"], self["impact_business"], self["impact_customer"]]
@@ -765,3 +795,6 @@ class InitiativeForm(FormWithErrors):
     def values(self) -> services.InitiativeFields:
         data = self.cleaned_data
         return {name: data[name] for name in self.VALUE_FIELDS}  # type: ignore[return-value]
+
+    def chosen_milestones(self) -> list[Milestone]:
+        return list(self.cleaned_data.get("milestones") or [])

@@ -25,7 +25,7 @@ from core.models import Cycle
 from core.people import display_name
 from core.removal import Gone
 from core.validators import date_problem, has_surrogate, is_blank
-from journeys.models import Segment, Stage
+from journeys.models import Milestone, Segment, Stage
 from journeys.services import key_from_name
 from squads import cowriting
 from squads.models import (
@@ -42,6 +42,7 @@ from squads.models import (
     Squad,
     SquadStage,
 )
+from squads.outcomes import initiative_milestones_set, milestones_problem
 
 # ---------------------------------------------------------------------------------------
 # Balance: team, business and customer (the pulse check)
@@ -668,18 +669,32 @@ def _initiative_values(values: InitiativeFields) -> dict:
 
 
 def initiative_create(
-    *, squad: Squad, key: str, values: InitiativeFields, by: AbstractBaseUser
+    *,
+    squad: Squad,
+    key: str,
+    values: InitiativeFields,
+    by: AbstractBaseUser,
+    milestones: Iterable[Milestone] | None = None,
 ) -> Initiative:
+    """A new initiative; with `milestones`, the milestones it serves, in the same
+    transaction."""
     key = key.strip()
+    milestones = list(milestones or [])
     errors = initiative_problems(values)
     if problem := key_problem(key):
         errors["key"] = problem
     elif Initiative.objects.filter(squad=squad, key=key).exists():
         errors["key"] = "Another initiative of this squad uses this key."
+    if problem := milestones_problem(values["segment"], milestones):
+        errors["milestones"] = problem
     _raise(errors)
     try:
         with transaction.atomic():
-            return Initiative.objects.create(squad=squad, key=key, **_initiative_values(values))
+            initiative = Initiative.objects.create(
+                squad=squad, key=key, **_initiative_values(values)
+            )
+            initiative_milestones_set(initiative=initiative, milestones=milestones)
+            return initiative
     except IntegrityError as exc:
         raise ValidationError({"key": "Another initiative of this squad uses this key."}) from exc
 
@@ -691,21 +706,32 @@ def initiative_update(
     by: AbstractBaseUser,
     version: int | None = None,
     reason: str = "",
+    milestones: Iterable[Milestone] | None = None,
 ) -> Initiative:
     """Change an initiative; its key stays what it was created with.
 
-    With `version`, only if nobody saved it since that version (else versioning.Conflict).
+    With `version`, only if nobody saved it since that version (else versioning.Conflict,
+    and nothing is written, the milestones neither). With `milestones`, the milestones it
+    serves, in the same transaction; None leaves them as they are.
     """
-    _raise(initiative_problems(values))
+    errors = initiative_problems(values)
+    if milestones is not None:
+        milestones = list(milestones)
+        if problem := milestones_problem(values["segment"], milestones):
+            errors["milestones"] = problem
+    _raise(errors)
     cleaned = _initiative_values(values)
-    versioning.save_versioned(
-        initiative,
-        values=cleaned,
-        expected=version,
-        by=by,
-        squad_ids=[initiative.squad_id],
-        reason=reason,
-    )
+    with transaction.atomic():
+        versioning.save_versioned(
+            initiative,
+            values=cleaned,
+            expected=version,
+            by=by,
+            squad_ids=[initiative.squad_id],
+            reason=reason,
+        )
+        if milestones is not None:
+            initiative_milestones_set(initiative=initiative, milestones=milestones)
     for name, value in cleaned.items():
         setattr(initiative, name, value)
     return initiative

@@ -39,6 +39,7 @@ from squads.forms import (
     plain_number,
 )
 from squads.models import OKR, CheckIn, Goal, Initiative, KeyResult, Membership, Squad
+from squads.outcomes import served_segments
 
 if TYPE_CHECKING:
     pass
@@ -377,6 +378,7 @@ def _detail_context(
             "new_kr_form": new_kr_form,
             **stages_context(request, squad, stages_form),
             "has_goals": Goal.objects.exists(),
+            "served_segments": served_segments(squad),
             "initiative_count": initiative_stats.count(),
             "open_needs": needs.exclude(status__in=["done", "declined"]).count(),
             "can_remove_squad": access.can_remove_squad(access.actor_for(request)),

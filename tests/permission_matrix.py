@@ -132,6 +132,12 @@ class World:
             expires_at=now + dt.timedelta(days=7),
         )
         self.segment = Segment.objects.order_by("pk").first()
+        # A milestone on that segment's map, for its routes.
+        from journeys.models import Milestone
+
+        self.milestone = Milestone.objects.create(
+            segment=self.segment, key="matrix-milestone", name="Matrix", expected_day=7
+        )
 
         # The member's comment on First 90 Days' plan, and an initiative of that squad its DRI
         # removed (so whoever may restore it can): for removing a comment and restoring.
@@ -233,6 +239,10 @@ class World:
             pool = {"pk": self.invitation.pk}
         if route.startswith("segment_"):
             pool = {"key": self.segment.key}
+        if route.startswith("journeys:milestone") or route.startswith("api:milestone"):
+            pool = {"key": self.segment.key, "milestone": self.milestone.key}
+        if route == "api:segment_milestones":
+            pool = {"key": self.segment.key}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:
@@ -277,6 +287,7 @@ JSON_BODIES = {
     },
     "api:dependency_answer": {"action": "accept"},
     "api:finding_state": {"action": "acknowledge"},
+    "api:milestone_readings_create": [{"milestone": "matrix-milestone", "actual_days": 5}],
 }
 FORM_BODIES = {
     "cycle_select": {"cycle": "fy2027"},

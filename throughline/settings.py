@@ -306,7 +306,16 @@ REVIEW_PAUSE_SECONDS = env_int("REVIEW_PAUSE_SECONDS", 0)
 REMOVAL_KEEP_DAYS = env_int("REMOVAL_KEEP_DAYS", 14)
 if REMOVAL_KEEP_DAYS < 7:
     raise ImproperlyConfigured("REMOVAL_KEEP_DAYS must be at least 7 (days): undo lasts a week")
+# Segments' milestone feeds (journeys/milestone_feed.py): pulled every this many seconds;
+# an address inside a private network is refused unless MILESTONE_FEED_ALLOW_PRIVATE is on.
+MILESTONE_FEED_INTERVAL_SECONDS = env_int("MILESTONE_FEED_INTERVAL_SECONDS", 60 * 60)
+MILESTONE_FEED_ALLOW_PRIVATE = env_bool("MILESTONE_FEED_ALLOW_PRIVATE", False)
 CELERY_BEAT_SCHEDULE = {
+    "pull-milestone-feeds": {
+        "task": "journeys.tasks.pull_milestone_feeds",
+        "schedule": MILESTONE_FEED_INTERVAL_SECONDS,
+        "options": {"expires": MILESTONE_FEED_INTERVAL_SECONDS},
+    },
     "review-open-cycles": {
         "task": "planning.tasks.review_open_cycles",
         "schedule": REVIEW_INTERVAL_SECONDS,

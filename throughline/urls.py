@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from journeys import segments
+from journeys import urls as journeys_urls
 from planning import (
     account,
     feeds,
@@ -38,7 +39,19 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("journeys/", include("journeys.urls")),
+    # The journeys namespace: the journeys' addresses and each segment's milestone map.
+    path(
+        "",
+        include(
+            (
+                [
+                    path("journeys/", include(journeys_urls.urlpatterns)),
+                    path("segments/", include(journeys_urls.segment_urlpatterns)),
+                ],
+                "journeys",
+            )
+        ),
+    ),
     path("squads/", include("squads.urls")),
     path("goals/", include((goal_urlpatterns, "goals"))),
     path("board/", include("dependencies.urls")),
@@ -89,6 +102,7 @@ urlpatterns = [
     path("functions/capacity/", function_views.capacity_set, name="capacity_set"),
     path("segments/", segments.segment_list, name="segments"),
     path("segments/<str:key>/edit/", segments.segment_edit, name="segment_edit"),
+    path("segments/<str:key>/outcome/", segments.segment_outcome, name="segment_outcome"),
     path("segments/<str:key>/delete/", segments.segment_delete, name="segment_delete"),
     # What people removed and may restore (planning/removal_views.py).
     path("removed/", removal_views.removed, name="removed"),

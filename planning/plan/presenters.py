@@ -19,7 +19,7 @@ from core.http import AuthedRequest
 from core.people import display_name
 from core.removal import gone_or_404
 from dependencies.models import Dependency
-from journeys.models import Moment, Stage
+from journeys.models import Milestone, Moment, Stage
 from planning import similar_work
 from planning.models import OverlapVerdict
 from planning.overlap_verdicts import VerdictFacts, standing_pairs, text_of
@@ -32,6 +32,7 @@ from squads.forms import (
     plain_number,
 )
 from squads.models import OKR, Comment, Goal, Initiative, Plan, Squad
+from squads.outcomes import served_segments
 from squads.views import served_goals
 
 SECTIONS = {
@@ -225,6 +226,14 @@ def initiatives_of(squad: Squad) -> list[Initiative]:
     return list(
         Initiative.objects.filter(squad=squad)
         .select_related("stage__journey", "segment")
+        .prefetch_related(
+            Prefetch(
+                "milestones",
+                queryset=Milestone.objects.select_related("segment").order_by(
+                    "expected_day", "position", "id"
+                ),
+            )
+        )
         .order_by("function", "starts", "id")
     )
 
@@ -409,6 +418,7 @@ def plan_context(
         "has_goals": Goal.objects.exists(),
         "not_doing_form": not_doing_form,
         "stages": journey_moments(squad),
+        "served_segments": served_segments(squad),
         "add_dependency_url": dependency_create_link(squad),
         "can_add_dependency": access.can_create_dependency(actor, squad),
         "nav": "squads",

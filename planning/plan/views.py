@@ -311,7 +311,11 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
         if form.is_valid():
             try:
                 initiative = services.initiative_create(
-                    squad=squad, key=form.cleaned_data["key"], values=form.values(), by=request.user
+                    squad=squad,
+                    key=form.cleaned_data["key"],
+                    values=form.values(),
+                    by=request.user,
+                    milestones=form.chosen_milestones(),
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -350,6 +354,8 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
                 data = conflicts.draft_data(data, data.get("draft"), InitiativeForm.VALUE_FIELDS)
             except conflicts.UnreadableDraft:
                 return HttpResponseBadRequest(conflicts.UNREADABLE_DRAFT)
+            # The milestones chosen, all of them (the draft holds one value per field).
+            data["milestones"] = request.POST.getlist("milestones")
         form = InitiativeForm(data, squad=squad, instance=initiative, functions=functions)
         form.base_version = versioning.posted_version(request.POST)
         if form.is_valid():
@@ -361,15 +367,16 @@ def initiative_edit(request: AuthedRequest, key: str, ikey: str) -> HttpResponse
                     by=request.user,
                     version=versioning.posted_version(request.POST),
                     reason=versioning.save_reason(data),
+                    milestones=form.chosen_milestones(),
                 )
             except versioning.Conflict as stale:
                 conflict = _initiative_conflict(stale, form, data)
                 initiative = stale.current
+                # The milestones chosen were not saved either: the editor keeps them.
+                initial = _initiative_initial(conflict.merge.values)
+                initial["milestones"] = [m.pk for m in form.chosen_milestones()]
                 form = InitiativeForm(
-                    squad=squad,
-                    instance=initiative,
-                    functions=functions,
-                    initial=_initiative_initial(conflict.merge.values),
+                    squad=squad, instance=initiative, functions=functions, initial=initial
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -434,6 +441,8 @@ def similar_work(request: AuthedRequest, key: str) -> HttpResponse:
     form = InitiativeForm(squad=squad, instance=initiative, functions=known_functions())
     names = InitiativeForm.VALUE_FIELDS if initiative else ("key", *InitiativeForm.VALUE_FIELDS)
     form.initial.update({name: request.POST[name] for name in names if name in request.POST})
+    if "milestones" in request.POST:
+        form.initial["milestones"] = request.POST.getlist("milestones")
     if initiative is None:
         page = plan_context(request, squad, new_initiative_form=form)
     else:

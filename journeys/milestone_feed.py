@@ -1,0 +1,151 @@
+"""The scheduled pull of a segment's milestone readings from a CSV address.
+
+Leadership gives a segment a `milestone_feed_url`; a Celery task (journeys.tasks) fetches it
+on a schedule and imports it through the same code as an upload (source "feed"), keeping
+how it went on the segment so the milestone page says "Last pulled …" or the error.
+
+The address is fetched by the server, so it must not become a way into the network the
+server sits in: only http and https, and no host that resolves to a private, loopback,
+link-local, reserved or otherwise non-public address (unless MILESTONE_FEED_ALLOW_PRIVATE is
+on, for a feed inside the company's own network). Redirects are followed by hand, a few at
+most, each checked the same way; a body over the import's size cap is refused unread; the
+whole fetch has a 10 second timeout per connection and read.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from journeys import outcomes, readings
+from journeys.models import MilestoneReading, Segment
+
+TIMEOUT_SECONDS = 10
+MAX_REDIRECTS = 3
+
+
+class FeedError(Exception):
+    """Why a pull failed, in a sentence for the milestone page."""
+
+
+def _allow_private() -> bool:
+    return bool(getattr(settings, "MILESTONE_FEED_ALLOW_PRIVATE", False))
+
+
+def _public(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_multicast
+        or ip.is_unspecified
+    )
+
+
+def address_problem(url: str, *, resolve: bool = True) -> str:
+    """Why the server may not fetch `url`; "" when it may. With `resolve`, the host's
+    addresses are looked up and each must be public (unless private ones are allowed)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return "The address cannot be read: write it like https://example.com/readings.csv."
+    if parts.scheme not in ("http", "https"):
+        return "The address must start with http:// or https://."
+    if not parts.hostname:
+        return "The address has no host: write it like https://example.com/readings.csv."
+    if parts.username or parts.password:
+        return "Leave the user name and password out of the address."
+    if not resolve or _allow_private():
+        return ""
+    try:
+        default_port = 443 if parts.scheme == "https" else 80
+        infos = socket.getaddrinfo(parts.hostname, port or default_port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return f"The host {parts.hostname} cannot be found."
+    if not infos or not all(_public(info[4][0]) for info in infos):
+        return (
+            f"The host {parts.hostname} is a private or local address; the server only pulls "
+            "from public addresses."
+        )
+    return ""
+
+
+def fetch(url: str) -> bytes:
+    """The body at `url`, checked hop by hop; FeedError with the reason otherwise."""
+    with requests.Session() as session:
+        session.trust_env = False  # no proxy from the environment between us and the check
+        for _hop in range(MAX_REDIRECTS + 1):
+            if problem := address_problem(url):
+                raise FeedError(problem)
+            try:
+                response = session.get(
+                    url,
+                    timeout=TIMEOUT_SECONDS,
+                    allow_redirects=False,
+                    stream=True,
+                    headers={"Accept": "text/csv, text/plain;q=0.9, */*;q=0.1"},
+                )
+            except requests.Timeout:
+                raise FeedError(
+                    f"The address did not answer within {TIMEOUT_SECONDS} seconds."
+                ) from None
+            except requests.RequestException as exc:
+                raise FeedError(
+                    f"The address could not be reached ({type(exc).__name__})."
+                ) from None
+            with response:
+                if response.is_redirect:
+                    location = response.headers.get("Location", "")
+                    if not location:
+                        raise FeedError("The address redirects without saying where to.")
+                    url = urljoin(url, location)
+                    continue
+                if response.status_code != 200:
+                    raise FeedError(f"The address answered {response.status_code}, not 200.")
+                limit = readings.IMPORT_MAX_BYTES
+                length = response.headers.get("Content-Length", "")
+                if length.isdigit() and int(length) > limit:
+                    raise FeedError("The file at the address is larger than 1 MB.")
+                body = b""
+                for chunk in response.iter_content(64 * 1024):
+                    body += chunk
+                    if len(body) > limit:
+                        raise FeedError("The file at the address is larger than 1 MB.")
+                return body
+        raise FeedError(f"The address redirects more than {MAX_REDIRECTS} times.")
+
+
+def pull(segment: Segment) -> readings.Imported | None:
+    """Fetch and import one segment's feed, and keep how it went on the segment. Returns
+    what was imported, or None when it failed (the reason is kept)."""
+    if not segment.milestone_feed_url:
+        return None
+    try:
+        data = fetch(segment.milestone_feed_url)
+        imported = readings.readings_import_csv(
+            segment=segment, data=data, source=MilestoneReading.Source.FEED
+        )
+    except FeedError as exc:
+        outcomes.segment_feed_record(segment=segment, error=str(exc))
+        return None
+    except ValidationError as exc:
+        problems = exc.messages
+        shown = "; ".join(problems[:5]) + (
+            f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        )
+        outcomes.segment_feed_record(
+            segment=segment, error=f"The file was not imported, nothing changed: {shown}"
+        )
+        return None
+    outcomes.segment_feed_record(segment=segment, rows=imported.total)
+    return imported
