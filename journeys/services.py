@@ -23,21 +23,36 @@ from django.utils.text import slugify
 
 from core import versioning
 from core.keys import KEY_MAX_LENGTH, key_problem
+from core.models import Profile
 from core.removal import Gone
 from core.validators import is_blank
 from journeys.models import (
     EMOTION_MAX,
     EMOTION_MIN,
+    VALUE_CHOICES,
+    VALUE_MAX,
+    VALUE_MIN,
     Journey,
     JourneySegment,
     Moment,
     Segment,
     Stage,
+    Touchpoint,
     parse_offset,
 )
 
-STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
-MOMENT_FIELDS = ("when", "today", "tomorrow")
+STAGE_FIELDS = (
+    "name",
+    "customer_goal",
+    "today",
+    "tomorrow",
+    "emotion_today",
+    "emotion_target",
+    "value_today",
+    "value_target",
+    "expansion",
+)
+MOMENT_FIELDS = ("when", "today", "tomorrow", "value_today", "value_target")
 WHEN_HELP = 'A time offset such as "Day 1", "Week 2" or "Month 3".'
 STALE = "stale"
 
@@ -93,6 +108,16 @@ def _check_emotions(errors: dict[str, list[str]], **emotions: int) -> None:
             errors.setdefault(name, []).append(
                 f"Choose a feeling from {EMOTION_MIN} (very unhappy) to {EMOTION_MAX} (delighted)."
             )
+
+
+def _check_values(errors: dict[str, list[str]], **values: int | None) -> None:
+    """Value states are optional (None: not recorded), else on the VALUE_CHOICES scale."""
+    for name, value in values.items():
+        if value is not None and (
+            not isinstance(value, int) or not VALUE_MIN <= value <= VALUE_MAX
+        ):
+            scale = ", ".join(label for _, label in VALUE_CHOICES)
+            errors.setdefault(name, []).append(f"Choose a value state: {scale}, or leave it blank.")
 
 
 def _raise(errors: dict[str, list[str]]) -> None:
@@ -177,6 +202,9 @@ def _stage_values(
     tomorrow: str,
     emotion_today: int,
     emotion_target: int,
+    value_today: int | None = None,
+    value_target: int | None = None,
+    expansion: bool = False,
 ) -> dict:
     values = {
         "name": _clean_text(name),
@@ -185,12 +213,16 @@ def _stage_values(
         "tomorrow": _clean_text(tomorrow),
         "emotion_today": emotion_today,
         "emotion_target": emotion_target,
+        "value_today": value_today,
+        "value_target": value_target,
+        "expansion": bool(expansion),
     }
     errors: dict[str, list[str]] = {}
     _require(errors, values, "name", "customer_goal", "today", "tomorrow")
     if len(values["name"]) > 200:
         errors.setdefault("name", []).append("Use at most 200 characters.")
     _check_emotions(errors, emotion_today=emotion_today, emotion_target=emotion_target)
+    _check_values(errors, value_today=value_today, value_target=value_target)
     _raise(errors)
     return values
 
@@ -205,6 +237,9 @@ def stage_create(
     tomorrow: str,
     emotion_today: int,
     emotion_target: int,
+    value_today: int | None = None,
+    value_target: int | None = None,
+    expansion: bool = False,
 ) -> Stage:
     """A new stage at the end of the journey; the key defaults to one made from the name."""
     errors: dict[str, list[str]] = {}
@@ -216,6 +251,9 @@ def stage_create(
             tomorrow=tomorrow,
             emotion_today=emotion_today,
             emotion_target=emotion_target,
+            value_today=value_today,
+            value_target=value_target,
+            expansion=expansion,
         )
     except ValidationError as exc:
         errors.update(exc.message_dict)
@@ -254,6 +292,9 @@ def stage_update(
     tomorrow: str,
     emotion_today: int,
     emotion_target: int,
+    value_today: int | None = None,
+    value_target: int | None = None,
+    expansion: bool = False,
 ) -> Stage:
     values = _stage_values(
         name=name,
@@ -262,6 +303,9 @@ def stage_update(
         tomorrow=tomorrow,
         emotion_today=emotion_today,
         emotion_target=emotion_target,
+        value_today=value_today,
+        value_target=value_target,
+        expansion=expansion,
     )
     try:
         versioning.save_versioned(stage, values=values, expected=version, by=by)
@@ -299,7 +343,14 @@ def stage_move(*, stage: Stage, direction: Literal["left", "right"]) -> bool:
 # Moments
 
 
-def _moment_values(*, when: str, today: str, tomorrow: str) -> dict:
+def _moment_values(
+    *,
+    when: str,
+    today: str,
+    tomorrow: str,
+    value_today: int | None = None,
+    value_target: int | None = None,
+) -> dict:
     when = re.sub(r"\s+", " ", _clean_text(when))
     values = {"when": when[:1].upper() + when[1:], "today": _clean_text(today)}
     values["tomorrow"] = _clean_text(tomorrow)
@@ -309,13 +360,29 @@ def _moment_values(*, when: str, today: str, tomorrow: str) -> dict:
     elif len(when) > 40 or parse_offset(when) is None:
         errors["when"] = [when_error(when[:40])]
     _require(errors, values, "tomorrow")
+    _check_values(errors, value_today=value_today, value_target=value_target)
     _raise(errors)
     values["offset_days"] = parse_offset(values["when"])
+    values["value_today"], values["value_target"] = value_today, value_target
     return values
 
 
-def moment_create(*, stage: Stage, when: str, today: str = "", tomorrow: str) -> Moment:
-    values = _moment_values(when=when, today=today, tomorrow=tomorrow)
+def moment_create(
+    *,
+    stage: Stage,
+    when: str,
+    today: str = "",
+    tomorrow: str,
+    value_today: int | None = None,
+    value_target: int | None = None,
+) -> Moment:
+    values = _moment_values(
+        when=when,
+        today=today,
+        tomorrow=tomorrow,
+        value_today=value_today,
+        value_target=value_target,
+    )
     with transaction.atomic():
         last = Moment.objects.filter(stage=stage).aggregate(last=Max("position"))["last"]
         position = 0 if last is None else last + 1
@@ -323,9 +390,22 @@ def moment_create(*, stage: Stage, when: str, today: str = "", tomorrow: str) ->
 
 
 def moment_update(
-    *, moment: Moment, version: str, when: str, today: str = "", tomorrow: str
+    *,
+    moment: Moment,
+    version: str,
+    when: str,
+    today: str = "",
+    tomorrow: str,
+    value_today: int | None = None,
+    value_target: int | None = None,
 ) -> Moment:
-    values = _moment_values(when=when, today=today, tomorrow=tomorrow)
+    values = _moment_values(
+        when=when,
+        today=today,
+        tomorrow=tomorrow,
+        value_today=value_today,
+        value_target=value_target,
+    )
     with transaction.atomic():
         current = Moment.objects.select_for_update().get(pk=moment.pk)
         if version != moment_version(current):
@@ -345,6 +425,148 @@ def moment_delete(*, moment: Moment, version: str) -> None:
             return
         if version != moment_version(current):
             raise _stale("moment")
+        current.delete()
+
+
+# Touchpoints: who speaks to the customer at a moment, through which channel
+
+
+TOUCHPOINT_FIELDS = ("channel", "function", "squad_id", "segment_id", "message")
+TOUCHPOINT_FUNCTIONS_MAX = 200
+
+
+def touchpoint_version(touchpoint: Touchpoint) -> str:
+    """The version of a touchpoint as an editor showed it (it keeps no version of its own)."""
+    return fingerprint(touchpoint, TOUCHPOINT_FIELDS)
+
+
+def touchpoint_functions() -> list[str]:
+    """The functions people already have and touchpoints already name, for the editor's
+    suggestions: at most TOUCHPOINT_FUNCTIONS_MAX, alphabetical, one query."""
+    names = (
+        Profile.objects.exclude(function="")
+        .order_by()
+        .values_list("function", flat=True)
+        .union(
+            Touchpoint.objects.exclude(function="").order_by().values_list("function", flat=True)
+        )
+    )
+    return sorted(set(names[: TOUCHPOINT_FUNCTIONS_MAX * 2]), key=str.casefold)[
+        :TOUCHPOINT_FUNCTIONS_MAX
+    ]
+
+
+def _touchpoint_values(
+    *,
+    moment: Moment,
+    cycle,
+    channel: str,
+    function: str = "",
+    squad=None,
+    segment: Segment | None = None,
+    message: str = "",
+) -> dict:
+    values = {
+        "channel": channel,
+        "function": " ".join((function or "").split()),
+        "squad": squad,
+        "segment": segment,
+        "message": _clean_text(message),
+    }
+    errors: dict[str, list[str]] = {}
+    if channel not in Touchpoint.Channel.values:
+        errors["channel"] = ["Choose a channel."]
+    if len(values["function"]) > 100:
+        errors["function"] = ["Use at most 100 characters."]
+    if not values["function"] and squad is None:
+        errors.setdefault("function", []).append("Say who speaks: a function, a squad, or both.")
+    if squad is not None:
+        # The squads app sits above this one: its model is reached through the relation.
+        squads = Touchpoint._meta.get_field("squad").related_model.objects
+        if cycle is None or not squads.filter(pk=squad.pk, cycle=cycle).exists():
+            errors["squad"] = ["Choose a squad of the cycle on screen."]
+    if (
+        segment is not None
+        and not JourneySegment.objects.filter(
+            journey_id=moment.stage.journey_id, segment=segment
+        ).exists()
+    ):
+        errors["segment"] = ["Choose one of this journey's segments, or all of them."]
+    _raise(errors)
+    return values
+
+
+def touchpoint_create(
+    *,
+    moment: Moment,
+    cycle,
+    channel: str,
+    function: str = "",
+    squad=None,
+    segment: Segment | None = None,
+    message: str = "",
+) -> Touchpoint:
+    """A touchpoint at the end of the moment's list. `cycle`: the cycle on screen, whose
+    live squads may speak."""
+    values = _touchpoint_values(
+        moment=moment,
+        cycle=cycle,
+        channel=channel,
+        function=function,
+        squad=squad,
+        segment=segment,
+        message=message,
+    )
+    with transaction.atomic():
+        Moment.objects.select_for_update().filter(pk=moment.pk).first()
+        last = Touchpoint.objects.filter(moment=moment).aggregate(last=Max("position"))["last"]
+        position = 0 if last is None else last + 1
+        return Touchpoint.objects.create(moment=moment, position=position, **values)
+
+
+def touchpoint_update(
+    *,
+    touchpoint: Touchpoint,
+    version: str,
+    cycle,
+    channel: str,
+    function: str = "",
+    squad=None,
+    segment: Segment | None = None,
+    message: str = "",
+) -> Touchpoint:
+    """Save a touchpoint if it is still as the editor saw it (`touchpoint_version`)."""
+    values = _touchpoint_values(
+        moment=touchpoint.moment,
+        cycle=cycle,
+        channel=channel,
+        function=function,
+        squad=squad,
+        segment=segment,
+        message=message,
+    )
+    with transaction.atomic():
+        current = Touchpoint.objects.select_for_update().filter(pk=touchpoint.pk).first()
+        if current is None:
+            raise ValidationError("This touchpoint was removed after you opened it.")
+        if version != touchpoint_version(current):
+            raise _stale("touchpoint")
+        for field, value in values.items():
+            setattr(current, field, value)
+        current.save(update_fields=list(values))
+    for field, value in values.items():
+        setattr(touchpoint, field, value)
+    return touchpoint
+
+
+def touchpoint_delete(*, touchpoint: Touchpoint, version: str) -> None:
+    """Remove a touchpoint if it is still as the page that asked showed it."""
+    with transaction.atomic():
+        current = Touchpoint.objects.select_for_update().filter(pk=touchpoint.pk).first()
+        if current is None:
+            return
+        if version != touchpoint_version(current):
+            raise _stale("touchpoint")
         current.delete()
 
 
