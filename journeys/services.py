@@ -450,10 +450,9 @@ def touchpoint_functions() -> list[str]:
         .union(
             Touchpoint.objects.exclude(function="").order_by().values_list("function", flat=True)
         )
+        .order_by("function")
     )
-    return sorted(set(names[: TOUCHPOINT_FUNCTIONS_MAX * 2]), key=str.casefold)[
-        :TOUCHPOINT_FUNCTIONS_MAX
-    ]
+    return sorted(names[:TOUCHPOINT_FUNCTIONS_MAX], key=str.casefold)
 
 
 def _touchpoint_values(
