@@ -4,7 +4,11 @@ Everyone signed in reads every journey. Leadership edits it in place: each edit 
 answers an HTMX request with the part of the page it changed (one stage and the curve, a
 new column, or the whole map after a reorder) and a plain request with the whole page, so
 every control also works as an ordinary link or form. Swaps never redraw a column other than
-the one acted on, except a reorder, whose controls are hidden while anything is being typed.
+the one acted on, except a reorder, whose controls are hidden while anything is being typed;
+a touchpoint's controls redraw its moment alone.
+
+Whenever the map or a part of it is drawn, `journeys.signals.map_drawn` lets the layers above
+add what this app may not read: each stage's and moment's risk (planning/journey_map/).
 """
 
 from __future__ import annotations
