@@ -484,7 +484,7 @@ class Touchpoint(models.Model):
 
     @property
     def shown_version(self) -> str:
-        """The digest of this touchpoint as the page shows it (journeys.services)."""
-        from journeys.services import touchpoint_version
+        """The digest of this touchpoint as the page shows it (journeys.touchpoints)."""
+        from journeys.touchpoints import touchpoint_version
 
         return touchpoint_version(self)

@@ -29,7 +29,7 @@ from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.models import Cycle
 from core.removal import gone_or_404
-from journeys import services
+from journeys import services, touchpoints
 from journeys.charts import emotion_chart, value_chart
 from journeys.forms import (
     JourneyForm,
@@ -456,7 +456,7 @@ def _touchpoint_rw(
 def _moment_page(request: AuthedRequest, key: str, moment: Moment, **state) -> HttpResponse:
     """The moment alone (HTMX) or the whole map, with `state` saying what is open in it."""
     if state.get("touchpoint_form") is not None:
-        state["touchpoint_functions"] = services.touchpoint_functions()
+        state["touchpoint_functions"] = touchpoints.touchpoint_functions()
     context = _map_context(request, key, **state)
     if request.htmx:
         return _render(request, _moment_in(context, moment.stage_id, moment.pk), "moment")
@@ -474,7 +474,7 @@ def touchpoint_new(request: AuthedRequest, key: str, stage_key: str, pk: int) ->
     form = _touchpoint_form(moment, cycle, _posted(request), prefix=f"new-touchpoint-{moment.pk}")
     if request.method == "POST" and form.is_valid():
         try:
-            services.touchpoint_create(moment=moment, cycle=cycle, **form.cleaned_data)
+            touchpoints.touchpoint_create(moment=moment, cycle=cycle, **form.cleaned_data)
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -496,7 +496,7 @@ def touchpoint_edit(
         form = _touchpoint_form(moment, cycle, request.POST, prefix=prefix)
         if form.is_valid():
             try:
-                services.touchpoint_update(
+                touchpoints.touchpoint_update(
                     touchpoint=found, version=version, cycle=cycle, **form.cleaned_data
                 )
             except ValidationError as exc:
@@ -504,7 +504,7 @@ def touchpoint_edit(
                 if getattr(exc, "code", None) == services.STALE:
                     # Show what the other person saved; saving again keeps this version.
                     saved = Touchpoint.objects.select_related("squad", "segment").get(pk=found.pk)
-                    version = services.touchpoint_version(saved)
+                    version = touchpoints.touchpoint_version(saved)
             else:
                 if not request.htmx:
                     return _back_to_moment(key, moment)
@@ -522,7 +522,7 @@ def touchpoint_edit(
                 "message": found.message,
             },
         )
-        version = services.touchpoint_version(found)
+        version = touchpoints.touchpoint_version(found)
     state = {
         "edit_touchpoint": found.pk,
         "touchpoint_form": form,
@@ -543,7 +543,7 @@ def touchpoint_remove(
         return _moment_page(request, key, moment, remove_touchpoint=found.pk)
     problem = ""
     try:
-        services.touchpoint_delete(touchpoint=found, version=request.POST.get("version", ""))
+        touchpoints.touchpoint_delete(touchpoint=found, version=request.POST.get("version", ""))
     except ValidationError:
         problem = (
             "Someone changed this touchpoint after this page was drawn, so it was not removed. "

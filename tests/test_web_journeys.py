@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from core.cycles import SESSION_KEY
-from journeys import services
+from journeys import services, touchpoints
 from journeys.charts import emotion_chart
 from journeys.models import Journey, JourneySegment, Moment, Segment, Stage, Touchpoint
 from squads.models import SquadStage
@@ -1114,7 +1114,7 @@ def test_a_squad_of_another_cycle_cannot_speak(client, leo, cycle, week_two, dor
     assert not Touchpoint.objects.exists()
     # The service refuses it too, whatever calls it.
     with pytest.raises(ValidationError) as refused:
-        services.touchpoint_create(moment=week_two, cycle=cycle, channel="email", squad=other)
+        touchpoints.touchpoint_create(moment=week_two, cycle=cycle, channel="email", squad=other)
     assert refused.value.message_dict["squad"] == ["Choose a squad of the cycle on screen."]
 
 
@@ -1129,7 +1129,7 @@ def test_a_segment_must_be_one_of_the_journeys(client, leo, week_two):
     assert "Select a valid choice." in text_of(response)
     assert not Touchpoint.objects.exists()
     with pytest.raises(ValidationError) as refused:
-        services.touchpoint_create(
+        touchpoints.touchpoint_create(
             moment=week_two, cycle=None, channel="email", function="Sales", segment=stranger
         )
     assert "segment" in refused.value.message_dict
@@ -1171,7 +1171,7 @@ def test_leadership_edits_a_touchpoint(client, leo, week_two, touchpoint, squad)
 
 
 def test_a_stale_touchpoint_edit_shows_the_saved_one(client, leo, week_two, touchpoint):
-    version = services.touchpoint_version(touchpoint)
+    version = touchpoints.touchpoint_version(touchpoint)
     Touchpoint.objects.filter(pk=touchpoint.pk).update(message="Their words")
     client.force_login(leo)
     response = client.post(
@@ -1199,7 +1199,7 @@ def test_removing_a_touchpoint_asks_first(client, leo, week_two, touchpoint):
     Touchpoint.objects.filter(pk=touchpoint.pk).update(message="Changed")
     kept = client.post(remove, {"version": version}, headers=HTMX)
     assert "so it was not removed" in text_of(kept)
-    version = services.touchpoint_version(Touchpoint.objects.get(pk=touchpoint.pk))
+    version = touchpoints.touchpoint_version(Touchpoint.objects.get(pk=touchpoint.pk))
     response = client.post(remove, {"version": version})
     assert response.status_code == 302
     assert not Touchpoint.objects.filter(pk=touchpoint.pk).exists()
