@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dependencies.models import Dependency
-from journeys.models import Milestone, Moment, Segment
+from journeys.models import Milestone, Moment, Segment, Stage
 from planning.models import Finding
 from squads.models import OKR, CheckIn, InitiativeMilestone, KeyResult, Plan, SquadStage
 from tests import factories
@@ -37,6 +37,11 @@ def risk_of(page: str, element_id: str) -> str:
     )
     assert match, f"no risk block #{element_id}"
     return match[0]
+
+
+def onboarding() -> str:
+    """The id of the onboarding stage's risk on the map."""
+    return f"stage-{Stage.objects.get(journey__key='lifecycle', key='onboarding').pk}-risk"
 
 
 def finding(cycle, subjects, *, severity="medium", state="open", message="Something is off"):
@@ -88,7 +93,7 @@ def test_the_risk_line_counts_what_a_stage_is_made_of_and_marks_it_at_risk(
 ):
     client.force_login(carol)
     page = client.get(MAP).content.decode()
-    risk = risk_of(page, "stage-onboarding")
+    risk = risk_of(page, onboarding())
     words = text_of(risk)
     assert (
         "At risk · 1 squad · 1 initiative · 1 blocking dependency open · 1 finding · "
@@ -110,7 +115,7 @@ def test_a_done_dependency_no_longer_puts_the_stage_at_risk(client, carol, examp
     dep.status = Dependency.Status.DONE
     dep.save()
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "At risk" not in words
     assert "blocking" not in words
     assert words.startswith("Risk of Onboarding: 1 squad · 1 initiative")
@@ -120,7 +125,7 @@ def test_a_blocking_dependency_not_yet_due_is_counted_but_not_a_risk(client, car
     dep.due = timezone.localdate() + dt.timedelta(days=10)
     dep.save()
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "1 blocking dependency open" in words
     assert "At risk" not in words
 
@@ -130,7 +135,7 @@ def test_a_declined_blocking_dependency_puts_the_stage_at_risk(client, carol, ex
     dep.status = Dependency.Status.DECLINED
     dep.save()
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "At risk" in words
     assert "1 blocking dependency declined" in words
     assert "a blocking dependency was declined" in words
@@ -141,7 +146,7 @@ def test_an_open_high_severity_finding_naming_the_stage_puts_it_at_risk(
 ):
     finding(cycle, ["stage:lifecycle/onboarding"], severity="high", message="Nobody owns it")
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "At risk · no squad · no initiatives · 1 finding" in words
     assert "a high-severity finding is open" in words
     assert "Nobody owns it" in words
@@ -152,7 +157,7 @@ def test_findings_set_aside_or_of_another_cycle_are_not_counted(client, carol, c
     finding(cycle, ["stage:lifecycle/onboarding"], severity="high", state="resolved", message="y")
     finding(factories.cycle("fy2028"), ["stage:lifecycle/onboarding"], severity="high")
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "finding" not in words
     assert "At risk" not in words
 
@@ -161,7 +166,7 @@ def test_only_the_latest_check_in_of_each_key_result_counts(client, carol, examp
     # Activation's latest is 3; Retention's latest is 8 after an earlier 1.
     key_result(needing, "retention", "Retention", 1, 8, author=alice)
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "lowest confidence 3/10" in words
     CheckIn.objects.create(
         key_result=KeyResult.objects.get(key="activation"),
@@ -169,7 +174,7 @@ def test_only_the_latest_check_in_of_each_key_result_counts(client, carol, examp
         confidence=9,
         author=alice,
     )
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "lowest confidence 8/10" in words
     assert "Confidence 8 of 10 (Retention, First 90 Days)" in words
 
@@ -182,7 +187,7 @@ def test_a_dropped_initiative_or_one_of_another_cycle_is_not_aimed_at_the_stage(
     later = factories.squad("later", dri=dora, cycle=factories.cycle("fy2028"))
     factories.initiative(later, "elsewhere", stage=example)
     client.force_login(carol)
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "no initiatives" in words
     assert "At risk" not in words
 
@@ -232,7 +237,7 @@ def test_a_restricted_draft_plans_initiatives_are_not_shown_to_a_reader(
     cycle.save()
     client.force_login(carol)
     page = client.get(MAP).content.decode()
-    words = text_of(risk_of(page, "stage-onboarding"))
+    words = text_of(risk_of(page, onboarding()))
     assert "no initiatives" in words
     assert "In-app onboarding wizard" not in page
     assert "Feature messaging" not in page
@@ -252,9 +257,9 @@ def test_an_approved_plan_is_read_by_everyone(client, carol, cycle, example, nee
 
 def test_a_finding_opened_after_the_map_was_drawn_shows_at_once(client, carol, cycle, stage):
     client.force_login(carol)
-    assert "finding" not in text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    assert "finding" not in text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     finding(cycle, ["stage:lifecycle/onboarding"], severity="high", message="Fresh")
-    words = text_of(risk_of(client.get(MAP).content.decode(), "stage-onboarding"))
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
     assert "At risk" in words and "Fresh" in words
 
 
@@ -265,7 +270,7 @@ def test_user_text_in_the_risk_is_escaped(client, carol, cycle, example, wizard,
     dep.save()
     finding(cycle, ["stage:lifecycle/onboarding"], message="<b>bold</b>")
     client.force_login(carol)
-    risk = risk_of(client.get(MAP).content.decode(), "stage-onboarding")
+    risk = risk_of(client.get(MAP).content.decode(), onboarding())
     assert "<script>alert" not in risk and "<img src=x" not in risk and "<b>bold" not in risk
     assert "&lt;script&gt;" in risk and "&lt;img src=x" in risk and "&lt;b&gt;bold" in risk
 

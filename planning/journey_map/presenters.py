@@ -42,6 +42,7 @@ class Risk:
     """The risk of one stage or moment, for journeys/risk.html."""
 
     what: str  # "Onboarding" or "the Day 1 moment", for screen readers and headings
+    anchor: str  # the risk's element id on the map
     squads: list[Item] = field(default_factory=list)
     initiatives: list[Item] = field(default_factory=list)
     dependencies: list[Item] = field(default_factory=list)
@@ -110,7 +111,7 @@ def _provider(dep: Dependency) -> str:
 
 def _dependency_item(dep: Dependency, today) -> Item:
     url = reverse("board:board") + "?" + urlencode({"dep": dep.key})
-    due = dep.due.strftime("%-d %b %Y")
+    due = f"{dep.due.day} {dep.due:%b %Y}"
     if dep.status == Dependency.Status.DECLINED:
         return Item(
             dep.what,
@@ -149,7 +150,14 @@ def _lowest(rows: RiskRows, squads) -> Confidence | None:
 
 
 def _risk(
-    what: str, own_ref: str, squads, initiatives, rows: RiskRows, findings_by_ref, today
+    what: str,
+    anchor: str,
+    own_ref: str,
+    squads,
+    initiatives,
+    rows: RiskRows,
+    findings_by_ref,
+    today,
 ) -> Risk:
     deps = [dep for initiative in initiatives for dep in rows.needs.get(initiative.pk, ())]
     refs = [own_ref]
@@ -161,6 +169,7 @@ def _risk(
             findings.setdefault(finding.pk, finding)
     return Risk(
         what=what,
+        anchor=anchor,
         squads=[_squad_item(s) for s in squads],
         initiatives=[_initiative_item(i) for i in initiatives],
         dependencies=[_dependency_item(dep, today) for dep in deps],
@@ -190,6 +199,7 @@ def attach_risk(actor: access.Actor, cycle, stages: list) -> None:
         squads = stage.cycle_squads
         stage.risk = _risk(
             stage.name,
+            f"stage-{stage.pk}-risk",
             f"stage:{stage.ref}",
             squads,
             rows.by_stage.get(stage.pk, []),
@@ -200,6 +210,7 @@ def attach_risk(actor: access.Actor, cycle, stages: list) -> None:
         for moment in stage.moments.all():
             moment.risk = _risk(
                 f"the {moment.when} moment",
+                f"{moment.anchor}-risk",
                 f"moment:{moment.ref}",
                 squads,
                 rows.by_moment.get(moment.pk, []),
