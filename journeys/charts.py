@@ -222,6 +222,8 @@ class ValueChart:
     label_y: float
     columns: list[ValueColumn]
     row_height: float = 34.0
+    # The cells' words: as large as the narrowest column lets "Repeat value" fit.
+    font_size: float = 16.0
 
     @property
     def row_label_x(self) -> float:
@@ -295,4 +297,5 @@ def value_chart(stages: Sequence, *, width: int = 1000) -> ValueChart:
         label_y=tomorrow_y + row + 22.0,
         columns=columns,
         row_height=row,
+        font_size=round(min(16.0, max(11.0, (step - 2 * pad) / 7.8)), 1) if count else 16.0,
     )
