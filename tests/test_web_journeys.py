@@ -1062,6 +1062,8 @@ def test_leadership_adds_a_touchpoint_and_the_map_lists_it(client, leo, week_two
     assert form.content.decode().lstrip().startswith('<li id="moment-lifecycle-onboarding-week-2"')
     assert '<datalist id="touchpoint-functions">' in form.content.decode()
     assert '<option value="Leadership">' in form.content.decode()  # Leo's function
+    plain = client.get(tp_url("touchpoint_new", week_two))
+    assert is_full_page(plain) and "New touchpoint" in text_of(plain)
     response = client.post(
         tp_url("touchpoint_new", week_two),
         touchpoint_post(
