@@ -152,6 +152,16 @@ def test_an_open_high_severity_finding_naming_the_stage_puts_it_at_risk(
     assert "Nobody owns it" in words
 
 
+def test_several_high_severity_findings_are_one_reason(client, carol, cycle, stage):
+    for message in ("One", "Two"):
+        finding(cycle, ["stage:lifecycle/onboarding"], severity="high", message=message)
+    finding(cycle, ["stage:lifecycle/onboarding"], severity="high", state="acknowledged")
+    client.force_login(carol)
+    words = text_of(risk_of(client.get(MAP).content.decode(), onboarding()))
+    assert "At risk: 2 high-severity findings are open." in words
+    assert "3 findings" in words
+
+
 def test_findings_set_aside_or_of_another_cycle_are_not_counted(client, carol, cycle, stage):
     finding(cycle, ["stage:lifecycle/onboarding"], severity="high", state="dismissed", message="x")
     finding(cycle, ["stage:lifecycle/onboarding"], severity="high", state="resolved", message="y")

@@ -59,7 +59,15 @@ class Risk:
 
     @property
     def reasons(self) -> list[str]:
-        return [item.alarm for item in [*self.dependencies, *self.findings] if item.alarm]
+        """Why it is at risk, in words: each late or declined blocking dependency by name,
+        then how many high-severity findings are open."""
+        reasons = [item.alarm for item in self.dependencies if item.alarm]
+        high = sum(1 for item in self.findings if item.alarm)
+        if high == 1:
+            reasons.append("a high-severity finding is open")
+        elif high:
+            reasons.append(f"{high} high-severity findings are open")
+        return reasons
 
     @property
     def at_risk(self) -> bool:
