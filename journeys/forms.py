@@ -9,7 +9,14 @@ from django.db.models import F
 from core.keys import KEY_MAX_LENGTH, key_validator
 from core.people import display_name
 from core.validators import validate_visible
-from journeys.models import EMOTION_CHOICES, Moment, Segment, parse_offset
+from journeys.models import (
+    EMOTION_CHOICES,
+    VALUE_CHOICES,
+    Moment,
+    Segment,
+    Touchpoint,
+    parse_offset,
+)
 from journeys.services import WHEN_HELP, when_error
 
 
@@ -24,6 +31,18 @@ def _text(label: str, help_text: str = "", *, required: bool = True, rows: int =
 
 def _emotion(label: str) -> forms.TypedChoiceField:
     return forms.TypedChoiceField(label=label, choices=EMOTION_CHOICES, coerce=int, initial=0)
+
+
+def _value(label: str, help_text: str = "") -> forms.TypedChoiceField:
+    """A value state, optional: blank means not recorded (never "None", which is a state)."""
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("", "Not recorded"), *VALUE_CHOICES],
+        coerce=int,
+        empty_value=None,
+        required=False,
+        help_text=help_text,
+    )
 
 
 def _key_field(what: str) -> forms.CharField:
@@ -46,6 +65,9 @@ class StageForm(forms.Form):
     tomorrow = _text("Tomorrow", "What it should look like tomorrow.")
     emotion_today = _emotion("Feeling today")
     emotion_target = _emotion("Target feeling")
+    value_today = _value("Value today", "The value customers have realised here today.")
+    value_target = _value("Value tomorrow", "The value they should have realised here.")
+    expansion = forms.BooleanField(label="Expansion conversations happen here", required=False)
 
 
 class NewStageForm(StageForm):
@@ -57,6 +79,8 @@ class MomentForm(forms.Form):
     when = forms.CharField(label="When", max_length=40, help_text=WHEN_HELP)
     today = _text("Today", "What happens at this moment today (optional).", required=False)
     tomorrow = _text("Tomorrow", "What should happen at this moment.")
+    value_today = _value("Value today")
+    value_target = _value("Value tomorrow")
 
     def clean_when(self) -> str:
         when = self.cleaned_data["when"].strip()
@@ -252,3 +276,44 @@ class FeedForm(forms.Form):
         help_text="A CSV address (http or https) with the same columns as an upload, pulled "
         "on a schedule. Leave blank to stop pulling.",
     )
+
+
+class TouchpointForm(forms.Form):
+    """Who speaks to the customer at a moment. The squads a touchpoint may name (those of the
+    cycle on screen) and the segments (the journey's) are given by the view; the squads app
+    sits above this one, so its queryset comes from the relation Touchpoint declares."""
+
+    channel = forms.ChoiceField(label="Channel", choices=Touchpoint.Channel.choices)
+    function = forms.CharField(
+        label="Function that speaks",
+        max_length=100,
+        required=False,
+        help_text="A function such as Customer Success; or choose a squad below, or both.",
+    )
+    squad = forms.ModelChoiceField(
+        label="Squad that speaks",
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="No squad",
+    )
+    segment = forms.ModelChoiceField(
+        label="To which segment",
+        queryset=Segment.objects.none(),
+        required=False,
+        empty_label="All the journey's segments",
+    )
+    message = _text("Message", "What is said.", required=False, rows=2)
+
+    def __init__(self, *args, squads, segments, functions_list: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["squad"].queryset = squads
+        self.fields["segment"].queryset = segments
+        if functions_list:
+            self.fields["function"].widget.attrs["list"] = functions_list
+
+    def clean(self):
+        data = super().clean()
+        silent = not (data.get("function") or "").strip() and data.get("squad") is None
+        if silent and "function" not in self.errors and "squad" not in self.errors:
+            self.add_error("function", "Say who speaks: a function, a squad, or both.")
+        return data

@@ -167,7 +167,7 @@ def milestone_rows(segment: Segment, *, cycle, actor) -> list[MilestoneRow]:
             stage = milestone.moment.stage
             milestone.moment_url = (
                 reverse("journeys:detail", args=[stage.journey.key])
-                + f"#moment-{milestone.moment.pk}"
+                + f"#{milestone.moment.anchor}"
             )
         rows.append(
             MilestoneRow(

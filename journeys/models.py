@@ -147,7 +147,12 @@ class JourneyQuerySet(models.QuerySet):
 
 class StageQuerySet(models.QuerySet):
     def for_map(self, cycle) -> StageQuerySet:
-        return self.select_related("journey").prefetch_related("moments", _covering_squads(cycle))
+        touchpoints = Touchpoint.objects.select_related("squad", "segment")
+        return self.select_related("journey").prefetch_related(
+            "moments",
+            Prefetch("moments__touchpoints", queryset=touchpoints),
+            _covering_squads(cycle),
+        )
 
     def search(self, query) -> StageQuerySet:
         """The stages matching `query`, best first (core.search.matching)."""
@@ -330,6 +335,11 @@ class Moment(models.Model):
         return f"{self.stage.journey.key}/{self.stage.key}/{self.key}"
 
     @property
+    def anchor(self) -> str:
+        """The moment's id on the journey map, for links from other pages."""
+        return f"moment-{self.stage.journey.key}-{self.stage.key}-{self.key}"
+
+    @property
     def shown_version(self) -> str:
         """The digest of what the page shows of this moment (journeys.services.moment_version),
         for forms that act on it as shown."""
@@ -471,3 +481,22 @@ class Touchpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} at {self.moment}"
+
+    @property
+    def speaker(self) -> str:
+        """Who speaks, in words: "Customer Success", "First 90 Days", or both."""
+        squad = self.squad.name if self.squad_id is not None else ""
+        if self.function and squad:
+            return f"{self.function} ({squad})"
+        return self.function or squad
+
+    @property
+    def audience(self) -> str:
+        return self.segment.name if self.segment_id is not None else "all segments"
+
+    @property
+    def shown_version(self) -> str:
+        """The digest of this touchpoint as the page shows it (journeys.touchpoints)."""
+        from journeys.touchpoints import touchpoint_version
+
+        return touchpoint_version(self)

@@ -28,6 +28,9 @@ from core.validators import is_blank
 from journeys.models import (
     EMOTION_MAX,
     EMOTION_MIN,
+    VALUE_CHOICES,
+    VALUE_MAX,
+    VALUE_MIN,
     Journey,
     JourneySegment,
     Moment,
@@ -36,8 +39,18 @@ from journeys.models import (
     parse_offset,
 )
 
-STAGE_FIELDS = ("name", "customer_goal", "today", "tomorrow", "emotion_today", "emotion_target")
-MOMENT_FIELDS = ("when", "today", "tomorrow")
+STAGE_FIELDS = (
+    "name",
+    "customer_goal",
+    "today",
+    "tomorrow",
+    "emotion_today",
+    "emotion_target",
+    "value_today",
+    "value_target",
+    "expansion",
+)
+MOMENT_FIELDS = ("when", "today", "tomorrow", "value_today", "value_target")
 WHEN_HELP = 'A time offset such as "Day 1", "Week 2" or "Month 3".'
 STALE = "stale"
 
@@ -93,6 +106,16 @@ def _check_emotions(errors: dict[str, list[str]], **emotions: int) -> None:
             errors.setdefault(name, []).append(
                 f"Choose a feeling from {EMOTION_MIN} (very unhappy) to {EMOTION_MAX} (delighted)."
             )
+
+
+def _check_values(errors: dict[str, list[str]], **values: int | None) -> None:
+    """Value states are optional (None: not recorded), else on the VALUE_CHOICES scale."""
+    for name, value in values.items():
+        if value is not None and (
+            not isinstance(value, int) or not VALUE_MIN <= value <= VALUE_MAX
+        ):
+            scale = ", ".join(label for _, label in VALUE_CHOICES)
+            errors.setdefault(name, []).append(f"Choose a value state: {scale}, or leave it blank.")
 
 
 def _raise(errors: dict[str, list[str]]) -> None:
@@ -177,6 +200,9 @@ def _stage_values(
     tomorrow: str,
     emotion_today: int,
     emotion_target: int,
+    value_today: int | None = None,
+    value_target: int | None = None,
+    expansion: bool = False,
 ) -> dict:
     values = {
         "name": _clean_text(name),
@@ -185,12 +211,16 @@ def _stage_values(
         "tomorrow": _clean_text(tomorrow),
         "emotion_today": emotion_today,
         "emotion_target": emotion_target,
+        "value_today": value_today,
+        "value_target": value_target,
+        "expansion": bool(expansion),
     }
     errors: dict[str, list[str]] = {}
     _require(errors, values, "name", "customer_goal", "today", "tomorrow")
     if len(values["name"]) > 200:
         errors.setdefault("name", []).append("Use at most 200 characters.")
     _check_emotions(errors, emotion_today=emotion_today, emotion_target=emotion_target)
+    _check_values(errors, value_today=value_today, value_target=value_target)
     _raise(errors)
     return values
 
@@ -205,6 +235,9 @@ def stage_create(
     tomorrow: str,
     emotion_today: int,
     emotion_target: int,
+    value_today: int | None = None,
+    value_target: int | None = None,
+    expansion: bool = False,
 ) -> Stage:
     """A new stage at the end of the journey; the key defaults to one made from the name."""
     errors: dict[str, list[str]] = {}
@@ -216,6 +249,9 @@ def stage_create(
             tomorrow=tomorrow,
             emotion_today=emotion_today,
             emotion_target=emotion_target,
+            value_today=value_today,
+            value_target=value_target,
+            expansion=expansion,
         )
     except ValidationError as exc:
         errors.update(exc.message_dict)
@@ -254,6 +290,9 @@ def stage_update(
     tomorrow: str,
     emotion_today: int,
     emotion_target: int,
+    value_today: int | None = None,
+    value_target: int | None = None,
+    expansion: bool = False,
 ) -> Stage:
     values = _stage_values(
         name=name,
@@ -262,6 +301,9 @@ def stage_update(
         tomorrow=tomorrow,
         emotion_today=emotion_today,
         emotion_target=emotion_target,
+        value_today=value_today,
+        value_target=value_target,
+        expansion=expansion,
     )
     try:
         versioning.save_versioned(stage, values=values, expected=version, by=by)
@@ -299,7 +341,14 @@ def stage_move(*, stage: Stage, direction: Literal["left", "right"]) -> bool:
 # Moments
 
 
-def _moment_values(*, when: str, today: str, tomorrow: str) -> dict:
+def _moment_values(
+    *,
+    when: str,
+    today: str,
+    tomorrow: str,
+    value_today: int | None = None,
+    value_target: int | None = None,
+) -> dict:
     when = re.sub(r"\s+", " ", _clean_text(when))
     values = {"when": when[:1].upper() + when[1:], "today": _clean_text(today)}
     values["tomorrow"] = _clean_text(tomorrow)
@@ -309,13 +358,29 @@ def _moment_values(*, when: str, today: str, tomorrow: str) -> dict:
     elif len(when) > 40 or parse_offset(when) is None:
         errors["when"] = [when_error(when[:40])]
     _require(errors, values, "tomorrow")
+    _check_values(errors, value_today=value_today, value_target=value_target)
     _raise(errors)
     values["offset_days"] = parse_offset(values["when"])
+    values["value_today"], values["value_target"] = value_today, value_target
     return values
 
 
-def moment_create(*, stage: Stage, when: str, today: str = "", tomorrow: str) -> Moment:
-    values = _moment_values(when=when, today=today, tomorrow=tomorrow)
+def moment_create(
+    *,
+    stage: Stage,
+    when: str,
+    today: str = "",
+    tomorrow: str,
+    value_today: int | None = None,
+    value_target: int | None = None,
+) -> Moment:
+    values = _moment_values(
+        when=when,
+        today=today,
+        tomorrow=tomorrow,
+        value_today=value_today,
+        value_target=value_target,
+    )
     with transaction.atomic():
         last = Moment.objects.filter(stage=stage).aggregate(last=Max("position"))["last"]
         position = 0 if last is None else last + 1
@@ -323,9 +388,22 @@ def moment_create(*, stage: Stage, when: str, today: str = "", tomorrow: str) ->
 
 
 def moment_update(
-    *, moment: Moment, version: str, when: str, today: str = "", tomorrow: str
+    *,
+    moment: Moment,
+    version: str,
+    when: str,
+    today: str = "",
+    tomorrow: str,
+    value_today: int | None = None,
+    value_target: int | None = None,
 ) -> Moment:
-    values = _moment_values(when=when, today=today, tomorrow=tomorrow)
+    values = _moment_values(
+        when=when,
+        today=today,
+        tomorrow=tomorrow,
+        value_today=value_today,
+        value_target=value_target,
+    )
     with transaction.atomic():
         current = Moment.objects.select_for_update().get(pk=moment.pk)
         if version != moment_version(current):

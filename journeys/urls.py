@@ -35,6 +35,21 @@ urlpatterns = [
         views.moment_delete,
         name="moment_delete",
     ),
+    path(
+        "<str:key>/stages/<str:stage_key>/moments/<int:pk>/touchpoints/new/",
+        views.touchpoint_new,
+        name="touchpoint_new",
+    ),
+    path(
+        "<str:key>/stages/<str:stage_key>/moments/<int:pk>/touchpoints/<int:touchpoint>/edit/",
+        views.touchpoint_edit,
+        name="touchpoint_edit",
+    ),
+    path(
+        "<str:key>/stages/<str:stage_key>/moments/<int:pk>/touchpoints/<int:touchpoint>/remove/",
+        views.touchpoint_remove,
+        name="touchpoint_remove",
+    ),
 ]
 
 # A segment's milestone map, under the segment's address (/segments/<key>/milestones/) and

@@ -4,7 +4,11 @@ Everyone signed in reads every journey. Leadership edits it in place: each edit 
 answers an HTMX request with the part of the page it changed (one stage and the curve, a
 new column, or the whole map after a reorder) and a plain request with the whole page, so
 every control also works as an ordinary link or form. Swaps never redraw a column other than
-the one acted on, except a reorder, whose controls are hidden while anything is being typed.
+the one acted on, except a reorder, whose controls are hidden while anything is being typed;
+a touchpoint's controls redraw its moment alone.
+
+Whenever the map or a part of it is drawn, `journeys.signals.map_drawn` lets the layers above
+add what this app may not read: each stage's and moment's risk (planning/journey_map/).
 """
 
 from __future__ import annotations
@@ -25,10 +29,18 @@ from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.models import Cycle
 from core.removal import gone_or_404
-from journeys import services
-from journeys.charts import emotion_chart
-from journeys.forms import JourneyForm, MomentForm, NewJourneyForm, NewStageForm, StageForm
-from journeys.models import Journey, Moment, Stage
+from journeys import services, touchpoints
+from journeys.charts import emotion_chart, value_chart
+from journeys.forms import (
+    JourneyForm,
+    MomentForm,
+    NewJourneyForm,
+    NewStageForm,
+    StageForm,
+    TouchpointForm,
+)
+from journeys.models import Journey, Moment, Segment, Stage, Touchpoint
+from journeys.signals import map_drawn
 
 READ_ONLY = "Only leadership can change the journey map."
 TEMPLATE = "journeys/detail.html"
@@ -120,17 +132,23 @@ def _map_context(request: AuthedRequest, key: str, **state) -> dict:
     for stage in stages:
         for squad in stage.cycle_squads:
             squad.url = _squad_url(squad.key)
-    return {
+    context = {
         "journey": journey,
         "stages": stages,
         "cycle": cycle,
         "chart": emotion_chart(stages),
+        "values": value_chart(stages),
         "coverage": _coverage(stages, cycle, lambda s: s.cycle_squads),
         "can_edit": can_edit_journeys(actor_for(request)),
         "can_cover": can_cover_stage(actor_for(request)) and cycle is not None,
         "nav": "journeys",
-        **state,
     }
+    # The layers above add what they know of each stage and moment (the risk).
+    for _, extra in map_drawn.send(
+        sender=Journey, request=request, journey=journey, stages=stages, cycle=cycle
+    ):
+        context.update(extra or {})
+    return {**context, **state}
 
 
 def _stage_in(context: dict, stage_pk: int) -> dict:
@@ -139,6 +157,15 @@ def _stage_in(context: dict, stage_pk: int) -> dict:
         if stage.pk == stage_pk:
             return {**context, "stage": stage}
     raise Http404("No such stage.")
+
+
+def _moment_in(context: dict, stage_pk: int, moment_pk: int) -> dict:
+    """The context narrowed to one moment, for rendering that moment's partial on its own."""
+    context = _stage_in(context, stage_pk)
+    for moment in context["stage"].moments.all():
+        if moment.pk == moment_pk:
+            return {**context, "moment": moment}
+    raise Http404("No such moment.")
 
 
 def _render(request: AuthedRequest, context: dict, partial: str | None = None) -> HttpResponse:
@@ -382,3 +409,148 @@ def moment_delete(request: AuthedRequest, key: str, stage_key: str, pk: int) -> 
         return _back_to(key, f"stage-{moment.stage_id}")
     context = _stage_in(_map_context(request, key, moment_problem=problem), moment.stage_id)
     return _render(request, context, "stage")
+
+
+# Touchpoints: who speaks to the customer at a moment. Answered over HTMX with the moment
+# alone, so the other moments of the stage keep whatever is being typed in them.
+
+FUNCTIONS_LIST = "touchpoint-functions"
+
+
+def _touchpoint_form(moment: Moment, cycle: Cycle | None, data=None, **kwargs) -> TouchpointForm:
+    # The squads app sits above this one: its model is reached through the relation.
+    squad = Touchpoint._meta.get_field("squad").related_model
+    squads = squad.objects.filter(cycle=cycle) if cycle is not None else squad.objects.none()
+    segments = Segment.objects.filter(journeys=moment.stage.journey_id)
+    return TouchpointForm(
+        data,
+        squads=squads.order_by("name", "id"),
+        segments=segments.order_by("name", "id"),
+        functions_list=FUNCTIONS_LIST,
+        **kwargs,
+    )
+
+
+def _moment_found(key: str, stage_key: str, pk: int) -> Moment:
+    stage = _stage(_journey(key), stage_key)
+    moment = get_object_or_404(Moment, stage=stage, pk=pk)
+    moment.stage = stage
+    return moment
+
+
+def _touchpoint_rw(
+    request: AuthedRequest, key: str, stage_key: str, pk: int, touchpoint: int
+) -> Touchpoint:
+    """The touchpoint of this moment (404 for everyone when it is not this moment's), for
+    someone who may edit journeys (else 403)."""
+    moment = _moment_found(key, stage_key, pk)
+    found = get_object_or_404(
+        Touchpoint.objects.select_related("squad"), moment=moment, pk=touchpoint
+    )
+    if not can_edit_journeys(actor_for(request)):
+        raise PermissionDenied(READ_ONLY)
+    found.moment = moment
+    return found
+
+
+def _moment_page(request: AuthedRequest, key: str, moment: Moment, **state) -> HttpResponse:
+    """The moment alone (HTMX) or the whole map, with `state` saying what is open in it."""
+    if state.get("touchpoint_form") is not None:
+        state["touchpoint_functions"] = touchpoints.touchpoint_functions()
+    context = _map_context(request, key, **state)
+    if request.htmx:
+        return _render(request, _moment_in(context, moment.stage_id, moment.pk), "moment")
+    return _render(request, context)
+
+
+def _back_to_moment(key: str, moment: Moment) -> HttpResponse:
+    return _back_to(key, moment.anchor)
+
+
+@require_http_methods(["GET", "POST"])
+def touchpoint_new(request: AuthedRequest, key: str, stage_key: str, pk: int) -> HttpResponse:
+    moment = _moment_rw(request, key, stage_key, pk)
+    cycle = current_cycle(request)
+    form = _touchpoint_form(moment, cycle, _posted(request), prefix=f"new-touchpoint-{moment.pk}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            touchpoints.touchpoint_create(moment=moment, cycle=cycle, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            if not request.htmx:
+                return _back_to_moment(key, moment)
+            return _moment_page(request, key, moment)
+    return _moment_page(request, key, moment, touchpoint_moment=moment.pk, touchpoint_form=form)
+
+
+@require_http_methods(["GET", "POST"])
+def touchpoint_edit(
+    request: AuthedRequest, key: str, stage_key: str, pk: int, touchpoint: int
+) -> HttpResponse:
+    found = _touchpoint_rw(request, key, stage_key, pk, touchpoint)
+    moment, cycle, saved = found.moment, current_cycle(request), None
+    prefix = f"touchpoint-{found.pk}"
+    if request.method == "POST":
+        version = request.POST.get("version", "")
+        form = _touchpoint_form(moment, cycle, request.POST, prefix=prefix)
+        if form.is_valid():
+            try:
+                touchpoints.touchpoint_update(
+                    touchpoint=found, version=version, cycle=cycle, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+                if getattr(exc, "code", None) == services.STALE:
+                    # Show what the other person saved; saving again keeps this version.
+                    saved = Touchpoint.objects.select_related("squad", "segment").get(pk=found.pk)
+                    version = touchpoints.touchpoint_version(saved)
+            else:
+                if not request.htmx:
+                    return _back_to_moment(key, moment)
+                return _moment_page(request, key, moment)
+    else:
+        form = _touchpoint_form(
+            moment,
+            cycle,
+            prefix=prefix,
+            initial={
+                "channel": found.channel,
+                "function": found.function,
+                "squad": found.squad_id,
+                "segment": found.segment_id,
+                "message": found.message,
+            },
+        )
+        version = touchpoints.touchpoint_version(found)
+    state = {
+        "edit_touchpoint": found.pk,
+        "touchpoint_form": form,
+        "touchpoint_version": version,
+        "touchpoint_saved": saved,
+    }
+    return _moment_page(request, key, moment, **state)
+
+
+@require_http_methods(["GET", "POST"])
+def touchpoint_remove(
+    request: AuthedRequest, key: str, stage_key: str, pk: int, touchpoint: int
+) -> HttpResponse:
+    """Asks first (GET: the confirmation in place of the touchpoint), then removes (POST)."""
+    found = _touchpoint_rw(request, key, stage_key, pk, touchpoint)
+    moment = found.moment
+    if request.method == "GET":
+        return _moment_page(request, key, moment, remove_touchpoint=found.pk)
+    problem = ""
+    try:
+        touchpoints.touchpoint_delete(touchpoint=found, version=request.POST.get("version", ""))
+    except ValidationError:
+        problem = (
+            "Someone changed this touchpoint after this page was drawn, so it was not removed. "
+            "Here it is as saved now: remove it again if you still want to."
+        )
+    if not request.htmx:
+        if problem:
+            messages.error(request, problem)
+        return _back_to_moment(key, moment)
+    return _moment_page(request, key, moment, touchpoint_problem=problem)

@@ -6,7 +6,8 @@ class PlanningConfig(AppConfig):
     verbose_name = "Planning"
 
     def ready(self) -> None:
-        from planning import changes, dependency_news
+        from planning import changes, dependency_news, journey_map
 
         changes.connect()
         dependency_news.connect()
+        journey_map.connect()

@@ -119,6 +119,11 @@ class World:
         from journeys.models import Moment
 
         self.moment = Moment.objects.select_related("stage__journey").first()
+        from journeys.models import Touchpoint
+
+        self.touchpoint = Touchpoint.objects.create(
+            moment=self.moment, channel="email", function="Customer Success", message="Welcome"
+        )
         self.token, _ = ApiToken.issue(user=self.users["member"], name="matrix")
         # Set-up: an invitation waiting to be used, and a segment.
         from core.models import Invitation
@@ -189,6 +194,7 @@ class World:
                 "key": self.moment.stage.journey.key,
                 "stage_key": self.moment.stage.key,
                 "pk": self.moment.pk,
+                "touchpoint": self.touchpoint.pk,
             },
             "board": {"key": "messaging-mid-q1"},
             "api": {

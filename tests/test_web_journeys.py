@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import reverse
 
 from core.cycles import SESSION_KEY
-from journeys import services
+from journeys import services, touchpoints
 from journeys.charts import emotion_chart
-from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
+from journeys.models import Journey, JourneySegment, Moment, Segment, Stage, Touchpoint
 from squads.models import SquadStage
 from tests import factories
 
@@ -323,7 +324,8 @@ def test_map_query_count_does_not_grow_with_stages(
         squad = factories.squad(f"squad-{s}", dri=dri, cycle=cycle)
         SquadStage.objects.create(squad=squad, stage=stage)
     client.force_login(leo)
-    with django_assert_max_num_queries(12):
+    # The map and its touchpoints, and the risk's five reads (tests/test_journey_risk.py).
+    with django_assert_max_num_queries(14):
         response = client.get(url("detail", "big"))
     assert f"Stage {size - 1}" in text_of(response)
     assert "Every stage has a squad in FY2027." in text_of(response)
@@ -881,3 +883,395 @@ def test_pages_carry_no_inline_styles_or_scripts_for_the_content_security_policy
         assert " style=" not in html
         assert not re.search(r"\son[a-z]+=", html)
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+
+
+# Value states: what value customers have realised, today and tomorrow
+
+
+def test_leadership_records_a_stages_value_states_and_the_chart_names_them(client, leo, journey):
+    stage = stage_of(journey, "onboarding")
+    client.force_login(leo)
+    response = client.post(
+        url("stage_edit", "lifecycle", "onboarding"),
+        stage_post(stage, value_today="1", value_target="3", expansion="on"),
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    stage.refresh_from_db()
+    assert (stage.value_today, stage.value_target, stage.expansion) == (1, 3, True)
+    # The swapped stage and the redrawn chart name the states in words.
+    html = response.content.decode()
+    assert 'id="emotion-chart"' in html
+    assert "Onboarding: today Promised, tomorrow Repeat value" in html
+    page = text_of(client.get(url("detail", "lifecycle")))
+    assert "Value today Promised Value tomorrow Repeat value" in page
+    assert "Expansion conversations happen here" in page
+    # A stage without value recorded says so, in the chart and on the stage.
+    assert "Acquisition: today not recorded, tomorrow not recorded" in page
+    assert "Value today not recorded" in page
+
+
+def test_the_value_chart_draws_each_state_in_words_in_the_curves_columns(client, carol, journey):
+    Stage.objects.filter(key="onboarding").update(value_today=0, value_target=4)
+    client.force_login(carol)
+    html = client.get(url("detail", "lifecycle")).content.decode()
+    svg = html[html.index('<svg class="value-chart"') :]
+    svg = svg[: svg.index("</svg>")]
+    assert 'role="img"' in svg and 'aria-labelledby="value-chart-title value-chart-desc"' in svg
+    labels = re.findall(r'<text class="value-cell__label"[^>]*>([^<]+)</text>', svg)
+    # Two rows of three stages: "None" is a state, not recorded is not.
+    assert labels == [
+        "not recorded",
+        "not recorded",
+        "None",
+        "Expanding",
+        "not recorded",
+        "not recorded",
+    ]
+    assert "value-cell--none" in svg and "value-cell--0" in svg and "value-cell--4" in svg
+
+
+def test_value_chart_columns_line_up_with_the_emotion_curve():
+    from journeys.charts import value_chart
+
+    class S:
+        def __init__(self, name, value_today, value_target):
+            self.name, self.value_today, self.value_target = name, value_today, value_target
+            self.emotion_today, self.emotion_target = 0, 1
+
+    stages = [S("A", None, 2), S("B", 0, 4), S("C", 3, None)]
+    values, curve = value_chart(stages), emotion_chart(stages)
+    assert [c.x for c in values.columns] == [c.x for c in curve.columns]
+    a, b, c = values.columns
+    assert (a.today.label, a.tomorrow.label) == ("not recorded", "First value")
+    assert not a.today.recorded and b.today.recorded
+    assert 0 < b.today.bar_width < b.tomorrow.bar_width == b.tomorrow.width
+    assert values.description.endswith(
+        "A: today not recorded, tomorrow First value; B: today None, tomorrow Expanding; "
+        "C: today Repeat value, tomorrow not recorded."
+    )
+
+
+def test_a_value_state_off_the_scale_is_refused(client, leo, journey):
+    stage = stage_of(journey, "onboarding")
+    client.force_login(leo)
+    response = client.post(
+        url("stage_edit", "lifecycle", "onboarding"),
+        stage_post(stage, name="Changed", value_today="7"),
+        headers=HTMX,
+    )
+    assert "Select a valid choice. 7 is not one of the available choices." in text_of(response)
+    stage.refresh_from_db()
+    assert (stage.name, stage.value_today) == ("Onboarding", None)
+    with pytest.raises(ValidationError):
+        services.stage_update(
+            stage=stage,
+            version=stage.version,
+            **{**{n: getattr(stage, n) for n in services.STAGE_FIELDS}, "value_target": 9},
+        )
+
+
+def test_a_stale_edit_of_a_stages_value_shows_the_conflict_view(client, leo, journey):
+    stage = stage_of(journey, "onboarding")
+    stale = stage_post(stage, value_today="2")
+    theirs = Stage.objects.get(pk=stage.pk)
+    theirs.value_today = 4
+    theirs.save()
+    client.force_login(leo)
+    response = client.post(url("stage_edit", "lifecycle", "onboarding"), stale, headers=HTMX)
+    words = text_of(response)
+    assert "Someone else saved this stage after you opened it." in words
+    assert "Value Expanding today, not recorded tomorrow" in words  # the saved version
+    stage.refresh_from_db()
+    assert stage.value_today == 4
+
+
+def test_leadership_records_a_moments_value_states(client, leo, journey):
+    moment = Moment.objects.get(when="Week 2")
+    client.force_login(leo)
+    response = client.post(
+        url("moment_edit", "lifecycle", "onboarding", moment.pk),
+        {
+            **moment_post(
+                f"moment-{moment.pk}",
+                when="Week 2",
+                tomorrow="They complete a first milestone",
+                value_today="",
+                value_target="2",
+            ),
+            "version": services.moment_version(moment),
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    moment.refresh_from_db()
+    assert (moment.value_today, moment.value_target) == (None, 2)
+    assert "Value not recorded today, First value tomorrow" in text_of(response)
+
+
+def test_a_stale_edit_of_a_moments_value_is_caught(client, leo, journey):
+    moment = Moment.objects.get(when="Week 2")
+    version = services.moment_version(moment)
+    # Someone else changes only the value: the version the editor showed no longer holds.
+    Moment.objects.filter(pk=moment.pk).update(value_today=3)
+    client.force_login(leo)
+    response = client.post(
+        url("moment_edit", "lifecycle", "onboarding", moment.pk),
+        {
+            **moment_post(f"moment-{moment.pk}", when="Week 2", tomorrow="Mine", value_today="1"),
+            "version": version,
+        },
+        headers=HTMX,
+    )
+    words = text_of(response)
+    assert "Someone else saved this moment after you opened it." in words
+    assert "Value Repeat value today, not recorded tomorrow" in words
+    moment.refresh_from_db()
+    assert (moment.value_today, moment.tomorrow) == (3, "They complete a first milestone")
+
+
+# Touchpoints: who speaks to the customer at a moment
+
+
+@pytest.fixture
+def week_two(journey):
+    return Moment.objects.get(when="Week 2")
+
+
+def touchpoint_post(prefix: str, **values) -> dict:
+    data = {"channel": "email", "function": "", "squad": "", "segment": "", "message": ""}
+    data.update(values)
+    return {f"{prefix}-{name}": value for name, value in data.items()}
+
+
+def tp_url(name: str, moment, *more) -> str:
+    return url(name, "lifecycle", moment.stage.key, moment.pk, *more)
+
+
+def test_each_moment_has_an_anchor_for_links_from_other_pages(client, carol, week_two):
+    client.force_login(carol)
+    html = client.get(url("detail", "lifecycle")).content.decode()
+    assert 'id="moment-lifecycle-onboarding-week-2"' in html
+    assert 'id="moment-lifecycle-onboarding-day-1"' in html
+
+
+def test_leadership_adds_a_touchpoint_and_the_map_lists_it(client, leo, week_two, squad):
+    segment = Segment.objects.get(key="mid-market")
+    client.force_login(leo)
+    form = client.get(tp_url("touchpoint_new", week_two), headers=HTMX)
+    assert form.content.decode().lstrip().startswith('<li id="moment-lifecycle-onboarding-week-2"')
+    assert '<datalist id="touchpoint-functions">' in form.content.decode()
+    assert '<option value="Leadership">' in form.content.decode()  # Leo's function
+    plain = client.get(tp_url("touchpoint_new", week_two))
+    assert is_full_page(plain) and "New touchpoint" in text_of(plain)
+    response = client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(
+            f"new-touchpoint-{week_two.pk}",
+            function="Customer Success",
+            segment=segment.pk,
+            message="welcome and first-week plan",
+        ),
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert not is_full_page(response)
+    assert (
+        "Email · Customer Success — to Mid-market SaaS teams: welcome and first-week plan"
+        in text_of(response)
+    )
+    # A squad speaks to every segment, and a plain post goes back to the moment.
+    response = client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(f"new-touchpoint-{week_two.pk}", channel="call", squad=squad.pk),
+    )
+    assert response.status_code == 302
+    assert response["Location"].endswith("#moment-lifecycle-onboarding-week-2")
+    words = text_of(client.get(url("detail", "lifecycle")))
+    assert "Call · First 90 Days — to all segments" in words
+    assert [t.position for t in Touchpoint.objects.order_by("id")] == [0, 1]
+
+
+def test_a_touchpoint_needs_someone_who_speaks(client, leo, week_two):
+    client.force_login(leo)
+    response = client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(f"new-touchpoint-{week_two.pk}", function="   ", message="Hello"),
+        headers=HTMX,
+    )
+    assert "Say who speaks: a function, a squad, or both." in text_of(response)
+    assert "Hello</textarea>" in response.content.decode()
+    assert not Touchpoint.objects.exists()
+
+
+def test_a_squad_of_another_cycle_cannot_speak(client, leo, cycle, week_two, dora):
+    other = factories.squad("next-year", dri=dora, cycle=factories.cycle("fy2028"))
+    client.force_login(leo)
+    response = client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(f"new-touchpoint-{week_two.pk}", squad=other.pk),
+        headers=HTMX,
+    )
+    assert "Select a valid choice." in text_of(response)
+    assert not Touchpoint.objects.exists()
+    # The service refuses it too, whatever calls it.
+    with pytest.raises(ValidationError) as refused:
+        touchpoints.touchpoint_create(moment=week_two, cycle=cycle, channel="email", squad=other)
+    assert refused.value.message_dict["squad"] == ["Choose a squad of the cycle on screen."]
+
+
+def test_a_segment_must_be_one_of_the_journeys(client, leo, week_two):
+    stranger = Segment.objects.create(key="enterprise", name="Enterprise")
+    client.force_login(leo)
+    response = client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(f"new-touchpoint-{week_two.pk}", function="Sales", segment=stranger.pk),
+        headers=HTMX,
+    )
+    assert "Select a valid choice." in text_of(response)
+    assert not Touchpoint.objects.exists()
+    with pytest.raises(ValidationError) as refused:
+        touchpoints.touchpoint_create(
+            moment=week_two, cycle=None, channel="email", function="Sales", segment=stranger
+        )
+    assert "segment" in refused.value.message_dict
+
+
+@pytest.fixture
+def touchpoint(week_two):
+    return Touchpoint.objects.create(
+        moment=week_two, channel="email", function="Customer Success", message="Welcome"
+    )
+
+
+def test_leadership_edits_a_touchpoint(client, leo, week_two, touchpoint, squad):
+    client.force_login(leo)
+    form = client.get(tp_url("touchpoint_edit", week_two, touchpoint.pk), headers=HTMX)
+    assert 'value="Customer Success"' in form.content.decode()
+    version = re.search(r'name="version" value="(\w+)"', form.content.decode())[1]
+    response = client.post(
+        tp_url("touchpoint_edit", week_two, touchpoint.pk),
+        {
+            **touchpoint_post(
+                f"touchpoint-{touchpoint.pk}",
+                channel="in_app",
+                function="Product",
+                squad=squad.pk,
+                message="Your first milestone",
+            ),
+            "version": version,
+        },
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert (
+        "In-app message · Product (First 90 Days) — to all segments: Your first milestone"
+        in text_of(response)
+    )
+    touchpoint.refresh_from_db()
+    assert (touchpoint.channel, touchpoint.squad_id) == ("in_app", squad.pk)
+
+
+def test_a_stale_touchpoint_edit_shows_the_saved_one(client, leo, week_two, touchpoint):
+    version = touchpoints.touchpoint_version(touchpoint)
+    Touchpoint.objects.filter(pk=touchpoint.pk).update(message="Their words")
+    client.force_login(leo)
+    response = client.post(
+        tp_url("touchpoint_edit", week_two, touchpoint.pk),
+        {
+            **touchpoint_post(f"touchpoint-{touchpoint.pk}", function="CS", message="My words"),
+            "version": version,
+        },
+        headers=HTMX,
+    )
+    words = text_of(response)
+    assert "Someone else saved this touchpoint after you opened it." in words
+    assert "Their words" in words and "My words</textarea>" in response.content.decode()
+    assert Touchpoint.objects.get(pk=touchpoint.pk).message == "Their words"
+
+
+def test_removing_a_touchpoint_asks_first(client, leo, week_two, touchpoint):
+    client.force_login(leo)
+    remove = tp_url("touchpoint_remove", week_two, touchpoint.pk)
+    asked = client.get(remove, headers=HTMX)
+    assert "Remove this touchpoint from the Week 2 moment?" in text_of(asked)
+    assert Touchpoint.objects.filter(pk=touchpoint.pk).exists()
+    version = re.search(r'name="version" value="(\w+)"', asked.content.decode())[1]
+    # Changed meanwhile: not removed, shown as saved now.
+    Touchpoint.objects.filter(pk=touchpoint.pk).update(message="Changed")
+    kept = client.post(remove, {"version": version}, headers=HTMX)
+    assert "so it was not removed" in text_of(kept)
+    version = touchpoints.touchpoint_version(Touchpoint.objects.get(pk=touchpoint.pk))
+    response = client.post(remove, {"version": version})
+    assert response.status_code == 302
+    assert not Touchpoint.objects.filter(pk=touchpoint.pk).exists()
+
+
+def test_only_leadership_changes_touchpoints(client, alice, bob, carol, olga, week_two, touchpoint):
+    for person in (alice, bob, carol, olga):
+        client.force_login(person)
+        page = client.get(url("detail", "lifecycle")).content.decode()
+        assert "Email · Customer Success" in text_of(client.get(url("detail", "lifecycle")))
+        assert tp_url("touchpoint_new", week_two) not in page
+        assert client.get(tp_url("touchpoint_new", week_two)).status_code == 403
+        new = client.post(
+            tp_url("touchpoint_new", week_two),
+            touchpoint_post(f"new-touchpoint-{week_two.pk}", function="Sales"),
+        )
+        assert new.status_code == 403
+        edit = tp_url("touchpoint_edit", week_two, touchpoint.pk)
+        assert client.get(edit).status_code == 403
+        assert client.post(edit, touchpoint_post(f"touchpoint-{touchpoint.pk}")).status_code == 403
+        remove = tp_url("touchpoint_remove", week_two, touchpoint.pk)
+        assert client.get(remove).status_code == 403
+        assert client.post(remove, {"version": touchpoint.shown_version}).status_code == 403
+    assert Touchpoint.objects.count() == 1
+    assert Touchpoint.objects.get().function == "Customer Success"
+
+
+def test_a_touchpoint_is_found_only_under_its_own_moment(client, leo, carol, week_two, touchpoint):
+    day_one = Moment.objects.get(when="Day 1")
+    other = factories.stage("other", "onboarding", name="Other onboarding")
+    elsewhere = Moment.objects.create(stage=other, when="Day 1", offset_days=1, tomorrow="x")
+    for person in (leo, carol):
+        client.force_login(person)
+        for address in (
+            tp_url("touchpoint_edit", day_one, touchpoint.pk),
+            tp_url("touchpoint_remove", day_one, touchpoint.pk),
+            url("touchpoint_edit", "other", "onboarding", elsewhere.pk, touchpoint.pk),
+            url("touchpoint_remove", "other", "onboarding", week_two.pk, touchpoint.pk),
+            tp_url("touchpoint_edit", week_two, 999999),
+        ):
+            assert client.get(address).status_code == 404
+            assert client.post(address, {"version": touchpoint.shown_version}).status_code == 404
+    assert Touchpoint.objects.filter(pk=touchpoint.pk).exists()
+
+
+def test_touchpoint_text_is_escaped(client, leo, week_two):
+    client.force_login(leo)
+    client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(
+            f"new-touchpoint-{week_two.pk}",
+            function="<script>alert('f')</script>",
+            message="<script>alert('m')</script>",
+        ),
+    )
+    touchpoint = Touchpoint.objects.get()
+    assert touchpoint.function == "<script>alert('f')</script>"
+    for response in (
+        client.get(url("detail", "lifecycle")),
+        client.get(tp_url("touchpoint_edit", week_two, touchpoint.pk), headers=HTMX),
+        client.get(tp_url("touchpoint_new", week_two), headers=HTMX),
+    ):
+        assert b"<script>alert(" not in response.content
+        assert b"&lt;script&gt;alert(" in response.content
+
+
+def test_touchpoint_routes_refuse_other_methods_and_need_sign_in(client, leo, week_two, touchpoint):
+    address = tp_url("touchpoint_edit", week_two, touchpoint.pk)
+    response = client.get(address)
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    client.force_login(leo)
+    assert client.put(address).status_code == 405
+    assert client.delete(tp_url("touchpoint_remove", week_two, touchpoint.pk)).status_code == 405
