@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from journeys.models import Journey, JourneySegment, Moment, Segment, Stage
+from journeys.models import (
+    Journey,
+    JourneySegment,
+    Milestone,
+    MilestoneReading,
+    Moment,
+    Segment,
+    Stage,
+    Touchpoint,
+)
 
 
 @admin.register(Segment)
@@ -55,3 +64,27 @@ class MomentAdmin(admin.ModelAdmin):
     list_display = ["when", "stage", "offset_days", "tomorrow"]
     list_filter = ["stage__journey", "stage"]
     list_select_related = ["stage__journey"]
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(admin.ModelAdmin):
+    list_display = ["name", "segment", "expected_day", "success", "moment"]
+    list_filter = ["segment", "success"]
+    list_select_related = ["segment", "moment"]
+    search_fields = ["key", "name", "description"]
+
+
+@admin.register(MilestoneReading)
+class MilestoneReadingAdmin(admin.ModelAdmin):
+    list_display = ["milestone", "measured_on", "actual_days", "completion_rate", "source"]
+    list_filter = ["source", "milestone__segment"]
+    list_select_related = ["milestone__segment"]
+    date_hierarchy = "measured_on"
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(admin.ModelAdmin):
+    list_display = ["moment", "channel", "function", "squad", "segment"]
+    list_filter = ["channel"]
+    list_select_related = ["moment__stage__journey", "squad", "segment"]
+    search_fields = ["function", "message"]

@@ -166,8 +166,7 @@ def milestone_rows(segment: Segment, *, cycle, actor) -> list[MilestoneRow]:
         if milestone.moment is not None:
             stage = milestone.moment.stage
             milestone.moment_url = (
-                reverse("journeys:detail", args=[stage.journey.key])
-                + f"#{milestone.moment.anchor}"
+                reverse("journeys:detail", args=[stage.journey.key]) + f"#{milestone.moment.anchor}"
             )
         rows.append(
             MilestoneRow(

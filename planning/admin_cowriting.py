@@ -14,6 +14,7 @@ from dependencies.models import Dependency
 from journeys.models import Stage
 from squads.models import (
     Comment,
+    Goal,
     Initiative,
     KeyResult,
     Plan,
@@ -38,7 +39,7 @@ class HistoryEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "history_date"
 
 
-for model in (Plan, Initiative, Dependency, KeyResult, Stage, SquadStage):
+for model in (Plan, Initiative, Dependency, KeyResult, Stage, SquadStage, Goal):
     admin.site.register(model.history.model, HistoryEntryAdmin)
 
 

@@ -1,6 +1,18 @@
 from django.contrib import admin
 
-from squads.models import OKR, CheckIn, Initiative, KeyResult, Membership, Plan, Squad, SquadStage
+from squads.models import (
+    OKR,
+    CheckIn,
+    Goal,
+    Initiative,
+    InitiativeMilestone,
+    KeyResult,
+    Membership,
+    ObjectiveGoal,
+    Plan,
+    Squad,
+    SquadStage,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -93,3 +105,22 @@ class InitiativeAdmin(admin.ModelAdmin):
     list_select_related = ["squad", "stage__journey", "segment"]
     search_fields = ["key", "title", "description"]
     date_hierarchy = "starts"
+
+
+@admin.register(Goal)
+class GoalAdmin(admin.ModelAdmin):
+    list_display = ["key", "name", "starts_year", "ends_year", "owner"]
+    search_fields = ["key", "name", "description", "customer_success"]
+    list_select_related = ["owner"]
+
+
+@admin.register(ObjectiveGoal)
+class ObjectiveGoalAdmin(admin.ModelAdmin):
+    list_display = ["okr", "goal"]
+    list_select_related = ["okr__squad", "goal"]
+
+
+@admin.register(InitiativeMilestone)
+class InitiativeMilestoneAdmin(admin.ModelAdmin):
+    list_display = ["initiative", "milestone"]
+    list_select_related = ["initiative__squad", "milestone__segment"]
