@@ -5,14 +5,15 @@ not approved (drafts) to the squad's members, leadership and operations. Writing
 person's role and on their relation to the object:
 
 - administrators (superusers) may do everything;
-- leadership (the "Leadership" group) edits journeys, stages, segments, cycles, functions
-  and their capacity, says which squad covers a stage, moves each cycle through the season,
-  and manages people: invites them, deactivates and reactivates them, sets their function
-  and groups;
+- leadership (the "Leadership" group) edits journeys, stages, segments, the company's goals,
+  cycles, functions and their capacity, says which squad covers a stage, moves each cycle
+  through the season, and manages people: invites them, deactivates and reactivates them,
+  sets their function and groups;
 - operations (the "Operations" group) triages findings and edits the board's statuses;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
   dependencies their squad needs;
-- the squad's DRI, as a member, also manages membership and the OKR, and approves the plan;
+- the squad's DRI, as a member, also manages membership and the OKR (the company goals its
+  objective serves included), and approves the plan;
 - the provider side (members of the providing squad; for a dependency a function provides,
   its owner, who must be of that function) accepts, declines or updates the dependencies
   addressed to it. An owner is always on the provider side (dependencies.services.check_owner),
@@ -315,6 +316,12 @@ def can_edit_capacity(actor: Actor) -> bool:
     return actor.is_leadership
 
 
+def can_edit_goals(actor: Actor) -> bool:
+    """Create, edit, reorder, remove and restore the company's goals: leadership and
+    administrators. Everyone signed in reads them."""
+    return actor.is_leadership
+
+
 def can_edit_segments(actor: Actor) -> bool:
     """Create, rename, describe and delete customer segments: leadership, as the journeys
     that name them."""
@@ -367,6 +374,8 @@ def can_restore(actor: Actor, removal) -> bool:
         return squad.pk is not None and can_edit_dependency(actor, squad)
     if kind == "comment":
         return can_remove_comment(actor, removal.owner_id)
+    if kind == "goal":
+        return can_edit_goals(actor)
     return False
 
 
@@ -379,7 +388,7 @@ def restorable_removals(actor: Actor, queryset):
     allowed |= Q(kind="key_result", squad_pk__in=actor.dri_of)
     allowed |= Q(kind="comment", owner_id=actor.user.pk)
     if actor.is_leadership:
-        allowed |= Q(kind__in=["journey", "stage", "squad", "key_result"])
+        allowed |= Q(kind__in=["journey", "stage", "squad", "key_result", "goal"])
     if actor.is_operations:
         allowed |= Q(kind="dependency")
     else:

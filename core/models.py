@@ -243,6 +243,7 @@ class Removal(models.Model):
         KEY_RESULT = "key_result", "Key result"
         DEPENDENCY = "dependency", "Dependency"
         COMMENT = "comment", "Comment"
+        GOAL = "goal", "Goal"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     target_id = models.BigIntegerField(help_text="The primary key of the row removed.")
@@ -289,6 +290,7 @@ class Removal(models.Model):
                         "key_result",
                         "dependency",
                         "comment",
+                        "goal",
                     ]
                 ),
                 name="removal_kind_valid",

@@ -34,7 +34,7 @@ from dependencies.models import Dependency
 from journeys.models import Journey, Stage
 from planning import removals, restores
 from squads import access as squad_access
-from squads.models import Comment, Initiative, KeyResult, Squad
+from squads.models import Comment, Goal, Initiative, KeyResult, Squad
 
 Kind = Removal.Kind
 REMOVED_PAGE_SIZE = 50
@@ -351,6 +351,21 @@ def comment_remove(request: AuthedRequest, key: str, comment: int) -> HttpRespon
     return _confirm(request, kind=Kind.COMMENT, target=found, back=part, done=part, remove=remove)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
+@_removing
+def goal_remove(request: AuthedRequest, key: str) -> HttpResponse:
+    goals = reverse("goals:list")
+    goal = _live(Goal.everything, "goal", request, goals, key=key)
+    if not access.can_edit_goals(access.actor_for(request)):
+        raise PermissionDenied("Only leadership can change the company's goals.")
+
+    def remove(**kwargs) -> Removal:
+        return removals.goal_remove(goal=goal, **kwargs)
+
+    back = reverse("goals:detail", args=[goal.key])
+    return _confirm(request, kind=Kind.GOAL, target=goal, back=back, done=goals, remove=remove)
+
+
 # ---------------------------------------------------------------------------------------
 # Recently removed, and restoring
 # ---------------------------------------------------------------------------------------
@@ -403,6 +418,10 @@ def restored_url(removal: Removal) -> str:
         comment = Comment.objects.select_related("squad").filter(pk=pk).first()
         if comment:
             return _plan_url(comment.squad, f"comment-{comment.pk}")
+    if kind == Kind.GOAL:
+        goal = Goal.objects.filter(pk=pk).first()
+        if goal:
+            return reverse("goals:detail", args=[goal.key])
     return reverse("removed")
 
 

@@ -1,5 +1,5 @@
-"""Removing journeys, stages, squads, initiatives, key results, dependencies and comments
-(docs/removing.md).
+"""Removing journeys, stages, squads, initiatives, key results, dependencies, comments and
+the company's goals (docs/removing.md).
 
 Nothing is deleted when a person removes it. The row, and the rows that belong to it, are
 marked with one core.models.Removal (core/removal.py), which every default manager leaves
@@ -38,7 +38,16 @@ from dependencies.models import OPEN_STATUSES, Dependency
 from journeys.models import Journey, Stage
 from journeys.services import journey_version
 from planning.plan.presenters import SECTIONS
-from squads.models import CheckIn, Comment, Initiative, KeyResult, Squad, SquadStage
+from squads.models import (
+    CheckIn,
+    Comment,
+    Goal,
+    Initiative,
+    KeyResult,
+    ObjectiveGoal,
+    Squad,
+    SquadStage,
+)
 
 Kind = Removal.Kind
 
@@ -534,6 +543,56 @@ def comment_removal(comment: Comment) -> RemovalPlan:
 
 
 # ---------------------------------------------------------------------------------------
+# The company's goals
+# ---------------------------------------------------------------------------------------
+
+
+def goal_removal(goal: Goal) -> RemovalPlan:
+    links = list(
+        ObjectiveGoal.objects.filter(goal=goal)
+        .select_related("okr__squad__cycle")
+        .order_by("okr__squad__name", "okr_id")
+    )
+    live = [link for link in links if link.okr.squad.removal_id is None]
+    plan = RemovalPlan(
+        kind=Kind.GOAL,
+        target=goal,
+        what="goal",
+        label=f"the goal {_quoted(goal.name)}",
+        version=str(goal.version),
+    )
+    if links:
+        plan.takes.append(
+            consequence(
+                f"Its place among the goals of {_plural(len(links), 'objective')}",
+                [f"{link.okr.squad.name} ({link.okr.squad.cycle.name})" for link in links],
+            )
+        )
+    if live:
+        squads = ", ".join(sorted({link.okr.squad.name for link in live}))
+        plan.question = (
+            f"Objectives serve this goal ({squads}). Removing the goal takes it off them, "
+            "so they may serve no goal until it comes back; restoring it puts it back on them."
+        )
+        plan.answer = "Remove the goal and take it off their objectives"
+
+    def write(removal: Removal, by) -> dict:
+        # One row at a time, so each change is followed like any other (planning/changes.py).
+        taken = []
+        for link in ObjectiveGoal.objects.filter(goal=goal).order_by("pk"):
+            taken.append([link.okr_id, link.goal_id])
+            link.delete()
+        write_rows(
+            Goal, [goal.pk], {"removal_id": removal.pk}, by=by, reason="Removed",
+            where={"removal": None},
+        )  # fmt: skip
+        return {"objective_links": taken}
+
+    plan.write = write
+    return plan
+
+
+# ---------------------------------------------------------------------------------------
 # Removing: one way for every kind
 # ---------------------------------------------------------------------------------------
 
@@ -546,6 +605,7 @@ PLANS: dict[str, tuple[type, Callable[[object], RemovalPlan], tuple[str, ...]]] 
     Kind.KEY_RESULT: (KeyResult, key_result_removal, ("okr__squad",)),
     Kind.DEPENDENCY: (Dependency, dependency_removal, ()),
     Kind.COMMENT: (Comment, comment_removal, ("author__profile", "initiative")),
+    Kind.GOAL: (Goal, goal_removal, ()),
 }
 
 
@@ -624,3 +684,7 @@ def dependency_remove(*, dependency: Dependency, by, seen: str) -> Removal:
 
 def comment_remove(*, comment: Comment, by, seen: str) -> Removal:
     return _remove(Kind.COMMENT, comment, by=by, seen=seen, answered=False)
+
+
+def goal_remove(*, goal: Goal, by, seen: str, answered: bool = False) -> Removal:
+    return _remove(Kind.GOAL, goal, by=by, seen=seen, answered=answered)

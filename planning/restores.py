@@ -3,8 +3,9 @@
 
 Restoring clears the `removal` mark of every row a removal took, and undoes what the removal
 recorded besides (the coverage it ended, the stages it cleared, the dependencies it
-re-pointed or declined), unless someone changed that since: then it stays, and the notes
-returned say so. The nightly purge deletes what was removed more than REMOVAL_KEEP_DAYS ago.
+re-pointed or declined, the objectives a goal was taken off), unless someone changed that
+since: then it stays, and the notes returned say so. The nightly purge deletes what was
+removed more than REMOVAL_KEEP_DAYS ago.
 """
 
 from __future__ import annotations
@@ -26,7 +27,16 @@ from dependencies import services as dependency_services
 from dependencies.models import OPEN_STATUSES, Dependency
 from journeys.models import Journey, Stage
 from planning.removals import ALREADY, REFUSED, Kind
-from squads.models import OKR, Comment, Initiative, KeyResult, Squad, SquadStage
+from squads.models import (
+    OKR,
+    Comment,
+    Goal,
+    Initiative,
+    KeyResult,
+    ObjectiveGoal,
+    Squad,
+    SquadStage,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +48,7 @@ PURGE_BATCH = 200
 # ---------------------------------------------------------------------------------------
 
 # Every removable model, in the order restoring brings rows back.
-REMOVABLE = (Journey, Stage, Squad, Initiative, KeyResult, Dependency, Comment)
+REMOVABLE = (Journey, Stage, Squad, Initiative, KeyResult, Dependency, Comment, Goal)
 
 
 def _marked(removal: Removal) -> dict[type, list]:
@@ -94,6 +104,9 @@ def _restore_problems(removal: Removal, marked: dict[type, list]) -> list[str]:
                 problems.append(f"{who[0].upper()}{who[1:]} was removed: restore it first.")
         if Dependency.objects.filter(key=dep.key).exists():
             problems.append(f"A dependency with the key “{dep.key}” was recorded since.")
+    for goal in marked[Goal]:
+        if Goal.objects.filter(key=goal.key).exists():
+            problems.append(f"A goal with the key “{goal.key}” was made since.")
     for comment in marked[Comment]:
         if _removed(Squad, comment.squad_id, removal):
             problems.append("Its squad was removed: restore the squad first.")
@@ -115,6 +128,12 @@ def _undo_details(removal: Removal, by) -> list[str]:
         cover._history_user = by
         cover._change_reason = reason[:100]
         cover.save()
+    for okr_id, goal_id in details.get("objective_links", []):
+        # One row at a time, as any link is made (planning/changes.py follows each).
+        if not OKR.objects.filter(pk=okr_id).exists():
+            continue
+        if not ObjectiveGoal.objects.filter(okr_id=okr_id, goal_id=goal_id).exists():
+            ObjectiveGoal.objects.create(okr_id=okr_id, goal_id=goal_id)
     by_stage: dict[int, list[int]] = defaultdict(list)
     for initiative_id, stage_id in details.get("stages_cleared", []):
         by_stage[stage_id].append(initiative_id)
@@ -234,7 +253,7 @@ def keep_until(removal: Removal) -> dt.datetime:
 
 
 # Deleted in this order: what needs or hangs on a row goes before it.
-PURGE_ORDER = (Comment, Dependency, KeyResult, Initiative, Stage, Squad, Journey)
+PURGE_ORDER = (Comment, Dependency, KeyResult, Initiative, Stage, Squad, Journey, Goal)
 
 
 def removals_purge(*, now: dt.datetime | None = None) -> int:

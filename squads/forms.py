@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db.models import F, Q
 from django.utils.html import format_html, format_html_join
 
 from core.forms import FormWithErrors
@@ -15,7 +16,15 @@ from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from journeys.models import Journey, Segment, Stage
 from squads import services
-from squads.models import IMPACT_MAX, IMPACT_MIN, Initiative, KeyResult, Membership, Squad
+from squads.models import (
+    IMPACT_MAX,
+    IMPACT_MIN,
+    Goal,
+    Initiative,
+    KeyResult,
+    Membership,
+    Squad,
+)
 
 User = get_user_model()
 
@@ -275,6 +284,24 @@ class DriHandoverForm(FormWithErrors):
 # ---------------------------------------------------------------------------------------
 
 
+class GoalsField(forms.ModelMultipleChoiceField):
+    """The company's live goals to tick, in their order, each with its years."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", Goal.objects.order_by("position", "starts_year", "id"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", forms.CheckboxSelectMultiple)
+        super().__init__(**kwargs)
+
+    def label_from_instance(self, obj) -> str:
+        years = (
+            str(obj.starts_year)
+            if obj.starts_year == obj.ends_year
+            else f"{obj.starts_year}–{obj.ends_year}"
+        )
+        return f"{obj.name} ({years})"
+
+
 class ObjectiveForm(FormWithErrors):
     objective = forms.CharField(
         label="Objective",
@@ -283,6 +310,114 @@ class ObjectiveForm(FormWithErrors):
         help_text="Qualitative and customer-facing: what the customer gets.",
         validators=[validate_visible],
     )
+    goals = GoalsField(
+        label="Company goals it serves",
+        help_text="The goals this objective shows progress towards.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offered once the company has goals.
+        if not self.fields["goals"].queryset.exists():
+            del self.fields["goals"]
+
+    @property
+    def offers_goals(self) -> bool:
+        return "goals" in self.fields
+
+
+class GoalForm(FormWithErrors):
+    """A company goal. Its key is asked only when it is created (blank: made from the name)."""
+
+    name = forms.CharField(label="Name", max_length=200, validators=[validate_visible])
+    key = _key_field("Used in links. Leave blank to make one from the name.", required=False)
+    description = forms.CharField(
+        label="Description",
+        max_length=5000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The aspiration, in the words the company uses outside.",
+    )
+    customer_success = forms.CharField(
+        label="Customer success in this goal",
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What customers succeed at when this goal is met.",
+        validators=[validate_visible],
+    )
+    starts_year = forms.IntegerField(
+        label="From year", min_value=services.GOAL_YEAR_MIN, max_value=services.GOAL_YEAR_MAX
+    )
+    ends_year = forms.IntegerField(
+        label="To year", min_value=services.GOAL_YEAR_MIN, max_value=services.GOAL_YEAR_MAX
+    )
+    owner = PersonChoiceField(label="Owner", queryset=User.objects.none(), required=False)
+    segments = forms.ModelMultipleChoiceField(
+        label="Segments it is about",
+        queryset=Segment.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Optional: the customer segments whose success outcome this goal is about.",
+    )
+
+    # What the conflict view compares, and the names it shows them by.
+    VERSIONED_FIELDS = ("name", "description", "customer_success", "starts_year", "ends_year")
+
+    def __init__(self, *args, goal: Goal | None = None, **kwargs):
+        if goal is not None:
+            kwargs.setdefault(
+                "initial",
+                {
+                    "name": goal.name,
+                    "description": goal.description,
+                    "customer_success": goal.customer_success,
+                    "starts_year": goal.starts_year,
+                    "ends_year": goal.ends_year,
+                    "owner": goal.owner_id,
+                    "segments": [segment.pk for segment in goal.segments.all()],
+                },
+            )
+        super().__init__(*args, **kwargs)
+        self.goal = goal
+        if goal is not None:
+            del self.fields["key"]
+        owners = people()
+        if goal is not None and goal.owner_id is not None:
+            # A deactivated owner stays shown, so saving does not drop them unseen.
+            owners = User.objects.filter(Q(is_active=True) | Q(pk=goal.owner_id))
+            owners = owners.select_related("profile").order_by("profile__display_name", "username")
+        self.fields["owner"].queryset = owners
+        self.fields["segments"].queryset = Segment.objects.order_by(
+            F("priority").asc(nulls_last=True), "name", "id"
+        )
+
+    def clean(self):
+        data = super().clean()
+        problems = services.goal_problems(
+            {
+                "name": data.get("name") or "",
+                "description": data.get("description") or "",
+                "customer_success": data.get("customer_success") or "",
+                "starts_year": data.get("starts_year"),
+                "ends_year": data.get("ends_year"),
+                "owner": data.get("owner"),
+            }
+        )
+        for name, message in problems.items():
+            if name not in self.errors:
+                self.add_error(name, message)
+        return data
+
+    def fields_for_service(self) -> services.GoalFields:
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            "description": data["description"],
+            "customer_success": data["customer_success"],
+            "starts_year": data["starts_year"],
+            "ends_year": data["ends_year"],
+            "owner": data["owner"],
+        }
 
 
 class KeyResultForm(FormWithErrors):

@@ -26,15 +26,18 @@ from core.people import display_name
 from core.removal import Gone
 from core.validators import date_problem, has_surrogate, is_blank
 from journeys.models import Segment, Stage
+from journeys.services import key_from_name
 from squads import cowriting
 from squads.models import (
     IMPACT_MAX,
     IMPACT_MIN,
     OKR,
     CheckIn,
+    Goal,
     Initiative,
     KeyResult,
     Membership,
+    ObjectiveGoal,
     Plan,
     Squad,
     SquadStage,
@@ -320,8 +323,15 @@ def dri_handover(*, squad: Squad, to: AbstractBaseUser, by: AbstractBaseUser) ->
 # ---------------------------------------------------------------------------------------
 
 
-def okr_update(*, squad: Squad, objective: str, by: AbstractBaseUser) -> OKR:
-    """Set the objective of the squad's OKR for its cycle, writing the OKR if it has none."""
+def okr_update(
+    *,
+    squad: Squad,
+    objective: str,
+    by: AbstractBaseUser,
+    goals: Iterable[Goal] | None = None,
+) -> OKR:
+    """Set the objective of the squad's OKR for its cycle, writing the OKR if it has none,
+    and, with `goals`, the company goals it serves (okr_goals_set), in one transaction."""
     objective = objective.strip()
     if is_blank(objective):
         raise ValidationError({"objective": "Write the objective: what the customer gets."})
@@ -329,7 +339,39 @@ def okr_update(*, squad: Squad, objective: str, by: AbstractBaseUser) -> OKR:
         okr, _ = OKR.objects.update_or_create(
             squad=squad, cycle_id=squad.cycle_id, defaults={"objective": objective}
         )
+        if goals is not None:
+            okr_goals_set(okr=okr, goals=goals, by=by)
     return okr
+
+
+def okr_goals_set(*, okr: OKR, goals: Iterable[Goal], by: AbstractBaseUser) -> tuple[int, int]:
+    """The objective serves exactly these live goals. Links are made and taken off one row at
+    a time, so each change is followed like any save (planning/changes.py: the review, the
+    pages). Returns (added, removed). Refuses, changing nothing, a goal removed meanwhile."""
+    wanted = {goal.pk for goal in goals}
+    with transaction.atomic():
+        live = set(
+            Goal.objects.select_for_update().filter(pk__in=wanted).values_list("pk", flat=True)
+        )
+        if missing := wanted - live:
+            names = Goal.everything.filter(pk__in=missing).order_by("name")
+            raise ValidationError(
+                {
+                    "goals": "Someone removed "
+                    + ", ".join(f"“{goal.name}”" for goal in names)
+                    + " meanwhile: choose among the goals shown now."
+                }
+            )
+        links = list(ObjectiveGoal.objects.filter(okr=okr).order_by("pk"))
+        have = {link.goal_id for link in links}
+        removed = 0
+        for link in links:
+            if link.goal_id not in wanted:
+                link.delete()
+                removed += 1
+        for pk in sorted(wanted - have):
+            ObjectiveGoal.objects.create(okr=okr, goal_id=pk)
+    return len(wanted - have), removed
 
 
 def key_result_create(
@@ -767,3 +809,141 @@ def squad_stages_set(
                 squad=squad, stage=stage, by=by, reason="Taken off on the squad's page"
             )
     return added, removed
+
+
+# ---------------------------------------------------------------------------------------
+# The company's goals (docs/outcomes.md, "Goals above objectives")
+# ---------------------------------------------------------------------------------------
+
+# A goal's years lie within the dates a plan may hold (core.validators), and span a few years.
+GOAL_YEAR_MIN, GOAL_YEAR_MAX = 2000, 2100
+GOAL_MAX_YEARS = 10
+GOAL_FIELDS = (
+    "name",
+    "description",
+    "customer_success",
+    "starts_year",
+    "ends_year",
+    "owner",
+)
+
+
+class GoalFields(TypedDict):
+    name: str
+    description: str
+    customer_success: str
+    starts_year: int | None
+    ends_year: int | None
+    owner: AbstractBaseUser | None
+
+
+def goal_problems(values: GoalFields) -> dict[str, str]:
+    """What is wrong with a goal, by field (its key is checked separately)."""
+    errors: dict[str, str] = {}
+    if is_blank(values["name"]):
+        errors["name"] = "Name the goal."
+    if is_blank(values["customer_success"]):
+        errors["customer_success"] = (
+            "Say what customers succeed at when this goal is met: every goal is about "
+            "customer success too."
+        )
+    starts, ends = values["starts_year"], values["ends_year"]
+    for name, year in (("starts_year", starts), ("ends_year", ends)):
+        if year is None:
+            errors[name] = "Give the year."
+        elif not GOAL_YEAR_MIN <= year <= GOAL_YEAR_MAX:
+            errors[name] = f"Use a year from {GOAL_YEAR_MIN} to {GOAL_YEAR_MAX}."
+    if "starts_year" not in errors and "ends_year" not in errors:
+        if ends < starts:
+            errors["ends_year"] = f"The goal ends before it starts: use {starts} or later."
+        elif ends - starts + 1 > GOAL_MAX_YEARS:
+            errors["ends_year"] = f"A goal spans at most {GOAL_MAX_YEARS} years."
+    return errors
+
+
+def _goal_values(values: GoalFields) -> dict:
+    return {
+        "name": " ".join(values["name"].split()),
+        "description": _clean_text(values["description"]),
+        "customer_success": _clean_text(values["customer_success"]),
+        "starts_year": values["starts_year"],
+        "ends_year": values["ends_year"],
+        "owner": values["owner"],
+    }
+
+
+GOAL_KEY_TAKEN = "Another goal uses this key."
+
+
+def goal_create(
+    *,
+    key: str = "",
+    values: GoalFields,
+    segments: Iterable[Segment] = (),
+    by: AbstractBaseUser,
+) -> Goal:
+    """A new company goal, last in the list; its key is made from its name when blank."""
+    errors = goal_problems(values)
+    key = key.strip()
+    if key:
+        if problem := key_problem(key):
+            errors["key"] = problem
+    elif "name" not in errors:
+        key = key_from_name(values["name"])
+        if not key:
+            errors["key"] = "The name has no letters or digits to make a key from; type one."
+    if key and "key" not in errors and Goal.objects.filter(key=key).exists():
+        errors["key"] = GOAL_KEY_TAKEN
+    _raise(errors)
+    try:
+        with transaction.atomic():
+            last = Goal.objects.order_by("-position").values_list("position", flat=True).first()
+            goal = Goal(key=key, position=0 if last is None else last + 1, **_goal_values(values))
+            goal._history_user = by
+            goal.save()
+            goal.segments.set(list(segments))
+    except IntegrityError as exc:
+        raise ValidationError({"key": GOAL_KEY_TAKEN}) from exc
+    return goal
+
+
+def goal_update(
+    *,
+    goal: Goal,
+    values: GoalFields,
+    segments: Iterable[Segment],
+    by: AbstractBaseUser,
+    version: int | None,
+    reason: str = "",
+) -> Goal:
+    """Change a goal (its key stays), if nobody saved it since `version` (else
+    versioning.Conflict, and nothing is written: the segments neither)."""
+    _raise(goal_problems(values))
+    cleaned = _goal_values(values)
+    cleaned["owner_id"] = cleaned.pop("owner").pk if cleaned["owner"] is not None else None
+    with transaction.atomic():
+        versioning.save_versioned(goal, values=cleaned, expected=version, by=by, reason=reason)
+        wanted = {segment.pk for segment in segments}
+        if wanted != set(goal.segments.values_list("pk", flat=True)):
+            goal.segments.set(sorted(wanted))
+    return goal
+
+
+def goal_move(*, goal: Goal, direction: str) -> bool:
+    """Swap a goal with the one above or below it; False when it is already at that end."""
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": "Move a goal up or down."})
+    with transaction.atomic():
+        goals = list(Goal.objects.select_for_update().order_by("position", "starts_year", "id"))
+        index = next((i for i, g in enumerate(goals) if g.pk == goal.pk), None)
+        if index is None:  # removed meanwhile
+            raise Gone(Goal.everything.get(pk=goal.pk), "goal")
+        other = index - 1 if direction == "up" else index + 1
+        if not 0 <= other < len(goals):
+            return False
+        goals[index], goals[other] = goals[other], goals[index]
+        # Renumbered whole: positions may repeat. An UPDATE, so editors' versions stay.
+        for position, each in enumerate(goals):
+            if each.position != position:
+                Goal.objects.filter(pk=each.pk).update(position=position)
+    return True

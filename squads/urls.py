@@ -3,7 +3,7 @@ from django.urls import path
 from planning import removal_views
 from planning.plan import live
 from planning.plan import views as plan
-from squads import coverage, views
+from squads import coverage, goals, views
 
 # The squad's plan shows several apps at once, so its views are in the top layer
 # (planning/plan/); its addresses stay under the squad's.
@@ -74,4 +74,15 @@ urlpatterns = [
         removal_views.comment_remove,
         name="comment_remove",
     ),
+]
+
+# The company's goals, at /goals/ (throughline/urls.py): the alignment of the cycle's
+# objectives with them, each goal's page, leadership's editor and the removal's confirmation.
+goal_urlpatterns = [
+    path("", goals.goal_list, name="list"),
+    path("new/", goals.goal_create, name="create"),
+    path("<str:key>/", goals.goal_detail, name="detail"),
+    path("<str:key>/edit/", goals.goal_edit, name="edit"),
+    path("<str:key>/move/", goals.goal_move, name="move"),
+    path("<str:key>/remove/", removal_views.goal_remove, name="remove"),
 ]

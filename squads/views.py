@@ -38,7 +38,7 @@ from squads.forms import (
     known_functions,
     plain_number,
 )
-from squads.models import OKR, CheckIn, Initiative, KeyResult, Membership, Squad
+from squads.models import OKR, CheckIn, Goal, Initiative, KeyResult, Membership, Squad
 
 if TYPE_CHECKING:
     pass
@@ -262,10 +262,16 @@ def _split_create_errors(error: ValidationError, form, kr_form) -> None:
 # ---------------------------------------------------------------------------------------
 
 
+def served_goals() -> Prefetch:
+    """The live company goals an OKR serves, in the goals' order (`okr.goals.all`)."""
+    return Prefetch("goals", queryset=Goal.objects.order_by("position", "starts_year", "id"))
+
+
 def _okr_for(squad: Squad) -> OKR | None:
     return (
         OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
         .prefetch_related(
+            served_goals(),
             Prefetch(
                 "key_results",
                 queryset=KeyResult.objects.prefetch_related(
@@ -274,7 +280,7 @@ def _okr_for(squad: Squad) -> OKR | None:
                         queryset=CheckIn.objects.select_related("author__profile"),
                     )
                 ),
-            )
+            ),
         )
         .first()
     )
@@ -370,6 +376,7 @@ def _detail_context(
             "objective_form": objective_form,
             "new_kr_form": new_kr_form,
             **stages_context(request, squad, stages_form),
+            "has_goals": Goal.objects.exists(),
             "initiative_count": initiative_stats.count(),
             "open_needs": needs.exclude(status__in=["done", "declined"]).count(),
             "can_remove_squad": access.can_remove_squad(access.actor_for(request)),
@@ -480,11 +487,16 @@ def dri_handover(request: AuthedRequest, key: str) -> HttpResponse:
 
 
 def _objective_context(request: AuthedRequest, squad: Squad, form=None) -> dict:
-    okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
+    okr = (
+        OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
+        .prefetch_related(served_goals())
+        .first()
+    )
     return {
         "squad": squad,
         "okr": okr,
         "objective_form": form,
+        "has_goals": Goal.objects.exists(),
         **access.squad_flags(request, squad),
     }
 
@@ -505,7 +517,10 @@ def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
         if form.is_valid():
             try:
                 services.okr_update(
-                    squad=squad, objective=form.cleaned_data["objective"], by=request.user
+                    squad=squad,
+                    objective=form.cleaned_data["objective"],
+                    goals=form.cleaned_data["goals"] if form.offers_goals else None,
+                    by=request.user,
                 )
             except ValidationError as error:
                 form.add_service_errors(error)
@@ -517,7 +532,8 @@ def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
                 return redirect(reverse("squads:detail", args=[squad.key]) + "#okr")
     else:
         okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
-        form = ObjectiveForm(initial={"objective": okr.objective if okr else ""})
+        goals = list(okr.goal_links.values_list("goal_id", flat=True)) if okr else []
+        form = ObjectiveForm(initial={"objective": okr.objective if okr else "", "goals": goals})
     if request.htmx:
         context = _objective_context(request, squad, form)
         return render(request, "squads/detail.html#objective", context)
@@ -537,6 +553,7 @@ def _okr_context(request: AuthedRequest, squad: Squad, new_kr_form=None) -> dict
         "okr": okr,
         "cards": cards,
         "new_kr_form": new_kr_form,
+        "has_goals": Goal.objects.exists(),
         **access.squad_flags(request, squad),
     }
 

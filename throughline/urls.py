@@ -15,6 +15,7 @@ from planning import (
 )
 from planning.season import views as season
 from planning.timeline import views as timeline
+from squads.urls import goal_urlpatterns
 from throughline import security
 
 admin.site.site_header = "Throughline administration"
@@ -39,6 +40,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("journeys/", include("journeys.urls")),
     path("squads/", include("squads.urls")),
+    path("goals/", include((goal_urlpatterns, "goals"))),
     path("board/", include("dependencies.urls")),
     path("timeline/", timeline.timeline, name="timeline"),
     path("findings/", views.findings, name="findings"),

@@ -31,7 +31,8 @@ from squads.forms import (
     PlanSectionForm,
     plain_number,
 )
-from squads.models import OKR, Comment, Initiative, Plan, Squad
+from squads.models import OKR, Comment, Goal, Initiative, Plan, Squad
+from squads.views import served_goals
 
 SECTIONS = {
     # URL name: (field, title)
@@ -403,8 +404,9 @@ def plan_context(
         "not_doing_conflict": not_doing_conflict,
         "not_doing_comments": threads.get("section:not_doing", []),
         "okr": OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
-        .prefetch_related("key_results")
+        .prefetch_related("key_results", served_goals())
         .first(),
+        "has_goals": Goal.objects.exists(),
         "not_doing_form": not_doing_form,
         "stages": journey_moments(squad),
         "add_dependency_url": dependency_create_link(squad),
