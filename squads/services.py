@@ -920,7 +920,8 @@ def goal_update(
     versioning.Conflict, and nothing is written: the segments neither)."""
     _raise(goal_problems(values))
     cleaned = _goal_values(values)
-    cleaned["owner_id"] = cleaned.pop("owner").pk if cleaned["owner"] is not None else None
+    owner = cleaned.pop("owner")
+    cleaned["owner_id"] = owner.pk if owner is not None else None
     with transaction.atomic():
         versioning.save_versioned(goal, values=cleaned, expected=version, by=by, reason=reason)
         wanted = {segment.pk for segment in segments}

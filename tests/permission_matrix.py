@@ -150,7 +150,27 @@ class World:
         self.removal = removals.initiative_remove(
             initiative=dashboard, by=self.users["dri"], seen=plan.digest
         )
+        # A company goal the First 90 Days objective serves, for the goals' routes.
+        from squads import services as squad_services
+        from squads.models import OKR
+
+        self.goal = squad_services.goal_create(
+            key="value-fast",
+            values={
+                "name": "Customers reach value fast",
+                "description": "",
+                "customer_success": "Customers reach measurable value within 90 days.",
+                "starts_year": 2026,
+                "ends_year": 2028,
+                "owner": None,
+            },
+            by=self.users["admin"],
+        )
+        squad_services.okr_goals_set(
+            okr=OKR.objects.get(squad__key=squad_key), goals=[self.goal], by=self.users["admin"]
+        )
         self.kwargs = {
+            "goals": {"key": self.goal.key},
             "squads": {
                 "key": "first-90-days",
                 "kr_key": "activation",
@@ -263,6 +283,7 @@ FORM_BODIES = {
     "board:respond": {"action": "accept"},
     "finding_dependency": {"was": "requested"},
     "journeys:stage_move": {"direction": "right"},
+    "goals:move": {"direction": "down"},
 }
 
 
