@@ -275,6 +275,14 @@ PROBLEMS = [
         "goals[1].ends_year: 2026 is before starts_year 2027",
     ),
     (
+        lambda d: d["goals"][2].update(ends_year=2040),
+        "goals[2].ends_year: a goal spans at most 10 years, not 14",
+    ),
+    (
+        lambda d: d["goals"][0].update(starts_year=1999),
+        "goals[0].starts_year: must be from 2000 to 2100, not 1999",
+    ),
+    (
         lambda d: d["goals"][0]["segments"].append("smb"),
         'goals[0].segments[2]: no segment with key "smb"',
     ),

@@ -27,6 +27,7 @@ from journeys.models import (
 )
 from planning.planning_file.reader import Obj, Problems, join, json_repr, quote
 from squads.models import Goal, Initiative, ObjectiveGoal, Squad
+from squads.services import GOAL_MAX_YEARS, GOAL_YEAR_MAX, GOAL_YEAR_MIN
 
 FORMAT_V1 = "planning-file/1"
 FORMAT_V2 = "planning-file/2"
@@ -39,7 +40,6 @@ VALUE_WORDS = {
 VALUE_NAMES = {number: word for word, number in VALUE_WORDS.items()}
 CHANNELS = list(Touchpoint.Channel.values)
 READING_SOURCES = list(MilestoneReading.Source.values)
-YEAR_MIN, YEAR_MAX = 1900, 2999
 DAYS_MAX = 36_500
 PERCENT = Decimal(100)
 
@@ -244,15 +244,21 @@ class OutcomeChecks:
                 "name": o.text("name", max_length=200),
                 "description": o.text("description", blank=True),
                 "customer_success": o.text("customer_success", blank=True),
-                "starts_year": o.integer("starts_year", YEAR_MIN, YEAR_MAX),
-                "ends_year": o.integer("ends_year", YEAR_MIN, YEAR_MAX),
+                "starts_year": o.integer("starts_year", GOAL_YEAR_MIN, GOAL_YEAR_MAX),
+                "ends_year": o.integer("ends_year", GOAL_YEAR_MIN, GOAL_YEAR_MAX),
                 "owner": self._person_ref(o, "owner") if o.has("owner") else None,
                 "segments": self._segment_list(o, "segments"),
             }
             self._unique(path, "key", goal["key"], seen, "goal key")
             starts, ends = goal["starts_year"], goal["ends_year"]
-            if starts is not None and ends is not None and ends < starts:
-                o._bad("ends_year", f"{ends} is before starts_year {starts}")
+            if starts is not None and ends is not None:
+                if ends < starts:
+                    o._bad("ends_year", f"{ends} is before starts_year {starts}")
+                elif ends - starts + 1 > GOAL_MAX_YEARS:
+                    o._bad(
+                        "ends_year",
+                        f"a goal spans at most {GOAL_MAX_YEARS} years, not {ends - starts + 1}",
+                    )
             out.append(goal)
         return out
 
