@@ -158,6 +158,8 @@ def _dismissed_pairs(finding: Finding) -> list[Pair]:
 def planning_file(labels: Labels) -> dict:
     """The cycles the labels concern, with the labelled initiatives as they were judged."""
     # One cycle: its own export. Several: everything, as dependencies may cross cycles.
+    # planning-file/1: the labelled pairs' data sets stay in the format the evaluation and
+    # the data sets beside it (tests/data/overlap-*.json) are written in.
     document = export_document(
         labels.cycles[0] if len(labels.cycles) == 1 else None, format=FORMAT_V1
     )
