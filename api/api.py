@@ -1,7 +1,7 @@
 """The REST API: /api/v1/, described by the OpenAPI document at /api/v1/openapi.json.
 
 The customer's outcomes (goals, segments' success and milestones, value states, touchpoints)
-are in api/outcomes.py, mounted at the end of this module.
+are in api/customer_outcomes.py, mounted at the end of this module.
 
 A person calls it with a personal token (`Authorization: Bearer tl_...`, made on the
 "API tokens" page) or, from a signed-in browser, with the session and its CSRF token. It
@@ -682,9 +682,9 @@ api.add_router("/dependencies", dependencies)
 api.add_router("/findings", findings)
 
 # The customer's outcomes, in their own module, which uses the helpers above.
-from api import outcomes  # noqa: E402
+from api import customer_outcomes  # noqa: E402
 
-api.add_router("/journeys", outcomes.journeys)
-api.add_router("/squads", outcomes.squads)
-api.add_router("/segments", outcomes.segments)
-api.add_router("/goals", outcomes.goals)
+api.add_router("/journeys", customer_outcomes.journeys)
+api.add_router("/squads", customer_outcomes.squads)
+api.add_router("/segments", customer_outcomes.segments)
+api.add_router("/goals", customer_outcomes.goals)

@@ -466,7 +466,7 @@ class SuccessOut(Schema):
     sentence: str = Field(description='As people read it: "80% of seats active within 60 days".')
 
 
-class ReadingOut(Schema):
+class LatestReadingOut(Schema):
     measured_on: dt.date
     actual_days: Decimal | None
     completion_rate: Decimal | None
@@ -475,7 +475,7 @@ class ReadingOut(Schema):
     source: str
 
 
-class MilestoneOut(Schema):
+class TimeToValueMilestoneOut(Schema):
     key: str
     ref: str
     name: str
@@ -483,7 +483,7 @@ class MilestoneOut(Schema):
     expected_day: int
     moment: str | None = Field(description='"journey/stage/moment", or null.')
     success: bool
-    latest_reading: ReadingOut | None
+    latest_reading: LatestReadingOut | None
 
     @staticmethod
     def resolve_moment(milestone) -> str | None:
@@ -504,7 +504,7 @@ class SegmentOut(Schema):
     description: str
     priority: int | None
     success: SuccessOut | None
-    milestones: list[MilestoneOut]
+    milestones: list[TimeToValueMilestoneOut]
 
     @staticmethod
     def resolve_success(segment) -> dict | None:
