@@ -303,6 +303,15 @@ PROBLEMS = [
         "segments[0].success.within_days: is required",
     ),
     (
+        lambda d: d["segments"][0]["success"].update(within_days=3651),
+        "segments[0].success.within_days: must be from 1 to 3650, not 3651",
+    ),
+    (
+        lambda d: d["journeys"][0].update(segments=["enterprise"]),
+        'segments[0].milestones[0].moment: moment "lifecycle/onboarding/day-1" is in journey '
+        '"lifecycle", which is not for segment "mid-market"',
+    ),
+    (
         lambda d: d["segments"][0]["success"].update(owner="ghost"),
         'segments[0].success.owner: no person with username "ghost"',
     ),
@@ -335,7 +344,7 @@ PROBLEMS = [
     ),
     (
         lambda d: d["segments"][0]["milestones"][0].update(expected_day=-1),
-        "segments[0].milestones[0].expected_day: must be from 0 to 36500, not -1",
+        "segments[0].milestones[0].expected_day: must be from 0 to 3650, not -1",
     ),
     (
         _stage_changes,

@@ -17,6 +17,7 @@ from typing import Any
 
 from journeys.models import (
     VALUE_CHOICES,
+    JourneySegment,
     Milestone,
     MilestoneReading,
     Moment,
@@ -40,7 +41,10 @@ VALUE_WORDS = {
 VALUE_NAMES = {number: word for word, number in VALUE_WORDS.items()}
 CHANNELS = list(Touchpoint.Channel.values)
 READING_SOURCES = list(MilestoneReading.Source.values)
-DAYS_MAX = 36_500
+# As the segments' pages bound them: a success outcome within ten years at most, a milestone
+# expected within ten years of the customer's start.
+WITHIN_DAYS_MAX = 3650
+EXPECTED_DAY_MAX = 3650
 PERCENT = Decimal(100)
 
 # The keys planning-file/2 adds, per object: in a planning-file/1 document each is refused
@@ -120,7 +124,7 @@ class OutcomeChecks:
             "metric": s.text("metric", max_length=200),
             "threshold": s.decimal("threshold", places=2, digits=12, minimum=Decimal(0)),
             "unit": s.text("unit", max_length=20, blank=True),
-            "within_days": s.integer("within_days", 1, DAYS_MAX),
+            "within_days": s.integer("within_days", 1, WITHIN_DAYS_MAX),
             "owner": self._person_ref(s, "owner") if s.has("owner") else None,
         }
 
@@ -164,13 +168,21 @@ class OutcomeChecks:
             for stage in journey["stages"]:
                 ref = f"{journey['key']}/{stage['key']}"
                 self.moment_keys[ref] = {m.get("key") for m in stage["moments"]} - {None}
+        # Which segments each journey is for: a milestone's moment is in one of its segment's.
+        self.journey_segments: dict[str, set[str]] = {}
+        for journey, segment in JourneySegment.objects.filter(
+            journey__removal__isnull=True
+        ).values_list("journey__key", "segment__key"):
+            self.journey_segments.setdefault(journey, set()).add(segment)
+        for journey in clean["journeys"]:
+            self.journey_segments[journey["key"]] = set(journey["segments"])
         self.milestone_refs = {
             f"{segment}/{key}"
             for segment, key in Milestone.objects.values_list("segment__key", "key")
         }
         self.goal_keys = set(Goal.objects.values_list("key", flat=True))
 
-    def _moment_ref(self, o: Obj, name: str) -> str | None:
+    def _moment_ref(self, o: Obj, name: str, segment: str | None) -> str | None:
         value = o.text(name, max_length=200)
         if value is None:
             return None
@@ -184,6 +196,14 @@ class OutcomeChecks:
             return None
         if key not in self.moment_keys.get(stage_ref, set()):
             o._bad(name, f"no moment {quote(key)} in stage {quote(stage_ref)}")
+            return None
+        journey = stage_ref.split("/", 1)[0]
+        if segment and segment not in self.journey_segments.get(journey, set()):
+            o._bad(
+                name,
+                f"moment {quote(value)} is in journey {quote(journey)}, which is not for "
+                f"segment {quote(segment)}: tie a milestone to a moment of its segment's journeys",
+            )
             return None
         return value
 
@@ -206,8 +226,10 @@ class OutcomeChecks:
                     "key": m.key(),
                     "name": m.text("name", max_length=200),
                     "description": m.text("description", blank=True),
-                    "expected_day": m.integer("expected_day", 0, DAYS_MAX),
-                    "moment": self._moment_ref(m, "moment") if m.has("moment") else None,
+                    "expected_day": m.integer("expected_day", 0, EXPECTED_DAY_MAX),
+                    "moment": self._moment_ref(m, "moment", item["key"])
+                    if m.has("moment")
+                    else None,
                     "success": bool(m.boolean("success")),
                 }
                 self._unique(path, "key", milestone["key"], seen, "milestone key")
