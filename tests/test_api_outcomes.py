@@ -79,7 +79,7 @@ def test_a_segment_comes_with_its_success_outcome_and_milestones(demo):
     assert invited["moment"] == "lifecycle/adoption/month-1"
     assert invited["latest_reading"]["completion_rate"] == "48.00"
     first = next(m for m in milestones if m["key"] == "first-milestone")
-    assert first["latest_reading"]["measured_on"] == "2027-02-15"  # the latest of two
+    assert first["latest_reading"]["measured_on"] == "2026-11-30"  # the latest of two
     assert next(m for m in milestones if m["success"])["latest_reading"] is None
     listed = bearer("lee").get("/api/v1/segments").json()
     assert [s["key"] for s in listed["items"]] == ["mid-market", "enterprise"]

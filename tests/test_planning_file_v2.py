@@ -401,9 +401,18 @@ PROBLEMS = [
         "milestone_readings[0].completion_rate: give completion_rate or actual_days",
     ),
     (
-        lambda d: d["milestone_readings"][2].update(measured_on="2027-01-31"),
+        lambda d: d["milestone_readings"][2].update(measured_on="2026-10-31"),
         'milestone_readings[2].measured_on: milestone "mid-market/first-milestone" already has '
-        "a reading on 2027-01-31 at milestone_readings[1]",
+        "a reading on 2026-10-31 at milestone_readings[1]",
+    ),
+    (
+        lambda d: d["milestone_readings"][0].update(measured_on="2099-01-01"),
+        "milestone_readings[0].measured_on: 2099-01-01 is in the future: a reading records "
+        "what was measured, up to today",
+    ),
+    (
+        lambda d: d["milestone_readings"][0].update(note="n" * 2001),
+        "milestone_readings[0].note: is 2,001 characters long; the limit is 2,000",
     ),
     (
         lambda d: d["milestone_readings"][0].update(source="guess"),

@@ -15,6 +15,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
+
 from journeys.models import (
     VALUE_CHOICES,
     JourneySegment,
@@ -45,6 +47,8 @@ READING_SOURCES = list(MilestoneReading.Source.values)
 # expected within ten years of the customer's start.
 WITHIN_DAYS_MAX = 3650
 EXPECTED_DAY_MAX = 3650
+# As every other way in bounds a reading: measured up to today, a note of 2,000 characters.
+READING_NOTE_MAX = 2000
 PERCENT = Decimal(100)
 
 # The keys planning-file/2 adds, per object: in a planning-file/1 document each is refused
@@ -405,9 +409,16 @@ class OutcomeChecks:
                     "completion_rate", places=2, digits=5, minimum=Decimal(0)
                 ),
                 "customers": o.integer("customers", 0, 2**31 - 1),
-                "note": o.text("note", blank=True),
+                "note": o.text("note", max_length=READING_NOTE_MAX, blank=True),
                 "source": o.choice("source", READING_SOURCES) or MilestoneReading.Source.CHECK_IN,
             }
+            day = reading["measured_on"]
+            if day is not None and day > timezone.localdate():
+                o._bad(
+                    "measured_on",
+                    f"{day.isoformat()} is in the future: a reading records what was measured, "
+                    "up to today",
+                )
             rate = reading["completion_rate"]
             if rate is not None and rate > PERCENT:
                 shown = json_repr(o.data["completion_rate"])
