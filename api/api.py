@@ -1,5 +1,8 @@
 """The REST API: /api/v1/, described by the OpenAPI document at /api/v1/openapi.json.
 
+The customer's outcomes (goals, segments' success and milestones, value states, touchpoints)
+are in api/customer_outcomes.py, mounted at the end of this module.
+
 A person calls it with a personal token (`Authorization: Bearer tl_...`, made on the
 "API tokens" page) or, from a signed-in browser, with the session and its CSRF token. It
 reads and writes through the same services as the web pages and asks the same access
@@ -26,6 +29,7 @@ from api.models import ApiToken, token_digest
 from core import access
 from core.limits import WRITE_METHODS, over_write_limit
 from core.models import Cycle
+from core.versioning import Conflict
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys import outcomes, readings
@@ -173,6 +177,16 @@ def _too_many_writes(request, exc: TooManyWrites):
 @api.exception_handler(HttpError)
 def _http_error(request, exc: HttpError):
     return _error(request, exc.status_code, str(exc))
+
+
+@api.exception_handler(Conflict)
+def _conflict(request, exc: Conflict):
+    by = f" ({exc.saved_by.get_username()})" if exc.saved_by is not None else ""
+    message = (
+        f"Someone{by} saved this after the version you sent; nothing was written. It is at "
+        f"version {exc.version} now: read it again and send your change against that."
+    )
+    return _error(request, 409, message, {"version": [message]})
 
 
 def _actor(request) -> access.Actor:
@@ -790,3 +804,11 @@ api.add_router("/initiatives", initiatives)
 api.add_router("/dependencies", dependencies)
 api.add_router("/findings", findings)
 api.add_router("/segments", segments)
+
+# The customer's outcomes, in their own module, which uses the helpers above.
+from api import customer_outcomes  # noqa: E402
+
+api.add_router("/journeys", customer_outcomes.journeys)
+api.add_router("/squads", customer_outcomes.squads)
+api.add_router("/segments", customer_outcomes.segments)
+api.add_router("/goals", customer_outcomes.goals)

@@ -357,6 +357,124 @@ class FindingAction(Input):
     reason: str = Field("", max_length=2_000)
 
 
+# ---------------------------------------------------------------------------------------
+# The customer's outcomes: goals, segments' success and milestones, value states,
+# touchpoints (docs/outcomes.md). Value states are words, as in the planning file:
+# none, promised, first_value, repeat_value, expanding.
+# ---------------------------------------------------------------------------------------
+
+ValueState = Literal["none", "promised", "first_value", "repeat_value", "expanding"]
+_VALUE_WORDS = ("none", "promised", "first_value", "repeat_value", "expanding")
+
+
+def _value_word(number: int | None) -> str | None:
+    return None if number is None else _VALUE_WORDS[number]
+
+
+class ObjectiveOut(Schema):
+    squad: str
+    cycle: str
+    objective: str
+
+
+class GoalOut(Schema):
+    key: str
+    name: str
+    description: str
+    customer_success: str
+    starts_year: int
+    ends_year: int
+    owner: str | None
+    position: int
+    segments: list[str]
+    objectives: list[ObjectiveOut] = Field(
+        description="The squads' objectives serving the goal, in every cycle."
+    )
+    version: int = Field(description="Send it back with a change to be told of a newer save.")
+
+    @staticmethod
+    def resolve_owner(goal) -> str | None:
+        return _username(goal.owner)
+
+    @staticmethod
+    def resolve_segments(goal) -> list[str]:
+        return [segment.key for segment in goal.segments.all()]
+
+    @staticmethod
+    def resolve_objectives(goal) -> list[dict]:
+        return [
+            {
+                "squad": link.okr.squad.key,
+                "cycle": link.okr.cycle.key,
+                "objective": link.okr.objective,
+            }
+            for link in goal.objective_links.all()
+        ]
+
+
+class GoalIn(Input):
+    name: Visible = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=20_000)
+    customer_success: str = Field(
+        max_length=20_000, description="What customers succeed at when the goal is met."
+    )
+    starts_year: int = Field(ge=0, le=32767)
+    ends_year: int = Field(ge=0, le=32767)
+    owner: str | None = Field(None, max_length=150, description="A username.")
+    segments: list[str] = Field(
+        default_factory=list, max_length=100, description="Segment keys the goal is about."
+    )
+
+
+class GoalCreate(GoalIn):
+    key: str = Field("", max_length=KEY_MAX_LENGTH, description="Made from the name if blank.")
+
+
+class GoalUpdate(GoalIn):
+    version: int | None = Field(
+        None,
+        ge=0,
+        le=2**31 - 1,
+        description="The version the change was made to (from GoalOut); if someone saved the "
+        "goal since, nothing is written and the answer is 409. Leave it out to replace the "
+        "goal whatever its version.",
+    )
+
+
+class GoalRemoved(Schema):
+    key: str
+    took: list[str] = Field(description="What the removal took with it, in words.")
+
+
+class ObjectiveGoalsIn(Input):
+    goals: list[str] = Field(max_length=100, description="The keys of the goals it serves.")
+
+
+class ObjectiveGoalsOut(Schema):
+    squad: str
+    cycle: str
+    objective: str
+    goals: list[str]
+
+
+class SuccessOut(Schema):
+    metric: str
+    threshold: Decimal | None
+    unit: str
+    within_days: int | None
+    owner: str | None
+    sentence: str = Field(description='As people read it: "80% of seats active within 60 days".')
+
+
+class LatestReadingOut(Schema):
+    measured_on: dt.date
+    actual_days: Decimal | None
+    completion_rate: Decimal | None
+    customers: int | None
+    note: str
+    source: str
+
+
 # Segments' milestone maps (docs/outcomes.md)
 
 
@@ -402,3 +520,135 @@ class MilestoneReadingIn(Schema):
 class ReadingsImported(Schema):
     created: int
     replaced: int
+
+
+class TimeToValueMilestoneOut(Schema):
+    key: str
+    ref: str
+    name: str
+    description: str
+    expected_day: int
+    moment: str | None = Field(description='"journey/stage/moment", or null.')
+    success: bool
+    latest_reading: LatestReadingOut | None
+
+    @staticmethod
+    def resolve_moment(milestone) -> str | None:
+        moment = milestone.moment
+        if moment is None or moment.stage.removal_id or moment.stage.journey.removal_id:
+            return None
+        return moment.ref
+
+    @staticmethod
+    def resolve_latest_reading(milestone):
+        readings = list(milestone.readings.all())
+        return readings[0] if readings else None
+
+
+class SegmentOut(Schema):
+    key: str
+    name: str
+    description: str
+    priority: int | None
+    success: SuccessOut | None
+    milestones: list[TimeToValueMilestoneOut]
+
+    @staticmethod
+    def resolve_success(segment) -> dict | None:
+        if not (segment.success_metric or segment.success_threshold is not None):
+            return None
+        threshold = segment.success_threshold
+        shown = "" if threshold is None else f"{threshold.normalize():f}"
+        days = segment.success_within_days
+        sentence = f"{shown}{segment.success_unit} {segment.success_metric}".strip()
+        if days is not None:
+            sentence += f" within {days} days"
+        return {
+            "metric": segment.success_metric,
+            "threshold": threshold,
+            "unit": segment.success_unit,
+            "within_days": days,
+            "owner": _username(segment.success_owner),
+            "sentence": sentence,
+        }
+
+    @staticmethod
+    def resolve_milestones(segment) -> list:
+        return list(segment.milestones.all())
+
+
+class TouchpointOut(Schema):
+    channel: str
+    function: str
+    squad: str | None
+    segment: str | None = Field(description="null: all the journey's segments.")
+    message: str
+
+    @staticmethod
+    def resolve_squad(point) -> str | None:
+        squad = point.squad
+        return squad.key if squad is not None and squad.removal_id is None else None
+
+    @staticmethod
+    def resolve_segment(point) -> str | None:
+        return point.segment.key if point.segment else None
+
+
+class MomentDetailOut(Schema):
+    key: str
+    ref: str
+    when: str
+    today: str
+    tomorrow: str
+    value_today: ValueState | None
+    value_target: ValueState | None
+    touchpoints: list[TouchpointOut]
+
+    @staticmethod
+    def resolve_ref(moment) -> str:
+        return f"{moment.stage.journey.key}/{moment.stage.key}/{moment.key}"
+
+    @staticmethod
+    def resolve_value_today(moment) -> str | None:
+        return _value_word(moment.value_today)
+
+    @staticmethod
+    def resolve_value_target(moment) -> str | None:
+        return _value_word(moment.value_target)
+
+    @staticmethod
+    def resolve_touchpoints(moment) -> list:
+        return list(moment.touchpoints.all())
+
+
+class StageDetailOut(Schema):
+    key: str
+    ref: str
+    name: str
+    position: int
+    customer_goal: str
+    today: str
+    tomorrow: str
+    emotion_today: int
+    emotion_target: int
+    value_today: ValueState | None
+    value_target: ValueState | None
+    expansion: bool = Field(description="Expansion conversations belong to this stage.")
+    moments: list[MomentDetailOut]
+    version: int
+
+    @staticmethod
+    def resolve_ref(stage) -> str:
+        return _stage_ref(stage)
+
+    @staticmethod
+    def resolve_value_today(stage) -> str | None:
+        return _value_word(stage.value_today)
+
+    @staticmethod
+    def resolve_value_target(stage) -> str | None:
+        return _value_word(stage.value_target)
+
+    @staticmethod
+    def resolve_moments(stage) -> list:
+        return list(stage.moments.all())

@@ -34,7 +34,7 @@ from django.db.models import Q
 from core.models import Cycle
 from planning.models import Finding, OverlapVerdict
 from planning.overlap_verdicts import split_group
-from planning.planning_file import export_document
+from planning.planning_file import FORMAT_V1, export_document
 from squads.models import Initiative
 
 Pair = tuple[str, str]
@@ -158,7 +158,11 @@ def _dismissed_pairs(finding: Finding) -> list[Pair]:
 def planning_file(labels: Labels) -> dict:
     """The cycles the labels concern, with the labelled initiatives as they were judged."""
     # One cycle: its own export. Several: everything, as dependencies may cross cycles.
-    document = export_document(labels.cycles[0] if len(labels.cycles) == 1 else None)
+    # planning-file/1: the labelled pairs' data sets stay in the format the evaluation and
+    # the data sets beside it (tests/data/overlap-*.json) are written in.
+    document = export_document(
+        labels.cycles[0] if len(labels.cycles) == 1 else None, format=FORMAT_V1
+    )
     for squad in document.get("squads", []):
         for initiative in squad.get("initiatives", []):
             ref = f"{squad['key']}/{initiative['key']}"

@@ -226,8 +226,12 @@ class World:
             pool = {**pool, "key": "messaging-mid-q1"}
         if route in ("api:cycle_detail",):
             pool = {**pool, "key": "fy2027"}
-        if route in ("api:journey_detail",):
+        if route in ("api:journey_detail", "api:journey_stages"):
             pool = {**pool, "key": self.moment.stage.journey.key}
+        if route.startswith("api:goal_"):
+            pool = {**pool, "key": self.goal.key}
+        if route == "api:segment_detail":
+            pool = {**pool, "key": self.segment.key}
         if route in ("api:initiative_detail", "api:initiative_update"):
             pool = {**pool, "key": "assessment-tool"}
         if route == "finding_dependency":
@@ -294,6 +298,20 @@ JSON_BODIES = {
     "api:dependency_answer": {"action": "accept"},
     "api:finding_state": {"action": "acknowledge"},
     "api:milestone_readings_create": [{"milestone": "matrix-milestone", "actual_days": 5}],
+    "api:goal_create": {
+        "key": "matrix",
+        "name": "Matrix",
+        "customer_success": "Customers reach value.",
+        "starts_year": 2027,
+        "ends_year": 2028,
+    },
+    "api:goal_update": {
+        "name": "Customers reach value fast",
+        "customer_success": "Customers reach measurable value within 90 days.",
+        "starts_year": 2026,
+        "ends_year": 2028,
+    },
+    "api:objective_goals_update": {"goals": ["trusted-brand"]},
 }
 FORM_BODIES = {
     "cycle_select": {"cycle": "fy2027"},
@@ -310,6 +328,8 @@ def api_method(route: str) -> str | None:
         return None
     if route.endswith("_update"):
         return "PUT"
+    if route.endswith("_delete"):
+        return "DELETE"
     if route.endswith(("_create", "_answer", "_state")):
         return "POST"
     return "GET"
@@ -337,6 +357,8 @@ class _Undo(Exception):
 def _request(client: Client, case: Case, url: str):
     if case.method == "GET":
         return client.get(url)
+    if case.method == "DELETE":
+        return client.delete(url)
     if case.route in JSON_BODIES:
         method = client.put if case.method == "PUT" else client.post
         return method(url, json.dumps(JSON_BODIES[case.route]), content_type="application/json")

@@ -551,7 +551,7 @@ def test_the_timeline_draws_the_plans_and_switches_zoom_and_grouping(page: Page,
     expect(page.get_by_role("heading", level=1)).to_have_text("Timeline")
     picture = page.locator("svg.timeline-svg")
     # Every initiative of the demo is a bar, a link named after it to its place on the plan.
-    expect(picture.locator("rect.tl-bar")).to_have_count(8)
+    expect(picture.locator("rect.tl-bar")).to_have_count(9)
     wizard = picture.get_by_role("link", name=re.compile(r"^In-app onboarding wizard \("))
     expect(wizard).to_have_attribute("href", f"/squads/{SQUAD}/plan/#initiative-onboarding-wizard")
     expect(wizard.locator("rect")).to_be_visible()
@@ -577,9 +577,13 @@ def test_the_timeline_draws_the_plans_and_switches_zoom_and_grouping(page: Page,
     expect(page).to_have_url(re.compile(r"group=stage"))
     expect(page).to_have_url(re.compile(r"zoom=month"))
     expect(picture.locator(".tl-group__name")).to_have_text(
-        ["Customer lifecycle: Onboarding", "Customer lifecycle: Adoption"]
+        [
+            "Customer lifecycle: Onboarding",
+            "Customer lifecycle: Adoption",
+            "Customer lifecycle: Expansion",
+        ]
     )
-    expect(picture.locator("rect.tl-bar")).to_have_count(8)
+    expect(picture.locator("rect.tl-bar")).to_have_count(9)
     # The same rows as a table, for those who do not see the picture.
     page.get_by_text("The same rows as a table").click()
     table = page.locator("table.timeline-rows")

@@ -284,11 +284,12 @@ def _parent(document: Any, location: tuple) -> tuple[Any, Any]:
 
 
 @st.composite
-def mutated_examples(draw, base: dict) -> dict:
-    """The worked example with a few values replaced, removed or repeated."""
+def mutated_examples(draw, base: dict, where=lambda location: True) -> dict:
+    """The worked example with a few values replaced, removed or repeated (those `where`
+    accepts the location of)."""
     document = copy.deepcopy(base)
     for _ in range(draw(st.integers(1, 4))):
-        locations = _locations(document)
+        locations = [location for location in _locations(document) if where(location)]
         if not locations:
             break
         parent, last = _parent(document, draw(st.sampled_from(locations)))
@@ -308,6 +309,36 @@ def test_a_damaged_planning_file_is_refused_with_a_message_and_writes_nothing(
     tmp_path, stored_example, stored_baseline, data
 ):
     document = data.draw(mutated_examples(stored_example))
+    with rolled_back():
+        code, out, err = run_import(_write(tmp_path / "plans.json", document))
+        check_outcome(code, out, err, stored_baseline)
+
+
+# The keys planning-file/2 adds (planning/planning_file/outcomes.py): the customer's outcomes.
+OUTCOME_KEYS = {
+    "goals",
+    "milestone_readings",
+    "success",
+    "milestone_feed_url",
+    "milestones",
+    "value_today",
+    "value_target",
+    "expansion",
+    "key",
+    "touchpoints",
+}
+
+
+def _in_outcomes(location: tuple) -> bool:
+    return any(part in OUTCOME_KEYS for part in location if isinstance(part, str))
+
+
+@fuzz(40)
+@given(data=st.data())
+def test_a_planning_file_2_damaged_in_its_outcomes_is_refused_or_imported_whole(
+    tmp_path, stored_example, stored_baseline, data
+):
+    document = data.draw(mutated_examples(stored_example, where=_in_outcomes))
     with rolled_back():
         code, out, err = run_import(_write(tmp_path / "plans.json", document))
         check_outcome(code, out, err, stored_baseline)

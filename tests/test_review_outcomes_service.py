@@ -434,7 +434,8 @@ DOCUMENTS = sorted(
     [
         *(Path(settings.BASE_DIR).parent / "shared" / "examples").glob("*.json"),
         *(Path(settings.BASE_DIR).parent / "shared" / "eval").glob("*.json"),
-        Path(settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json",
+        # The worked example is planning-file/2 and holds customer outcomes; as it was before
+        # them it is tests/data/first-90-days-v1.json.
         *(Path(settings.BASE_DIR) / "tests" / "data").glob("*.json"),
     ]
 )

@@ -1,12 +1,16 @@
 """Import a planning file: check all of it, then write all of it in one transaction.
 
+Both formats are read: planning-file/1 exactly as before planning-file/2 existed, and
+planning-file/2, which adds the customer's outcomes (planning/planning_file/outcomes.py;
+docs/planning-file.md). A planning-file/1 document leaves those outcomes as they are.
+
 Objects are matched by their key (people by username). The file is authoritative for what
 it describes of each object: a squad's members, the stages it covers, a journey's segments, a
 stage's moments, a plan's not-doing list. Objects it does not mention (other squads,
 initiatives, stages, key results, dependencies) are left as they are, never deleted: a file
 may describe part of a company.
 
-One module of about 900 lines on purpose: the order of the writes (people, cycles, journeys,
+One module of about 1,000 lines on purpose: the order of the writes (people, cycles, journeys,
 squads, plans, dependencies) and the one transaction around them are the point, and read
 best top to bottom in one place.
 """
@@ -37,6 +41,19 @@ from journeys.models import (
     Stage,
     parse_offset,
 )
+from planning.planning_file.outcomes import (
+    FORMAT_V1,
+    FORMAT_V2,
+    FORMATS,
+    V2_INITIATIVE,
+    V2_MOMENT,
+    V2_OKR,
+    V2_SEGMENT,
+    V2_STAGE,
+    V2_TOP_LEVEL,
+    OutcomeChecks,
+    OutcomeWrites,
+)
 from planning.planning_file.reader import (
     LONG_TEXT,
     Obj,
@@ -60,7 +77,8 @@ from squads.models import (
     SquadStage,
 )
 
-FORMAT = "planning-file/1"
+# What export writes unless asked for planning-file/1.
+FORMAT = FORMAT_V2
 TOP_LEVEL = (
     "format",
     "cycles",
@@ -144,27 +162,47 @@ def import_document(document: Any) -> ImportReport:
 # --- checking ----------------------------------------------------------------------------
 
 
-class _Checker:
+class _Checker(OutcomeChecks):
     """Turns the raw JSON into clean values, recording every problem with its path."""
 
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
+        self.v2 = True
+        self._segment_objs: list[tuple[Obj, dict]] = []
+        self._touchpoint_objs: list[tuple[Obj, dict]] = []
 
     def check(self, document: Any) -> dict[str, Any]:
-        root = Obj(document, "", self.problems, required=("format",), optional=TOP_LEVEL[1:])
+        fmt = document.get("format") if isinstance(document, dict) else None
+        # A file without a usable format line is read as the latest, so that its other
+        # problems are reported as they are, not as keys of a later format.
+        self.v2 = fmt != FORMAT_V1
+        root = self._obj(
+            document, "", required=("format",), optional=TOP_LEVEL[1:], v2=V2_TOP_LEVEL
+        )
         if not root.ok:
             return {}
-        fmt = root.data.get("format")
-        if fmt is not None and fmt != FORMAT:
-            self.problems.add("format", f"must be {quote(FORMAT)}, not {json_repr(fmt)}")
-        clean: dict[str, Any] = {}
+        if fmt is not None and fmt not in FORMATS:
+            self.problems.add(
+                "format",
+                f"must be {quote(FORMAT_V1)} or {quote(FORMAT_V2)}, not {json_repr(fmt)}",
+            )
+        clean: dict[str, Any] = {"v2": self.v2}
         clean["cycles"] = self._cycles(root)
         clean["people"] = self._people(root)
         clean["segments"] = self._segments(root)
         clean["journeys"] = self._journeys(root)
         self._known_from_database(root, clean)
         clean["capacity"] = self._capacity(root)
+        clean["goals"], clean["milestone_readings"] = [], []
+        if self.v2:
+            self._known_outcomes(clean)
+            self._check_milestones()
+            clean["goals"] = self._goals(root)
+            self.goal_keys |= {goal["key"] for goal in clean["goals"] if goal["key"]}
         clean["squads"] = self._squads(root)
+        if self.v2:
+            self._check_touchpoints(clean["squads"])
+            clean["milestone_readings"] = self._readings(root)
         clean["dependencies"] = self._dependencies(root)
         return clean
 
@@ -197,6 +235,11 @@ class _Checker:
             names.append(squad.get("dri"))
             names += [member.get("person") for member in _dicts(squad.get("members"))]
         names += [dep.get("owner") for dep in _dicts(root.data.get("dependencies"))]
+        names += [goal.get("owner") for goal in _dicts(root.data.get("goals"))]
+        for segment in _dicts(root.data.get("segments")):
+            success = segment.get("success")
+            if isinstance(success, dict):
+                names.append(success.get("owner"))
         return {n for n in names if isinstance(n, str)}
 
     def _unique(self, path: str, name: str, value: str | None, seen: dict[str, str], what: str):
@@ -252,12 +295,12 @@ class _Checker:
     def _segments(self, root: Obj) -> list[dict]:
         out, seen = [], {}
         for path, raw in root.items("segments"):
-            o = Obj(
+            o = self._obj(
                 raw,
                 path,
-                self.problems,
                 required=("key", "name"),
                 optional=("description", "priority"),
+                v2=V2_SEGMENT,
             )
             if not o.ok:
                 continue
@@ -267,6 +310,8 @@ class _Checker:
                 "description": o.text("description", blank=True),
                 "priority": o.integer("priority", 0, 32767),
             }
+            if self.v2:
+                self._segment_outcome(o, item)
             self._unique(path, "key", item["key"], seen, "segment key")
             out.append(item)
         return out
@@ -316,10 +361,9 @@ class _Checker:
         return out
 
     def _stage(self, path: str, raw: Any) -> dict | None:
-        o = Obj(
+        o = self._obj(
             raw,
             path,
-            self.problems,
             required=(
                 "key",
                 "name",
@@ -330,6 +374,7 @@ class _Checker:
                 "emotion_target",
             ),
             optional=("moments",),
+            v2=V2_STAGE,
         )
         if not o.ok:
             return None
@@ -343,8 +388,15 @@ class _Checker:
             "emotion_target": o.integer("emotion_target", EMOTION_MIN, EMOTION_MAX),
             "moments": [],
         }
+        if self.v2:
+            stage["value_today"] = self._value(o, "value_today")
+            stage["value_target"] = self._value(o, "value_target")
+            stage["expansion"] = bool(o.boolean("expansion"))
+        moment_keys: dict[str, str] = {}
         for mpath, mraw in o.items("moments"):
-            m = Obj(mraw, mpath, self.problems, required=("when", "tomorrow"), optional=("today",))
+            m = self._obj(
+                mraw, mpath, required=("when", "tomorrow"), optional=("today",), v2=V2_MOMENT
+            )
             if not m.ok:
                 continue
             when = m.text("when", max_length=40)
@@ -354,13 +406,16 @@ class _Checker:
                     f'{quote(when)} is not a time offset; write it like "Day 1", "Week 2" '
                     'or "Month 3"',
                 )
-            stage["moments"].append(
-                {
-                    "when": when,
-                    "today": m.text("today", blank=True),
-                    "tomorrow": m.text("tomorrow"),
-                }
-            )
+            moment = {
+                "when": when,
+                "today": m.text("today", blank=True),
+                "tomorrow": m.text("tomorrow"),
+            }
+            if self.v2:
+                self._moment_v2(m, moment, moment_keys)
+            stage["moments"].append(moment)
+        if self.v2:
+            self._derive_moment_keys(stage["moments"], moment_keys)
         return stage
 
     def _capacity(self, root: Obj) -> list[dict]:
@@ -467,10 +522,20 @@ class _Checker:
         return out
 
     def _okr(self, squad: Obj) -> dict | None:
-        o = squad.obj("okr", required=("objective",), optional=("key_results",))
-        if o is None:
+        if not squad.has("okr"):
+            return None
+        o = self._obj(
+            squad.data["okr"],
+            join(squad.path, "okr"),
+            required=("objective",),
+            optional=("key_results",),
+            v2=V2_OKR,
+        )
+        if not o.ok:
             return None
         okr = {"objective": o.text("objective"), "key_results": []}
+        if self.v2:
+            okr["goals"] = self._okr_goals(o)
         seen: dict[str, str] = {}
         for path, raw in o.items("key_results"):
             k = Obj(
@@ -528,12 +593,12 @@ class _Checker:
         }
 
     def _initiative(self, path: str, raw: Any) -> dict | None:
-        o = Obj(
+        o = self._obj(
             raw,
             path,
-            self.problems,
             required=("key", "title", "function", "starts", "ends", "headcount", "status"),
             optional=("description", "stage", "segment", "impact", "counter_measure"),
+            v2=V2_INITIATIVE,
         )
         if not o.ok:
             return None
@@ -551,6 +616,8 @@ class _Checker:
             "impact": None,
             "counter_measure": o.text("counter_measure", blank=True),
         }
+        if self.v2:
+            init["milestones"] = self._milestone_refs_of(o)
         stage = o.text("stage", max_length=200, blank=True)
         if stage:
             if stage in self.stage_refs:
@@ -645,11 +712,14 @@ def _check_order(problems: Problems, path: str, starts: dt.date | None, ends: dt
 # --- writing -----------------------------------------------------------------------------
 
 
-class _Writer:
+class _Writer(OutcomeWrites):
     """Writes clean values, touching only rows whose values differ (so a re-import is a no-op)."""
 
     def __init__(self, report: ImportReport) -> None:
         self.report = report
+        self.v2 = True
+        # The moments the file's stages hold, by "journey/stage/moment" (planning-file/2).
+        self.moments: dict[str, Moment] = {}
 
     def upsert(self, model, lookup: dict[str, Any], values: dict[str, Any], label: str):
         obj = model.objects.filter(**lookup).first()
@@ -668,6 +738,7 @@ class _Writer:
         return obj
 
     def write(self, clean: dict[str, Any]) -> None:
+        self.v2 = clean["v2"]
         cycles = {
             c["key"]: self.upsert(Cycle, {"key": c["key"]}, _without(c, "key"), "cycles")
             for c in clean["cycles"]
@@ -682,17 +753,42 @@ class _Writer:
                 {"headcount": cap["headcount"]},
                 "capacity",
             )
+        users = {u.username: u for u in User.objects.all()}
         for seg in clean["segments"]:
-            self.upsert(Segment, {"key": seg["key"]}, _without(seg, "key"), "segments")
+            values = self._segment_values(seg, users)
+            self.upsert(Segment, {"key": seg["key"]}, values, "segments")
         for journey in clean["journeys"]:
             self._journey(journey)
         stages = {f"{s.journey.key}/{s.key}": s for s in Stage.objects.select_related("journey")}
         segments = {s.key: s for s in Segment.objects.all()}
-        users = {u.username: u for u in User.objects.all()}
+        if self.v2:
+            moments = self._moment_refs()
+            for seg in clean["segments"]:
+                self._segment_milestones(segments[seg["key"]], seg["milestones"], moments)
+            for position, goal in enumerate(clean["goals"]):
+                self._goal(position, goal, users, segments)
         for squad in clean["squads"]:
             self._squad(squad, users, stages, segments)
+        if self.v2:
+            for journey in clean["journeys"]:
+                for stage in journey["stages"]:
+                    for m in stage["moments"]:
+                        ref = f"{journey['key']}/{stage['key']}/{m['key']}"
+                        self._touchpoints(self.moments[ref], m["touchpoints"], segments)
+            for reading in clean["milestone_readings"]:
+                self._reading(reading)
         for dep in clean["dependencies"]:
             self._dependency(dep, users)
+
+    def _moment_refs(self) -> dict[str, Moment]:
+        """Every live stage's moments by reference, those the file wrote included."""
+        found = {
+            m.ref: m
+            for m in Moment.objects.filter(
+                stage__removal__isnull=True, stage__journey__removal__isnull=True
+            ).select_related("stage__journey")
+        }
+        return found | self.moments
 
     def _person(self, person: dict) -> None:
         user = User.objects.filter(username=person["username"]).first()
@@ -740,24 +836,45 @@ class _Writer:
             stage = self.upsert(
                 Stage, {"journey": journey, "key": stage_data["key"]}, values, "stages"
             )
-            self._moments(stage, stage_data["moments"])
+            if self.v2:
+                written = self._moments_v2(stage, stage_data["moments"])
+                for key, moment in written.items():
+                    self.moments[f"{data['key']}/{stage_data['key']}/{key}"] = moment
+            else:
+                self._moments_v1(stage, stage_data["moments"])
 
-    def _moments(self, stage: Stage, moments: list[dict]) -> None:
-        current = [
-            {"when": m.when, "today": m.today, "tomorrow": m.tomorrow}
-            for m in stage.moments.order_by("position", "id")
-        ]
+    def _moments_v1(self, stage: Stage, moments: list[dict]) -> None:
+        """A planning-file/1 stage's moments replace the stored ones. A stored moment whose
+        when, today and tomorrow the file repeats is kept as it is (its key, value states,
+        touchpoints and the milestones tied to it); any other is deleted, taking its
+        touchpoints with it and untying its milestones, and the file's new ones are made."""
+        stored = list(stage.moments.order_by("position", "id"))
+        current = [{"when": m.when, "today": m.today, "tomorrow": m.tomorrow} for m in stored]
         if current == moments:
             self.report.record("moments", "unchanged")
             return
-        deleted, _ = stage.moments.all().delete()
-        if deleted:
-            self.report.deleted["moments"] += deleted
-        for position, m in enumerate(moments):
-            Moment.objects.create(
-                stage=stage, position=position, offset_days=parse_offset(m["when"]), **m
-            )
-            self.report.record("moments", "created")
+        kept: list[Moment | None] = []
+        for m in moments:
+            match = next((s for s, c in zip(stored, current, strict=True) if c == m), None)
+            if match is not None:
+                index = stored.index(match)
+                del stored[index], current[index]
+            kept.append(match)
+        for moment in stored:
+            moment.delete()
+            self.report.deleted["moments"] += 1
+        for position, (m, match) in enumerate(zip(moments, kept, strict=True)):
+            if match is None:
+                Moment.objects.create(
+                    stage=stage, position=position, offset_days=parse_offset(m["when"]), **m
+                )
+                self.report.record("moments", "created")
+            elif match.position != position:
+                match.position = position
+                match.save(update_fields=["position"])
+                self.report.record("moments", "updated")
+            else:
+                self.report.record("moments", "unchanged")
 
     def _sync_links(self, existing_qs, field_name: str, wanted: list[int], make, label: str):
         """Make a set of link rows match `wanted`, keeping rows that already match."""
@@ -813,16 +930,22 @@ class _Writer:
                 self.upsert(
                     KeyResult, {"okr": okr, "key": kr["key"]}, _without(kr, "key"), "key results"
                 )
+            if "goals" in data["okr"]:
+                self._objective_goals(okr, data["okr"]["goals"])
         if data["plan"] is not None:
             self.upsert(Plan, {"squad": squad}, data["plan"], "plans")
         for init in data["initiatives"]:
-            values = _without(init, "key", "impact", "stage", "segment")
+            values = _without(init, "key", "impact", "stage", "segment", "milestones")
             values["stage"] = stages[init["stage"]] if init["stage"] else None
             values["segment"] = segments[init["segment"]] if init["segment"] else None
             impact = init["impact"] or {}
             for side in ("team", "business", "customer"):
                 values[f"impact_{side}"] = impact.get(side)
-            self.upsert(Initiative, {"squad": squad, "key": init["key"]}, values, "initiatives")
+            initiative = self.upsert(
+                Initiative, {"squad": squad, "key": init["key"]}, values, "initiatives"
+            )
+            if "milestones" in init:
+                self._initiative_milestones(initiative, init["milestones"])
 
     def _dependency(self, data: dict, users: dict) -> None:
         values: dict[str, Any] = {

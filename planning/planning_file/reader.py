@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 
 from core.keys import KEY_MAX_LENGTH, KEY_RESERVED, key_problem
 from core.validators import DATE_RANGE, DATE_RE, date_in_range, has_surrogate, is_blank
@@ -27,6 +27,8 @@ _USERNAME_RE = re.compile(r"^[\w.@+-]+\Z")
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 LONG_TEXT = 20_000
 MISSING = object()
+# The format whose keys `Obj(later=...)` names in a file of an earlier one.
+LATER_FORMAT = "planning-file/2"
 
 
 def join(path: str, part: str | int) -> str:
@@ -142,6 +144,8 @@ class Obj:
         *,
         required: tuple[str, ...],
         optional: tuple[str, ...] = (),
+        later: tuple[str, ...] = (),
+        written_as: str = "",
     ) -> None:
         self.path = path
         self.problems = problems
@@ -155,7 +159,15 @@ class Obj:
         for name in getattr(self.data, "duplicates", ()):
             problems.add(join(path, name), "is written more than once in this object; keep one")
         for name in self.data:
-            if name not in allowed:
+            if name in later:
+                # A key of a later format in a file that says an earlier one: the file is
+                # probably right and its format line stale, so say which format it needs.
+                problems.add(
+                    join(path, name),
+                    f"needs {quote(LATER_FORMAT)}; this file says {quote(written_as)} "
+                    f'(write "format": {quote(LATER_FORMAT)} to use it)',
+                )
+            elif name not in allowed:
                 problems.add(
                     join(path, name),
                     f"unknown key; {self._describe(path)} has only {', '.join(allowed)}",
@@ -336,6 +348,18 @@ class Obj:
             return None
         sub = Obj(value, join(self.path, name), self.problems, required=required, optional=optional)
         return sub if sub.ok else None
+
+    def url(self, name: str, *, max_length: int) -> str:
+        """An http(s) address, or "" when absent."""
+        value = self.text(name, max_length=max_length, blank=True)
+        if not value:
+            return ""
+        try:
+            URLValidator(schemes=["http", "https"])(value)
+        except ValidationError:
+            self._bad(name, f"{json_repr(value)} is not an http or https address")
+            return ""
+        return value
 
 
 def json_repr(value: Any) -> str:
