@@ -491,3 +491,31 @@ def test_the_command_prints_the_findings_of_customer_outcomes(company):
         ("initiative:growth/seats", "segment:midmarket", "squad:growth"),
     ) in printed
     assert Finding.objects.filter(rule="expansion_before_success", state="open").count() == 1
+
+
+@pytest.mark.django_db
+def test_the_worked_example_shows_a_new_user_the_review_of_customer_outcomes():
+    # What `make run` loads: the review of the demo raises the findings of customer outcomes
+    # its story is written to show, each once, and a past-due need names the moment at risk.
+    demo = Path(settings.BASE_DIR) / "planning" / "demo" / "first-90-days.json"
+    call_command("import_plans", str(demo), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("review", "--json", "--today", "2027-02-20", stdout=out, stderr=io.StringIO())
+    findings = json.loads(out.getvalue())
+    rules = [f["rule"] for f in findings]
+    for rule in (
+        "goal_without_objective",
+        "objective_without_goal",
+        "moment_without_touchpoint",
+        "competing_touchpoints",
+        "expansion_before_success",
+    ):
+        assert rules.count(rule) == 1, rule
+    overdue = next(
+        f
+        for f in findings
+        if f["rule"] == "overdue" and "dependency:messaging-mid-q1" in f["subjects"]
+    )
+    assert (
+        "puts Day 1: Assessment completed at risk for Mid-market SaaS teams" in overdue["message"]
+    )
