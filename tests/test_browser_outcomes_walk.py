@@ -41,8 +41,8 @@ REASON = "Our launch moved to the second quarter; no messaging before then."
 MOMENT = "#moment-lifecycle-onboarding-day-1"
 
 
-def sign_out(page: Page) -> None:
-    page.context.clear_cookies()
+def sign_out(opened: Page) -> None:
+    opened.context.clear_cookies()
 
 
 def test_leadership_walks_from_a_goal_down_to_a_moment_at_risk_and_back(
