@@ -20,6 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from core.keys import key_problem
+from core.numbers import plain_number
 from core.people import display_name
 from journeys.models import Milestone, Moment, Segment
 from journeys.services import fingerprint
@@ -42,14 +43,7 @@ def _stale(what: str) -> ValidationError:
     )
 
 
-def plain_decimal(value: Decimal | None) -> str:
-    """80.00 as "80" and 12.50 as "12.5"."""
-    if value is None:
-        return ""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+plain_decimal = plain_number
 
 
 # ---------------------------------------------------------------------------------------

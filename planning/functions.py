@@ -31,6 +31,7 @@ from django.utils import timezone
 
 from core import versioning
 from core.models import Capacity, Cycle, Profile
+from core.numbers import plain_number
 from core.people import function_name
 from core.services import FUNCTION_MAX_LENGTH
 from core.validators import has_surrogate, is_blank
@@ -63,14 +64,7 @@ def function_names() -> list[str]:
     return sorted(set(names), key=lambda name: (name.casefold(), name))
 
 
-def plain_headcount(value: Decimal | None) -> str:
-    """2.50 as "2.5" and 3.00 as "3"; "" for none. Also what a capacity form says it showed."""
-    if value is None:
-        return ""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
+plain_headcount = plain_number
 
 
 @dataclass

@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, KEY_RESERVED, RESERVED_KEYS, key_validator
 from core.models import Capacity, Cycle, Profile
+from core.numbers import plain_number
 from core.people import display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from journeys.models import Journey, Milestone, Segment, Stage
@@ -60,16 +61,6 @@ def people():
         .select_related("profile")
         .order_by("profile__display_name", "username")
     )
-
-
-def plain_number(value: Decimal | None) -> str:
-    """40.0000 as "40" and 1.5000 as "1.5", for showing and for form initials."""
-    if value is None:
-        return ""
-    text = f"{value:f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text or "0"
 
 
 class DatalistInput(forms.TextInput):
