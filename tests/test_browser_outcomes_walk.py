@@ -115,3 +115,21 @@ def test_leadership_walks_from_a_goal_down_to_a_moment_at_risk_and_back(
     page.locator("p.serves").get_by_role("link", name=GOAL).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(GOAL)
     expect(page).to_have_url(re.compile(r"/goals/customer-success/$"))
+
+
+def test_the_segments_time_to_value_map_shows_where_customers_fall_behind(
+    page: Page,  # noqa: F811
+    artifacts: Path,  # noqa: F811
+):
+    sign_in(page, "priya")
+    page.goto("/segments/")
+    page.get_by_role("link", name=re.compile(r"milestones? of Mid-market SaaS teams")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Mid-market SaaS teams")
+    expect(page.get_by_role("main")).to_contain_text("80% of seats active within 60 days")
+    # The demo's readings: customers invite their whole team 11 days late.
+    behind = page.locator("tr").filter(has_text="Whole team invited")
+    expect(behind).to_contain_text("Behind")
+    # The track is drawn, and the table says the same for those who do not see it.
+    expect(page.locator("svg title").first).to_be_attached()
+    assert accessibility_problems(page) == []
+    screenshot(page, artifacts, "outcomes-milestones")
