@@ -484,11 +484,14 @@ class Touchpoint(models.Model):
 
     @property
     def speaker(self) -> str:
-        """Who speaks, in words: "Customer Success", "First 90 Days", or both."""
-        squad = self.squad.name if self.squad_id is not None else ""
+        """Who speaks, in words: "Customer Success", "First 90 Days", or both. A squad that was
+        removed is not named (it shows nowhere until it is restored)."""
+        squad = ""
+        if self.squad_id is not None and self.squad.removal_id is None:
+            squad = self.squad.name
         if self.function and squad:
             return f"{self.function} ({squad})"
-        return self.function or squad
+        return self.function or squad or "a removed squad"
 
     @property
     def audience(self) -> str:

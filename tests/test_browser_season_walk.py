@@ -116,7 +116,9 @@ def add_stage(page: Page, name: str, goal: str) -> None:
     form.get_by_label("Stage name").fill(name)
     form.get_by_label("Customer goal").fill(goal)
     form.get_by_label("Broken today").fill("Nobody tells the customer what comes next.")
-    form.get_by_label("Tomorrow").fill("Each step says what it brings and what follows.")
+    form.get_by_label("Tomorrow", exact=True).fill(
+        "Each step says what it brings and what follows."
+    )
     form.get_by_role("button", name="Add stage").click()
     expect(page.get_by_role("article", name=name)).to_be_visible()
 

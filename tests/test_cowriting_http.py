@@ -61,6 +61,7 @@ class FormReader(HTMLParser):
         self._textarea: str | None = None
         self._select: str | None = None
         self._first_option: str | None = None
+        self._multiple = False
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -79,9 +80,16 @@ class FormReader(HTMLParser):
         elif tag == "textarea" and a.get("name"):
             self._textarea = a["name"]
             self._form["fields"].append([a["name"], ""])
+        elif tag == "select" and a.get("name") and "multiple" in a:
+            # A browser sends each selected option of a multiple select, and nothing when
+            # none is.
+            self._select, self._multiple = a["name"], True
         elif tag == "select" and a.get("name"):
-            self._select, self._first_option = a["name"], None
+            self._select, self._first_option, self._multiple = a["name"], None, False
             self._form["fields"].append([a["name"], None])
+        elif tag == "option" and self._select and self._multiple:
+            if "selected" in a:
+                self._form["fields"].append([self._select, a.get("value", "")])
         elif tag == "option" and self._select:
             value = a.get("value", "")
             field = self._form["fields"][-1]
@@ -95,6 +103,8 @@ class FormReader(HTMLParser):
             self._form = None
         elif tag == "textarea":
             self._textarea = None
+        elif tag == "select" and self._select and self._multiple:
+            self._select = None
         elif tag == "select" and self._select:
             field = self._form["fields"][-1] if self._form else None
             if field is not None and field[1] is None:

@@ -52,6 +52,13 @@ EXPECTED_BLOCKERS = [
     ),
     ("needed_before_due", "medium", ["dependency:assessment-by-q1", "squad:first-90-days"]),
     ("needed_before_due", "high", ["dependency:csm-hiring", "squad:first-90-days"]),
+    # Seat expansion (the expansion stage, mid-market) starts before any reading shows
+    # mid-market customers reaching their success milestone, "80% of seats active".
+    (
+        "expansion_before_success",
+        "high",
+        ["initiative:first-90-days/seat-expansion", "segment:mid-market", "squad:first-90-days"],
+    ),
 ]
 
 
@@ -66,17 +73,46 @@ def test_the_worked_example_has_ownership_gaps_and_one_resource_conflict(demo):
 
     # Product plans 2 + 2 + 3 = 7 people against 6; Customer Success 15 + 4 = 19 of 20,
     # Marketing 1.5 + 2 = 3.5 of 5 and Operations 0.5 of 2 fit. Nobody is in four squads.
+    # At Week 2 of onboarding the squad's CSM call and Marketing Education's email both
+    # reach mid-market customers.
     assert of_kind(findings, "resource_conflict") == [
         (
             "over_capacity",
             "medium",
             ["function:Product", "squad:first-90-days", "squad:product-led"],
-        )
+        ),
+        (
+            "competing_touchpoints",
+            "medium",
+            [
+                "moment:lifecycle/onboarding/week-2",
+                "segment:mid-market",
+                "squad:first-90-days",
+                "squad:marketing-education",
+            ],
+        ),
     ]
-    # The squads cover onboarding and adoption only; every key result has both ends.
+    # The squads cover onboarding and adoption only; every key result has both ends. No
+    # objective serves the goal of being recommended; Marketing Education's serves no goal;
+    # nobody speaks to customers at Month 1 of adoption.
     assert of_kind(findings, "ownership_gap") == [
-        ("unowned_stage", "medium", [f"stage:lifecycle/{stage}"])
-        for stage in ("acquisition", "advocacy", "expansion", "renewal")
+        *(
+            ("unowned_stage", "medium", [f"stage:lifecycle/{stage}"])
+            for stage in ("acquisition", "advocacy", "expansion", "renewal")
+        ),
+        ("goal_without_objective", "medium", ["goal:trusted-brand"]),
+        ("objective_without_goal", "low", ["squad:marketing-education"]),
+        (
+            "moment_without_touchpoint",
+            "low",
+            [
+                "moment:lifecycle/adoption/month-1",
+                "squad:first-90-days",
+                "squad:marketing-education",
+                "squad:product-led",
+                "stage:lifecycle/adoption",
+            ],
+        ),
     ]
 
 
