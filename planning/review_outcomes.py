@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from journeys.outcomes import rate_threshold
 from planning.review_base import (
     BLOCKER,
     HIGH,
@@ -337,7 +338,7 @@ def success_shortfall(
         return f"no reading yet shows how many reach {quoted} by day {expected_day}", None
     reasons, short = [], None
     rate, days = reading.completion_rate, reading.actual_days
-    if unit.strip() == "%" and threshold is not None and rate is not None and rate < threshold:
+    if rate_threshold(unit) and threshold is not None and rate is not None and rate < threshold:
         reasons.append(
             f"{number(rate)}% reached {quoted} by day {expected_day} against {number(threshold)}%"
         )

@@ -518,6 +518,19 @@ def test_a_completion_rate_is_compared_only_with_a_threshold_in_percent():
     assert o.rule_expansion_before_success(snap, TODAY) == []
 
 
+def test_a_threshold_without_a_unit_is_compared_as_the_milestone_map_does():
+    """The map marks the success milestone behind when the rate is below a threshold whose
+    unit is "%" or blank; the review says the same of the same reading."""
+    snap = expansion(
+        reading_=reading(rate=10),
+        segments=[replace(MIDMARKET, success_unit=""), ENTERPRISE],
+    )
+    [finding] = o.rule_expansion_before_success(snap, TODAY)
+    assert finding.message.endswith(
+        "before they reach success: 10% reached \u201cTeam live\u201d by day 60 against 80%."
+    )
+
+
 def test_fewer_customers_reaching_success_reopens_an_acknowledged_finding():
     def found(rate):
         return o.rule_expansion_before_success(expansion(reading_=reading(rate=rate)), TODAY)[0]
