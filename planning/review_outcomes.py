@@ -186,7 +186,8 @@ def rule_objective_without_goal(snapshot: Snapshot, today: dt.date) -> list[Find
 
 def rule_moment_without_touchpoint(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
     """A moment nobody speaks to the customer at, in a journey where touchpoints are
-    recorded (a journey without any has simply not been mapped that far)."""
+    recorded (a journey without any has simply not been mapped that far). A touchpoint that
+    names only a squad removed since has no speaker: nobody speaks there any more."""
     mapped = {m.journey for m in snapshot.moments if m.touchpoints}
     covering = _covering(snapshot)
     return [
@@ -206,7 +207,7 @@ def rule_moment_without_touchpoint(snapshot: Snapshot, today: dt.date) -> list[F
             ),
         )
         for moment in snapshot.moments
-        if moment.journey in mapped and not moment.touchpoints
+        if moment.journey in mapped and not any(t.speaker for t in moment.touchpoints)
     ]
 
 

@@ -220,6 +220,20 @@ def test_moments_of_a_journey_without_any_touchpoint_are_no_gap():
     assert o.rule_moment_without_touchpoint(outcomes(moments=[moment()]), TODAY) == []
 
 
+def test_a_moment_whose_only_speaker_was_removed_is_silent():
+    """A touchpoint naming only a squad removed since names nobody who still speaks (the
+    snapshot leaves its speaker blank): the moment is a gap, as if it had none."""
+    snap = outcomes(
+        stages=[stage()],
+        moments=[
+            moment("life/onboarding/day-1", "Day 1", [touch("Customer Success")]),
+            moment("life/onboarding/week-2", "Week 2", [TouchpointFacts("email", "", "", None)]),
+        ],
+    )
+    [finding] = o.rule_moment_without_touchpoint(snap, TODAY)
+    assert finding.subjects[0] == "moment:life/onboarding/week-2"
+
+
 # --- competing_touchpoints ---------------------------------------------------------------
 
 
