@@ -137,6 +137,11 @@ class World:
             expires_at=now + dt.timedelta(days=7),
         )
         self.segment = Segment.objects.order_by("pk").first()
+        # The worked example names Priya, the DRI, owner of this segment's success outcome;
+        # the table shows what each role may, so here nobody owns it (an owner records its
+        # readings as owner: tests/test_outcomes.py).
+        Segment.objects.filter(pk=self.segment.pk).update(success_owner=None)
+        self.segment.success_owner = None
         # A milestone on that segment's map, for its routes.
         from journeys.models import Milestone
 
