@@ -9,16 +9,18 @@ server sits in: only http and https, and no host that resolves to a private, loo
 link-local, reserved or otherwise non-public address (unless MILESTONE_FEED_ALLOW_PRIVATE is
 on, for a feed inside the company's own network). Redirects are followed by hand, a few at
 most, each checked the same way; a body over the import's size cap is refused unread; the
-whole fetch has a 10 second timeout per connection and read.
+fetch has a 10 second timeout per connection and read, and the whole pull PULL_SECONDS.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -27,6 +29,9 @@ from journeys.models import MilestoneReading, Segment
 
 TIMEOUT_SECONDS = 10
 MAX_REDIRECTS = 3
+# The whole pull, however the address sends it: a server that keeps each read under the
+# timeout by sending a byte at a time would otherwise hold the worker for days.
+PULL_SECONDS = 60
 
 
 class FeedError(Exception):
@@ -80,8 +85,34 @@ def address_problem(url: str, *, resolve: bool = True) -> str:
     return ""
 
 
+def _seconds(count: int) -> str:
+    return f"{count} second{'s' if count != 1 else ''}"
+
+
+def _body(response: requests.Response, *, limit: int, deadline: float) -> bytes:
+    """The response's body, up to `limit` bytes and until `deadline`; FeedError otherwise."""
+    body = bytearray()
+    try:
+        # read1: at most one read of the connection each time, so the deadline is looked at
+        # between reads however slowly the bytes come.
+        while chunk := response.raw.read1(64 * 1024, decode_content=True):
+            body += chunk
+            if len(body) > limit:
+                raise FeedError("The file at the address is larger than 1 MB.")
+            if time.monotonic() > deadline:
+                raise FeedError(
+                    f"The address did not send the whole file within {_seconds(PULL_SECONDS)}."
+                )
+    except urllib3.exceptions.ReadTimeoutError:
+        raise FeedError(f"The address stopped sending for {_seconds(TIMEOUT_SECONDS)}.") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise FeedError(f"The file could not be read to its end ({type(exc).__name__}).") from None
+    return bytes(body)
+
+
 def fetch(url: str) -> bytes:
     """The body at `url`, checked hop by hop; FeedError with the reason otherwise."""
+    deadline = time.monotonic() + PULL_SECONDS
     with requests.Session() as session:
         session.trust_env = False  # no proxy from the environment between us and the check
         for _hop in range(MAX_REDIRECTS + 1):
@@ -116,12 +147,7 @@ def fetch(url: str) -> bytes:
                 length = response.headers.get("Content-Length", "")
                 if length.isdigit() and int(length) > limit:
                     raise FeedError("The file at the address is larger than 1 MB.")
-                body = b""
-                for chunk in response.iter_content(64 * 1024):
-                    body += chunk
-                    if len(body) > limit:
-                        raise FeedError("The file at the address is larger than 1 MB.")
-                return body
+                return _body(response, limit=limit, deadline=deadline)
         raise FeedError(f"The address redirects more than {MAX_REDIRECTS} times.")
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from core import access
 from journeys.models import Milestone, MilestoneReading, Segment
-from journeys.outcomes import plain_decimal
+from journeys.outcomes import plain_decimal, rate_threshold
 
 TREND_READINGS = 5
 
@@ -158,7 +158,7 @@ def milestone_rows(segment: Segment, *, cycle, actor) -> list[MilestoneRow]:
         )
         for reading in ranked:
             recent[reading.milestone_id].append(reading)
-    threshold = segment.success_threshold if (segment.success_unit or "%").strip() == "%" else None
+    threshold = segment.success_threshold if rate_threshold(segment.success_unit) else None
     rows = []
     for milestone in milestones:
         for each in milestone.cycle_initiatives:

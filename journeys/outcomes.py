@@ -66,6 +66,12 @@ def outcome_version(segment: Segment) -> str:
     return fingerprint(values, OUTCOME_FIELDS)
 
 
+def rate_threshold(unit: str | None) -> bool:
+    """Whether a success threshold in `unit` is a share of customers, so a milestone's
+    completion rate is compared with it: "%" or no unit at all ("80 of seats active")."""
+    return (unit or "").strip() in ("", "%")
+
+
 def outcome_sentence(segment: Segment) -> str:
     """ "80% of seats active within 60 days — owner Priya Shah"; "" when none is set."""
     if not segment.success_metric or segment.success_threshold is None:

@@ -105,11 +105,9 @@ def _reading_values(record: Mapping, *, today: dt.date) -> tuple[dict, list[str]
     note = str(record.get("note") or "").strip()
     if len(note) > NOTE_MAX:
         problems.append(f"note is longer than {NOTE_MAX} characters.")
-    if (
-        record.get("actual_days") in (None, "")
-        and record.get("completion_rate") in (None, "")
-        and not problems
-    ):
+    if "\x00" in note:  # the database cannot store it, and nobody types it
+        problems.append("note must not contain the NUL character.")
+    if actual_days is None and completion is None and not problems:
         problems.append("Give the actual days, the completion rate, or both.")
     values = {
         "measured_on": measured_on,

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from journeys.outcomes import rate_threshold
 from planning.review_base import (
     BLOCKER,
     HIGH,
@@ -185,7 +186,8 @@ def rule_objective_without_goal(snapshot: Snapshot, today: dt.date) -> list[Find
 
 def rule_moment_without_touchpoint(snapshot: Snapshot, today: dt.date) -> list[FindingData]:
     """A moment nobody speaks to the customer at, in a journey where touchpoints are
-    recorded (a journey without any has simply not been mapped that far)."""
+    recorded (a journey without any has simply not been mapped that far). A touchpoint that
+    names only a squad removed since has no speaker: nobody speaks there any more."""
     mapped = {m.journey for m in snapshot.moments if m.touchpoints}
     covering = _covering(snapshot)
     return [
@@ -205,7 +207,7 @@ def rule_moment_without_touchpoint(snapshot: Snapshot, today: dt.date) -> list[F
             ),
         )
         for moment in snapshot.moments
-        if moment.journey in mapped and not moment.touchpoints
+        if moment.journey in mapped and not any(t.speaker for t in moment.touchpoints)
     ]
 
 
@@ -337,7 +339,7 @@ def success_shortfall(
         return f"no reading yet shows how many reach {quoted} by day {expected_day}", None
     reasons, short = [], None
     rate, days = reading.completion_rate, reading.actual_days
-    if unit.strip() == "%" and threshold is not None and rate is not None and rate < threshold:
+    if rate_threshold(unit) and threshold is not None and rate is not None and rate < threshold:
         reasons.append(
             f"{number(rate)}% reached {quoted} by day {expected_day} against {number(threshold)}%"
         )

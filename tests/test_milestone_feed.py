@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from journeys import tasks
+from journeys import milestone_feed, tasks
 from journeys.models import Milestone, MilestoneReading, Segment
 from tests import factories as f
 
@@ -140,3 +140,75 @@ def test_a_failed_pull_keeps_the_reason_and_imports_nothing(
 def test_the_pull_is_on_the_schedule(settings):
     schedule = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "journeys.tasks.pull_milestone_feeds" in schedule
+
+
+class Trickle(BaseHTTPRequestHandler):
+    """A feed that answers at once and then sends its body a byte at a time, never ending
+    (until the puller hangs up): each read is quick, the whole never comes."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Type", "text/csv")
+        self.end_headers()
+        try:
+            self.wfile.write(HEADER.encode())
+            while True:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                threading.Event().wait(0.05)
+        except OSError:
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_feed_that_never_finishes_is_given_up_on(settings, monkeypatch, segment):
+    settings.MILESTONE_FEED_ALLOW_PRIVATE = True
+    monkeypatch.setattr(milestone_feed, "PULL_SECONDS", 1)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/readings.csv"
+        Segment.objects.filter(pk=segment.pk).update(milestone_feed_url=url)
+        tasks.pull_milestone_feed(segment.pk)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    segment.refresh_from_db()
+    assert segment.milestone_feed_error == (
+        "The address did not send the whole file within 1 second."
+    )
+    assert not MilestoneReading.objects.exists()
+
+
+class Stalls(BaseHTTPRequestHandler):
+    """A feed that answers, sends part of its file and then nothing more."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(HEADER.encode())
+        self.wfile.flush()
+        threading.Event().wait(3)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_feed_that_stops_halfway_is_a_failed_pull(settings, monkeypatch, segment):
+    settings.MILESTONE_FEED_ALLOW_PRIVATE = True
+    monkeypatch.setattr(milestone_feed, "TIMEOUT_SECONDS", 1)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Stalls)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/readings.csv"
+        Segment.objects.filter(pk=segment.pk).update(milestone_feed_url=url)
+        tasks.pull_milestone_feed(segment.pk)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    segment.refresh_from_db()
+    assert segment.milestone_feed_error == "The address stopped sending for 1 second."
+    assert not MilestoneReading.objects.exists()

@@ -220,6 +220,20 @@ def test_moments_of_a_journey_without_any_touchpoint_are_no_gap():
     assert o.rule_moment_without_touchpoint(outcomes(moments=[moment()]), TODAY) == []
 
 
+def test_a_moment_whose_only_speaker_was_removed_is_silent():
+    """A touchpoint naming only a squad removed since names nobody who still speaks (the
+    snapshot leaves its speaker blank): the moment is a gap, as if it had none."""
+    snap = outcomes(
+        stages=[stage()],
+        moments=[
+            moment("life/onboarding/day-1", "Day 1", [touch("Customer Success")]),
+            moment("life/onboarding/week-2", "Week 2", [TouchpointFacts("email", "", "", None)]),
+        ],
+    )
+    [finding] = o.rule_moment_without_touchpoint(snap, TODAY)
+    assert finding.subjects[0] == "moment:life/onboarding/week-2"
+
+
 # --- competing_touchpoints ---------------------------------------------------------------
 
 
@@ -516,6 +530,19 @@ def test_a_completion_rate_is_compared_only_with_a_threshold_in_percent():
         segments=[replace(MIDMARKET, success_unit="seats"), ENTERPRISE],
     )
     assert o.rule_expansion_before_success(snap, TODAY) == []
+
+
+def test_a_threshold_without_a_unit_is_compared_as_the_milestone_map_does():
+    """The map marks the success milestone behind when the rate is below a threshold whose
+    unit is "%" or blank; the review says the same of the same reading."""
+    snap = expansion(
+        reading_=reading(rate=10),
+        segments=[replace(MIDMARKET, success_unit=""), ENTERPRISE],
+    )
+    [finding] = o.rule_expansion_before_success(snap, TODAY)
+    assert finding.message.endswith(
+        "before they reach success: 10% reached \u201cTeam live\u201d by day 60 against 80%."
+    )
 
 
 def test_fewer_customers_reaching_success_reopens_an_acknowledged_finding():
