@@ -442,6 +442,11 @@ class MilestoneReading(models.Model):
         return f"{self.milestone} on {self.measured_on}"
 
 
+# Who speaks at one moment fits on a card: more is a list nobody reads (and a page that
+# grows without bound).
+TOUCHPOINTS_PER_MOMENT = 20
+
+
 class Touchpoint(models.Model):
     """Who speaks to the customer at a moment, through which channel."""
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from core.models import Profile
-from journeys.models import JourneySegment, Moment, Segment, Touchpoint
+from journeys.models import TOUCHPOINTS_PER_MOMENT, JourneySegment, Moment, Segment, Touchpoint
 from journeys.services import _clean_text, _raise, _stale, fingerprint
 
 TOUCHPOINT_FIELDS = ("channel", "function", "squad_id", "segment_id", "message")
@@ -103,6 +103,11 @@ def touchpoint_create(
     )
     with transaction.atomic():
         Moment.objects.select_for_update().filter(pk=moment.pk).first()
+        if Touchpoint.objects.filter(moment=moment).count() >= TOUCHPOINTS_PER_MOMENT:
+            raise ValidationError(
+                f"A moment has at most {TOUCHPOINTS_PER_MOMENT} touchpoints: remove or merge "
+                "one before adding another."
+            )
         last = Touchpoint.objects.filter(moment=moment).aggregate(last=Max("position"))["last"]
         position = 0 if last is None else last + 1
         return Touchpoint.objects.create(moment=moment, position=position, **values)

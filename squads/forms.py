@@ -305,6 +305,8 @@ class ObjectiveForm(FormWithErrors):
         label="Company goals it serves",
         help_text="The goals this objective shows progress towards.",
     )
+    # What the editor showed (squads.services.objective_version); blank: no check.
+    version = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -26,7 +26,7 @@ from core.people import display_name
 from core.removal import Gone
 from core.validators import date_problem, has_surrogate, is_blank
 from journeys.models import Milestone, Segment, Stage
-from journeys.services import key_from_name
+from journeys.services import fingerprint, key_from_name
 from squads import cowriting
 from squads.models import (
     IMPACT_MAX,
@@ -324,19 +324,58 @@ def dri_handover(*, squad: Squad, to: AbstractBaseUser, by: AbstractBaseUser) ->
 # ---------------------------------------------------------------------------------------
 
 
+OBJECTIVE_STALE = "stale"
+
+
+def objective_version(okr: OKR | None) -> str:
+    """The version of a squad's objective as its editor shows it: the words and the goals it
+    serves. It changes whenever someone saves either."""
+    if okr is None:
+        return "none"
+    goals = sorted(ObjectiveGoal.objects.filter(okr=okr).values_list("goal_id", flat=True))
+    return fingerprint({"o": okr.objective, "g": goals}, ("o", "g"))
+
+
 def okr_update(
     *,
     squad: Squad,
     objective: str,
     by: AbstractBaseUser,
     goals: Iterable[Goal] | None = None,
+    version: str | None = None,
 ) -> OKR:
     """Set the objective of the squad's OKR for its cycle, writing the OKR if it has none,
-    and, with `goals`, the company goals it serves (okr_goals_set), in one transaction."""
+    and, with `goals`, the company goals it serves (okr_goals_set), in one transaction.
+
+    With `version` (objective_version of what the editor showed), a save made after someone
+    else's changes nothing and says so, quoting what they saved: the person's words stay in
+    their form, and saving again keeps them."""
     objective = objective.strip()
     if is_blank(objective):
         raise ValidationError({"objective": "Write the objective: what the customer gets."})
     with transaction.atomic():
+        # One objective writer at a time per squad, including the first one.
+        Squad.objects.select_for_update().filter(pk=squad.pk).first()
+        current = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
+        if version is not None and version != objective_version(current):
+            saved = f"“{current.objective}”" if current is not None else "nothing"
+            serving = (
+                list(current.goals.order_by("position", "pk").values_list("name", flat=True))
+                if current is not None
+                else []
+            )
+            if serving:
+                saved += ", serving " + ", ".join(f"“{name}”" for name in serving)
+            raise ValidationError(
+                {
+                    "objective": ValidationError(
+                        f"Someone else saved this objective after you opened it: {saved}. "
+                        "Your words and the goals you ticked are still here: save again to "
+                        "keep them.",
+                        code=OBJECTIVE_STALE,
+                    )
+                }
+            )
         okr, _ = OKR.objects.update_or_create(
             squad=squad, cycle_id=squad.cycle_id, defaults={"objective": objective}
         )

@@ -512,6 +512,16 @@ def okr_objective(request: AuthedRequest, key: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
+def _objective_form_after_conflict(request: AuthedRequest, squad: Squad) -> ObjectiveForm:
+    """The person's draft (words and ticks) as posted, on the version now saved."""
+    okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
+    data = request.POST.copy()
+    data["version"] = services.objective_version(okr)
+    form = ObjectiveForm(data)
+    form.is_valid()
+    return form
+
+
 def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
     if request.method == "POST":
@@ -523,8 +533,17 @@ def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
                     objective=form.cleaned_data["objective"],
                     goals=form.cleaned_data["goals"] if form.offers_goals else None,
                     by=request.user,
+                    version=form.cleaned_data["version"] or None,
                 )
             except ValidationError as error:
+                stale = any(
+                    e.code == services.OBJECTIVE_STALE
+                    for e in getattr(error, "error_dict", {}).get("objective", [])
+                )
+                if stale:
+                    # The person's words and ticks stay, on the version now saved: saving
+                    # again keeps them over what the other person saved.
+                    form = _objective_form_after_conflict(request, squad)
                 form.add_service_errors(error)
             else:
                 if request.htmx:
@@ -535,7 +554,13 @@ def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
     else:
         okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
         goals = list(okr.goal_links.values_list("goal_id", flat=True)) if okr else []
-        form = ObjectiveForm(initial={"objective": okr.objective if okr else "", "goals": goals})
+        form = ObjectiveForm(
+            initial={
+                "objective": okr.objective if okr else "",
+                "goals": goals,
+                "version": services.objective_version(okr),
+            }
+        )
     if request.htmx:
         context = _objective_context(request, squad, form)
         return render(request, "squads/detail.html#objective", context)

@@ -265,6 +265,50 @@ def test_a_dri_says_which_goals_their_squads_objective_serves(client, alice, nee
     )
 
 
+def test_two_people_editing_the_objective_at_once_lose_neither_words_nor_ticks(
+    client, alice, leo, needing
+):
+    first = make_goal(leo)
+    second = make_goal(leo, name="Grow revenue", key="revenue")
+    okr = okr_of(needing, "Customers reach value")
+    url = reverse("squads:okr_edit", args=[needing.key])
+    client.force_login(alice)
+    shown = re.search(r'name="version" value="([^"]+)"', client.get(url).content.decode())[1]
+    # Leo (leadership) saves first, from an editor he opened at the same time.
+    client.force_login(leo)
+    leo_saw = re.search(r'name="version" value="([^"]+)"', client.get(url).content.decode())[1]
+    assert leo_saw == shown
+    assert (
+        client.post(
+            url,
+            {"objective": "Customers reach value in a week", "goals": [first.pk], "version": shown},
+        ).status_code
+        == 302
+    )
+    # Alice's save, made on what she saw, changes nothing and says what Leo saved.
+    client.force_login(alice)
+    draft = {"objective": "Customers reach value on day one", "goals": [second.pk]}
+    response = client.post(url, {**draft, "version": shown})
+    assert response.status_code == 200
+    page = text(response)
+    assert "Someone else saved this objective after you opened it" in page
+    assert "“Customers reach value in a week”, serving “Customers reach value fast”" in page
+    okr.refresh_from_db()
+    assert okr.objective == "Customers reach value in a week"
+    assert list(okr.goals.all()) == [first]
+    # Her words and ticks are still in the form, on the version now saved: saving again keeps
+    # them.
+    body = response.content.decode()
+    assert "Customers reach value on day one" in body
+    assert re.search(rf'value="{second.pk}"[^>]*checked', body)
+    again = re.search(r'name="version" value="([^"]+)"', body)[1]
+    assert again != shown
+    assert client.post(url, {**draft, "version": again}).status_code == 302
+    okr.refresh_from_db()
+    assert okr.objective == "Customers reach value on day one"
+    assert list(okr.goals.all()) == [second]
+
+
 def test_the_plan_page_says_which_goals_the_objective_serves(client, bob, served, goal):
     client.force_login(bob)
     page = client.get(reverse("squads:plan", args=[served.squad.key])).content.decode()

@@ -368,6 +368,12 @@ PROBLEMS = [
         'in_app, call, meeting, chat, webinar, sms, letter, other, not "fax"',
     ),
     (
+        lambda d: d["journeys"][0]["stages"][1]["moments"][0].update(
+            touchpoints=[{"channel": "email", "function": f"Team {n}"} for n in range(21)]
+        ),
+        "journeys[0].stages[1].moments[0].touchpoints: at most 20 touchpoints in a moment, not 21",
+    ),
+    (
         lambda d: d["journeys"][0]["stages"][1]["moments"][0]["touchpoints"][0].update(
             squad="ghost"
         ),

@@ -1055,6 +1055,25 @@ def test_each_moment_has_an_anchor_for_links_from_other_pages(client, carol, wee
     assert 'id="moment-lifecycle-onboarding-day-1"' in html
 
 
+def test_a_moment_takes_at_most_twenty_touchpoints(client, leo, week_two):
+    from journeys.models import TOUCHPOINTS_PER_MOMENT, Touchpoint
+
+    Touchpoint.objects.bulk_create(
+        Touchpoint(moment=week_two, position=n, channel="email", function=f"Team {n}")
+        for n in range(TOUCHPOINTS_PER_MOMENT)
+    )
+    client.force_login(leo)
+    response = client.post(
+        tp_url("touchpoint_new", week_two),
+        touchpoint_post(f"new-touchpoint-{week_two.pk}", function="One more"),
+        headers=HTMX,
+    )
+    assert response.status_code == 200
+    assert "A moment has at most 20 touchpoints" in text_of(response)
+    assert week_two.touchpoints.count() == TOUCHPOINTS_PER_MOMENT
+    assert not week_two.touchpoints.filter(function="One more").exists()
+
+
 def test_leadership_adds_a_touchpoint_and_the_map_lists_it(client, leo, week_two, squad):
     segment = Segment.objects.get(key="mid-market")
     client.force_login(leo)

@@ -18,6 +18,7 @@ from typing import Any
 from django.utils import timezone
 
 from journeys.models import (
+    TOUCHPOINTS_PER_MOMENT,
     VALUE_CHOICES,
     JourneySegment,
     Milestone,
@@ -329,7 +330,14 @@ class OutcomeChecks:
         file_squads = {s["key"]: s.get("cycle") for s in squads if s.get("key")}
         stored = dict(Squad.objects.values_list("key", "cycle__key"))
         for m, moment in self._touchpoint_objs:
-            for path, raw in m.items("touchpoints"):
+            points = list(m.items("touchpoints"))
+            if len(points) > TOUCHPOINTS_PER_MOMENT:
+                self.problems.add(
+                    f"{m.path}.touchpoints",
+                    f"at most {TOUCHPOINTS_PER_MOMENT} touchpoints in a moment, not {len(points)}",
+                )
+                continue
+            for path, raw in points:
                 t = Obj(
                     raw,
                     path,
