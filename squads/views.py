@@ -511,7 +511,6 @@ def okr_objective(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/detail.html#objective", _objective_context(request, squad))
 
 
-@require_http_methods(["GET", "HEAD", "POST"])
 def _objective_form_after_conflict(request: AuthedRequest, squad: Squad) -> ObjectiveForm:
     """The person's draft (words and ticks) as posted, on the version now saved."""
     okr = OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id).first()
@@ -522,6 +521,7 @@ def _objective_form_after_conflict(request: AuthedRequest, squad: Squad) -> Obje
     return form
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 def okr_edit(request: AuthedRequest, key: str) -> HttpResponse:
     squad = _manageable_squad(request, key)
     if request.method == "POST":
