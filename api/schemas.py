@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BeforeValidator, field_validator
 
 from core.keys import KEY_MAX_LENGTH
 from core.validators import DATE_FORMAT, DATE_RANGE, is_blank, parse_date
+from journeys.outcomes import outcome_sentence
 
 
 def _plan_date(value):
@@ -557,19 +558,13 @@ class SegmentOut(Schema):
     def resolve_success(segment) -> dict | None:
         if not (segment.success_metric or segment.success_threshold is not None):
             return None
-        threshold = segment.success_threshold
-        shown = "" if threshold is None else f"{threshold.normalize():f}"
-        days = segment.success_within_days
-        sentence = f"{shown}{segment.success_unit} {segment.success_metric}".strip()
-        if days is not None:
-            sentence += f" within {days} days"
         return {
             "metric": segment.success_metric,
-            "threshold": threshold,
+            "threshold": segment.success_threshold,
             "unit": segment.success_unit,
-            "within_days": days,
+            "within_days": segment.success_within_days,
             "owner": _username(segment.success_owner),
-            "sentence": sentence,
+            "sentence": outcome_sentence(segment, owner=False),
         }
 
     @staticmethod

@@ -72,8 +72,9 @@ def rate_threshold(unit: str | None) -> bool:
     return (unit or "").strip() in ("", "%")
 
 
-def outcome_sentence(segment: Segment) -> str:
-    """ "80% of seats active within 60 days — owner Priya Shah"; "" when none is set."""
+def outcome_sentence(segment: Segment, *, owner: bool = True) -> str:
+    """ "80% of seats active within 60 days — owner Priya Shah" ("… within 60 days" without
+    `owner`); "" when none is set. The one wording of an outcome: pages, API and goals."""
     if not segment.success_metric or segment.success_threshold is None:
         return ""
     unit = segment.success_unit or ""
@@ -83,7 +84,7 @@ def outcome_sentence(segment: Segment) -> str:
     if segment.success_within_days:
         days = segment.success_within_days
         sentence += f" within {days} day{'s' if days != 1 else ''}"
-    if segment.success_owner_id is not None:
+    if owner and segment.success_owner_id is not None:
         sentence += f" — owner {display_name(segment.success_owner)}"
     return sentence
 

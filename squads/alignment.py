@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
 from statistics import fmean
 
 from django.db.models import F, OuterRef, Prefetch, Subquery
@@ -21,7 +20,7 @@ from django.urls import reverse
 from core.models import Cycle
 from journeys.models import Segment
 from squads.models import OKR, CheckIn, Goal, KeyResult, ObjectiveGoal, SquadStage
-from squads.views import KeyResultCard, display_number
+from squads.views import KeyResultCard
 
 # CheckIn.confidence runs from 1 (not at all confident) to 10 (certain), 5 being a coin toss
 # (squads.forms.CONFIDENCE_CHOICES): below it, the squad thinks the target more likely missed.
@@ -173,20 +172,6 @@ def goal_years(goal: Goal) -> str:
     if goal.starts_year == goal.ends_year:
         return str(goal.starts_year)
     return f"{goal.starts_year}–{goal.ends_year}"
-
-
-def success_outcome(segment: Segment) -> str:
-    """A segment's success outcome as people read it: "80% of seats active within 60 days",
-    or "" when it is not defined yet."""
-    if not segment.success_metric or segment.success_threshold is None:
-        return ""
-    threshold = display_number(Decimal(segment.success_threshold))
-    unit = segment.success_unit
-    joiner = "" if unit in ("", "%", "‰") else "\N{NO-BREAK SPACE}"
-    text = f"{threshold}{joiner}{unit} {segment.success_metric}"
-    if segment.success_within_days:
-        text += f" within {_plural(segment.success_within_days, 'day')}"
-    return text
 
 
 def goals_for_pages():

@@ -22,8 +22,9 @@ from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.people import display_name
 from core.removal import gone_or_404
+from journeys.outcomes import outcome_sentence
 from squads import conflicts, services
-from squads.alignment import alignment, goal_years, goals_for_pages, success_outcome, with_stages
+from squads.alignment import alignment, goal_years, goals_for_pages, with_stages
 from squads.forms import GoalForm
 from squads.models import Goal
 
@@ -64,7 +65,9 @@ def goal_detail(request: AuthedRequest, key: str) -> HttpResponse:
     found = alignment(cycle, only=goal)
     node = found.goals[0]
     with_stages(node.objectives)
-    segments = [(segment, success_outcome(segment)) for segment in goal.segments.all()]
+    segments = [
+        (segment, outcome_sentence(segment, owner=False)) for segment in goal.segments.all()
+    ]
     context = {
         "cycle": cycle,
         "goal": goal,

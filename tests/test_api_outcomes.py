@@ -14,6 +14,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from api.models import ApiToken
+from journeys.models import Segment
 from squads.models import Goal, ObjectiveGoal
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +85,12 @@ def test_a_segment_comes_with_its_success_outcome_and_milestones(demo):
     listed = bearer("lee").get("/api/v1/segments").json()
     assert [s["key"] for s in listed["items"]] == ["mid-market", "enterprise"]
     assert listed["items"][1]["success"]["sentence"] == "3 departments live within 180 days"
+    # A unit that is a word stands apart from the number, as on the pages.
+    Segment.objects.filter(key="enterprise").update(
+        success_unit="seats", success_metric="active", success_within_days=1
+    )
+    again = bearer("lee").get("/api/v1/segments/enterprise").json()
+    assert again["success"]["sentence"] == "3 seats active within 1 day"
 
 
 def test_a_journeys_stages_come_with_value_states_moments_and_touchpoints(demo):
