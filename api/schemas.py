@@ -467,15 +467,6 @@ class SuccessOut(Schema):
     sentence: str = Field(description='As people read it: "80% of seats active within 60 days".')
 
 
-class LatestReadingOut(Schema):
-    measured_on: dt.date
-    actual_days: Decimal | None
-    completion_rate: Decimal | None
-    customers: int | None
-    note: str
-    source: str
-
-
 # Segments' milestone maps (docs/outcomes.md)
 
 
@@ -531,7 +522,7 @@ class TimeToValueMilestoneOut(Schema):
     expected_day: int
     moment: str | None = Field(description='"journey/stage/moment", or null.')
     success: bool
-    latest_reading: LatestReadingOut | None
+    latest_reading: MilestoneReadingOut | None
 
     @staticmethod
     def resolve_moment(milestone) -> str | None:
