@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from journeys import readings
 from journeys.models import (
     TOUCHPOINTS_PER_MOMENT,
     VALUE_CHOICES,
@@ -48,8 +49,9 @@ READING_SOURCES = list(MilestoneReading.Source.values)
 # expected within ten years of the customer's start.
 WITHIN_DAYS_MAX = 3650
 EXPECTED_DAY_MAX = 3650
-# As every other way in bounds a reading: measured up to today, a note of 2,000 characters.
-READING_NOTE_MAX = 2000
+# As every other way in bounds a reading (journeys.readings): measured up to today, a note
+# of NOTE_MAX characters.
+READING_NOTE_MAX = readings.NOTE_MAX
 PERCENT = Decimal(100)
 
 # The keys planning-file/2 adds, per object: in a planning-file/1 document each is refused
