@@ -59,19 +59,34 @@ class TokenAuth(HttpBearer):
         scheme, _, token = request.headers.get(self.header, "").partition(" ")
         if not scheme:
             return None
-        if scheme.lower() != self.openapi_scheme or not token.strip():
-            raise AuthenticationError()
+        if scheme.lower() != self.openapi_scheme:
+            raise TokenRefused(
+                "The Authorization header is not a bearer token: send "
+                "Authorization: Bearer <token>."
+            )
+        if not token.strip():
+            raise TokenRefused(
+                "The Authorization header names no token: send Authorization: Bearer <token>."
+            )
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request: HttpRequest, token: str):
-        row = (
-            ApiToken.objects.active()
-            .select_related("user")
-            .filter(digest=token_digest(token), user__is_active=True)
-            .first()
-        )
+        # Whoever sends a token holds it, so saying why it no longer works tells them nothing
+        # they could not see on their own tokens page.
+        row = ApiToken.objects.select_related("user").filter(digest=token_digest(token)).first()
         if row is None:
-            raise AuthenticationError()
+            raise TokenRefused(
+                "This API token is not one Throughline issued; copy it again from your "
+                "API tokens page, or make a new one there."
+            )
+        if row.revoked_at is not None:
+            raise TokenRefused(
+                "This API token was revoked; make a new one on your API tokens page."
+            )
+        if not row.user.is_active:
+            raise TokenRefused(
+                "The account this API token belongs to is deactivated; ask an administrator."
+            )
         now = timezone.now()
         if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
@@ -82,6 +97,14 @@ class TokenAuth(HttpBearer):
             if over is not None:
                 raise TooManyWrites(*over)
         return row.user
+
+
+class TokenRefused(AuthenticationError):
+    """A token was sent and is not good: the answer says why, never 'send a token'."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(message=detail)
+        self.detail = detail
 
 
 class BrowserSession(SessionAuth):
@@ -164,6 +187,8 @@ def _not_found(request, exc: Http404):
 
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request, exc):
+    if isinstance(exc, TokenRefused):
+        return _error(request, 401, exc.detail)
     return _error(request, 401, "Send a personal API token: Authorization: Bearer <token>.")
 
 

@@ -1,5 +1,5 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, re_path
 
 from api import views
 from api.api import api
@@ -18,6 +18,7 @@ _patterns, _app, _namespace = api.urls
 
 urlpatterns = [
     path("api/v1/", (_own_authentication(_patterns), _app, _namespace)),
+    re_path(r"^api/v1/(?P<rest>.*)$", views.unknown, name="api_unknown"),
     path("account/api-tokens/", views.tokens, name="api_tokens"),
     path("account/api-tokens/<int:pk>/revoke/", views.revoke, name="api_token_revoke"),
 ]

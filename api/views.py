@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from api.models import ApiToken
@@ -55,3 +56,20 @@ def revoke(request: HttpRequest, pk: int) -> HttpResponse:
     token.revoke()
     messages.success(request, f"Revoked “{token.name}”: it no longer works.")
     return redirect("api_tokens")
+
+
+@login_not_required
+def unknown(request: HttpRequest, rest: str) -> HttpResponse:
+    """Any address under /api/v1/ the API does not have: a JSON 404 like the API's own, naming
+    the address without its trailing slash when that one exists (the API's addresses end
+    without one)."""
+    detail = "The API has no such address; /api/v1/openapi.json lists them."
+    if request.path.endswith("/"):
+        bare = request.path.rstrip("/")
+        try:
+            match = resolve(bare)
+        except Resolver404:
+            match = None
+        if match is not None and match.namespace == "api":
+            detail = f"The API's addresses end without a slash: {bare}"
+    return JsonResponse({"detail": detail, "errors": {}}, status=404)

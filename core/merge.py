@@ -130,7 +130,7 @@ def merge_fields(
 class Piece:
     """A run of words in a diff: kept, removed or added."""
 
-    op: str  # "same", "del" or "ins"
+    op: str  # "same", "del", "ins", or "gap": a space shown between words replaced
     text: str
 
 
@@ -146,5 +146,9 @@ def word_diff(before: str, after: str) -> list[Piece]:
         if i2 > i1:
             pieces.append(Piece("del", "".join(old[i1:i2])))
         if j2 > j1:
+            if i2 > i1:
+                # Replaced words: without a space the two runs read as one word
+                # ("feelare" for "feel" struck out and "are" put in).
+                pieces.append(Piece("gap", " "))
             pieces.append(Piece("ins", "".join(new[j1:j2])))
     return pieces

@@ -1,6 +1,10 @@
-"""How people are called on the pages: one home for a person's display name."""
+"""How people are called on the pages: one home for a person's display name, and the people
+a picker offers."""
 
 from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
 
 
 def display_name(person) -> str:
@@ -22,3 +26,20 @@ full_name = display_name
 def function_name(name: str) -> str:
     """A function's name as compared: "people ", "People" and "PEOPLE" are one function."""
     return " ".join(name.split()).casefold()
+
+
+def choosable(*, keep=()):
+    """The people a DRI, owner or member picker offers: active accounts with a profile, so an
+    administrator's bare account (made with createsuperuser, no name in the company) is not
+    offered as anyone's DRI. Ids in `keep` stay offered whatever they are, so editing
+    something whose owner is no longer offered does not drop the owner unseen."""
+    wanted = Q(is_active=True, profile__isnull=False)
+    kept = [pk for pk in keep if pk is not None]
+    if kept:
+        wanted |= Q(pk__in=kept)
+    return (
+        get_user_model()
+        .objects.filter(wanted)
+        .select_related("profile")
+        .order_by("profile__display_name", "username")
+    )

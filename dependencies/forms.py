@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.contrib.auth import get_user_model
 
 from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
-from core.people import display_name
+from core.people import choosable, display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from dependencies.models import BoardFilters, Dependency
 from dependencies.services import (
@@ -338,12 +337,7 @@ class DependencyCreateForm(DependencyForm):
 
 
 def people_for_owner() -> list:
-    return list(
-        get_user_model()
-        .objects.filter(is_active=True)
-        .select_related("profile")
-        .order_by("profile__display_name", "username")
-    )
+    return list(choosable())
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import F
 
 from core.keys import KEY_MAX_LENGTH, key_validator
-from core.people import display_name
+from core.people import choosable, display_name
 from core.validators import validate_visible
 from journeys.models import (
     EMOTION_CHOICES,
@@ -169,14 +169,9 @@ class OutcomeForm(forms.Form):
         help_text="Who answers for this outcome; they may record the milestones' readings.",
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, owner_id: int | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = (
-            get_user_model()
-            .objects.filter(is_active=True)
-            .select_related("profile")
-            .order_by("profile__display_name", "username")
-        )
+        self.fields["owner"].queryset = choosable(keep=[owner_id])
 
 
 class MilestoneForm(forms.Form):

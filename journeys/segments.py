@@ -161,7 +161,7 @@ def segment_outcome(request: AuthedRequest, key: str) -> HttpResponse:
     prefix = f"outcome-{segment.pk}"
     if request.method == "POST":
         version = request.POST.get("version", "")
-        form = OutcomeForm(request.POST, prefix=prefix)
+        form = OutcomeForm(request.POST, prefix=prefix, owner_id=segment.success_owner_id)
         if form.is_valid():
             try:
                 outcomes.segment_outcome_set(segment=segment, version=version, **form.cleaned_data)
@@ -181,6 +181,7 @@ def segment_outcome(request: AuthedRequest, key: str) -> HttpResponse:
         version = outcomes.outcome_version(segment)
         form = OutcomeForm(
             prefix=prefix,
+            owner_id=segment.success_owner_id,
             initial={
                 "metric": segment.success_metric,
                 "threshold": outcomes.plain_decimal(segment.success_threshold),

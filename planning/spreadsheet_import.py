@@ -39,6 +39,8 @@ from squads.models import IMPACT_MAX, IMPACT_MIN, Initiative, Squad
 User = get_user_model()
 
 MAX_CELL = 20_000
+# How many stages a refused stage's message lists: enough for any one company's journeys.
+STAGES_LISTED = 30
 INITIATIVES, DEPENDENCIES = "Initiatives", "Dependencies"
 
 COLUMNS: dict[str, list[tuple[str, str]]] = {
@@ -48,7 +50,7 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
         ("title", "Required."),
         ("description", ""),
         ("function", "The function that builds it, e.g. Product; required."),
-        ("stage", "Journey stage as JOURNEY/STAGE, e.g. customer-lifecycle/onboarding."),
+        ("stage", "Journey stage as JOURNEY/STAGE, e.g. lifecycle/onboarding."),
         ("segment", "A segment's key."),
         ("starts", f"A date (YYYY-MM-DD or an Excel date) {DATE_RANGE}; required."),
         ("ends", "A date on or after starts; required."),
@@ -353,6 +355,17 @@ class _RowCheck:
         return parsed
 
 
+def _stages_known(stages: dict) -> str:
+    """The stages a cell may name, for the message that refuses one that is not among them."""
+    if not stages:
+        return "No journey has stages yet; leave the cell empty or add the stages first."
+    names = sorted(stages)
+    listed = ", ".join(names[:STAGES_LISTED])
+    more = len(names) - STAGES_LISTED
+    tail = f" and {more} more" if more > 0 else ""
+    return f"Write JOURNEY/STAGE, one of: {listed}{tail}."
+
+
 def _show(value) -> str:
     if value is None:
         return ""
@@ -436,7 +449,7 @@ def _initiative_values(c: _RowCheck, lookup: _Lookup) -> squad_services.Initiati
     stage_ref = c.text("stage")
     stage = lookup.stages.get(stage_ref) if stage_ref else None
     if stage_ref and stage is None:
-        c.problem("stage", f"No journey stage is “{stage_ref}” (write JOURNEY/STAGE).")
+        c.problem("stage", f"No journey stage is “{stage_ref}”. {_stages_known(lookup.stages)}")
     segment_key = c.text("segment")
     segment = lookup.segments.get(segment_key) if segment_key else None
     if segment_key and segment is None:

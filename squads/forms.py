@@ -13,7 +13,7 @@ from core.forms import FormWithErrors
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, KEY_RESERVED, RESERVED_KEYS, key_validator
 from core.models import Capacity, Cycle, Profile
 from core.numbers import plain_number
-from core.people import display_name
+from core.people import choosable, display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
 from journeys.models import Journey, Milestone, Segment, Stage
 from squads import services
@@ -55,12 +55,8 @@ def person_label(user) -> str:
     return profile.display_name
 
 
-def people():
-    return (
-        User.objects.filter(is_active=True)
-        .select_related("profile")
-        .order_by("profile__display_name", "username")
-    )
+def people(*, keep=()):
+    return choosable(keep=keep)
 
 
 class DatalistInput(forms.TextInput):
@@ -266,7 +262,10 @@ class DriHandoverForm(FormWithErrors):
         kwargs.setdefault("auto_id", "handover_%s")
         super().__init__(*args, **kwargs)
         self.fields["person"].queryset = (
-            people().filter(memberships__squad=squad).exclude(pk=squad.dri_id)
+            User.objects.filter(is_active=True, memberships__squad=squad)
+            .exclude(pk=squad.dri_id)
+            .select_related("profile")
+            .order_by("profile__display_name", "username")
         )
 
 
@@ -374,12 +373,8 @@ class GoalForm(FormWithErrors):
         self.goal = goal
         if goal is not None:
             del self.fields["key"]
-        owners = people()
-        if goal is not None and goal.owner_id is not None:
-            # A deactivated owner stays shown, so saving does not drop them unseen.
-            owners = User.objects.filter(Q(is_active=True) | Q(pk=goal.owner_id))
-            owners = owners.select_related("profile").order_by("profile__display_name", "username")
-        self.fields["owner"].queryset = owners
+        # A deactivated owner stays shown, so saving does not drop them unseen.
+        self.fields["owner"].queryset = people(keep=[goal.owner_id] if goal is not None else [])
         self.fields["segments"].queryset = Segment.objects.order_by(
             F("priority").asc(nulls_last=True), "name", "id"
         )

@@ -62,7 +62,36 @@ def test_a_revoked_or_made_up_token_is_refused(demo):
 def test_a_token_of_a_deactivated_person_stops_working(demo):
     client = bearer("ada")
     User.objects.filter(username="ada").update(is_active=False)
-    assert client.get("/api/v1/cycles").status_code == 401
+    response = client.get("/api/v1/cycles")
+    assert response.status_code == 401
+    assert "deactivated" in response.json()["detail"]
+
+
+def test_a_refused_token_is_told_why_not_to_send_a_token(demo):
+    row, token = ApiToken.issue(user=User.objects.get(username="ada"), name="laptop")
+    row.revoke()
+    revoked = Client(headers={"authorization": f"Bearer {token}"}).get("/api/v1/cycles")
+    assert revoked.status_code == 401
+    assert "was revoked" in revoked.json()["detail"]
+    assert "Send a personal API token" not in revoked.json()["detail"]
+    made_up = Client(headers={"authorization": "Bearer tl_nothing"}).get("/api/v1/cycles")
+    assert made_up.status_code == 401
+    assert "not one Throughline issued" in made_up.json()["detail"]
+    basic = Client(headers={"authorization": "Basic YWRhOnB3"}).get("/api/v1/cycles")
+    assert basic.status_code == 401
+    assert "not a bearer token" in basic.json()["detail"]
+
+
+def test_an_address_with_a_trailing_slash_answers_json_naming_the_right_one(demo):
+    client = bearer("sam")
+    response = client.get("/api/v1/squads/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["detail"] == "The API's addresses end without a slash: /api/v1/squads"
+    nowhere = Client().get("/api/v1/no-such-thing/")
+    assert nowhere.status_code == 404
+    assert "no such address" in nowhere.json()["detail"]
+    assert "<html" not in nowhere.content.decode()
 
 
 def test_squads_come_with_dri_members_and_okr(demo):
@@ -536,7 +565,8 @@ def test_a_made_up_or_revoked_token_is_401_as_json_on_every_method(demo, method,
         response = _send(client, method, url, payload)
         assert response.status_code == 401, (header, response.content)
         assert response["Content-Type"] == "application/json; charset=utf-8"
-        assert "Authorization: Bearer" in response.json()["detail"]
+        detail = response.json()["detail"]
+        assert "token" in detail and "CSRF" not in detail, (header, detail)
     assert not CheckIn.objects.exists()
     assert not Initiative.objects.filter(title="Renamed").exists()
 

@@ -117,9 +117,20 @@ def test_a_word_diff_marks_what_went_and_what_came():
     assert [(p.op, p.text) for p in pieces] == [
         ("same", "the "),
         ("del", "quick"),
+        ("gap", " "),
         ("ins", "slow"),
         ("same", " fox"),
     ]
+
+
+def test_replaced_words_read_as_words_not_run_together():
+    # The history showed "feelare lostoverwhelmed" for "feel lost" -> "are overwhelmed".
+    pieces = word_diff("They feel lost", "They are overwhelmed")
+    read = "".join(p.text for p in pieces)
+    assert read == "They feel are lost overwhelmed"
+    assert read.split() == ["They", "feel", "are", "lost", "overwhelmed"]
+    added = word_diff("a b", "a b c")
+    assert [p.op for p in added] == ["same", "ins"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -436,7 +447,8 @@ def test_the_history_shows_each_change_and_restores_an_earlier_version(client, s
     client.force_login(bob)
     content = client.get(url("plan_history", squad.key)).content.decode()
     assert "Alice Archer</strong>" in content and "Bob Baker</strong>" in content
-    assert "<del>First</del><ins>Second</ins>" in content  # a readable diff
+    # A readable diff: the word struck out and the word put in stay two words.
+    assert "<del>First</del> <ins>Second</ins>" in content
     first = Plan.history.get(current_experience="First rewrite.")
 
     response = client.post(
