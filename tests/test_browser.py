@@ -703,3 +703,19 @@ def test_the_navigation_is_reachable_with_the_keyboard(page: Page):
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/board/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Dependency board")
+
+
+def test_a_calendar_link_is_copied_with_one_click(page: Page):
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    sign_in(page, "ada")
+    page.goto("/calendar/")
+    page.get_by_role("button", name="Make my calendar links").click()
+    feed = page.get_by_label("Your feed").input_value()
+    assert feed.startswith("http") and feed.endswith("mine.ics"), feed
+    page.get_by_role("button", name="Copy link").click()
+    expect(page.locator("#feed-mine ~ .copy-status")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == feed
+    # Each squad's link has its own button, named for the squad.
+    page.get_by_role("button", name=f"Copy {SQUAD_NAME}'s link").click()
+    squad_feed = page.locator(f"#feed-{SQUAD}").input_value()
+    assert page.evaluate("navigator.clipboard.readText()") == squad_feed

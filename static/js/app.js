@@ -19,6 +19,30 @@
       button.addEventListener("click", function () { window.print(); });
       button.hidden = false;
     });
+    // Buttons marked data-copy="<input id>" copy that field's text and say so in the status
+    // beside them. They start hidden: without this script the field can still be selected.
+    root.querySelectorAll("button[data-copy]").forEach(function (button) {
+      if (button.dataset.enhanced) return;
+      button.dataset.enhanced = "1";
+      var field = document.getElementById(button.dataset.copy);
+      var status = button.parentElement.querySelector(".copy-status");
+      if (!field) return;
+      function said(text) { if (status) status.textContent = text; }
+      button.addEventListener("click", function () {
+        var done = function () { said("Copied."); };
+        var fallback = function () {
+          field.focus();
+          field.select();
+          said(document.execCommand("copy") ? "Copied." : "Selected: press Ctrl+C to copy.");
+        };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(field.value).then(done, fallback);
+        } else {
+          fallback();
+        }
+      });
+      button.hidden = false;
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
