@@ -719,3 +719,22 @@ def test_a_calendar_link_is_copied_with_one_click(page: Page):
     page.get_by_role("button", name=f"Copy {SQUAD_NAME}'s link").click()
     squad_feed = page.locator(f"#feed-{SQUAD}").input_value()
     assert page.evaluate("navigator.clipboard.readText()") == squad_feed
+
+
+def test_a_mentions_link_opens_the_collapsed_thread_at_the_comment(page: Page):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    # Omar mentions Ada on the First 90 Days plan (through the page, as a person would).
+    omar = Client()
+    omar.force_login(get_user_model().objects.get(username="omar"))
+    body = "@ada can the assessment ship by Day 1?"
+    posted = omar.post(f"/squads/{SQUAD}/plan/section/desired-experience/comments/", {"body": body})
+    assert posted.status_code == 302
+
+    sign_in(page, "ada")
+    page.goto("/notifications/")
+    page.get_by_role("link", name="Open the comment").first.click()
+    comment = page.get_by_text(body)
+    expect(comment).to_be_visible()
+    assert re.search(r"#comment-\d+$", page.url), page.url

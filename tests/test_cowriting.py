@@ -545,7 +545,7 @@ def test_a_mention_notifies_that_person_and_only_them(client, squad, alice, bob,
     assert [n.recipient.username for n in notes] == ["alice", "bob"]  # not the author
     note = notes[1]
     assert note.kind == Notification.Kind.MENTION and note.finding is None
-    assert note.url.endswith("/plan/#comments-desired-experience")
+    assert note.url.endswith(f"/plan/#comment-{comment.pk}")  # the comment, not its thread
     assert note.message.startswith("Carol Cruz mentioned you on First 90 Days")
 
     client.force_login(bob)

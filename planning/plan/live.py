@@ -758,7 +758,8 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
                         comment=comment,
                         by=request.user,
                         where=f"{squad.name} · {title}",
-                        url=plan_url,
+                        # The comment itself: the page opens the thread it is in.
+                        url=reverse("squads:plan", args=[squad.key]) + f"#comment-{comment.pk}",
                     )
             except ValidationError as error:
                 errors = error.messages

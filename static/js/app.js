@@ -45,6 +45,20 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { enhance(document); });
+  // A link to something inside a closed <details> (a mention's link to its comment, in a
+  // collapsed thread) opens the details around it and brings it into view.
+  function reveal() {
+    var id = decodeURIComponent(window.location.hash.slice(1));
+    var target = id && document.getElementById(id);
+    if (!target) return;
+    var opened = false;
+    for (var el = target.parentElement; el; el = el.parentElement) {
+      if (el.tagName === "DETAILS" && !el.open) { el.open = true; opened = true; }
+    }
+    if (opened) target.scrollIntoView({block: "center"});
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { enhance(document); reveal(); });
+  window.addEventListener("hashchange", reveal);
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
 })();
