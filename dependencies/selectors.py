@@ -9,8 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from core.drift import Drift, Item, compare
@@ -147,7 +146,7 @@ def dependency_drift(cycle: Cycle, baseline, *, squad: Squad | None = None) -> D
     before = rows.objects.filter(baseline=baseline)
     now = Dependency.objects.filtered(
         BoardFilters(today=timezone.localdate(), cycle_id=cycle.pk)
-    ).annotate(needer_key=Coalesce("from_squad__key", "from_initiative__squad__key"))
+    ).annotate(needer_key=F("needer__key"))
     if squad is not None:
         before = before.filter(needer=squad.key)
         now = now.filter(needer_id=squad.pk)
