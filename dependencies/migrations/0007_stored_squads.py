@@ -152,4 +152,14 @@ class Migration(migrations.Migration):
             model_name="dependency",
             index=models.Index(fields=["needer", "status", "due"], name="dependency_needer_status"),
         ),
+        migrations.AddIndex(
+            model_name="dependency",
+            index=models.Index(
+                condition=models.Q(
+                    ("removal__isnull", True), models.Q(("to_function", ""), _negated=True)
+                ),
+                fields=["to_function", "needer"],
+                name="dependency_function",
+            ),
+        ),
     ]
