@@ -267,3 +267,40 @@ def test_the_board_filters_select_what_the_relations_select(
     assert set(Dependency.objects.filtered(people).values_list("key", flat=True)) == (
         _by_relations(people)
     )
+
+
+def test_the_board_pages_by_provider_in_the_order_of_the_export(mixed, cycle):
+    """Every window of the board's pages, read group by group, is the same rows in the same
+    order as the whole list in the board's order (what the export writes), and each group's
+    counts and the summary are those of its rows."""
+    from dependencies import selectors
+
+    for filters in (
+        BoardFilters(today=TODAY, cycle_id=cycle.pk),
+        BoardFilters(today=TODAY, cycle_id=cycle.pk, status="open"),
+        BoardFilters(today=TODAY, cycle_id=cycle.pk, overdue=True),
+    ):
+        base = Dependency.objects.filtered(filters)
+        whole = list(base.by_provider().values_list("pk", flat=True))
+        pages = selectors.ProviderPages(base, selectors.provider_groups(base, TODAY))
+        assert len(pages) == len(whole) == pages.summary()["total"]
+        for size in (1, 7, 50):
+            read = [
+                pk for start in range(0, len(whole), size) for pk in pages[start : start + size]
+            ]
+            assert read == whole, (filters, size)
+        rows = {d.pk: d for d in base}
+        for (provider_id, function), counts in pages.counts().items():
+            mine = [
+                d
+                for d in rows.values()
+                if (d.provider_id, d.to_function) == (provider_id, function)
+            ]
+            assert counts["total"] == len(mine)
+            assert counts["overdue"] == sum(d.is_overdue(TODAY) for d in mine)
+        starts = {0}
+        for group in pages.groups:
+            starts.add(max(starts) + group["total"])
+        assert [n for n in range(len(whole)) if not pages.continues(n)] == sorted(
+            starts - {len(whole)}
+        )
