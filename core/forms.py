@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django import forms
-from django.forms.utils import flatatt
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
@@ -27,9 +26,13 @@ class QuickSelect(forms.Select):
     def render(self, name, value, attrs=None, renderer=None) -> str:
         wanted = set(self.format_value(value))
         chosen = False
-        parts = [
-            f"<select{flatatt(self.build_attrs(self.attrs, {**(attrs or {}), 'name': name}))}>"
-        ]
+        shown = {"name": name, **self.build_attrs(self.attrs, attrs)}
+        # As django/forms/widgets/attrs.html writes them, in order.
+        parts = ["<select"]
+        for key, attr in shown.items():
+            if attr is not False:
+                parts.append(f" {key}" if attr is True else f' {key}="{escape(attr)}"')
+        parts.append(">")
 
         def option(option_value, label) -> str:
             nonlocal chosen
