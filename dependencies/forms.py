@@ -63,7 +63,7 @@ class BoardFilterForm(forms.Form):
         self,
         data,
         *,
-        squads: list[Squad],
+        squads: list,  # each with pk, key and name (selectors.SquadChoice)
         functions: list[str],
         stages: list[Stage],
         default_status: str = "",

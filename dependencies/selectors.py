@@ -7,6 +7,7 @@ Every list is scoped and counted in the database; the callers shape the results 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -29,14 +30,29 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------------------
 
 
-def filter_choices(cycle: Cycle | None) -> tuple[list[Squad], list[str], list[Stage]]:
+@dataclass(frozen=True)
+class SquadChoice:
+    """A squad as the board's filters offer it."""
+
+    pk: int
+    key: str
+    name: str
+
+
+def filter_choices(cycle: Cycle | None) -> tuple[list[SquadChoice], list[str], list[Stage]]:
     """What the board's filters offer: the cycle's squads, the functions its dependencies
     are asked of, and every journey stage."""
-    squads = list(
-        Squad.objects.filter(cycle=cycle).order_by("name", "id").only("pk", "key", "name")
-        if cycle
-        else Squad.objects.none()
-    )
+    # Two hundred squads, twice on every board: plain rows, not models.
+    squads = [
+        SquadChoice(*row)
+        for row in (
+            Squad.objects.filter(cycle=cycle)
+            .order_by("name", "id")
+            .values_list("pk", "key", "name")
+            if cycle
+            else []
+        )
+    ]
     functions = list(
         Dependency.objects.filtered(BoardFilters(today=timezone.localdate(), cycle_id=cycle.pk))
         .exclude(to_function="")
