@@ -14,7 +14,7 @@ import datetime as dt
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.http import Http404, HttpRequest, RawPostDataException
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -527,18 +527,11 @@ def _dependencies() -> QuerySet[Dependency]:
 def dependency_list(request, filters: Query[DependencyFilters]):
     queryset = _dependencies().order_by("due", "key")
     if filters.cycle:
-        queryset = queryset.filter(
-            Q(from_squad__cycle__key=filters.cycle)
-            | Q(from_initiative__squad__cycle__key=filters.cycle)
-        )
+        queryset = queryset.filter(needer__cycle__key=filters.cycle)
     if filters.needed_by:
-        queryset = queryset.filter(
-            Q(from_squad__key=filters.needed_by) | Q(from_initiative__squad__key=filters.needed_by)
-        )
+        queryset = queryset.filter(needer__key=filters.needed_by)
     if filters.provided_by:
-        queryset = queryset.filter(
-            Q(to_squad__key=filters.provided_by) | Q(to_initiative__squad__key=filters.provided_by)
-        )
+        queryset = queryset.filter(provider__key=filters.provided_by)
     if filters.to_function:
         queryset = queryset.filter(to_function__iexact=filters.to_function)
     if filters.status:

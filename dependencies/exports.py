@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import IO
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -73,8 +73,8 @@ def export_values(qs: QuerySet[Dependency]) -> QuerySet:
     The stage is the needing initiative's, else the provider initiative's, as on the board.
     """
     return qs.annotate(
-        needer_name=Coalesce("from_squad__name", "from_initiative__squad__name"),
-        provider_squad_name=Coalesce("to_squad__name", "to_initiative__squad__name"),
+        needer_name=F("needer__name"),
+        provider_squad_name=F("provider__name"),
         stage_name=Coalesce("from_initiative__stage__name", "to_initiative__stage__name"),
         stage_journey=Coalesce(
             "from_initiative__stage__journey__name", "to_initiative__stage__journey__name"

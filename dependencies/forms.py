@@ -6,7 +6,7 @@ import datetime as dt
 
 from django import forms
 
-from core.forms import FormWithErrors
+from core.forms import FormWithErrors, QuickSelect
 from core.keys import KEY_HELP, KEY_MAX_LENGTH, key_validator
 from core.people import choosable, display_name
 from core.validators import DATE_MAX, DATE_MIN, validate_date_in_range, validate_visible
@@ -62,7 +62,7 @@ class BoardFilterForm(forms.Form):
         self,
         data,
         *,
-        squads: list[Squad],
+        squads: list,  # each with pk, key and name (selectors.SquadChoice)
         functions: list[str],
         stages: list[Stage],
         default_status: str = "",
@@ -72,12 +72,17 @@ class BoardFilterForm(forms.Form):
             data["status"] = default_status
         super().__init__(data)
         squad_choices = [(s.key, s.name) for s in squads]
+        # Every squad of the cycle, twice: drawn without a template per option.
         self.fields["from"] = forms.ChoiceField(
-            label="Needed by", choices=[("", "Any squad"), *squad_choices], required=False
+            label="Needed by",
+            choices=[("", "Any squad"), *squad_choices],
+            required=False,
+            widget=QuickSelect,
         )
         self.fields["to"] = forms.ChoiceField(
             label="Provided by",
             required=False,
+            widget=QuickSelect,
             choices=[
                 ("", "Anyone"),
                 ("Squads", squad_choices),

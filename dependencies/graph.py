@@ -13,13 +13,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.urls import reverse
-
 from core.graphs import simple_cycles, strongly_connected
 from dependencies import selectors
 from dependencies.forms import FUNCTION_PREFIX
 from dependencies.models import BoardFilters
-from dependencies.presenters import board_url
+from dependencies.presenters import address, board_url
 
 if TYPE_CHECKING:
     from squads.models import Initiative, Squad
@@ -166,6 +164,7 @@ def make_nodes(
     """A labelled, linked node for each id: "s:<squad id>", "i:<initiative id>" or
     "f:<function>"."""
     nodes: dict[str, Node] = {}
+    plan = address("squads:plan")
     for node_id in ids:
         prefix, value = node_id.split(":", 1)
         if prefix == "s":
@@ -175,7 +174,7 @@ def make_nodes(
                 label=squad.name,
                 kind="squad",
                 sub="the whole squad" if kind == "initiatives" else "",
-                url=reverse("squads:plan", args=[squad.key]),
+                url=plan(squad.key),
                 filter_key=squad.key,
             )
         elif prefix == "i":
@@ -185,8 +184,7 @@ def make_nodes(
                 label=initiative.title,
                 kind="initiative",
                 sub=initiative.squad.name,
-                url=reverse("squads:plan", args=[initiative.squad.key])
-                + f"#initiative-{initiative.key}",
+                url=f"{plan(initiative.squad.key)}#initiative-{initiative.key}",
                 filter_key=initiative.squad.key,
             )
         else:

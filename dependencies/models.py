@@ -109,17 +109,23 @@ class BoardFilters:
     key: str = ""
 
 
+def _squad_of(dep: Dependency, relation: str, known: int | None) -> int | None:
+    """The squad of the dependency's initiative on one side when it is loaded, else
+    `known` (the database sets it on save, see Dependency.needer)."""
+    if getattr(dep, f"{relation}_id") is None:
+        return None
+    field = Dependency._meta.get_field(relation)
+    if field.is_cached(dep):
+        return getattr(dep, relation).squad_id
+    return known
+
+
 class DependencyQuerySet(models.QuerySet):
     def with_parties(self) -> DependencyQuerySet:
-        """Annotate the needing squad, the providing squad and the journey stage affected.
-
-        `needer_id`: the needing squad (directly or through its initiative); `provider_id`:
-        the providing squad (directly or through its initiative; None for a function);
-        `affected_stage_id`: the needing initiative's stage, else the provider initiative's.
-        """
+        """Annotate the journey stage affected: `affected_stage_id`, the needing initiative's
+        stage, else the provider initiative's. The needing and providing squads are columns
+        of their own (`needer_id`, `provider_id`: see Dependency.needer)."""
         return self.annotate(
-            needer_id=Coalesce("from_squad_id", "from_initiative__squad_id"),
-            provider_id=Coalesce("to_squad_id", "to_initiative__squad_id"),
             affected_stage_id=Coalesce("from_initiative__stage_id", "to_initiative__stage_id"),
         )
 
@@ -130,10 +136,13 @@ class DependencyQuerySet(models.QuerySet):
         return self.open().filter(due__lt=today)
 
     def filtered(self, filters: BoardFilters) -> DependencyQuerySet:
-        """The dependencies the filters select, annotated as in with_parties()."""
+        """The dependencies the filters select: each filter on the row's own columns (the
+        stored needing and providing squads, served by their indexes), but the stage."""
         from squads.models import Squad
 
-        qs = self.with_parties()
+        qs = self
+        if filters.stage_id is not None:
+            qs = qs.with_parties()
         if filters.cycle_id is not None:
             # Like the review: a dependency belongs to the cycle of the squad that needs it.
             qs = qs.filter(
@@ -185,9 +194,9 @@ class DependencyQuerySet(models.QuerySet):
         return matching(related, Dependency.SEARCHED, query)
 
     def by_provider(self) -> DependencyQuerySet:
-        return self.annotate(
-            provider_name=Coalesce("to_squad__name", "to_initiative__squad__name", "to_function")
-        ).order_by("provider_name", "provider_id", "to_function", "due", "id")
+        return self.annotate(provider_name=Coalesce("provider__name", "to_function")).order_by(
+            "provider_name", "provider_id", "to_function", "due", "id"
+        )
 
     def by_month(self) -> DependencyQuerySet:
         return self.annotate(month=TruncMonth("due")).order_by("due", "id")
@@ -264,13 +273,41 @@ class Dependency(Versioned, Removable):
         help_text="Who answers for it on the provider side.",
     )
     note = models.TextField(blank=True)
+    # The needing squad (from_squad, or from_initiative's squad) and the providing squad
+    # (to_squad, or to_initiative's squad; none for a function), kept on the row so the
+    # board, the graph and the plan page filter and group by an index. The database keeps
+    # them right on every write, an initiative moving to another squad included (triggers:
+    # dependencies/migrations/0007); save() sets them on the instance too where it knows.
+    needer = models.ForeignKey(
+        "squads.Squad",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The needing squad, kept by the database.",
+    )
+    provider = models.ForeignKey(
+        "squads.Squad",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The providing squad (none for a function), kept by the database.",
+    )
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = LiveManager.from_queryset(DependencyQuerySet)()
     everything = models.Manager.from_queryset(DependencyQuerySet)()
-    history = HistoricalRecords()
+    # needer and provider follow from the other columns: the history keeps those.
+    history = HistoricalRecords(excluded_fields=["needer", "provider"])
 
     class Meta:
         verbose_name_plural = "dependencies"
@@ -289,7 +326,23 @@ class Dependency(Versioned, Removable):
         indexes = [
             models.Index(fields=["status", "due"]),
             models.Index(fields=["due"]),
+            # The board's filters by squad, and a plan page's lists, with their status and due.
+            models.Index(fields=["provider", "status", "due"], name="dependency_provider_status"),
+            models.Index(fields=["needer", "status", "due"], name="dependency_needer_status"),
+            # The functions the board's filter offers: the few rows a function provides.
+            models.Index(
+                fields=["to_function", "needer"],
+                condition=Q(removal__isnull=True) & ~Q(to_function=""),
+                name="dependency_function",
+            ),
         ]
+
+    def save(self, *args, **kwargs) -> None:
+        # The database sets both on every write; this keeps the instance saying the same
+        # where it can without a query.
+        self.needer_id = self.from_squad_id or _squad_of(self, "from_initiative", self.needer_id)
+        self.provider_id = self.to_squad_id or _squad_of(self, "to_initiative", self.provider_id)
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.what

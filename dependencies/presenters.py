@@ -6,12 +6,16 @@ board's filters.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
-from django.urls import reverse
+from django.template.defaultfilters import truncatechars
+from django.template.defaultfilters import urlencode as urlencode_filter
+from django.urls import get_script_prefix, reverse
 
 from core import access
 from core.drift import Drift
@@ -51,13 +55,34 @@ BOARD_COLUMNS = 8
 
 def board_url(**params) -> str:
     """The board with these filters in its query string (empty ones left out)."""
-    url = reverse("board:board")
+    url = _board_path(get_script_prefix())
     params = {k: v for k, v in params.items() if v not in (None, "", False)}
     return f"{url}?{urlencode(params)}" if params else url
 
 
+@functools.cache
+def _board_path(_prefix: str) -> str:
+    return reverse("board:board")
+
+
+def address(name: str) -> Callable[[str], str]:
+    """A function giving the address of view `name` for a key: reversed once per process
+    and script prefix, not once per row (the board draws 50 rows of up to nine links)."""
+    return _addresses(name, get_script_prefix())
+
+
+@functools.cache
+def _addresses(name: str, _prefix: str) -> Callable[[str], str]:
+    before, after = reverse(name, args=[_KEY]).split(_KEY)
+    return lambda key: f"{before}{key}{after}"
+
+
+_KEY = "key-of-the-row"
+
+
 def decorate(dep: Dependency, actor: access.Actor, today: dt.date) -> Dependency:
-    """What a row shows beyond the fields: computed once, here."""
+    """What a row shows beyond the fields: computed once, here, so the row's template only
+    prints (no method calls, links reversed or filters applied per row)."""
     dep.overdue = dep.is_overdue(today)
     dep.days_late = (today - dep.due).days if dep.overdue else 0
     stage = None
@@ -66,6 +91,32 @@ def decorate(dep: Dependency, actor: access.Actor, today: dt.date) -> Dependency
     elif dep.to_initiative_id and dep.to_initiative.stage_id:
         stage = dep.to_initiative.stage
     dep.affected_stage = stage
+    dep.stage_url = (
+        f"{address('journeys:detail')(stage.journey.key)}#stage-{stage.pk}" if stage else ""
+    )
+    plan = address("squads:plan")
+    needer = dep.needer_squad()
+    dep.needer_name, dep.needer_url = needer.name, plan(needer.key)
+    dep.needer_initiative = dep.from_initiative.title if dep.from_initiative_id else ""
+    dep.provider_initiative = dep.to_initiative.title if dep.to_initiative_id else ""
+    if dep.to_function:
+        dep.provider_kind, dep.provider_name, dep.provider_url = "function", dep.to_function, ""
+    else:
+        squad = dep.provider_squad()
+        dep.provider_kind = "removed" if dep.provider_removed() else "squad"
+        dep.provider_name, dep.provider_url = squad.name, plan(squad.key)
+    owner = dep.owner
+    profile = getattr(owner, "profile", None)
+    dep.owner_name = ((profile and profile.display_name) or owner.username) if owner else ""
+    dep.status_label = dep.get_status_display()
+    dep.row_class = (
+        " is-overdue" if dep.overdue else " is-at-risk" if dep.status == "at_risk" else ""
+    ) + ("" if dep.is_open() else " is-closed")
+    dep.short_what = truncatechars(dep.what, 60)
+    dep.respond_url = address("board:respond")(dep.key)
+    dep.decline_url = address("board:decline")(dep.key)
+    dep.edit_url = address("board:edit")(dep.key)
+    dep.remove_url = address("board:remove")(dep.key)
     dep.can_respond = access.can_respond_dependency(actor, dep)
     dep.can_edit = access.can_edit_dependency(actor, dep)
     dep.actions = ACTIONS.get(dep.status, []) if dep.can_respond else []
@@ -97,7 +148,7 @@ def grouping(request: HttpRequest) -> str:
 
 
 def provider_groups(
-    rows: list[Dependency], base: DependencyQuerySet, today: dt.date, first_row_group: bool
+    rows: list[Dependency], counts: dict[tuple[int | None, str], dict], first_row_group: bool
 ) -> list[Group]:
     groups: list[Group] = []
     for dep in rows:
@@ -124,11 +175,8 @@ def provider_groups(
         groups[-1].rows.append(dep)
     if not groups:
         return groups
-    squad_ids = [g.key[0] for g in groups if g.key[0] is not None]
-    functions = [g.key[1] for g in groups if g.key[1]]
-    by_key = selectors.provider_counts(base, today, squad_ids, functions)
     for group in groups:
-        group.counts = by_key.get(group.key, {})
+        group.counts = counts.get(group.key, {})
     groups[0].continued = first_row_group
     return groups
 
@@ -226,20 +274,27 @@ def board_context(
     group = grouping(request)
 
     base = Dependency.objects.filtered(filters)
-    summary = base.counts(today)
-    ordered = selectors.board_ordered(filters, group)
-    # Page through the narrow, ordered query; then load the page's rows with everything
-    # they show, so sorting 20,000 rows never drags a dozen joins along.
-    paginator = Paginator(ordered.values_list("pk", flat=True), PAGE_SIZE)
-    paginator.count = summary["total"]  # counted with the summary: no COUNT query of its own
+    if group == "provider":
+        # One grouped count gives the summary, the pages and each group's counts; a page
+        # then reads only the groups it shows (selectors.ProviderPages).
+        by_provider = selectors.ProviderPages(base, selectors.provider_groups(base, today))
+        summary = by_provider.summary()
+        paginator = Paginator(by_provider, PAGE_SIZE)
+    else:
+        summary = base.counts(today)
+        ordered = selectors.board_ordered(filters, group)
+        # Page through the narrow, ordered query; then load the page's rows with everything
+        # they show, so sorting 20,000 rows never drags a dozen joins along.
+        paginator = Paginator(ordered.values_list("pk", flat=True), PAGE_SIZE)
+        paginator.count = summary["total"]  # counted with the summary: no COUNT query
     page = paginator.get_page(request.GET.get("page"))
     offset = (page.number - 1) * PAGE_SIZE
     loaded = selectors.board_rows(list(page), today)
     rows = [decorate(dep, actor, today) for dep in loaded]
-    continued = selectors.continues_group(ordered, offset, group, rows[0] if rows else None)
     if group == "provider":
-        groups = provider_groups(rows, base, today, continued)
+        groups = provider_groups(rows, by_provider.counts(), by_provider.continues(offset))
     elif group == "month":
+        continued = selectors.continues_group(ordered, offset, group, rows[0] if rows else None)
         groups = month_groups(rows, base, today, continued)
     else:
         groups = [Group(key=(), label="", kind="", rows=rows)] if rows else []
@@ -256,6 +311,7 @@ def board_context(
         "summary": summary,
         "page_obj": page,
         "next": request.get_full_path(),
+        "next_q": urlencode_filter(request.get_full_path()),
         "today": today,
         "can_create": can_create,
         "columns": BOARD_COLUMNS,

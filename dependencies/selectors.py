@@ -7,9 +7,11 @@ Every list is scoped and counted in the database; the callers shape the results 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -28,14 +30,29 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------------------
 
 
-def filter_choices(cycle: Cycle | None) -> tuple[list[Squad], list[str], list[Stage]]:
+@dataclass(frozen=True)
+class SquadChoice:
+    """A squad as the board's filters offer it."""
+
+    pk: int
+    key: str
+    name: str
+
+
+def filter_choices(cycle: Cycle | None) -> tuple[list[SquadChoice], list[str], list[Stage]]:
     """What the board's filters offer: the cycle's squads, the functions its dependencies
     are asked of, and every journey stage."""
-    squads = list(
-        Squad.objects.filter(cycle=cycle).order_by("name", "id").only("pk", "key", "name")
-        if cycle
-        else Squad.objects.none()
-    )
+    # Two hundred squads, twice on every board: plain rows, not models.
+    squads = [
+        SquadChoice(*row)
+        for row in (
+            Squad.objects.filter(cycle=cycle)
+            .order_by("name", "id")
+            .values_list("pk", "key", "name")
+            if cycle
+            else []
+        )
+    ]
     functions = list(
         Dependency.objects.filtered(BoardFilters(today=timezone.localdate(), cycle_id=cycle.pk))
         .exclude(to_function="")
@@ -60,10 +77,28 @@ def board_ordered(filters: BoardFilters, group: str) -> DependencyQuerySet:
     return qs.order_by("due", "id")
 
 
+_SQUAD = ("key", "name", "removal_id")
+_INITIATIVE = ("key", "title", "squad_id", "stage_id", "removal_id")
+_STAGE = ("name", "journey_id", "journey__key", "journey__name")
+_ROW_FIELDS = [
+    *(f.name for f in Dependency._meta.concrete_fields),
+    *(f"{side}_squad__{f}" for side in ("from", "to") for f in _SQUAD),
+    *(f"{side}_initiative__{f}" for side in ("from", "to") for f in _INITIATIVE),
+    *(f"{side}_initiative__squad__{f}" for side in ("from", "to") for f in _SQUAD),
+    *(f"{side}_initiative__stage__{f}" for side in ("from", "to") for f in _STAGE),
+    "owner__username",
+    "owner__profile__display_name",
+]
+
+
 def board_rows(page_ids: list[int], today: dt.date) -> list[Dependency]:
     """One page of the board, in its order, each row loaded with everything it shows."""
-    # The filters already chose the rows; these only bring their parties along.
-    loaded = Dependency.objects.for_board(BoardFilters(today=today)).in_bulk(page_ids)
+    # The filters already chose the rows; these only bring their parties along, with the
+    # columns a row shows (whole initiatives, stages and accounts cost more to load than
+    # the query costs to run).
+    loaded = (
+        Dependency.objects.for_board(BoardFilters(today=today)).only(*_ROW_FIELDS).in_bulk(page_ids)
+    )
     return [loaded[pk] for pk in page_ids if pk in loaded]
 
 
@@ -86,14 +121,71 @@ def continues_group(
     return False
 
 
-def provider_counts(
-    base: DependencyQuerySet, today: dt.date, squad_ids: list[int], functions: list[str]
-) -> dict[tuple[int | None, str], dict]:
-    """The board's counts for each providing squad or function named, by (squad id, function)."""
-    counts = base.counts(today, "provider_id", "to_function").filter(
-        Q(provider_id__in=squad_ids) | Q(to_function__in=functions)
+def provider_groups(base: DependencyQuerySet, today: dt.date) -> list[dict]:
+    """Every group of the board by provider (a squad, or a function) in the board's order,
+    each with its counts: one pass over the filtered rows, grouped by the stored provider.
+    The summary, the number of pages, the groups' counts and which rows a page holds all
+    follow from it (ProviderPages)."""
+    return list(
+        # Grouped by the ids alone, so the database hashes the rows instead of sorting them
+        # by name; the few groups are then sorted by their provider's name.
+        base.counts(today, "provider_id", "to_function")
+        .annotate(provider_name=Coalesce(Min("provider__name"), "to_function"))
+        .order_by("provider_name", "provider_id", "to_function")
     )
-    return {(c["provider_id"], c["to_function"]): c for c in counts}
+
+
+class ProviderPages:
+    """The board's rows grouped by provider, as a sequence of ids Django's Paginator can
+    slice: a slice reads only the groups it falls in, by the provider index, in the board's
+    order (the groups' order from provider_groups, then due date and id)."""
+
+    def __init__(self, base: DependencyQuerySet, groups: list[dict]) -> None:
+        self.base = base
+        self.groups = groups
+        self.starts = list(accumulate((g["total"] for g in groups), initial=0))
+
+    def __len__(self) -> int:
+        return self.starts[-1]
+
+    def __getitem__(self, window: slice) -> list[int]:
+        first = window.start or 0
+        stop = len(self) if window.stop is None else min(window.stop, len(self))
+        chosen = [
+            (n, g)
+            for n, g in enumerate(self.groups)
+            if self.starts[n] < stop and self.starts[n + 1] > first
+        ]
+        if not chosen:
+            return []
+        skip = first - self.starts[chosen[0][0]]
+        rank = Case(
+            *(
+                When(provider_id=g["provider_id"], to_function=g["to_function"], then=Value(n))
+                for n, g in chosen
+            ),
+            output_field=IntegerField(),
+        )
+        which = Q()
+        for _n, g in chosen:
+            which |= Q(provider_id=g["provider_id"], to_function=g["to_function"])
+        return list(
+            self.base.filter(which)
+            .annotate(rank=rank)
+            .order_by("rank", "due", "id")
+            .values_list("pk", flat=True)[skip : skip + stop - first]
+        )
+
+    def continues(self, offset: int) -> bool:
+        """Whether the row at `offset` is inside a group, not at its start."""
+        return 0 < offset < len(self) and offset not in self.starts
+
+    def counts(self) -> dict[tuple[int | None, str], dict]:
+        return {(g["provider_id"], g["to_function"]): g for g in self.groups}
+
+    def summary(self) -> dict:
+        measures = ("total", "overdue", "at_risk", "blocking", "requested")
+        return {m: sum(g[m] for g in self.groups) for m in measures}
 
 
 def month_counts(
@@ -147,7 +239,7 @@ def dependency_drift(cycle: Cycle, baseline, *, squad: Squad | None = None) -> D
     before = rows.objects.filter(baseline=baseline)
     now = Dependency.objects.filtered(
         BoardFilters(today=timezone.localdate(), cycle_id=cycle.pk)
-    ).annotate(needer_key=Coalesce("from_squad__key", "from_initiative__squad__key"))
+    ).annotate(needer_key=F("needer__key"))
     if squad is not None:
         before = before.filter(needer=squad.key)
         now = now.filter(needer_id=squad.pk)

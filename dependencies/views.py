@@ -20,6 +20,7 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import urlencode as urlencode_filter
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -109,6 +110,7 @@ def _row_response(
         {
             "dep": dep,
             "next": next_url,
+            "next_q": urlencode_filter(next_url),
             "decline_form": decline_form,
             "row_error": error,
             "row_warning": warning,

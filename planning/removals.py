@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils import timezone
 
 from core.models import Removal
@@ -269,14 +269,14 @@ def journey_removal(journey: Journey) -> RemovalPlan:
 
 
 def _needed_by(squad: Squad):
-    return Dependency.objects.filter(Q(from_squad=squad) | Q(from_initiative__squad=squad))
+    return Dependency.objects.filter(needer=squad)
 
 
 def _asked_of(squad: Squad):
     """The open dependencies others need from this squad (or from one of its initiatives)."""
     return (
-        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad))
-        .exclude(Q(from_squad=squad) | Q(from_initiative__squad=squad))
+        Dependency.objects.filter(provider=squad)
+        .exclude(needer=squad)
         .filter(status__in=OPEN_STATUSES)
         .select_related("from_squad", "from_initiative__squad")
         .order_by("due", "pk")

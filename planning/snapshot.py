@@ -343,9 +343,7 @@ def snapshot_for_cycle(cycle: Cycle) -> Snapshot:
         .values_list(*_INITIATIVE_FIELDS)
     ]
 
-    deps = Dependency.objects.filter(from_squad__cycle=cycle) | Dependency.objects.filter(
-        from_initiative__squad__cycle=cycle
-    )
+    deps = Dependency.objects.filter(needer__cycle=cycle)
     rows = deps.order_by("id").values_list(
         "key",
         "from_squad__key",

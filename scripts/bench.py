@@ -473,13 +473,17 @@ def warm_up(base: str, data: dict) -> None:
 
 
 def explain_board(filtered_path: str) -> list[tuple[str, str, str]]:
-    """EXPLAIN ANALYZE of the filtered board's two main queries, built as the view builds
-    them: the summary counts and the page of ids in the board's order."""
+    """EXPLAIN ANALYZE of the board's two main queries under each filter it offers, built as
+    the view builds them (dependencies.presenters.board_context, grouped by provider): the
+    counts by provider, which give the summary, the pages and each group's counts; and the
+    first page of ids, read from the groups it falls in. The squads' filters are on the
+    needing and providing squad stored on each dependency."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
     from core.models import Cycle
+    from dependencies import selectors
     from dependencies.models import BoardFilters, Dependency
     from squads.models import Squad
 
@@ -487,20 +491,32 @@ def explain_board(filtered_path: str) -> list[tuple[str, str, str]]:
     today = timezone.localdate()
     cycle = Cycle.objects.get(key="bench")
     squad = Squad.objects.get(key=params["to"])
-    filters = BoardFilters(
-        today=today, cycle_id=cycle.pk, provider_squad_id=squad.pk, status="open"
-    )
-    base = Dependency.objects.filtered(filters)
-    with CaptureQueriesContext(connection) as captured:
-        base.counts(today)
-        list(base.by_provider().values_list("pk", flat=True)[:50])
+    cases = [
+        (
+            f"its providing squad (`?to={squad.key}&status=open`)",
+            {"provider_squad_id": squad.pk, "status": "open"},
+        ),
+        (f"its needing squad (`?from={squad.key}`)", {"needer_squad_id": squad.pk}),
+        ("a status (`?status=at_risk`)", {"status": "at_risk"}),
+        ("overdue (`?overdue=on`)", {"overdue": True}),
+        ("due within 14 days (`?within=14`)", {"within_days": 14}),
+    ]
     out = []
-    titles = ["the summary counts", "the page of ids, in the board's order"]
-    for title, query in zip(titles, captured.captured_queries, strict=True):
-        with connection.cursor() as cursor:
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS OFF) " + query["sql"])
-            plan = "\n".join(r[0] for r in cursor.fetchall())
-        out.append((title, query["sql"], plan))
+    for label, values in cases:
+        filters = BoardFilters(today=today, cycle_id=cycle.pk, **values)
+        base = Dependency.objects.filtered(filters)
+        with CaptureQueriesContext(connection) as captured:
+            pages = selectors.ProviderPages(base, selectors.provider_groups(base, today))
+            pages[0:50]
+        titles = [
+            f"the counts by provider, filtered by {label}",
+            f"the first page of ids, filtered by {label}",
+        ]
+        for title, query in zip(titles, captured.captured_queries, strict=False):
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS OFF, COSTS OFF) " + query["sql"])
+                plan = "\n".join(r[0] for r in cursor.fetchall())
+            out.append((title, query["sql"], plan))
     return out
 
 

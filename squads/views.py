@@ -369,7 +369,7 @@ def _detail_context(
     # What the squad needs, its own or its initiatives': the dependencies app sits above this
     # one, so the rows are reached through the relation it declares ("needs").
     dependency = Squad._meta.get_field("needs").related_model
-    needs = dependency.objects.filter(Q(from_squad=squad) | Q(from_initiative__squad=squad))
+    needs = dependency.objects.filter(needer=squad)
     context.update(
         {
             "okr": okr,

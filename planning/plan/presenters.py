@@ -338,13 +338,13 @@ def dependency_list(qs, today) -> tuple[list[Dependency], int]:
 def dependencies_context(squad: Squad) -> dict:
     today = timezone.localdate()
     needs, needs_total = dependency_list(
-        Dependency.objects.filter(
-            Q(from_squad=squad) | Q(from_initiative__squad=squad)
-        ).select_related("from_initiative", "to_squad", "to_initiative__squad", "owner__profile"),
+        Dependency.objects.filter(needer=squad).select_related(
+            "from_initiative", "to_squad", "to_initiative__squad", "owner__profile"
+        ),
         today,
     )
     provides, provides_total = dependency_list(
-        Dependency.objects.filter(Q(to_squad=squad) | Q(to_initiative__squad=squad)).select_related(
+        Dependency.objects.filter(provider=squad).select_related(
             "from_squad", "from_initiative__squad", "to_initiative", "owner__profile"
         ),
         today,

@@ -185,9 +185,7 @@ def needs_touching(
             | Q(from_squad_id__in=squad_ids)
             | Q(to_squad_id__in=squad_ids)
         )
-        .annotate(
-            provider_name=Coalesce("to_squad__name", "to_initiative__squad__name", "to_function")
-        )
+        .annotate(provider_name=Coalesce("provider__name", "to_function"))
         .order_by("-blocking", "due", "id")
         .values(
             "key",
