@@ -14,14 +14,17 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
 from core import access
 from core.cycles import SESSION_KEY, current_cycle
+from core.forms import LongSelect
 from core.http import AuthedRequest
 from core.models import Cycle
 from dependencies.models import Dependency
@@ -140,7 +143,7 @@ class FindingFilterForm(forms.Form):
         label="Severity", required=False, choices=[("", "Any severity"), *Finding.Severity.choices]
     )
     state = forms.ChoiceField(label="State", required=False, choices=STATE_FILTERS)
-    squad = forms.ChoiceField(label="Squad", required=False)
+    squad = forms.ChoiceField(label="Squad", required=False, widget=LongSelect)
 
     def __init__(self, data, *, squads: list[Squad]) -> None:
         super().__init__(data)
@@ -340,6 +343,12 @@ def _subjects_for(findings: list[Finding]) -> None:
         finding.subjects_more = 0
 
 
+def _day(at: dt.datetime) -> str:
+    """The day of `at` where the person is, as the template's date:"j M Y" writes it."""
+    day = localtime(at)
+    return f"{day.day} {MONTHS_3[day.month].title()} {day.year}"
+
+
 # A finding in the list names at most this many subjects (a loop or a function over capacity
 # can name hundreds); its own page names them all.
 SUBJECTS_IN_LIST = 12
@@ -367,6 +376,8 @@ def _decorate_findings(
             else []
         )
         finding.can_dismiss = finding.can_triage and finding.state in CAN_DISMISS
+        first, last = (_day(at) for at in (finding.first_seen, finding.last_seen))
+        finding.seen = f"First seen {first}" + (f" · last seen {last}" if last != first else "")
         if in_list and len(finding.subject_list) > SUBJECTS_IN_LIST:
             finding.subjects_more = len(finding.subject_list) - SUBJECTS_IN_LIST
             finding.subject_list = finding.subject_list[:SUBJECTS_IN_LIST]
