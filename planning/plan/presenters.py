@@ -13,6 +13,7 @@ from django.db.models import Case, Prefetch, Q, When
 from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import MONTHS_3
 
 from core import access, pagecache, versioning
 from core.http import AuthedRequest
@@ -133,6 +134,33 @@ def plan_for(squad: Squad) -> Plan:
     )
 
 
+@dataclass(frozen=True)
+class Addresses:
+    """The prefixes of the addresses a plan page links to, reversed once per page rather
+    than once per initiative: "/squads/<key>/plan/", "/journeys/", "/segments/"."""
+
+    plan: str
+    journeys: str
+    segments: str
+
+
+def addresses(squad: Squad) -> Addresses:
+    found = getattr(squad, "_plan_addresses", None)
+    if found is None:
+        found = Addresses(
+            plan=reverse("squads:plan", args=[squad.key]),
+            journeys=reverse("journeys:detail", args=["-"])[:-2],
+            segments=reverse("journeys:milestones", args=["-"])[: -len("-/milestones/")],
+        )
+        squad._plan_addresses = found
+    return found
+
+
+def _day_month(day) -> str:
+    """A date as the template's date:"j M" writes it."""
+    return f"{day.day} {MONTHS_3[day.month].title()}"
+
+
 @dataclass
 class InitiativeCard:
     item: Initiative
@@ -141,6 +169,35 @@ class InitiativeCard:
     form: InitiativeForm | None = None
     conflict: conflicts.RecordConflict | None = None
     comments: list[Comment] = field(default_factory=list)
+    links: Addresses | None = None
+
+    @property
+    def url(self) -> str:
+        """The initiative's own address: its editor, removal and comments are under it."""
+        return f"{self.links.plan}initiatives/{self.item.key}/"
+
+    @property
+    def stage_url(self) -> str:
+        stage = self.item.stage
+        return f"{self.links.journeys}{stage.journey.key}/" if stage else ""
+
+    @property
+    def served(self) -> list[tuple[str, str]]:
+        """The milestones it serves: (address, what the link says)."""
+        return [
+            (
+                f"{self.links.segments}{m.segment.key}/milestones/#milestone-{m.key}",
+                f"{m.name} (day {m.expected_day}, {m.segment.name})",
+            )
+            for m in self.item.milestones.all()
+        ]
+
+    @property
+    def dates(self) -> str:
+        """ "3 Feb – 30 Jun 2027", as the template's date filters wrote it."""
+        return (
+            f"{_day_month(self.item.starts)} – {_day_month(self.item.ends)} {self.item.ends.year}"
+        )
 
     @property
     def edit_version(self) -> int:
@@ -253,6 +310,7 @@ def initiative_card(
         form=form,
         conflict=conflict,
         comments=comments,
+        links=addresses(squad),
     )
 
 
@@ -420,6 +478,8 @@ def plan_context(
         "stages": journey_moments(squad),
         "served_segments": served_segments(squad),
         "add_dependency_url": dependency_create_link(squad),
+        # The other squads' plans are "<squads_url><key>/plan/": one reverse, not one a row.
+        "squads_url": reverse("squads:list"),
         "can_add_dependency": access.can_create_dependency(actor, squad),
         "nav": "squads",
         # What moved since the cycle was committed (planning/season/): None before that.
