@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
 
 
@@ -29,12 +29,8 @@ class LongSelect(forms.Select):
         final = self.build_attrs(self.attrs, attrs)
         chosen = {str(v) for v in self.format_value(value)}
         options = "".join(
-            format_html(
-                '<option value="{}"{}>{}</option>',
-                option,
-                mark_safe(" selected") if str(option) in chosen else "",  # noqa: S308
-                label,
-            )
+            f'<option value="{conditional_escape(option)}"'
+            f"{' selected' if str(option) in chosen else ''}>{conditional_escape(label)}</option>"
             for option, label in self.choices
         )
         # As django/forms/widgets/attrs.html writes them, in the same order.
