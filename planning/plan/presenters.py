@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case, Prefetch, Q, When
 from django.db.models.functions import Left
 from django.urls import reverse
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.dates import MONTHS_3
 
 from core import access, pagecache, versioning
+from core.cycles import all_cycles
 from core.http import AuthedRequest
 from core.people import display_name
 from core.removal import gone_or_404
@@ -35,6 +37,8 @@ from squads.forms import (
 from squads.models import OKR, Comment, Goal, Initiative, Plan, Squad
 from squads.outcomes import served_segments
 from squads.views import served_goals
+
+User = get_user_model()
 
 SECTIONS = {
     # URL name: (field, title)
@@ -430,6 +434,16 @@ def journey_moments(squad: Squad) -> list[Stage]:
     )
 
 
+def _dri_name(squad: Squad) -> str:
+    """The DRI's name in one query, not two (the person, then their profile)."""
+    if Squad.dri.is_cached(squad):
+        return display_name(squad.dri)
+    name, username = User.objects.filter(pk=squad.dri_id).values_list(
+        "profile__display_name", "username"
+    ).first() or ("", "")
+    return (name or "").strip() or username
+
+
 def plan_context(
     request: AuthedRequest,
     squad: Squad,
@@ -446,6 +460,11 @@ def plan_context(
 ) -> dict:
     # The stamp first: a change saved while the page is drawn shows at the first poll.
     live = live or live_context(request, squad)
+    if not Squad.cycle.is_cached(squad):
+        # The cycle from the cycles the navigation reads anyway (core.cycles), not a query.
+        found = [c for c in all_cycles(request) if c.pk == squad.cycle_id]
+        if found:
+            squad.cycle = found[0]
     plan = plan_for(squad)
     section_forms = section_forms or {}
     section_conflicts = section_conflicts or {}
@@ -466,6 +485,7 @@ def plan_context(
         "squad": squad,
         "plan": plan,
         "can_approve": access.can_approve_plan(actor, squad),
+        "dri_name": _dri_name(squad),
         "drafts_restricted": squad.cycle.restrict_drafts,
         "sections": sections,
         "not_doing_conflict": not_doing_conflict,
