@@ -14,7 +14,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
@@ -346,7 +345,7 @@ def _subjects_for(findings: list[Finding]) -> None:
 def _day(at: dt.datetime) -> str:
     """The day of `at` where the person is, as the template's date:"j M Y" writes it."""
     day = localtime(at)
-    return f"{day.day} {MONTHS_3[day.month].title()} {day.year}"
+    return f"{day.day} {day:%b %Y}"
 
 
 # A finding in the list names at most this many subjects (a loop or a function over capacity

@@ -14,7 +14,6 @@ from django.db.models import Case, Prefetch, Q, When
 from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dates import MONTHS_3
 
 from core import access, pagecache, versioning
 from core.cycles import all_cycles
@@ -162,7 +161,7 @@ def addresses(squad: Squad) -> Addresses:
 
 def _day_month(day) -> str:
     """A date as the template's date:"j M" writes it."""
-    return f"{day.day} {MONTHS_3[day.month].title()}"
+    return f"{day.day} {day:%b}"
 
 
 @dataclass
