@@ -238,6 +238,8 @@ def outcomes(queryset) -> Outcomes:
     ):
         latest_action.setdefault(event.finding_id, event)
     result = Outcomes(**counts, acted_on=len(latest_action))
+    if not latest_action and not result.total:
+        return result  # nothing ended and nobody acted: nothing to list
 
     def ended_at(acted_at, changed_at, last_seen):
         # The later of its last action and its change of state.
