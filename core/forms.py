@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils.html import escape
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
 
 
@@ -31,7 +31,7 @@ class QuickSelect(forms.Select):
         parts = ["<select"]
         for key, attr in shown.items():
             if attr is not False:
-                parts.append(f" {key}" if attr is True else f' {key}="{escape(attr)}"')
+                parts.append(f" {key}" if attr is True else f' {key}="{conditional_escape(attr)}"')
         parts.append(">")
 
         def option(option_value, label) -> str:
@@ -40,13 +40,13 @@ class QuickSelect(forms.Select):
             selected = not chosen and text in wanted
             chosen = chosen or selected
             return (
-                f'\n  <option value="{escape(text)}"{" selected" if selected else ""}>'
-                f"{escape(label)}</option>"
+                f'\n  <option value="{conditional_escape(text)}"{" selected" if selected else ""}>'
+                f"{conditional_escape(label)}</option>"
             )
 
         for group_value, group_label in self.choices:
             if isinstance(group_label, list | tuple):
-                parts.append(f'\n  <optgroup label="{escape(group_value)}">')
+                parts.append(f'\n  <optgroup label="{conditional_escape(group_value)}">')
                 parts.extend(option(v, label) for v, label in group_label)
                 parts.append("\n  </optgroup>")
             else:

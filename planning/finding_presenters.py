@@ -8,8 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Count, F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 
 from core import access
@@ -23,7 +23,6 @@ from squads.models import Goal
 
 # How many ended findings the findings page lists.
 RECENT_OUTCOMES = 10
-_LIVE = (Finding.State.OPEN, Finding.State.ACKNOWLEDGED)
 
 
 @dataclass(frozen=True)
@@ -212,10 +211,15 @@ class Outcomes:
 
 
 def outcomes(queryset) -> Outcomes:
-    """How the findings of `queryset` ended, counted in one query, and the latest few that
-    ended or were acted on, each with `how` (a sentence), in two more."""
-    acted = FindingEvent.objects.acted().filter(finding=OuterRef("pk"))
-    counts = queryset.aggregate(
+    """How the findings of `queryset` ended and the latest few that ended or were acted on,
+    each with `how` (a sentence), in three queries.
+
+    Most findings of a cycle are live and few were acted on, so each query reads only the
+    findings that ended (the index on cycle, state and severity finds them) and the
+    actions people took, never every finding joined with its timeline."""
+    # Named, not "not live": the index on (cycle, state, severity) finds these.
+    ended = queryset.filter(state__in=[Finding.State.RESOLVED, Finding.State.DISMISSED])
+    counts = ended.aggregate(
         resolved_by_itself=Count(
             "pk", filter=Q(state=Finding.State.RESOLVED, state_changed_by__isnull=True)
         ),
@@ -223,35 +227,48 @@ def outcomes(queryset) -> Outcomes:
             "pk", filter=Q(state=Finding.State.RESOLVED, state_changed_by__isnull=False)
         ),
         dismissed=Count("pk", filter=Q(state=Finding.State.DISMISSED)),
-        acted_on=Count("pk", filter=Q(Exists(acted))),
     )
-    result = Outcomes(**counts)
-    recent = list(
-        queryset.annotate(
-            acted_at=Max("events__at", filter=Q(events__action__in=FindingEvent.ACTED))
-        )
-        .filter(~Q(state__in=_LIVE) | Q(acted_at__isnull=False))
-        .annotate(
-            ended_at=Greatest(
-                Coalesce("acted_at", "state_changed_at", "last_seen"),
-                Coalesce("state_changed_at", "acted_at", "last_seen"),
-            )
-        )
-        .select_related("state_changed_by__profile")
-        .order_by(F("ended_at").desc(), "-id")[:RECENT_OUTCOMES]
-    )
-    events = {}
+    # What people did from these findings: the latest action of each.
+    latest_action: dict[int, FindingEvent] = {}
     for event in (
         FindingEvent.objects.acted()
-        .filter(finding__in=[f.pk for f in recent])
+        .filter(finding__in=queryset.values("pk"))
         .select_related("by__profile")
         .order_by("finding_id", "-at", "-id")
     ):
-        events.setdefault(event.finding_id, event)
-    for finding in recent:
-        finding.last_action = events.get(finding.pk)
+        latest_action.setdefault(event.finding_id, event)
+    result = Outcomes(**counts, acted_on=len(latest_action))
+    if not latest_action and not result.total:
+        return result  # nothing ended and nobody acted: nothing to list
+
+    def ended_at(acted_at, changed_at, last_seen):
+        # The later of its last action and its change of state.
+        return max(acted_at or changed_at or last_seen, changed_at or acted_at or last_seen)
+
+    # A finding nobody acted on ended when its state changed (or when the review last saw
+    # it): the latest few of those are among the latest few + len(latest_action) of all.
+    latest_ended = (
+        ended.annotate(moment=Coalesce("state_changed_at", "last_seen"))
+        .order_by(F("moment").desc(), "-id")
+        .values("pk")[: RECENT_OUTCOMES + len(latest_action)]
+    )
+    candidates = (
+        queryset.filter(Q(pk__in=latest_ended) | Q(pk__in=list(latest_action)))
+        if latest_action
+        else queryset.filter(pk__in=latest_ended)
+    )
+    recent = []
+    for finding in candidates.select_related("state_changed_by__profile"):
+        event = latest_action.get(finding.pk)
+        finding.last_action = event
+        finding.ended_at = ended_at(
+            event.at if event else None, finding.state_changed_at, finding.last_seen
+        )
+        recent.append(finding)
+    recent.sort(key=lambda finding: (finding.ended_at, finding.pk), reverse=True)
+    result.recent = recent[:RECENT_OUTCOMES]
+    for finding in result.recent:
         finding.how = _how(finding)
-    result.recent = recent
     return result
 
 

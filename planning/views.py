@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from django import forms
 from django.contrib import messages
@@ -15,12 +15,15 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import trigger_client_event
 
 from core import access
 from core.cycles import SESSION_KEY, current_cycle
+from core.forms import QuickSelect
 from core.http import AuthedRequest
 from core.models import Cycle
 from dependencies.models import Dependency
@@ -139,7 +142,7 @@ class FindingFilterForm(forms.Form):
         label="Severity", required=False, choices=[("", "Any severity"), *Finding.Severity.choices]
     )
     state = forms.ChoiceField(label="State", required=False, choices=STATE_FILTERS)
-    squad = forms.ChoiceField(label="Squad", required=False)
+    squad = forms.ChoiceField(label="Squad", required=False, widget=QuickSelect)
 
     def __init__(self, data, *, squads: list[Squad]) -> None:
         super().__init__(data)
@@ -274,7 +277,11 @@ def _subjects_for(findings: list[Finding]) -> None:
             .values_list("username", "profile__display_name")
         }
 
+    # Each address is built from a prefix made once, not reversed per subject.
     board = reverse("board:board")
+    plan_of = reverse("squads:plan", args=["-"])[:-7]  # "/squads/"
+    journey_of = reverse("journeys:detail", args=["-"])[:-2]
+    squad_of = reverse("squads:detail", args=["-"])[:-2]
     for finding in findings:
         found = []
         # What the initiatives it names were when shown: a decision about them posts these.
@@ -287,35 +294,27 @@ def _subjects_for(findings: list[Finding]) -> None:
             kind, _, value = subject.partition(":")
             label = SUBJECT_TYPES.get(kind, kind.replace("_", " ").capitalize())
             if kind == "squad":
-                url = reverse("squads:plan", args=[value]) if value in squads else ""
+                url = f"{plan_of}{quote(value)}/plan/" if value in squads else ""
                 found.append(Subject(kind, label, squads.get(value, value), url))
             elif kind == "dependency":
                 url = f"{board}?{urlencode({'dep': value})}" if value in deps else ""
                 found.append(Subject(kind, label, deps.get(value, value), url))
             elif kind == "stage":
                 stage = stages.get(value)
-                url = (
-                    reverse("journeys:detail", args=[stage.journey.key]) + f"#stage-{stage.pk}"
-                    if stage
-                    else ""
-                )
+                url = f"{journey_of}{quote(stage.journey.key)}/#stage-{stage.pk}" if stage else ""
                 name = f"{stage.name} ({stage.journey.name})" if stage else value
                 found.append(Subject(kind, label, name, url))
             elif kind == "initiative":
                 squad_key, _, ikey = value.partition("/")
                 url = (
-                    reverse("squads:plan", args=[squad_key]) + f"#initiative-{ikey}"
+                    f"{plan_of}{quote(squad_key)}/plan/#initiative-{ikey}"
                     if value in initiatives
                     else ""
                 )
                 found.append(Subject(kind, label, initiatives.get(value, value), url))
             elif kind == "key_result":
                 squad_key, _, kr_key = value.partition("/")
-                url = (
-                    reverse("squads:detail", args=[squad_key]) + f"#kr-{kr_key}"
-                    if value in krs
-                    else ""
-                )
+                url = f"{squad_of}{quote(squad_key)}/#kr-{kr_key}" if value in krs else ""
                 found.append(Subject(kind, label, krs.get(value, value), url))
             elif kind == "function":
                 url = f"{board}?{urlencode({'to': f'function:{value}'})}"
@@ -335,19 +334,52 @@ def _subjects_for(findings: list[Finding]) -> None:
                 found.append(Subject(kind, label, value))
         # The concrete subjects first; the squads concerned after them.
         found.sort(key=lambda s: s.type == "squad")
+        for item in found:
+            # What the card shows of a long name (the template's truncatechars:70, once).
+            if len(item.name) > SUBJECT_NAME_SHOWN:
+                item.name = Truncator(item.name).chars(SUBJECT_NAME_SHOWN)
         finding.subject_list = found
+        finding.subjects_more = 0
 
 
-def _decorate_findings(findings: list[Finding], actor: access.Actor) -> list[Finding]:
+def _day(at: dt.datetime) -> str:
+    """The day of `at` where the person is, as the template's date:"j M Y" writes it."""
+    day = localtime(at)
+    return f"{day.day} {day:%b %Y}"
+
+
+# A finding in the list names at most this many subjects (a loop or a function over capacity
+# can name hundreds); its own page names them all.
+SUBJECTS_IN_LIST = 12
+SUBJECT_NAME_SHOWN = 70
+
+
+def _decorate_findings(
+    findings: list[Finding], actor: access.Actor, *, in_list: bool = False
+) -> list[Finding]:
     _subjects_for(findings)
     finding_presenters.decorate(findings, actor)
+    base = reverse("finding", args=[0])[:-2]  # "/findings/"
     for finding in findings:
         finding.rule_label = RULE_LABELS.get(
             finding.rule, finding.rule.replace("_", " ").capitalize()
         )
         finding.can_triage = access.can_triage_finding(actor, finding)
-        finding.actions = FINDING_ACTIONS.get(finding.state, []) if finding.can_triage else []
+        finding.url = f"{base}{finding.pk}/"
+        finding.actions = (
+            [
+                (action, label, f"{finding.url}{action}/")
+                for action, label in FINDING_ACTIONS.get(finding.state, [])
+            ]
+            if finding.can_triage
+            else []
+        )
         finding.can_dismiss = finding.can_triage and finding.state in CAN_DISMISS
+        first, last = (_day(at) for at in (finding.first_seen, finding.last_seen))
+        finding.seen = f"First seen {first}" + (f" · last seen {last}" if last != first else "")
+        if in_list and len(finding.subject_list) > SUBJECTS_IN_LIST:
+            finding.subjects_more = len(finding.subject_list) - SUBJECTS_IN_LIST
+            finding.subject_list = finding.subject_list[:SUBJECTS_IN_LIST]
     return findings
 
 
@@ -391,7 +423,7 @@ def findings(request: AuthedRequest) -> HttpResponse:
         "form": form,
         "filtered": any(form.value(n) for n in ("kind", "severity", "squad"))
         or form.value("state") not in ("", LIVE),
-        "findings": _decorate_findings(list(page), actor),
+        "findings": _decorate_findings(list(page), actor, in_list=True),
         "summary": summary,
         "page_obj": page,
         "next": request.get_full_path(),

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Prefetch, Q
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q
 from django.http import HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -159,54 +160,135 @@ def _check_in_squad(request: AuthedRequest, key: str) -> Squad:
 # ---------------------------------------------------------------------------------------
 
 
-def _squads_for_list(cycle) -> list[Squad]:
-    if cycle is None:
-        return []
-    return list(
-        Squad.objects.filter(cycle=cycle)
-        .select_related("dri__profile")
-        .annotate(
-            initiative_count=Count("initiatives", filter=Q(initiatives__removal__isnull=True))
+# A page of the list: the cards of 800 squads would be a megabyte of HTML drawn per view.
+SQUADS_PER_PAGE = 24
+
+
+def _squad_search(cycle, words: str):
+    """The cycle's squads whose name, key or DRI matches `words`, in the list's order."""
+    squads = Squad.objects.filter(cycle=cycle)
+    for word in words.split()[:8]:
+        squads = squads.filter(
+            Q(name__icontains=word)
+            | Q(key__icontains=word)
+            | Q(dri__username__icontains=word)
+            | Q(dri__profile__display_name__icontains=word)
         )
-        .prefetch_related(
-            Prefetch(
-                "memberships",
-                queryset=Membership.objects.select_related("person__profile").order_by(
-                    "function", "person__profile__display_name", "person__username"
-                ),
-            ),
-            Prefetch(
-                "okrs",
-                queryset=OKR.objects.filter(cycle=cycle).prefetch_related("key_results"),
-                to_attr="cycle_okrs",
-            ),
-        )
-        .order_by("name", "key")
+    return squads.order_by("name", "key")
+
+
+# The columns of a card that come with the squad's row.
+_CARD_COLUMNS = (
+    "pk",
+    "key",
+    "name",
+    "dri__username",
+    "dri__profile__display_name",
+    "dri__profile__title",
+)
+
+
+def _squad_cards(rows: list[dict], cycle) -> list[dict]:
+    """The cards of a page of squads as plain values: a fixed number of queries, each
+    reading only the columns the card shows."""
+    ids = [row["pk"] for row in rows]
+    members: dict[int, dict[str, list[str]]] = {pk: {} for pk in ids}
+    for squad_id, function, name, username in (
+        Membership.objects.filter(squad_id__in=ids)
+        .order_by("squad_id", "function", "person__profile__display_name", "person__username")
+        .values_list("squad_id", "function", "person__profile__display_name", "person__username")
+    ):
+        members[squad_id].setdefault(function, []).append(name or username)
+    initiatives = dict(
+        Initiative.objects.filter(squad_id__in=ids)
+        .order_by()
+        .values("squad_id")
+        .annotate(n=Count("id"))
+        .values_list("squad_id", "n")
     )
+    # The squad's first OKR of the cycle, as the squad page shows.
+    okrs = {
+        squad_id: (okr_id, objective)
+        for squad_id, okr_id, objective in OKR.objects.filter(squad_id__in=ids, cycle=cycle)
+        .order_by("-id")
+        .values_list("squad_id", "pk", "objective")
+    }
+    key_results: dict[int, list[dict]] = {}
+    for kr in (
+        KeyResult.objects.filter(okr_id__in=[okr_id for okr_id, _ in okrs.values()])
+        .only("okr_id", "name", "unit", "direction", "baseline", "current", "target")
+        .annotate(squad_id=F("okr__squad_id"))
+    ):
+        card = KeyResultCard(kr=kr, check_ins=[])
+        percent = card.percent
+        key_results.setdefault(kr.squad_id, []).append(
+            {
+                "name": kr.name,
+                "percent": percent,
+                "no_progress_reason": "" if percent is not None else card.no_progress_reason,
+                "baseline": card.baseline,
+                "current": card.current,
+                "target": card.target,
+            }
+        )
+    # One address built per page, not one {% url %} per card.
+    detail = reverse("squads:detail", args=["-"])[:-2]
+    cards = []
+    for row in rows:
+        key = row["key"]
+        count = sum(len(names) for names in members[row["pk"]].values())
+        cards.append(
+            {
+                "key": key,
+                "name": row["name"],
+                "url": f"{detail}{key}/",
+                "plan_url": f"{detail}{key}/plan/",
+                "dri": row["dri__profile__display_name"] or row["dri__username"],
+                "dri_title": row["dri__profile__title"] or "",
+                "functions": [
+                    (function, ", ".join(names)) for function, names in members[row["pk"]].items()
+                ],
+                "has_okr": row["pk"] in okrs,
+                "objective": okrs[row["pk"]][1] if row["pk"] in okrs else "",
+                "key_results": key_results.get(row["pk"], []),
+                "members": count,
+                "initiatives": initiatives.get(row["pk"], 0),
+            }
+        )
+    return cards
+
+
+def _list_page_url(request: AuthedRequest, page: int) -> str:
+    query = request.GET.copy()
+    query["page"] = str(page)
+    return "?" + query.urlencode()
 
 
 @require_safe
 def squad_list(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
-    squads = _squads_for_list(cycle)
-    for squad in squads:
-        squad.okr = squad.cycle_okrs[0] if squad.cycle_okrs else None
-        squad.kr_cards = (
-            [KeyResultCard(kr=kr, check_ins=[]) for kr in squad.okr.key_results.all()]
-            if squad.okr
-            else []
+    words = request.GET.get("q", "").strip()[:100]
+    actor = access.actor_for(request)
+    context = {
+        "cycle": cycle,
+        "q": words,
+        "can_create": access.can_create_squad(actor),
+        "can_edit_cycle": access.can_edit_cycle(actor),
+        "nav": "squads",
+        "squads": [],
+    }
+    if cycle is not None:
+        found = _squad_search(cycle, words).values(*_CARD_COLUMNS)
+        page = Paginator(found, SQUADS_PER_PAGE).get_page(request.GET.get("page"))
+        context.update(
+            page=page,
+            squads=_squad_cards(list(page.object_list), cycle),
+            previous_url=_list_page_url(request, page.previous_page_number())
+            if page.has_previous()
+            else "",
+            next_url=_list_page_url(request, page.next_page_number()) if page.has_next() else "",
         )
-    return render(
-        request,
-        "squads/list.html",
-        {
-            "squads": squads,
-            "cycle": cycle,
-            "can_create": access.can_create_squad(access.actor_for(request)),
-            "can_edit_cycle": access.can_edit_cycle(access.actor_for(request)),
-            "nav": "squads",
-        },
-    )
+    return render(request, "squads/list.html", context)
 
 
 # ---------------------------------------------------------------------------------------

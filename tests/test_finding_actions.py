@@ -657,6 +657,39 @@ def test_the_findings_page_shows_how_past_findings_ended(
     assert "Resolved by itself: the review no longer finds it." in ended
 
 
+def test_how_findings_ended_lists_the_latest_ten_whether_they_ended_or_were_acted_on(
+    client, cycle, olga
+):
+    now = timezone.now()
+    for n in range(12):  # "Ended 0" ended 12 days ago, "Ended 11" yesterday
+        ended = make_finding(cycle, message=f"Ended {n}")
+        Finding.objects.filter(pk=ended.pk).update(
+            state="resolved", state_changed_at=now - dt.timedelta(days=12 - n)
+        )
+    # Acted on an hour ago, still open: the latest of all.
+    acted = make_finding(cycle, rule="unaccepted", message="Acted today")
+    FindingEvent.objects.create(
+        finding=acted, action="dependency_at_risk", by=olga, at=now - dt.timedelta(hours=1)
+    )
+    # Ended 20 days ago, acted on 30 minutes ago: ended with that action.
+    late = make_finding(cycle, message="Acted later")
+    Finding.objects.filter(pk=late.pk).update(
+        state="resolved", state_changed_at=now - dt.timedelta(days=20)
+    )
+    FindingEvent.objects.create(
+        finding=late, action="dependency_moved", by=olga, at=now - dt.timedelta(minutes=30)
+    )
+    # Still open and nobody acted on it: not in the list.
+    make_finding(cycle, message="Still open")
+    client.force_login(olga)
+    page = text(client.get(FINDINGS))
+    ended = page[page.index("How findings ended") :]
+    shown = re.findall(r">(Acted later|Acted today|Ended \d+|Still open)</a>", ended)
+    assert shown == ["Acted later", "Acted today", *[f"Ended {n}" for n in range(11, 3, -1)]]
+    assert "<strong>2</strong> acted on from the finding" in ended
+    assert "<strong>13</strong> resolved by themselves" in ended
+
+
 def test_a_findings_timeline_shows_who_did_what(client, cycle, overlap, alike, olga, leo):
     wizard, assessment, campaign = alike
     client.force_login(leo)

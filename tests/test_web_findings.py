@@ -201,6 +201,31 @@ def test_a_finding_opened_again_because_it_got_worse_says_why(client, cycle, car
     assert Finding.objects.get(pk=worse.pk).reopened_note == ""
 
 
+def test_the_inbox_names_twelve_subjects_of_a_finding_and_its_page_every_one(client, cycle, carol):
+    subjects = [f"function:Function {n:02}" for n in range(30)]
+    busy = finding(cycle, rule="over_capacity", kind="resource_conflict", subjects=subjects)
+    client.force_login(carol)
+    inbox = client.get(FINDINGS).content.decode()
+    assert "Function 11" in inbox and "Function 12" not in inbox
+    assert f'<a href="{reverse("finding", args=[busy.pk])}">and 18 more</a>' in inbox
+    page = client.get(reverse("finding", args=[busy.pk])).content.decode()
+    assert all(f"Function {n:02}" in page for n in range(30))
+    assert "more</a>" not in page
+
+
+def test_a_card_says_when_the_review_first_and_last_saw_it(client, cycle, carol):
+    now = timezone.localtime()
+    finding(cycle, message="Seen today only")
+    older = finding(cycle, rule="declined", message="Seen before")
+    Finding.objects.filter(pk=older.pk).update(first_seen=now - dt.timedelta(days=3))
+    client.force_login(carol)
+    page = client.get(FINDINGS).content.decode()
+    today = f"{now.day} {now:%b} {now.year}"
+    before = now - dt.timedelta(days=3)
+    assert f"First seen {before.day} {before:%b} {before.year} · last seen {today}<" in page
+    assert f"First seen {today}<" in page
+
+
 def test_the_inbox_pages_fifty_at_a_time(client, cycle, carol):
     for n in range(55):
         finding(cycle, rule=f"r{n:02}", subjects=[f"function:F{n}"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -141,6 +142,37 @@ def test_the_list_costs_the_same_queries_for_2_or_20_squads(
     with django_assert_max_num_queries(12):
         response = client.get(url("list"))
     assert response.content.decode().count('class="card squad-card"') == count
+
+
+def test_a_long_list_comes_in_pages_that_cost_the_same_queries(
+    client, cycle, carol, django_assert_max_num_queries
+):
+    _many_squads(cycle, 30)
+    client.force_login(carol)
+    with django_assert_max_num_queries(12):
+        first = client.get(url("list")).content.decode()
+    assert first.count('class="card squad-card"') == 24
+    assert "30 squads" in first and "page 1 of 2" in first
+    assert 'href="?page=2" rel="next"' in first
+    second = client.get(url("list"), {"page": 2}).content.decode()
+    assert second.count('class="card squad-card"') == 6
+    shown = set(re.findall(r'id="squad-(squad-\d+)"', first + second))
+    assert shown == {f"squad-{n}" for n in range(30)}
+
+
+def test_the_list_finds_a_squad_by_name_key_or_dri_and_keeps_the_words(client, squad, carol):
+    _many_squads(squad.cycle, 3)
+    client.force_login(carol)
+    for words in ("first 90", "90-DAYS", "alice archer"):
+        content = client.get(url("list"), {"q": words}).content.decode()
+        assert content.count('class="card squad-card"') == 1, words
+        assert "First 90 Days" in content
+    by_dri = client.get(url("list"), {"q": "dri1"}).content.decode()
+    assert 'id="squad-squad-1"' in by_dri and "First 90 Days" not in by_dri
+    none = client.get(url("list"), {"q": "<b>nothing</b>"}).content.decode()
+    assert 'class="card squad-card"' not in none
+    assert "No squad matches “&lt;b&gt;nothing&lt;/b&gt;”" in none
+    assert 'value="&lt;b&gt;nothing&lt;/b&gt;"' in none
 
 
 # ---------------------------------------------------------------------------------------

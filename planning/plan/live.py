@@ -219,6 +219,7 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
         "squad": squad,
         "add_dependency_url": dependency_create_link(squad),
         "can_add_dependency": access.can_create_dependency(access.actor_for(request), squad),
+        "squads_url": reverse("squads:list"),
         **deps,
         **flags,
     }

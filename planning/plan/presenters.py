@@ -9,12 +9,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.contrib.auth import get_user_model
 from django.db.models import Case, Prefetch, Q, When
 from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import timezone
 
 from core import access, pagecache, versioning
+from core.cycles import all_cycles
 from core.http import AuthedRequest
 from core.people import display_name
 from core.removal import gone_or_404
@@ -34,6 +36,8 @@ from squads.forms import (
 from squads.models import OKR, Comment, Goal, Initiative, Plan, Squad
 from squads.outcomes import served_segments
 from squads.views import served_goals
+
+User = get_user_model()
 
 SECTIONS = {
     # URL name: (field, title)
@@ -133,6 +137,33 @@ def plan_for(squad: Squad) -> Plan:
     )
 
 
+@dataclass(frozen=True)
+class Addresses:
+    """The prefixes of the addresses a plan page links to, reversed once per page rather
+    than once per initiative: "/squads/<key>/plan/", "/journeys/", "/segments/"."""
+
+    plan: str
+    journeys: str
+    segments: str
+
+
+def addresses(squad: Squad) -> Addresses:
+    found = getattr(squad, "_plan_addresses", None)
+    if found is None:
+        found = Addresses(
+            plan=reverse("squads:plan", args=[squad.key]),
+            journeys=reverse("journeys:detail", args=["-"])[:-2],
+            segments=reverse("journeys:milestones", args=["-"])[: -len("-/milestones/")],
+        )
+        squad._plan_addresses = found
+    return found
+
+
+def _day_month(day) -> str:
+    """A date as the template's date:"j M" writes it."""
+    return f"{day.day} {day:%b}"
+
+
 @dataclass
 class InitiativeCard:
     item: Initiative
@@ -141,6 +172,35 @@ class InitiativeCard:
     form: InitiativeForm | None = None
     conflict: conflicts.RecordConflict | None = None
     comments: list[Comment] = field(default_factory=list)
+    links: Addresses | None = None
+
+    @property
+    def url(self) -> str:
+        """The initiative's own address: its editor, removal and comments are under it."""
+        return f"{self.links.plan}initiatives/{self.item.key}/"
+
+    @property
+    def stage_url(self) -> str:
+        stage = self.item.stage
+        return f"{self.links.journeys}{stage.journey.key}/" if stage else ""
+
+    @property
+    def served(self) -> list[tuple[str, str]]:
+        """The milestones it serves: (address, what the link says)."""
+        return [
+            (
+                f"{self.links.segments}{m.segment.key}/milestones/#milestone-{m.key}",
+                f"{m.name} (day {m.expected_day}, {m.segment.name})",
+            )
+            for m in self.item.milestones.all()
+        ]
+
+    @property
+    def dates(self) -> str:
+        """ "3 Feb – 30 Jun 2027", as the template's date filters wrote it."""
+        return (
+            f"{_day_month(self.item.starts)} – {_day_month(self.item.ends)} {self.item.ends.year}"
+        )
 
     @property
     def edit_version(self) -> int:
@@ -253,6 +313,7 @@ def initiative_card(
         form=form,
         conflict=conflict,
         comments=comments,
+        links=addresses(squad),
     )
 
 
@@ -372,6 +433,16 @@ def journey_moments(squad: Squad) -> list[Stage]:
     )
 
 
+def _dri_name(squad: Squad) -> str:
+    """The DRI's name in one query, not two (the person, then their profile)."""
+    if Squad.dri.is_cached(squad):
+        return display_name(squad.dri)
+    name, username = User.objects.filter(pk=squad.dri_id).values_list(
+        "profile__display_name", "username"
+    ).first() or ("", "")
+    return (name or "").strip() or username
+
+
 def plan_context(
     request: AuthedRequest,
     squad: Squad,
@@ -388,6 +459,11 @@ def plan_context(
 ) -> dict:
     # The stamp first: a change saved while the page is drawn shows at the first poll.
     live = live or live_context(request, squad)
+    if not Squad.cycle.is_cached(squad):
+        # The cycle from the cycles the navigation reads anyway (core.cycles), not a query.
+        found = [c for c in all_cycles(request) if c.pk == squad.cycle_id]
+        if found:
+            squad.cycle = found[0]
     plan = plan_for(squad)
     section_forms = section_forms or {}
     section_conflicts = section_conflicts or {}
@@ -408,6 +484,7 @@ def plan_context(
         "squad": squad,
         "plan": plan,
         "can_approve": access.can_approve_plan(actor, squad),
+        "dri_name": _dri_name(squad),
         "drafts_restricted": squad.cycle.restrict_drafts,
         "sections": sections,
         "not_doing_conflict": not_doing_conflict,
@@ -420,6 +497,8 @@ def plan_context(
         "stages": journey_moments(squad),
         "served_segments": served_segments(squad),
         "add_dependency_url": dependency_create_link(squad),
+        # The other squads' plans are "<squads_url><key>/plan/": one reverse, not one a row.
+        "squads_url": reverse("squads:list"),
         "can_add_dependency": access.can_create_dependency(actor, squad),
         "nav": "squads",
         # What moved since the cycle was committed (planning/season/): None before that.

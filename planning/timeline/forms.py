@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from core.forms import QuickSelect
 from journeys.models import Segment, Stage
 from planning.timeline.selectors import NO_STAGE, TimelineFilters
 from squads.models import Squad
@@ -30,6 +31,7 @@ class TimelineFilterForm(forms.Form):
             label="Squad",
             required=False,
             choices=[("", "Every squad"), *[(s.key, s.name) for s in squads]],
+            widget=QuickSelect,
         )
         self.fields["stage"] = forms.ChoiceField(
             label="Journey stage",

@@ -4,7 +4,7 @@ the initiatives drawn in them, the chart and its text alternative."""
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.core.paginator import Paginator
 from django.http import HttpRequest
@@ -86,6 +86,8 @@ def _items(rows: list[dict], group_by: str) -> dict[int | None, list[chart.Item]
 
 
 def _needs(rows: list[dict]) -> list[chart.Need]:
+    # board_url(dep=key), with the board's address reversed once for up to 1,000 needs.
+    board = board_url()
     return [
         chart.Need(
             key=r["key"],
@@ -93,7 +95,7 @@ def _needs(rows: list[dict]) -> list[chart.Need]:
             due=r["due"],
             blocking=r["blocking"],
             status=r["status"],
-            url=board_url(dep=r["key"]),
+            url=f"{board}?dep={quote_plus(r['key'])}",
             provider=r["provider_name"] or "",
             needer_item=r["from_initiative_id"],
             needer_squad=r["from_squad__key"] or "",
