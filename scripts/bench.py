@@ -1,24 +1,31 @@
 """Benchmark the web app under load: `make bench`.
 
     .venv/bin/python scripts/bench.py                    # 200 squads, 1,000 people,
-                                                         # 5,000 initiatives, 20,000 deps
-    .venv/bin/python scripts/bench.py --scale 0.1 --duration 10 --no-doc   # a quick look
+                                                         # 5,000 initiatives, 20,000 deps,
+                                                         # then the growth table
+    .venv/bin/python scripts/bench.py --scale 0.1 --duration 5 --no-doc    # a quick look
+    .venv/bin/python scripts/bench.py --scenarios none --growth 0.25,1,4   # growth alone
 
 Creates a throwaway PostgreSQL database beside the one DATABASE_URL names
-(`<name>_loadbench`; default postgres://postgres@127.0.0.1:5432/throughline), migrates it
-and fills it with one organisation (the review benchmark's generator, scripts/bench_review.py),
-then starts gunicorn with production settings (DEBUG=0, Redis database 13 for the cache and
-the broker, the write rate limit raised) on a free loopback port and drives it with locust,
-headless, with sessions signed in through /accounts/login/. One scenario at a time, each for
---duration seconds on the same server: a bare view that renders a tiny template (the ceiling,
-measured first and last), the board's first page, a filtered board, the graph, a squad's plan
-page, a no-change live poll, and a plan section saved by 20 concurrent writers (as fast as
-they can, then paced at one save a second each). Prints throughput and p50/p95/p99 latency,
-each page's throughput as a share of the bare view's, whether the budgets hold, and writes
-all of it with the machine's description into docs/performance.md ("Web app under load").
-Drops the database, and empties its Redis database, at the end.
+(`<name>_loadbench`; default postgres://postgres@127.0.0.1:5432/throughline), migrates it,
+fills it with one organisation (the review benchmark's generator, scripts/bench_review.py) and
+reviews it once, then starts two gunicorn servers side by side with production settings
+(DEBUG=0, Redis database 13 for the cache and the broker, the write rate limit raised) on free
+loopback ports, one with the page cache and one with PAGE_CACHE=0, and drives them with
+locust, headless, with sessions signed in through /accounts/login/. One scenario at a time,
+each for --duration seconds: each server's bare view that renders a tiny template (its
+ceiling, measured first and last); the plan page, the board's first page, the board filtered
+by providing and by needing squad, /squads/, /findings/, the graph and the timeline, each on
+one server and then the other; a no-change live poll and a plan section saved by 20
+concurrent writers (as fast as they can, then paced at one save a second each) on the cached
+server. Then, with --growth (by default at the default size), the growth table: each scale of
+the organisation made in turn and its pages measured with PAGE_CACHE=0. Prints throughput and
+p50/p95/p99 latency, each page's throughput as a share of its own server's bare view, whether
+the goals hold, and writes all of it with the machine's description into docs/performance.md
+("Web app under load", and the growth table between its own markers). Drops the databases,
+and empties its Redis database, at the end.
 
-One script of about 850 lines on purpose: making the data, serving it, loading it and
+One script of about 1,250 lines on purpose: making the data, serving it, loading it and
 writing docs/performance.md are one run, and each figure's command is in this file.
 """
 
@@ -441,6 +448,7 @@ def run_scenario(
         "BENCH_PACE": str(pace),
     }
     access_log = workdir / f"access-{server['tag']}.log"
+    began = time.monotonic()
     log_start = access_log.stat().st_size if access_log.exists() else 0
     done = subprocess.run(
         [
@@ -490,7 +498,12 @@ def run_scenario(
             failure_text = "; ".join(f"{r['Occurrences']}x {r['Error']}" for r in csv.DictReader(f))
     conflicts = rows.get("conflict view")
     slowest = float(row["99%"]) / 1000 if "99%" in row else duration
+    ran = time.monotonic() - began
     settle(access_log, quiet=max(2.0, 1.5 * slowest))
+    log(
+        f"    locust {ran:.0f} s, then {time.monotonic() - began - ran:.0f} s until the "
+        "server was idle"
+    )
     spent = server_times(access_log, log_start, "POST" if name.startswith("save") else "GET")
     return {
         "name": name,
@@ -665,10 +678,15 @@ def share(result: dict, ceilings: dict[bool, float]) -> float:
 
 
 def ceilings_of(results: list[dict]) -> dict[bool, float]:
-    """Each server's ceiling: the mean of its bare view's runs, first and last."""
+    """Each server's ceiling: the mean of its bare view's runs, first and last (leaving out
+    a run that answered nothing, which only a machine too busy to start it gives)."""
     out = {}
     for cached in (True, False):
-        bares = [r["rps"] for r in results if r["name"] == "bare" and r["cached"] == cached]
+        bares = [
+            r["rps"]
+            for r in results
+            if r["name"] == "bare" and r["cached"] == cached and r["requests"]
+        ]
         if bares:
             out[cached] = sum(bares) / len(bares)
     return out
@@ -857,9 +875,14 @@ def growth_report(args, runs: list[dict], command: str) -> str:
         "",
     ]
     lines += [
-        f"- {_organisation(run['made'])}: generated in {run['made']['generate_s']:.0f} s, "
-        f"reviewed in {run['made'].get('review_s', 0):.0f} s, set up and measured in "
-        f"{run['seconds'] / 60:.1f} min."
+        f"- {_organisation(run['made'])}: "
+        + (
+            "the main run's database, "
+            if run["made"].get("reused")
+            else f"generated in {run['made']['generate_s']:.0f} s, reviewed in "
+            f"{run['made'].get('review_s', 0):.0f} s, "
+        )
+        + f"set up and measured in {run['seconds'] / 60:.1f} min."
         for run in runs
     ]
     return "\n".join(lines)
@@ -945,7 +968,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     size.add_argument("--scale", type=float, default=1.0, help="multiplies all four counts")
     size.add_argument("--seed", type=int, default=2027)
     load = parser.add_argument_group("the load")
-    load.add_argument("--duration", type=int, default=25, help="seconds per scenario")
+    load.add_argument("--duration", type=int, default=20, help="seconds per scenario")
     load.add_argument("--users", type=int, default=8, help="concurrent readers")
     load.add_argument("--writers", type=int, default=20, help="concurrent writers")
     load.add_argument("--workers", type=int, default=3, help="gunicorn workers")
@@ -1023,29 +1046,36 @@ def measure(
     duration: int,
     both_servers: bool,
     keep: bool = False,
+    reuse: dict | None = None,
 ) -> dict:
     """Create and fill `bench_name` with `sized`'s organisation, serve it (with the page
     cache and with PAGE_CACHE=0 side by side, or only the latter), run the scenarios and
-    drop the database again unless `keep`."""
+    drop the database again unless `keep`. With `reuse` (what an earlier run made there),
+    an existing `bench_name` is served as it is."""
     from django.db import connection
 
     started = time.perf_counter()
+    _leave_database()
     connection.settings_dict.setdefault("TEST", {})["NAME"] = bench_name
     # The database DATABASE_URL names need not exist: only the server is used.
     with connection._nodb_cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name])
-        reuse = keep and cursor.fetchone() is not None
-    if reuse:
-        log(f"Reusing the database {bench_name} (--keep) ...")
+        exists = cursor.fetchone() is not None
+    if exists and (keep or reuse):
+        log(f"Reusing the database {bench_name} ...")
         connection.close()
         connection.settings_dict["NAME"] = bench_name
-        made = {
-            "squads": _count("squads_squad"),
-            "people": _count("auth_user"),
-            "initiatives": _count("planning_initiative"),
-            "dependencies": _count("dependencies_dependency"),
-            "generate_s": 0.0,
-        }
+        made = (
+            {**reuse, "reused": True}
+            if reuse
+            else {
+                "squads": _count("squads_squad"),
+                "people": _count("auth_user"),
+                "initiatives": _count("planning_initiative"),
+                "dependencies": _count("dependencies_dependency"),
+                "generate_s": 0.0,
+            }
+        )
     else:
         log(f"Creating the throwaway database {bench_name} ...")
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
@@ -1123,6 +1153,7 @@ def measure(
         for server in servers:
             stop_server(server["proc"])
         shutil.rmtree(workdir, ignore_errors=True)
+        _leave_database()
         if not keep:
             connection.creation.destroy_test_db(original, verbosity=0)
     return {
@@ -1168,6 +1199,12 @@ def main() -> None:
     wanted = [] if args.scenarios == "none" else args.scenarios.split(",")
     chosen = [s for s in SCENARIOS if s[0] in wanted]
     main_run, growth_runs = None, []
+    # The growth step of the main run's size is measured on the main run's database.
+    shared = None
+    if chosen:
+        shared = next(
+            (x for x in args.growth_scales if _counts(scaled(args, x)) == _counts(args)), None
+        )
     try:
         if chosen:
             main_run = measure(
@@ -1178,7 +1215,7 @@ def main() -> None:
                 scenarios=chosen,
                 duration=args.duration,
                 both_servers=True,
-                keep=args.keep,
+                keep=args.keep or shared is not None,
             )
         store.flushdb()
         pages = [s for s in SCENARIOS if s[0] == "bare" or s[0] in PAGES]
@@ -1188,16 +1225,25 @@ def main() -> None:
                 measure(
                     args,
                     scaled(args, scale),
-                    bench_name=names["growth"],
+                    bench_name=names["main" if scale == shared else "growth"],
                     original=original,
                     scenarios=pages,
                     duration=args.growth_duration,
                     both_servers=False,
+                    keep=args.keep if scale == shared else False,
+                    reuse=main_run["made"] if scale == shared else None,
                 )
             )
             store.flushdb()
     finally:
         store.flushdb()
+        if not args.keep:
+            # The main run's database when a failure came before the growth step that uses it.
+            _leave_database()
+            connection.settings_dict["NAME"] = original
+            with connection._nodb_cursor() as cursor:
+                for name in names.values():
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
     minutes = (time.perf_counter() - began) / 60
     command = "make bench" + (
         f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else ""
@@ -1215,6 +1261,20 @@ def main() -> None:
     log(f"\nThe whole run took {minutes:.1f} min.")
     if not args.no_doc:
         log(f"Written to {DOC.relative_to(ROOT)}.")
+
+
+def _leave_database() -> None:
+    """Close the connection and its pool: the pool keeps connections to the database it was
+    opened on, whatever NAME says next."""
+    from django.db import connection
+
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
+
+
+def _counts(sized: argparse.Namespace) -> tuple[int, ...]:
+    return (sized.squads, sized.people, sized.initiatives, sized.dependencies)
 
 
 def _count(table_name: str) -> int:
