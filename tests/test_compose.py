@@ -110,7 +110,11 @@ def test_only_the_proxy_is_published_and_it_routes_to_every_web_replica(services
     # By name through Docker's DNS, re-resolved: each replica, also those added later.
     assert re.search(r"server\s+web:8000\s+resolve;", text)
     assert "proxy_pass http://throughline_web;" in text
-    for header in ("Host $host", "X-Forwarded-Proto", "X-Forwarded-For $proxy_add_x_forwarded_for"):
+    for header in (
+        "Host $http_host",
+        "X-Forwarded-Proto",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ):
         assert f"proxy_set_header {header}" in text
     port = re.search(r"listen\s+(\d+);", text).group(1)
     assert any(p.endswith(f":{port}") for p in services["proxy"]["ports"])
