@@ -2,7 +2,7 @@
 
 The board (its page, the graph) and the exports are the heaviest reads in the app and the ones
 that can stand to be a moment behind, so on a GET or HEAD for one of the views in
-REPLICA_READ_VIEWS, ReplicaReadsMiddleware sends the request's reads to the `replica` alias.
+REPLICA_READ_VIEWS, ReplicaReadsMiddleware sends the view's reads to the `replica` alias.
 Everything else reads from the primary, and every write goes there: the sign-in and the
 session (read before the view is chosen), the plan pages, the row the board redraws after a
 change (`board:row`), the Celery worker. A read inside a transaction on the primary stays on
@@ -54,8 +54,9 @@ class ReplicaRouter:
 
 
 class ReplicaReadsMiddleware:
-    """Sends a GET or HEAD for one of REPLICA_READ_VIEWS to the replica, until its response is
-    closed (a streamed export reads while it is sent)."""
+    """Sends the reads of a GET or HEAD for one of REPLICA_READ_VIEWS to the replica: from the
+    moment the view is chosen until the view returns, or for a streamed answer (an export)
+    until it has been sent."""
 
     def __init__(self, get_response) -> None:
         if REPLICA not in settings.DATABASES:
@@ -72,8 +73,13 @@ class ReplicaReadsMiddleware:
             _replica_reads.set(False)
             raise
         if _replica_reads.get():
-            # Reset once the body has been sent (at once for a plain response).
-            response._resource_closers.append(lambda: _replica_reads.set(False))
+            if response.streaming:
+                # A streamed body reads while the server sends it: back to the primary once
+                # it is closed (Django's response calls its closers then).
+                response._resource_closers.append(lambda: _replica_reads.set(False))
+            else:
+                # The middleware around this one reads from the primary on its way out.
+                _replica_reads.set(False)
         return response
 
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> None:
