@@ -34,8 +34,6 @@ ROUTER = "throughline.db_router.ReplicaRouter"
 # their account, joins the table too, on the primary.
 BOARD_QUERY = 'FROM "dependencies_dependency"'
 
-pytestmark = pytest.mark.postgres
-
 
 @pytest.fixture(scope="module")
 def replica_alias(django_db_setup, django_db_blocker):
@@ -100,7 +98,10 @@ def _tables(captured: CaptureQueriesContext) -> str:
     return " ".join(q["sql"] for q in captured.captured_queries)
 
 
-with_replica = pytest.mark.django_db(transaction=True, databases=["default", "replica"])
+def with_replica(test):
+    """A test that commits, with both aliases open to it, on PostgreSQL (a replica is one)."""
+    test = pytest.mark.django_db(transaction=True, databases=["default", "replica"])(test)
+    return pytest.mark.postgres(test)
 
 
 @with_replica
