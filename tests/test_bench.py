@@ -88,6 +88,7 @@ def test_each_share_is_of_its_own_servers_bare_view_and_the_goals_are_judged_on_
         _result("plan", False, 60),  # 12% of its server's 500, though 6% of the other's
         _result("graph", False, 20),  # 4%
         _result("squads", False, 0, p95=None),  # nothing answered within the run
+        _result("timeline", False, 24.9),  # 4.98%: judged as printed, 5.0%
         _result("bare", True, 1000),
         _result("bare", False, 500),
     ]
@@ -99,6 +100,7 @@ def test_each_share_is_of_its_own_servers_bare_view_and_the_goals_are_judged_on_
     assert "plan page, page cache on, >= 15% of the bare view: holds (20.0%)" in said
     assert "/board/graph/, `PAGE_CACHE=0`, >= 5% of the bare view: **does not hold** (4.0%)" in said
     assert "/squads/, `PAGE_CACHE=0`, >= 10% of the bare view: **does not hold** (0.0%)" in said
+    assert "/timeline/, `PAGE_CACHE=0`, >= 5% of the bare view: holds (5.0%)" in said
     rows = "\n".join(bench.table(results, ceilings))
     assert "none answered" in rows
 
