@@ -34,7 +34,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import cache as django_cache
-from django.db import connection
+from django.db import connection, connections, router
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.crypto import salted_hmac
@@ -85,7 +85,9 @@ def revisions(scopes: Iterable[str], request: HttpRequest | None = None) -> tupl
     scopes = list(scopes)
     if not enabled():
         return tuple(0 for _ in scopes)
-    with connection.cursor() as cursor:
+    # From the database this request reads from (a replica for the board, with one:
+    # throughline/db_router.py), so a body is never keyed on revisions newer than its data.
+    with connections[router.db_for_read(None)].cursor() as cursor:
         # On every cached page: plain SQL, to spare the ORM's work on the way.
         cursor.execute(
             "SELECT scope, value FROM planning_pagerevision WHERE scope = ANY(%s)", [scopes]

@@ -1,24 +1,31 @@
 """Benchmark the web app under load: `make bench`.
 
     .venv/bin/python scripts/bench.py                    # 200 squads, 1,000 people,
-                                                         # 5,000 initiatives, 20,000 deps
-    .venv/bin/python scripts/bench.py --scale 0.1 --duration 10 --no-doc   # a quick look
+                                                         # 5,000 initiatives, 20,000 deps,
+                                                         # then the growth table
+    .venv/bin/python scripts/bench.py --scale 0.1 --duration 5 --no-doc    # a quick look
+    .venv/bin/python scripts/bench.py --scenarios none --growth 0.25,1,4   # growth alone
 
 Creates a throwaway PostgreSQL database beside the one DATABASE_URL names
-(`<name>_loadbench`; default postgres://postgres@127.0.0.1:5432/throughline), migrates it
-and fills it with one organisation (the review benchmark's generator, scripts/bench_review.py),
-then starts gunicorn with production settings (DEBUG=0, Redis database 13 for the cache and
-the broker, the write rate limit raised) on a free loopback port and drives it with locust,
-headless, with sessions signed in through /accounts/login/. One scenario at a time, each for
---duration seconds on the same server: a bare view that renders a tiny template (the ceiling,
-measured first and last), the board's first page, a filtered board, the graph, a squad's plan
-page, a no-change live poll, and a plan section saved by 20 concurrent writers (as fast as
-they can, then paced at one save a second each). Prints throughput and p50/p95/p99 latency,
-each page's throughput as a share of the bare view's, whether the budgets hold, and writes
-all of it with the machine's description into docs/performance.md ("Web app under load").
-Drops the database, and empties its Redis database, at the end.
+(`<name>_loadbench`; default postgres://postgres@127.0.0.1:5432/throughline), migrates it,
+fills it with one organisation (the review benchmark's generator, scripts/bench_review.py) and
+reviews it once, then starts two gunicorn servers side by side with production settings
+(DEBUG=0, Redis database 13 for the cache and the broker, the write rate limit raised) on free
+loopback ports, one with the page cache and one with PAGE_CACHE=0, and drives them with
+locust, headless, with sessions signed in through /accounts/login/. One scenario at a time,
+each for --duration seconds: each server's bare view that renders a tiny template (its
+ceiling, measured first and last); the plan page, the board's first page, the board filtered
+by providing and by needing squad, /squads/, /findings/, the graph and the timeline, each on
+one server and then the other; a no-change live poll and a plan section saved by 20
+concurrent writers (as fast as they can, then paced at one save a second each) on the cached
+server. Then, with --growth (by default at the default size), the growth table: each scale of
+the organisation made in turn and its pages measured with PAGE_CACHE=0. Prints throughput and
+p50/p95/p99 latency, each page's throughput as a share of its own server's bare view, whether
+the goals hold, and writes all of it with the machine's description into docs/performance.md
+("Web app under load", and the growth table between its own markers). Drops the databases,
+and empties its Redis database, at the end.
 
-One script of about 850 lines on purpose: making the data, serving it, loading it and
+One script of about 1,250 lines on purpose: making the data, serving it, loading it and
 writing docs/performance.md are one run, and each figure's command is in this file.
 """
 
@@ -66,16 +73,51 @@ WRITER_SQUADS = 5  # the 20 writers co-write five plans, four people on each
 # name, label in the table, locust request name, users ("readers" or "writers"), pace
 SCENARIOS = [
     ("bare", "bare view (ceiling)", "bare view", "readers", 0),
-    ("board", "board, first page", "board, first page", "readers", 0),
-    ("board_filtered", "board, filtered", "board, filtered", "readers", 0),
-    ("graph", "graph", "graph", "readers", 0),
     ("plan", "plan page", "plan page", "readers", 0),
+    ("board", "board, first page", "board, first page", "readers", 0),
+    ("board_filtered", "board, by providing squad", "board, filtered", "readers", 0),
+    ("board_needing", "board, by needing squad", "board, by needing squad", "readers", 0),
+    ("squads", "/squads/", "squads", "readers", 0),
+    ("findings", "/findings/", "findings", "readers", 0),
+    ("graph", "/board/graph/", "graph", "readers", 0),
+    ("timeline", "/timeline/", "timeline", "readers", 0),
     ("poll", "no-change poll", "no-change poll", "readers", 0),
     ("save", "section save, 20 writers flat out", "section save", "writers", 0),
     ("save_paced", "section save, 20 writers at 1/s each", "section save", "writers", 1),
 ]
+# Pages measured twice, on the server with the page cache and on the one with PAGE_CACHE=0;
+# the poll and the saves only with the cache, as production runs.
+PAGES = (
+    "plan",
+    "board",
+    "board_filtered",
+    "board_needing",
+    "squads",
+    "findings",
+    "graph",
+    "timeline",
+)
+# Today's budgets with the page cache on, and the goals for a page drawn afresh.
 BUDGET_SHARES = {"poll": 0.40, "plan": 0.15, "board": 0.10}
 BUDGET_SAVE_P95_MS = 150
+GOAL_UNCACHED_SHARES = {
+    "plan": 0.10,
+    "board": 0.10,
+    "board_filtered": 0.10,
+    "board_needing": 0.10,
+    "squads": 0.10,
+    "findings": 0.10,
+    "graph": 0.05,
+    "timeline": 0.05,
+}
+# A share counts as roughly constant when the largest organisation keeps at least this part
+# of the smallest one's.
+GROWTH_KEEPS = 0.5
+DEFAULT_GROWTH = "0.25,1,4"
+GROWTH_START = "<!-- bench-growth:start (written by scripts/bench.py --growth) -->"
+GROWTH_END = "<!-- bench-growth:end -->"
+# Page filters, plan pages and the like are spread over this many squads.
+SPREAD = 50
 LIVE_RE = re.compile(r'id="plan-live"[^>]*data-live-url="([^"]+)" data-etag="([^"]+)"')
 
 
@@ -87,6 +129,7 @@ def log(message: str) -> None:
 
 
 def generate(args: argparse.Namespace) -> dict:
+    """The organisation `args` asks for, every squad's plan written, reviewed once."""
     from django.contrib.auth.hashers import make_password
     from django.db import connection
 
@@ -120,6 +163,15 @@ def generate(args: argparse.Namespace) -> dict:
         ),
         batch_size=2000,
     )
+    # The review has run once, as the worker runs it every quarter of an hour, so /findings/
+    # lists what a real cycle of this size would. Judged by shared words (OVERLAP_SEMANTIC=0
+    # in this process): the sentence model would embed every text first, minutes at 20,000.
+    from core.models import Cycle
+    from planning.services import review_run
+
+    started = time.perf_counter()
+    review_run(cycle=Cycle.objects.get(key="bench"), today=bench_review.TODAY, trigger="bench")
+    made["review_s"] = round(time.perf_counter() - started, 2)
     with connection.cursor() as cursor:
         # What autovacuum would have done on a live database.
         cursor.execute("VACUUM ANALYZE")
@@ -135,7 +187,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def server_env(args: argparse.Namespace, database_url: str, workdir: Path) -> dict[str, str]:
+def server_env(
+    args: argparse.Namespace, database_url: str, workdir: Path, *, page_cache: bool = True
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -156,20 +210,27 @@ def server_env(args: argparse.Namespace, database_url: str, workdir: Path) -> di
             "DJANGO_SETTINGS_MODULE": "bench_settings",
             "PYTHONPATH": os.pathsep.join([str(SCRIPTS), str(ROOT)]),
             "LOG_LEVEL": "WARNING",
+            # The second server draws every page afresh: the first view after a change.
+            "PAGE_CACHE": "1" if page_cache else "0",
         }
     )
     return env
 
 
-def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path):
+def collect_static(env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=ROOT,
         env=env,
         check=True,
     )
-    port = args.port or free_port()
-    logfile = open(workdir / "gunicorn.log", "wb")  # noqa: SIM115 (closed with the server)
+
+
+def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path, tag: str):
+    """gunicorn on a free loopback port (--port for the first); its access log is
+    `access-<tag>.log` in workdir."""
+    port = (args.port if tag == "cached" else 0) or free_port()
+    logfile = open(workdir / f"gunicorn-{tag}.log", "wb")  # noqa: SIM115 (closed with the server)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -187,7 +248,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path):
             # Each request's own time in the worker (microseconds), read back per scenario
             # as the server's side of the latency (run_scenario).
             "--access-logfile",
-            str(workdir / "access.log"),
+            str(workdir / f"access-{tag}.log"),
             "--access-logformat",
             "%(m)s %(s)s %(D)s",
         ],
@@ -208,7 +269,7 @@ def start_server(args: argparse.Namespace, env: dict[str, str], workdir: Path):
             pass
         if server.poll() is not None or time.monotonic() > deadline:
             stop_server(server)
-            sys.exit(f"gunicorn did not start:\n{(workdir / 'gunicorn.log').read_text()}")
+            sys.exit(f"gunicorn did not start:\n{(workdir / f'gunicorn-{tag}.log').read_text()}")
         time.sleep(0.3)
     return server, base, port
 
@@ -284,9 +345,11 @@ def sign_in(base: str, host: str, username: str) -> dict:
     }
 
 
-def prepare_sessions(args: argparse.Namespace, base: str, host: str) -> dict:
-    """Sign the readers and writers in; find each reader's poll URL and each writer's
-    section version, as their pages give them."""
+def prepare_sessions(
+    args: argparse.Namespace, base: str, host: str, *, writers: bool = True
+) -> dict:
+    """Sign the readers and (when `writers`) the writers in; find each reader's poll URL and
+    each writer's section version, as their pages give them."""
     from squads.models import Membership, Squad
 
     squads = list(Squad.objects.order_by("id").values_list("key", "dri__username"))
@@ -306,11 +369,11 @@ def prepare_sessions(args: argparse.Namespace, base: str, host: str) -> dict:
             writers_at.append((key, username, SECTIONS[n % len(SECTIONS)]))
         if len(writers_at) >= args.writers:
             break
-    writers_at = writers_at[: args.writers]
+    writers_at = writers_at[: args.writers] if writers else []
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=args.workers) as pool:
         readers = list(pool.map(lambda at: sign_in(base, host, at[1]), readers_at))
-        writers = list(pool.map(lambda at: sign_in(base, host, at[1]), writers_at))
+        signed_writers = list(pool.map(lambda at: sign_in(base, host, at[1]), writers_at))
 
     for session, (key, _username) in zip(readers, readers_at, strict=True):
         cookies = {"sessionid": session["sessionid"], "csrftoken": session["csrftoken"]}
@@ -332,7 +395,7 @@ def prepare_sessions(args: argparse.Namespace, base: str, host: str) -> dict:
             sys.exit(f"a no-change poll of {key} answered {status}, not 204")
         session.update(squad=key, poll=poll)
 
-    for session, (key, _username, section) in zip(writers, writers_at, strict=True):
+    for session, (key, _username, section) in zip(signed_writers, writers_at, strict=True):
         cookies = {"sessionid": session["sessionid"], "csrftoken": session["csrftoken"]}
         status, form = http(
             base,
@@ -345,27 +408,47 @@ def prepare_sessions(args: argparse.Namespace, base: str, host: str) -> dict:
             sys.exit(f"the edit form of {key}/{section} answered {status} without a version")
         session.update(squad=key, section=section, version=int(version.group(1)))
 
-    step = max(1, len(squads) // 50)
-    filtered = [f"/board/?{urlencode({'to': key, 'status': 'open'})}" for key, _ in squads[::step]]
-    return {"host": host, "readers": readers, "writers": writers, "filtered_boards": filtered}
+    # Readers ask for pages of many squads, not only their own: on the cached server, too,
+    # most of the organisation's pages are in play.
+    spread = squads[:: max(1, len(squads) // SPREAD)]
+    filtered = [f"/board/?{urlencode({'to': key, 'status': 'open'})}" for key, _ in spread]
+    needing = [f"/board/?{urlencode({'from': key, 'status': 'open'})}" for key, _ in spread]
+    plans = [f"/squads/{key}/plan/" for key, _ in spread]
+    return {
+        "host": host,
+        "readers": readers,
+        "writers": signed_writers,
+        "filtered_boards": filtered,
+        "needing_boards": needing,
+        "plans": plans,
+    }
 
 
 # --- measuring ---------------------------------------------------------------------------
 
 
 def run_scenario(
-    args: argparse.Namespace, base: str, data_file: Path, workdir: Path, scenario: tuple
+    args: argparse.Namespace,
+    server: dict,
+    data_file: Path,
+    workdir: Path,
+    scenario: tuple,
+    duration: int,
 ) -> dict:
+    """One scenario against one server (`server`: its base URL, tag and whether it caches
+    pages) for `duration` seconds."""
     name, label, request_name, who, pace = scenario
     users = args.writers if who == "writers" else args.users
-    prefix = workdir / f"locust-{name}"
+    base = server["base"]
+    prefix = workdir / f"locust-{name}-{server['tag']}"
     env = {
         **os.environ,
         "BENCH_SCENARIO": "save" if name.startswith("save") else name.removesuffix("_again"),
         "BENCH_DATA": str(data_file),
         "BENCH_PACE": str(pace),
     }
-    access_log = workdir / "access.log"
+    access_log = workdir / f"access-{server['tag']}.log"
+    began = time.monotonic()
     log_start = access_log.stat().st_size if access_log.exists() else 0
     done = subprocess.run(
         [
@@ -380,7 +463,7 @@ def run_scenario(
             "--spawn-rate",
             str(users),
             "--run-time",
-            f"{args.duration}s",
+            f"{duration}s",
             "--host",
             base,
             "--csv",
@@ -403,17 +486,28 @@ def run_scenario(
         with stats.open(newline="") as f:
             rows = {row["Name"]: row for row in csv.DictReader(f)}
     row = rows.get(request_name)
-    if row is None:
+    if row is None and "Aggregated" not in rows:
         sys.exit(f"locust ran no {request_name!r} requests:\n{done.stdout}\n{done.stderr}")
-    failures = workdir / f"locust-{name}_failures.csv"
+    if row is None:
+        # Locust ran, but no answer came within the run: a page slower than the run is long.
+        row = {"Request Count": 0, "Failure Count": 0, "Requests/s": 0}
+    failures = Path(f"{prefix}_failures.csv")
     failure_text = ""
     if failures.exists():
         with failures.open(newline="") as f:
             failure_text = "; ".join(f"{r['Occurrences']}x {r['Error']}" for r in csv.DictReader(f))
     conflicts = rows.get("conflict view")
-    server = server_times(access_log, log_start, "POST" if name.startswith("save") else "GET")
+    slowest = float(row["99%"]) / 1000 if "99%" in row else duration
+    ran = time.monotonic() - began
+    settle(access_log, quiet=max(2.0, 1.5 * slowest))
+    log(
+        f"    locust {ran:.0f} s, then {time.monotonic() - began - ran:.0f} s until the "
+        "server was idle"
+    )
+    spent = server_times(access_log, log_start, "POST" if name.startswith("save") else "GET")
     return {
         "name": name,
+        "cached": server["cached"],
         "label": label.replace("20 writers", f"{users} writers"),
         "users": users,
         "pace": pace,
@@ -421,13 +515,28 @@ def run_scenario(
         "failures": int(row["Failure Count"]),
         "failure_text": failure_text,
         "rps": float(row["Requests/s"]),
-        "p50": float(row["50%"]),
-        "p95": float(row["95%"]),
-        "p99": float(row["99%"]),
+        "p50": float(row["50%"]) if "50%" in row else None,
+        "p95": float(row["95%"]) if "95%" in row else None,
+        "p99": float(row["99%"]) if "99%" in row else None,
         "conflicts": int(conflicts["Request Count"]) if conflicts else 0,
-        "server_p50": _percentile(server, 0.50),
-        "server_p95": _percentile(server, 0.95),
+        "server_p50": _percentile(spent, 0.50),
+        "server_p95": _percentile(spent, 0.95),
     }
+
+
+def settle(access_log: Path, quiet: float = 2.0, longest: float = 180.0) -> None:
+    """Wait until the requests locust left in flight have been answered (the access log has
+    not grown for `quiet` seconds), so that a slow page's last requests do not run into the
+    next scenario."""
+    deadline = time.monotonic() + longest
+    size, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now_size = access_log.stat().st_size if access_log.exists() else 0
+        if now_size != size:
+            size, since = now_size, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.2)
 
 
 def server_times(access_log: Path, start: int, method: str) -> list[float]:
@@ -453,20 +562,28 @@ def _percentile(values: list[float], q: float) -> float | None:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def warm_up(base: str, data: dict) -> None:
-    """A few requests to each page first, so that every worker has loaded its code."""
+def warm_up(base: str, data: dict, *, cached: bool) -> None:
+    """A few requests to each page first, so that every worker has loaded its code; on the
+    cached server, every plan and filtered board the readers ask for once as well, so that its
+    figures are those of a warm cache (the other server's are the misses)."""
     reader = data["readers"][0]
     cookies = {"sessionid": reader["sessionid"], "csrftoken": reader["csrftoken"]}
     paths = [
         "/bench/bare/",
         "/board/",
         data["filtered_boards"][0],
+        data["needing_boards"][0],
         "/board/graph/",
+        "/squads/",
+        "/findings/",
+        "/timeline/",
         f"/squads/{reader['squad']}/plan/",
     ]
-    for _ in range(3):
-        for path in paths:
-            http(base, path, cookies=cookies)
+    every = [*data["plans"], *data["filtered_boards"], *data["needing_boards"]] if cached else []
+    for path in [*paths, *paths, *paths, *every]:
+        status, _ = http(base, path, cookies=cookies)
+        if status != 200:
+            sys.exit(f"{path} answered {status} before the run")
 
 
 # --- EXPLAIN -------------------------------------------------------------------------------
@@ -567,35 +684,73 @@ def machine(workers: int, threads: int = 1) -> dict:
     }
 
 
-def share(result: dict, ceiling: float) -> float:
+def _ms(value: float | None) -> str:
+    """A latency in ms; None when no request was answered within the run."""
+    return "none answered" if value is None else f"{value:.0f}"
+
+
+def share(result: dict, ceilings: dict[bool, float]) -> float:
+    """A result's throughput as a share of its own server's bare view."""
+    ceiling = ceilings.get(result["cached"], 0.0)
     return result["rps"] / ceiling if ceiling else 0.0
 
 
-def verdicts(results: dict[str, dict], ceiling: float) -> list[str]:
+def ceilings_of(results: list[dict]) -> dict[bool, float]:
+    """Each server's ceiling: the mean of its bare view's runs, first and last (leaving out
+    a run that answered nothing, which only a machine too busy to start it gives)."""
+    out = {}
+    for cached in (True, False):
+        bares = [
+            r["rps"]
+            for r in results
+            if r["name"] == "bare" and r["cached"] == cached and r["requests"]
+        ]
+        if bares:
+            out[cached] = sum(bares) / len(bares)
+    return out
+
+
+def _by_key(results: list[dict]) -> dict[tuple[str, bool], dict]:
+    return {(r["name"], r["cached"]): r for r in results if r["name"] != "bare"}
+
+
+def verdicts(results: list[dict], ceilings: dict[bool, float]) -> list[str]:
+    by_key = _by_key(results)
     lines = []
-    for name, minimum in BUDGET_SHARES.items():
-        if name not in results:
+    for name, minimum in GOAL_UNCACHED_SHARES.items():
+        r = by_key.get((name, False))
+        if r is None:
             continue
-        got = share(results[name], ceiling)
+        got = round(share(r, ceilings), 3)  # judged as printed, to a tenth of a percent
         state = "holds" if got >= minimum else "**does not hold**"
         lines.append(
-            f"{results[name]['label']} >= {minimum:.0%} of the bare view: {state} ({got:.1%})"
+            f"{r['label']}, `PAGE_CACHE=0`, >= {minimum:.0%} of the bare view: {state} ({got:.1%})"
+        )
+    for name, minimum in BUDGET_SHARES.items():
+        r = by_key.get((name, True))
+        if r is None:
+            continue
+        got = round(share(r, ceilings), 3)
+        state = "holds" if got >= minimum else "**does not hold**"
+        lines.append(
+            f"{r['label']}, page cache on, >= {minimum:.0%} of the bare view: {state} ({got:.1%})"
         )
     for name in ("save", "save_paced"):
-        if name in results:
-            p95 = results[name]["p95"]
-            state = "holds" if p95 <= BUDGET_SAVE_P95_MS else "**does not hold**"
+        r = by_key.get((name, True))
+        if r is not None:
+            held = r["p95"] is not None and r["p95"] <= BUDGET_SAVE_P95_MS
+            state = "holds" if held else "**does not hold**"
             lines.append(
-                f"{results[name]['label']}: p95 <= {BUDGET_SAVE_P95_MS} ms {state} ({p95:.0f} ms)"
+                f"{r['label']}: p95 <= {BUDGET_SAVE_P95_MS} ms {state} ({_ms(r['p95'])} ms)"
             )
     return lines
 
 
-def table(results: list[dict], ceiling: float) -> list[str]:
+def table(results: list[dict], ceilings: dict[bool, float]) -> list[str]:
     lines = [
-        "| scenario | users | requests | req/s | share of bare | p50 ms | p95 ms | p99 ms "
-        "| server p50 / p95 ms | failed | conflict views |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| scenario | page cache | users | requests | req/s | share of its bare view | p50 ms "
+        "| p95 ms | p99 ms | server p50 / p95 ms | failed | conflict views |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         server = (
@@ -604,43 +759,84 @@ def table(results: list[dict], ceiling: float) -> list[str]:
             else ""
         )
         lines.append(
-            f"| {r['label']} | {r['users']} | {r['requests']:,} | {r['rps']:.1f} | "
-            f"{share(r, ceiling):.1%} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | "
-            f"{server} | {r['failures']} | "
+            f"| {r['label']} | {'on' if r['cached'] else 'off'} | {r['users']} | "
+            f"{r['requests']:,} | {r['rps']:.1f} | {share(r, ceilings):.1%} | {_ms(r['p50'])} | "
+            f"{_ms(r['p95'])} | {_ms(r['p99'])} | {server} | {r['failures']} | "
             f"{r['conflicts'] if r['name'].startswith('save') else ''} |"
         )
     return lines
 
 
-def report(args, made, about, results, ceiling, explained, command) -> str:
-    by_name = {r["name"]: r for r in results if r["name"] != "bare_again"}
+def side_by_side(results: list[dict], ceilings: dict[bool, float]) -> list[str]:
+    """Each page with the cache and drawn afresh, beside the goal for the latter."""
+    by_key = _by_key(results)
     lines = [
-        f"Measured on {dt.datetime.now().astimezone():%d %b %Y} with `{command}`.",
+        "| page | cached: share | cached: p95 ms | `PAGE_CACHE=0`: share | `PAGE_CACHE=0`: p95 ms "
+        "| goal without the cache |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name in PAGES:
+        on, off = by_key.get((name, True)), by_key.get((name, False))
+        if on is None and off is None:
+            continue
+        label = (on or off)["label"]
+        cells = []
+        for r in (on, off):
+            cells += [f"{share(r, ceilings):.1%}", f"{_ms(r['p95'])}"] if r else ["", ""]
+        lines.append(f"| {label} | {' | '.join(cells)} | >= {GOAL_UNCACHED_SHARES[name]:.0%} |")
+    return lines
+
+
+def _organisation(made: dict) -> str:
+    return (
+        f"{made['squads']:,} squads, {made['people']:,} people, {made['initiatives']:,} "
+        f"initiatives, {made['dependencies']:,} dependencies"
+    )
+
+
+def report(args, run: dict, command: str, minutes: float) -> str:
+    made, about, results, ceilings = run["made"], run["about"], run["results"], run["ceilings"]
+    bare_runs = {
+        cached: " and ".join(
+            f"{r['rps']:.0f}" for r in results if r["name"] == "bare" and r["cached"] == cached
+        )
+        for cached in ceilings
+    }
+    servers = " and ".join(
+        f"{'with the page cache' if cached else 'with `PAGE_CACHE=0`'} {bare_runs[cached]} "
+        f"req/s, so {ceiling:.0f}"
+        for cached, ceiling in ceilings.items()
+    )
+    lines = [
+        f"Measured on {dt.datetime.now().astimezone():%d %b %Y} with `{command}` "
+        f"(the whole run, growth included, took {minutes:.0f} min).",
         "",
         f"- Machine: {about['cpu']}, {about['ram']}; {about['software']}. Load average "
         f"{about['load']} when the run started.",
-        f"- Organisation: {made['squads']:,} squads, {made['people']:,} people, "
-        f"{made['initiatives']:,} initiatives, {made['dependencies']:,} dependencies "
-        f"(generated in {made['generate_s']:.0f} s).",
-        f"- Each scenario ran for {args.duration} s on the same server, one after another; "
-        f"readers: {args.users} signed-in sessions asking back to back; writers: "
+        f"- Organisation: {_organisation(made)} (generated in {made['generate_s']:.0f} s, "
+        f"reviewed once in {made.get('review_s', 0):.0f} s).",
+        f"- Two servers side by side on the same database and Redis, one with the page cache "
+        f"and one with `PAGE_CACHE=0`; each scenario ran for {args.duration} s, one after "
+        f"another, each page on one server and then the other; readers: {args.users} "
+        f"signed-in sessions asking back to back, over the pages of {SPREAD} squads; writers: "
         f"{args.writers} signed-in members co-writing {WRITER_SQUADS} plans (four on each, "
         "two of them on the same section).",
-        "- The ceiling is the bare view's mean of its two runs, first and last: "
-        + " and ".join(f"{r['rps']:.0f}" for r in results if r["name"].startswith("bare"))
-        + f" req/s, so {ceiling:.0f} req/s.",
+        f"- Each share is of its own server's bare view, the mean of its two runs, first and "
+        f"last: {servers} req/s.",
         "",
-        *table(results, ceiling),
+        *side_by_side(results, ceilings),
         "",
-        "Budgets:",
+        *table(results, ceilings),
         "",
-        *[f"- {line}" for line in verdicts(by_name, ceiling)],
+        "Goals and budgets:",
+        "",
+        *[f"- {line}" for line in verdicts(results, ceilings)],
     ]
     failed = [r for r in results if r["failure_text"]]
     if failed:
         lines += ["", "Failed requests:", ""]
         lines += [f"- {r['label']}: {r['failure_text']}" for r in failed]
-    for title, sql, plan in explained:
+    for title, sql, plan in run["explained"]:
         lines += [
             "",
             f"`EXPLAIN ANALYZE` of the filtered board's query for {title}:",
@@ -656,14 +852,75 @@ def report(args, made, about, results, ceiling, explained, command) -> str:
     return "\n".join(lines)
 
 
+def growth_report(args, runs: list[dict], command: str) -> str:
+    """The growth table: each page's `PAGE_CACHE=0` share at each size, side by side."""
+    heads = [f"{run['made']['squads']:,} squads" for run in runs]
+    lines = [
+        f"Measured on {dt.datetime.now().astimezone():%d %b %Y} with `{command}`: each size "
+        f"generated in turn (scale {args.growth} of the default), served by one server with "
+        f"`PAGE_CACHE=0`, {args.users} readers, {args.growth_duration} s a scenario. Each "
+        "cell: the page's share of the bare view measured on the same server in the same "
+        "run, and its p95 in ms.",
+        "",
+        "| page | " + " | ".join(heads) + " | roughly constant |",
+        "|---|" + "---:|" * len(runs) + "---|",
+    ]
+    for name in PAGES:
+        cells, shares = [], []
+        label = name
+        for run in runs:
+            r = _by_key(run["results"]).get((name, False))
+            if r is None:
+                cells.append("")
+                continue
+            label = r["label"]
+            shares.append(share(r, run["ceilings"]))
+            cells.append(f"{shares[-1]:.1%} ({_ms(r['p95'])})")
+        if not shares:
+            continue
+        steady = len(shares) < 2 or shares[-1] >= GROWTH_KEEPS * shares[0]
+        verdict = "yes" if steady else f"**no** ({shares[-1] / shares[0]:.0%} of the smallest)"
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {verdict} |")
+    lines.append(
+        "| bare view, req/s | "
+        + " | ".join(f"{run['ceilings'].get(False, 0):.0f}" for run in runs)
+        + " | |"
+    )
+    lines += [
+        "",
+        f'"Roughly constant": the largest organisation keeps at least {GROWTH_KEEPS:.0%} of '
+        "the smallest one's share. Organisations:",
+        "",
+    ]
+    lines += [
+        f"- {_organisation(run['made'])}: "
+        + (
+            "the main run's database, "
+            if run["made"].get("reused")
+            else f"generated in {run['made']['generate_s']:.0f} s, reviewed in "
+            f"{run['made'].get('review_s', 0):.0f} s, "
+        )
+        + f"set up and measured in {run['seconds'] / 60:.1f} min."
+        for run in runs
+    ]
+    return "\n".join(lines)
+
+
+def _replace_between(text: str, start: str, end: str, block: str) -> str | None:
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        _, after = rest.split(end, 1)
+        return before + f"{start}\n{block}\n{end}" + after
+    return None
+
+
 def write_doc(block: str) -> None:
     text = DOC.read_text(encoding="utf-8")
-    generated = f"{DOC_START}\n{block}\n{DOC_END}"
-    if DOC_START in text and DOC_END in text:
-        before, rest = text.split(DOC_START, 1)
-        _, after = rest.split(DOC_END, 1)
-        text = before + generated + after
+    replaced = _replace_between(text, DOC_START, DOC_END, block)
+    if replaced is not None:
+        text = replaced
     else:
+        generated = f"{DOC_START}\n{block}\n{DOC_END}"
         section = f"{DOC_HEADING}\n\n{generated}\n\n"
         marker = "\n## Overlap detection"
         if marker in text:
@@ -672,6 +929,21 @@ def write_doc(block: str) -> None:
         else:
             text = text.rstrip("\n") + "\n\n" + section
     DOC.write_text(text, encoding="utf-8")
+
+
+def write_growth_doc(block: str) -> None:
+    """The growth table between its own markers; the first time, right after the run's
+    figures."""
+    text = DOC.read_text(encoding="utf-8")
+    replaced = _replace_between(text, GROWTH_START, GROWTH_END, block)
+    if replaced is None:
+        generated = f"\n\n### Growth\n\n{GROWTH_START}\n{block}\n{GROWTH_END}"
+        if DOC_END not in text:
+            text = text.rstrip("\n") + generated + "\n"
+        else:
+            head, tail = text.split(DOC_END, 1)
+            replaced = head + DOC_END + generated + tail
+    DOC.write_text(replaced or text, encoding="utf-8")
 
 
 # --- profiling one page -------------------------------------------------------------------
@@ -704,7 +976,7 @@ def profile(path: str, username: str, repeat: int) -> None:
 # --- driving it --------------------------------------------------------------------------
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size = parser.add_argument_group("the organisation")
     size.add_argument("--squads", type=int, default=200)
@@ -714,7 +986,7 @@ def parse_args() -> argparse.Namespace:
     size.add_argument("--scale", type=float, default=1.0, help="multiplies all four counts")
     size.add_argument("--seed", type=int, default=2027)
     load = parser.add_argument_group("the load")
-    load.add_argument("--duration", type=int, default=25, help="seconds per scenario")
+    load.add_argument("--duration", type=int, default=20, help="seconds per scenario")
     load.add_argument("--users", type=int, default=8, help="concurrent readers")
     load.add_argument("--writers", type=int, default=20, help="concurrent writers")
     load.add_argument("--workers", type=int, default=3, help="gunicorn workers")
@@ -724,13 +996,25 @@ def parse_args() -> argparse.Namespace:
     load.add_argument(
         "--scenarios",
         default=",".join(s[0] for s in SCENARIOS),
-        help="comma-separated, from: " + ", ".join(s[0] for s in SCENARIOS),
+        help="comma-separated, from: "
+        + ", ".join(s[0] for s in SCENARIOS)
+        + "; 'none' for the growth table alone",
     )
     load.add_argument("--port", type=int, default=0, help="default: a free one")
     load.add_argument(
         "--redis-url",
         default=os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS_URL),
         help="a Redis database nothing else uses: it is emptied before and after",
+    )
+    growth = parser.add_argument_group("the growth table")
+    growth.add_argument(
+        "--growth",
+        default=None,
+        help=f"scales of the default organisation, e.g. {DEFAULT_GROWTH} (the default at the "
+        "default size; otherwise none unless asked), or 'none'",
+    )
+    growth.add_argument(
+        "--growth-duration", type=int, default=10, help="seconds per scenario in the growth runs"
     )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/performance.md")
     parser.add_argument(
@@ -743,74 +1027,109 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--child", choices=["profile"], help=argparse.SUPPRESS)
     parser.add_argument("--user", help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    custom = any(
+        arg.split("=", 1)[0]
+        in {"--scale", "--squads", "--people", "--initiatives", "--dependencies"}
+        for arg in (sys.argv[1:] if argv is None else argv)
+    )
+    if args.growth is None:
+        args.growth = "none" if custom else DEFAULT_GROWTH
+    args.growth_scales = (
+        [] if args.growth == "none" else [float(x) for x in args.growth.split(",") if x.strip()]
+    )
     if args.scale != 1.0:
-        for name in ("squads", "people", "initiatives", "dependencies"):
-            setattr(args, name, max(4, round(getattr(args, name) * args.scale)))
+        scaled(args, args.scale, into=args)
     return args
 
 
-def main() -> None:
-    args = parse_args()
-    if args.child == "profile":
-        profile(args.profile, args.user, 20)
-        return
-    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
-    # The generating process needs neither Redis nor a broker.
-    os.environ.update(REDIS_URL="", CELERY_BROKER_URL="memory://")
-    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
-    bench_review.setup_django()
+def scaled(args: argparse.Namespace, scale: float, *, into=None) -> argparse.Namespace:
+    """`args` with the organisation's four counts multiplied by `scale` (from the defaults
+    when `into` is None, for the growth runs)."""
+    out = into if into is not None else argparse.Namespace(**vars(args))
+    defaults = {"squads": 200, "people": 1000, "initiatives": 5000, "dependencies": 20000}
+    for name, default in defaults.items():
+        base = getattr(args, name) if into is not None else default
+        setattr(out, name, max(4, round(base * scale)))
+    return out
+
+
+def measure(
+    args: argparse.Namespace,
+    sized: argparse.Namespace,
+    *,
+    bench_name: str,
+    original: str,
+    scenarios: list[tuple],
+    duration: int,
+    both_servers: bool,
+    keep: bool = False,
+    reuse: dict | None = None,
+) -> dict:
+    """Create and fill `bench_name` with `sized`'s organisation, serve it (with the page
+    cache and with PAGE_CACHE=0 side by side, or only the latter), run the scenarios and
+    drop the database again unless `keep`. With `reuse` (what an earlier run made there),
+    an existing `bench_name` is served as it is."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        sys.exit("the load benchmark needs PostgreSQL: set DATABASE_URL")
-    original = connection.settings_dict["NAME"]
-    bench_name = f"{original}_loadbench"
-    if bench_name in {"throughline"} or bench_name.startswith("test_"):
-        sys.exit(f"refusing to use the database {bench_name}")
-    import redis
-
-    store = redis.Redis.from_url(args.redis_url)
-    store.flushdb()
-
+    started = time.perf_counter()
+    _leave_database()
     connection.settings_dict.setdefault("TEST", {})["NAME"] = bench_name
     # The database DATABASE_URL names need not exist: only the server is used.
     with connection._nodb_cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [bench_name])
-        reuse = args.keep and cursor.fetchone() is not None
-    if reuse:
-        log(f"Reusing the database {bench_name} (--keep) ...")
+        exists = cursor.fetchone() is not None
+    if exists and (keep or reuse):
+        log(f"Reusing the database {bench_name} ...")
         connection.close()
         connection.settings_dict["NAME"] = bench_name
-        made = {
-            "squads": _count("squads_squad"),
-            "people": _count("auth_user"),
-            "initiatives": _count("planning_initiative"),
-            "dependencies": _count("dependencies_dependency"),
-            "generate_s": 0.0,
-        }
+        made = (
+            {**reuse, "reused": True}
+            if reuse
+            else {
+                "squads": _count("squads_squad"),
+                "people": _count("auth_user"),
+                "initiatives": _count("planning_initiative"),
+                "dependencies": _count("dependencies_dependency"),
+                "generate_s": 0.0,
+            }
+        )
     else:
         log(f"Creating the throwaway database {bench_name} ...")
         connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         log(
-            f"Generating {args.squads} squads, {args.people} people, {args.initiatives} "
-            f"initiatives, {args.dependencies} dependencies ..."
+            f"Generating {sized.squads} squads, {sized.people} people, {sized.initiatives} "
+            f"initiatives, {sized.dependencies} dependencies, and reviewing them ..."
         )
-        made = generate(args)
-        log(f"... in {made['generate_s']:.0f} s")
+        made = generate(sized)
+        log(f"... in {made['generate_s']:.0f} s, reviewed in {made['review_s']:.0f} s")
     database_url = bench_review.database_url_for(bench_name)
     workdir = Path(tempfile.mkdtemp(prefix="throughline-bench-"))
-    server = None
+    servers: list[dict] = []
     try:
         env = server_env(args, database_url, workdir)
-        server, base, port = start_server(args, env, workdir)
-        host = f"127.0.0.1:{port}"
-        log(f"gunicorn ({args.workers} workers × {args.threads} threads) on {base}; signing in ...")
-        data = prepare_sessions(args, base, host)
+        collect_static(env)
+        # The same settings, secret and Redis on both, so a session signed in on one is
+        # signed in on the other; only PAGE_CACHE differs.
+        for tag, cached in [("cached", True), ("uncached", False)][0 if both_servers else 1 :]:
+            proc, base, port = start_server(
+                args, {**env, "PAGE_CACHE": "1" if cached else "0"}, workdir, tag
+            )
+            servers.append({"proc": proc, "base": base, "port": port, "tag": tag, "cached": cached})
+        first = servers[0]
+        host = f"127.0.0.1:{first['port']}"
+        log(
+            f"gunicorn ({args.workers} workers × {args.threads} threads) on "
+            + " and ".join(f"{s['base']} ({s['tag']})" for s in servers)
+            + "; signing in ..."
+        )
+        writes = any(s[3] == "writers" for s in scenarios)
+        data = prepare_sessions(args, first["base"], host, writers=writes)
         data_file = workdir / "sessions.json"
         data_file.write_text(json.dumps(data))
-        warm_up(base, data)
-        if args.profile:
+        for server in servers:
+            warm_up(server["base"], data, cached=server["cached"])
+        if args.profile and both_servers:
             done = subprocess.run(
                 [
                     sys.executable,
@@ -827,37 +1146,153 @@ def main() -> None:
             )
             print(done.stdout or done.stderr)
         about = machine(args.workers, args.threads)
-        wanted = args.scenarios.split(",")
-        chosen = [s for s in SCENARIOS if s[0] in wanted]
-        if chosen and chosen[0][0] == "bare":
-            chosen.append(("bare_again", *SCENARIOS[0][1:]))
+        # Each page on one server and then straight away on the other, so both see the
+        # same moment of a shared machine; the bare views first and last.
+        order = []
+        for scenario in [*scenarios, *[s for s in scenarios if s[0] == "bare"]]:
+            for server in servers:
+                if server["cached"] or scenario[0] == "bare" or scenario[0] in PAGES:
+                    order.append((scenario, server))
         results = []
-        for scenario in chosen:
-            log(f"{scenario[1]}: {args.duration} s ...")
-            results.append(run_scenario(args, base, data_file, workdir, scenario))
+        for scenario, server in order:
+            log(f"{scenario[1]} ({server['tag']}): {duration} s ...")
+            results.append(run_scenario(args, server, data_file, workdir, scenario, duration))
             r = results[-1]
             log(
-                f"    {r['rps']:.1f} req/s, p50 {r['p50']:.0f} ms, p95 {r['p95']:.0f} ms, "
-                f"p99 {r['p99']:.0f} ms, {r['failures']} failed"
+                f"    {r['rps']:.1f} req/s, p50 {_ms(r['p50'])} ms, p95 {_ms(r['p95'])} ms, "
+                f"p99 {_ms(r['p99'])} ms, {r['failures']} failed"
             )
-        explained = explain_board(data["filtered_boards"][1 % len(data["filtered_boards"])])
+        explained = (
+            explain_board(data["filtered_boards"][1 % len(data["filtered_boards"])])
+            if both_servers
+            else []
+        )
     finally:
-        if server is not None:
-            stop_server(server)
+        for server in servers:
+            stop_server(server["proc"])
         shutil.rmtree(workdir, ignore_errors=True)
+        _leave_database()
+        if not keep:
+            connection.creation.destroy_test_db(original, verbosity=0)
+    return {
+        "made": made,
+        "about": about,
+        "results": results,
+        "ceilings": ceilings_of(results),
+        "explained": explained,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    if args.child == "profile":
+        profile(args.profile, args.user, 20)
+        return
+    began = time.perf_counter()
+    os.environ.setdefault("DATABASE_URL", DEFAULT_DATABASE_URL)
+    # The generating process needs neither Redis nor a broker, and judges overlap by shared
+    # words (generate()); the review's notifications are not mailed.
+    os.environ.update(
+        REDIS_URL="",
+        CELERY_BROKER_URL="memory://",
+        OVERLAP_SEMANTIC="0",
+        EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
+    )
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    bench_review.setup_django()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("the load benchmark needs PostgreSQL: set DATABASE_URL")
+    original = connection.settings_dict["NAME"]
+    names = {"main": f"{original}_loadbench", "growth": f"{original}_loadgrowth"}
+    for name in names.values():
+        if name in {"throughline"} or name.startswith("test_"):
+            sys.exit(f"refusing to use the database {name}")
+    import redis
+
+    store = redis.Redis.from_url(args.redis_url)
+    store.flushdb()
+    wanted = [] if args.scenarios == "none" else args.scenarios.split(",")
+    chosen = [s for s in SCENARIOS if s[0] in wanted]
+    main_run, growth_runs = None, []
+    # The growth step of the main run's size is measured on the main run's database.
+    shared = None
+    if chosen:
+        shared = next(
+            (x for x in args.growth_scales if _counts(scaled(args, x)) == _counts(args)), None
+        )
+    try:
+        if chosen:
+            main_run = measure(
+                args,
+                args,
+                bench_name=names["main"],
+                original=original,
+                scenarios=chosen,
+                duration=args.duration,
+                both_servers=True,
+                keep=args.keep or shared is not None,
+            )
+        store.flushdb()
+        pages = [s for s in SCENARIOS if s[0] == "bare" or s[0] in PAGES]
+        for scale in args.growth_scales:
+            log(f"\nGrowth: scale {scale:g} of the default organisation")
+            growth_runs.append(
+                measure(
+                    args,
+                    scaled(args, scale),
+                    bench_name=names["main" if scale == shared else "growth"],
+                    original=original,
+                    scenarios=pages,
+                    duration=args.growth_duration,
+                    both_servers=False,
+                    keep=args.keep if scale == shared else False,
+                    reuse=main_run["made"] if scale == shared else None,
+                )
+            )
+            store.flushdb()
+    finally:
         store.flushdb()
         if not args.keep:
-            connection.creation.destroy_test_db(original, verbosity=0)
-    bares = [r["rps"] for r in results if r["name"] in ("bare", "bare_again")]
-    ceiling = sum(bares) / len(bares) if bares else 0.0
+            # The main run's database when a failure came before the growth step that uses it.
+            _leave_database()
+            connection.settings_dict["NAME"] = original
+            with connection._nodb_cursor() as cursor:
+                for name in names.values():
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    minutes = (time.perf_counter() - began) / 60
     command = "make bench" + (
         f" BENCH_ARGS={shlex.quote(' '.join(sys.argv[1:]))}" if sys.argv[1:] else ""
     )
-    block = report(args, made, about, results, ceiling, explained, command)
-    print(block)
+    if main_run is not None:
+        block = report(args, main_run, command, minutes)
+        print(block)
+        if not args.no_doc:
+            write_doc(block)
+    if growth_runs:
+        block = growth_report(args, growth_runs, command)
+        print("\n" + block)
+        if not args.no_doc:
+            write_growth_doc(block)
+    log(f"\nThe whole run took {minutes:.1f} min.")
     if not args.no_doc:
-        write_doc(block)
-        log(f"\nWritten to {DOC.relative_to(ROOT)}.")
+        log(f"Written to {DOC.relative_to(ROOT)}.")
+
+
+def _leave_database() -> None:
+    """Close the connection and its pool: the pool keeps connections to the database it was
+    opened on, whatever NAME says next."""
+    from django.db import connection
+
+    connection.close()
+    if hasattr(connection, "close_pool"):
+        connection.close_pool()
+
+
+def _counts(sized: argparse.Namespace) -> tuple[int, ...]:
+    return (sized.squads, sized.people, sized.initiatives, sized.dependencies)
 
 
 def _count(table_name: str) -> int:

@@ -92,10 +92,19 @@ class Person(FastHttpUser):
             self._get("/board/", "board, first page")
         elif SCENARIO == "board_filtered":
             self._get(self.rng.choice(DATA["filtered_boards"]), "board, filtered")
+        elif SCENARIO == "board_needing":
+            self._get(self.rng.choice(DATA["needing_boards"]), "board, by needing squad")
+        elif SCENARIO == "squads":
+            self._get("/squads/", "squads")
+        elif SCENARIO == "findings":
+            self._get("/findings/", "findings")
         elif SCENARIO == "graph":
             self._get("/board/graph/", "graph")
+        elif SCENARIO == "timeline":
+            self._get("/timeline/", "timeline")
         elif SCENARIO == "plan":
-            self._get(f"/squads/{session['squad']}/plan/", "plan page")
+            # The plans of many squads, the reader's own among them or not.
+            self._get(self.rng.choice(DATA["plans"]), "plan page")
         elif SCENARIO == "poll":
             self._get(session["poll"], "no-change poll", ok=(204, 304))
         elif SCENARIO == "save":

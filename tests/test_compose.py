@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,8 +72,73 @@ def test_compose_refuses_to_start_without_a_secret_key(compose):
 
 
 def test_the_production_services_are_all_there(services):
-    assert set(services) == {"postgres", "redis", "web", "worker", "beat"}
+    assert set(services) == {"postgres", "redis", "web", "proxy", "worker", "beat"}
     assert services["postgres"]["image"].startswith("postgres:17")
+
+
+def _replicas(service: dict) -> int:
+    """A service's replicas as Compose reads them: `${WEB_REPLICAS:-3}` counts as 3."""
+    value = str(service.get("deploy", {}).get("replicas", 1))
+    match = re.fullmatch(r"\$\{[A-Z_]+:-(\d+)\}|(\d+)", value)
+    assert match, f"replicas must be a number or ${{NAME:-number}}, not {value!r}"
+    return int(match.group(1) or match.group(2))
+
+
+@pytest.mark.parametrize("name", ["web", "worker"])
+def test_web_and_worker_run_as_several_replicas(services, name):
+    assert _replicas(services[name]) > 1
+
+
+def test_there_is_exactly_one_beat(services):
+    assert _replicas(services["beat"]) == 1
+    beats = [
+        name
+        for name, service in services.items()
+        if "beat" in [str(part) for part in service.get("command", [])]
+    ]
+    assert beats == ["beat"]
+
+
+def test_only_the_proxy_is_published_and_it_routes_to_every_web_replica(services):
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    assert services["proxy"]["image"].startswith("nginx:")
+    assert services["proxy"]["depends_on"]["web"]["condition"] == "service_healthy"
+    mounts = [v.split(":") for v in services["proxy"]["volumes"]]
+    config = next(ROOT / src for src, dest, *_ in mounts if dest.startswith("/etc/nginx/"))
+    text = config.read_text(encoding="utf-8")
+    # By name through Docker's DNS, re-resolved: each replica, also those added later.
+    assert re.search(r"server\s+web:8000\s+resolve;", text)
+    assert "proxy_pass http://throughline_web;" in text
+    for header in (
+        "Host $http_host",
+        "X-Forwarded-Proto",
+        "X-Forwarded-For $proxy_add_x_forwarded_for",
+    ):
+        assert f"proxy_set_header {header}" in text
+    port = re.search(r"listen\s+(\d+);", text).group(1)
+    assert any(p.endswith(f":{port}") for p in services["proxy"]["ports"])
+
+
+def test_the_proxy_lets_the_largest_upload_the_app_reads_through():
+    from django.conf import settings
+
+    text = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    megabytes = int(re.search(r"client_max_body_size\s+(\d+)m;", text).group(1))
+    assert megabytes * 1024 * 1024 > settings.UPLOAD_MAX_REQUEST_SIZE
+
+
+def test_behind_the_proxy_sign_in_lockouts_go_by_the_persons_address(services):
+    count = services["web"]["environment"]["TRUSTED_PROXY_COUNT"]
+    assert re.fullmatch(r"\$\{TRUSTED_PROXY_COUNT:-[1-9]\}", count)
+
+
+@pytest.mark.parametrize("name", ["web", "proxy", "worker"])
+def test_the_serving_services_report_their_health(services, name):
+    test = services[name]["healthcheck"]["test"]
+    assert test[0] in {"CMD", "CMD-SHELL"} and len(test) > 1
+    if name == "web":
+        assert (ROOT / test[-1]).exists()
 
 
 def test_postgres_and_redis_report_their_health(services):
@@ -109,3 +177,24 @@ def test_the_image_migrates_then_serves_with_gunicorn():
     cmd = next(line for line in dockerfile.splitlines() if line.startswith("CMD"))
     assert cmd.index("migrate") < cmd.index("gunicorn")
     assert "0.0.0.0:8000" in cmd
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_web_health_check_passes_on_a_serving_app_and_fails_without_one(live_server):
+    script = ROOT / "deploy" / "web_health.py"
+    port = live_server.url.rsplit(":", 1)[1]
+    env = {**os.environ, "ALLOWED_HOSTS": "localhost,plan.example.com"}
+
+    serving = subprocess.run(
+        [sys.executable, str(script), port], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert serving.returncode == 0, serving.stderr
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nobody = str(sock.getsockname()[1])
+    gone = subprocess.run(
+        [sys.executable, str(script), nobody], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert gone.returncode == 1
+    assert "unhealthy" in gone.stderr

@@ -119,6 +119,9 @@ MIDDLEWARE = [
     # A request for something someone removed: who removed it and when, and the text it
     # carried given back (core/removal.py).
     "throughline.middleware.GoneMiddleware",
+    # The board's and the exports' reads from DATABASE_REPLICA_URL; gone without one. After
+    # the sign-in: the person and the session are read from the primary.
+    "throughline.db_router.ReplicaReadsMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -187,6 +190,32 @@ elif _db["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES = {"default": _db}
+
+# Behind PgBouncer in transaction pooling mode (docs/performance.md, "Past one machine"): a
+# connection to the server is only this process's for one transaction, so no server-side
+# cursors (QuerySet.iterator() then fetches its rows at once) and no prepared statements.
+DATABASE_TRANSACTION_POOLER = env_bool("DATABASE_TRANSACTION_POOLER", False)
+if DATABASE_TRANSACTION_POOLER and _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+    _db["OPTIONS"]["prepare_threshold"] = None
+
+# A read replica for the board and its exports (throughline/db_router.py): PostgreSQL only,
+# with the same pool settings; tests point it at the primary's test database.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_READ_VIEWS = ["board:board", "board:graph", "board:export_csv", "board:export_xlsx"]
+if DATABASE_REPLICA_URL:
+    if _db["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs DATABASE_URL to be PostgreSQL")
+    _replica = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=0, conn_health_checks=False)
+    if _replica["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL must be a PostgreSQL URL")
+    _replica["OPTIONS"] = {**_replica.get("OPTIONS", {}), **_db["OPTIONS"]}
+    _replica["OPTIONS"]["pool"] = dict(_db["OPTIONS"]["pool"])
+    _replica["CONN_MAX_AGE"] = 0
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = _db.get("DISABLE_SERVER_SIDE_CURSORS", False)
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES["replica"] = _replica
+    DATABASE_ROUTERS = ["throughline.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses sign-ins that are locked out before the password is checked.
