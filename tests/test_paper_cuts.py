@@ -102,3 +102,15 @@ def test_the_import_guides_stage_example_is_accepted_and_a_wrong_stage_lists_the
     assert refused.status_code == 400
     assert "lifecycle/onboarding" in page and "lifecycle/renewal" in page
     assert not Initiative.objects.filter(key="guided").exists()
+
+
+def test_a_key_results_percentage_says_it_is_progress_to_target(demo):
+    from squads.models import KeyResult
+
+    kr = KeyResult.objects.filter(target__isnull=False, baseline__isnull=False).first()
+    squad = kr.okr.squad
+    for path in (f"/squads/{squad.key}/", "/squads/"):
+        page = signed_in("priya").get(path).content.decode()
+        shown = re.findall(r'class="kr[p]?__pct">(\d+(?:\.\d+)?)% <span[^>]*>to target<', page)
+        assert shown, f"{path}: a bare percentage beside a key result reads as its metric"
+        assert not re.search(r'class="kr[p]?__pct">\d+(?:\.\d+)?%</span>', page), path
