@@ -247,6 +247,74 @@ def _versioned(sender, instance, **kwargs) -> None:
         _review(instance)
 
 
+def rows_created(model: type[Model], instances: list[Model]) -> None:
+    """What post_save of each of these new rows would move, for rows inserted in bulk
+    (bulk_create sends no signal): the same reviews and plan stamps, each moved once, read
+    with a few queries for initiatives and dependencies rather than a few per row."""
+    follows = CHANGES.get(model)
+    if follows is None or not instances:
+        return
+    bulk = _CREATED_IN_BULK.get(model)
+    if bulk is not None:
+        cycles, squads = bulk(instances)
+    else:
+        cycles, squads, all_open = set(), set(), False
+        for instance in instances:
+            found = followed_cycles(instance)
+            if found is ALL_OPEN_CYCLES:
+                all_open = True
+            else:
+                cycles.update(found)
+            if follows.stamp is not None:
+                squads.update(follows.stamp(instance))
+        if all_open:
+            review_enqueue_open_cycles()
+    review_enqueue(cycles)
+    plan_changed(squads)
+
+
+def _initiatives_created(initiatives: list[Initiative]) -> tuple[set[int], set[int]]:
+    squads = {i.squad_id for i in initiatives}
+    cycles = _cycles_of_squads(squads)
+    # As _initiative_cycles: the cycles of the work that needs them (none yet, unless rows
+    # were pointed at them before they were saved).
+    ids = [i.pk for i in initiatives]
+    for from_squad, from_initiative_squad in Dependency.objects.filter(
+        to_initiative_id__in=ids
+    ).values_list("from_squad__cycle_id", "from_initiative__squad__cycle_id"):
+        cycles.add(from_squad or from_initiative_squad)
+    return cycles, squads
+
+
+def _dependencies_created(dependencies: list[Dependency]) -> tuple[set[int], set[int]]:
+    needing = {d.from_squad_id for d in dependencies if d.from_squad_id is not None}
+    needing_initiatives = {d.from_initiative_id for d in dependencies if d.from_initiative_id}
+    cycles = _cycles_of_squads(needing | set(_initiative_squads(needing_initiatives)))
+    initiatives = needing_initiatives | {d.to_initiative_id for d in dependencies}
+    squads = needing | {d.to_squad_id for d in dependencies} | set(_initiative_squads(initiatives))
+    squads.discard(None)
+    return cycles, squads
+
+
+def _squad_rows_created(rows: list) -> tuple[set[int], set[int]]:
+    return _cycles_of_squads({row.squad_id for row in rows}), set()
+
+
+def _key_results_created(key_results: list[KeyResult]) -> tuple[set[int], set[int]]:
+    okrs = OKR.objects.filter(pk__in={kr.okr_id for kr in key_results})
+    pairs = list(okrs.values_list("cycle_id", "squad_id"))
+    return {cycle for cycle, _ in pairs}, {squad for _, squad in pairs}
+
+
+_CREATED_IN_BULK: dict[type[Model], Callable[[list], tuple[set[int], set[int]]]] = {
+    Initiative: _initiatives_created,
+    Dependency: _dependencies_created,
+    Membership: _squad_rows_created,
+    SquadStage: _squad_rows_created,
+    KeyResult: _key_results_created,
+}
+
+
 def connect() -> None:
     for model, follows in CHANGES.items():
         if follows.review is None and follows.stamp is None:

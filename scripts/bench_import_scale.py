@@ -1,0 +1,362 @@
+"""Imports and exports at scale: a planning file, spreadsheets, the board's exports.
+
+    .venv/bin/python scripts/bench_import_scale.py            # print the Markdown block
+    .venv/bin/python scripts/bench_import_scale.py --doc      # also write it to the doc
+
+Runs against the database DATABASE_URL names, but never touches its data: it creates a
+throwaway database beside it (`<name>_bench_import`), migrates it, and drops it at the end.
+Each measurement runs in a fresh process against that database, so its peak resident memory
+(ru_maxrss) is its own, Python and Django included.
+
+1. A planning file (planning-file/2) of 400 squads, 1,200 people, two journeys of eight
+   stages, 10,000 initiatives and 30,000 dependencies of every kind the format allows
+   (needed by a squad or an initiative; provided by a squad, an initiative or a function;
+   with and without an owner) is generated from a fixed seed and imported with
+   `manage.py import_plans` into the empty database, then imported again (nothing to
+   change).
+2. Spreadsheets of 5,000 initiatives and of 5,000 dependencies, as XLSX and as CSV, are read,
+   checked (the preview) and applied (the confirmation), as the import page does.
+3. The board's CSV and XLSX exports of all 30,000 dependencies... and the first 20,000 of
+   them, through the Django test client: time to the first byte, in total, and peak memory.
+
+With `--doc` the block replaces the one between `<!-- bench-import:start -->` and
+`<!-- bench-import:end -->` in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DOC = ROOT / "docs" / "performance.md"
+START, END = "<!-- bench-import:start -->", "<!-- bench-import:end -->"
+FUNCTIONS = ["Product", "Engineering", "Marketing", "Sales", "Customer Success", "Operations"]
+PROVIDER_FUNCTIONS = ["People", "Legal", "Finance", "IT"]
+STAGES = ["awareness", "acquisition", "onboarding", "adoption", "support", "expansion"]
+VERBS = ["Launch", "Improve", "Build", "Automate", "Redesign", "Scale", "Pilot", "Measure"]
+THINGS = [
+    "onboarding program",
+    "pricing page",
+    "in-app guide",
+    "renewal playbook",
+    "referral scheme",
+    "health score",
+    "billing portal",
+    "usage dashboard",
+    "webinar series",
+    "partner directory",
+    "trial experience",
+    "support chatbot",
+    "data export",
+    "SSO integration",
+    "mobile app",
+    "API documentation",
+]
+AUDIENCES = ["new customers", "enterprise accounts", "trial users", "admins", "partners"]
+CYCLE_START = dt.date(2027, 1, 1)
+SEED = 2027
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
+    import django
+
+    django.setup()
+
+
+# --- the planning file -------------------------------------------------------------------
+
+
+def planning_file(
+    *, squads: int = 400, initiatives: int = 10_000, dependencies: int = 30_000, seed: int = SEED
+) -> dict:
+    """A planning-file/2 document of one cycle; the same document for the same arguments."""
+    rng = random.Random(seed)
+    n_people = squads * 3
+    people = []
+    for n in range(n_people):
+        # One person in ten works in a providing function (People, Legal, ...), outside squads.
+        function = PROVIDER_FUNCTIONS[n // 10 % 4] if n % 10 == 9 else rng.choice(FUNCTIONS)
+        people.append(
+            {
+                "username": f"p{n}",
+                "name": f"Person {n}",
+                "email": f"p{n}@example.com",
+                "title": "Manager" if n % 7 == 0 else "",
+                "function": function,
+            }
+        )
+    journeys = []
+    for j in range(2):
+        stages = []
+        for s, key in enumerate(STAGES + ["renewal", "advocacy"]):
+            stages.append(
+                {
+                    "key": key,
+                    "name": key.title(),
+                    "customer_goal": f"Succeed at {key}",
+                    "today": f"{key.title()} is slow",
+                    "tomorrow": f"{key.title()} is quick",
+                    "emotion_today": -1,
+                    "emotion_target": 1 + (s + j) % 2,
+                    "moments": [
+                        {"when": "Day 1", "today": "Confused", "tomorrow": "Guided"},
+                        {"when": "Week 2", "tomorrow": "Confident"},
+                    ],
+                }
+            )
+        journeys.append(
+            {
+                "key": f"journey{j}",
+                "name": f"Journey {j}",
+                "description": "The customer's way from first touch to renewal",
+                "segments": ["smb", "enterprise"] if j == 0 else ["enterprise"],
+                "stages": stages,
+            }
+        )
+    stage_refs = [f"{j['key']}/{s['key']}" for j in journeys for s in j["stages"]]
+    members_of: list[list[str]] = []
+    squad_docs = []
+    squad_people = [p for p in range(n_people) if p % 10 != 9]
+    for n in range(squads):
+        dri = squad_people[n % len(squad_people)]
+        team = [dri] + sorted({rng.choice(squad_people) for _ in range(4)} - {dri}, key=lambda p: p)
+        members_of.append([f"p{p}" for p in team])
+        squad_docs.append(
+            {
+                "key": f"s{n}",
+                "name": f"Squad {n}",
+                "cycle": "fy2027",
+                "dri": f"p{dri}",
+                "members": [{"person": f"p{p}", "function": people[p]["function"]} for p in team],
+                "stages": rng.sample(stage_refs, rng.randint(1, 2)),
+                "okr": {
+                    "objective": f"Customers of squad {n} succeed",
+                    "key_results": [
+                        {
+                            "key": f"kr{k}",
+                            "name": f"Key result {k}",
+                            "unit": "%",
+                            "baseline": 10 + k,
+                            "target": 20 + k,
+                            "current": 12,
+                            "direction": "increase" if k == 0 else "decrease",
+                        }
+                        for k in range(2)
+                    ],
+                },
+                "plan": {
+                    "current_experience": f"Squad {n}'s customers wait for answers.",
+                    "desired_experience": f"Squad {n}'s customers get answers the same day.",
+                    "success_metrics": "Answer time, reviewed weekly.",
+                    "not_doing": ["A rewrite of the help centre"],
+                },
+                "initiatives": [],
+            }
+        )
+    refs = []
+    for n in range(initiatives):
+        squad = squad_docs[n * squads // initiatives]
+        starts = CYCLE_START + dt.timedelta(days=rng.randrange(0, 240))
+        ends = starts + dt.timedelta(days=rng.randrange(30, 120))
+        thing, audience = rng.choice(THINGS), rng.choice(AUDIENCES)
+        item = {
+            "key": f"i{n}",
+            "title": f"{rng.choice(VERBS)} the {thing} for {audience}",
+            "description": f"Work on the {thing} so that {audience} reach value sooner.",
+            "function": rng.choice(FUNCTIONS),
+            "starts": starts.isoformat(),
+            "ends": ends.isoformat(),
+            "headcount": rng.choice([0.5, 1, 1.5, 2, 3]),
+            "status": rng.choices(
+                ["proposed", "planned", "in_progress", "done", "dropped"], [20, 50, 20, 5, 5]
+            )[0],
+        }
+        if rng.random() < 0.8:
+            item["stage"] = rng.choice(stage_refs)
+        if rng.random() < 0.5:
+            item["segment"] = rng.choice(["smb", "enterprise"])
+        if rng.random() < 0.3:
+            item["impact"] = {side: rng.randint(-2, 2) for side in ("team", "business", "customer")}
+        if rng.random() < 0.1:
+            item["counter_measure"] = "Keep the old flow for a month"
+        squad["initiatives"].append(item)
+        refs.append((n * squads // initiatives, f"{squad['key']}/i{n}"))
+    of_function: dict[str, list[str]] = {}
+    for person in people:
+        of_function.setdefault(person["function"], []).append(person["username"])
+    deps = []
+    for n in range(dependencies):
+        needer = rng.randrange(len(refs) // 10, len(refs))
+        needer_squad = refs[needer][0]
+        dep: dict = {"key": f"d{n}"}
+        dep["from"] = refs[needer][1] if rng.random() < 0.85 else f"s{needer_squad}"
+        kind = rng.random()
+        provider_squad = None
+        if kind < 0.6:
+            provider = rng.randrange(0, needer)
+            provider_squad = refs[provider][0]
+            if provider_squad == needer_squad and dep["from"] == refs[provider][1]:
+                provider = max(0, provider - 1)
+            dep["to"] = refs[provider][1]
+        elif kind < 0.9:
+            provider_squad = rng.randrange(0, max(1, needer_squad))
+            dep["to"] = f"s{provider_squad}"
+        else:
+            dep["to_function"] = rng.choice(PROVIDER_FUNCTIONS)
+        if dep.get("to") == dep["from"]:
+            dep["to"] = f"s{(needer_squad + 1) % squads}"
+            provider_squad = (needer_squad + 1) % squads
+        dep.update(
+            {
+                "what": f"{rng.choice(THINGS).capitalize()} ready for the launch",
+                "due": (CYCLE_START + dt.timedelta(days=rng.randrange(0, 330))).isoformat(),
+                "blocking": rng.random() < 0.4,
+                "status": rng.choices(
+                    ["requested", "accepted", "at_risk", "done", "declined"], [30, 40, 10, 15, 5]
+                )[0],
+            }
+        )
+        if rng.random() < 0.7:
+            if provider_squad is not None:
+                dep["owner"] = rng.choice(members_of[provider_squad])
+            else:
+                dep["owner"] = rng.choice(of_function[dep["to_function"]])
+        if rng.random() < 0.2:
+            dep["note"] = "Agreed in the planning session"
+        deps.append(dep)
+    return {
+        "format": "planning-file/2",
+        "cycles": [
+            {"key": "fy2027", "name": "FY 2027", "starts": "2027-01-01", "ends": "2027-12-31"}
+        ],
+        "people": people,
+        "capacity": [
+            {"function": f, "cycle": "fy2027", "headcount": initiatives // 5} for f in FUNCTIONS
+        ],
+        "segments": [
+            {"key": "smb", "name": "Small businesses", "priority": 2},
+            {"key": "enterprise", "name": "Enterprise accounts", "priority": 1},
+        ],
+        "journeys": journeys,
+        "squads": squad_docs,
+        "dependencies": deps,
+    }
+
+
+# --- measuring, each in its own process --------------------------------------------------
+
+
+def child_import(path: str) -> dict:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    started = time.perf_counter()
+    call_command("import_plans", path, stdout=out)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "output": out.getvalue().strip(), "peak": _peak()}
+
+
+def _peak() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+# --- driving it --------------------------------------------------------------------------
+
+
+def database_url_for(name: str) -> str:
+    from django.conf import settings
+
+    url = urlsplit(settings.DATABASE_URL)
+    return urlunsplit(url._replace(path="/" + quote(name, safe="")))
+
+
+def run_child(url: str, *args: str) -> dict:
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "CELERY_BROKER_URL": "memory://"}
+    done = subprocess.run(
+        [sys.executable, __file__, *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
+    if done.returncode or not lines:
+        sys.exit(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return json.loads(lines[-1].removeprefix("RESULT "))
+
+
+def child(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.conf import settings
+
+    settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
+    if args.child == "import":
+        out = child_import(args.path)
+    else:
+        out = CHILDREN[args.child](args.path)
+    print("RESULT " + json.dumps(out))
+
+
+CHILDREN: dict = {}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--doc", action="store_true", help="write the block to the doc")
+    parser.add_argument("--squads", type=int, default=400)
+    parser.add_argument("--initiatives", type=int, default=10_000)
+    parser.add_argument("--dependencies", type=int, default=30_000)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    setup_django()
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        sys.exit("Set DATABASE_URL to a PostgreSQL database: the benchmark measures PostgreSQL.")
+    original = connection.settings_dict["NAME"]
+    bench_name = f"{original}_bench_import"
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = bench_name
+    print(f"Creating the throwaway database {bench_name} ...", file=sys.stderr)
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    url = database_url_for(bench_name)
+    results: dict = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            document = planning_file(
+                squads=args.squads, initiatives=args.initiatives, dependencies=args.dependencies
+            )
+            path = folder / "plans.json"
+            path.write_text(json.dumps(document, indent=1))
+            results["file_mib"] = path.stat().st_size / 2**20
+            for label in ("first", "again"):
+                print(f"import_plans ({label}) ...", file=sys.stderr)
+                results[f"import_{label}"] = run_child(url, "--child=import", f"--path={path}")
+                print(json.dumps(results[f"import_{label}"]), file=sys.stderr)
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0)
+    print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
