@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator
-from typing import IO
 
 from django.db.models import QuerySet
 from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.writer.excel import ExcelWriter
 
 from dependencies.models import OPEN_STATUSES, Dependency
 
@@ -167,18 +169,66 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
-def write_xlsx(data: Iterable[list], out: IO[bytes], *, title: str = "Dependencies") -> None:
-    """An Excel workbook of the rows: a bold, frozen header row with a filter, real date cells
-    with a date format, and column widths that fit the content.
+class _Sink:
+    """Where the zip archive writes: it keeps what was written until the response takes it.
+    Not seekable, so zipfile writes each part with a data descriptor after it."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+
+class _SheetAlreadyWritten(ExcelWriter):
+    """openpyxl's writer for every part but the worksheet, which went into the archive
+    while its rows were read."""
+
+    def write_worksheet(self, ws) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._rels = ws._writer._rels
+        self.manifest.append(ws)
+
+
+# Rows between two pieces handed to the response: a few hundred KB of sheet XML.
+ROWS_PER_PIECE = 500
+
+
+def xlsx_chunks(data: Iterable[list], *, title: str = "Dependencies") -> Iterator[bytes]:
+    """An Excel workbook of the rows, piece by piece as it is written: a bold, frozen header
+    row with a filter, real date cells with a date format, and column widths that fit the
+    content.
+
+    A workbook is a zip archive. Its worksheet goes in first, deflated as the rows are read
+    from the database, so the download starts before the first query returns; the small
+    parts that describe the workbook follow, then the archive's directory. openpyxl's
+    write-only mode writes the cells, as it would into a file.
 
     openpyxl spends most of its time per cell, so only the cells that need a style get one
     (the date column, sharing one style), and every other value goes in as it is.
     """
+    sink = _Sink()
+    archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
+    ws._id = 1
     for index, (_, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
+
+    part = archive.open(ws.path[1:], "w")
+    ws._writer = WorksheetWriter(ws, out=part)
+    ws._writer.write_top()
+    yield sink.take()
 
     bold = Font(bold=True)
     header = []
@@ -207,16 +257,11 @@ def write_xlsx(data: Iterable[list], out: IO[bytes], *, title: str = "Dependenci
             values.append(value)
         ws.append(values)
         count += 1
+        if count % ROWS_PER_PIECE == 0 and (piece := sink.take()):
+            yield piece
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
-    wb.save(out)
-
-
-def xlsx_file(data: Iterable[list], *, title: str = "Dependencies") -> IO[bytes]:
-    """The workbook in a temporary file (kept in memory while small), rewound for reading.
-
-    The caller closes it: a FileResponse does once the file is sent.
-    """
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    write_xlsx(data, out, title=title)
-    out.seek(0)
-    return out
+    ws.close()
+    part.close()
+    yield sink.take()
+    _SheetAlreadyWritten(wb, archive).save()
+    yield sink.take()
