@@ -271,6 +271,168 @@ def child_import(path: str) -> dict:
     return {"seconds": seconds, "output": out.getvalue().strip(), "peak": _peak()}
 
 
+# --- spreadsheets ------------------------------------------------------------------------
+
+
+def spreadsheet_rows(
+    kind: str,
+    *,
+    rows: int = 5000,
+    prefix: str = "x",
+    initiatives: int = 10_000,
+    squads: int = 400,
+    seed: int = SEED,
+):
+    """A header and `rows` rows of new initiatives (in 20 squads of the planning file) or
+    new dependencies between the planning file's initiatives and squads."""
+    rng = random.Random(f"{seed}-{kind}-{prefix}")
+    if kind == "initiatives":
+        header = ["squad", "key", "title", "description", "function", "stage", "segment"]
+        header += ["starts", "ends", "headcount", "status"]
+        body = []
+        for n in range(rows):
+            starts = CYCLE_START + dt.timedelta(days=rng.randrange(0, 240))
+            thing, audience = rng.choice(THINGS), rng.choice(AUDIENCES)
+            body.append(
+                [
+                    f"s{n % 20}",
+                    f"{prefix}{n}",
+                    f"{rng.choice(VERBS)} the {thing} for {audience}",
+                    f"Imported from the {thing} spreadsheet, row {n + 2}.",
+                    rng.choice(FUNCTIONS),
+                    f"journey0/{rng.choice(STAGES)}" if rng.random() < 0.7 else "",
+                    rng.choice(["smb", "enterprise", ""]),
+                    starts,
+                    starts + dt.timedelta(days=rng.randrange(30, 120)),
+                    rng.choice([0.5, 1, 2]),
+                    rng.choice(["proposed", "planned", "in_progress"]),
+                ]
+            )
+        return header, body
+    header = ["key", "needed_by", "provided_by", "to_function", "what", "due", "blocking"]
+    header += ["note"]
+    body = []
+    for n in range(rows):
+        per_squad = initiatives // squads
+        needer = rng.randrange(initiatives // 10, initiatives)
+        provider = rng.randrange(0, needer - per_squad)
+        kind_of = rng.random()
+        needed_by = f"s{needer // per_squad}"
+        if kind_of < 0.8:
+            needed_by += f"/i{needer}"
+        provided_by, function = f"s{provider // per_squad}/i{provider}", ""
+        if kind_of > 0.9:
+            provided_by, function = "", rng.choice(PROVIDER_FUNCTIONS)
+        elif kind_of > 0.7:
+            provided_by = f"s{provider // per_squad}"
+        body.append(
+            [
+                f"{prefix}d{n}",
+                needed_by,
+                provided_by,
+                function,
+                f"{rng.choice(THINGS).capitalize()} ready for the launch",
+                CYCLE_START + dt.timedelta(days=rng.randrange(200, 330)),
+                rng.choice(["yes", "no"]),
+                "From the spreadsheet" if rng.random() < 0.3 else "",
+            ]
+        )
+    return header, body
+
+
+def write_xlsx(path: Path, title: str, header: list, body: list) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(header)
+    for row in body:
+        sheet.append(row)
+    book.save(path)
+
+
+def write_csv(path: Path, header: list, body: list) -> None:
+    import csv
+
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        for row in body:
+            writer.writerow([v.isoformat() if isinstance(v, dt.date) else v for v in row])
+
+
+def child_sheet(path: str) -> dict:
+    """Upload (read, check, stage) and confirm (check again, write) as the import page."""
+    import re
+
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    admin, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = Client()
+    client.force_login(admin)
+    upload = SimpleUploadedFile(Path(path).name, Path(path).read_bytes())
+    started = time.perf_counter()
+    response = client.post("/import/", {"file": upload})
+    uploaded = time.perf_counter()
+    body = response.content.decode()
+    token = re.search(r'name="token" value="([^"]+)"', body)
+    if response.status_code != 200 or token is None:
+        checked = response.context.get("checked") if response.context else None
+        problems = checked.problems[:5] if checked else response.context.get("error")
+        raise SystemExit(f"upload answered {response.status_code}: {problems}")
+    response = client.post("/import/confirm/", {"token": token.group(1)})
+    confirmed = time.perf_counter()
+    if response.status_code != 302:
+        raise SystemExit(f"confirm answered {response.status_code}")
+    message = [str(m) for m in response.wsgi_request._messages]
+    return {
+        "upload_s": uploaded - started,
+        "confirm_s": confirmed - uploaded,
+        "message": message[-1] if message else "",
+        "peak": _peak(),
+    }
+
+
+# --- exports -----------------------------------------------------------------------------
+
+
+def child_export(path: str) -> dict:
+    """The board's export (`path` is csv or xlsx) through the Django test client: the time
+    to the first piece of the body, to the last, and the process's peak memory."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from dependencies.models import Dependency
+
+    admin, _ = get_user_model().objects.get_or_create(
+        username="bench-admin", defaults={"is_superuser": True, "is_staff": True}
+    )
+    client = Client()
+    client.force_login(admin)
+    rows = Dependency.objects.count()
+    before = _peak()
+    started = time.perf_counter()
+    response = client.get(f"/board/export.{path}")
+    size, first = 0, None
+    for piece in response.streaming_content:
+        if first is None and piece:
+            first = time.perf_counter() - started
+        size += len(piece)
+    total = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "first_byte_s": first,
+        "total_s": total,
+        "bytes": size,
+        "peak": _peak(),
+        "peak_before": before,
+    }
+
+
 def _peak() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -306,14 +468,12 @@ def child(args: argparse.Namespace) -> None:
     from django.conf import settings
 
     settings.MAILERS = {"default": {"BACKEND": "django.core.mail.backends.dummy.EmailBackend"}}
-    if args.child == "import":
-        out = child_import(args.path)
-    else:
-        out = CHILDREN[args.child](args.path)
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+    out = CHILDREN[args.child](args.path)
     print("RESULT " + json.dumps(out))
 
 
-CHILDREN: dict = {}
+CHILDREN: dict = {"import": child_import, "sheet": child_sheet, "export": child_export}
 
 
 def main() -> None:
@@ -322,6 +482,7 @@ def main() -> None:
     parser.add_argument("--squads", type=int, default=400)
     parser.add_argument("--initiatives", type=int, default=10_000)
     parser.add_argument("--dependencies", type=int, default=30_000)
+    parser.add_argument("--sheet-rows", type=int, default=5000)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -353,6 +514,35 @@ def main() -> None:
                 print(f"import_plans ({label}) ...", file=sys.stderr)
                 results[f"import_{label}"] = run_child(url, "--child=import", f"--path={path}")
                 print(json.dumps(results[f"import_{label}"]), file=sys.stderr)
+            # The exports read what the planning file made: every dependency of the cycle.
+            for kind in ("csv", "xlsx"):
+                print(f"export {kind} ...", file=sys.stderr)
+                results[f"export_{kind}"] = run_child(url, "--child=export", f"--path={kind}")
+                print(json.dumps(results[f"export_{kind}"]), file=sys.stderr)
+            for fmt, prefix in (("xlsx", "x"), ("csv", "c")):
+                for kind in ("initiatives", "dependencies"):
+                    header, body = spreadsheet_rows(
+                        kind,
+                        rows=args.sheet_rows,
+                        prefix=prefix,
+                        initiatives=args.initiatives,
+                        squads=args.squads,
+                    )
+                    sheet = folder / f"{kind}.{fmt}"
+                    if fmt == "xlsx":
+                        write_xlsx(sheet, kind.title(), header, body)
+                    else:
+                        write_csv(sheet, header, body)
+                    label = f"sheet_{kind}_{fmt}"
+                    print(f"spreadsheet {kind}.{fmt} ...", file=sys.stderr)
+                    results[label] = run_child(url, "--child=sheet", f"--path={sheet}")
+                    results[label]["file_kib"] = sheet.stat().st_size / 1024
+                    print(json.dumps(results[label]), file=sys.stderr)
+            # The same workbook again: every row checked, none written.
+            sheet = folder / "initiatives.xlsx"
+            print("spreadsheet initiatives.xlsx again ...", file=sys.stderr)
+            results["sheet_again"] = run_child(url, "--child=sheet", f"--path={sheet}")
+            print(json.dumps(results["sheet_again"]), file=sys.stderr)
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
     print(json.dumps(results, indent=1))
