@@ -41,7 +41,7 @@ from journeys.models import (
     Stage,
     parse_offset,
 )
-from planning.changes import rows_created
+from planning.changes import rows_saved
 from planning.planning_file.outcomes import (
     FORMAT_V1,
     FORMAT_V2,
@@ -746,7 +746,7 @@ class _Writer(OutcomeWrites):
         """`upsert` for many rows at once: `rows` are (match, lookup, values), `stored` the
         rows already there by match. New rows go in with one statement per batch, with
         their history entries and the reviews and plan stamps their saves would have moved
-        (planning.changes.rows_created); a stored row that differs is saved as `upsert`
+        (planning.changes.rows_saved); a stored row that differs is saved as `upsert`
         saves it (its versions move, its history records the change). Returns the rows in
         the order given."""
         written, created = [], []
@@ -771,7 +771,7 @@ class _Writer(OutcomeWrites):
                 model.history.bulk_history_create(
                     created, batch_size=BULK_BATCH, default_change_reason=None
                 )
-            rows_created(model, created)
+            rows_saved(model, created)
         return written
 
     def write(self, clean: dict[str, Any]) -> None:
