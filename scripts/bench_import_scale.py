@@ -232,7 +232,7 @@ def planning_file(
         if rng.random() < 0.7:
             if provider_squad is not None:
                 dep["owner"] = rng.choice(members_of[provider_squad])
-            else:
+            elif of_function.get(dep["to_function"]):
                 dep["owner"] = rng.choice(of_function[dep["to_function"]])
         if rng.random() < 0.2:
             dep["note"] = "Agreed in the planning session"
