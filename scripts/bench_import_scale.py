@@ -413,6 +413,7 @@ def child_export(path: str) -> dict:
     )
     client = Client()
     client.force_login(admin)
+    client.get("/import/")  # a worker that has served a page: the URLs and views loaded
     rows = Dependency.objects.count()
     before = _peak()
     started = time.perf_counter()
@@ -543,9 +544,78 @@ def main() -> None:
             print("spreadsheet initiatives.xlsx again ...", file=sys.stderr)
             results["sheet_again"] = run_child(url, "--child=sheet", f"--path={sheet}")
             print(json.dumps(results["sheet_again"]), file=sys.stderr)
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            results["server"] = cursor.fetchone()[0].split()[0]
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
-    print(json.dumps(results, indent=1))
+    block = render(results, args)
+    print(block)
+    if args.doc:
+        text = DOC.read_text()
+        start, end = text.index(START) + len(START), text.index(END)
+        DOC.write_text(text[:start] + "\n" + block + "\n" + text[end:])
+        print(f"Wrote the figures to {DOC.relative_to(ROOT)}.", file=sys.stderr)
+
+
+def _mib(value: int) -> str:
+    return f"{value / 2**20:,.0f} MiB"
+
+
+def render(results: dict, args: argparse.Namespace) -> str:
+    first, again = results["import_first"], results["import_again"]
+    lines = [
+        f"Measured on {time.strftime('%Y-%m-%d')}: {os.cpu_count()} CPU(s), "
+        f"Python {sys.version.split()[0]}, PostgreSQL {results['server']}; "
+        f"`{' '.join(['scripts/bench_import_scale.py', *sys.argv[1:]])}`.",
+        "",
+        f"**Planning file** ({results['file_mib']:.1f} MiB: {args.squads:,} squads, "
+        f"{args.initiatives:,} initiatives, {args.dependencies:,} dependencies), "
+        "`manage.py import_plans`, each in a fresh process:",
+        "",
+        "| import | seconds | peak RSS | says |",
+        "|---|---:|---:|---|",
+        f"| into the empty database | **{first['seconds']:.1f}** | {_mib(first['peak'])} "
+        f"| {first['output'].split(': ', 1)[1].split(';')[0]} |",
+        f"| the same file again | **{again['seconds']:.1f}** | {_mib(again['peak'])} "
+        f"| {again['output'].split(': ', 1)[1].split(';')[-1].strip()} |",
+        "",
+        f"**Spreadsheets** of {args.sheet_rows:,} rows through the import page (Django's test "
+        "client, signed in as an administrator): the upload reads, checks and stages the "
+        "file; the confirmation checks it again and writes it. Each is one web request.",
+        "",
+        "| file | size | upload s | confirm s | says |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for fmt in ("xlsx", "csv"):
+        for kind in ("initiatives", "dependencies"):
+            r = results[f"sheet_{kind}_{fmt}"]
+            lines.append(
+                f"| {kind}.{fmt} | {r['file_kib']:,.0f} KiB | **{r['upload_s']:.1f}** "
+                f"| **{r['confirm_s']:.1f}** | {r['message'].split(': ', 1)[1]} |"
+            )
+    r = results["sheet_again"]
+    lines.append(
+        f"| initiatives.xlsx again | | {r['upload_s']:.1f} | {r['confirm_s']:.1f} "
+        f"| {r['message'].split(': ', 1)[1]} |"
+    )
+    lines += [
+        "",
+        "**The board's downloads** of every dependency of the cycle (the planning file's), "
+        "through the test client in a process that has served a page; peak RSS is the "
+        "process's before the download and after it:",
+        "",
+        "| download | rows | first byte s | total s | size | peak RSS before → after |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for kind in ("csv", "xlsx"):
+        r = results[f"export_{kind}"]
+        lines.append(
+            f"| export.{kind} | {r['rows']:,} | **{r['first_byte_s']:.2f}** "
+            f"| {r['total_s']:.1f} | {r['bytes'] / 2**20:.1f} MiB "
+            f"| {_mib(r['peak_before'])} → {_mib(r['peak'])} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
