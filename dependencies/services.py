@@ -61,6 +61,27 @@ def person_sides(person: User) -> tuple[frozenset[int], frozenset[str]]:
     return squads, frozenset(functions)
 
 
+def people_sides(people: list[User]) -> dict[int, tuple[frozenset[int], frozenset[str]]]:
+    """person_sides() of many people, with two queries, by person id."""
+    from core.models import Profile
+    from squads.models import Membership
+
+    ids = [person.pk for person in people]
+    squads: dict[int, set[int]] = {pk: set() for pk in ids}
+    for person_id, squad_id in Membership.objects.filter(person_id__in=ids).values_list(
+        "person_id", "squad_id"
+    ):
+        squads[person_id].add(squad_id)
+    functions: dict[int, set[str]] = {pk: set() for pk in ids}
+    for user_id, function in Profile.objects.filter(user_id__in=ids).values_list(
+        "user_id", "function"
+    ):
+        functions[user_id].add(function_name(function))
+    for found in functions.values():
+        found.discard("")
+    return {pk: (frozenset(squads[pk]), frozenset(functions[pk])) for pk in ids}
+
+
 def check_owner(
     *,
     owner: User | None,
@@ -277,14 +298,13 @@ def dependencies_create(*, by: User, rows: list[dict]) -> list[Dependency]:
     for start in range(0, len(keys), 2000):
         chunk = keys[start : start + 2000]
         taken |= set(Dependency.objects.filter(key__in=chunk).values_list("key", flat=True))
-    sides: dict[int, tuple[frozenset[int], frozenset[str]]] = {}
+    owners = {row["owner"].pk: row["owner"] for row in rows if row.get("owner") is not None}
+    sides = people_sides(list(owners.values()))
     made = []
     for key, row in zip(keys, rows, strict=True):
         what, note = row["what"].strip(), row.get("note", "").strip()
         to_function = row.get("to_function", "").strip()
         owner = row.get("owner")
-        if owner is not None and owner.pk not in sides:
-            sides[owner.pk] = person_sides(owner)
         check_parties(
             from_squad=row.get("from_squad"),
             from_initiative=row.get("from_initiative"),

@@ -1160,11 +1160,9 @@ def _check_owners(dependencies: list[dict], problems: Problems) -> None:
     named = {d["to"].split("/", 1)[0] for d in owned if d["to"]}
     named |= {d["from"].split("/", 1)[0] for d in owned}
     squads = {s.key: s for s in Squad.objects.filter(key__in=named)}
-    sides: dict[str, tuple] = {}
+    sides = dependency_services.people_sides(list(users.values()))
     for dep in owned:
         owner = users[dep["owner"]]
-        if dep["owner"] not in sides:
-            sides[dep["owner"]] = dependency_services.person_sides(owner)
         provider_squad = None
         if dep["to"]:
             squad_key = dep["to"].split("/", 1)[0]
@@ -1176,7 +1174,7 @@ def _check_owners(dependencies: list[dict], problems: Problems) -> None:
                 owner=owner,
                 provider_squad=provider_squad,
                 to_function=dep["to_function"] or "",
-                sides=sides[dep["owner"]],
+                sides=sides[owner.pk],
                 needer_squad_id=needer.pk if needer is not None else None,
             )
         except ValidationError as exc:
