@@ -416,6 +416,10 @@ def test_the_streamed_xlsx_holds_the_cells_the_whole_file_held(
     Dependency.objects.filter(key="more-3").update(
         what='=HYPERLINK("http://x")', note="  spaced \x07 bell  "
     )
+    Dependency.objects.filter(key="more-4").update(
+        what="A & B <c> > d", note="line one\r\nline two, ünïcode – 😀"
+    )
+    Dependency.objects.filter(key="more-5").update(what="+1 -2 @3", note="   ")
     from dependencies import exports
 
     # The rows the view reads, kept to build the whole file from the same values.
