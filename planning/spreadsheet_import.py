@@ -673,7 +673,7 @@ def apply(rows: dict[str, list[tuple[int, Row]]], user) -> Checked:
         try:
             # New rows go in together (a statement per 2,000 rows); a changed row is saved
             # on its own, as the web forms save it.
-            new_initiatives = []
+            new_initiatives, wrote = [], False
             for number, _given in rows.get(INITIATIVES, []):
                 row = checked.completed[(INITIATIVES, number)]
                 plan = plans[(INITIATIVES, number)]
@@ -690,9 +690,12 @@ def apply(rows: dict[str, list[tuple[int, Row]]], user) -> Checked:
                         values=values,
                         by=user,
                     )
+                    wrote = True
             if new_initiatives:
                 squad_services.initiatives_create(rows=new_initiatives, by=user)
-            lookup = _Lookup(rows)  # now with the initiatives just made
+                wrote = True
+            if wrote:
+                lookup = _Lookup(rows)  # now with the initiatives just written
             new_dependencies, keyless = [], []
             for number, _given in rows.get(DEPENDENCIES, []):
                 row = checked.completed[(DEPENDENCIES, number)]
