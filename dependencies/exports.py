@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tempfile
+import io
+import zipfile
 from collections.abc import Iterable, Iterator
-from typing import IO
+from decimal import Decimal
+from xml.sax.saxutils import escape
 
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.compat import safe_string
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._writer import WorksheetWriter
+from openpyxl.writer.excel import ExcelWriter
 
 from dependencies.models import OPEN_STATUSES, Dependency
 
@@ -167,56 +174,133 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
-def write_xlsx(data: Iterable[list], out: IO[bytes], *, title: str = "Dependencies") -> None:
-    """An Excel workbook of the rows: a bold, frozen header row with a filter, real date cells
-    with a date format, and column widths that fit the content.
+class _Sink:
+    """Where the zip archive writes: it keeps what was written until the response takes it.
+    Not seekable, so zipfile writes each part with a data descriptor after it."""
 
-    openpyxl spends most of its time per cell, so only the cells that need a style get one
-    (the date column, sharing one style), and every other value goes in as it is.
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        self._parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        return out
+
+
+class _SheetAlreadyWritten(ExcelWriter):
+    """openpyxl's writer for every part but the worksheet, which went into the archive
+    while its rows were read."""
+
+    def write_worksheet(self, ws) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._rels = ws._writer._rels
+        self.manifest.append(ws)
+
+
+def _sheet_xml(ws, header: list, *, rows: int) -> tuple[str, str]:
+    """The worksheet's XML around its data rows, as openpyxl writes it: everything up to and
+    including the header row, and everything from the end of the rows (with the filter over
+    `rows` data rows) to the end."""
+    out = io.BytesIO()
+    writer = WorksheetWriter(ws, out=out)
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{rows + 1}"
+    writer.write_top()
+    xf = writer.xf.send(True)
+    with xf.element("sheetData"):
+        writer.write_row(xf, header, 1)
+    writer.xf.send(None)
+    writer.write_tail()
+    writer.close()
+    ws._writer = writer  # its relationships (none) go into the workbook's parts
+    text = out.getvalue().decode("utf-8")
+    end = text.index("</sheetData>")
+    return text[:end], text[end:]
+
+
+def _cell_xml(ref: str, value, date_style: str) -> str:
+    """One cell as openpyxl's write-only mode writes it (openpyxl.cell._writer)."""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, dt.date):
+        number = safe_string(to_excel(value))
+        return f'<c r="{ref}" s="{date_style}" t="n"><v>{number}</v></c>'
+    if isinstance(value, int | float | Decimal):
+        return f'<c r="{ref}" t="n"><v>{safe_string(value)}</v></c>'
+    # Text, never a formula (text that starts with "=" too); what Excel cannot hold dropped.
+    text = _xlsx_text(str(value))[:MAX_CELL_TEXT]
+    if not text:
+        return f'<c r="{ref}" t="inlineStr"/>'
+    stripped = text.strip()
+    space = ' xml:space="preserve"' if stripped and stripped != text else ""
+    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+# Excel's most characters in a cell; openpyxl cuts longer text there.
+MAX_CELL_TEXT = 32_767
+# Rows between two pieces handed to the response: a few hundred KB of sheet XML.
+ROWS_PER_PIECE = 500
+
+
+def xlsx_chunks(data: Iterable[list], *, title: str = "Dependencies") -> Iterator[bytes]:
+    """An Excel workbook of the rows, piece by piece as it is written: a bold, frozen header
+    row with a filter, real date cells with a date format, and column widths that fit the
+    content.
+
+    A workbook is a zip archive. Its worksheet goes in first, deflated as the rows are read
+    from the database, so the download starts before the first query returns; the small
+    parts that describe the workbook follow (openpyxl writes them, and the worksheet's
+    header and tail), then the archive's directory. The data rows are written here, cell by
+    cell as openpyxl's write-only mode writes them, at a fraction of its cost per cell.
     """
+    sink = _Sink()
+    archive = zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED, allowZip64=True)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title=title[:31])
+    ws._id = 1
     for index, (_, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
     ws.freeze_panes = "A2"
-
     bold = Font(bold=True)
     header = []
-    for name in HEADERS:
+    for index, name in enumerate(HEADERS, start=1):
         cell = WriteOnlyCell(ws, value=name)
         cell.font = bold
+        cell.row, cell.column = 1, index
         header.append(cell)
-    ws.append(header)
-
+    part = archive.open(ws.path[1:], "w")
+    head, _ = _sheet_xml(ws, header, rows=0)
+    part.write(head.encode("utf-8"))
+    yield sink.take()
     date_cell = WriteOnlyCell(ws)
     date_cell.number_format = DATE_FORMAT
-    date_style = date_cell._style
-    count = 0
+    date_style = str(date_cell.style_id)
+
+    letters = [get_column_letter(index) for index in range(1, len(COLUMNS) + 1)]
+    count, lines = 0, []
     for row in data:
-        values: list = []
-        for index, value in enumerate(row):
-            if index in DATE_COLUMNS:
-                value = WriteOnlyCell(ws, value=value)
-                value._style = date_style
-            elif isinstance(value, str):
-                value = _xlsx_text(value)
-                if value.startswith("="):
-                    # Text that starts with "=" is stored as text, never as a formula.
-                    value = WriteOnlyCell(ws, value=value)
-                    value.data_type = "s"
-            values.append(value)
-        ws.append(values)
         count += 1
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
-    wb.save(out)
-
-
-def xlsx_file(data: Iterable[list], *, title: str = "Dependencies") -> IO[bytes]:
-    """The workbook in a temporary file (kept in memory while small), rewound for reading.
-
-    The caller closes it: a FileResponse does once the file is sent.
-    """
-    out = tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024)  # noqa: SIM115
-    write_xlsx(data, out, title=title)
-    out.seek(0)
-    return out
+        number = count + 1
+        cells = "".join(
+            _cell_xml(f"{letter}{number}", value, date_style)
+            for letter, value in zip(letters, row, strict=True)
+        )
+        lines.append(f'<row r="{number}">{cells}</row>')
+        if count % ROWS_PER_PIECE == 0:
+            part.write("".join(lines).encode("utf-8"))
+            lines.clear()
+            if piece := sink.take():
+                yield piece
+    part.write("".join(lines).encode("utf-8"))
+    _, tail = _sheet_xml(ws, header, rows=count)
+    part.write(tail.encode("utf-8"))
+    part.close()
+    yield sink.take()
+    _SheetAlreadyWritten(wb, archive).save()
+    yield sink.take()

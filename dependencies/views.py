@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -188,14 +187,11 @@ def export_csv(request: AuthedRequest) -> StreamingHttpResponse:
 
 
 @require_safe
-def export_xlsx(request: AuthedRequest) -> FileResponse:
+def export_xlsx(request: AuthedRequest) -> StreamingHttpResponse:
     data, name = _export(request)
-    return FileResponse(
-        exports.xlsx_file(data),
-        as_attachment=True,
-        filename=f"{name}.xlsx",
-        content_type=XLSX_TYPE,
-    )
+    response = StreamingHttpResponse(exports.xlsx_chunks(data), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = content_disposition_header(True, f"{name}.xlsx")
+    return response
 
 
 # ---------------------------------------------------------------------------------------

@@ -11,7 +11,9 @@ neither, and when the triggers in the database and this table disagree.
 The wiring is made from the table: post_save and post_delete of each model,
 `core.versioning.versioned_saved`, which compare-and-swap saves send instead of post_save
 (update() sends none), and `core.removal.rows_changed`, which removing and restoring send for
-the rows they mark, unmark or re-point. No service calls any of this by hand.
+the rows they mark, unmark or re-point, and the services that create many rows at once
+(bulk_create sends no post_save) for the rows they create. `rows_saved` follows many rows
+with a few queries. No service calls any of this by hand.
 """
 
 from __future__ import annotations
@@ -232,19 +234,83 @@ def _deleted(sender, instance, **kwargs) -> None:
 
 
 def _rows_changed(sender, instances=(), **kwargs) -> None:
-    # Removed or restored rows, as saved ones: the reviews they move, the stamps of the
-    # plans that show them (a removed initiative leaves its squad's open pages).
-    if sender not in CHANGES:
-        return
-    for instance in instances:
-        _review(instance)
-        _stamp(instance)
+    # Removed, restored or created in bulk, as saved ones: the reviews they move, the
+    # stamps of the plans that show them (a removed initiative leaves its squad's open pages).
+    rows_saved(sender, list(instances))
 
 
 def _versioned(sender, instance, **kwargs) -> None:
     # The stamp moved already (squads.cowriting follows every versioned save).
     if type(instance) in CHANGES:
         _review(instance)
+
+
+def rows_saved(model: type[Model], instances: list[Model]) -> None:
+    """What post_save of each of these rows would move, for rows written in bulk
+    (bulk_create and update() send no post_save): the same reviews and plan stamps, each
+    moved once, read with a few queries for the common models rather than a few per row."""
+    follows = CHANGES.get(model)
+    if follows is None or not instances:
+        return
+    bulk = _SAVED_IN_BULK.get(model)
+    if bulk is not None:
+        cycles, squads = bulk(instances)
+    else:
+        cycles, squads, all_open = set(), set(), False
+        for instance in instances:
+            found = followed_cycles(instance)
+            if found is ALL_OPEN_CYCLES:
+                all_open = True
+            else:
+                cycles.update(found)
+            if follows.stamp is not None:
+                squads.update(follows.stamp(instance))
+        if all_open:
+            review_enqueue_open_cycles()
+    review_enqueue(cycles)
+    plan_changed(squads)
+
+
+def _initiatives_saved(initiatives: list[Initiative]) -> tuple[set[int], set[int]]:
+    squads = {i.squad_id for i in initiatives}
+    cycles = _cycles_of_squads(squads)
+    # As _initiative_cycles: the cycles of the work that needs them (none yet, unless rows
+    # were pointed at them before they were saved).
+    ids = [i.pk for i in initiatives]
+    for from_squad, from_initiative_squad in Dependency.objects.filter(
+        to_initiative_id__in=ids
+    ).values_list("from_squad__cycle_id", "from_initiative__squad__cycle_id"):
+        cycles.add(from_squad or from_initiative_squad)
+    return cycles, squads
+
+
+def _dependencies_saved(dependencies: list[Dependency]) -> tuple[set[int], set[int]]:
+    needing = {d.from_squad_id for d in dependencies if d.from_squad_id is not None}
+    needing_initiatives = {d.from_initiative_id for d in dependencies if d.from_initiative_id}
+    cycles = _cycles_of_squads(needing | set(_initiative_squads(needing_initiatives)))
+    initiatives = needing_initiatives | {d.to_initiative_id for d in dependencies}
+    squads = needing | {d.to_squad_id for d in dependencies} | set(_initiative_squads(initiatives))
+    squads.discard(None)
+    return cycles, squads
+
+
+def _squad_rows_saved(rows: list) -> tuple[set[int], set[int]]:
+    return _cycles_of_squads({row.squad_id for row in rows}), set()
+
+
+def _key_results_saved(key_results: list[KeyResult]) -> tuple[set[int], set[int]]:
+    okrs = OKR.objects.filter(pk__in={kr.okr_id for kr in key_results})
+    pairs = list(okrs.values_list("cycle_id", "squad_id"))
+    return {cycle for cycle, _ in pairs}, {squad for _, squad in pairs}
+
+
+_SAVED_IN_BULK: dict[type[Model], Callable[[list], tuple[set[int], set[int]]]] = {
+    Initiative: _initiatives_saved,
+    Dependency: _dependencies_saved,
+    Membership: _squad_rows_saved,
+    SquadStage: _squad_rows_saved,
+    KeyResult: _key_results_saved,
+}
 
 
 def connect() -> None:

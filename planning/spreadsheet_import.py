@@ -258,23 +258,32 @@ class _Lookup:
             )
         }
         wanted_squads = set()
+        # Only the initiatives the rows name (squad and key), not every one of their squads.
+        wanted: set[tuple[str, str]] = set()
         for _n, row in rows.get(INITIATIVES, []):
             wanted_squads.add(row.get("squad", ""))
-        for _n, row in rows.get(DEPENDENCIES, []):
-            for ref in (row.get("needed_by", ""), row.get("provided_by", "")):
-                wanted_squads.add(ref.partition("/")[0])
+            wanted.add((row.get("squad", ""), row.get("key", "")))
+        refs = [
+            ref
+            for _n, row in rows.get(DEPENDENCIES, [])
+            for ref in (row.get("needed_by", ""), row.get("provided_by", ""))
+        ]
         # A row may name an existing dependency by its key alone: the parties it keeps are
         # looked up too, so they resolve like parties the file spells out.
         for d in self.dependencies.values():
             party = _dependency_as_row(d)
-            for ref in (party["needed_by"], party["provided_by"]):
-                wanted_squads.add(ref.partition("/")[0])
+            refs += [party["needed_by"], party["provided_by"]]
+        for ref in refs:
+            squad_key, slash, key = ref.partition("/")
+            wanted_squads.add(squad_key)
+            if slash:
+                wanted.add((squad_key, key))
         self.squads = {s.key: s for s in Squad.objects.filter(key__in=wanted_squads)}
+        found = Initiative.objects.filter(
+            squad__key__in={squad for squad, _ in wanted}, key__in={key for _, key in wanted}
+        ).select_related("squad", "stage__journey", "segment")
         self.initiatives = {
-            (i.squad.key, i.key): i
-            for i in Initiative.objects.filter(squad__key__in=wanted_squads).select_related(
-                "squad", "stage__journey", "segment"
-            )
+            (i.squad.key, i.key): i for i in found if (i.squad.key, i.key) in wanted
         }
         self.stages = {
             f"{s.journey.key}/{s.key}": s for s in Stage.objects.select_related("journey")
@@ -675,6 +684,9 @@ def apply(rows: dict[str, list[tuple[int, Row]]], user) -> Checked:
         plans = {(p.sheet, p.row): p for p in checked.plans}
         lookup = _Lookup(rows)
         try:
+            # New rows go in together (a statement per 2,000 rows); a changed row is saved
+            # on its own, as the web forms save it.
+            new_initiatives, wrote = [], False
             for number, _given in rows.get(INITIATIVES, []):
                 row = checked.completed[(INITIATIVES, number)]
                 plan = plans[(INITIATIVES, number)]
@@ -684,21 +696,34 @@ def apply(rows: dict[str, list[tuple[int, Row]]], user) -> Checked:
                 values = _initiative_values(c, lookup)
                 squad = lookup.squads[row["squad"].strip()]
                 if plan.action == "create":
-                    squad_services.initiative_create(
-                        squad=squad, key=row["key"].strip(), values=values, by=user
-                    )
+                    new_initiatives.append((squad, row["key"].strip(), values))
                 else:
                     squad_services.initiative_update(
                         initiative=lookup.initiatives[(squad.key, row["key"].strip())],
                         values=values,
                         by=user,
                     )
-            lookup = _Lookup(rows)  # now with the initiatives just made
+                    wrote = True
+            if new_initiatives:
+                squad_services.initiatives_create(rows=new_initiatives, by=user)
+                wrote = True
+            if wrote:
+                lookup = _Lookup(rows)  # now with the initiatives just written
+            new_dependencies, keyless = [], []
             for number, _given in rows.get(DEPENDENCIES, []):
                 row = checked.completed[(DEPENDENCIES, number)]
                 plan = plans[(DEPENDENCIES, number)]
-                if plan.action != "unchanged":
+                if plan.action == "create" and row.get("key", "").strip():
+                    new_dependencies.append(_new_dependency(row, lookup))
+                elif plan.action == "create":
+                    keyless.append((plan, row))
+                elif plan.action != "unchanged":
                     _write_dependency(plan, row, lookup, user)
+            if new_dependencies:
+                dependency_services.dependencies_create(by=user, rows=new_dependencies)
+            # Without a key, one is made from what is needed: free of the file's own keys.
+            for plan, row in keyless:
+                _write_dependency(plan, row, lookup, user)
         except ValidationError as exc:
             checked.problems.append(Problem("", 0, "", " ".join(exc.messages)))
             raise Rejected(checked) from exc
@@ -714,28 +739,32 @@ def _ref(lookup: _Lookup, ref: str):
     return lookup.squads[ref], None
 
 
+def _new_dependency(row: Row, lookup: _Lookup) -> dict:
+    """dependency_create's arguments for a new row."""
+    from_squad, from_initiative = _ref(lookup, row["needed_by"].strip())
+    to_squad, to_initiative = _ref(lookup, row.get("provided_by", "").strip())
+    owner_name = row.get("owner", "").strip()
+    return {
+        "from_squad": from_squad,
+        "from_initiative": from_initiative,
+        "to_squad": to_squad,
+        "to_initiative": to_initiative,
+        "to_function": row.get("to_function", "").strip(),
+        "what": row["what"].strip(),
+        "due": _date(row["due"].strip()),
+        "blocking": row.get("blocking", "").strip().lower() in YES,
+        "owner": lookup.people.get(owner_name) if owner_name else None,
+        "note": row.get("note", "").strip(),
+        "key": row.get("key", "").strip(),
+    }
+
+
 def _write_dependency(plan: RowPlan, row: Row, lookup: _Lookup, user) -> None:
     due = _date(row["due"].strip())
     blocking = row.get("blocking", "").strip().lower() in YES
     what, note = row["what"].strip(), row.get("note", "").strip()
     if plan.action == "create":
-        from_squad, from_initiative = _ref(lookup, row["needed_by"].strip())
-        to_squad, to_initiative = _ref(lookup, row.get("provided_by", "").strip())
-        owner_name = row.get("owner", "").strip()
-        dependency_services.dependency_create(
-            by=user,
-            from_squad=from_squad,
-            from_initiative=from_initiative,
-            to_squad=to_squad,
-            to_initiative=to_initiative,
-            to_function=row.get("to_function", "").strip(),
-            what=what,
-            due=due,
-            blocking=blocking,
-            owner=lookup.people.get(owner_name) if owner_name else None,
-            note=note,
-            key=row.get("key", "").strip(),
-        )
+        dependency_services.dependency_create(by=user, **_new_dependency(row, lookup))
         return
     dep = lookup.dependencies[row["key"].strip()]
     changed = {name for name, _old, _new in plan.changes}

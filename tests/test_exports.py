@@ -351,3 +351,138 @@ def test_the_board_links_the_downloads_with_its_filters(client, deps, carol):
     # Followed, the link gives what the board shows.
     href = csv_link.group(1).replace("&amp;", "&")
     assert [row["Key"] for row in read_csv(client.get(href))] == ["messaging"]
+
+
+# ---------------------------------------------------------------------------------------
+# Streamed as they are written
+# ---------------------------------------------------------------------------------------
+
+
+def _built_whole(data, out) -> None:
+    """The Excel file as it was built before it was streamed: the whole workbook saved by
+    openpyxl, then sent. The streamed file must hold the same cells."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    from dependencies.exports import COLUMNS, DATE_COLUMNS, DATE_FORMAT
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title="Dependencies")
+    for index, (_, width) in enumerate(COLUMNS, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = "A2"
+    header = []
+    for name in HEADERS:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    date_cell = WriteOnlyCell(ws)
+    date_cell.number_format = DATE_FORMAT
+    count = 0
+    for row in data:
+        values: list = []
+        for index, value in enumerate(row):
+            if index in DATE_COLUMNS:
+                value = WriteOnlyCell(ws, value=value)
+                value._style = date_cell._style
+            elif isinstance(value, str):
+                value = ILLEGAL_CHARACTERS_RE.sub("", value)
+                if value.startswith("="):
+                    value = WriteOnlyCell(ws, value=value)
+                    value.data_type = "s"
+            values.append(value)
+        ws.append(values)
+        count += 1
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
+    wb.save(out)
+
+
+def _cells(sheet) -> list[list[tuple]]:
+    return [
+        [(c.value, c.data_type, c.number_format, c.font.b) for c in row]
+        for row in sheet.iter_rows()
+    ]
+
+
+def test_the_streamed_xlsx_holds_the_cells_the_whole_file_held(
+    client, deps, needing, providing, wizard, dora, carol, monkeypatch
+):
+    client.force_login(carol)
+    _bulk(needing, providing, wizard, dora, 40)
+    Dependency.objects.filter(key="more-3").update(
+        what='=HYPERLINK("http://x")', note="  spaced \x07 bell  "
+    )
+    Dependency.objects.filter(key="more-4").update(
+        what="A & B <c> > d", note="line one\r\nline two, ünïcode – 😀"
+    )
+    Dependency.objects.filter(key="more-5").update(what="+1 -2 @3", note="   ")
+    from dependencies import exports
+
+    # The rows the view reads, kept to build the whole file from the same values.
+    read: list[list] = []
+    rows = exports.rows
+
+    def recording(qs, today):
+        for row in rows(qs, today):
+            read.append(row)
+            yield row
+
+    monkeypatch.setattr(exports, "rows", recording)
+    streamed = read_xlsx(client.get(xlsx_url()))
+    whole = io.BytesIO()
+    _built_whole(read, whole)
+    reference = load_workbook(whole).active
+    assert len(read) == len(deps) + 40
+    assert _cells(streamed) == _cells(reference)
+    assert streamed.freeze_panes == reference.freeze_panes == "A2"
+    assert streamed.auto_filter.ref == reference.auto_filter.ref == f"A1:N{len(read) + 1}"
+    assert {k: d.width for k, d in streamed.column_dimensions.items()} == {
+        k: d.width for k, d in reference.column_dimensions.items()
+    }
+
+
+def test_the_xlsx_download_starts_before_the_rows_are_read(client, deps, carol):
+    client.force_login(carol)
+    response = client.get(xlsx_url())
+    assert response.streaming
+    with CaptureQueriesContext(connection) as queries:
+        first = next(iter(response.streaming_content))
+    # A zip archive's first part begins with its local header, sent before any row query.
+    assert first.startswith(b"PK\x03\x04")
+    assert not [q for q in queries.captured_queries if "dependencies_dependency" in q["sql"]]
+    rest = b"".join(response.streaming_content)
+    workbook = load_workbook(io.BytesIO(first + rest))
+    assert workbook.active.max_row == len(deps) + 1
+
+
+@pytest.mark.parametrize("url", [csv_url, xlsx_url])
+def test_a_hostile_filter_cannot_make_an_export_larger_than_the_board(
+    client, needing, providing, wizard, dora, carol, url
+):
+    """Filters only narrow: unknown values, repeated parameters and absurd numbers are
+    left out, and no filter joins a dependency to more than one row."""
+    client.force_login(carol)
+    _bulk(needing, providing, wizard, dora, 30)
+    hostile = (
+        url(
+            **{
+                "from": "' OR 1=1 --",
+                "within": "9" * 40,
+                "group": "dependency,dependency",
+                "page": "-1",
+                "status": "all",
+                "stage": "x/" * 500,
+            }
+        )
+        + "&to=product-led" * 200
+    )
+    response = client.get(hostile)
+    if url is csv_url:
+        keys = [row["Key"] for row in read_csv(response)]
+    else:
+        keys = [row["Key"] for row in xlsx_rows(read_xlsx(response))]
+    assert len(keys) == len(set(keys)) <= 30

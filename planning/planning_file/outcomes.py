@@ -545,34 +545,75 @@ class OutcomeWrites:
         )
         return goal
 
-    def _objective_goals(self, okr, goal_keys: list[str]) -> None:
-        goals = dict(Goal.objects.filter(key__in=goal_keys).values_list("key", "pk"))
-        self._sync_rows(
-            ObjectiveGoal.objects.filter(okr=okr),
-            "goal_id",
-            [goals[key] for key in goal_keys],
-            lambda goal_id: ObjectiveGoal(okr=okr, goal_id=goal_id),
-            "objective goals",
+    def _objectives_goals(self, wanted: list[tuple[Any, list[str]]]) -> None:
+        """Each objective serves the goals the file lists: the stored links and the goals
+        read once, a link to add or remove written row by row."""
+        goals = dict(
+            Goal.objects.filter(key__in={key for _, keys in wanted for key in keys}).values_list(
+                "key", "pk"
+            )
         )
+        stored: dict[int, list] = {}
+        for row in ObjectiveGoal.objects.filter(okr__in=[okr for okr, _ in wanted]).order_by("id"):
+            stored.setdefault(row.okr_id, []).append(row)
+        for okr, keys in wanted:
+            if not keys and okr.pk not in stored:
+                continue
+            self._sync_rows(
+                ObjectiveGoal.objects.filter(okr=okr),
+                "goal_id",
+                [goals[key] for key in keys],
+                lambda goal_id, okr=okr: ObjectiveGoal(okr=okr, goal_id=goal_id),
+                "objective goals",
+                existing=stored.get(okr.pk, []),
+            )
 
-    def _initiative_milestones(self, initiative: Initiative, refs: list[str]) -> None:
-        ids = []
-        for ref in refs:
-            segment_key, _, key = ref.partition("/")
-            ids.append(Milestone.objects.get(segment__key=segment_key, key=key).pk)
+    def _initiatives_milestones(self, wanted: list[tuple[Initiative, list[str]]]) -> None:
+        """Each initiative is tied to the milestones the file lists: the stored links and the
+        milestones read once, a link to add or remove written row by row."""
+        refs = {ref for _, ids in wanted for ref in ids}
+        milestones = {
+            f"{segment_key}/{key}": pk
+            for pk, segment_key, key in Milestone.objects.filter(
+                segment__key__in={ref.partition("/")[0] for ref in refs},
+                key__in={ref.partition("/")[2] for ref in refs},
+            ).values_list("pk", "segment__key", "key")
+        }
         link = Initiative.milestones.through
-        self._sync_rows(
-            link.objects.filter(initiative=initiative),
-            "milestone_id",
-            ids,
-            lambda milestone_id: link(initiative=initiative, milestone_id=milestone_id),
-            "initiative milestones",
-        )
+        stored: dict[int, list] = {}
+        initiative_ids = [initiative.pk for initiative, _ in wanted]
+        for start in range(0, len(initiative_ids), 2000):
+            chunk = initiative_ids[start : start + 2000]
+            for row in link.objects.filter(initiative_id__in=chunk).order_by("id"):
+                stored.setdefault(row.initiative_id, []).append(row)
+        for initiative, ids in wanted:
+            if not ids and initiative.pk not in stored:
+                continue
+            self._sync_rows(
+                link.objects.filter(initiative=initiative),
+                "milestone_id",
+                [milestones[ref] for ref in ids],
+                lambda milestone_id, initiative=initiative: link(
+                    initiative=initiative, milestone_id=milestone_id
+                ),
+                "initiative milestones",
+                existing=stored.get(initiative.pk, []),
+            )
 
-    def _sync_rows(self, existing_qs, field_name: str, wanted: list[int], make, label: str):
+    def _sync_rows(
+        self,
+        existing_qs,
+        field_name: str,
+        wanted: list[int],
+        make,
+        label: str,
+        existing: list | None = None,
+    ):
         """Make a set of link rows match `wanted`, row by row (each write is seen by
         planning/changes.py: reviews queued, pages moved), keeping rows that already match."""
-        existing = {getattr(link, field_name): link for link in existing_qs.order_by("id")}
+        if existing is None:
+            existing = list(existing_qs.order_by("id"))
+        existing = {getattr(link, field_name): link for link in existing}
         for target, link in existing.items():
             if target not in wanted:
                 link.delete()
