@@ -15,9 +15,8 @@ from journeys.models import (
     Moment,
     Segment,
     Touchpoint,
-    parse_offset,
 )
-from journeys.services import WHEN_HELP, when_error
+from journeys.services import WHEN_HELP
 
 
 def _text(label: str, help_text: str = "", *, required: bool = True, rows: int = 3):
@@ -83,10 +82,7 @@ class MomentForm(forms.Form):
     value_target = _value("Value tomorrow")
 
     def clean_when(self) -> str:
-        when = self.cleaned_data["when"].strip()
-        if parse_offset(when) is None:
-            raise forms.ValidationError(when_error(when))
-        return when
+        return self.cleaned_data["when"].strip()
 
 
 class JourneyForm(forms.Form):

@@ -37,6 +37,11 @@ _OFFSET_RE = re.compile(r"^\s*(hour|day|week|month|quarter|year)s?\s+(\d{1,4})\s
 _UNIT_DAYS = {"hour": 1 / 24, "day": 1, "week": 7, "month": 30, "quarter": 91, "year": 365}
 
 
+def same_when(a: str, b: str) -> bool:
+    """Two moments' "when" name the same point: "Day 1" and "day  1" do."""
+    return " ".join((a or "").split()).casefold() == " ".join((b or "").split()).casefold()
+
+
 def parse_offset(when: str) -> float | None:
     """Days from the start of a stage for "Day 1", "Week 2", "Month 3"; None if unreadable."""
     match = _OFFSET_RE.match(when or "")
@@ -319,6 +324,13 @@ class Moment(models.Model):
         offset = parse_offset(self.when)
         if offset is not None:
             self.offset_days = offset
+        elif self.offset_days is None and self.stage_id is not None:
+            # A moment named by what happens ("First login") rather than by a time keeps its
+            # place after the moments before it.
+            earlier = Moment.objects.filter(stage_id=self.stage_id).exclude(pk=self.pk)
+            if self.position is not None:
+                earlier = earlier.filter(position__lte=self.position)
+            self.offset_days = earlier.aggregate(last=models.Max("offset_days"))["last"] or 0
         if not self.key and self.stage_id is not None:
             taken = set(
                 Moment.objects.filter(stage_id=self.stage_id)

@@ -37,6 +37,7 @@ from journeys.models import (
     Segment,
     Stage,
     parse_offset,
+    same_when,
 )
 
 STAGE_FIELDS = (
@@ -51,12 +52,18 @@ STAGE_FIELDS = (
     "expansion",
 )
 MOMENT_FIELDS = ("when", "today", "tomorrow", "value_today", "value_target")
-WHEN_HELP = 'A time offset such as "Day 1", "Week 2" or "Month 3".'
+WHEN_HELP = (
+    'A time offset such as "Day 1", "Week 2" or "Month 3", or what happens, such as '
+    '"First login"; that one keeps its place after the moment before it.'
+)
 STALE = "stale"
 
 
-def when_error(when: str) -> str:
-    return f'"{when}" is not a time offset. Write it like "Day 1", "Week 2" or "Month 3".'
+def when_taken_error(when: str) -> str:
+    return (
+        f'This stage has a moment at "{when}" already: change that one, or say how this one '
+        'differs ("Day 1, evening").'
+    )
 
 
 def fingerprint(obj, fields: Iterable[str]) -> str:
@@ -348,6 +355,7 @@ def _moment_values(
     tomorrow: str,
     value_today: int | None = None,
     value_target: int | None = None,
+    taken_by: Iterable[str] | None = None,
 ) -> dict:
     when = re.sub(r"\s+", " ", _clean_text(when))
     values = {"when": when[:1].upper() + when[1:], "today": _clean_text(today)}
@@ -355,12 +363,17 @@ def _moment_values(
     errors: dict[str, list[str]] = {}
     if not when:
         errors["when"] = [f"This field is required. {WHEN_HELP}"]
-    elif len(when) > 40 or parse_offset(when) is None:
-        errors["when"] = [when_error(when[:40])]
+    elif len(when) > 40:
+        errors["when"] = ["Keep it to 40 characters."]
+    elif taken_by is not None and any(same_when(when, other) for other in taken_by):
+        errors["when"] = [when_taken_error(when)]
     _require(errors, values, "tomorrow")
     _check_values(errors, value_today=value_today, value_target=value_target)
     _raise(errors)
-    values["offset_days"] = parse_offset(values["when"])
+    offset = parse_offset(values["when"])
+    if offset is not None:
+        # Otherwise a new moment goes after the stage's last, and an edited one stays put.
+        values["offset_days"] = offset
     values["value_today"], values["value_target"] = value_today, value_target
     return values
 
@@ -374,14 +387,17 @@ def moment_create(
     value_today: int | None = None,
     value_target: int | None = None,
 ) -> Moment:
-    values = _moment_values(
-        when=when,
-        today=today,
-        tomorrow=tomorrow,
-        value_today=value_today,
-        value_target=value_target,
-    )
     with transaction.atomic():
+        # The stage's row locked, so two people adding "Day 1" at once cannot both succeed.
+        Stage.objects.select_for_update().filter(pk=stage.pk).first()
+        values = _moment_values(
+            when=when,
+            today=today,
+            tomorrow=tomorrow,
+            value_today=value_today,
+            value_target=value_target,
+            taken_by=Moment.objects.filter(stage=stage).values_list("when", flat=True),
+        )
         last = Moment.objects.filter(stage=stage).aggregate(last=Max("position"))["last"]
         position = 0 if last is None else last + 1
         return Moment.objects.create(stage=stage, position=position, **values)
@@ -397,17 +413,21 @@ def moment_update(
     value_today: int | None = None,
     value_target: int | None = None,
 ) -> Moment:
-    values = _moment_values(
-        when=when,
-        today=today,
-        tomorrow=tomorrow,
-        value_today=value_today,
-        value_target=value_target,
-    )
     with transaction.atomic():
+        Stage.objects.select_for_update().filter(pk=moment.stage_id).first()
         current = Moment.objects.select_for_update().get(pk=moment.pk)
         if version != moment_version(current):
             raise _stale("moment")
+        values = _moment_values(
+            when=when,
+            today=today,
+            tomorrow=tomorrow,
+            value_today=value_today,
+            value_target=value_target,
+            taken_by=Moment.objects.filter(stage_id=moment.stage_id)
+            .exclude(pk=moment.pk)
+            .values_list("when", flat=True),
+        )
         Moment.objects.filter(pk=moment.pk).update(**values)
     for field, value in values.items():
         setattr(moment, field, value)

@@ -309,8 +309,8 @@ def test_the_dri_must_be_listed_among_the_members(tmp_path, example):
             "squads[0].okr.key_results[0].direction: must be one of increase, decrease",
         ),
         (
-            lambda d: d["journeys"][0]["stages"][1]["moments"][0].update(when="soon"),
-            'journeys[0].stages[1].moments[0].when: "soon" is not a time offset',
+            lambda d: d["journeys"][0]["stages"][1]["moments"][0].update(when="x" * 41),
+            "journeys[0].stages[1].moments[0].when: is 41 characters long; the limit is 40",
         ),
         (
             lambda d: d["journeys"][0]["stages"][0].update(emotion_target=1.5),

@@ -576,3 +576,25 @@ def test_a_planning_file_1_reimport_replaces_only_the_moment_whose_words_changed
     assert week_2[0] != before["lifecycle/onboarding/week-2"][0]  # a new moment
     assert week_2[1:] == ([], [])  # its touchpoints went; the milestone was untied
     assert Milestone.objects.get(key="first-milestone").moment is None
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_moment_named_by_what_happens_imports_in_its_place_and_round_trips(
+    tmp_path, example, v1_example, version
+):
+    document = example if version == "v2" else v1_example
+    stage = document["journeys"][0]["stages"][1]
+    stage["moments"].insert(1, {"when": "First login", "tomorrow": "A guided tour"})
+    code, _, err = run_import(write(tmp_path, document, "with-event.json"))
+    assert (code, err) == (0, "")
+    moments = list(
+        Moment.objects.filter(stage__key=stage["key"]).order_by("offset_days", "position", "id")
+    )
+    whens = [m.when for m in moments]
+    assert whens.index("First login") == 1, whens  # after the moment written before it
+    out = io.StringIO()
+    call_command("export_plans", stdout=out)
+    exported = json.loads(out.getvalue())["journeys"][0]["stages"][1]["moments"]
+    assert [m["when"] for m in exported][:2] == [stage["moments"][0]["when"], "First login"]
+    code, _, err = run_import(write(tmp_path, json.loads(out.getvalue()), "again.json"))
+    assert (code, err) == (0, "")

@@ -637,24 +637,62 @@ def test_leadership_adds_a_moment_and_it_lands_in_time_order(client, leo, journe
     assert words.index("Day 1") < words.index("Week 1") < words.index("Week 2")
 
 
-def test_a_moment_when_must_be_a_time_offset(client, leo, journey):
+def test_a_moment_named_by_what_happens_keeps_its_place_after_the_one_before(client, leo, journey):
     stage = stage_of(journey, "onboarding")
     client.force_login(leo)
     response = client.post(
         url("moment_new", "lifecycle", "onboarding"),
-        moment_post(f"new-moment-{stage.pk}", when="Tomorrow morning", tomorrow="A call"),
+        moment_post(f"new-moment-{stage.pk}", when="First login", tomorrow="A guided tour"),
+    )
+    assert response.status_code == 302
+    page = text_of(client.get(url("detail", "lifecycle")))
+    assert page.index("Week 2") < page.index("First login")
+    # Edited into another event it stays where it was; into a time it moves to that time.
+    moment = Moment.objects.get(when="First login")
+    before = moment.offset_days
+    services.moment_update(
+        moment=moment,
+        version=services.moment_version(moment),
+        when="First invite sent",
+        tomorrow="A guided tour",
+    )
+    moment.refresh_from_db()
+    assert moment.offset_days == before
+    services.moment_update(
+        moment=moment, version=services.moment_version(moment), when="Day 0", tomorrow="Tour"
+    )
+    moment.refresh_from_db()
+    assert moment.offset_days == 0
+
+
+def test_two_moments_of_a_stage_cannot_share_their_when(client, leo, journey):
+    stage = stage_of(journey, "onboarding")
+    existing = Moment.objects.filter(stage=stage).first()
+    client.force_login(leo)
+    response = client.post(
+        url("moment_new", "lifecycle", "onboarding"),
+        moment_post(f"new-moment-{stage.pk}", when=f" {existing.when.lower()} ", tomorrow="A call"),
         headers=HTMX,
     )
     assert response.status_code == 200
-    html = response.content.decode()
-    when_field = html[html.index(f'id="id_new-moment-{stage.pk}-when"') :]
-    assert (
-        "&quot;Tomorrow morning&quot; is not a time offset. Write it like &quot;Day 1&quot;, "
-        "&quot;Week 2&quot; or &quot;Month 3&quot;."
-    ) in when_field[: when_field.index("</div>")]
-    assert 'value="Tomorrow morning"' in html
-    assert "A call</textarea>" in html
-    assert Moment.objects.count() == 3
+    assert "This stage has a moment at" in text_of(response)
+    assert "A call</textarea>" in response.content.decode()  # nothing typed is lost
+    assert Moment.objects.filter(stage=stage).count() == 3
+    other = Moment.objects.filter(stage=stage).exclude(pk=existing.pk).first()
+    response = client.post(
+        url("moment_edit", "lifecycle", "onboarding", other.pk),
+        {
+            **moment_post(f"moment-{other.pk}", when=existing.when, tomorrow="Same"),
+            "version": services.moment_version(other),
+        },
+        headers=HTMX,
+    )
+    assert "This stage has a moment at" in text_of(response)
+    other.refresh_from_db()
+    assert other.when != existing.when
+    # Another stage may have its own "Day 1".
+    adoption = stage_of(journey, "adoption")
+    services.moment_create(stage=adoption, when=existing.when, tomorrow="Fine")
 
 
 def test_the_moment_form_opens_in_place(client, leo, journey):
@@ -696,7 +734,6 @@ def test_an_invalid_moment_edit_keeps_the_input(client, leo, journey):
         headers=HTMX,
     )
     words = text_of(response)
-    assert '"Soon" is not a time offset.' in words
     assert "This field is required." in words
     assert 'value="Soon"' in response.content.decode()
     moment.refresh_from_db()
