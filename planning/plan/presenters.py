@@ -10,7 +10,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Prefetch, Q, When
+from django.db.models import Case, Count, Prefetch, Q, When, Window
 from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import timezone
@@ -387,30 +387,92 @@ def dependency_create_link(squad: Squad) -> str:
 PLAN_DEPENDENCIES_SHOWN = 25
 
 
-def dependency_list(qs, today) -> tuple[list[Dependency], int]:
-    total = qs.count()
-    closed = Case(When(status__in=["done", "declined"], then=1), default=0)
-    shown = list(qs.alias(closed=closed).order_by("closed", "due", "id")[:PLAN_DEPENDENCIES_SHOWN])
-    for dep in shown:
-        dep.overdue = dep.is_overdue(today)
-    return shown, total
+_STATUS_LABELS = dict(Dependency.Status.choices)
+_CLOSED = ("done", "declined")
+
+# The columns a row of either list shows, read as values: no model instance, no lookup a row.
+_ROW_COLUMNS = (
+    "id",
+    "version",
+    "what",
+    "blocking",
+    "status",
+    "due",
+    "owner_id",
+    "owner__username",
+    "owner__profile__display_name",
+)
+_NEEDS_COLUMNS = (
+    "from_initiative_id",
+    "from_initiative__title",
+    "to_squad_id",
+    "to_squad__key",
+    "to_squad__name",
+    "to_squad__removal_id",
+    "to_initiative_id",
+    "to_initiative__title",
+    "to_initiative__removal_id",
+    "to_initiative__squad__key",
+    "to_initiative__squad__name",
+    "to_initiative__squad__removal_id",
+    "to_function",
+)
+_PROVIDES_COLUMNS = (
+    "from_squad_id",
+    "from_squad__key",
+    "from_squad__name",
+    "from_initiative_id",
+    "from_initiative__title",
+    "from_initiative__squad__key",
+    "from_initiative__squad__name",
+    "to_initiative_id",
+    "to_initiative__title",
+)
+
+
+def dependency_list(qs, columns: tuple[str, ...], today) -> tuple[list[dict], int]:
+    """The first PLAN_DEPENDENCIES_SHOWN of `qs` (open ones first, soonest due first) as
+    plain rows, and how many there are, in one query: the count is a window over the same
+    rows, read before the limit."""
+    closed = Case(When(status__in=_CLOSED, then=1), default=0)
+    rows = list(
+        qs.alias(closed=closed)
+        .annotate(total=Window(Count("id")))
+        .order_by("closed", "due", "id")
+        .values(*_ROW_COLUMNS, *columns, "total")[:PLAN_DEPENDENCIES_SHOWN]
+    )
+    total = rows[0]["total"] if rows else 0
+    for row in rows:
+        status, due = row["status"], row["due"]
+        row["overdue"] = status not in _CLOSED and due < today
+        row["status_label"] = _STATUS_LABELS.get(status, status)
+        row["due_text"] = f"{due.day} {due:%b} {due.year}"
+        row["owner"] = (
+            (row["owner__profile__display_name"] or row["owner__username"])
+            if row["owner_id"]
+            else ""
+        )
+    return rows, total
 
 
 def dependencies_context(squad: Squad) -> dict:
     today = timezone.localdate()
     needs, needs_total = dependency_list(
-        Dependency.objects.filter(needer=squad).select_related(
-            "from_initiative", "to_squad", "to_initiative__squad", "owner__profile"
-        ),
-        today,
+        Dependency.objects.filter(needer_id=squad.pk), _NEEDS_COLUMNS, today
     )
+    for row in needs:
+        if row["to_initiative_id"]:
+            row["provider_removed"] = bool(
+                row["to_initiative__removal_id"] or row["to_initiative__squad__removal_id"]
+            )
+            row["provider_name"] = row["to_initiative__squad__name"]
+        else:
+            row["provider_removed"] = bool(row["to_squad_id"] and row["to_squad__removal_id"])
+            row["provider_name"] = row["to_squad__name"]
     provides, provides_total = dependency_list(
-        Dependency.objects.filter(provider=squad).select_related(
-            "from_squad", "from_initiative__squad", "to_initiative", "owner__profile"
-        ),
-        today,
+        Dependency.objects.filter(provider_id=squad.pk), _PROVIDES_COLUMNS, today
     )
-    seen = ",".join(f"{d.pk}:{d.version}:{d.overdue}" for d in (*needs, *provides))
+    seen = ",".join(f"{d['id']}:{d['version']}:{d['overdue']}" for d in (*needs, *provides))
     seen += f";{needs_total};{provides_total}"
     return {
         "dependencies_version": hashlib.sha256(seen.encode()).hexdigest()[:12],
