@@ -10,7 +10,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, Prefetch, Q, When, Window
+from django.db.models import Case, F, Func, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Left
 from django.urls import reverse
 from django.utils import timezone
@@ -390,7 +390,8 @@ PLAN_DEPENDENCIES_SHOWN = 25
 _STATUS_LABELS = dict(Dependency.Status.choices)
 _CLOSED = ("done", "declined")
 
-# The columns a row of either list shows, read as values: no model instance, no lookup a row.
+# The columns a row of either list shows, read as values: no model instance, no lookup a
+# row. The other side's squad is the one stored on the row (needer, provider).
 _ROW_COLUMNS = (
     "id",
     "version",
@@ -406,40 +407,39 @@ _NEEDS_COLUMNS = (
     "from_initiative_id",
     "from_initiative__title",
     "to_squad_id",
-    "to_squad__key",
-    "to_squad__name",
-    "to_squad__removal_id",
     "to_initiative_id",
     "to_initiative__title",
     "to_initiative__removal_id",
-    "to_initiative__squad__key",
-    "to_initiative__squad__name",
-    "to_initiative__squad__removal_id",
     "to_function",
+    "provider__key",
+    "provider__name",
+    "provider__removal_id",
 )
 _PROVIDES_COLUMNS = (
     "from_squad_id",
-    "from_squad__key",
-    "from_squad__name",
     "from_initiative_id",
     "from_initiative__title",
-    "from_initiative__squad__key",
-    "from_initiative__squad__name",
     "to_initiative_id",
     "to_initiative__title",
+    "needer__key",
+    "needer__name",
 )
 
 
 def dependency_list(qs, columns: tuple[str, ...], today) -> tuple[list[dict], int]:
     """The first PLAN_DEPENDENCIES_SHOWN of `qs` (open ones first, soonest due first) as
-    plain rows, and how many there are, in one query: the count is a window over the same
-    rows, read before the limit."""
+    plain rows, and how many there are, in one query: the rows shown are picked from the
+    dependency table alone (its index on squad, status and due) before anything is joined,
+    and the count is a subquery run once."""
     closed = Case(When(status__in=_CLOSED, then=1), default=0)
+    shown = qs.alias(closed=closed).order_by("closed", "due", "id").values("id")
+    total = qs.order_by().values(one=Value(1)).annotate(n=Func(F("id"), function="COUNT"))
     rows = list(
-        qs.alias(closed=closed)
-        .annotate(total=Window(Count("id")))
+        Dependency.objects.filter(id__in=shown[:PLAN_DEPENDENCIES_SHOWN])
+        .alias(closed=closed)
+        .annotate(total=Subquery(total.values("n")))
         .order_by("closed", "due", "id")
-        .values(*_ROW_COLUMNS, *columns, "total")[:PLAN_DEPENDENCIES_SHOWN]
+        .values(*_ROW_COLUMNS, *columns, "total")
     )
     total = rows[0]["total"] if rows else 0
     for row in rows:
@@ -461,14 +461,10 @@ def dependencies_context(squad: Squad) -> dict:
         Dependency.objects.filter(needer_id=squad.pk), _NEEDS_COLUMNS, today
     )
     for row in needs:
-        if row["to_initiative_id"]:
-            row["provider_removed"] = bool(
-                row["to_initiative__removal_id"] or row["to_initiative__squad__removal_id"]
-            )
-            row["provider_name"] = row["to_initiative__squad__name"]
-        else:
-            row["provider_removed"] = bool(row["to_squad_id"] and row["to_squad__removal_id"])
-            row["provider_name"] = row["to_squad__name"]
+        row["provider_removed"] = bool(
+            row["to_initiative__removal_id"]
+            or ((row["to_squad_id"] or row["to_initiative_id"]) and row["provider__removal_id"])
+        )
     provides, provides_total = dependency_list(
         Dependency.objects.filter(provider_id=squad.pk), _PROVIDES_COLUMNS, today
     )
