@@ -3,6 +3,7 @@ initiatives, and the contexts of the page and of each of its parts."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Case, F, Func, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Left
 from django.urls import reverse
@@ -426,21 +428,40 @@ _PROVIDES_COLUMNS = (
 )
 
 
-def dependency_list(qs, columns: tuple[str, ...], today) -> tuple[list[dict], int]:
-    """The first PLAN_DEPENDENCIES_SHOWN of `qs` (open ones first, soonest due first) as
-    plain rows, and how many there are, in one query: the rows shown are picked from the
-    dependency table alone (its index on squad, status and due) before anything is joined,
-    and the count is a subquery run once."""
+# Stands for the squad while a list's query is compiled, once a process.
+_ANY_SQUAD = -720_451
+
+
+@functools.cache
+def _dependency_list_sql(side: str) -> tuple[str, tuple]:
+    """The SQL of one list ("needer" or "provider"): the first PLAN_DEPENDENCIES_SHOWN of the
+    squad's dependencies on that side (open ones first, soonest due first) with the columns
+    shown, and how many there are. The rows shown are picked from the dependency table alone
+    (its index on squad, status and due) before anything is joined; the count is a subquery
+    run once. Compiled by the ORM once, not on every request (it took longer than the query)."""
+    qs = Dependency.objects.filter(**{f"{side}_id": _ANY_SQUAD})
     closed = Case(When(status__in=_CLOSED, then=1), default=0)
     shown = qs.alias(closed=closed).order_by("closed", "due", "id").values("id")
     total = qs.order_by().values(one=Value(1)).annotate(n=Func(F("id"), function="COUNT"))
-    rows = list(
+    columns = _NEEDS_COLUMNS if side == "needer" else _PROVIDES_COLUMNS
+    query = (
         Dependency.objects.filter(id__in=shown[:PLAN_DEPENDENCIES_SHOWN])
         .alias(closed=closed)
         .annotate(total=Subquery(total.values("n")))
         .order_by("closed", "due", "id")
         .values(*_ROW_COLUMNS, *columns, "total")
     )
+    return query.query.sql_with_params()
+
+
+def dependency_list(squad: Squad, side: str, today) -> tuple[list[dict], int]:
+    """The squad's dependencies on one side as plain rows, and how many there are."""
+    sql, params = _dependency_list_sql(side)
+    params = tuple(squad.pk if p == _ANY_SQUAD else p for p in params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     total = rows[0]["total"] if rows else 0
     for row in rows:
         status, due = row["status"], row["due"]
@@ -457,17 +478,13 @@ def dependency_list(qs, columns: tuple[str, ...], today) -> tuple[list[dict], in
 
 def dependencies_context(squad: Squad) -> dict:
     today = timezone.localdate()
-    needs, needs_total = dependency_list(
-        Dependency.objects.filter(needer_id=squad.pk), _NEEDS_COLUMNS, today
-    )
+    needs, needs_total = dependency_list(squad, "needer", today)
     for row in needs:
         row["provider_removed"] = bool(
             row["to_initiative__removal_id"]
             or ((row["to_squad_id"] or row["to_initiative_id"]) and row["provider__removal_id"])
         )
-    provides, provides_total = dependency_list(
-        Dependency.objects.filter(provider_id=squad.pk), _PROVIDES_COLUMNS, today
-    )
+    provides, provides_total = dependency_list(squad, "provider", today)
     seen = ",".join(f"{d['id']}:{d['version']}:{d['overdue']}" for d in (*needs, *provides))
     seen += f";{needs_total};{provides_total}"
     return {
