@@ -14,8 +14,13 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Case, F, Func, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Left
+from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import localize
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from core import access, pagecache, versioning
 from core.cycles import all_cycles
@@ -257,6 +262,88 @@ class InitiativeCard:
     @property
     def headcount(self) -> str:
         return plain_number(self.item.headcount)
+
+    def body_html(self, *, view: str, can_edit: bool) -> SafeString:
+        """The card as read (its editor is in the template): what, when, how many, its
+        status, its balance and its actions, written in Python rather than by the template
+        engine, which took most of the page's drawing time with 30 initiatives. The markup
+        is the template's as it was, every value escaped the same way."""
+        item, e = self.item, conditional_escape
+        key, title = e(item.key), e(item.title)
+        out = [
+            '        <div class="initiative__main">\n'
+            f'          <h4 class="initiative__title">{title}</h4>\n'
+            '          <p class="presence-badge no-print" '
+            f'data-presence-for="initiative-{key}" hidden></p>\n          '
+        ]
+        if item.description:
+            out.append(f'<p class="initiative__desc">{e(item.description)}</p>')
+        out.append('\n          <p class="initiative__tags">\n            ')
+        if view == "timeline":
+            out.append(f'<span class="pill pill--function">{e(item.function)}</span>')
+        out.append("\n            ")
+        if item.stage:
+            out.append(f'<a class="pill" href="{e(self.stage_url)}">{e(item.stage.name)}</a>')
+        out.append("\n            ")
+        if item.segment:
+            out.append(f'<span class="pill">{e(item.segment.name)}</span>')
+        out.append("\n          </p>\n          ")
+        served = self.served
+        if served:
+            links = "; ".join(f'<a href="{e(url)}">{e(text)}</a>' for url, text in served)
+            out.append(
+                '\n          <p class="initiative__milestones small">'
+                f"Serves {links}</p>\n          "
+            )
+        out.append("\n          ")
+        if item.counter_measure:
+            out.append(
+                '\n          <p class="initiative__cm"><span class="initiative__cm-label">'
+                f"Counter-measure</span> {e(item.counter_measure)}</p>\n          "
+            )
+        elif self.needs_counter_measure:
+            out.append(f'\n          <p class="ask">{e(self.lean_prompt)}</p>\n          ')
+        x, width = self.span
+        headcount = self.headcount
+        picture = self.picture
+        out.append(
+            "\n        </div>\n"
+            '        <div class="initiative__when">\n'
+            f'          <span class="initiative__dates">{e(self.dates)}</span>\n'
+            "          \n"
+            '          <svg class="span" viewBox="0 0 100 6" preserveAspectRatio="none" '
+            'width="100%" height="6" aria-hidden="true">\n'
+            '            <rect x="0" y="0" width="100" height="6" class="bar-track"/>\n'
+            f'            <rect x="{localize(x, use_l10n=False)}" y="0" '
+            f'width="{localize(width, use_l10n=False)}" height="6" class="bar-fill"/>\n'
+            "          </svg>\n"
+            "          \n"
+            "        </div>\n"
+            f'        <div class="initiative__hc"><strong>{e(headcount)}</strong> '
+            f"<span>{pluralize(headcount, 'person,people')}</span></div>\n"
+            f'        <div class="initiative__status"><span class="badge badge--{e(item.status)}">'
+            f"{e(item.get_status_display())}</span></div>\n"
+            '        <div class="initiative__balance">\n          '
+        )
+        if picture:
+            out.append(render_to_string("squads/_balance.html", {"picture": picture}))
+        else:
+            out.append('<span class="muted small">Impact not rated</span>')
+        out.append(
+            '\n        </div>\n        <div class="initiative__actions no-print">\n          '
+        )
+        if can_edit:
+            url, view_ = e(self.url), e(view)
+            out.append(
+                f'\n          <a class="btn btn-small" href="{url}edit/?view={view_}"\n'
+                f'             hx-get="{url}edit/?view={view_}" hx-target="#initiative-{key}" '
+                'hx-swap="outerHTML"\n'
+                f'             aria-label="Edit {title}">Edit</a>\n'
+                f'          <a class="btn btn-small btn-danger" href="{url}remove/"\n'
+                f'             aria-label="Remove {title}">Remove</a>\n          '
+            )
+        out.append("\n        </div>")
+        return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
 
 @dataclass
