@@ -195,9 +195,27 @@ class InitiativeCard:
         return f"{self.links.plan}initiatives/{self.item.key}/"
 
     @property
+    def stage_name(self) -> str | None:
+        """The name of the stage it serves; None for none. From the names initiatives_of
+        reads with the initiative, or else from its stage."""
+        if hasattr(self.item, "stage_name"):
+            return self.item.stage_name
+        return self.item.stage.name if self.item.stage_id else None
+
+    @property
+    def segment_name(self) -> str | None:
+        if hasattr(self.item, "segment_name"):
+            return self.item.segment_name
+        return self.item.segment.name if self.item.segment_id else None
+
+    @property
     def stage_url(self) -> str:
-        stage = self.item.stage
-        return f"{self.links.journeys}{stage.journey.key}/" if stage else ""
+        if not self.item.stage_id:
+            return ""
+        journey = getattr(self.item, "stage_journey_key", None)
+        if journey is None:
+            journey = self.item.stage.journey.key
+        return f"{self.links.journeys}{journey}/"
 
     @property
     def served(self) -> list[tuple[str, str]]:
@@ -291,11 +309,11 @@ class InitiativeCard:
         if view == "timeline":
             out.append(f'<span class="pill pill--function">{e(item.function)}</span>')
         out.append("\n            ")
-        if item.stage:
-            out.append(f'<a class="pill" href="{e(self.stage_url)}">{e(item.stage.name)}</a>')
+        if item.stage_id:
+            out.append(f'<a class="pill" href="{e(self.stage_url)}">{e(self.stage_name)}</a>')
         out.append("\n            ")
-        if item.segment:
-            out.append(f'<span class="pill">{e(item.segment.name)}</span>')
+        if item.segment_id:
+            out.append(f'<span class="pill">{e(self.segment_name)}</span>')
         out.append("\n          </p>\n          ")
         served = self.served
         if served:
@@ -383,7 +401,12 @@ def arrangement(request: AuthedRequest, view: str | None = None) -> str:
 def initiatives_of(squad: Squad) -> list[Initiative]:
     return list(
         Initiative.objects.filter(squad=squad)
-        .select_related("stage__journey", "segment")
+        # The names a card shows, not three model instances an initiative.
+        .annotate(
+            stage_name=F("stage__name"),
+            stage_journey_key=F("stage__journey__key"),
+            segment_name=F("segment__name"),
+        )
         .prefetch_related(
             Prefetch(
                 "milestones",
