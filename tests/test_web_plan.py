@@ -185,11 +185,12 @@ def test_the_plan_costs_the_same_queries_for_2_or_20_initiatives(
             key=f"dep-{n}", from_initiative=made, to_squad=other, what="Help", due="2027-02-01"
         )
     client.force_login(bob)
-    # 20: the page's parts, plus the plan's stamp, its comment threads and the revisions its
+    # 17: the page's parts, plus the plan's stamp, its comment threads and the revisions its
     # cached rendering is keyed on (one query each), the goals the objective serves and the
-    # segments the squad serves with their success outcomes (one each); the DRI's name in
-    # one query and the cycle from the navigation's.
-    with django_assert_max_num_queries(20):
+    # segments the squad serves with their success outcomes (one each); each dependency list
+    # in one query with its count; the DRI's name in one query and the cycle from the
+    # navigation's; no key results (the page shows none).
+    with django_assert_max_num_queries(17):
         response = client.get(url("plan", squad.key))
     assert response.content.decode().count('class="initiative"') == count
     # Asked again with nothing changed: the rendering comes from the cache (what is left:
@@ -648,6 +649,50 @@ def test_dependencies_needed_and_provided_show_due_and_status(client, squad, too
     assert "Overdue" in needs and "Blocking" in needs
     assert url("plan", other.key) in needs
     assert "Customer feedback" in provides and "badge--accepted" in provides
+
+
+def test_each_side_of_a_dependency_reads_as_what_it_is(client, squad, tool, carol, leo, cycle):
+    from planning import removals
+
+    other = f.squad("product-led", dri=carol, cycle=cycle)
+    theirs = f.initiative(other, "their-work", title="Pricing <experiments>")
+    gone = f.squad("sunset", dri=f.person("sam"), cycle=cycle)
+    owner = f.person("owen", "Owen Ortiz")
+    asks = [
+        dict(to_squad=other, what="From a squad", owner=owner),
+        dict(to_initiative=theirs, what="From their initiative"),
+        dict(to_function="People", what="From a function"),
+        dict(to_squad=gone, what="From a squad that goes"),
+    ]
+    for n, values in enumerate(asks):
+        Dependency.objects.create(
+            key=f"ask-{n}", from_initiative=tool, due=dt.date(2027, 2, 1 + n), **values
+        )
+    Dependency.objects.create(
+        key="theirs", from_initiative=theirs, to_squad=squad, what="Their ask", due="2027-03-01"
+    )
+    Dependency.objects.create(
+        key="squads", from_squad=other, to_initiative=tool, what="Squad ask", due="2027-03-02"
+    )
+    removals.squad_remove(
+        squad=gone, by=leo, seen=removals.squad_removal(gone).digest, answered=True
+    )
+    client.force_login(carol)
+    needs, provides = client.get(url("plan", squad.key)).content.decode().split("Others need")
+    rows = {row.split("</td>")[0].split("<td>")[-1]: row for row in needs.split("<tr")[2:]}
+    plan_of_other = f'<a href="{url("plan", other.key)}">{other.name}</a>'
+    assert plan_of_other in rows["From a squad"] and "Owen Ortiz" in rows["From a squad"]
+    assert "1 Feb 2027" in rows["From a squad"] and "Onboarding assessment tool" in needs
+    assert (
+        f'Pricing &lt;experiments&gt; <span class="muted">· {plan_of_other}'
+        in rows["From their initiative"]
+    )
+    assert 'People <span class="muted">(function)</span>' in rows["From a function"]
+    assert '<span class="muted">(removed)</span>' in rows["From a squad that goes"]
+    assert url("plan", gone.key) not in rows["From a squad that goes"]
+    assert f'Pricing &lt;experiments&gt; <span class="muted">· {plan_of_other}' in provides
+    assert plan_of_other in provides.split("Squad ask")[1]
+    assert "Their ask" in provides and "4 of" not in needs
 
 
 def test_a_long_list_shows_the_open_ones_first_and_sends_to_the_board_for_all(
