@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
@@ -138,9 +139,10 @@ class FindingFilterForm(forms.Form):
     state = forms.ChoiceField(label="State", required=False, choices=STATE_FILTERS)
     squad = forms.ChoiceField(label="Squad", required=False, widget=QuickSelect)
 
-    def __init__(self, data, *, squads: list[Squad]) -> None:
+    def __init__(self, data, *, squads: list[tuple[str, str]]) -> None:
+        """`squads`: the cycle's squads as (key, name)."""
         super().__init__(data)
-        self.fields["squad"].choices = [("", "Any squad"), *[(s.key, s.name) for s in squads]]
+        self.fields["squad"].choices = [("", "Any squad"), *squads]
 
     def value(self, name: str) -> str:
         self.is_valid()
@@ -342,6 +344,10 @@ def _day(at: dt.datetime) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+SEVERITY_LABELS = dict(Finding.Severity.choices)
+KIND_LABELS = dict(Finding.Kind.choices)
+STATE_LABELS = dict(Finding.State.choices)
+
 # A finding in the list names at most this many subjects (a loop or a function over capacity
 # can name hundreds); its own page names them all.
 SUBJECTS_IN_LIST = 12
@@ -355,6 +361,11 @@ def _decorate_findings(
     finding_presenters.decorate(findings, actor)
     base = reverse("finding", args=[0])[:-2]  # "/findings/"
     for finding in findings:
+        # The badges' words, looked up here: get_FOO_display builds a dict of the field's
+        # choices on every call, three a card.
+        finding.severity_label = SEVERITY_LABELS.get(finding.severity, finding.severity)
+        finding.kind_label = KIND_LABELS.get(finding.kind, finding.kind)
+        finding.state_label = STATE_LABELS.get(finding.state, finding.state)
         finding.rule_label = RULE_LABELS.get(
             finding.rule, finding.rule.replace("_", " ").capitalize()
         )
@@ -374,7 +385,21 @@ def _decorate_findings(
         if in_list and len(finding.subject_list) > SUBJECTS_IN_LIST:
             finding.subjects_more = len(finding.subject_list) - SUBJECTS_IN_LIST
             finding.subject_list = finding.subject_list[:SUBJECTS_IN_LIST]
+        finding.subjects_html = _subjects_html(finding.subject_list)
     return findings
+
+
+def _subjects_html(subjects: list[Subject]) -> str:
+    """The card's list items for its subjects, written here once rather than through the
+    template per subject (up to 600 a page); every label, name and address is escaped."""
+    return format_html_join(
+        "\n      ",
+        '<li class="subject"><span class="subject__type">{}</span>{}</li>',
+        (
+            (s.label, format_html('<a href="{}">{}</a>', s.url, s.name) if s.url else s.name)
+            for s in subjects
+        ),
+    )
 
 
 def _finding_or_404(pk: int) -> Finding:
@@ -390,8 +415,9 @@ def _finding_or_404(pk: int) -> Finding:
 def findings(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
     actor = access.actor_for(request)
+    # (key, name) pairs, not 200 model instances, for the squad filter's options.
     squads = list(
-        Squad.objects.filter(cycle=cycle).order_by("name", "id").only("key", "name")
+        Squad.objects.filter(cycle=cycle).order_by("name", "id").values_list("key", "name")
         if cycle
         else []
     )
