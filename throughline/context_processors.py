@@ -46,13 +46,19 @@ def throughline(request: HttpRequest) -> dict:
     to choose from and the one chosen, and where its links lead."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
-    actor = access.actor_for(request)
+
+    def actor():
+        return access.actor_for(request)  # once a request, however often asked
+
+    # Each read when a template shows it (the full pages' navigation), not for the
+    # fragments htmx asks for, which need not load the person's relations at all.
     return {
-        "whoami": actor.display_name or request.user.get_username(),
-        "unread_notifications": actor.unread_notifications,
+        "whoami": lambda: actor().display_name or request.user.get_username(),
+        "unread_notifications": lambda: actor().unread_notifications,
         # The set-up pages (functions, segments) in the navigation: for those who change them.
-        "can_set_up": access.can_edit_capacity(actor) or access.can_edit_segments(actor),
-        # Read when a template shows them (the full pages), not for the fragments htmx asks.
+        "can_set_up": lambda: (
+            access.can_edit_capacity(actor()) or access.can_edit_segments(actor())
+        ),
         "current_cycle": lambda: current_cycle(request),
         "all_cycles": lambda: all_cycles(request),
         "nav_urls": nav_urls(),
