@@ -50,6 +50,10 @@ class Actor:
     # of unread notifications when the person was first looked at in this request.
     display_name: str = ""
     unread_notifications: int = 0
+    # The directory's page revision (core.pagecache) as read with the relations, from the
+    # primary, on PostgreSQL (where triggers move it); None elsewhere or before any change.
+    # core.cycles keeps the cycles read under it for the next request.
+    directory: int | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -93,15 +97,28 @@ UNION ALL SELECT 'n', CAST(COUNT(*) AS TEXT) FROM planning_notification n
   WHERE n.recipient_id = %s AND n.read_at IS NULL
     AND c.removal_id IS NULL AND d.removal_id IS NULL
 """
+# On PostgreSQL, whose triggers move it on every change to a cycle (planning migration 0010).
+_DIRECTORY = """
+UNION ALL SELECT 'v', CAST(value AS TEXT) FROM planning_pagerevision WHERE scope = 'directory'
+"""
 
 
 def actor_for(request: HttpRequest) -> Actor:
     actor = getattr(request, "_throughline_actor", None)
     if actor is None or actor.user is not request.user:
-        found: dict[str, list[str]] = {"g": [], "m": [], "d": [], "p": [], "n": [], "f": []}
+        found: dict[str, list[str]] = {
+            "g": [],
+            "m": [],
+            "d": [],
+            "p": [],
+            "n": [],
+            "f": [],
+            "v": [],
+        }
         if request.user.is_authenticated:
+            sql = _RELATIONS + (_DIRECTORY if connection.vendor == "postgresql" else "")
             with connection.cursor() as cursor:
-                cursor.execute(_RELATIONS, [request.user.pk] * 6)
+                cursor.execute(sql, [request.user.pk] * 6)
                 for kind, value in cursor.fetchall():
                     found[kind].append(value)
         actor = Actor(
@@ -109,6 +126,7 @@ def actor_for(request: HttpRequest) -> Actor:
             groups=frozenset(found["g"]),
             display_name=found["p"][0] if found["p"] else "",
             unread_notifications=int(found["n"][0]) if found["n"] else 0,
+            directory=int(found["v"][0]) if found["v"] else None,
         )
         actor.__dict__["member_of"] = frozenset(int(v) for v in found["m"])
         actor.__dict__["dri_of"] = frozenset(int(v) for v in found["d"])

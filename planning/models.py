@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
 from django.db.models.functions import Cast
 
 # The error of a run whose worker went away in the middle of it (see ReviewRun.lease_expires_at).
@@ -72,6 +72,16 @@ class FindingQuerySet(models.QuerySet):
         return self.annotate(subjects_text=Cast("subjects", models.CharField())).filter(
             subjects_text__contains=f'"{subject}"'
         )
+
+
+# The findings list's order, most severe first (planning.views.findings); the index on live
+# findings below is built on this very expression, so the list reads its page from it.
+SEVERITY_RANK = Case(
+    When(severity="high", then=Value(0)),
+    When(severity="medium", then=Value(1)),
+    default=Value(2),
+    output_field=IntegerField(),
+)
 
 
 class Finding(models.Model):
@@ -157,7 +167,22 @@ class Finding(models.Model):
                 name="finding_dismissal_has_reason",
             ),
         ]
-        indexes = [models.Index(fields=["cycle", "state", "severity"])]
+        indexes = [
+            # The list's counts by severity, filtered by kind or not, from the index alone.
+            models.Index(fields=["cycle", "state", "severity", "kind"], name="finding_counts"),
+            # The findings list's default view (live findings, most severe first, by kind,
+            # latest seen first): its page of 50 is the first 50 entries of this index, not
+            # a sort of every live finding of the cycle.
+            models.Index(
+                F("cycle_id"),
+                SEVERITY_RANK,
+                F("kind"),
+                F("last_seen").desc(),
+                F("id"),
+                name="finding_live_order",
+                condition=Q(state__in=["open", "acknowledged"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.message

@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
@@ -29,7 +30,7 @@ from core.models import Cycle
 from dependencies.models import Dependency
 from journeys.models import Stage
 from planning import finding_presenters, findings_services, services, tasks
-from planning.models import Finding, Notification, ReviewRun
+from planning.models import SEVERITY_RANK, Finding, Notification, ReviewRun
 from squads.models import Initiative, KeyResult, Squad
 
 
@@ -96,12 +97,6 @@ STATE_FILTERS = [
     *Finding.State.choices,
     ("all", "Any state"),
 ]
-SEVERITY_ORDER = Case(
-    When(severity="high", then=Value(0)),
-    When(severity="medium", then=Value(1)),
-    default=Value(2),
-    output_field=IntegerField(),
-)
 # What a person may do from each state: (action, label).
 FINDING_ACTIONS = {
     "open": [("acknowledge", "Acknowledge"), ("resolve", "Resolve")],
@@ -144,9 +139,10 @@ class FindingFilterForm(forms.Form):
     state = forms.ChoiceField(label="State", required=False, choices=STATE_FILTERS)
     squad = forms.ChoiceField(label="Squad", required=False, widget=QuickSelect)
 
-    def __init__(self, data, *, squads: list[Squad]) -> None:
+    def __init__(self, data, *, squads: list[tuple[str, str]]) -> None:
+        """`squads`: the cycle's squads as (key, name)."""
         super().__init__(data)
-        self.fields["squad"].choices = [("", "Any squad"), *[(s.key, s.name) for s in squads]]
+        self.fields["squad"].choices = [("", "Any squad"), *squads]
 
     def value(self, name: str) -> str:
         self.is_valid()
@@ -348,6 +344,10 @@ def _day(at: dt.datetime) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
+SEVERITY_LABELS = dict(Finding.Severity.choices)
+KIND_LABELS = dict(Finding.Kind.choices)
+STATE_LABELS = dict(Finding.State.choices)
+
 # A finding in the list names at most this many subjects (a loop or a function over capacity
 # can name hundreds); its own page names them all.
 SUBJECTS_IN_LIST = 12
@@ -361,6 +361,11 @@ def _decorate_findings(
     finding_presenters.decorate(findings, actor)
     base = reverse("finding", args=[0])[:-2]  # "/findings/"
     for finding in findings:
+        # The badges' words, looked up here: get_FOO_display builds a dict of the field's
+        # choices on every call, three a card.
+        finding.severity_label = SEVERITY_LABELS.get(finding.severity, finding.severity)
+        finding.kind_label = KIND_LABELS.get(finding.kind, finding.kind)
+        finding.state_label = STATE_LABELS.get(finding.state, finding.state)
         finding.rule_label = RULE_LABELS.get(
             finding.rule, finding.rule.replace("_", " ").capitalize()
         )
@@ -380,7 +385,21 @@ def _decorate_findings(
         if in_list and len(finding.subject_list) > SUBJECTS_IN_LIST:
             finding.subjects_more = len(finding.subject_list) - SUBJECTS_IN_LIST
             finding.subject_list = finding.subject_list[:SUBJECTS_IN_LIST]
+        finding.subjects_html = _subjects_html(finding.subject_list)
     return findings
+
+
+def _subjects_html(subjects: list[Subject]) -> str:
+    """The card's list items for its subjects, written here once rather than through the
+    template per subject (up to 600 a page); every label, name and address is escaped."""
+    return format_html_join(
+        "\n      ",
+        '<li class="subject"><span class="subject__type">{}</span>{}</li>',
+        (
+            (s.label, format_html('<a href="{}">{}</a>', s.url, s.name) if s.url else s.name)
+            for s in subjects
+        ),
+    )
 
 
 def _finding_or_404(pk: int) -> Finding:
@@ -396,22 +415,25 @@ def _finding_or_404(pk: int) -> Finding:
 def findings(request: AuthedRequest) -> HttpResponse:
     cycle = current_cycle(request)
     actor = access.actor_for(request)
+    # (key, name) pairs, not 200 model instances, for the squad filter's options.
     squads = list(
-        Squad.objects.filter(cycle=cycle).order_by("name", "id").only("key", "name")
+        Squad.objects.filter(cycle=cycle).order_by("name", "id").values_list("key", "name")
         if cycle
         else []
     )
     form = FindingFilterForm(request.GET, squads=squads)
     qs = _findings_queryset(cycle, form)
+    # Counted on the severity, not the key: the index on (cycle, state, severity, kind)
+    # answers it alone, without reading the table.
     summary = qs.aggregate(
-        total=Count("pk"),
-        high=Count("pk", filter=Q(severity="high")),
-        medium=Count("pk", filter=Q(severity="medium")),
-        low=Count("pk", filter=Q(severity="low")),
+        total=Count("severity"),
+        high=Count("severity", filter=Q(severity="high")),
+        medium=Count("severity", filter=Q(severity="medium")),
+        low=Count("severity", filter=Q(severity="low")),
     )
     paginator = Paginator(
         qs.select_related("state_changed_by__profile")
-        .annotate(severity_rank=SEVERITY_ORDER)
+        .annotate(severity_rank=SEVERITY_RANK)
         .order_by("severity_rank", "kind", "-last_seen", "id"),
         FINDINGS_PAGE_SIZE,
     )
