@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from core.drift import Drift, Item, compare
@@ -184,13 +184,20 @@ def provider_groups(base: DependencyQuerySet, today: dt.date) -> list[dict]:
     each with its counts: one pass over the filtered rows, grouped by the stored provider.
     The summary, the number of pages, the groups' counts and which rows a page holds all
     follow from it (ProviderPages)."""
-    return list(
-        # Grouped by the ids alone, so the database hashes the rows instead of sorting them
-        # by name; the few groups are then sorted by their provider's name.
-        base.counts(today, "provider_id", "to_function")
-        .annotate(provider_name=Coalesce(Min("provider__name"), "to_function"))
-        .order_by("provider_name", "provider_id", "to_function")
+    # Grouped by the ids alone, so the database hashes the rows instead of sorting them by
+    # name; the few groups are then named (their squad joined to the groups, not to every
+    # row) and sorted by that name, in the database's collation.
+    counts, params = base.counts(today, "provider_id", "to_function").query.sql_with_params()
+    squads = connection.ops.quote_name(Squad._meta.db_table)
+    sql = (
+        f"SELECT counts.*, COALESCE(squad.name, counts.to_function) AS provider_name"
+        f" FROM ({counts}) counts LEFT JOIN {squads} squad ON squad.id = counts.provider_id"
+        " ORDER BY provider_name, counts.provider_id, counts.to_function"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 class ProviderPages:
