@@ -356,22 +356,29 @@ def cycle_initiatives(cycle: Cycle | None) -> list[Initiative]:
 # ---------------------------------------------------------------------------------------
 
 
-def graph_rows(filters: BoardFilters, kind: str, today: dt.date) -> list[dict]:
-    """Blocking dependencies counted per pair of parties: between squads (`kind` "squads":
-    needer_id, provider_id, to_function) or between squads and initiatives (from_/to_ ids)."""
+GRAPH_SQUAD_COLUMNS = ("needer_id", "provider_id", "to_function")
+GRAPH_INITIATIVE_COLUMNS = (
+    "from_squad_id",
+    "from_initiative_id",
+    "to_squad_id",
+    "to_initiative_id",
+    "to_function",
+)
+
+
+def graph_rows(filters: BoardFilters, kind: str, today: dt.date) -> list[tuple]:
+    """Blocking dependencies counted per pair of parties, as tuples (thousands of them: no
+    dicts): between squads (`kind` "squads": GRAPH_SQUAD_COLUMNS) or between squads and
+    initiatives (GRAPH_INITIATIVE_COLUMNS), each followed by how many, how many overdue and
+    how many at risk."""
     measures = {
         "n": Count("pk"),
         "overdue": Count("pk", filter=Q(status__in=OPEN_STATUSES, due__lt=today)),
         "at_risk": Count("pk", filter=Q(status="at_risk")),
     }
+    columns = GRAPH_SQUAD_COLUMNS if kind == "squads" else GRAPH_INITIATIVE_COLUMNS
     base = Dependency.objects.filtered(filters).filter(blocking=True).order_by()
-    if kind == "squads":
-        return list(base.values("needer_id", "provider_id", "to_function").annotate(**measures))
-    return list(
-        base.values(
-            "from_squad_id", "from_initiative_id", "to_squad_id", "to_initiative_id", "to_function"
-        ).annotate(**measures)
-    )
+    return list(base.values(*columns).annotate(**measures).values_list(*columns, *measures))
 
 
 def graph_parties(
