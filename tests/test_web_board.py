@@ -557,6 +557,29 @@ def test_a_board_row_is_drawn_as_the_row_redrawn_alone(
     assert "<script>alert" not in content
 
 
+def _group_heading(content: str, mention: str) -> str:
+    rows = re.findall(r'<tr class="group-row">.*?</tr>', content, re.S)
+    return next(row for row in rows if mention in row)
+
+
+def test_a_group_heading_escapes_its_provider_and_links_to_it_alone(
+    client, cycle, needing, carol, hiring
+):
+    odd = f.squad("odd-ones", dri=carol, cycle=cycle, name='<b>Ops & "co"</b>')
+    Dependency.objects.create(
+        key="odd-need", from_squad=needing, to_squad=odd, what="Something", due=TODAY
+    )
+    client.force_login(carol)
+    content = client.get(board(status="all", page="1")).content.decode()
+    heading = _group_heading(content, "odd-ones")
+    assert "&lt;b&gt;Ops &amp; &quot;co&quot;&lt;/b&gt;" in heading
+    assert "<b>Ops" not in content
+    assert 'href="?status=all&amp;to=odd-ones">Only this provider</a>' in heading
+    assert "1 dependency</span>" in heading
+    function = _group_heading(content, "People")
+    assert '<span class="badge badge--info">Function</span>' in function
+
+
 # ---------------------------------------------------------------------------------------
 # Recording a dependency
 # ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django import template
 from django.template.defaultfilters import date, linebreaksbr
+from django.template.defaulttags import querystring
 from django.utils.html import conditional_escape as esc
 from django.utils.safestring import SafeString
 
@@ -131,3 +132,47 @@ def board_row(context, dep) -> SafeString:
         )
     out.append("\n  </td>\n</tr>\n\n")
     return SafeString("".join(out))
+
+
+@register.simple_tag(takes_context=True)
+def board_group_head(context, group, filtered_to) -> SafeString:
+    """{% board_group_head g form.to.value %}: a group's heading row, as the template wrote
+    it (a board by needing squad has a heading for nearly every row)."""
+    if not group.label:
+        return SafeString("")
+    counts = group.counts
+    total = counts.get("total") or 0
+    label = esc(group.label)
+    link = f'<a href="{esc(group.url)}">{label}</a>' if group.url else label
+    only = (
+        '<a class="group-head__filter small"'
+        f' href="{esc(querystring(context, to=group.filter_key, page=None))}">Only this'
+        " provider</a>"
+        if group.filter_key and group.filter_key != filtered_to
+        else ""
+    )
+    overdue, at_risk, blocking = (counts.get(m) for m in ("overdue", "at_risk", "blocking"))
+    return SafeString(
+        '\n      <tr class="group-row">\n'
+        f'        <th colspan="{esc(context.get("columns", ""))}" scope="colgroup">\n'
+        '          <div class="group-head">\n'
+        '            <span class="group-head__title">\n'
+        "              "
+        + ('<span class="badge badge--info">Function</span>' if group.kind == "function" else "")
+        + f"\n              {link}\n              "
+        + ('<span class="muted">(continued)</span>' if group.continued else "")
+        + "\n            </span>\n"
+        '            <span class="group-head__counts">\n'
+        f"              <span>{esc(total)} dependenc{'y' if total == 1 else 'ies'}</span>\n"
+        "              "
+        + (f'<span class="badge badge--overdue">{esc(overdue)} overdue</span>' if overdue else "")
+        + "\n              "
+        + (f'<span class="badge badge--at_risk">{esc(at_risk)} at risk</span>' if at_risk else "")
+        + "\n              "
+        + (f'<span class="badge">{esc(blocking)} blocking</span>' if blocking else "")
+        + "\n            </span>\n"
+        f"            {only}\n"
+        "          </div>\n"
+        "        </th>\n"
+        "      </tr>\n      "
+    )
