@@ -1,4 +1,5 @@
-"""{% board_row dep %}: a board row as the `row` partial of dependencies/board.html draws it.
+"""{% board_row dep %}: a board row as the `row` partial of dependencies/board.html draws it;
+{% board_group_head g form.to.value %}: a group's heading row.
 
 The board draws fifty rows a page; the template language spends more on a row's forty-odd
 tags than on anything else the board does, so the board's own rows are written here, the
