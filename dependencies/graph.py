@@ -118,35 +118,40 @@ class GraphPicture:
     capped: bool
 
 
-def edges_from_rows(rows: list[dict], kind: str) -> tuple[dict[tuple[str, str], Edge], int]:
+def edges_from_rows(rows: list[tuple], kind: str) -> tuple[dict[tuple[str, str], Edge], int]:
     """Merged edges from the counted rows (see selectors.graph_rows), and how many
     dependencies a party has on itself: those are not drawn."""
     edges: dict[tuple[str, str], Edge] = {}
     internal = 0
-    for r in rows:
-        if kind == "squads":
-            source = f"s:{r['needer_id']}"
-            target = f"f:{r['to_function']}" if r["to_function"] else f"s:{r['provider_id']}"
-        else:
-            source = (
-                f"i:{r['from_initiative_id']}"
-                if r["from_initiative_id"]
-                else f"s:{r['from_squad_id']}"
+    if kind == "squads":
+        pairs = (
+            (f"s:{needer}", f"f:{function}" if function else f"s:{provider}", counts)
+            for needer, provider, function, *counts in rows
+        )
+    else:
+        pairs = (
+            (
+                f"i:{from_initiative}" if from_initiative else f"s:{from_squad}",
+                f"f:{function}"
+                if function
+                else f"i:{to_initiative}"
+                if to_initiative
+                else f"s:{to_squad}",
+                counts,
             )
-            target = (
-                f"f:{r['to_function']}"
-                if r["to_function"]
-                else f"i:{r['to_initiative_id']}"
-                if r["to_initiative_id"]
-                else f"s:{r['to_squad_id']}"
-            )
+            for from_squad, from_initiative, to_squad, to_initiative, function, *counts in rows
+        )
+    for source, target, (n, overdue, at_risk) in pairs:
         if source == target:
-            internal += r["n"]
+            internal += n
             continue
-        edge = edges.setdefault((source, target), Edge(source=source, target=target))
-        edge.count += r["n"]
-        edge.overdue += r["overdue"]
-        edge.at_risk += r["at_risk"]
+        edge = edges.get((source, target))
+        if edge is None:
+            edges[source, target] = Edge(source, target, n, overdue, at_risk)
+        else:
+            edge.count += n
+            edge.overdue += overdue
+            edge.at_risk += at_risk
     return edges, internal
 
 

@@ -80,38 +80,98 @@ def _addresses(name: str, _prefix: str) -> Callable[[str], str]:
 _KEY = "key-of-the-row"
 
 
+_STATUS_LABELS = dict(Dependency.Status.choices)
+_CLOSED = (Dependency.Status.DONE, Dependency.Status.DECLINED)
+
+
 def decorate(dep: Dependency, actor: access.Actor, today: dt.date) -> Dependency:
-    """What a row shows beyond the fields: computed once, here, so the row's template only
-    prints (no method calls, links reversed or filters applied per row)."""
-    dep.overdue = dep.is_overdue(today)
-    dep.days_late = (today - dep.due).days if dep.overdue else 0
+    """One dependency's row (the row redrawn after an answer, the forms around it): what it
+    shows beyond the fields, from its models."""
     stage = None
     if dep.from_initiative_id and dep.from_initiative.stage_id:
         stage = dep.from_initiative.stage
     elif dep.to_initiative_id and dep.to_initiative.stage_id:
         stage = dep.to_initiative.stage
-    dep.affected_stage = stage
-    dep.stage_url = (
-        f"{address('journeys:detail')(stage.journey.key)}#stage-{stage.pk}" if stage else ""
-    )
-    plan = address("squads:plan")
     needer = dep.needer_squad()
-    dep.needer_name, dep.needer_url = needer.name, plan(needer.key)
-    dep.needer_initiative = dep.from_initiative.title if dep.from_initiative_id else ""
-    dep.provider_initiative = dep.to_initiative.title if dep.to_initiative_id else ""
+    provider = None if dep.to_function else dep.provider_squad()
+    owner = dep.owner
+    profile = getattr(owner, "profile", None)
+    return _shown(
+        dep,
+        actor,
+        today,
+        stage=(stage.pk, stage.name, stage.journey.key, stage.journey.name) if stage else None,
+        needer=(needer.name, needer.key),
+        needer_initiative=dep.from_initiative.title if dep.from_initiative_id else "",
+        provider=(provider.name, provider.key) if provider else None,
+        provider_initiative=dep.to_initiative.title if dep.to_initiative_id else "",
+        owner_name=((profile and profile.display_name) or owner.username) if owner else "",
+    )
+
+
+def decorate_row(row: selectors.BoardRow, actor: access.Actor, today: dt.date):
+    """A row of the board's page, from the values it was read with: as decorate."""
+    if row.from_stage_id:
+        stage = (
+            row.from_stage_id,
+            row.from_stage_name,
+            row.from_journey_key,
+            row.from_journey_name,
+        )
+    elif row.to_stage_id:
+        stage = (row.to_stage_id, row.to_stage_name, row.to_journey_key, row.to_journey_name)
+    else:
+        stage = None
+    return _shown(
+        row,
+        actor,
+        today,
+        stage=stage,
+        needer=(row.needer_name, row.needer_key),
+        needer_initiative=row.needer_initiative or "",
+        provider=(None if row.to_function else (row.provider_squad_name, row.provider_squad_key)),
+        provider_initiative=row.provider_initiative or "",
+        owner_name=(row.owner_display_name or row.owner_username or ""),
+    )
+
+
+def _shown(
+    dep,
+    actor: access.Actor,
+    today: dt.date,
+    *,
+    stage,
+    needer,
+    needer_initiative,
+    provider,
+    provider_initiative,
+    owner_name,
+):
+    """What a row shows beyond the fields: computed once, here, so the row's template only
+    prints (no method calls, links reversed or filters applied per row)."""
+    is_open = dep.status not in _CLOSED
+    dep.overdue = is_open and dep.due < today
+    dep.days_late = (today - dep.due).days if dep.overdue else 0
+    dep.affected_stage = stage is not None
+    if stage:
+        stage_pk, dep.stage_name, journey_key, dep.stage_journey = stage
+        dep.stage_url = f"{address('journeys:detail')(journey_key)}#stage-{stage_pk}"
+    else:
+        dep.stage_name = dep.stage_journey = dep.stage_url = ""
+    plan = address("squads:plan")
+    dep.needer_name, dep.needer_url = needer[0], plan(needer[1])
+    dep.needer_initiative = needer_initiative
+    dep.provider_initiative = provider_initiative
     if dep.to_function:
         dep.provider_kind, dep.provider_name, dep.provider_url = "function", dep.to_function, ""
     else:
-        squad = dep.provider_squad()
         dep.provider_kind = "removed" if dep.provider_removed() else "squad"
-        dep.provider_name, dep.provider_url = squad.name, plan(squad.key)
-    owner = dep.owner
-    profile = getattr(owner, "profile", None)
-    dep.owner_name = ((profile and profile.display_name) or owner.username) if owner else ""
-    dep.status_label = dep.get_status_display()
+        dep.provider_name, dep.provider_url = provider[0], plan(provider[1])
+    dep.owner_name = owner_name
+    dep.status_label = _STATUS_LABELS.get(dep.status, dep.status)
     dep.row_class = (
         " is-overdue" if dep.overdue else " is-at-risk" if dep.status == "at_risk" else ""
-    ) + ("" if dep.is_open() else " is-closed")
+    ) + ("" if is_open else " is-closed")
     dep.short_what = truncatechars(dep.what, 60)
     dep.respond_url = address("board:respond")(dep.key)
     dep.decline_url = address("board:decline")(dep.key)
@@ -148,7 +208,9 @@ def grouping(request: HttpRequest) -> str:
 
 
 def provider_groups(
-    rows: list[Dependency], counts: dict[tuple[int | None, str], dict], first_row_group: bool
+    rows: list[selectors.BoardRow],
+    counts: dict[tuple[int | None, str], dict],
+    first_row_group: bool,
 ) -> list[Group]:
     groups: list[Group] = []
     for dep in rows:
@@ -162,14 +224,15 @@ def provider_groups(
                     filter_key=f"{FUNCTION_PREFIX}{dep.to_function}",
                 )
             else:
-                squad = dep.provider_squad()
-                removed = squad.removal_id is not None  # kept with declined needs on it
+                # A removed squad is kept with the declined needs on it.
+                removed = dep.provider_squad_removal is not None
+                name, squad_key = dep.provider_squad_name, dep.provider_squad_key
                 group = Group(
                     key=key,
-                    label=f"{squad.name} (removed)" if removed else squad.name,
+                    label=f"{name} (removed)" if removed else name,
                     kind="squad",
-                    url="" if removed else reverse("squads:plan", args=[squad.key]),
-                    filter_key="" if removed else squad.key,
+                    url="" if removed else reverse("squads:plan", args=[squad_key]),
+                    filter_key="" if removed else squad_key,
                 )
             groups.append(group)
         groups[-1].rows.append(dep)
@@ -182,7 +245,7 @@ def provider_groups(
 
 
 def month_groups(
-    rows: list[Dependency], base: DependencyQuerySet, today: dt.date, first_row_group: bool
+    rows: list[selectors.BoardRow], base: DependencyQuerySet, today: dt.date, first_row_group: bool
 ) -> list[Group]:
     groups: list[Group] = []
     for dep in rows:
@@ -289,8 +352,7 @@ def board_context(
         paginator.count = summary["total"]  # counted with the summary: no COUNT query
     page = paginator.get_page(request.GET.get("page"))
     offset = (page.number - 1) * PAGE_SIZE
-    loaded = selectors.board_rows(list(page), today)
-    rows = [decorate(dep, actor, today) for dep in loaded]
+    rows = [decorate_row(row, actor, today) for row in selectors.board_rows(list(page))]
     if group == "provider":
         groups = provider_groups(rows, by_provider.counts(), by_provider.continues(offset))
     elif group == "month":

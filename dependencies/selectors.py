@@ -7,17 +7,25 @@ Every list is scoped and counted in the database; the callers shape the results 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
-from django.db.models import Case, Count, F, IntegerField, Min, Q, Value, When
-from django.db.models.functions import Coalesce
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
 from core.drift import Drift, Item, compare
 from core.models import Cycle
-from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency, DependencyQuerySet
+from dependencies.models import (
+    OPEN_STATUSES,
+    BoardFilters,
+    Dependency,
+    DependencyQuerySet,
+    on_provider_side,
+)
 from journeys.models import Stage
 from squads.models import Initiative, Squad
 
@@ -77,33 +85,84 @@ def board_ordered(filters: BoardFilters, group: str) -> DependencyQuerySet:
     return qs.order_by("due", "id")
 
 
-_SQUAD = ("key", "name", "removal_id")
-_INITIATIVE = ("key", "title", "squad_id", "stage_id", "removal_id")
-_STAGE = ("name", "journey_id", "journey__key", "journey__name")
-_ROW_FIELDS = [
-    *(f.name for f in Dependency._meta.concrete_fields),
-    *(f"{side}_squad__{f}" for side in ("from", "to") for f in _SQUAD),
-    *(f"{side}_initiative__{f}" for side in ("from", "to") for f in _INITIATIVE),
-    *(f"{side}_initiative__squad__{f}" for side in ("from", "to") for f in _SQUAD),
-    *(f"{side}_initiative__stage__{f}" for side in ("from", "to") for f in _STAGE),
-    "owner__username",
-    "owner__profile__display_name",
-]
+# What a board row shows, read as plain values: building a dependency's models with its
+# squads, initiatives, stages and owner (a dozen joins) cost more than the query.
+_ROW_VALUES = {
+    "pk": "id",
+    "key": "key",
+    "what": "what",
+    "note": "note",
+    "blocking": "blocking",
+    "due": "due",
+    "status": "status",
+    "to_function": "to_function",
+    "owner_id": "owner_id",
+    "needer_id": "needer_id",
+    "provider_id": "provider_id",
+    "needer_name": "needer__name",
+    "needer_key": "needer__key",
+    "provider_squad_name": "provider__name",
+    "provider_squad_key": "provider__key",
+    "provider_squad_removal": "provider__removal_id",
+    "to_initiative_id": "to_initiative_id",
+    "to_initiative_removal": "to_initiative__removal_id",
+    "needer_initiative": "from_initiative__title",
+    "provider_initiative": "to_initiative__title",
+    "from_stage_id": "from_initiative__stage_id",
+    "from_stage_name": "from_initiative__stage__name",
+    "from_journey_key": "from_initiative__stage__journey__key",
+    "from_journey_name": "from_initiative__stage__journey__name",
+    "to_stage_id": "to_initiative__stage_id",
+    "to_stage_name": "to_initiative__stage__name",
+    "to_journey_key": "to_initiative__stage__journey__key",
+    "to_journey_name": "to_initiative__stage__journey__name",
+    "owner_username": "owner__username",
+    "owner_display_name": "owner__profile__display_name",
+}
 
 
-def board_rows(page_ids: list[int], today: dt.date) -> list[Dependency]:
-    """One page of the board, in its order, each row loaded with everything it shows."""
-    # The filters already chose the rows; these only bring their parties along, with the
-    # columns a row shows (whole initiatives, stages and accounts cost more to load than
-    # the query costs to run).
-    loaded = (
-        Dependency.objects.for_board(BoardFilters(today=today)).only(*_ROW_FIELDS).in_bulk(page_ids)
-    )
+class BoardRow:
+    """A dependency as the board lists it: the values its row shows, with what the rule
+    book (core.access) asks of a dependency, answered from them."""
+
+    def __init__(self, values: tuple) -> None:
+        self.__dict__.update(zip(_ROW_VALUES, values, strict=True))
+
+    def needer_squad_id(self) -> int:
+        return self.needer_id
+
+    def provider_squad_id(self) -> int | None:
+        return self.provider_id
+
+    def provider_removed(self) -> bool:
+        """As Dependency.provider_removed: the initiative or squad it is asked of removed."""
+        if self.to_initiative_id and self.to_initiative_removal is not None:
+            return True
+        return self.provider_id is not None and self.provider_squad_removal is not None
+
+    def is_provider_side(self, *, squad_ids: Collection[int], functions: Collection[str]) -> bool:
+        return on_provider_side(
+            provider_squad_id=self.provider_id,
+            to_function=self.to_function,
+            squad_ids=squad_ids,
+            functions=functions,
+            needer_squad_id=self.needer_id,
+        )
+
+
+def board_rows(page_ids: list[int]) -> list[BoardRow]:
+    """One page of the board, in its order, each row with the values it shows."""
+    loaded = {
+        values[0]: BoardRow(values)
+        for values in Dependency.objects.filter(pk__in=page_ids)
+        .order_by()
+        .values_list(*_ROW_VALUES.values())
+    }
     return [loaded[pk] for pk in page_ids if pk in loaded]
 
 
 def continues_group(
-    ordered: DependencyQuerySet, offset: int, group: str, first: Dependency | None
+    ordered: DependencyQuerySet, offset: int, group: str, first: BoardRow | None
 ) -> bool:
     """Whether the first row of this page belongs to the last group of the page before."""
     if offset == 0 or first is None:
@@ -126,13 +185,23 @@ def provider_groups(base: DependencyQuerySet, today: dt.date) -> list[dict]:
     each with its counts: one pass over the filtered rows, grouped by the stored provider.
     The summary, the number of pages, the groups' counts and which rows a page holds all
     follow from it (ProviderPages)."""
-    return list(
-        # Grouped by the ids alone, so the database hashes the rows instead of sorting them
-        # by name; the few groups are then sorted by their provider's name.
-        base.counts(today, "provider_id", "to_function")
-        .annotate(provider_name=Coalesce(Min("provider__name"), "to_function"))
-        .order_by("provider_name", "provider_id", "to_function")
+    # Grouped by the ids alone, so the database hashes the rows instead of sorting them by
+    # name; the few groups are then named (their squad joined to the groups, not to every
+    # row) and sorted by that name, in the database's collation.
+    try:
+        counts, params = base.counts(today, "provider_id", "to_function").query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing
+        return []
+    squads = connection.ops.quote_name(Squad._meta.db_table)
+    sql = (
+        f"SELECT counts.*, COALESCE(squad.name, counts.to_function) AS provider_name"
+        f" FROM ({counts}) counts LEFT JOIN {squads} squad ON squad.id = counts.provider_id"
+        " ORDER BY provider_name, counts.provider_id, counts.to_function"
     )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        columns = [column.name for column in cursor.description]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 
 class ProviderPages:
@@ -291,22 +360,38 @@ def cycle_initiatives(cycle: Cycle | None) -> list[Initiative]:
 # ---------------------------------------------------------------------------------------
 
 
-def graph_rows(filters: BoardFilters, kind: str, today: dt.date) -> list[dict]:
-    """Blocking dependencies counted per pair of parties: between squads (`kind` "squads":
-    needer_id, provider_id, to_function) or between squads and initiatives (from_/to_ ids)."""
+GRAPH_SQUAD_COLUMNS = ("needer_id", "provider_id", "to_function")
+GRAPH_INITIATIVE_COLUMNS = (
+    "from_squad_id",
+    "from_initiative_id",
+    "to_squad_id",
+    "to_initiative_id",
+    "to_function",
+)
+
+
+def graph_rows(filters: BoardFilters, kind: str, today: dt.date) -> list[tuple]:
+    """Blocking dependencies counted per pair of parties, as tuples (thousands of them: no
+    dicts): between squads (`kind` "squads": GRAPH_SQUAD_COLUMNS) or between squads and
+    initiatives (GRAPH_INITIATIVE_COLUMNS), each followed by how many, how many overdue and
+    how many at risk."""
     measures = {
         "n": Count("pk"),
         "overdue": Count("pk", filter=Q(status__in=OPEN_STATUSES, due__lt=today)),
         "at_risk": Count("pk", filter=Q(status="at_risk")),
     }
+    columns = GRAPH_SQUAD_COLUMNS if kind == "squads" else GRAPH_INITIATIVE_COLUMNS
     base = Dependency.objects.filtered(filters).filter(blocking=True).order_by()
-    if kind == "squads":
-        return list(base.values("needer_id", "provider_id", "to_function").annotate(**measures))
-    return list(
-        base.values(
-            "from_squad_id", "from_initiative_id", "to_squad_id", "to_initiative_id", "to_function"
-        ).annotate(**measures)
-    )
+    counted = base.values(*columns).annotate(**measures).values_list(*columns, *measures)
+    # Fetched as the driver gives them: Django's iteration of thousands of rows of plain
+    # ids, names and counts (nothing to convert) cost more than the query.
+    try:
+        sql = counted.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(*sql)
+        return cursor.fetchall()
 
 
 def graph_parties(

@@ -524,6 +524,62 @@ def test_the_row_partial_is_for_htmx_and_redirects_otherwise(client, dep, carol)
     assert client.get(url).status_code == 302
 
 
+def _row_markup(content: str, key: str) -> str:
+    found = re.search(rf'<tr id="dep-{re.escape(key)}".*?</tr>', content, re.S)
+    assert found, key
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "csrf", found.group(0))
+
+
+@pytest.mark.parametrize("who", ["dora", "alice", "olga", "carol"])
+def test_a_board_row_is_drawn_as_the_row_redrawn_alone(
+    client, who, request, dep, late, hiring, needing, assessment
+):
+    """The board writes its rows in Python (dependencies/templatetags/board_rows.py); the
+    row partial redraws one alone after an answer: both draw the same markup."""
+    tricky = Dependency.objects.create(
+        key="tricky",
+        from_squad=needing,
+        to_initiative=assessment,
+        what='<script>alert("x")</script> & "quotes"',
+        due=TODAY - dt.timedelta(days=1),
+        status="at_risk",
+        note="Line one <b>\nline & two",
+        owner=request.getfixturevalue("dora"),
+    )
+    client.force_login(request.getfixturevalue(who))
+    path = board(group="due", q="a%3Cb%22")
+    content = client.get(path).content.decode()
+    for key in (dep.key, late.key, hiring.key, tricky.key):
+        alone = client.get(
+            reverse("board:row", args=[key]), {"next": path}, headers=HX
+        ).content.decode()
+        assert _row_markup(content, key) == _row_markup(alone, key)
+    assert "<script>alert" not in content
+
+
+def _group_heading(content: str, mention: str) -> str:
+    rows = re.findall(r'<tr class="group-row">.*?</tr>', content, re.S)
+    return next(row for row in rows if mention in row)
+
+
+def test_a_group_heading_escapes_its_provider_and_links_to_it_alone(
+    client, cycle, needing, carol, hiring
+):
+    odd = f.squad("odd-ones", dri=carol, cycle=cycle, name='<b>Ops & "co"</b>')
+    Dependency.objects.create(
+        key="odd-need", from_squad=needing, to_squad=odd, what="Something", due=TODAY
+    )
+    client.force_login(carol)
+    content = client.get(board(status="all", page="1")).content.decode()
+    heading = _group_heading(content, "odd-ones")
+    assert "&lt;b&gt;Ops &amp; &quot;co&quot;&lt;/b&gt;" in heading
+    assert "<b>Ops" not in content
+    assert 'href="?status=all&amp;to=odd-ones">Only this provider</a>' in heading
+    assert "1 dependency</span>" in heading
+    function = _group_heading(content, "People")
+    assert '<span class="badge badge--info">Function</span>' in function
+
+
 # ---------------------------------------------------------------------------------------
 # Recording a dependency
 # ---------------------------------------------------------------------------------------

@@ -224,20 +224,14 @@ def squad_node(n: str) -> graph.Node:
 
 
 def test_rows_for_one_pair_become_one_edge_and_a_party_needing_itself_is_counted_apart():
+    # needer, provider, function; how many, overdue, at risk (selectors.graph_rows)
     rows = [
-        {"needer_id": 1, "provider_id": 2, "to_function": "", "n": 2, "overdue": 1, "at_risk": 0},
+        (1, 2, "", 2, 1, 0),
         # The same pair again (another stage, say): merged into the one arrow.
-        {"needer_id": 1, "provider_id": 2, "to_function": "", "n": 3, "overdue": 0, "at_risk": 2},
+        (1, 2, "", 3, 0, 2),
         # A function provides it: the arrow goes to the function, whoever else is named.
-        {
-            "needer_id": 1,
-            "provider_id": None,
-            "to_function": "Legal",
-            "n": 1,
-            "overdue": 0,
-            "at_risk": 0,
-        },
-        {"needer_id": 3, "provider_id": 3, "to_function": "", "n": 4, "overdue": 4, "at_risk": 0},
+        (1, None, "Legal", 1, 0, 0),
+        (3, 3, "", 4, 4, 0),
     ]
     edges, internal = graph.edges_from_rows(rows, "squads")
     assert set(edges) == {("s:1", "s:2"), ("s:1", "f:Legal")}
@@ -250,27 +244,10 @@ def test_rows_for_one_pair_become_one_edge_and_a_party_needing_itself_is_counted
 
 
 def test_between_initiatives_an_initiative_stands_for_itself_and_a_squad_for_the_rest():
+    # from squad, from initiative, to squad, to initiative, function; the counts
     rows = [
-        {
-            "from_squad_id": None,
-            "from_initiative_id": 7,
-            "to_squad_id": 2,
-            "to_initiative_id": None,
-            "to_function": "",
-            "n": 1,
-            "overdue": 0,
-            "at_risk": 0,
-        },
-        {
-            "from_squad_id": 1,
-            "from_initiative_id": None,
-            "to_squad_id": None,
-            "to_initiative_id": 8,
-            "to_function": "",
-            "n": 1,
-            "overdue": 0,
-            "at_risk": 1,
-        },
+        (None, 7, 2, None, "", 1, 0, 0),
+        (1, None, None, 8, "", 1, 0, 1),
     ]
     edges, internal = graph.edges_from_rows(rows, "initiatives")
     assert set(edges) == {("i:7", "s:2"), ("s:1", "i:8")}
