@@ -315,6 +315,8 @@ def test_an_export_costs_the_same_queries_for_3_or_300_rows(
 ):
     client.force_login(carol)
     _bulk(needing, providing, wizard, dora, 3)
+    # The first page after a change of cycles reads them once (core.cycles); not measured.
+    client.get(csv_url())
     small_csv, _ = _queries(client, csv_url())
     small_xlsx, _ = _queries(client, xlsx_url())
     _bulk_more = [
