@@ -144,3 +144,15 @@ def write_rows(
             )
         rows_changed.send(sender=model, instances=saved)
     return saved
+
+
+def rows_created(model: type[models.Model], rows: list, *, by, batch_size: int = 2000) -> list:
+    """Insert new rows in bulk, each with its history entry in `by`'s name, and tell the layers
+    above (`rows_changed`, as for a removal: bulk_create sends no post_save). The caller runs
+    it in a transaction and turns an IntegrityError into its own message."""
+    model.objects.bulk_create(rows, batch_size=batch_size)
+    model.history.bulk_history_create(
+        rows, batch_size=batch_size, default_user=by, default_change_reason=None
+    )
+    rows_changed.send(sender=model, instances=rows)
+    return rows

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from core import versioning
 from core.keys import key_problem
 from core.people import display_name
-from core.removal import rows_changed
+from core.removal import rows_created
 from core.validators import date_problem, is_blank
 from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
 from dependencies.signals import dependency_answered
@@ -339,12 +339,7 @@ def dependencies_create(*, by: User, rows: list[dict]) -> list[Dependency]:
         )
     try:
         with transaction.atomic():
-            Dependency.objects.bulk_create(made, batch_size=2000)
-            Dependency.history.bulk_history_create(
-                made, batch_size=2000, default_user=by, default_change_reason=None
-            )
-            # bulk_create sends no post_save: the layers above follow the rows from this.
-            rows_changed.send(sender=Dependency, instances=made)
+            rows_created(Dependency, made, by=by)
     except IntegrityError as exc:
         raise ValidationError({"key": "Another dependency already has this key."}) from exc
     return made

@@ -42,29 +42,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench-import:start -->", "<!-- bench-import:end -->"
-FUNCTIONS = ["Product", "Engineering", "Marketing", "Sales", "Customer Success", "Operations"]
+# The review benchmark's vocabulary, so both generate the same kind of plans.
+from bench_review import AUDIENCES, FUNCTIONS, THINGS, VERBS  # noqa: E402
+
 PROVIDER_FUNCTIONS = ["People", "Legal", "Finance", "IT"]
 STAGES = ["awareness", "acquisition", "onboarding", "adoption", "support", "expansion"]
-VERBS = ["Launch", "Improve", "Build", "Automate", "Redesign", "Scale", "Pilot", "Measure"]
-THINGS = [
-    "onboarding program",
-    "pricing page",
-    "in-app guide",
-    "renewal playbook",
-    "referral scheme",
-    "health score",
-    "billing portal",
-    "usage dashboard",
-    "webinar series",
-    "partner directory",
-    "trial experience",
-    "support chatbot",
-    "data export",
-    "SSO integration",
-    "mobile app",
-    "API documentation",
-]
-AUDIENCES = ["new customers", "enterprise accounts", "trial users", "admins", "partners"]
 CYCLE_START = dt.date(2027, 1, 1)
 SEED = 2027
 

@@ -23,7 +23,7 @@ from core import versioning
 from core.keys import key_problem
 from core.models import Cycle
 from core.people import display_name
-from core.removal import Gone, rows_changed
+from core.removal import Gone, rows_created
 from core.validators import date_problem, has_surrogate, is_blank
 from journeys.models import Milestone, Segment, Stage
 from journeys.services import fingerprint, key_from_name
@@ -762,12 +762,7 @@ def initiatives_create(
         made.append(Initiative(squad=squad, key=key, **_initiative_values(values)))
     try:
         with transaction.atomic():
-            Initiative.objects.bulk_create(made, batch_size=2000)
-            Initiative.history.bulk_history_create(
-                made, batch_size=2000, default_user=by, default_change_reason=None
-            )
-            # bulk_create sends no post_save: the layers above follow the rows from this.
-            rows_changed.send(sender=Initiative, instances=made)
+            rows_created(Initiative, made, by=by)
     except IntegrityError as exc:
         raise ValidationError({"key": "Another initiative of this squad uses this key."}) from exc
     return made
