@@ -13,7 +13,7 @@ from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connections
 from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.utils import timezone
 
@@ -188,10 +188,14 @@ def provider_groups(base: DependencyQuerySet, today: dt.date) -> list[dict]:
     # Grouped by the ids alone, so the database hashes the rows instead of sorting them by
     # name; the few groups are then named (their squad joined to the groups, not to every
     # row) and sorted by that name, in the database's collation.
+    counted = base.counts(today, "provider_id", "to_function")
     try:
-        counts, params = base.counts(today, "provider_id", "to_function").query.sql_with_params()
+        counts, params = counted.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing
         return []
+    # The database the queryset itself would read from: the replica, where the board reads
+    # there (throughline/db_router.py).
+    connection = connections[counted.db]
     squads = connection.ops.quote_name(Squad._meta.db_table)
     sql = (
         f"SELECT counts.*, COALESCE(squad.name, counts.to_function) AS provider_name"
@@ -389,7 +393,7 @@ def graph_rows(filters: BoardFilters, kind: str, today: dt.date) -> list[tuple]:
         sql = counted.query.sql_with_params()
     except EmptyResultSet:  # a filter that can match nothing
         return []
-    with connection.cursor() as cursor:
+    with connections[counted.db].cursor() as cursor:
         cursor.execute(*sql)
         return cursor.fetchall()
 
