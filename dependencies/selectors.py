@@ -204,7 +204,7 @@ def provider_groups(base: DependencyQuerySet, today: dt.date) -> list[dict]:
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        columns = [column.name for column in cursor.description]
+        columns = [column[0] for column in cursor.description]  # DB-API: the name first
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
 

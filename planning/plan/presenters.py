@@ -581,7 +581,7 @@ def dependency_list(squad: Squad, side: str, today) -> tuple[list[dict], int]:
     params = tuple(squad.pk if p == _ANY_SQUAD else p for p in params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        names = [column.name for column in cursor.description]
+        names = [column[0] for column in cursor.description]  # DB-API: the name first
         rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
     total = rows[0]["total"] if rows else 0
     for row in rows:
