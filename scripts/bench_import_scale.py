@@ -31,19 +31,18 @@ import json
 import os
 import random
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench-import:start -->", "<!-- bench-import:end -->"
 # The review benchmark's vocabulary, so both generate the same kind of plans.
-from bench_review import AUDIENCES, FUNCTIONS, THINGS, VERBS  # noqa: E402
+import bench_review  # noqa: E402
+from bench_review import AUDIENCES, FUNCTIONS, THINGS, VERBS, database_url_for  # noqa: E402
 
 PROVIDER_FUNCTIONS = ["People", "Legal", "Finance", "IT"]
 STAGES = ["awareness", "acquisition", "onboarding", "adoption", "support", "expansion"]
@@ -432,27 +431,8 @@ def _peak() -> int:
 # --- driving it --------------------------------------------------------------------------
 
 
-def database_url_for(name: str) -> str:
-    from django.conf import settings
-
-    url = urlsplit(settings.DATABASE_URL)
-    return urlunsplit(url._replace(path="/" + quote(name, safe="")))
-
-
 def run_child(url: str, *args: str) -> dict:
-    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "CELERY_BROKER_URL": "memory://"}
-    done = subprocess.run(
-        [sys.executable, __file__, *args],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
-    if done.returncode or not lines:
-        sys.exit(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    return json.loads(lines[-1].removeprefix("RESULT "))
+    return bench_review.run_child(url, *args, script=__file__)
 
 
 def child(args: argparse.Namespace) -> None:

@@ -383,10 +383,12 @@ def database_url_for(name: str) -> str:
     return urlunsplit(url._replace(path="/" + quote(name, safe="")))
 
 
-def run_child(url: str, *args: str) -> dict:
+def run_child(url: str, *args: str, script: str = __file__) -> dict:
+    """Run `script` (this one by default) in a fresh process on the database at `url` and
+    return the JSON of its last "RESULT " line."""
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": "", "CELERY_BROKER_URL": "memory://"}
     done = subprocess.run(
-        [sys.executable, __file__, *args],
+        [sys.executable, script, *args],
         env=env,
         cwd=ROOT,
         capture_output=True,
@@ -395,7 +397,7 @@ def run_child(url: str, *args: str) -> dict:
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
-        sys.exit(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+        sys.exit(f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return json.loads(lines[-1].removeprefix("RESULT "))
 
 
