@@ -129,15 +129,18 @@ def _map_context(request: AuthedRequest, key: str, **state) -> dict:
     if journey is None:
         gone_or_404(Journey.everything, "journey", key=key)
     stages = journey.stage_list
-    for stage in stages:
+    chart, values = emotion_chart(stages), value_chart(stages)
+    for stage, curve, value in zip(stages, chart.columns, values.columns, strict=True):
         for squad in stage.cycle_squads:
             squad.url = _squad_url(squad.key)
+        # Each stage's strip of the curve and the value band, drawn above its card.
+        stage.curve, stage.value_band = curve, value
     context = {
         "journey": journey,
         "stages": stages,
         "cycle": cycle,
-        "chart": emotion_chart(stages),
-        "values": value_chart(stages),
+        "chart": chart,
+        "values": values,
         "coverage": _coverage(stages, cycle, lambda s: s.cycle_squads),
         "can_edit": can_edit_journeys(actor_for(request)),
         "can_cover": can_cover_stage(actor_for(request)) and cycle is not None,

@@ -261,18 +261,44 @@ def test_the_map_shows_who_covers_each_stage_and_marks_the_gaps(client, carol, j
     assert "Old Squad" not in words
 
 
-def test_the_emotion_curve_is_an_accessible_svg_with_the_values(client, carol, journey):
+def test_the_emotion_curve_is_told_in_words_and_drawn_over_each_stage(client, carol, journey):
     client.force_login(carol)
     html = client.get(url("detail", "lifecycle")).content.decode()
-    start = html.index('<svg class="emotion-chart"')
-    svg = html[start : html.index("</svg>", start)]
-    assert 'role="img"' in svg
-    assert "<title" in svg and "<desc" in svg
-    assert "Onboarding: today Very unhappy (-2), target Delighted (+2)" in svg
-    assert "Acquisition: today Neutral (+0), target Happy (+1)" in svg
-    assert svg.count("<polyline") == 2
+    start = html.index('id="emotion-chart-desc"')
+    words = html[start : html.index("</p>", start)]
+    assert "Onboarding: today Very unhappy (-2), target Delighted (+2)" in words
+    assert "Acquisition: today Neutral (+0), target Happy (+1)" in words
+    # Each stage's strip of the curve sits in that stage's column, above its card; the
+    # scale's words are drawn once, in the first.
+    strips = []
+    for key in ("acquisition", "onboarding", "adoption"):
+        pk = stage_of(journey, key).pk
+        column = html[html.index(f'id="stage-col-{pk}"') :]
+        strip = column[column.index(f'id="stage-curve-{pk}"') : column.index("value-band")]
+        assert column.index(f'id="stage-curve-{pk}"') < column.index(f'id="stage-{pk}"')
+        assert 'class="dot dot--today"' in strip and 'class="dot dot--target"' in strip
+        strips.append(strip)
     for label in ("Very unhappy", "Unhappy", "Neutral", "Happy", "Delighted"):
-        assert f">{label}</text>" in svg
+        assert html.count(f">{label}</text>") == 1, label
+        assert f">{label}</text>" in strips[0]
+
+
+def test_the_curves_run_on_from_one_stage_to_the_next():
+    class S:
+        def __init__(self, name, today, target):
+            self.name, self.emotion_today, self.emotion_target = name, today, target
+
+    a, b, c = emotion_chart([S("A", -2, 2), S("B", 0, 0), S("C", 1, -1)]).columns
+    # The first starts and the last ends at its own point; between two stages the curves
+    # leave one strip at the height the next one takes them up.
+    assert [(p.x1, p.x2) for p in a.today_segments] == [(50.0, 100.0)]
+    assert [(p.x1, p.x2) for p in c.today_segments] == [(0.0, 50.0)]
+    assert a.today_segments[-1].y2 == b.today_segments[0].y1
+    assert b.today_segments[-1].y2 == c.today_segments[0].y1
+    assert a.target_segments[-1].y2 == b.target_segments[0].y1
+    # Half-way between the two points: the unbroken line through both.
+    assert b.today_segments[0].y1 == (a.today_y + b.today_y) / 2
+    assert a.first and not b.first
 
 
 def test_the_demo_map_says_which_stages_have_no_squad(client, carol):
@@ -900,7 +926,6 @@ def test_the_chart_puts_target_above_today_when_the_target_is_happier():
     assert a.target_y < a.today_y  # SVG y grows downwards
     assert b.target_y == b.today_y
     assert c.target_y > c.today_y
-    assert a.x < b.x < c.x
     assert "A: today Very unhappy (-2), target Delighted (+2)" in chart.description
 
 
@@ -948,15 +973,17 @@ def test_leadership_records_a_stages_value_states_and_the_chart_names_them(clien
     assert "Value today not recorded" in page
 
 
-def test_the_value_chart_draws_each_state_in_words_in_the_curves_columns(client, carol, journey):
+def test_the_value_band_draws_each_state_in_words_over_each_stage(client, carol, journey):
     Stage.objects.filter(key="onboarding").update(value_today=0, value_target=4)
     client.force_login(carol)
     html = client.get(url("detail", "lifecycle")).content.decode()
-    svg = html[html.index('<svg class="value-chart"') :]
-    svg = svg[: svg.index("</svg>")]
-    assert 'role="img"' in svg and 'aria-labelledby="value-chart-title value-chart-desc"' in svg
-    labels = re.findall(r'<text class="value-cell__label"[^>]*>([^<]+)</text>', svg)
-    # Two rows of three stages: "None" is a state, not recorded is not.
+    labels = []
+    for key in ("acquisition", "onboarding", "adoption"):
+        pk = stage_of(journey, key).pk
+        strip = html[html.index(f'id="stage-curve-{pk}"') :]
+        strip = strip[: strip.index(f'id="stage-{pk}"')]
+        labels += re.findall(r'<span class="value-cell__label">([^<]+)</span>', strip)
+    # Today and tomorrow for each of the three stages: "None" is a state, not recorded is not.
     assert labels == [
         "not recorded",
         "not recorded",
@@ -965,10 +992,11 @@ def test_the_value_chart_draws_each_state_in_words_in_the_curves_columns(client,
         "not recorded",
         "not recorded",
     ]
-    assert "value-cell--none" in svg and "value-cell--0" in svg and "value-cell--4" in svg
+    assert "value-cell--none" in html and "value-cell--0" in html and "value-cell--4" in html
+    assert "Onboarding: today None, tomorrow Expanding" in html
 
 
-def test_value_chart_columns_line_up_with_the_emotion_curve():
+def test_the_value_band_follows_the_stages():
     from journeys.charts import value_chart
 
     class S:
@@ -978,11 +1006,11 @@ def test_value_chart_columns_line_up_with_the_emotion_curve():
 
     stages = [S("A", None, 2), S("B", 0, 4), S("C", 3, None)]
     values, curve = value_chart(stages), emotion_chart(stages)
-    assert [c.x for c in values.columns] == [c.x for c in curve.columns]
+    assert [c.name for c in values.columns] == [c.name for c in curve.columns]
     a, b, c = values.columns
     assert (a.today.label, a.tomorrow.label) == ("not recorded", "First value")
     assert not a.today.recorded and b.today.recorded
-    assert 0 < b.today.bar_width < b.tomorrow.bar_width == b.tomorrow.width
+    assert 0 < b.today.share < b.tomorrow.share == 100
     assert values.description.endswith(
         "A: today not recorded, tomorrow First value; B: today None, tomorrow Expanding; "
         "C: today Repeat value, tomorrow not recorded."

@@ -43,6 +43,35 @@
       });
       button.hidden = false;
     });
+    // A sideways-scrolling region marked data-scroll-cue="<id of its words>": its frame
+    // (data-scroll-frame) learns which sides have more to see, for the fading edges, and the
+    // words show while anything is out of sight. Without this script the region still scrolls.
+    root.querySelectorAll("[data-scroll-cue]").forEach(function (region) {
+      if (region.dataset.enhanced) return;
+      region.dataset.enhanced = "1";
+      var frame = region.closest("[data-scroll-frame]") || region.parentElement;
+      function update() {
+        var cue = document.getElementById(region.dataset.scrollCue);
+        var left = region.scrollLeft > 1;
+        var right = region.scrollLeft + region.clientWidth < region.scrollWidth - 1;
+        frame.toggleAttribute("data-more-left", left);
+        frame.toggleAttribute("data-more-right", right);
+        if (cue) cue.hidden = !right;
+      }
+      region.addEventListener("scroll", update, {passive: true});
+      // Home and End go to the first and the last of it (the arrows scroll a step).
+      region.addEventListener("keydown", function (event) {
+        if (event.target !== region || (event.key !== "Home" && event.key !== "End")) return;
+        event.preventDefault();
+        region.scrollTo({left: event.key === "Home" ? 0 : region.scrollWidth});
+      });
+      if (window.ResizeObserver) {
+        var watcher = new ResizeObserver(update);
+        watcher.observe(region);
+        Array.prototype.forEach.call(region.children, function (child) { watcher.observe(child); });
+      }
+      update();
+    });
   }
 
   // A link to something inside a closed <details> (a mention's link to its comment, in a
