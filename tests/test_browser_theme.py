@@ -183,7 +183,10 @@ def points_and_cards(page: Page) -> list[tuple[float, float, float]]:
     """For each stage: its card's centre, its today point's and its target point's, across."""
     return page.evaluate(
         """Array.from(document.querySelectorAll(".stage-col")).map((col) => {
-             const mid = (el) => { const b = el.getBoundingClientRect(); return b.x + b.width / 2; };
+             const mid = (el) => {
+               const box = el.getBoundingClientRect();
+               return box.x + box.width / 2;
+             };
              return [mid(col.querySelector("article.stage")),
                      mid(col.querySelector(".dot--today")), mid(col.querySelector(".dot--target"))];
            })"""
@@ -260,7 +263,6 @@ def test_stages_that_overflow_scroll_with_a_cue_and_each_point_sits_over_its_car
         assert {"Very unhappy", "Delighted"} <= {word for word, _ in words}, words
         assert words[0][1] >= 11, f"chart words under 11px on a phone: {words[:5]}"
         screenshot(page, artifacts, "journey-phone-dark")
-
 
     # Three stages fit: no cue, no fading edge.
     from tests import factories
