@@ -193,6 +193,24 @@ def points_and_cards(page: Page) -> list[tuple[float, float, float]]:
     )
 
 
+def curve_joins(page: Page) -> list[tuple[dict, dict]]:
+    """Where today's curve leaves each stage's strip and where the next strip takes it up."""
+    return page.evaluate(
+        """Array.from(document.querySelectorAll(".stage-col")).slice(0, -1).map((col) => {
+             const end = (line, which) => {
+               const svg = line.ownerSVGElement.getBoundingClientRect();
+               const at = (v) => v.baseVal.value;
+               return which === "out"
+                 ? {x: svg.x + at(line.x2), y: svg.y + at(line.y2)}
+                 : {x: svg.x + at(line.x1), y: svg.y + at(line.y1)};
+             };
+             const out = Array.from(col.querySelectorAll(".stage-curve .line--today")).pop();
+             const next = col.nextElementSibling.querySelector(".stage-curve .line--today");
+             return [end(out, "out"), end(next, "in")];
+           })"""
+    )
+
+
 def smallest_chart_words(page: Page) -> list[tuple[str, float]]:
     """The chart's words as drawn (font size times the SVG's scale on screen), smallest first."""
     return page.evaluate(
@@ -247,11 +265,20 @@ def test_stages_that_overflow_scroll_with_a_cue_and_each_point_sits_over_its_car
             "(el) => el.getBoundingClientRect().right <= "
             "el.closest('.stage-scroller').getBoundingClientRect().right + 1"
         )
-        # Editing a stage widens its card; its point follows.
+        # Editing a stage widens its card; its point follows. Saved happier, its point rises
+        # and the curve still runs on unbroken into its neighbours.
         page.get_by_role("link", name="Edit Onboarding").click()
         expect(page.get_by_role("button", name="Save stage")).to_be_visible()
         for card, today, target in points_and_cards(page):
             assert abs(card - today) < 1.5 and abs(card - target) < 1.5, (card, today, target)
+        onboarding = page.locator(".stage-col").nth(1).locator(".dot--today")
+        before = onboarding.bounding_box()["y"]
+        page.locator("form.stage-form select[name$=emotion_today]").select_option("2")
+        page.get_by_role("button", name="Save stage").click()
+        expect(page.get_by_role("link", name="Edit Onboarding")).to_be_visible()
+        assert onboarding.bounding_box()["y"] < before
+        for left, right in curve_joins(page):
+            assert abs(left["x"] - right["x"]) < 1 and abs(left["y"] - right["y"]) < 1.5
 
     with browsing(browser, live_server, scheme="dark", viewport=PHONE) as page:
         page.goto(JOURNEY)
