@@ -18,14 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests import test_browser
-from tests.test_browser import (
-    AXE_URL,
-    TIMEOUT_MS,
-    axe_source,
-    expect,
-    screenshot,
-    sign_in,
-)
+from tests.test_browser import TIMEOUT_MS, expect, screenshot, sign_in
 
 # The browser tests' fixtures: one Chromium, the live server with the demo.
 browser = test_browser.browser
@@ -90,10 +83,6 @@ def browsing(browser: Browser, live_server, *, scheme: str, viewport: dict) -> I
         base_url=live_server.url, viewport=viewport, color_scheme=scheme, locale="en-GB"
     )
     context.set_default_timeout(TIMEOUT_MS)
-    context.route(
-        f"**{AXE_URL}",
-        lambda route: route.fulfill(body=axe_source(), content_type="text/javascript"),
-    )
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
