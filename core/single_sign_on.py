@@ -126,7 +126,7 @@ def company_sign_in(*, identity: CompanyIdentity, policy: SignInPolicy) -> Abstr
     if not person.is_active:
         raise SignInRefused(deactivated())
     if identity.groups is not None:
-        person_roles_from_groups(person=person, groups=identity.groups, policy=policy)
+        person_roles_sync(person=person, groups=identity.groups, policy=policy)
     return person
 
 
@@ -208,7 +208,7 @@ def _free_username(identity: CompanyIdentity, email: str) -> str:
     return candidate
 
 
-def person_roles_from_groups(
+def person_roles_sync(
     *, person: AbstractBaseUser, groups: Iterable[str], policy: SignInPolicy
 ) -> None:
     """Put the person in each mapped role one of their groups gives, and take them out of

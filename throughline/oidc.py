@@ -187,7 +187,8 @@ class CompanyBackend(OIDCAuthenticationBackend):
             issuer=settings.OIDC_ISSUER,
             subject=str(payload["sub"]),
             email=str(claims.get("email") or ""),
-            email_verified=claims.get("email_verified") is True,
+            # A boolean, or the word as some providers send it.
+            email_verified=claims.get("email_verified") in (True, "true"),
             name=str(claims.get("name") or ""),
             preferred_username=str(claims.get("preferred_username") or ""),
             groups=groups,
