@@ -388,6 +388,8 @@ def test_with_local_passwords_off_only_the_company_and_an_admin_link_sign_in(
         assert "Passwords are switched off" in response.content.decode()
     response = client.post("/accounts/password_reset/", {"email": "ada@example.com"})
     assert response.status_code == 403
+    # An invitation's link, which would ask for a password: the company sign-in takes it.
+    assert client.get("/signup/some-token/").status_code == 403
     assert "_auth_user_id" not in client.session
     signed_in = Client()
     signed_in.force_login(ada)

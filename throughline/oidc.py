@@ -182,7 +182,9 @@ class CompanyBackend(OIDCAuthenticationBackend):
         groups = None
         if settings.OIDC_GROUPS_CLAIM:
             value = claims.get(settings.OIDC_GROUPS_CLAIM) or []
-            groups = tuple([value] if isinstance(value, str) else [str(g) for g in value])
+            if isinstance(value, str):
+                value = [value]
+            groups = tuple(str(g) for g in value) if isinstance(value, list) else ()
         identity = CompanyIdentity(
             issuer=settings.OIDC_ISSUER,
             subject=str(payload["sub"]),
@@ -247,7 +249,18 @@ def callback(request: HttpRequest) -> HttpResponse:
     except SignInRefused as refusal:
         logger.info("a company sign-in was refused")
         return _refused(request, refusal.message, status=403)
-    except (requests.RequestException, ProviderUnreachable, jwt.PyJWTError, ValueError) as exc:
+    except SuspiciousOperation as exc:
+        # A token whose signature or nonce does not hold.
+        logger.warning("a company sign-in's tokens did not check out: %s", exc)
+        return _refused(request, UNANSWERED, status=400)
+    except (
+        requests.RequestException,
+        ProviderUnreachable,
+        jwt.PyJWTError,
+        ValueError,
+        KeyError,
+        TypeError,
+    ) as exc:
         logger.warning("a company sign-in failed: %s", type(exc).__name__)
         return _refused(request, UNANSWERED, status=502)
     if person is None:
@@ -298,6 +311,9 @@ PASSWORD_ROUTES = {
     "password_reset_complete",
     "password_change",
     "password_change_done",
+    # An invitation's sign-up asks for a password; the company sign-in takes the invitation.
+    "signup",
+    "signup_form",
 }
 
 
