@@ -5,8 +5,11 @@ whole sign-in, through a browser and a real provider, is tests/test_browser_sso.
 from __future__ import annotations
 
 import datetime as dt
+import http.server
 import io
+import json
 import logging
+import threading
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -201,3 +204,44 @@ def test_the_logs_leave_out_the_sign_in_links_token_and_the_providers_code():
     message = record.getMessage()
     assert "cz1abc" not in message and "SplxlOBeZQQYbYS6WxSbIA" not in message
     assert "/accounts/signin-link/MQ/[redacted]/" in message and "?code=[redacted]" in message
+
+
+def test_a_discovery_document_naming_another_issuer_is_not_followed(settings):
+    """Whoever answers at the discovery address must be the configured issuer, or the
+    sign-in goes nowhere (and says so) rather than to endpoints someone else chose."""
+    served = {
+        "issuer": "https://evil.example.com",
+        "authorization_endpoint": "https://login.example.com/authorize",
+    }
+
+    class Discovery(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(served).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Discovery)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        issuer = f"http://127.0.0.1:{server.server_address[1]}"
+        settings.OIDC_ISSUER = issuer
+        settings.OIDC_DISCOVERY_URL = f"{issuer}/.well-known/openid-configuration"
+        settings.OIDC_RP_CLIENT_ID = "throughline"
+        response = Client().get("/accounts/company/")
+        assert response.status_code == 502
+        assert "did not answer as expected" in response.content.decode()
+        served["issuer"] = issuer
+        response = Client().get("/accounts/company/")
+        assert response.status_code == 302 and response["Location"].startswith(
+            "https://login.example.com/authorize?"
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
