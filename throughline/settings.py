@@ -453,17 +453,17 @@ AXES_CLIENT_IP_CALLABLE = "throughline.security.client_ip"
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 
 # Single sign-on with the company's OpenID Connect provider (throughline/oidc.py, README
-# "Signing in with the company account"): on when OIDC_ISSUER and OIDC_CLIENT_ID are set.
+# "Single sign-on"): on when OIDC_ISSUER and OIDC_CLIENT_ID are set.
 OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
 OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL", "") or (
     f"{OIDC_ISSUER}/.well-known/openid-configuration" if OIDC_ISSUER else ""
 )
 OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
 OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
-OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
-OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO", "RS256")
-OIDC_TOKEN_USE_BASIC_AUTH = os.environ.get("OIDC_TOKEN_AUTH", "basic") != "post"
-OIDC_BUTTON_LABEL = os.environ.get("OIDC_BUTTON_LABEL", "Sign in with your company account")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES") or "openid email profile"
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO") or "RS256"
+OIDC_TOKEN_USE_BASIC_AUTH = os.environ.get("OIDC_TOKEN_AUTH", "basic").strip() != "post"
+OIDC_BUTTON_LABEL = os.environ.get("OIDC_BUTTON_LABEL") or "Sign in with your company account"
 OIDC_CREATE_USERS = env_bool("OIDC_CREATE_USERS", False)
 OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "")
 OIDC_LEADERSHIP_GROUPS = env_list("OIDC_LEADERSHIP_GROUPS", [])
