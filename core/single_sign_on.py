@@ -149,6 +149,8 @@ def _linked_person(identity: CompanyIdentity, policy: SignInPolicy) -> AbstractB
         raise SignInRefused(several_accounts(email))
     if matches:
         person = matches[0]
+        if not person.is_active:
+            raise SignInRefused(deactivated())
         if CompanyAccount.objects.filter(user=person).exists():
             raise SignInRefused(linked_elsewhere(email))
     else:

@@ -100,6 +100,7 @@ def test_refusals_say_why_and_change_nothing():
             policy=POLICY,
         )
     assert roles(gone) == set()
+    assert not CompanyAccount.objects.exists()
 
 
 def test_new_people_get_a_free_username_and_a_profile():
