@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from core.models import Capacity, Cycle, Invitation, Profile, Removal
+from core.models import Capacity, CompanyAccount, Cycle, Invitation, Profile, Removal
 
 
 @admin.register(Profile)
@@ -65,4 +65,20 @@ class RemovalAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CompanyAccount)
+class CompanyAccountAdmin(admin.ModelAdmin):
+    """Links made by the first company sign-in (core/single_sign_on.py). Only deleting one is
+    offered: the person's next company sign-in then links afresh by verified email."""
+
+    list_display = ["user", "email", "subject", "issuer", "linked_at", "last_sign_in_at"]
+    list_select_related = ["user"]
+    search_fields = ["user__username", "email", "subject"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False

@@ -308,3 +308,29 @@ class Removal(models.Model):
     def is_waiting(self) -> bool:
         """Still removed, and still restorable."""
         return self.restored_at is None and self.purged_at is None
+
+
+class CompanyAccount(models.Model):
+    """A person's account at the company's OpenID Connect provider, linked at their first
+    company sign-in (core/single_sign_on.py). Later sign-ins find the person by it, not by
+    email, so a changed address at the provider keeps the link, and another account there
+    that shows the same address is refused rather than let in as this person. Deleting the
+    link (in the admin) lets the next sign-in link afresh."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="company_account"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    email = models.EmailField(max_length=254, help_text="The address the first sign-in showed.")
+    linked_at = models.DateTimeField(auto_now_add=True)
+    last_sign_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["user_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="company_account_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject} at {self.issuer}"

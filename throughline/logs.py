@@ -9,6 +9,8 @@ It rewrites a record's message and traceback before any handler prints them:
   log could otherwise subscribe to that person's calendar;
 - the token in an invitation's sign-up link (`/signup/<token>/`): whoever reads the log
   could otherwise make the invited person's account;
+- the token in an administrator's one-time sign-in link (`/accounts/signin-link/<id>/<token>/`)
+  and the one-time code the company sign-in sends back (`?code=...`, throughline/oidc.py);
 - a credential in an Authorization header (`Bearer ...`, `Basic ...`) and an API token
   (`tl_...`) wherever it shows;
 - a value given for a password (`password=...`, `"password": "..."`).
@@ -24,6 +26,8 @@ REDACTED = "[redacted]"
 _PATTERNS = [
     (re.compile(r"(/calendar/feed/)[^/\s\"'?#]+"), r"\g<1>" + REDACTED),
     (re.compile(r"(/signup/)[^/\s\"'?#]+"), r"\g<1>" + REDACTED),
+    (re.compile(r"(/signin-link/[^/\s]+/)[^/\s\"'?#]+"), r"\g<1>" + REDACTED),
+    (re.compile(r"([?&]code=)[^&\s\"'#]+"), r"\g<1>" + REDACTED),
     (re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s\"',;]+"), r"\g<1>\g<2>" + REDACTED),
     (re.compile(r"\btl_[A-Za-z0-9_-]+"), "tl_" + REDACTED),
     (

@@ -122,6 +122,8 @@ MIDDLEWARE = [
     # The board's and the exports' reads from DATABASE_REPLICA_URL; gone without one. After
     # the sign-in: the person and the session are read from the primary.
     "throughline.db_router.ReplicaReadsMiddleware",
+    # LOCAL_PASSWORDS=0: the password pages refuse (throughline/oidc.py).
+    "throughline.oidc.LocalPasswordsMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -142,6 +144,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "throughline.context_processors.throughline",
+                "throughline.oidc.sign_in_options",
             ],
         },
     },
@@ -448,6 +451,30 @@ AXES_LOCKOUT_CALLABLE = "throughline.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "throughline.security.client_ip"
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+
+# Single sign-on with the company's OpenID Connect provider (throughline/oidc.py, README
+# "Single sign-on"): on when OIDC_ISSUER and OIDC_CLIENT_ID are set.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "").rstrip("/")
+OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL", "") or (
+    f"{OIDC_ISSUER}/.well-known/openid-configuration" if OIDC_ISSUER else ""
+)
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES") or "openid email profile"
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGO") or "RS256"
+OIDC_TOKEN_USE_BASIC_AUTH = os.environ.get("OIDC_TOKEN_AUTH", "basic").strip() != "post"
+OIDC_BUTTON_LABEL = os.environ.get("OIDC_BUTTON_LABEL") or "Sign in with your company account"
+OIDC_CREATE_USERS = env_bool("OIDC_CREATE_USERS", False)
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "")
+OIDC_LEADERSHIP_GROUPS = env_list("OIDC_LEADERSHIP_GROUPS", [])
+OIDC_OPERATIONS_GROUPS = env_list("OIDC_OPERATIONS_GROUPS", [])
+OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
+OIDC_USE_PKCE = True
+# Off: the password form, password reset and password change refuse; everyone signs in with
+# the company account, and administrators through `manage.py signin_link`.
+LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
+if not LOCAL_PASSWORDS and not (OIDC_ISSUER and OIDC_RP_CLIENT_ID):
+    raise ImproperlyConfigured("LOCAL_PASSWORDS=0 needs OIDC_ISSUER and OIDC_CLIENT_ID")
 
 # Limits (throughline/middleware.py): the largest request body in bytes, the largest file upload
 # request (the spreadsheet import, which refuses files over 5 MB itself), and each signed-in

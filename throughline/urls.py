@@ -17,7 +17,7 @@ from planning import (
 from planning.season import views as season
 from planning.timeline import views as timeline
 from squads.urls import goal_urlpatterns
-from throughline import security
+from throughline import oidc, security
 
 admin.site.site_header = "Throughline administration"
 admin.site.site_title = "Throughline"
@@ -39,6 +39,11 @@ urlpatterns = [
         name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    # Signing in with the company's OpenID Connect provider, and an administrator's one-time
+    # link from `manage.py signin_link` (throughline/oidc.py).
+    path("accounts/company/", oidc.start, name="company_sign_in"),
+    path("accounts/company/callback/", oidc.callback, name="company_sign_in_callback"),
+    path("accounts/signin-link/<uidb64>/<token>/", oidc.signin_link, name="signin_link"),
     # The journeys namespace: the journeys' addresses and each segment's milestone map.
     path(
         "",
