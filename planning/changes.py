@@ -196,6 +196,7 @@ NOT_FOLLOWED: dict[str, str] = {
     "planning.CycleEvent": "a cycle's own history, written with the move it records, which "
     "changes the cycle (and so moves `directory`)",
     "core.Invitation": "a sign-up link waiting to be used; the account it makes is a Profile",
+    "core.RecoveryCode": "a person's own two-factor recovery codes",
 }
 
 
