@@ -28,6 +28,7 @@ from base64 import b32encode
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -77,9 +78,11 @@ def is_on(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
-def applies_to(user) -> bool:
-    """Whether the step is asked of this sign-in: it went through a password backend."""
-    return getattr(user, "backend", None) in settings.TWO_FACTOR_BACKENDS
+def applies_to(request) -> bool:
+    """Whether the step is asked of the sign-in just made: it went through a password
+    backend. Read from the session, where `login()` wrote it, since a view that names the
+    backend (the sign-up form) leaves the account without one."""
+    return request.session.get(BACKEND_SESSION_KEY) in settings.TWO_FACTOR_BACKENDS
 
 
 def secret_text(device: TOTPDevice) -> str:
@@ -95,7 +98,7 @@ def secret_text(device: TOTPDevice) -> str:
 
 def signed_in(sender, request, user, **kwargs) -> None:
     """`user_logged_in`: mark the session when the sign-in still owes its second step."""
-    if request is None or not hasattr(request, "session") or not applies_to(user):
+    if request is None or not hasattr(request, "session") or not applies_to(request):
         return
     if is_on(user):
         request.session[PENDING_CODE] = True

@@ -27,7 +27,7 @@ class CodeForm(forms.Form):
         max_length=40,
         help_text="The six digits your authenticator app shows for Throughline, "
         "or one of your recovery codes.",
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
     )
 
 
@@ -77,6 +77,7 @@ def two_factor_code(request: AuthedRequest) -> HttpResponse:
     if not request.session.get(two_factor.PENDING_CODE):
         return redirect(next_url or "home")
     form = CodeForm(request.POST or None)
+    form.fields["code"].widget.attrs["autofocus"] = True  # the page's one question
     status, wait = 200, 0
     if request.method == "POST" and form.is_valid():
         checked = two_factor.code_check(user=request.user, code=form.cleaned_data["code"])
@@ -94,7 +95,7 @@ def _qr_svg(device) -> str:
     """The authenticator's address as a QR code, inline SVG (no style attribute: the page's
     Content-Security-Policy refuses them). Its markup is segno's, holding no text."""
     qr = segno.make(device.config_url, error="m")
-    return mark_safe(qr.svg_inline(scale=5, border=3, dark="#000", light="#fff"))  # noqa: S308
+    return mark_safe(qr.svg_inline(scale=5, border=3, dark="#000", light="#fff"))
 
 
 def _setup_context(request: AuthedRequest, **extra) -> dict:
@@ -108,12 +109,12 @@ def _setup_context(request: AuthedRequest, **extra) -> dict:
     }
     if device is not None and device.confirmed:
         context["codes_left"] = two_factor.recovery_codes_left(request.user)
-        context.setdefault("off_form", TurnOffForm())
-        context.setdefault("renew_form", CodeForm(prefix="renew"))
+        context["off_form"] = TurnOffForm()
+        context["renew_form"] = CodeForm(prefix="renew")
     elif device is not None:
         context["qr_svg"] = _qr_svg(device)
         context["secret"] = two_factor.secret_text(device)
-        context.setdefault("confirm_form", SetupCodeForm())
+        context["confirm_form"] = SetupCodeForm()
     return {**context, **extra}
 
 
@@ -134,6 +135,7 @@ def two_factor_confirm(request: AuthedRequest) -> HttpResponse:
     if device is None or device.confirmed:
         return redirect("two_factor")
     form = SetupCodeForm(request.POST)
+    checked = None
     if form.is_valid():
         checked, codes = two_factor.two_factor_confirm(
             user=request.user, code=form.cleaned_data["code"]
@@ -141,10 +143,22 @@ def two_factor_confirm(request: AuthedRequest) -> HttpResponse:
         if checked.ok:
             two_factor.session_passed(request)
             return _codes_page(request, codes, turned_on=True)
-        status, wait = _refused(form, "code", checked), checked.wait
-    else:
-        status, wait = 400, 0
-    context = _setup_context(request, confirm_form=form)
+    return _setup_page_again(request, form, "confirm_form", "code", checked)
+
+
+def _setup_page_again(
+    request: AuthedRequest,
+    form: forms.Form,
+    key: str,
+    field: str,
+    checked: two_factor.Checked | None,
+) -> HttpResponse:
+    """The set-up page again, with the form as it was posted and why it was refused: 400, or
+    429 past the limit on codes tried."""
+    status, wait = 400, 0
+    if checked is not None:
+        status, wait = _refused(form, field, checked), checked.wait
+    context = _setup_context(request, **{key: form})
     return _render(request, "planning/two_factor.html", context, status, wait)
 
 
@@ -162,16 +176,13 @@ def two_factor_recovery_codes(request: AuthedRequest) -> HttpResponse:
     if not two_factor.is_on(request.user):
         return redirect("two_factor")
     form = CodeForm(request.POST, prefix="renew")
+    checked = None
     if form.is_valid():
         checked = two_factor.code_check(user=request.user, code=form.cleaned_data["code"])
         if checked.ok:
             codes = two_factor.recovery_codes_renew(user=request.user)
             return _codes_page(request, codes, turned_on=False)
-        status, wait = _refused(form, "code", checked), checked.wait
-    else:
-        status, wait = 400, 0
-    context = _setup_context(request, renew_form=form)
-    return _render(request, "planning/two_factor.html", context, status, wait)
+    return _setup_page_again(request, form, "renew_form", "code", checked)
 
 
 @require_POST
@@ -182,6 +193,7 @@ def two_factor_off(request: AuthedRequest) -> HttpResponse:
     if settings.REQUIRE_TWO_FACTOR:
         return _render(request, "planning/two_factor.html", _setup_context(request), 403)
     form = TurnOffForm(request.POST)
+    checked = None
     if form.is_valid():
         checked = two_factor.password_or_code_check(
             user=request.user, answer=form.cleaned_data["answer"]
@@ -190,8 +202,4 @@ def two_factor_off(request: AuthedRequest) -> HttpResponse:
             two_factor.two_factor_turn_off(user=request.user)
             messages.success(request, "Two-factor sign-in is off. Your recovery codes are gone.")
             return redirect("account")
-        status, wait = _refused(form, "answer", checked), checked.wait
-    else:
-        status, wait = 400, 0
-    context = _setup_context(request, off_form=form)
-    return _render(request, "planning/two_factor.html", context, status, wait)
+    return _setup_page_again(request, form, "off_form", "answer", checked)

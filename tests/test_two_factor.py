@@ -183,10 +183,10 @@ def test_before_the_code_no_page_is_reached(client, alice_on, alice):
     assert saved["Location"] == CODE_STEP
     alice.refresh_from_db()
     assert alice.email == "alice@example.com"
-    # The API with the browser's session: 401, in the API's own shape.
+    # The API, open without a sign-in (its own 401s), takes the session for nobody.
     api = client.get("/api/v1/squads")
     assert api.status_code == 401
-    assert api.json()["detail"] == "Finish signing in with your two-factor code first."
+    assert set(api.json()) == {"detail", "errors"}
 
 
 def test_signing_out_is_allowed_between_the_steps(client, alice_on):
@@ -390,3 +390,25 @@ def test_when_required_a_sign_in_through_another_backend_is_not_sent_to_set_up(
     ]
     client.force_login(alice, backend=f"{__name__}.CompanyIdentityBackend")
     assert signed_in_fully(client)
+
+
+def test_when_required_a_newcomer_sets_it_up_right_after_signing_up(client, leo, settings):
+    from django.core import mail
+
+    from core import services
+
+    settings.REQUIRE_TWO_FACTOR = True
+    services.invitation_send(email="nadia@example.com", by=leo)
+    token = re.search(r"/signup/([^/\s]+)/", mail.outbox[-1].body)[1]
+    client.get(reverse("signup", args=[token]))
+    done = client.post(
+        reverse("signup_form"),
+        {
+            "display_name": "Nadia Novak",
+            "username": "nadia",
+            "password": PASSWORD,
+            "password_again": PASSWORD,
+        },
+    )
+    assert done.status_code == 302
+    assert client.get(reverse("squads:list"))["Location"].startswith(reverse("two_factor"))
