@@ -412,3 +412,39 @@ def test_when_required_a_newcomer_sets_it_up_right_after_signing_up(client, leo,
     )
     assert done.status_code == 302
     assert client.get(reverse("squads:list"))["Location"].startswith(reverse("two_factor"))
+
+
+def test_one_code_sent_by_many_at_once_signs_in_once(transactional_db, settings):
+    """The same code from several requests at the same moment: one is accepted."""
+    import threading
+
+    from django.contrib.auth import get_user_model
+    from django.db import close_old_connections
+
+    settings.TWO_FACTOR_ATTEMPT_LIMIT = 0  # the limit is not what is tested here
+    user = get_user_model().objects.create_user("racer", password=PASSWORD)
+    device = TOTPDevice.objects.create(user=user, confirmed=True)
+    totp = TOTP(device.bin_key)
+    code = f"{totp.token():06d}"
+    tries = 6
+    start = threading.Barrier(tries)
+    results: list[bool] = []
+    failures: list[BaseException] = []
+
+    def attempt() -> None:
+        try:
+            start.wait()
+            results.append(two_factor.code_check(user=user, code=code).ok)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(tries)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert sorted(results) == [False] * (tries - 1) + [True]
