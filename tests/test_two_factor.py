@@ -189,6 +189,13 @@ def test_before_the_code_no_page_is_reached(client, alice_on, alice):
     assert set(api.json()) == {"detail", "errors"}
 
 
+def test_the_co_writing_poll_takes_a_held_session_for_nobody(client, alice_on, needing):
+    sign_in(client)
+    poll = client.get(reverse("squads:plan_live", args=[needing.key]))
+    assert poll.status_code == 401
+    assert "Sign in again" in poll.content.decode()
+
+
 def test_signing_out_is_allowed_between_the_steps(client, alice_on):
     sign_in(client)
     assert client.post(reverse("logout")).status_code == 302
