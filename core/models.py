@@ -334,3 +334,24 @@ class CompanyAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} at {self.issuer}"
+
+
+class RecoveryCode(models.Model):
+    """One of a person's two-factor recovery codes (core/two_factor.py): shown once when made,
+    stored only as its SHA-256 digest, and good for one sign-in. Making new ones deletes the
+    old; turning two-factor sign-in off deletes them all."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_codes"
+    )
+    digest = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "digest"], name="recovery_code_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Recovery code of {self.user_id}"

@@ -1,5 +1,5 @@
 """A person's own page: email address, which emails they want, and links to their other
-settings (password, calendar feeds, API tokens)."""
+settings (password, two-factor sign-in, calendar feeds, API tokens)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from core import two_factor
 from planning.models import NotificationPreference
 
 
@@ -56,6 +57,6 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "planning/account.html",
-        {"form": form, "nav": "account"},
+        {"form": form, "nav": "account", "two_factor_on": two_factor.is_on(request.user)},
         status=400 if form.errors else 200,
     )

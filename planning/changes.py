@@ -197,6 +197,7 @@ NOT_FOLLOWED: dict[str, str] = {
     "changes the cycle (and so moves `directory`)",
     "core.Invitation": "a sign-up link waiting to be used; the account it makes is a Profile",
     "core.CompanyAccount": "a person's link to the company's sign-in; shown on no page",
+    "core.RecoveryCode": "a person's own two-factor recovery codes",
 }
 
 

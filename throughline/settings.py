@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "api",
     # Who changed what in the co-written parts of a plan (docs/cowriting.md).
     "simple_history",
+    # Two-factor sign-in's authenticator apps (core/two_factor.py).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     # Django's own form and widget templates, for the renderer below.
     "django.forms",
 ]
@@ -108,6 +111,9 @@ MIDDLEWARE = [
     # Every page needs a sign-in unless its view says @login_not_required (the sign-in and
     # password pages, the calendar feeds, the poll, the API with its own token check).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Signed in with a password but not yet with the second step: only that step (or setting
+    # it up, when REQUIRE_TWO_FACTOR asks) and signing out (throughline/two_factor.py).
+    "throughline.two_factor.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -475,6 +481,17 @@ OIDC_USE_PKCE = True
 LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)
 if not LOCAL_PASSWORDS and not (OIDC_ISSUER and OIDC_RP_CLIENT_ID):
     raise ImproperlyConfigured("LOCAL_PASSWORDS=0 needs OIDC_ISSUER and OIDC_CLIENT_ID")
+# Two-factor sign-in (core/two_factor.py): a code from an authenticator app after the
+# password, for sign-ins through TWO_FACTOR_BACKENDS only (another backend, such as the
+# company's identity provider, has its own second factor). REQUIRE_TWO_FACTOR=1 sends everyone
+# with a password to set it up before anything else. Codes tried per person and window, in
+# seconds; django-otp's own growing delays are off in favour of that clear limit.
+REQUIRE_TWO_FACTOR = env_bool("REQUIRE_TWO_FACTOR", False)
+TWO_FACTOR_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+TWO_FACTOR_ATTEMPT_LIMIT = env_int("TWO_FACTOR_ATTEMPT_LIMIT", 5)
+TWO_FACTOR_ATTEMPT_WINDOW = env_int("TWO_FACTOR_ATTEMPT_WINDOW", 5 * 60)
+OTP_TOTP_ISSUER = "Throughline"
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # Limits (throughline/middleware.py): the largest request body in bytes, the largest file upload
 # request (the spreadsheet import, which refuses files over 5 MB itself), and each signed-in

@@ -12,6 +12,7 @@ from planning import (
     people_views,
     removal_views,
     search_views,
+    two_factor_views,
     views,
 )
 from planning.season import views as season
@@ -113,6 +114,20 @@ urlpatterns = [
     path("removed/", removal_views.removed, name="removed"),
     path("removed/<int:pk>/restore/", removal_views.removal_restore, name="removal_restore"),
     path("account/", account.account, name="account"),
+    # Two-factor sign-in (core/two_factor.py): the step after the password, and setting it up.
+    path("accounts/code/", two_factor_views.two_factor_code, name="two_factor_code"),
+    path("account/two-factor/", two_factor_views.two_factor_page, name="two_factor"),
+    path(
+        "account/two-factor/confirm/",
+        two_factor_views.two_factor_confirm,
+        name="two_factor_confirm",
+    ),
+    path(
+        "account/two-factor/recovery-codes/",
+        two_factor_views.two_factor_recovery_codes,
+        name="two_factor_recovery_codes",
+    ),
+    path("account/two-factor/off/", two_factor_views.two_factor_off, name="two_factor_off"),
     path("import/", imports.upload, name="import"),
     path("import/confirm/", imports.confirm, name="import_confirm"),
     path("import/template.xlsx", imports.template_xlsx, name="import_template_xlsx"),
