@@ -99,11 +99,10 @@ def test_a_new_dependency_and_each_answer_are_told_once_committed(
 def test_nothing_is_told_about_a_change_that_was_refused(
     heard, django_capture_on_commit_callbacks, dep, dora
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         with pytest.raises(ValidationError, match="Say why"):
             dependency_services.dependency_respond(dependency=dep, by=dora, action="decline")
         dependency_services.dependency_respond(dependency=dep, by=dora, action="accept")
-    assert len(callbacks) == 1
     assert _names(heard) == ["dependency.accepted"]
 
 
