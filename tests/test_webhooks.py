@@ -273,6 +273,43 @@ def test_a_try_keeps_the_start_of_the_answer_and_the_last_try_gives_up(receiver,
     assert len(receiver.requests) == 1
 
 
+def test_a_slow_receiver_is_given_up_on_and_a_long_answer_is_kept_short(
+    receiver, settings, monkeypatch
+):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    monkeypatch.setattr(services, "READ_SECONDS", 1)
+    _subscription(url=f"{receiver.url}/hook")
+    first, second = services.deliveries_create([_event(), _event()])
+
+    receiver.delay = 3
+    slow = services.delivery_attempt(delivery_id=first)
+    assert slow.status_code is None
+    assert slow.error == "No answer within 6 seconds."
+    assert Delivery.objects.get(pk=first).state == "pending"
+
+    receiver.delay, receiver.answer = 0, b"x" * 1_000_000
+    long = services.delivery_attempt(delivery_id=second)
+    assert long.status_code == 200
+    assert long.response_excerpt == "x" * services.EXCERPT_CHARS
+    assert Delivery.objects.get(pk=second).state == "succeeded"
+
+
+def test_the_log_and_the_list_read_a_fixed_number_of_queries(
+    client, olga, django_assert_max_num_queries
+):
+    client.force_login(olga)
+    for size in (2, 12):
+        hooks = [_subscription(name=f"hook {n}") for n in range(size)]
+        services.deliveries_create([_event() for _ in range(size)])
+        for delivery in Delivery.objects.filter(subscription=hooks[0]):
+            delivery.tries.create(number=1, started_at=delivery.created_at, duration_ms=1)
+        with django_assert_max_num_queries(8):
+            assert client.get(reverse("webhooks:list")).status_code == 200
+        with django_assert_max_num_queries(8):
+            log = client.get(reverse("webhooks:log", kwargs={"pk": hooks[0].pk}))
+        assert log.content.decode().count("Redeliver") >= size
+
+
 def test_a_decline_is_saved_and_answered_quickly_when_the_broker_is_away(
     client, dep, dora, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -3,6 +3,7 @@ every request it got and answering with the statuses it is told, in turn."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -28,6 +29,9 @@ class Receiver:
     # The statuses to answer, in turn; 200 once they run out.
     statuses: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Seconds to wait before answering, and a body to answer with instead of the usual.
+    delay: float = 0.0
+    answer: bytes | None = None
 
     @property
     def url(self) -> str:
@@ -59,12 +63,16 @@ def start_receiver() -> Receiver:
                     Received(self.path, dict(self.headers.items()), body, time.time())
                 )
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
-            answer = f'{{"ok": {str(status < 300).lower()}, "status": {status}}}'.encode()
+            answer = receiver.answer or (
+                f'{{"ok": {str(status < 300).lower()}, "status": {status}}}'.encode()
+            )
+            time.sleep(receiver.delay)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(answer)
+            with contextlib.suppress(OSError):  # the sender gave up waiting
+                self.wfile.write(answer)
 
         def log_message(self, *args) -> None:  # quiet in the test output
             pass
