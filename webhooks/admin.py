@@ -32,3 +32,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     list_select_related = ["subscription"]
     readonly_fields = ["uid", "event_id", "event", "summary", "body", "created_at"]
     inlines = [AttemptInline]
+
+
+@admin.register(Attempt)
+class AttemptAdmin(admin.ModelAdmin):
+    list_display = ["delivery", "number", "started_at", "status_code", "duration_ms"]
+    list_select_related = ["delivery"]
+    readonly_fields = AttemptInline.readonly_fields
