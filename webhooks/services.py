@@ -39,6 +39,7 @@ TRY_SECONDS = 30
 READ_BYTES = 64 * 1024
 EXCERPT_CHARS = 1000
 BATCH = 500
+EARLY = dt.timedelta(seconds=2)
 NAME_MAX = 100
 
 
@@ -267,12 +268,16 @@ def delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> Att
         .filter(pk=delivery_id, state=Delivery.State.PENDING)
         .first()
     )
-    if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now):
+    # A retry's countdown may end a moment before the time written beside it.
+    if delivery is None or (delivery.next_attempt_at and delivery.next_attempt_at > now + EARLY):
         return None
     number = delivery.attempts + 1
+    # Taken until the try must be over: should this worker vanish meanwhile, the sweep
+    # (overdue_deliveries) finds it afterwards.
+    lease = now + dt.timedelta(seconds=2 * TRY_SECONDS)
     taken = Delivery.objects.filter(
         pk=delivery.pk, state=Delivery.State.PENDING, attempts=delivery.attempts
-    ).update(attempts=number, next_attempt_at=None)
+    ).update(attempts=number, next_attempt_at=lease)
     if not taken:
         return None
     started, clock = timezone.now(), time.monotonic()
