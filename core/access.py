@@ -16,6 +16,8 @@ person's role and on their relation to the object:
   dependencies their squad needs;
 - the squad's DRI, as a member, also manages membership and the OKR (the company goals its
   objective serves included), and approves the plan;
+- operations and leadership manage the outgoing webhooks and chat channels; a squad's DRI
+  adds Slack and Teams channels for their own squad;
 - the provider side (members of the providing squad; for a dependency a function provides,
   its owner, who must be of that function) accepts, declines or updates the dependencies
   addressed to it. An owner is always on the provider side (dependencies.services.check_owner),
@@ -422,6 +424,38 @@ def restorable_removals(actor: Actor, queryset):
     else:
         allowed |= Q(kind="dependency", squad_pk__in=actor.member_of)
     return queryset.filter(allowed)
+
+
+# Outgoing webhooks and chat channels (docs/webhooks.md). Subscriptions are duck-typed here
+# (the webhooks app sits above): `squad_id` and `format`.
+CHAT_FORMATS = ("slack", "teams")
+
+
+def can_manage_webhooks(actor: Actor) -> bool:
+    """Every subscription, of any format, for the whole company or one squad: operations,
+    leadership and administrators."""
+    return actor.is_operations or actor.is_leadership
+
+
+def can_open_webhooks(actor: Actor) -> bool:
+    """The webhooks settings page: who manages webhooks, and squads' DRIs (their channels)."""
+    return can_manage_webhooks(actor) or bool(actor.dri_of)
+
+
+def can_manage_subscription(actor: Actor, subscription) -> bool:
+    """See, change, delete, rotate the secret of, read the log of and redeliver one
+    subscription: who manages webhooks; a squad's DRI for a Slack or Teams channel of their
+    own squad (set up or asked for)."""
+    if can_manage_webhooks(actor):
+        return True
+    return subscription.format in CHAT_FORMATS and subscription.squad_id in actor.dri_of
+
+
+def manageable_subscriptions(actor: Actor, queryset):
+    """The subscriptions of `queryset` this person manages (can_manage_subscription)."""
+    if can_manage_webhooks(actor):
+        return queryset
+    return queryset.filter(format__in=CHAT_FORMATS, squad_id__in=actor.dri_of)
 
 
 def squad_flags(request: HttpRequest, squad) -> dict:

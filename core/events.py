@@ -4,6 +4,10 @@ A service that changes something people outside Throughline follow calls `publis
 transaction; listeners (the webhooks and the chat channels, above every app) hear it through
 `event_published` only once the transaction commits, so nothing is told about a change that
 was rolled back. The lower layers never import their listeners: they send, others connect.
+
+A change that makes many events at once (an import of a thousand dependencies) calls
+`publish_many`: listeners hear them together, once, through `events_published`, so they can
+handle them with a few queries instead of a few per event. A listener connects to both.
 """
 
 from __future__ import annotations
@@ -52,20 +56,35 @@ class Event:
 
 # Sent once the change commits, with `event=` an Event.
 event_published = Signal()
+# Sent once the change commits, with `events=` a list of Events (publish_many).
+events_published = Signal()
 
 
 def publish(
     name: str, *, summary: str, path: str, squad_ids=(), data: dict[str, Any] | None = None
 ) -> Event:
     """Tell listeners about `name` once the current transaction commits (at once outside one)."""
+    event = _event(name, summary=summary, path=path, squad_ids=squad_ids, data=data)
+    transaction.on_commit(lambda: event_published.send(sender=Event, event=event))
+    return event
+
+
+def publish_many(items: list[dict[str, Any]]) -> list[Event]:
+    """Tell listeners about many events at once (each item holds publish's arguments, `name`
+    included), once the current transaction commits, through `events_published`."""
+    events = [_event(**item) for item in items]
+    if events:
+        transaction.on_commit(lambda: events_published.send(sender=Event, events=events))
+    return events
+
+
+def _event(name: str, *, summary: str, path: str, squad_ids=(), data=None) -> Event:
     if name not in EVENTS:
         raise ValueError(f"Unknown event {name!r}.")
-    event = Event(
+    return Event(
         name=name,
         summary=summary,
         path=path,
         squad_ids=tuple(sorted({int(pk) for pk in squad_ids})),
         data=dict(data or {}),
     )
-    transaction.on_commit(lambda: event_published.send(sender=Event, event=event))
-    return event

@@ -17,6 +17,7 @@ from core.keys import key_problem
 from core.people import display_name
 from core.removal import rows_created
 from core.validators import date_problem, is_blank
+from dependencies import events
 from dependencies.models import Dependency, function_name, on_provider_side, transition_problem
 from dependencies.signals import dependency_answered
 
@@ -281,7 +282,9 @@ def dependency_create(
             with transaction.atomic():
                 if key and Dependency.objects.filter(key=key).exists():
                     raise ValidationError({"key": "Another dependency already has this key."})
-                return Dependency.objects.create(key=chosen, **fields)
+                made = Dependency.objects.create(key=chosen, **fields)
+                events.publish_dependency("dependency.requested", made, by=by)
+                return made
         except IntegrityError:
             if key:
                 raise ValidationError({"key": "Another dependency already has this key."}) from None
@@ -340,6 +343,7 @@ def dependencies_create(*, by: User, rows: list[dict]) -> list[Dependency]:
     try:
         with transaction.atomic():
             rows_created(Dependency, made, by=by)
+            events.publish_requested(made, by=by)
     except IntegrityError as exc:
         raise ValidationError({"key": "Another dependency already has this key."}) from exc
     return made
@@ -453,6 +457,7 @@ def dependency_respond(
         dependency.status = status
         dependency.note = saved.note
         dependency.updated_at = now
+        events.publish_dependency(events.ANSWERED[action], dependency, by=by, reason=reason)
         dependency_answered.send(
             sender=Dependency,
             dependency=dependency,

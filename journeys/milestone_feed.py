@@ -14,16 +14,15 @@ fetch has a 10 second timeout per connection and read, and the whole pull PULL_S
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 import urllib3
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from core import outbound
 from journeys import outcomes, readings
 from journeys.models import MilestoneReading, Segment
 
@@ -42,47 +41,17 @@ def _allow_private() -> bool:
     return bool(getattr(settings, "MILESTONE_FEED_ALLOW_PRIVATE", False))
 
 
-def _public(address: str) -> bool:
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not (
-        ip.is_private
-        or ip.is_loopback
-        or ip.is_link_local
-        or ip.is_reserved
-        or ip.is_multicast
-        or ip.is_unspecified
-    )
-
-
 def address_problem(url: str, *, resolve: bool = True) -> str:
-    """Why the server may not fetch `url`; "" when it may. With `resolve`, the host's
-    addresses are looked up and each must be public (unless private ones are allowed)."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "The address cannot be read: write it like https://example.com/readings.csv."
-    if parts.scheme not in ("http", "https"):
-        return "The address must start with http:// or https://."
-    if not parts.hostname:
-        return "The address has no host: write it like https://example.com/readings.csv."
-    if parts.username or parts.password:
-        return "Leave the user name and password out of the address."
-    if not resolve or _allow_private():
-        return ""
-    try:
-        default_port = 443 if parts.scheme == "https" else 80
-        infos = socket.getaddrinfo(parts.hostname, port or default_port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return f"The host {parts.hostname} cannot be found."
-    if not infos or not all(_public(info[4][0]) for info in infos):
-        return (
-            f"The host {parts.hostname} is a private or local address; the server only pulls "
-            "from public addresses."
-        )
-    return ""
+    """Why the server may not fetch `url`; "" when it may (core.outbound.address_problem).
+    With `resolve`, the host's addresses are looked up and each must be public (unless
+    private ones are allowed)."""
+    return outbound.address_problem(
+        url,
+        allow_private=_allow_private(),
+        resolve=resolve,
+        example="https://example.com/readings.csv",
+        reaches="only pulls from public addresses",
+    )
 
 
 def _seconds(count: int) -> str:

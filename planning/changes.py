@@ -193,6 +193,9 @@ NOT_FOLLOWED: dict[str, str] = {
     "core.PageRevision": "the page revisions themselves",
     "core.Removal": "the record of a removal; the rows it marks move their own pages and reviews",
     "api.ApiToken": "a person's own API tokens",
+    "webhooks.Subscription": "where events are sent: set-up, on no planning page",
+    "webhooks.Delivery": "an event on its way to a receiver",
+    "webhooks.Attempt": "a try of a delivery, for its log",
     "planning.CycleEvent": "a cycle's own history, written with the move it records, which "
     "changes the cycle (and so moves `directory`)",
     "core.Invitation": "a sign-up link waiting to be used; the account it makes is a Profile",

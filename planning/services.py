@@ -25,6 +25,7 @@ from django.utils import timezone
 from core.access import readers_of_plan
 from core.models import Cycle
 from core.people import display_name
+from planning.finding_events import publish_findings
 from planning.models import (
     REVIEW_ABANDONED_ERROR,
     Finding,
@@ -431,6 +432,11 @@ def findings_store(
     outcome.resolved = len(gone)
     outcome.open = Finding.objects.filter(cycle=cycle, state=Finding.State.OPEN).count()
     notifications_for_findings(cycle=cycle, findings=outcome.opened)
+    publish_findings(
+        cycle=cycle,
+        opened=[f.pk for f in reopen + worse] + [created[row["identity"]] for _f, row in create],
+        resolved=gone,
+    )
     return outcome
 
 

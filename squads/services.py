@@ -17,9 +17,11 @@ from typing import TypedDict
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from core import versioning
+from core.events import publish
 from core.keys import key_problem
 from core.models import Cycle
 from core.people import display_name
@@ -592,7 +594,29 @@ def plan_set_approval(*, squad: Squad, by: AbstractBaseUser, approved: bool) -> 
             default_date=now,
         )
         cowriting.plan_changed([squad.pk])
+        if approved:
+            _publish_approved(squad, by=by, at=now)
     return saved
+
+
+def _publish_approved(squad: Squad, *, by, at: dt.datetime) -> None:
+    """plan.approved for the webhooks and chat channels (docs/webhooks.md)."""
+    named = {"id": squad.pk, "key": squad.key, "name": squad.name}
+    publish(
+        "plan.approved",
+        summary=f"{display_name(by)} approved the plan of {squad.name}",
+        path=reverse("squads:plan", kwargs={"key": squad.key}),
+        squad_ids=[squad.pk],
+        data={
+            "plan": {
+                "squad": named,
+                "cycle": {"key": squad.cycle.key, "name": squad.cycle.name},
+                "approved_at": at.isoformat(),
+            },
+            "squads": [named],
+            "actor": {"name": display_name(by)},
+        },
+    )
 
 
 def not_doing_problems(items: Sequence[str]) -> dict[int, str]:

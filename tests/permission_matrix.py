@@ -180,7 +180,27 @@ class World:
         squad_services.okr_goals_set(
             okr=OKR.objects.get(squad__key=squad_key), goals=[self.goal], by=self.users["admin"]
         )
+        # A Slack channel the First 90 Days DRI added for their squad, with one delivery.
+        from webhooks.models import Delivery, Subscription
+
+        self.subscription = Subscription.objects.create(
+            name="#first-90-days",
+            url="https://hooks.slack.example/services/T0/B0/x",
+            format="slack",
+            events=["dependency.declined"],
+            squad=self.squad(squad_key),
+            created_by=self.users["dri"],
+        )
+        self.delivery = Delivery.objects.create(
+            subscription=self.subscription,
+            uid="0" * 32,
+            event_id="1" * 32,
+            event="dependency.declined",
+            summary="Declined",
+            body="{}",
+        )
         self.kwargs = {
+            "webhooks": {"pk": self.subscription.pk, "delivery": self.delivery.pk},
             "goals": {"key": self.goal.key},
             "squads": {
                 "key": "first-90-days",

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
 
-THROUGHLINE_APPS = {"planning", "squads", "journeys", "dependencies"}
+THROUGHLINE_APPS = {"planning", "squads", "journeys", "dependencies", "webhooks"}
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from planning.changes import CHANGES, NOT_FOLLOWED
 
-OUR_APPS = {"core", "journeys", "squads", "dependencies", "planning", "api"}
+OUR_APPS = {"core", "journeys", "squads", "dependencies", "planning", "webhooks", "api"}
 TRIGGERS = importlib.import_module("planning.migrations.0010_page_revisions")
 SEASON_TRIGGERS = importlib.import_module(
     "planning.migrations.0019_season_cycle_events_and_baselines"

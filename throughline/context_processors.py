@@ -24,6 +24,7 @@ _NAV = (
     "people",
     "functions",
     "segments",
+    "webhooks:list",
     "search",
     "cycle_select",
     "removed",
@@ -59,6 +60,7 @@ def throughline(request: HttpRequest) -> dict:
         "can_set_up": lambda: (
             access.can_edit_capacity(actor()) or access.can_edit_segments(actor())
         ),
+        "can_webhooks": lambda: access.can_open_webhooks(actor()),
         "current_cycle": lambda: current_cycle(request),
         "all_cycles": lambda: all_cycles(request),
         "nav_urls": nav_urls(),

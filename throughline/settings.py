@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "squads",
     "dependencies",
     "planning",
+    "webhooks",
     "api",
     # Who changed what in the co-written parts of a plan (docs/cowriting.md).
     "simple_history",
@@ -350,7 +351,18 @@ if REMOVAL_KEEP_DAYS < 7:
 # an address inside a private network is refused unless MILESTONE_FEED_ALLOW_PRIVATE is on.
 MILESTONE_FEED_INTERVAL_SECONDS = env_int("MILESTONE_FEED_INTERVAL_SECONDS", 60 * 60)
 MILESTONE_FEED_ALLOW_PRIVATE = env_bool("MILESTONE_FEED_ALLOW_PRIVATE", False)
+# Outgoing webhooks (docs/webhooks.md): a failed delivery is tried again after this many
+# seconds, then 4, 16, 64 times that, WEBHOOK_ATTEMPTS tries in all; a receiver inside a
+# private network (or on this machine) is refused unless WEBHOOKS_ALLOW_PRIVATE is on.
+WEBHOOK_RETRY_SECONDS = env_int("WEBHOOK_RETRY_SECONDS", 30)
+WEBHOOK_ATTEMPTS = env_int("WEBHOOK_ATTEMPTS", 5)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", False)
 CELERY_BEAT_SCHEDULE = {
+    "webhooks-overdue": {
+        "task": "webhooks.tasks.deliver_overdue",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
     "pull-milestone-feeds": {
         "task": "journeys.tasks.pull_milestone_feeds",
         "schedule": MILESTONE_FEED_INTERVAL_SECONDS,

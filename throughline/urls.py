@@ -142,6 +142,8 @@ urlpatterns = [
         feeds.squad_feed,
         name="calendar_squad",
     ),
+    # Outgoing webhooks and chat channels (webhooks/, docs/webhooks.md).
+    path("settings/webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
 ]

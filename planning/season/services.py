@@ -9,12 +9,15 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from core import versioning
+from core.events import publish
 from core.keys import KEY_MAX_LENGTH, key_problem
 from core.models import CYCLE_BACK, CYCLE_FORWARD, Cycle
+from core.people import display_name
 from core.validators import date_problem, is_blank
 from dependencies.models import OPEN_STATUSES, BoardFilters, Dependency
 from planning import tasks
@@ -186,8 +189,39 @@ def cycle_move(
             reason=reason,
             overridden=overridden,
         )
+        _publish_moved(locked, was=expected, to=to, by=by, reason=reason)
     cycle.state = to
     return event
+
+
+def _publish_moved(cycle: Cycle, *, was: str, to: str, by, reason: str) -> None:
+    """cycle.state_changed for the webhooks and chat channels (docs/webhooks.md); its
+    squads are concerned."""
+    squads = [
+        {"id": pk, "key": key, "name": name}
+        for pk, key, name in Squad.objects.filter(cycle=cycle)
+        .order_by("name")
+        .values_list("pk", "key", "name")
+    ]
+    publish(
+        "cycle.state_changed",
+        summary=f"{cycle.name} moved from {state_label(was)} to {state_label(to)}"
+        + (f": {reason}" if reason else ""),
+        path=reverse("cycle", kwargs={"key": cycle.key}),
+        squad_ids=[s["id"] for s in squads],
+        data={
+            "cycle": {
+                "id": cycle.pk,
+                "key": cycle.key,
+                "name": cycle.name,
+                "from_state": was,
+                "to_state": to,
+                "reason": reason,
+            },
+            "squads": squads,
+            "actor": {"name": display_name(by)} if by is not None else None,
+        },
+    )
 
 
 def baseline_take(*, cycle: Cycle, by, at: dt.datetime) -> CycleBaseline:
