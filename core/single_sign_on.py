@@ -21,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.contrib.auth.tokens import PasswordResetTokenGenerator
@@ -35,6 +36,17 @@ User = get_user_model()
 
 NAME_MAX_LENGTH = 200
 USERNAME_MAX_LENGTH = 150
+
+
+def configured() -> bool:
+    """Whether people sign in with the company's provider (OIDC_ISSUER and OIDC_CLIENT_ID)."""
+    return bool(settings.OIDC_ISSUER and settings.OIDC_RP_CLIENT_ID)
+
+
+EMAIL_FROM_COMPANY = (
+    "Your company's sign-in links accounts by email address, so your address is set by "
+    "your company: ask a leader or an administrator to change it."
+)
 
 
 class SignInRefused(Exception):

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from core import two_factor
+from core import single_sign_on, two_factor
 from planning.models import NotificationPreference
 
 
@@ -42,6 +42,11 @@ def account(request: HttpRequest) -> HttpResponse:
         "immediate_high": preference.immediate_high if preference else True,
     }
     form = AccountForm(request.POST or None, initial=initial)
+    if single_sign_on.configured():
+        # The company's sign-in links a first sign-in to the account showing its verified
+        # address: a person who could set any address here could take a colleague's link.
+        form.fields["email"].disabled = True
+        form.fields["email"].help_text = single_sign_on.EMAIL_FROM_COMPANY
     if request.method == "POST" and form.is_valid():
         request.user.email = form.cleaned_data["email"]
         request.user.save(update_fields=["email"])

@@ -246,3 +246,34 @@ def test_a_discovery_document_naming_another_issuer_is_not_followed(settings):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_with_the_company_sign_in_people_cannot_set_their_own_email_address(settings):
+    # The first company sign-in links to the account showing the verified address: a person
+    # who could type a colleague's address on their account page could take their link.
+    settings.OIDC_ISSUER = "https://id.example.com"
+    settings.OIDC_RP_CLIENT_ID = "throughline"
+    colleague_address = "dana@example.com"
+    person = f.person("mallory")
+    client = Client()
+    client.force_login(person)
+
+    page = client.get("/account/")
+    assert "set by your company" in page.content.decode()
+    client.post("/account/", {"email": colleague_address, "daily_digest": "on"})
+
+    person.refresh_from_db()
+    assert person.email == "mallory@example.com"
+    assert not get_user_model().objects.filter(email=colleague_address).exists()
+
+
+def test_without_the_company_sign_in_people_set_their_own_email_address(settings):
+    settings.OIDC_ISSUER = ""
+    person = f.person("mallory")
+    client = Client()
+    client.force_login(person)
+
+    client.post("/account/", {"email": "mallory@work.example.com", "daily_digest": "on"})
+
+    person.refresh_from_db()
+    assert person.email == "mallory@work.example.com"

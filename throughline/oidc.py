@@ -44,6 +44,7 @@ from core.single_sign_on import (
     SignInPolicy,
     SignInRefused,
     company_sign_in,
+    configured,
     signin_link_tokens,
 )
 
@@ -68,10 +69,6 @@ UNANSWERED = (
 PASSWORDS_OFF = (
     "Passwords are switched off in Throughline: sign in with your company account instead."
 )
-
-
-def configured() -> bool:
-    return bool(settings.OIDC_ISSUER and settings.OIDC_RP_CLIENT_ID)
 
 
 def signed_in_with_company(request: HttpRequest) -> bool:
