@@ -45,7 +45,7 @@ def configured() -> bool:
 
 EMAIL_FROM_COMPANY = (
     "Your company's sign-in links accounts by email address, so your address is set by "
-    "your company: ask a leader or an administrator to change it."
+    "your company: ask an administrator to change it."
 )
 
 
