@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
-from core import versioning
+from core import ordering, versioning
 from core.access import actor_for, can_cover_stage, can_edit_journeys
 from core.cycles import current_cycle
 from core.http import AuthedRequest
@@ -336,6 +336,17 @@ def stage_move(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
     if not request.htmx:
         return _back_to(key, f"stage-{stage.pk}")
     return _render(request, _map_context(request, key), "map")
+
+
+@require_POST
+def stage_order(request: AuthedRequest, key: str) -> HttpResponse:
+    """The stages in the order dragged or moved by keyboard on the map (static/js/reorder.js)."""
+    journey = _journey_rw(request, key)
+    return ordering.order_answer(
+        request,
+        lambda keys, was: services.stage_order_set(journey=journey, keys=keys, was=was),
+        back=reverse("journeys:detail", args=[key]),
+    )
 
 
 @require_http_methods(["GET", "POST"])

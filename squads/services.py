@@ -17,9 +17,10 @@ from typing import TypedDict
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from core import versioning
+from core import ordering, versioning
 from core.keys import key_problem
 from core.models import Cycle
 from core.people import display_name
@@ -804,6 +805,65 @@ def initiative_update(
     for name, value in cleaned.items():
         setattr(initiative, name, value)
     return initiative
+
+
+# The order of a squad's initiatives on its plan: by function, then as the squad arranged
+# them (`position`; not yet arranged ones after), then by start.
+INITIATIVE_ORDER = ("function", F("position").asc(nulls_last=True), "starts", "id")
+ONE_FUNCTION = "Move initiatives among their own function's: the plan groups them by function."
+
+
+def _initiatives_locked(squad_id: int) -> list[Initiative]:
+    return list(
+        Initiative.objects.select_for_update()
+        .filter(squad_id=squad_id)
+        .order_by(*INITIATIVE_ORDER)
+        .only("pk", "key", "function", "position")
+    )
+
+
+def _initiatives_placed(squad_id: int, initiatives: list[Initiative], order: list[str]) -> None:
+    ordering.renumber(Initiative, initiatives, order)
+    # update() sends no post_save: the plan's open pages hear of the new order here.
+    cowriting.plan_changed([squad_id])
+
+
+def initiative_order_set(*, squad: Squad, keys: list[str], was: list[str]) -> list[str]:
+    """Put some of the squad's initiatives, all of one function, in this order on its plan.
+
+    Refused with core.ordering.OrderChanged when someone reordered them since the page showed
+    them in the order `was`, and with a ValidationError when `keys` are not distinct
+    initiatives of this squad and of one function: nothing moves either way.
+    """
+    with transaction.atomic():
+        initiatives = _initiatives_locked(squad.pk)
+        order = ordering.reordered([i.key for i in initiatives], keys=keys, was=was)
+        functions = {i.function for i in initiatives if i.key in set(keys)}
+        if len(functions) != 1:
+            raise ValidationError(ONE_FUNCTION, code="invalid")
+        _initiatives_placed(squad.pk, initiatives, order)
+    return order
+
+
+def initiative_move(*, initiative: Initiative, direction: str) -> bool:
+    """Swap an initiative with the one before or after it in its function on the plan; False
+    when it is already at that end."""
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": "Move an initiative up or down."})
+    with transaction.atomic():
+        initiatives = _initiatives_locked(initiative.squad_id)
+        group = [i.key for i in initiatives if i.function == initiative.function]
+        if initiative.key not in group:  # removed, or moved to another function, meanwhile
+            raise ValidationError("This initiative is not on the plan any more.")
+        index = group.index(initiative.key)
+        other = index - 1 if direction == "up" else index + 1
+        if not 0 <= other < len(group):
+            return False
+        moved = list(group)
+        moved[index], moved[other] = moved[other], moved[index]
+        order = ordering.reordered([i.key for i in initiatives], keys=moved, was=group)
+        _initiatives_placed(initiative.squad_id, initiatives, order)
+    return True
 
 
 def initiative_drop(
