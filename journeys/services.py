@@ -354,7 +354,9 @@ def stage_order_set(*, journey: Journey, keys: list[str], was: list[str]) -> lis
     """
     with transaction.atomic():
         stages = list(
-            Stage.objects.select_for_update().filter(journey_id=journey.pk).order_by("position", "id")
+            Stage.objects.select_for_update()
+            .filter(journey_id=journey.pk)
+            .order_by("position", "id")
         )
         order = ordering.reordered([s.key for s in stages], keys=keys, was=was)
         ordering.renumber(Stage, stages, order)

@@ -837,10 +837,9 @@ def initiative_order_set(*, squad: Squad, keys: list[str], was: list[str]) -> li
     """
     with transaction.atomic():
         initiatives = _initiatives_locked(squad.pk)
-        order = ordering.reordered([i.key for i in initiatives], keys=keys, was=was)
-        functions = {i.function for i in initiatives if i.key in set(keys)}
-        if len(functions) != 1:
+        if len({i.function for i in initiatives if i.key in set(keys)}) > 1:
             raise ValidationError(ONE_FUNCTION, code="invalid")
+        order = ordering.reordered([i.key for i in initiatives], keys=keys, was=was)
         _initiatives_placed(squad.pk, initiatives, order)
     return order
 

@@ -374,7 +374,6 @@ class InitiativeCard:
         out.append("\n        </div>")
         return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
 
-
     @staticmethod
     def _move_html(*, url: str, title: str, csrf: str) -> str:
         """Up and down among its function's initiatives (a form, so it works without
@@ -389,7 +388,8 @@ class InitiativeCard:
             f'hidden aria-label="Reorder {title}" title="Drag, or press Space, to move">'
             '<span class="reorder-handle__grip" aria-hidden="true">&#8942;&#8942;</span>'
             "</button>\n          "
-            f'<form class="inline-form initiative__move" data-reorder-move method="post" action="{url}move/" '
+            '<form class="inline-form initiative__move" data-reorder-move method="post" '
+            f'action="{url}move/" '
             f'hx-post="{url}move/" hx-target="#initiatives" hx-swap="outerHTML">{token}'
             '<input type="hidden" name="view" value="function">'
             '<button type="submit" class="btn btn-small move-up" name="direction" value="up" '
