@@ -60,6 +60,7 @@ segment_urlpatterns = [
     path("<str:key>/milestones/new/", milestones.milestone_new, name="milestone_new"),
     path("<str:key>/milestones/upload/", milestones.milestone_upload, name="milestone_upload"),
     path("<str:key>/milestones/feed/", milestones.milestone_feed, name="milestone_feed"),
+    path("<str:key>/milestones/order/", milestones.milestone_order, name="milestone_order"),
     path(
         "<str:key>/milestones/<str:milestone>/edit/",
         milestones.milestone_edit,

@@ -1084,6 +1084,16 @@ def goal_update(
     return goal
 
 
+def goal_order_set(*, keys: list[str], was: list[str]) -> list[str]:
+    """Put the company's goals (or some of them) in this order; all their keys as now
+    ordered. Refused, with nothing moved, as core.ordering.reordered says."""
+    with transaction.atomic():
+        goals = list(Goal.objects.select_for_update().order_by("position", "starts_year", "id"))
+        order = ordering.reordered([g.key for g in goals], keys=keys, was=was)
+        ordering.renumber(Goal, goals, order)
+    return order
+
+
 def goal_move(*, goal: Goal, direction: str) -> bool:
     """Swap a goal with the one above or below it; False when it is already at that end."""
     if direction not in ("up", "down"):

@@ -351,3 +351,86 @@ def test_the_plan_shows_the_buttons_and_the_handle_only_to_those_who_may_move(
     page = client.get("/squads/first-90-days/plan/").content.decode()
     assert "data-reorder-url" not in page and "data-reorder-handle" not in page
     assert "Move Wizard up" not in page
+
+
+# --- a segment's milestones and the company's goals ---------------------------------------------
+
+
+@pytest.fixture
+def milestones(db):
+    from journeys.models import Milestone, Segment
+
+    segment = Segment.objects.create(key="icp", name="Mid-market")
+    for position, (key, day) in enumerate([("kickoff", 1), ("first-value", 14), ("activated", 30)]):
+        Milestone.objects.create(
+            segment=segment, key=key, name=key.title(), expected_day=day, position=position
+        )
+    return segment
+
+
+def milestone_order() -> list[str]:
+    from journeys.models import Milestone
+
+    return list(
+        Milestone.objects.filter(segment__key="icp")
+        .order_by("position", "expected_day", "id")
+        .values_list("key", flat=True)
+    )
+
+
+def test_leadership_puts_the_milestones_in_a_new_order_and_nobody_else(
+    client, leo, olga, milestones
+):
+    url = reverse("journeys:milestone_order", args=["icp"])
+    posted = {"order": ["activated", "kickoff", "first-value"], "was": milestone_order()}
+    client.force_login(olga)
+    assert client.post(url, posted, headers=JSON).status_code == 403
+    assert milestone_order() == ["kickoff", "first-value", "activated"]
+    client.force_login(leo)
+    assert (
+        client.post(url, {**posted, "order": ["activated", "kickoff"]}, headers=JSON).status_code
+        == 400
+    )
+    assert milestone_order() == ["kickoff", "first-value", "activated"]
+    assert client.post(url, posted, headers=JSON).status_code == 200
+    assert milestone_order() == ["activated", "kickoff", "first-value"]
+    # The same move again, from the page drawn before it: refused.
+    assert client.post(url, posted, headers=JSON).status_code == 409
+    assert milestone_order() == ["activated", "kickoff", "first-value"]
+
+
+@pytest.fixture
+def goals(db):
+    from squads.models import Goal
+
+    for position, key in enumerate(["retention", "expansion", "efficiency"]):
+        Goal.objects.create(
+            key=key,
+            name=key.title(),
+            customer_success="Customers succeed.",
+            starts_year=2027,
+            ends_year=2029,
+            position=position,
+        )
+
+
+def goal_order() -> list[str]:
+    from squads.models import Goal
+
+    return list(
+        Goal.objects.order_by("position", "starts_year", "id").values_list("key", flat=True)
+    )
+
+
+def test_leadership_puts_the_goals_in_a_new_order_and_nobody_else(client, leo, alice, goals):
+    posted = {"order": ["efficiency", "retention", "expansion"], "was": goal_order()}
+    client.force_login(alice)
+    assert client.post("/goals/", posted, headers=JSON).status_code == 403
+    client.force_login(leo)
+    assert client.post("/goals/", {"order": ["efficiency"], "was": ["nope"]}).status_code == 302
+    assert goal_order() == ["retention", "expansion", "efficiency"]
+    assert client.post("/goals/", posted, headers=JSON).status_code == 200
+    assert goal_order() == ["efficiency", "retention", "expansion"]
+    page = client.get("/goals/").content.decode()
+    assert 'data-reorder-url="/goals/"' in page
+    assert page.index('id="goal-efficiency"') < page.index('id="goal-retention"')
