@@ -356,3 +356,30 @@ def test_the_arrow_buttons_keep_the_focus_on_the_moved_initiative(page: Page):
     expect(page.get_by_role("button", name=f"Move {title} up")).to_be_focused()
     expect(status(page)).to_have_text(f"{title}, 2 of 2.")
     assert saved_initiatives() == ["onboarding-wizard", "assessment-tool"]
+
+
+def test_goals_and_milestones_move_by_keyboard_and_by_dragging(page: Page):
+    page.goto("/goals/")
+    goals = page.locator(".goal-list > [data-reorder-item]")
+    expect(goals.first).to_have_attribute("data-key", "customer-success")
+    page.get_by_role("button", name="Reorder Every customer reaches").focus()
+    page.keyboard.press("Alt+ArrowDown")
+    expect(status(page)).to_contain_text(
+        "Saved. Every customer reaches the value they bought us for, 2 of 3."
+    )
+    assert_accessible(page)
+    page.reload()
+    expect(goals.nth(1)).to_have_attribute("data-key", "customer-success")
+
+    page.goto("/segments/mid-market/milestones/")
+    rows = page.locator("tbody[data-reorder] > tr")
+    first = rows.first.get_attribute("data-key")
+    last = rows.last.get_attribute("data-key")
+    page.get_by_role("button", name=f"Reorder {rows.last.get_attribute('data-name')}").drag_to(
+        rows.first
+    )
+    expect(status(page)).to_contain_text(", 1 of 5.")
+    assert_accessible(page)
+    page.reload()
+    expect(rows.first).to_have_attribute("data-key", last)
+    expect(rows.nth(1)).to_have_attribute("data-key", first)
