@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap
 from core import ordering, versioning
 from core.access import actor_for, can_cover_stage, can_edit_journeys
 from core.cycles import current_cycle
-from core.http import AuthedRequest
+from core.http import AuthedRequest, focus_after
 from core.models import Cycle
 from core.removal import gone_or_404
 from journeys import services, touchpoints
@@ -283,7 +283,8 @@ def stage_new(request: AuthedRequest, key: str) -> HttpResponse:
             # it may be past the right edge.
             context = _stage_in(_map_context(request, key, oob=True), stage.pk)
             response = _render(request, context, "stage_added")
-            return reswap(response, f"outerHTML show:#stage-{stage.pk}:top")
+            reswap(response, f"outerHTML show:#stage-{stage.pk}:top")
+            return focus_after(response, f"stage-{stage.pk}")
     return _render(request, _map_context(request, key, new_stage_form=form), "new_stage")
 
 

@@ -383,3 +383,22 @@ def test_goals_and_milestones_move_by_keyboard_and_by_dragging(page: Page):
     page.reload()
     expect(rows.first).to_have_attribute("data-key", last)
     expect(rows.nth(1)).to_have_attribute("data-key", first)
+
+
+def test_a_new_initiative_added_by_keyboard_gets_the_focus(page: Page):
+    page.goto(PLAN)
+    page.locator("#initiatives").get_by_role("link", name="Add an initiative").focus()
+    page.keyboard.press("Enter")
+    form = page.locator("#new-initiative form")
+    expect(form.get_by_label("Title", exact=True)).to_be_focused()
+    page.keyboard.type("Renewal health score")
+    form.get_by_label("Key", exact=True).fill("renewal-health")
+    form.get_by_label("Function").fill("Operations")
+    form.get_by_label("Starts").fill("2027-04-01")
+    form.get_by_label("Ends").fill("2027-06-30")
+    form.get_by_label("Headcount").fill("1")
+    form.get_by_label("Ends").press("Control+Enter")
+
+    expect(page.locator("#initiative-renewal-health")).to_contain_text("Renewal health score")
+    expect(status(page)).to_have_text("Saved.")
+    expect(page.get_by_role("link", name="Edit Renewal health score")).to_be_focused()

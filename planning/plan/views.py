@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import reswap, retarget
 
 from core import access, ordering, pagecache, versioning
-from core.http import AuthedRequest
+from core.http import AuthedRequest, focus_after
 from core.limits import changes_nothing
 from journeys.models import Segment, Stage
 from planning.plan.presenters import (
@@ -350,7 +350,10 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 if request.htmx:
-                    return _initiative_saved_response(request, squad, initiative, whole_list=True)
+                    response = _initiative_saved_response(
+                        request, squad, initiative, whole_list=True
+                    )
+                    return focus_after(response, f"initiative-{initiative.key}")
                 messages.success(request, f"Initiative “{initiative.title}” added.")
                 url = reverse("squads:plan", args=[squad.key])
                 return redirect(f"{url}#initiative-{initiative.key}")

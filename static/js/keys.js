@@ -242,6 +242,13 @@
     } else {
       say("Cancelled. Nothing was saved.");
     }
+    // The server may name where the focus goes: the item a form added (core.http.focus_after).
+    var named = event.detail.xhr.getResponseHeader("X-Focus");
+    var added = named && document.getElementById(named);
+    if (added) {
+      focusPart(added);
+      return;
+    }
     var inner = request.inner && document.getElementById(request.inner);
     focusPart(inner && part.contains(inner) ? inner : part);
   });
