@@ -31,8 +31,10 @@
   }
 
   function busy(el) {
-    // Something here is being typed into: a form opened for editing, or a comment draft.
+    // Something here is being typed into: a form opened for editing, or a comment draft;
+    // or a list in it is being put in order (static/js/reorder.js).
     if (editing(el) || el.querySelector("[data-editing]")) return true;
+    if (el.matches("[data-reordering]") || el.querySelector("[data-reordering]")) return true;
     var fields = el.querySelectorAll("textarea, input[type=text]");
     for (var i = 0; i < fields.length; i++) {
       if (fields[i].value !== fields[i].defaultValue) return true;

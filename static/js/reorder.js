@@ -82,6 +82,12 @@
 
   // --- saving -----------------------------------------------------------------------------
 
+  function settled(list) {
+    delete list.dataset.reorderBusy;
+    var moving = (held && held.item.parentElement === list) || (drag && drag.list === list);
+    if (!moving) list.removeAttribute("data-reordering");
+  }
+
   function save(list, was, item) {
     var now = keys(list);
     if (now.join("\n") === was.join("\n")) return;
@@ -91,6 +97,8 @@
       return;
     }
     list.dataset.reorderBusy = "1";
+    // Not redrawn by the plan's poll (static/js/cowriting.js) until the order is saved.
+    list.setAttribute("data-reordering", "");
     var body = new FormData();
     body.append("csrfmiddlewaretoken", csrfToken());
     now.forEach(function (key) { body.append("order", key); });
@@ -106,7 +114,7 @@
           function () { return { status: response.status, data: {} }; });
       })
       .then(function (answer) {
-        delete list.dataset.reorderBusy;
+        settled(list);
         var next = list._reorderNext;
         list._reorderNext = null;
         if (answer.status === 200) {
@@ -124,7 +132,7 @@
         }
       })
       .catch(function () {
-        delete list.dataset.reorderBusy;
+        settled(list);
         list._reorderNext = null;
         arrange(list, was);
         say("The order could not be saved: no answer from Throughline. It is as it was.");
@@ -151,7 +159,7 @@
     var was = held.was;
     held = null;
     item.classList.remove("is-held");
-    list.removeAttribute("data-reordering");
+    if (!list.dataset.reorderBusy) list.removeAttribute("data-reordering");
     handleOf(item).setAttribute("aria-pressed", "false");
     if (keep) {
       if (keys(list).join("\n") === was.join("\n")) say("Dropped. " + where(item) + ", where it was.");
@@ -245,7 +253,7 @@
     var done = drag;
     drag = null;
     done.item.classList.remove("is-dragged");
-    done.list.removeAttribute("data-reordering");
+    if (!done.list.dataset.reorderBusy) done.list.removeAttribute("data-reordering");
     if (!keep) {
       arrange(done.list, done.was);
       return;
