@@ -402,3 +402,38 @@ def test_a_new_initiative_added_by_keyboard_gets_the_focus(page: Page):
     expect(page.locator("#initiative-renewal-health")).to_contain_text("Renewal health score")
     expect(status(page)).to_have_text("Saved.")
     expect(page.get_by_role("link", name="Edit Renewal health score")).to_be_focused()
+
+
+def test_the_squad_page_and_the_segments_page_edit_by_keyboard_too(page: Page):
+    page.goto(f"/squads/{SQUAD}/")
+    objective = page.locator("#objective")
+    edit = objective.get_by_role("link", name="Edit")
+    edit.focus()
+    page.keyboard.press("Enter")
+    field = objective.get_by_label("Objective")
+    expect(field).to_be_focused()
+    assert_caret_at_end(field)
+    page.keyboard.type(", for every segment")
+    page.keyboard.press("Control+Enter")
+    expect(objective).to_contain_text("first 90 days, for every segment")
+    expect(status(page)).to_have_text("Saved.")
+    expect(edit).to_be_focused()
+
+    # A key result: Esc with nothing typed closes it and the focus is on its Edit again.
+    card = page.locator("#kr-activation")
+    card.get_by_role("link", name="Edit Day-90 activation rate").click()
+    expect(card.get_by_label("Name")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(card.get_by_label("Name")).to_have_count(0)
+    expect(card.get_by_role("link", name="Edit Day-90 activation rate")).to_be_focused()
+    assert_accessible(page)
+
+    # The segments page's Cancel redraws the segment in place, without a reload.
+    page.goto("/segments/")
+    segment = page.locator(".setup-item", has_text="Mid-market SaaS teams").first
+    segment.get_by_role("link", name="Edit Mid-market SaaS teams").click()
+    expect(segment.get_by_label("Name")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(segment.get_by_label("Name")).to_have_count(0)
+    expect(status(page)).to_have_text("Cancelled. Nothing was saved.")
+    expect(segment.get_by_role("link", name="Edit Mid-market SaaS teams")).to_be_focused()
