@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 from django.contrib.auth import get_user_model
 
-from journeys.models import Stage
+from journeys.models import Journey, Stage
+from journeys.services import stage_order_set
 from squads.models import Comment, Initiative, Plan
 from squads.services import INITIATIVE_ORDER, plan_section_update
 from tests.test_browser import (  # the shared browser, live server, demo data and helpers
@@ -437,3 +438,25 @@ def test_the_squad_page_and_the_segments_page_edit_by_keyboard_too(page: Page):
     expect(segment.get_by_label("Name")).to_have_count(0)
     expect(status(page)).to_have_text("Cancelled. Nothing was saved.")
     expect(segment.get_by_role("link", name="Edit Mid-market SaaS teams")).to_be_focused()
+
+
+def test_a_move_from_a_page_drawn_before_someone_elses_takes_their_order(page: Page):
+    page.goto(MAP)
+    assert stage_names(page) == DEMO_STAGES
+    # Someone else puts Advocacy first meanwhile.
+    keys = list(
+        Stage.objects.filter(journey__key=JOURNEY)
+        .order_by("position")
+        .values_list("key", flat=True)
+    )
+    stage_order_set(journey=Journey.objects.get(key=JOURNEY), keys=[keys[-1], *keys[:-1]], was=keys)
+
+    page.get_by_role("button", name="Reorder Onboarding").focus()
+    page.keyboard.press("Alt+ArrowRight")
+    expect(status(page)).to_have_text(
+        "Someone else changed this order after the page was drawn. Nothing was moved: "
+        "the list now shows their order."
+    )
+    theirs = ["Advocacy", *DEMO_STAGES[:-1]]
+    assert stage_names(page) == theirs
+    assert saved_stages() == theirs

@@ -84,8 +84,8 @@
 
   function settled(list) {
     delete list.dataset.reorderBusy;
-    var moving = (held && held.item.parentElement === list) || (drag && drag.list === list);
-    if (!moving) list.removeAttribute("data-reordering");
+    var inHand = (held && held.item.parentElement === list) || (drag && drag.list === list);
+    if (!inHand) list.removeAttribute("data-reordering");
   }
 
   function save(list, was, item) {
@@ -110,15 +110,18 @@
       headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
     })
       .then(function (response) {
+        if (response.redirected) {
+          // Sent to the sign-in page: nothing was saved.
+          return { status: 401, data: { message: "You are signed out: sign in, then move it again." } };
+        }
         return response.json().then(function (data) { return { status: response.status, data: data }; },
-          function () { return { status: response.status, data: {} }; });
+          function () { return { status: response.ok ? 500 : response.status, data: {} }; });
       })
       .then(function (answer) {
         settled(list);
         var next = list._reorderNext;
         list._reorderNext = null;
         if (answer.status === 200) {
-          list.dataset.reorderSaved = keys(list).join(" ");
           say("Saved. " + where(item) + ".");
           if (next) save(list, now, next.item);
           return;
