@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from core import ordering
 from core.access import actor_for, can_edit_segments, can_record_milestone_reading
 from core.cycles import current_cycle
 from core.http import AuthedRequest
@@ -166,6 +167,17 @@ def milestone_move(request: AuthedRequest, key: str, milestone: str) -> HttpResp
         return HttpResponse("Move a milestone up or down.", status=400)
     outcomes.milestone_move(milestone=found, direction=direction)
     return redirect(_url(segment, f"milestone-{found.key}"))
+
+
+@require_POST
+def milestone_order(request: AuthedRequest, key: str) -> HttpResponse:
+    """The milestones in the order dragged or moved by keyboard (static/js/reorder.js)."""
+    segment = _editor(request, key)
+    return ordering.order_answer(
+        request,
+        lambda keys, was: outcomes.milestone_order_set(segment=segment, keys=keys, was=was),
+        back=_url(segment),
+    )
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core import ordering
 from core.keys import key_problem
 from core.numbers import plain_number
 from core.people import display_name
@@ -325,6 +326,20 @@ def milestone_move(*, milestone: Milestone, direction: Literal["up", "down"]) ->
                 each.position = position
                 each.save(update_fields=["position"])
     return True
+
+
+def milestone_order_set(*, segment: Segment, keys: list[str], was: list[str]) -> list[str]:
+    """Put the segment's milestones (or some of them) in this order on its map; all its keys
+    as now ordered. Refused, with nothing moved, as core.ordering.reordered says."""
+    with transaction.atomic():
+        milestones = list(
+            Milestone.objects.select_for_update()
+            .filter(segment_id=segment.pk)
+            .order_by("position", "expected_day", "id")
+        )
+        order = ordering.reordered([m.key for m in milestones], keys=keys, was=was)
+        ordering.renumber(Milestone, milestones, order)
+    return order
 
 
 def milestone_delete(*, milestone: Milestone, version: str) -> int:

@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.text import slugify
 
-from core import versioning
+from core import ordering, versioning
 from core.keys import KEY_MAX_LENGTH, key_problem
 from core.removal import Gone
 from core.validators import is_blank
@@ -343,6 +343,24 @@ def stage_move(*, stage: Stage, direction: Literal["left", "right"]) -> bool:
             if each.position != position:
                 Stage.objects.filter(pk=each.pk).update(position=position)
     return True
+
+
+def stage_order_set(*, journey: Journey, keys: list[str], was: list[str]) -> list[str]:
+    """Put the journey's stages (or some of them) in this order; all its keys as now ordered.
+
+    Refused with core.ordering.OrderChanged when someone reordered them since the page showed
+    them in the order `was`, and with a ValidationError when `keys` are not distinct stages of
+    this journey: nothing moves either way.
+    """
+    with transaction.atomic():
+        stages = list(
+            Stage.objects.select_for_update()
+            .filter(journey_id=journey.pk)
+            .order_by("position", "id")
+        )
+        order = ordering.reordered([s.key for s in stages], keys=keys, was=was)
+        ordering.renumber(Stage, stages, order)
+    return order
 
 
 # Moments

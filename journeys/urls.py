@@ -16,6 +16,7 @@ urlpatterns = [
     path("<str:key>/edit/", views.journey_edit, name="edit"),
     path("<str:key>/remove/", removal_views.journey_remove, name="remove"),
     path("<str:key>/stages/new/", views.stage_new, name="stage_new"),
+    path("<str:key>/stages/order/", views.stage_order, name="stage_order"),
     path("<str:key>/stages/<str:stage_key>/edit/", views.stage_edit, name="stage_edit"),
     path("<str:key>/stages/<str:stage_key>/move/", views.stage_move, name="stage_move"),
     path("<str:key>/stages/<str:stage_key>/cover/", coverage.stage_cover, name="stage_cover"),
@@ -59,6 +60,7 @@ segment_urlpatterns = [
     path("<str:key>/milestones/new/", milestones.milestone_new, name="milestone_new"),
     path("<str:key>/milestones/upload/", milestones.milestone_upload, name="milestone_upload"),
     path("<str:key>/milestones/feed/", milestones.milestone_feed, name="milestone_feed"),
+    path("<str:key>/milestones/order/", milestones.milestone_order, name="milestone_order"),
     path(
         "<str:key>/milestones/<str:milestone>/edit/",
         milestones.milestone_edit,

@@ -23,10 +23,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, reswap
 
-from core import versioning
+from core import ordering, versioning
 from core.access import actor_for, can_cover_stage, can_edit_journeys
 from core.cycles import current_cycle
-from core.http import AuthedRequest
+from core.http import AuthedRequest, focus_after
 from core.models import Cycle
 from core.removal import gone_or_404
 from journeys import services, touchpoints
@@ -286,7 +286,8 @@ def stage_new(request: AuthedRequest, key: str) -> HttpResponse:
             # it may be past the right edge.
             context = _stage_in(_map_context(request, key, oob=True), stage.pk)
             response = _render(request, context, "stage_added")
-            return reswap(response, f"outerHTML show:#stage-{stage.pk}:top")
+            reswap(response, f"outerHTML show:#stage-{stage.pk}:top")
+            return focus_after(response, f"stage-{stage.pk}")
     return _render(request, _map_context(request, key, new_stage_form=form), "new_stage")
 
 
@@ -339,6 +340,17 @@ def stage_move(request: AuthedRequest, key: str, stage_key: str) -> HttpResponse
     if not request.htmx:
         return _back_to(key, f"stage-{stage.pk}")
     return _render(request, _map_context(request, key), "map")
+
+
+@require_POST
+def stage_order(request: AuthedRequest, key: str) -> HttpResponse:
+    """The stages in the order dragged or moved by keyboard on the map (static/js/reorder.js)."""
+    journey = _journey_rw(request, key)
+    return ordering.order_answer(
+        request,
+        lambda keys, was: services.stage_order_set(journey=journey, keys=keys, was=was),
+        back=reverse("journeys:detail", args=[key]),
+    )
 
 
 @require_http_methods(["GET", "POST"])

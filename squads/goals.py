@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from core import access, versioning
+from core import access, ordering, versioning
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.people import display_name
@@ -44,10 +44,21 @@ def _editor(request: AuthedRequest) -> None:
         raise PermissionDenied(READ_ONLY)
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def goal_list(request: AuthedRequest) -> HttpResponse:
     """Every goal, the cycle's objectives that serve it and their key results; below, the
-    objectives serving no goal and the goals no objective serves."""
+    objectives serving no goal and the goals no objective serves.
+
+    POST puts the goals in the order dragged or moved by keyboard (static/js/reorder.js):
+    leadership's, like the arrows (`goal_move`). The list's own address, as a goal's key
+    could be any word after /goals/."""
+    if request.method == "POST":
+        _editor(request)
+        return ordering.order_answer(
+            request,
+            lambda keys, was: services.goal_order_set(keys=keys, was=was),
+            back=reverse("goals:list"),
+        )
     cycle = current_cycle(request)
     context = {
         "cycle": cycle,

@@ -411,6 +411,9 @@ class Initiative(Versioned, Removable):
         related_name="initiatives",
     )
     version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each save.")
+    # Its place among its function's initiatives on the plan, as the squad arranged them;
+    # none until the squad first does, and new ones come after the arranged ones.
+    position = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

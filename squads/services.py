@@ -17,10 +17,11 @@ from typing import TypedDict
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from core import versioning
+from core import ordering, versioning
 from core.events import publish
 from core.keys import key_problem
 from core.models import Cycle
@@ -830,6 +831,64 @@ def initiative_update(
     return initiative
 
 
+# The order of a squad's initiatives on its plan: by function, then as the squad arranged
+# them (`position`; not yet arranged ones after), then by start.
+INITIATIVE_ORDER = ("function", F("position").asc(nulls_last=True), "starts", "id")
+ONE_FUNCTION = "Move initiatives among their own function's: the plan groups them by function."
+
+
+def _initiatives_locked(squad_id: int) -> list[Initiative]:
+    return list(
+        Initiative.objects.select_for_update()
+        .filter(squad_id=squad_id)
+        .order_by(*INITIATIVE_ORDER)
+        .only("pk", "key", "function", "position")
+    )
+
+
+def _initiatives_placed(squad_id: int, initiatives: list[Initiative], order: list[str]) -> None:
+    ordering.renumber(Initiative, initiatives, order)
+    # update() sends no post_save: the plan's open pages hear of the new order here.
+    cowriting.plan_changed([squad_id])
+
+
+def initiative_order_set(*, squad: Squad, keys: list[str], was: list[str]) -> list[str]:
+    """Put some of the squad's initiatives, all of one function, in this order on its plan.
+
+    Refused with core.ordering.OrderChanged when someone reordered them since the page showed
+    them in the order `was`, and with a ValidationError when `keys` are not distinct
+    initiatives of this squad and of one function: nothing moves either way.
+    """
+    with transaction.atomic():
+        initiatives = _initiatives_locked(squad.pk)
+        if len({i.function for i in initiatives if i.key in set(keys)}) > 1:
+            raise ValidationError(ONE_FUNCTION, code="invalid")
+        order = ordering.reordered([i.key for i in initiatives], keys=keys, was=was)
+        _initiatives_placed(squad.pk, initiatives, order)
+    return order
+
+
+def initiative_move(*, initiative: Initiative, direction: str) -> bool:
+    """Swap an initiative with the one before or after it in its function on the plan; False
+    when it is already at that end."""
+    if direction not in ("up", "down"):
+        raise ValidationError({"direction": "Move an initiative up or down."})
+    with transaction.atomic():
+        initiatives = _initiatives_locked(initiative.squad_id)
+        group = [i.key for i in initiatives if i.function == initiative.function]
+        if initiative.key not in group:  # removed, or moved to another function, meanwhile
+            raise ValidationError("This initiative is not on the plan any more.")
+        index = group.index(initiative.key)
+        other = index - 1 if direction == "up" else index + 1
+        if not 0 <= other < len(group):
+            return False
+        moved = list(group)
+        moved[index], moved[other] = moved[other], moved[index]
+        order = ordering.reordered([i.key for i in initiatives], keys=moved, was=group)
+        _initiatives_placed(initiative.squad_id, initiatives, order)
+    return True
+
+
 def initiative_drop(
     *, initiative: Initiative, by: AbstractBaseUser, version: int | None, reason: str = ""
 ) -> Initiative:
@@ -1047,6 +1106,16 @@ def goal_update(
         if wanted != set(goal.segments.values_list("pk", flat=True)):
             goal.segments.set(sorted(wanted))
     return goal
+
+
+def goal_order_set(*, keys: list[str], was: list[str]) -> list[str]:
+    """Put the company's goals (or some of them) in this order; all their keys as now
+    ordered. Refused, with nothing moved, as core.ordering.reordered says."""
+    with transaction.atomic():
+        goals = list(Goal.objects.select_for_update().order_by("position", "starts_year", "id"))
+        order = ordering.reordered([g.key for g in goals], keys=keys, was=was)
+        ordering.renumber(Goal, goals, order)
+    return order
 
 
 def goal_move(*, goal: Goal, direction: str) -> bool:

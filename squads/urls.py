@@ -49,6 +49,12 @@ urlpatterns = [
     path("<str:key>/plan/similar-work/", plan.similar_work, name="similar_work"),
     path("<str:key>/plan/initiatives/", plan.initiative_list, name="initiatives"),
     path("<str:key>/plan/initiatives/new/", plan.initiative_create, name="initiative_create"),
+    path("<str:key>/plan/initiative-order/", plan.initiative_order, name="initiative_order"),
+    path(
+        "<str:key>/plan/initiatives/<str:ikey>/move/",
+        plan.initiative_move,
+        name="initiative_move",
+    ),
     path(
         "<str:key>/plan/initiatives/<str:ikey>/",
         plan.initiative_detail,

@@ -338,6 +338,7 @@ FORM_BODIES = {
     "board:respond": {"action": "accept"},
     "finding_dependency": {"was": "requested"},
     "journeys:stage_move": {"direction": "right"},
+    "squads:initiative_move": {"direction": "down"},
     "goals:move": {"direction": "down"},
 }
 

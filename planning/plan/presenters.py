@@ -290,7 +290,7 @@ class InitiativeCard:
     def headcount(self) -> str:
         return plain_number(self.item.headcount)
 
-    def body_html(self, *, view: str, can_edit: bool) -> SafeString:
+    def body_html(self, *, view: str, can_edit: bool, csrf: str = "") -> SafeString:
         """The card as read (its editor is in the template): what, when, how many, its
         status, its balance and its actions, written in Python rather than by the template
         engine, which took most of the page's drawing time with 30 initiatives. The markup
@@ -362,15 +362,43 @@ class InitiativeCard:
         if can_edit:
             url, view_ = e(self.url), e(view)
             out.append(
-                f'\n          <a class="btn btn-small" href="{url}edit/?view={view_}"\n'
+                f'\n          <a class="btn btn-small" data-edit href="{url}edit/?view={view_}"\n'
                 f'             hx-get="{url}edit/?view={view_}" hx-target="#initiative-{key}" '
                 'hx-swap="outerHTML"\n'
                 f'             aria-label="Edit {title}">Edit</a>\n'
                 f'          <a class="btn btn-small btn-danger" href="{url}remove/"\n'
                 f'             aria-label="Remove {title}">Remove</a>\n          '
             )
+            if view != "timeline":
+                out.append(self._move_html(url=url, title=title, csrf=csrf))
         out.append("\n        </div>")
         return mark_safe("".join(out))  # noqa: S308 - every value above is escaped
+
+    @staticmethod
+    def _move_html(*, url: str, title: str, csrf: str) -> str:
+        """Up and down among its function's initiatives (a form, so it works without
+        scripts), and the handle static/js/reorder.js shows for dragging and the keyboard."""
+        token = (
+            f'<input type="hidden" name="csrfmiddlewaretoken" value="{_escape(csrf)}">'
+            if csrf and csrf != "NOTPROVIDED"
+            else ""
+        )
+        return (
+            '<button type="button" class="btn btn-small reorder-handle" data-reorder-handle '
+            f'hidden aria-label="Reorder {title}" title="Drag, or press Space, to move">'
+            '<span class="reorder-handle__grip" aria-hidden="true">&#8942;&#8942;</span>'
+            "</button>\n          "
+            '<form class="inline-form initiative__move" data-reorder-move method="post" '
+            f'action="{url}move/" '
+            f'hx-post="{url}move/" hx-target="#initiatives" hx-swap="outerHTML">{token}'
+            '<input type="hidden" name="view" value="function">'
+            '<button type="submit" class="btn btn-small move-up" name="direction" value="up" '
+            f'aria-label="Move {title} up" title="Move up"><span aria-hidden="true">&uarr;</span>'
+            "</button>"
+            '<button type="submit" class="btn btn-small move-down" name="direction" value="down" '
+            f'aria-label="Move {title} down" title="Move down">'
+            '<span aria-hidden="true">&darr;</span></button></form>'
+        )
 
 
 @dataclass
@@ -417,7 +445,7 @@ def initiatives_of(squad: Squad) -> list[Initiative]:
                 to_attr="milestones_served",
             )
         )
-        .order_by("function", "starts", "id")
+        .order_by(*services.INITIATIVE_ORDER)
     )
 
 
@@ -441,8 +469,8 @@ def initiative_card(
 
 
 def list_version(cards: list[InitiativeCard]) -> str:
-    """Changes whenever an initiative is added, removed, saved or commented on."""
-    parts = sorted(f"{c.item.pk}:{c.live_version}" for c in cards)
+    """Changes whenever an initiative is added, removed, saved, moved or commented on."""
+    parts = sorted(f"{c.item.pk}:{c.live_version}:{c.item.position}" for c in cards)
     return hashlib.sha256(",".join(parts).encode()).hexdigest()[:12]
 
 

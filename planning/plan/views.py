@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import reswap, retarget
 
-from core import access, pagecache, versioning
-from core.http import AuthedRequest
+from core import access, ordering, pagecache, versioning
+from core.http import AuthedRequest, focus_after
 from core.limits import changes_nothing
 from journeys.models import Segment, Stage
 from planning.plan.presenters import (
@@ -287,6 +287,35 @@ def initiative_list(request: AuthedRequest, key: str) -> HttpResponse:
     return render(request, "squads/plan.html#initiatives", initiatives_context(request, squad))
 
 
+@require_POST
+def initiative_move(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
+    """One place up or down among its function's initiatives: the buttons that work without
+    scripts (static/js/reorder.js saves a dragged order through initiative_order)."""
+    squad = squad_access.get_squad_rw(request, key)
+    initiative = initiative_or_404(squad, ikey)
+    direction = request.POST.get("direction", "")
+    if direction not in ("up", "down"):
+        return HttpResponseBadRequest("Move an initiative up or down.")
+    try:
+        services.initiative_move(initiative=initiative, direction=direction)
+    except ValidationError as error:
+        return HttpResponseBadRequest(" ".join(error.messages))
+    if not request.htmx:
+        return redirect(reverse("squads:plan", args=[squad.key]) + f"#initiative-{ikey}")
+    return render(request, "squads/plan.html#initiatives", initiatives_context(request, squad))
+
+
+@require_POST
+def initiative_order(request: AuthedRequest, key: str) -> HttpResponse:
+    """One function's initiatives in the order dragged or moved by keyboard on the plan."""
+    squad = squad_access.get_squad_rw(request, key)
+    return ordering.order_answer(
+        request,
+        lambda keys, was: services.initiative_order_set(squad=squad, keys=keys, was=was),
+        back=reverse("squads:plan", args=[squad.key]) + "#initiatives",
+    )
+
+
 @require_safe
 def initiative_detail(request: AuthedRequest, key: str, ikey: str) -> HttpResponse:
     squad, _ = squad_access.get_plan_for_user(request, key)
@@ -321,7 +350,10 @@ def initiative_create(request: AuthedRequest, key: str) -> HttpResponse:
                 form.add_service_errors(error)
             else:
                 if request.htmx:
-                    return _initiative_saved_response(request, squad, initiative, whole_list=True)
+                    response = _initiative_saved_response(
+                        request, squad, initiative, whole_list=True
+                    )
+                    return focus_after(response, f"initiative-{initiative.key}")
                 messages.success(request, f"Initiative “{initiative.title}” added.")
                 url = reverse("squads:plan", args=[squad.key])
                 return redirect(f"{url}#initiative-{initiative.key}")

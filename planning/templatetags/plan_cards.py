@@ -20,6 +20,7 @@ _NO_COMMENTS = (
 _COMMENT_FORM = (
     "\n"
     '  <form class="form comment-form" method="post" action="{url}"\n'
+    '        data-edit-form data-saved-message="Comment posted."\n'
     '        hx-post="{url}" hx-target="#comments-{part}" hx-swap="outerHTML">\n'
     "    {csrf}\n"
     '    <label for="comment-{part}-body" class="visually-hidden">Add a comment</label>\n'
@@ -36,7 +37,11 @@ _COMMENT_FORM = (
 @register.simple_tag(takes_context=True)
 def initiative_body(context, card) -> SafeString:
     """`card` as read, for the arrangement (`view`) and the person (`can_edit`) in context."""
-    return card.body_html(view=context.get("view", ""), can_edit=bool(context.get("can_edit")))
+    return card.body_html(
+        view=context.get("view", ""),
+        can_edit=bool(context.get("can_edit")),
+        csrf=str(context.get("csrf_token") or ""),
+    )
 
 
 @register.simple_tag(takes_context=True)

@@ -31,8 +31,10 @@
   }
 
   function busy(el) {
-    // Something here is being typed into: a form opened for editing, or a comment draft.
+    // Something here is being typed into: a form opened for editing, or a comment draft;
+    // or a list in it is being put in order (static/js/reorder.js).
     if (editing(el) || el.querySelector("[data-editing]")) return true;
+    if (el.matches("[data-reordering]") || el.querySelector("[data-reordering]")) return true;
     var fields = el.querySelectorAll("textarea, input[type=text]");
     for (var i = 0; i < fields.length; i++) {
       if (fields[i].value !== fields[i].defaultValue) return true;
@@ -41,7 +43,34 @@
     return false;
   }
 
+  var FOCUSABLE = "a[href], button, summary, input, select, textarea, [tabindex]";
+
+  // Where the focus is inside `el`, so it can go to the same place in what replaces it: the
+  // keyboard never falls back to the top of the page because someone else saved.
+  function focusPlace(el) {
+    var active = document.activeElement;
+    if (!active || active === document.body || !el.contains(active)) return null;
+    if (active.id) return { id: active.id };
+    var all = Array.prototype.slice.call(el.querySelectorAll(FOCUSABLE));
+    return { index: all.indexOf(active), text: active.textContent };
+  }
+
+  function refocus(fresh, place) {
+    if (!place) return;
+    var target = place.id ? document.getElementById(place.id) : null;
+    if (!target && place.index >= 0) {
+      var candidate = fresh.querySelectorAll(FOCUSABLE)[place.index];
+      if (candidate && candidate.textContent === place.text) target = candidate;
+    }
+    if (!target) {
+      target = fresh.querySelector("h2, h3") || fresh;
+      if (!target.hasAttribute("tabindex")) target.setAttribute("tabindex", "-1");
+    }
+    target.focus({ preventScroll: true });
+  }
+
   function replace(el, html) {
+    var place = focusPlace(el);
     var open = [];
     el.querySelectorAll("details[open][id]").forEach(function (d) { open.push(d.id); });
     var template = document.createElement("template");
@@ -54,6 +83,7 @@
       if (d) d.open = true;
     });
     if (window.htmx) window.htmx.process(fresh);
+    refocus(fresh, place);
   }
 
   function showIncoming(el, part) {
