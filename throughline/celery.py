@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import tempfile
+from pathlib import Path
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
+from django.db.models.signals import post_save
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
 
@@ -84,3 +88,54 @@ class RestoreHeldMessages(bootsteps.StartStopStep):
 
 _patch_redis_transport()
 app.steps["consumer"].add(RestoreHeldMessages)
+
+
+# --- metrics (throughline/metrics.py) ----------------------------------------------------
+#
+# Each run of the review is timed in the process that ran it, once its row says it ended.
+# A worker started with CELERY_METRICS_PORT serves its metrics on that port: its pool's
+# processes each write theirs to files in PROMETHEUS_MULTIPROC_DIR (a fresh folder unless
+# given), which prometheus_client must know of before it is first imported, so before the
+# pool starts.
+
+
+def _review_finished(sender, **kwargs) -> None:
+    from throughline.metrics import review_finished
+
+    review_finished(sender, **kwargs)
+
+
+post_save.connect(
+    _review_finished, sender="planning.ReviewRun", weak=False, dispatch_uid="review-metrics"
+)
+
+
+@signals.celeryd_init.connect
+def _metrics_folder(**kwargs) -> None:
+    if not os.environ.get("CELERY_METRICS_PORT"):
+        return
+    if "prometheus_client" in sys.modules:
+        logger.warning("prometheus_client was imported before the worker set up its metrics")
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder:
+        for stale in Path(folder).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="throughline-worker-")
+
+
+@signals.worker_ready.connect
+def _metrics_server(**kwargs) -> None:
+    port = os.environ.get("CELERY_METRICS_PORT")
+    if port:
+        from throughline.metrics import start_worker_server
+
+        start_worker_server(int(port))
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_gone(pid=None, **kwargs) -> None:
+    if os.environ.get("CELERY_METRICS_PORT") and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())

@@ -17,7 +17,7 @@ from planning import (
 from planning.season import views as season
 from planning.timeline import views as timeline
 from squads.urls import goal_urlpatterns
-from throughline import security
+from throughline import health, metrics, security
 
 admin.site.site_header = "Throughline administration"
 admin.site.site_title = "Throughline"
@@ -122,6 +122,10 @@ urlpatterns = [
         feeds.squad_feed,
         name="calendar_squad",
     ),
+    # Operations (README, "Operating Throughline"): probes and Prometheus metrics.
+    path("health/", health.health, name="health"),
+    path("ready/", health.ready, name="ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
 ]
