@@ -5,17 +5,28 @@ and the JSON log lines name each request without giving away a secret."""
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import io
 import json
 import logging
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 import redis
+import requests
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -23,6 +34,7 @@ from django.utils import timezone
 from planning import services
 from planning.models import Finding
 from tests import factories as f
+from tests.conftest import ROOT, _test_database_url
 from throughline import health, metrics
 from throughline.logs import JsonFormatter
 
@@ -379,3 +391,229 @@ def test_json_lines_carry_the_traceback_redacted(db):
     (record,) = lines(out)
     assert "RuntimeError: could not reach /calendar/feed/[redacted]/mine.ics" in record["exception"]
     assert "abcdefsecret" not in out.getvalue()
+
+
+# --- under gunicorn, with a real server process ------------------------------------------------
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path, *, workers: int, app: str = "throughline.wsgi"):
+    """`gunicorn -c python:throughline.gunicorn` as the image runs it, on a port of its own;
+    the access log names the worker process (pid) that answered each request."""
+    port = closed_port()
+    full_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    full_env.update(
+        {
+            "DATABASE_URL": _test_database_url(),
+            "REDIS_URL": django_settings.REDIS_URL,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            **env,
+        }
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:throughline.gunicorn",
+                f"{app}:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "10",
+                "--access-logformat",
+                'pid=%(p)s "%(r)s" %(s)s',
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                # Not /health/, whose requests the tests count.
+                requests.get(f"{base}/ready/", timeout=10)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not answer within 60s"
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def served_by(log: Path, path: str) -> list[int]:
+    """The worker pid of each request for `path` in the access log, in order."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    return [int(pid) for pid in re.findall(rf'pid=<(\d+)> "GET {re.escape(path)} ', text)]
+
+
+@pytest.mark.redis
+def test_under_gunicorn_every_workers_requests_are_counted(transactional_db, tmp_path):
+    token = "scrape-" + uuid.uuid4().hex
+    log = tmp_path / "gunicorn.log"
+    auth = {"Authorization": f"Bearer {token}"}
+    with gunicorn({"METRICS_TOKEN": token}, log, workers=2) as (base, process):
+        sent = 0
+        with requests.Session() as session, ThreadPoolExecutor(4) as pool:
+            # Side by side, new connections each: both workers take some.
+            for _ in range(25):
+                answers = list(pool.map(lambda _: requests.get(f"{base}/health/"), range(20)))
+                assert all(a.status_code == 200 for a in answers)
+                sent += len(answers)
+                if len(set(served_by(log, "/health/"))) >= 2:
+                    break
+            pids = set(served_by(log, "/health/"))
+            assert len(pids) == 2, f"all {sent} requests went to one worker: {pids}"
+
+            def counted() -> float:
+                answer = session.get(f"{base}/metrics", headers=auth, timeout=10)
+                assert answer.status_code == 200, answer.text
+                name = "throughline_http_request_duration_seconds_count"
+                return sample(answer.text, name, route="health", method="GET", status="2xx")
+
+            # Whichever worker answers the scrape, it counts both workers' requests.
+            for _ in range(6):
+                assert counted() == sent
+            scrapers = set(served_by(log, "/metrics"))
+            assert scrapers <= pids
+
+            # A worker that exits is replaced; what it counted stays counted, and what its
+            # replacement counts is added.
+            gone = sorted(pids)[0]
+            os.kill(gone, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while not set(served_by(log, "/health/")) - pids and time.monotonic() < deadline:
+                answers = list(pool.map(lambda _: requests.get(f"{base}/health/"), range(4)))
+                assert all(a.status_code == 200 for a in answers)
+                sent += len(answers)
+                time.sleep(0.2)
+            assert set(served_by(log, "/health/")) - pids, "no replacement worker answered"
+            for _ in range(6):
+                assert counted() == sent
+        assert requests.get(f"{base}/metrics", timeout=10).status_code == 403
+
+
+@pytest.mark.redis
+def test_a_given_metrics_folder_is_emptied_when_gunicorn_starts(transactional_db, tmp_path):
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_1.db").write_bytes(b"left over from a previous run, not a metrics file")
+    token = "scrape-" + uuid.uuid4().hex
+    env = {"METRICS_TOKEN": token, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
+    with gunicorn(env, tmp_path / "gunicorn.log", workers=2) as (base, _):
+        answer = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200
+        assert not (folder / "counter_1.db").exists()
+
+
+class Collector(ThreadingHTTPServer):
+    """Stands in for Sentry: keeps every envelope posted to it."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[bytes] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                encoding = self.headers.get("Content-Encoding", "")
+                if encoding == "gzip":
+                    body = gzip.decompress(body)
+                elif encoding == "br":
+                    import brotli
+
+                    body = brotli.decompress(body)
+                outer.envelopes.append(body)
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+
+def events(envelopes: list[bytes]) -> list[dict]:
+    found = []
+    for envelope in envelopes:
+        for line in envelope.splitlines():
+            try:
+                item = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(item, dict) and "exception" in item:
+                found.append(item)
+    return found
+
+
+@pytest.mark.redis
+def test_an_error_reaches_sentry_without_cookies_or_passwords(transactional_db, tmp_path):
+    collector = Collector()
+    thread = threading.Thread(target=collector.serve_forever, daemon=True)
+    thread.start()
+    log = tmp_path / "gunicorn.log"
+    env = {
+        "SENTRY_DSN": f"http://publickey@127.0.0.1:{collector.server_address[1]}/1",
+        "SENTRY_ENVIRONMENT": "staging",
+        "SENTRY_RELEASE": "throughline@1.2.3",
+        "LOG_FORMAT": "json",
+    }
+    session_id = "sessionvalue" + uuid.uuid4().hex
+    api_token = "tl_" + uuid.uuid4().hex
+    request_id = "req-" + uuid.uuid4().hex
+    try:
+        with gunicorn(env, log, workers=1, app="tests.ops_wsgi") as (base, _):
+            answer = requests.get(
+                f"{base}/test-fails/?password=hunter2-long",
+                headers={
+                    "Cookie": f"sessionid={session_id}; csrftoken=csrf{session_id}",
+                    "Authorization": f"Bearer {api_token}",
+                    "X-Request-ID": request_id,
+                },
+                timeout=10,
+            )
+            assert answer.status_code == 500
+            deadline = time.monotonic() + 30
+            while not events(collector.envelopes):
+                assert time.monotonic() < deadline, "no event reached the collector"
+                time.sleep(0.1)
+    finally:
+        collector.shutdown()
+        collector.server_close()
+    (event,) = events(collector.envelopes)
+    (exception,) = event["exception"]["values"]
+    assert exception["type"] == "RuntimeError"
+    assert exception["value"] == "the view failed on purpose; it was given password=[redacted]"
+    assert event["environment"] == "staging"
+    assert event["release"] == "throughline@1.2.3"
+    assert event["tags"]["request_id"] == request_id
+    assert "cookies" not in event["request"]
+    assert {k.lower() for k in event["request"].get("headers", {})}.isdisjoint(
+        {"cookie", "authorization"}
+    )
+    assert "user" not in event or "ip_address" not in event["user"]
+    sent = b"".join(collector.envelopes).decode()
+    for secret in (session_id, api_token, "hunter2-long"):
+        assert secret not in sent
+
+    # The same failure in the JSON log: the request's id, and no secret either.
+    text = log.read_text()
+    records = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    failure = next(r for r in records if r["message"].startswith("Internal Server Error"))
+    assert failure["request_id"] == request_id
+    assert failure["path"] == "/test-fails/"
+    assert "RuntimeError: the view failed on purpose" in failure["exception"]
+    assert any('"GET /test-fails/?password=[redacted]' in r["message"] for r in records)
+    for secret in (session_id, api_token, "hunter2-long"):
+        assert secret not in text

@@ -1,7 +1,8 @@
 """Error reports to Sentry, when SENTRY_DSN is set (throughline/settings.py).
 
 Errors in requests (Django) and in tasks (Celery) are sent with no personal data
-(send_default_pii off: no cookies, no signed-in person, no client address, no request body),
+(send_default_pii off: no cookies, no signed-in person, no client address; and no request
+body and no local variables of the failing code either),
 tagged with SENTRY_ENVIRONMENT and SENTRY_RELEASE and with the request's id (the same as in
 the logs and the X-Request-ID header). Before an event leaves, what is left is passed through
 the logs' redaction (throughline/logs.py): a calendar feed's or sign-up link's secret in an
@@ -44,7 +45,9 @@ def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
     return _scrub(event)
 
 
-def init(*, dsn: str, environment: str, release: str | None, traces_sample_rate: float) -> None:
+def init(
+    *, dsn: str, environment: str, release: str | None, traces_sample_rate: float | None
+) -> None:
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.django import DjangoIntegration
@@ -58,4 +61,7 @@ def init(*, dsn: str, environment: str, release: str | None, traces_sample_rate:
         integrations=[DjangoIntegration(), CeleryIntegration()],
         before_send=before_send,
         max_request_body_size="never",
+        # A frame's local variables hold whatever the code had in hand (a password being
+        # checked, a token being compared) under any name: none are sent.
+        include_local_variables=False,
     )

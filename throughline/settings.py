@@ -508,7 +508,10 @@ if SENTRY_DSN:
         dsn=SENTRY_DSN,
         environment=os.environ.get("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
         release=os.environ.get("SENTRY_RELEASE") or None,
-        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+        # Performance tracing only when asked for (a fraction of requests, 0 to 1).
+        traces_sample_rate=float(os.environ["SENTRY_TRACES_SAMPLE_RATE"])
+        if os.environ.get("SENTRY_TRACES_SAMPLE_RATE")
+        else None,
     )
 
 # Every handler leaves secrets out (throughline/logs.py): a calendar feed's address, API tokens,
