@@ -33,8 +33,16 @@ from django.utils import timezone
 
 from planning import services
 from planning.models import Finding
+from planning.tasks import review_cycle
 from tests import factories as f
-from tests.conftest import ROOT, _test_database_url
+from tests.conftest import (
+    ROOT,
+    CeleryWorker,
+    _delete_queue,
+    _stop,
+    _test_database_url,
+    _wait_until_ready,
+)
 from throughline import health, metrics
 from throughline.logs import JsonFormatter
 
@@ -617,3 +625,89 @@ def test_an_error_reaches_sentry_without_cookies_or_passwords(transactional_db, 
     assert any('"GET /test-fails/?password=[redacted]' in r["message"] for r in records)
     for secret in (session_id, api_token, "hunter2-long"):
         assert secret not in text
+
+
+@pytest.mark.celery
+def test_the_worker_serves_the_reviews_it_ran_from_every_pool_process(
+    transactional_db, tmp_path, settings
+):
+    from throughline.celery import app
+
+    cycle = f.cycle("fy2027")
+    token = "scrape-" + uuid.uuid4().hex
+    port = closed_port()
+    queue = f"throughline-test-{uuid.uuid4().hex[:12]}"
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        "DATABASE_URL": _test_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": app.conf.broker_url,
+        "CELERY_QUEUE": queue,
+        "CELERY_METRICS_PORT": str(port),
+        "METRICS_TOKEN": token,
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "throughline",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=2",
+                f"--queues={queue}",
+                f"--hostname={queue}@%h",
+                "--loglevel=INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = CeleryWorker(queue=queue, hostname=queue, process=process, log=log)
+    previous_queue = app.conf.task_default_queue
+    url = f"http://127.0.0.1:{port}/metrics"
+    name = "throughline_review_duration_seconds_count"
+    try:
+        _wait_until_ready(worker)
+        app.conf.task_default_queue = queue
+        assert requests.get(url, timeout=10).status_code == 403
+        auth = {"Authorization": f"Bearer {token}"}
+
+        def pool_processes() -> set[str]:
+            """The pool processes that have run a review so far, from the worker's log."""
+            pattern = r"(ForkPoolWorker-\d+)\] Task planning.tasks.review_cycle\[\S+\] succeeded"
+            return set(re.findall(pattern, worker.output()))
+
+        def done() -> float:
+            text = requests.get(url, headers=auth, timeout=10).text
+            return sample(text, name, trigger="schedule", status="done") or 0
+
+        # Reviews two at a time until both pool processes have run some.
+        sent = 0
+        deadline = time.monotonic() + 120
+        while len(pool_processes()) < 2:
+            assert time.monotonic() < deadline, worker.output()
+            for _ in range(2):
+                review_cycle.delay(cycle.pk, "schedule")
+            sent += 2
+            while len(re.findall(r"review_cycle\[\S+\] succeeded", worker.output())) < sent:
+                assert time.monotonic() < deadline, worker.output()
+                time.sleep(0.2)
+        # Whichever process ran them, the worker's /metrics counts them all.
+        while done() < sent:
+            assert time.monotonic() < deadline, worker.output()
+            time.sleep(0.2)
+        assert done() == sent
+    finally:
+        app.conf.task_default_queue = previous_queue
+        _stop(worker)
+        _delete_queue(app.conf.broker_url, queue)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -94,9 +95,9 @@ app.steps["consumer"].add(RestoreHeldMessages)
 #
 # Each run of the review is timed in the process that ran it, once its row says it ended.
 # A worker started with CELERY_METRICS_PORT serves its metrics on that port: its pool's
-# processes each write theirs to files in PROMETHEUS_MULTIPROC_DIR (a fresh folder unless
-# given), which prometheus_client must know of before it is first imported, so before the
-# pool starts.
+# processes each write theirs to files in PROMETHEUS_MULTIPROC_DIR (a fresh folder of its own
+# unless given), which prometheus_client must know of before it is first imported; loading
+# the tasks imports it, so this is decided here, as the worker's command loads this module.
 
 
 def _review_finished(sender, **kwargs) -> None:
@@ -109,33 +110,34 @@ post_save.connect(
     _review_finished, sender="planning.ReviewRun", weak=False, dispatch_uid="review-metrics"
 )
 
-
-@signals.celeryd_init.connect
-def _metrics_folder(**kwargs) -> None:
-    if not os.environ.get("CELERY_METRICS_PORT"):
-        return
-    if "prometheus_client" in sys.modules:
-        logger.warning("prometheus_client was imported before the worker set up its metrics")
-    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-    if folder:
-        for stale in Path(folder).glob("*.db"):
-            stale.unlink()
+_METRICS_PORT = os.environ.get("CELERY_METRICS_PORT", "") if "worker" in sys.argv[1:] else ""
+_OWN_METRICS_FOLDER = ""
+if _METRICS_PORT:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        for _stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            _stale.unlink()
     else:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="throughline-worker-")
+        _OWN_METRICS_FOLDER = tempfile.mkdtemp(prefix="throughline-worker-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_FOLDER
 
 
 @signals.worker_ready.connect
 def _metrics_server(**kwargs) -> None:
-    port = os.environ.get("CELERY_METRICS_PORT")
-    if port:
+    if _METRICS_PORT:
         from throughline.metrics import start_worker_server
 
-        start_worker_server(int(port))
+        start_worker_server(int(_METRICS_PORT))
 
 
 @signals.worker_process_shutdown.connect
 def _metrics_process_gone(pid=None, **kwargs) -> None:
-    if os.environ.get("CELERY_METRICS_PORT") and os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if _METRICS_PORT:
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(pid or os.getpid())
+
+
+@signals.worker_shutdown.connect
+def _metrics_folder_removed(**kwargs) -> None:
+    if _OWN_METRICS_FOLDER:
+        shutil.rmtree(_OWN_METRICS_FOLDER, ignore_errors=True)
