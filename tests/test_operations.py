@@ -711,3 +711,21 @@ def test_the_worker_serves_the_reviews_it_ran_from_every_pool_process(
         app.conf.task_default_queue = previous_queue
         _stop(worker)
         _delete_queue(app.conf.broker_url, queue)
+
+
+@pytest.mark.redis
+def test_the_compose_health_check_fails_while_redis_is_down(live_server, settings):
+    port = live_server.url.rsplit(":", 1)[1]
+    env = {**os.environ, "ALLOWED_HOSTS": "localhost,plan.example.com"}
+    script = [sys.executable, str(ROOT / "deploy" / "web_health.py"), port]
+
+    assert subprocess.run(script, env=env, capture_output=True, timeout=30).returncode == 0
+    settings.REDIS_URL = f"redis://:hunter2@127.0.0.1:{closed_port()}/0"
+    down = subprocess.run(script, env=env, capture_output=True, text=True, timeout=30)
+    assert down.returncode == 1
+    assert "unhealthy: /ready/ answered 503: redis (ConnectionError)" in down.stderr
+    assert "hunter2" not in down.stderr
+    health_only = subprocess.run(
+        [*script, "/health/"], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert health_only.returncode == 0, health_only.stderr
