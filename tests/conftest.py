@@ -191,9 +191,16 @@ def _delete_queue(broker_url: str, queue: str) -> None:
 
 
 @contextmanager
-def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryWorker]:
+def running_celery_worker(
+    *,
+    broker_url: str,
+    log_dir: Path,
+    pool: tuple[str, ...] = ("--pool=solo",),
+    env: dict[str, str] | None = None,
+) -> Iterator[CeleryWorker]:
     """A real `celery -A throughline worker` on `broker_url` and the test database, consuming a
     queue of its own; while it runs, `.delay()` in this process sends tasks to that queue.
+    `pool` chooses its pool (one process by default), `env` adds to its environment.
 
     It needs committed data (the worker is another process): use it with transactional_db.
     """
@@ -213,6 +220,7 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": broker_url,
         "CELERY_QUEUE": queue,
+        **(env or {}),
     }
     log = log_dir / f"celery-worker-{queue}.log"
     with log.open("wb") as out:
@@ -224,7 +232,7 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
                 "-A",
                 "throughline",
                 "worker",
-                "--pool=solo",
+                *pool,
                 f"--queues={queue}",
                 f"--hostname={hostname}",
                 "--loglevel=INFO",

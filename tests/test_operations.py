@@ -35,14 +35,7 @@ from planning import services
 from planning.models import Finding
 from planning.tasks import review_cycle
 from tests import factories as f
-from tests.conftest import (
-    ROOT,
-    CeleryWorker,
-    _delete_queue,
-    _stop,
-    _test_database_url,
-    _wait_until_ready,
-)
+from tests.conftest import ROOT, _test_database_url, running_celery_worker
 from throughline import health, metrics
 from throughline.logs import JsonFormatter
 
@@ -628,57 +621,20 @@ def test_an_error_reaches_sentry_without_cookies_or_passwords(transactional_db, 
 
 
 @pytest.mark.celery
-def test_the_worker_serves_the_reviews_it_ran_from_every_pool_process(
-    transactional_db, tmp_path, settings
-):
+def test_the_worker_serves_the_reviews_it_ran_from_every_pool_process(transactional_db, tmp_path):
     from throughline.celery import app
 
     cycle = f.cycle("fy2027")
     token = "scrape-" + uuid.uuid4().hex
     port = closed_port()
-    queue = f"throughline-test-{uuid.uuid4().hex[:12]}"
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "CELERY_BROKER_URL": app.conf.broker_url,
-        "CELERY_QUEUE": queue,
-        "CELERY_METRICS_PORT": str(port),
-        "METRICS_TOKEN": token,
-    }
-    log = tmp_path / "worker.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "throughline",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=2",
-                f"--queues={queue}",
-                f"--hostname={queue}@%h",
-                "--loglevel=INFO",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    worker = CeleryWorker(queue=queue, hostname=queue, process=process, log=log)
-    previous_queue = app.conf.task_default_queue
     url = f"http://127.0.0.1:{port}/metrics"
     name = "throughline_review_duration_seconds_count"
-    try:
-        _wait_until_ready(worker)
-        app.conf.task_default_queue = queue
+    with running_celery_worker(
+        broker_url=app.conf.broker_url,
+        log_dir=tmp_path,
+        pool=("--pool=prefork", "--concurrency=2"),
+        env={"CELERY_METRICS_PORT": str(port), "METRICS_TOKEN": token},
+    ) as worker:
         assert requests.get(url, timeout=10).status_code == 403
         auth = {"Authorization": f"Bearer {token}"}
 
@@ -707,10 +663,6 @@ def test_the_worker_serves_the_reviews_it_ran_from_every_pool_process(
             assert time.monotonic() < deadline, worker.output()
             time.sleep(0.2)
         assert done() == sent
-    finally:
-        app.conf.task_default_queue = previous_queue
-        _stop(worker)
-        _delete_queue(app.conf.broker_url, queue)
 
 
 @pytest.mark.redis
