@@ -1,11 +1,10 @@
 """The web replicas' health check (docker-compose.yml): can this replica serve?
 
 Asks the replica's /ready/ (throughline/health.py: gunicorn answers with Django behind it,
-the database answers with its migrations applied, Redis and the broker answer) as the proxy
-would, with the first of ALLOWED_HOSTS as its host and X-Forwarded-Proto: https, so that the
-answer is the check itself rather than a redirect to HTTPS or a refused host name (which
-Django would log as an error every time). Prints the checks that failed. Standard library
-only: it runs every few seconds, and loading Django for it would cost a second of CPU.
+the database answers with its migrations applied, Redis and the broker answer), which is
+answered whatever the host name and without the redirect to HTTPS. Prints the checks that
+failed. Standard library only: it runs every few seconds, and loading Django for it would
+cost a second of CPU.
 
     python deploy/web_health.py [PORT [PATH]]     (8000, /ready/; /health/ asks only for
                                                    the process)
@@ -15,16 +14,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import sys
 
 
 def main(port: int = 8000, path: str = "/ready/") -> int:
-    hosts = [h.strip().lstrip(".") for h in os.environ.get("ALLOWED_HOSTS", "").split(",")]
-    host = next((h for h in hosts if h and "*" not in h), "localhost")
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection.request("GET", path, headers={"Host": host, "X-Forwarded-Proto": "https"})
+        connection.request("GET", path)
         response = connection.getresponse()
         status, body = response.status, response.read()
     except OSError as error:

@@ -681,3 +681,28 @@ def test_the_compose_health_check_fails_while_redis_is_down(live_server, setting
         [*script, "/health/"], env=env, capture_output=True, text=True, timeout=30
     )
     assert health_only.returncode == 0, health_only.stderr
+
+
+@pytest.mark.redis
+def test_probes_and_scrapes_by_address_over_plain_http_are_answered(transactional_db, settings):
+    """In production, people's browsers must name the site and use HTTPS; a probe or a scrape
+    from inside the network asks a replica by its address, over plain HTTP."""
+    settings.ALLOWED_HOSTS = ["plan.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    settings.METRICS_TOKEN = "scrape-" + uuid.uuid4().hex
+    by_address = Client(HTTP_HOST="10.0.3.7:8000")
+    assert by_address.get("/accounts/login/").status_code == 400
+    assert Client(HTTP_HOST="plan.example.com").get("/accounts/login/").status_code == 301
+    assert by_address.get("/health/").status_code == 200
+    assert by_address.get("/ready/").json()["status"] == "ok"
+    scrape = by_address.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {settings.METRICS_TOKEN}")
+    assert scrape.status_code == 200
+    assert sample(
+        scrape.content.decode(),
+        "throughline_http_request_duration_seconds_count",
+        route="ready",
+        method="GET",
+        status="2xx",
+    )
+    assert by_address.get("/metrics").status_code == 403
+    assert by_address.post("/health/").status_code == 405

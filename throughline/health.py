@@ -10,6 +10,11 @@ people to this process.
 
 Both answer anyone, signed in or not, and say nothing secret: a failure is named by the
 error's type, never by its message (which could hold an address with a password).
+
+`OperationsMiddleware` answers them and /metrics ahead of the host name check (ALLOWED_HOSTS)
+and the redirect to HTTPS, which are for people's browsers: an orchestrator's probe or a
+Prometheus scrape asks a replica by its address inside the network, over plain HTTP. None of
+the three builds an address from the request's host.
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import resolve
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
@@ -163,3 +169,23 @@ def ready(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {"status": "ok" if ok else "unavailable", "checks": results}, status=200 if ok else 503
     )
+
+
+class OperationsMiddleware:
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info not in OPERATIONS_PATHS:
+            return self.get_response(request)
+        from throughline.metrics import request_observe
+
+        started = time.perf_counter()
+        request.resolver_match = match = resolve(request.path_info)
+        response = match.func(request, *match.args, **match.kwargs)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        request_observe(request, response, started)
+        return response
+
+
+OPERATIONS_PATHS = frozenset({"/health/", "/ready/", "/metrics"})

@@ -86,14 +86,18 @@ class RequestMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        method = request.method if request.method in METHODS else "other"
-        REQUEST_DURATION.labels(
-            match.view_name if match is not None else "unmatched",
-            method,
-            f"{response.status_code // 100}xx",
-        ).observe(time.perf_counter() - started)
+        request_observe(request, response, started)
         return response
+
+
+def request_observe(request: HttpRequest, response: HttpResponse, started: float) -> None:
+    match = getattr(request, "resolver_match", None)
+    method = request.method if request.method in METHODS else "other"
+    REQUEST_DURATION.labels(
+        match.view_name if match is not None else "unmatched",
+        method,
+        f"{response.status_code // 100}xx",
+    ).observe(time.perf_counter() - started)
 
 
 def review_finished(sender, instance, update_fields=None, **kwargs) -> None:

@@ -65,3 +65,18 @@ def init(
         # checked, a token being compared) under any name: none are sent.
         include_local_variables=False,
     )
+
+
+def sample_rate(value: str) -> float | None:
+    """SENTRY_TRACES_SAMPLE_RATE: None (no tracing) when empty, else a share from 0 to 1."""
+    if not value.strip():
+        return None
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0 <= rate <= 1:
+        from django.core.exceptions import ImproperlyConfigured
+
+        raise ImproperlyConfigured(f"SENTRY_TRACES_SAMPLE_RATE must be from 0 to 1, not {value!r}")
+    return rate

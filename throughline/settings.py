@@ -90,9 +90,11 @@ INSTALLED_APPS = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
-    # Operations: each request's id in its log lines; its time in /metrics (static files not
-    # counted). See the "Operating Throughline" section of the README.
+    # Operations (README, "Operating Throughline"): each request's id in its log lines; the
+    # probes and /metrics answered before the host name check and the HTTPS redirect; each
+    # request's time in /metrics (static files not counted).
     "throughline.logs.RequestIdMiddleware",
+    "throughline.health.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "throughline.metrics.RequestMetricsMiddleware",
@@ -509,9 +511,7 @@ if SENTRY_DSN:
         environment=os.environ.get("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
         release=os.environ.get("SENTRY_RELEASE") or None,
         # Performance tracing only when asked for (a fraction of requests, 0 to 1).
-        traces_sample_rate=float(os.environ["SENTRY_TRACES_SAMPLE_RATE"])
-        if os.environ.get("SENTRY_TRACES_SAMPLE_RATE")
-        else None,
+        traces_sample_rate=sentry.sample_rate(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "")),
     )
 
 # Every handler leaves secrets out (throughline/logs.py): a calendar feed's address, API tokens,
