@@ -706,3 +706,36 @@ def test_probes_and_scrapes_by_address_over_plain_http_are_answered(transactiona
     )
     assert by_address.get("/metrics").status_code == 403
     assert by_address.post("/health/").status_code == 405
+
+
+@pytest.mark.celery
+def test_a_failing_task_reaches_sentry_from_the_worker(transactional_db, tmp_path):
+    from throughline.celery import app
+
+    cycle = f.cycle("fy2027")
+    collector = Collector()
+    thread = threading.Thread(target=collector.serve_forever, daemon=True)
+    thread.start()
+    env = {
+        "SENTRY_DSN": f"http://publickey@127.0.0.1:{collector.server_address[1]}/1",
+        "SENTRY_ENVIRONMENT": "staging",
+    }
+    try:
+        with running_celery_worker(
+            broker_url=app.conf.broker_url, log_dir=tmp_path, env=env
+        ) as worker:
+            # A date the review cannot read: the task fails in the worker.
+            review_cycle.delay(cycle.pk, "schedule", "password=hunter2-long")
+            deadline = time.monotonic() + 60
+            while not events(collector.envelopes):
+                assert time.monotonic() < deadline, worker.output()
+                time.sleep(0.2)
+    finally:
+        collector.shutdown()
+        collector.server_close()
+    (event,) = events(collector.envelopes)
+    (exception,) = event["exception"]["values"]
+    assert exception["type"] == "ValueError"
+    assert event["environment"] == "staging"
+    assert event["transaction"] == "planning.tasks.review_cycle"
+    assert "hunter2-long" not in b"".join(collector.envelopes).decode()
