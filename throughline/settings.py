@@ -515,7 +515,8 @@ if SENTRY_DSN:
     )
 
 # Every handler leaves secrets out (throughline/logs.py): a calendar feed's address, API tokens,
-# Authorization headers, passwords. Django's own loggers print through these handlers only,
+# Authorization headers, passwords, session ids. With LOG_FORMAT=json each line is a JSON object
+# with the request's id. Django's own loggers print through these handlers only,
 # not through Django's default ones, which have no such filter.
 LOGGING = {
     "version": 1,
