@@ -26,7 +26,6 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
@@ -35,7 +34,7 @@ from planning import services
 from planning.models import Finding
 from planning.tasks import review_cycle
 from tests import factories as f
-from tests.conftest import ROOT, _test_database_url, running_celery_worker
+from tests.conftest import ROOT, running_celery_worker, running_gunicorn
 from throughline import health, metrics
 from throughline.logs import JsonFormatter
 
@@ -397,61 +396,6 @@ def test_json_lines_carry_the_traceback_redacted(db):
 # --- under gunicorn, with a real server process ------------------------------------------------
 
 
-@contextmanager
-def gunicorn(env: dict[str, str], log: Path, *, workers: int, app: str = "throughline.wsgi"):
-    """`gunicorn -c python:throughline.gunicorn` as the image runs it, on a port of its own;
-    the access log names the worker process (pid) that answered each request."""
-    port = closed_port()
-    full_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-    full_env.update(
-        {
-            "DATABASE_URL": _test_database_url(),
-            "REDIS_URL": django_settings.REDIS_URL,
-            "ALLOWED_HOSTS": "127.0.0.1",
-            **env,
-        }
-    )
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:throughline.gunicorn",
-                f"{app}:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                str(workers),
-                "--graceful-timeout",
-                "10",
-                "--access-logformat",
-                'pid=%(p)s "%(r)s" %(s)s',
-            ],
-            cwd=ROOT,
-            env=full_env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                # Not /health/, whose requests the tests count.
-                requests.get(f"{base}/ready/", timeout=10)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not answer within 60s"
-                time.sleep(0.1)
-        yield base, process
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
 def served_by(log: Path, path: str) -> list[int]:
     """The worker pid of each request for `path` in the access log, in order."""
     text = log.read_text(encoding="utf-8", errors="replace")
@@ -463,7 +407,7 @@ def test_under_gunicorn_every_workers_requests_are_counted(transactional_db, tmp
     token = "scrape-" + uuid.uuid4().hex
     log = tmp_path / "gunicorn.log"
     auth = {"Authorization": f"Bearer {token}"}
-    with gunicorn({"METRICS_TOKEN": token}, log, workers=2) as (base, process):
+    with running_gunicorn({"METRICS_TOKEN": token}, log, workers=2) as (base, process):
         sent = 0
         with requests.Session() as session, ThreadPoolExecutor(4) as pool:
             # Side by side, new connections each: both workers take some.
@@ -511,7 +455,7 @@ def test_a_given_metrics_folder_is_emptied_when_gunicorn_starts(transactional_db
     (folder / "counter_1.db").write_bytes(b"left over from a previous run, not a metrics file")
     token = "scrape-" + uuid.uuid4().hex
     env = {"METRICS_TOKEN": token, "PROMETHEUS_MULTIPROC_DIR": str(folder)}
-    with gunicorn(env, tmp_path / "gunicorn.log", workers=2) as (base, _):
+    with running_gunicorn(env, tmp_path / "gunicorn.log", workers=2) as (base, _):
         answer = requests.get(f"{base}/metrics", headers={"Authorization": f"Bearer {token}"})
         assert answer.status_code == 200
         assert not (folder / "counter_1.db").exists()
@@ -574,7 +518,7 @@ def test_an_error_reaches_sentry_without_cookies_or_passwords(transactional_db, 
     api_token = "tl_" + uuid.uuid4().hex
     request_id = "req-" + uuid.uuid4().hex
     try:
-        with gunicorn(env, log, workers=1, app="tests.ops_wsgi") as (base, _):
+        with running_gunicorn(env, log, workers=1, app="tests.ops_wsgi") as (base, _):
             answer = requests.get(
                 f"{base}/test-fails/?password=hunter2-long",
                 headers={
