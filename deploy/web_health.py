@@ -1,38 +1,51 @@
-"""The web replicas' health check (docker-compose.yml): does this replica's gunicorn answer
-with Django behind it?
+"""The web replicas' health check (docker-compose.yml): can this replica serve?
 
-Asks for the sign-in page as the proxy would, with the first of ALLOWED_HOSTS as its host and
-X-Forwarded-Proto: https, so that the answer is the page itself rather than a redirect to
-HTTPS or a refused host name (which Django would log as an error every time). Standard
-library only: it runs every few seconds, and loading Django for it would cost a second of CPU.
+Asks the replica's /ready/ (throughline/health.py: gunicorn answers with Django behind it,
+the database answers with its migrations applied, Redis and the broker answer), which is
+answered whatever the host name and without the redirect to HTTPS. Prints the checks that
+failed. Standard library only: it runs every few seconds, and loading Django for it would
+cost a second of CPU.
+
+    python deploy/web_health.py [PORT [PATH]]     (8000, /ready/; /health/ asks only for
+                                                   the process)
 """
 
 from __future__ import annotations
 
 import http.client
-import os
+import json
 import sys
 
 
-def main(port: int = 8000) -> int:
-    hosts = [h.strip().lstrip(".") for h in os.environ.get("ALLOWED_HOSTS", "").split(",")]
-    host = next((h for h in hosts if h and "*" not in h), "localhost")
+def main(port: int = 8000, path: str = "/ready/") -> int:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
-        connection.request(
-            "GET", "/accounts/login/", headers={"Host": host, "X-Forwarded-Proto": "https"}
-        )
-        status = connection.getresponse().status
+        connection.request("GET", path)
+        response = connection.getresponse()
+        status, body = response.status, response.read()
     except OSError as error:
         print(f"unhealthy: {error}", file=sys.stderr)
         return 1
     finally:
         connection.close()
     if status != 200:
-        print(f"unhealthy: the sign-in page answered {status}", file=sys.stderr)
+        try:
+            checks = json.loads(body)["checks"]
+            failed = ", ".join(
+                f"{name} ({check.get('detail', 'failed')})"
+                for name, check in checks.items()
+                if not check.get("ok")
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            failed = ""
+        print(
+            f"unhealthy: {path} answered {status}" + (f": {failed}" if failed else ""),
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(*(int(arg) for arg in sys.argv[1:2])))
+    args = sys.argv[1:3]
+    sys.exit(main(*([int(args[0])] if args else []), *args[1:2]))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +27,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 import redis
+import requests
 from django.conf import settings
 from django.utils import timezone
 
@@ -191,9 +193,16 @@ def _delete_queue(broker_url: str, queue: str) -> None:
 
 
 @contextmanager
-def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryWorker]:
+def running_celery_worker(
+    *,
+    broker_url: str,
+    log_dir: Path,
+    pool: tuple[str, ...] = ("--pool=solo",),
+    env: dict[str, str] | None = None,
+) -> Iterator[CeleryWorker]:
     """A real `celery -A throughline worker` on `broker_url` and the test database, consuming a
     queue of its own; while it runs, `.delay()` in this process sends tasks to that queue.
+    `pool` chooses its pool (one process by default), `env` adds to its environment.
 
     It needs committed data (the worker is another process): use it with transactional_db.
     """
@@ -213,6 +222,7 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": broker_url,
         "CELERY_QUEUE": queue,
+        **(env or {}),
     }
     log = log_dir / f"celery-worker-{queue}.log"
     with log.open("wb") as out:
@@ -224,7 +234,7 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
                 "-A",
                 "throughline",
                 "worker",
-                "--pool=solo",
+                *pool,
                 f"--queues={queue}",
                 f"--hostname={hostname}",
                 "--loglevel=INFO",
@@ -251,6 +261,67 @@ def running_celery_worker(*, broker_url: str, log_dir: Path) -> Iterator[CeleryW
         _delete_queue(broker_url, queue)
         # Shown by pytest when the test fails.
         print(f"--- celery worker log ({log}) ---\n{worker.output()}")
+
+
+@contextmanager
+def running_gunicorn(
+    env: dict[str, str], log: Path, *, workers: int = 1, app: str = "throughline.wsgi"
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`gunicorn -c python:throughline.gunicorn` as the image runs it, on a port of its own and
+    the test database, serving `app` (a module with `application`); yields its base URL and
+    process. The access log (in `log`, with everything gunicorn prints) names the worker
+    process that answered each request: `pid=<1234> "GET /path HTTP/1.1" 200`."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    full_env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
+    full_env.update(
+        {
+            "DATABASE_URL": _test_database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "ALLOWED_HOSTS": "127.0.0.1",
+            **env,
+        }
+    )
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "-c",
+                "python:throughline.gunicorn",
+                f"{app}:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                str(workers),
+                "--graceful-timeout",
+                "10",
+                "--access-logformat",
+                'pid=%(p)s "%(r)s" %(s)s',
+            ],
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                # /ready/: tests count the requests for /health/.
+                requests.get(f"{base}/ready/", timeout=10)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "gunicorn did not answer within 60s"
+                time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(30)
 
 
 @pytest.fixture

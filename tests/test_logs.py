@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -23,7 +19,7 @@ from django.test import Client
 
 from planning import feeds
 from tests import factories as f
-from tests.conftest import ROOT, _test_database_url
+from tests.conftest import running_gunicorn
 
 User = get_user_model()
 
@@ -117,50 +113,13 @@ def test_runservers_access_log_leaves_out_the_feed_secret(secret):
     assert secret not in text
 
 
-def test_gunicorns_access_log_leaves_out_the_feed_secret(secret, settings, tmp_path):
-    port = _port()
+def test_gunicorns_access_log_leaves_out_the_feed_secret(secret, tmp_path):
     log = tmp_path / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "REDIS_URL": settings.REDIS_URL,
-        "ALLOWED_HOSTS": "127.0.0.1",
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:throughline.gunicorn",
-                "throughline.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/calendar/feed/{secret}/mine.ics"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                answer = requests.get(url, timeout=10)
-                break
-            except requests.ConnectionError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not answer within 30s"
-                time.sleep(0.1)
+    with running_gunicorn({}, log) as (base, _):
+        url = f"{base}/calendar/feed/{secret}/mine.ics"
+        answer = requests.get(url, timeout=10)
         assert answer.status_code == 200, log.read_text()
         assert requests.get(url.replace(secret, "made-up"), timeout=10).status_code == 404
-    finally:
-        process.terminate()
-        process.wait(20)
     text = log.read_text()
     assert '"GET /calendar/feed/[redacted]/mine.ics HTTP/1.1" 200' in text
     assert secret not in text

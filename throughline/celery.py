@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
 
-from celery import Celery, bootsteps
+from celery import Celery, bootsteps, signals
+from django.db.models.signals import post_save
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "throughline.settings")
 
@@ -84,3 +89,55 @@ class RestoreHeldMessages(bootsteps.StartStopStep):
 
 _patch_redis_transport()
 app.steps["consumer"].add(RestoreHeldMessages)
+
+
+# --- metrics (throughline/metrics.py) ----------------------------------------------------
+#
+# Each run of the review is timed in the process that ran it, once its row says it ended.
+# A worker started with CELERY_METRICS_PORT serves its metrics on that port: its pool's
+# processes each write theirs to files in PROMETHEUS_MULTIPROC_DIR (a fresh folder of its own
+# unless given), which prometheus_client must know of before it is first imported; loading
+# the tasks imports it, so this is decided here, as the worker's command loads this module.
+
+
+def _review_finished(sender, **kwargs) -> None:
+    from throughline.metrics import review_finished
+
+    review_finished(sender, **kwargs)
+
+
+post_save.connect(
+    _review_finished, sender="planning.ReviewRun", weak=False, dispatch_uid="review-metrics"
+)
+
+_METRICS_PORT = os.environ.get("CELERY_METRICS_PORT", "") if "worker" in sys.argv[1:] else ""
+_OWN_METRICS_FOLDER = ""
+if _METRICS_PORT:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        for _stale in Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).glob("*.db"):
+            _stale.unlink()
+    else:
+        _OWN_METRICS_FOLDER = tempfile.mkdtemp(prefix="throughline-worker-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _OWN_METRICS_FOLDER
+
+
+@signals.worker_ready.connect
+def _metrics_server(**kwargs) -> None:
+    if _METRICS_PORT:
+        from throughline.metrics import start_worker_server
+
+        start_worker_server(int(_METRICS_PORT))
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_gone(pid=None, **kwargs) -> None:
+    if _METRICS_PORT:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+
+
+@signals.worker_shutdown.connect
+def _metrics_folder_removed(**kwargs) -> None:
+    if _OWN_METRICS_FOLDER:
+        shutil.rmtree(_OWN_METRICS_FOLDER, ignore_errors=True)

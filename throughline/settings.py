@@ -7,6 +7,7 @@ production hardening.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -93,8 +94,14 @@ INSTALLED_APPS = [
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
+    # Operations (README, "Operating Throughline"): each request's id in its log lines; the
+    # probes and /metrics answered before the host name check and the HTTPS redirect; each
+    # request's time in /metrics (static files not counted).
+    "throughline.logs.RequestIdMiddleware",
+    "throughline.health.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "throughline.metrics.RequestMetricsMiddleware",
     # After the static files, around everything else (the 413, 429 and CSRF answers too):
     # whatever is sent to a signed-in person is private and not stored.
     "throughline.middleware.PrivateResponsesMiddleware",
@@ -536,26 +543,62 @@ INVITATION_RATE_LIMIT_WINDOW = env_int("INVITATION_RATE_LIMIT_WINDOW", 60 * 60)
 # How long a sign-up link in an invitation works.
 INVITATION_DAYS = env_int("INVITATION_DAYS", 7)
 
+# Operations (README, "Operating Throughline"): log lines as text or one JSON object each;
+# who may read /metrics (a bearer token, or addresses and networks; neither: nobody); how long
+# /ready/ and the scrape-time metric queries may take; Sentry, when SENTRY_DSN is set.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be text or json, not {LOG_FORMAT!r}")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", [])
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {_network!r} is no address") from exc
+METRICS_QUERY_TIMEOUT_MS = env_int("METRICS_QUERY_TIMEOUT_MS", 1000)
+READY_TIMEOUT_MS = env_int("READY_TIMEOUT_MS", 2000)
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from throughline import sentry
+
+    sentry.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        # Performance tracing only when asked for (a fraction of requests, 0 to 1).
+        traces_sample_rate=sentry.sample_rate(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "")),
+    )
+
 # Every handler leaves secrets out (throughline/logs.py): a calendar feed's address, API tokens,
-# Authorization headers, passwords. Django's own loggers print through these handlers only,
+# Authorization headers, passwords, session ids. With LOG_FORMAT=json each line is a JSON object
+# with the request's id. Django's own loggers print through these handlers only,
 # not through Django's default ones, which have no such filter.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "throughline.logs.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "throughline.logs.RedactSecrets"},
+        "request_context": {"()": "throughline.logs.RequestContext"},
+    },
     "formatters": {
         "django.server": {
             "()": "django.utils.log.ServerFormatter",
             "format": "[{server_time}] {message}",
             "style": "{",
-        }
+        },
+        "json": {"()": "throughline.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["redact_secrets", "request_context"],
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        },
         # runserver's access log.
         "django.server": {
             "class": "logging.StreamHandler",
-            "formatter": "django.server",
+            "formatter": "json" if LOG_FORMAT == "json" else "django.server",
             "filters": ["redact_secrets"],
         },
     },

@@ -18,7 +18,7 @@ from planning import (
 from planning.season import views as season
 from planning.timeline import views as timeline
 from squads.urls import goal_urlpatterns
-from throughline import oidc, security
+from throughline import health, metrics, oidc, security
 
 admin.site.site_header = "Throughline administration"
 admin.site.site_title = "Throughline"
@@ -144,6 +144,10 @@ urlpatterns = [
     ),
     # Outgoing webhooks and chat channels (webhooks/, docs/webhooks.md).
     path("settings/webhooks/", include("webhooks.urls")),
+    # Operations (README, "Operating Throughline"): probes and Prometheus metrics.
+    path("health/", health.health, name="health"),
+    path("ready/", health.ready, name="ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("", include("api.urls")),
 ]
