@@ -521,6 +521,7 @@ _ROW_COLUMNS = (
     "what",
     "blocking",
     "status",
+    "status_reason",
     "due",
     "owner_id",
     "owner__username",
@@ -588,6 +589,7 @@ def dependency_list(squad: Squad, side: str, today) -> tuple[list[dict], int]:
         status, due = row["status"], row["due"]
         row["overdue"] = status not in _CLOSED and due < today
         row["status_label"] = _STATUS_LABELS.get(status, status)
+        row["reason"] = row["status_reason"] if status in ("at_risk", "declined") else ""
         row["due_text"] = f"{due.day} {due:%b} {due.year}"
         row["owner"] = (
             (row["owner__profile__display_name"] or row["owner__username"])
