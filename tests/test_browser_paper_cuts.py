@@ -81,9 +81,7 @@ def test_operations_accepts_naming_the_owner_and_the_provider_marks_it_at_risk_w
     expect(reason).to_be_focused()
     reason.fill("   ")
     form.get_by_role("button", name="Mark at risk").click()
-    expect(page.locator(f"#dep-{dep.key} .errorlist")).to_contain_text(
-        "Say why it is at risk"
-    )
+    expect(page.locator(f"#dep-{dep.key} .errorlist")).to_contain_text("Say why it is at risk")
     dep.refresh_from_db()
     assert dep.status == "accepted"
     page.locator(f"#dep-{dep.key}").get_by_label("Why is it at risk?").fill(
