@@ -1,4 +1,20 @@
+from importlib import import_module
+
 from django.db import migrations, models
+
+# SQLite adds a column by rebuilding the table, which would drop the triggers that keep the
+# stored squads (0007) and trip over the one on initiatives that names this table: they are
+# dropped before and made again after. PostgreSQL adds the column in place.
+_STORED_SQUADS = import_module("dependencies.migrations.0007_stored_squads")
+
+
+def _sqlite_triggers(statements):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor == "sqlite":
+            for sql in statements:
+                schema_editor.execute(sql)
+
+    return run
 
 HELP = (
     "Why it is at risk or declined, as the provider side said when it answered; empty for "
@@ -33,6 +49,9 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(
+            _sqlite_triggers(_STORED_SQUADS.SQLITE_DROP), _sqlite_triggers(_STORED_SQUADS.SQLITE)
+        ),
         migrations.AddField(
             model_name="dependency",
             name="status_reason",
@@ -42,6 +61,9 @@ class Migration(migrations.Migration):
             model_name="historicaldependency",
             name="status_reason",
             field=models.TextField(blank=True, help_text=HELP),
+        ),
+        migrations.RunPython(
+            _sqlite_triggers(_STORED_SQUADS.SQLITE), _sqlite_triggers(_STORED_SQUADS.SQLITE_DROP)
         ),
         migrations.RunPython(keep_reasons, migrations.RunPython.noop),
     ]

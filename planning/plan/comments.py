@@ -86,6 +86,14 @@ def _comment(request: AuthedRequest, key: str, pk: int) -> tuple[Squad, Comment]
     return squad, found
 
 
+def _thread(request: AuthedRequest, squad: Squad, comment: Comment, **extra) -> HttpResponse:
+    """The whole thread `comment` is in, as it is now: what an HTMX request swaps in."""
+    part, url, _title = thread_place(squad, comment)
+    comments = thread_comments(squad, comment)
+    context = thread_context(request, squad, part=part, url=url, comments=comments, **extra)
+    return render(request, "squads/_comments.html", context)
+
+
 def _plan_at(squad: Squad, anchor: str) -> str:
     return reverse("squads:plan", args=[squad.key]) + f"#{anchor}"
 
@@ -95,7 +103,7 @@ def comment_edit(request: AuthedRequest, key: str, comment: int) -> HttpResponse
     squad, found = _comment(request, key, comment)
     if not access.can_edit_comment(access.actor_for(request), found.author_id):
         raise PermissionDenied("Only its author can edit a comment.")
-    part, url, title = thread_place(squad, found)
+    _part, _url, title = thread_place(squad, found)
     version = found.version
     body = found.body
     errors: list[str] = []
@@ -132,17 +140,7 @@ def comment_edit(request: AuthedRequest, key: str, comment: int) -> HttpResponse
                 errors = error.messages
             else:
                 if request.htmx:
-                    return render(
-                        request,
-                        "squads/_comments.html",
-                        thread_context(
-                            request,
-                            squad,
-                            part=part,
-                            url=url,
-                            comments=thread_comments(squad, found),
-                        ),
-                    )
+                    return _thread(request, squad, found)
                 messages.success(request, "Comment saved.")
                 return redirect(_plan_at(squad, f"comment-{found.pk}"))
         else:
@@ -156,10 +154,7 @@ def comment_edit(request: AuthedRequest, key: str, comment: int) -> HttpResponse
         "edit_url": reverse("squads:comment_edit", args=[squad.key, found.pk]),
     }
     if request.htmx:
-        context = thread_context(
-            request, squad, part=part, url=url, comments=thread_comments(squad, found), **editing
-        )
-        return render(request, "squads/_comments.html", context)
+        return _thread(request, squad, found, **editing)
     return render(
         request,
         "squads/comment_edit.html",
@@ -211,20 +206,9 @@ def comment_resolve(request: AuthedRequest, key: str, comment: int) -> HttpRespo
     if wanted not in ("yes", "no"):
         return HttpResponseBadRequest("Say whether to resolve the thread or open it again.")
     cowriting.comment_thread_resolve(comment=found, by=request.user, resolved=wanted == "yes")
-    part, url, _title = thread_place(squad, found)
     if request.htmx:
-        return render(
-            request,
-            "squads/_comments.html",
-            # A resolved thread folds away, saying who resolved it.
-            thread_context(
-                request,
-                squad,
-                part=part,
-                url=url,
-                comments=thread_comments(squad, found),
-                open=wanted == "no",
-            ),
-        )
+        # A resolved thread folds away, saying who resolved it.
+        return _thread(request, squad, found, open=wanted == "no")
+    part, _url, _title = thread_place(squad, found)
     messages.success(request, "Thread resolved." if wanted == "yes" else "Thread opened again.")
     return redirect(_plan_at(squad, f"comments-{part}"))

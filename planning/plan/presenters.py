@@ -158,10 +158,10 @@ def thread_mark(comments) -> str:
 def comment_threads(squad: Squad, *, section: str = "", initiative_id: int | None = None) -> dict:
     """Comment threads by part: "section:<field>" and "initiative:<id>", oldest first, each a
     Thread. A comment removed on its own stays in its thread as "Comment removed"."""
-    comments = (
-        Comment.everything.filter(squad=squad)
-        .filter(Q(removal__isnull=True) | Q(removal__kind="comment"))
-        .select_related("author__profile", "resolved_by__profile")
+    # Removed ones included: a thread on the page is a section's, or a live initiative's,
+    # so its removed comments were removed on their own (with the squad, nothing is shown).
+    comments = Comment.everything.filter(squad=squad).select_related(
+        "author__profile", "resolved_by__profile"
     )
     if section:
         comments = comments.filter(section=section)
