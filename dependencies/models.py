@@ -277,6 +277,7 @@ class Dependency(Versioned, Removable):
     note = models.TextField(blank=True)
     status_reason = models.TextField(
         blank=True,
+        db_default="",
         help_text="Why it is at risk or declined, as the provider side said when it answered; "
         "empty for the other statuses, and for a status set by a planning file.",
     )

@@ -55,12 +55,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="dependency",
             name="status_reason",
-            field=models.TextField(blank=True, help_text=HELP),
+            field=models.TextField(blank=True, db_default="", help_text=HELP),
         ),
         migrations.AddField(
             model_name="historicaldependency",
             name="status_reason",
-            field=models.TextField(blank=True, help_text=HELP),
+            field=models.TextField(blank=True, db_default="", help_text=HELP),
         ),
         migrations.RunPython(
             _sqlite_triggers(_STORED_SQUADS.SQLITE), _sqlite_triggers(_STORED_SQUADS.SQLITE_DROP)
