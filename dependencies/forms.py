@@ -386,7 +386,8 @@ class RespondForm(FormWithErrors):
     owner = forms.ChoiceField(
         label="Owner on the provider side",
         required=False,
-        help_text="Nobody owns it yet: who answers for it from now on.",
+        help_text="Nobody owns it yet: who answers for it from now on. Left empty, it stays "
+        "unowned, unless you are on the provider side yourself: then it is yours.",
     )
     was = forms.ChoiceField(choices=Dependency.Status.choices, required=False)
 

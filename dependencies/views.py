@@ -159,9 +159,10 @@ def _answer_context(
     }
 
 
-def _owner_people(dep: Dependency, action: str | None) -> list | None:
-    """Whom accepting may name as owner: only asked when nobody owns it."""
-    if action != "accept" or dep.owner_id is not None:
+def _owner_people(dep: Dependency, action: str | None, actor: access.Actor) -> list | None:
+    """Whom accepting may name as owner: asked only when nobody owns it, of operations, who
+    answer from outside the provider side (anyone else who answers owns what they accept)."""
+    if action != "accept" or dep.owner_id is not None or not actor.is_operations:
         return None
     return services.provider_people(dep, choosable())
 
@@ -261,7 +262,7 @@ def respond(request: AuthedRequest, key: str) -> HttpResponse:
     today = timezone.localdate()
     next_url = _safe_next(request, request.POST.get("next")) or board_url(dep=dep.key)
     action = request.POST.get("action")
-    form = RespondForm(request.POST, people=_owner_people(dep, action))
+    form = RespondForm(request.POST, people=_owner_people(dep, action, actor))
     if form.is_valid():
         try:
             services.dependency_respond(
@@ -333,7 +334,7 @@ def _answer_form(request: AuthedRequest, key: str, action: str) -> HttpResponse:
         messages.error(request, problem)
         return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
     form = RespondForm(
-        initial={"action": action, "was": dep.status}, people=_owner_people(dep, action)
+        initial={"action": action, "was": dep.status}, people=_owner_people(dep, action, actor)
     )
     if request.htmx:
         return _row_response(request, dep, next_url=next_url, answer=(action, form))

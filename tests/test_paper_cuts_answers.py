@@ -127,7 +127,7 @@ def test_the_accept_form_works_as_a_page_without_script(client, unowned, olga):
     assert "<html" in page and 'name="owner"' in page and "Accept a dependency" in page
 
 
-def test_the_api_and_the_finding_action_make_the_accepter_owner_too(unowned, pete, olga, dora):
+def test_the_api_makes_the_accepter_owner_or_names_one(unowned, pete, olga, dora):
     answered = answer_api(unowned, pete, {"action": "accept"})
     assert answered.status_code == 200, answered.content
     assert answered.json()["owner"] == "pete"

@@ -16,6 +16,7 @@ def _sqlite_triggers(statements):
 
     return run
 
+
 HELP = (
     "Why it is at risk or declined, as the provider side said when it answered; empty for "
     "the other statuses, and for a status set by a planning file."
