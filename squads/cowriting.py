@@ -278,7 +278,7 @@ def thread_of(comment: Comment):
 def comment_edit(*, comment: Comment, by, body: str, version: int | None) -> list[str]:
     """Its author changes a comment's text, if nobody changed it since `version` (else
     core.versioning.Conflict). The text it had stays in its history. Returns the usernames
-    the new text @mentions that the text before did not: only they are told of the edit."""
+    the new text @mentions that no earlier text did: only they are told of the edit."""
     if comment.author_id != by.pk:
         raise ValidationError("Only its author can edit a comment.")
     body = _comment_text(body)
@@ -294,7 +294,10 @@ def comment_edit(*, comment: Comment, by, body: str, version: int | None) -> lis
         reason="Edited by its author",
     )
     comment.body, comment.version, comment.edited_at = saved.body, saved.version, saved.edited_at
+    # Everyone any earlier text named was told once already.
     known = set(mentioned_usernames(before))
+    for earlier in comment.history.exclude(body=body).values_list("body", flat=True).distinct():
+        known.update(mentioned_usernames(earlier))
     return [name for name in mentioned_usernames(body) if name not in known]
 
 

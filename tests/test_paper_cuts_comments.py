@@ -158,6 +158,13 @@ def test_editing_tells_only_whom_the_new_text_names_for_the_first_time(
     told = Notification.objects.get(recipient=carol)
     assert told.message.endswith("“@alice and @carol, what do you think?”")
     assert told.url.endswith(f"#comment-{mentioned.pk}")
+    # Dropped, then named again: told once is enough.
+    client.post(edit_url(mentioned), {"body": "@alice, what do you think?", "version": "3"})
+    client.post(edit_url(mentioned), {"body": "@carol, @alice: thoughts?", "version": "4"})
+    assert Notification.objects.filter(recipient=carol).count() == 1
+    assert Notification.objects.filter(recipient=alice).count() == 1
+    mentioned.refresh_from_db()
+    assert mentioned.body == "@carol, @alice: thoughts?"
 
 
 def test_changes_need_the_csrf_token(comment, bob):

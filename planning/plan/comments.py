@@ -181,7 +181,7 @@ def comment_history(request: AuthedRequest, key: str, comment: int) -> HttpRespo
     if not texts or texts[0]["body"] != found.body:
         texts.insert(0, {"body": found.body, "when": found.edited_at or found.created_at})
     texts[0]["current"] = True
-    part, _url, title = thread_place(squad, found)
+    _part, _url, title = thread_place(squad, found)
     return render(
         request,
         "squads/comment_history.html",
