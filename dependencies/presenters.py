@@ -39,7 +39,7 @@ _ACTION_FOR = {status: action for action, status in RESPONSES.items()}
 def _buttons(current: str) -> list[tuple[str, str]]:
     """What the provider may do from `current`, as the lifecycle allows: (action, label).
     Declining is not a button but a form of its own, for the reason (CAN_DECLINE); marking
-    at risk is a button that opens a form of its own, for the reason too (ASKS)."""
+    at risk opens a form of its own too, for the reason (see _shown)."""
     buttons = []
     for status in TRANSITIONS[current]:
         if status != Dependency.Status.DECLINED:
@@ -51,9 +51,6 @@ def _buttons(current: str) -> list[tuple[str, str]]:
 # What the provider may do from each status: (action, button label), from the lifecycle.
 ACTIONS = {current: _buttons(current) for current in TRANSITIONS}
 CAN_DECLINE = {current for current in TRANSITIONS if may_follow(current, "declined")}
-# The answers whose button opens a form first: at risk asks why; accepting asks who owns it
-# when nobody does and whoever answers may not be on the provider side (operations).
-ASKS = ("at_risk", "accept")
 BOARD_COLUMNS = 8
 
 

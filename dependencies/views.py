@@ -135,8 +135,7 @@ ANSWER_WORDS = {
     "accept": (
         "Accept",
         "Accept a dependency",
-        "Nobody owns it yet: name who answers for it on the provider side, or leave it for "
-        "them to take.",
+        "Nobody owns it yet: name who answers for it on the provider side, or leave it unowned.",
     ),
 }
 
