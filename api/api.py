@@ -607,11 +607,14 @@ def dependency_create(request, payload: schemas.DependencyIn):
 @dependencies.post(
     "/{key}/answer",
     response={200: schemas.DependencyWritten, 400: schemas.Error, 403: schemas.Error},
-    summary="Accept, decline (with a reason), mark at risk or done (the provider side)",
+    summary="Accept, decline or mark at risk (each with a reason), or done (the provider side)",
     description=(
         "Only a status the lifecycle lets follow the current one (docs/dependencies.md); "
-        "any other answers 400 with the reason under errors.action. Accepting a dependency "
-        "whose due date is past works, and the answer's `warnings` say it is late already."
+        "any other answers 400 with the reason under errors.action. Declining and marking at "
+        "risk without a reason answer 400 under errors.reason. Accepting one nobody owns "
+        "makes `owner`, or else whoever accepts when on the provider side, its owner. "
+        "Accepting a dependency whose due date is past works, and the answer's `warnings` "
+        "say it is late already."
     ),
 )
 def dependency_answer(request, key: str, payload: schemas.DependencyAnswer):
@@ -620,8 +623,17 @@ def dependency_answer(request, key: str, payload: schemas.DependencyAnswer):
         access.can_respond_dependency(_actor(request), dep),
         "Only the provider side answers this dependency.",
     )
+    owner = None
+    if payload.owner and payload.action == "accept" and dep.owner_id is None:
+        owner = User.objects.filter(username=payload.owner).first()
+        if owner is None:
+            raise DjangoValidationError({"owner": f"Nobody has the username {payload.owner!r}."})
     dependency_services.dependency_respond(
-        dependency=dep, by=request.user, action=payload.action, reason=payload.reason
+        dependency=dep,
+        by=request.user,
+        action=payload.action,
+        reason=payload.reason,
+        owner=owner,
     )
     saved = _dependency(key)
     warning = dependency_services.accepted_late_warning(saved, today=timezone.localdate())

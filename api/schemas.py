@@ -273,6 +273,9 @@ class DependencyOut(Schema):
     due: dt.date
     blocking: bool
     status: str
+    status_reason: str = Field(
+        description="Why it is at risk or declined, as the provider side said; empty otherwise."
+    )
     owner: str | None
     note: str
     updated_at: dt.datetime
@@ -327,7 +330,18 @@ class DependencyIn(Input):
 
 class DependencyAnswer(Input):
     action: Literal["accept", "decline", "at_risk", "done"]
-    reason: str = Field("", max_length=2_000)
+    reason: str = Field(
+        "",
+        max_length=2_000,
+        description="Why: required to decline and to mark at risk; shown with the status.",
+    )
+    owner: str = Field(
+        "",
+        max_length=150,
+        description="Accepting one nobody owns: the username of who owns it from now on, on "
+        "the provider side. Left empty, whoever accepts owns it when they are on the provider "
+        "side (else nobody does yet). Ignored when it has an owner.",
+    )
 
 
 class FindingOut(Schema):

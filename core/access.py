@@ -13,7 +13,9 @@ person's role and on their relation to the object:
 - leadership, operations and a segment's success owner record the readings of the
   segment's time-to-value milestones;
 - a squad's members edit their squad's plan, initiatives, key-result check-ins and the
-  dependencies their squad needs;
+  dependencies their squad needs, and resolve the comment threads on its plan;
+- everyone who reads a plan comments on it; a comment's author edits and removes it
+  (administrators remove any);
 - the squad's DRI, as a member, also manages membership and the OKR (the company goals its
   objective serves included), and approves the plan;
 - operations and leadership manage the outgoing webhooks and chat channels; a squad's DRI
@@ -368,6 +370,18 @@ def can_remove_squad(actor: Actor) -> bool:
     return can_create_squad(actor)
 
 
+def can_edit_comment(actor: Actor, author_id: int | None) -> bool:
+    """Change a comment's text: its author alone, whose words they are (moderators remove,
+    they do not reword)."""
+    return author_id is not None and author_id == actor.user.pk and actor.user.is_active
+
+
+def can_resolve_comments(actor: Actor, squad) -> bool:
+    """Resolve a thread on a plan, or open it again: the squad's members, whose plan it is
+    (and administrators)."""
+    return can_edit_plan(actor, squad)
+
+
 def can_moderate_comments(actor: Actor) -> bool:
     """Remove anyone's comment: administrators, who moderate comments (in the admin too)."""
     return actor.is_admin
@@ -467,4 +481,5 @@ def squad_flags(request: HttpRequest, squad) -> dict:
         "can_manage": can_manage_squad(actor, squad),
         "can_comment": can_comment_plan(actor, squad),
         "can_moderate": can_moderate_comments(actor),
+        "can_resolve": can_resolve_comments(actor, squad),
     }

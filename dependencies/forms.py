@@ -350,6 +350,23 @@ def people_for_owner() -> list:
 # ---------------------------------------------------------------------------------------
 
 
+# What the form of each answer that asks something asks: (reason label, help, button).
+ANSWER_FORMS = {
+    "decline": (
+        "Why decline?",
+        "Required; added to the note with your name and the date.",
+        "Decline",
+    ),
+    "at_risk": (
+        "Why is it at risk?",
+        "Required; shown with its status, told to the squad that needs it and added to the "
+        "note with your name and the date.",
+        "Mark at risk",
+    ),
+    "accept": ("", "", "Accept"),
+}
+
+
 class RespondForm(FormWithErrors):
     action = forms.ChoiceField(
         choices=[
@@ -366,18 +383,29 @@ class RespondForm(FormWithErrors):
         widget=forms.Textarea(attrs={"rows": 2, "autofocus": True}),
         help_text="Required; added to the note with your name and the date.",
     )
+    owner = forms.ChoiceField(
+        label="Owner on the provider side",
+        required=False,
+        help_text="Nobody owns it yet: who answers for it from now on. Left empty, it stays "
+        "unowned, unless you are on the provider side yourself: then it is yours.",
+    )
     was = forms.ChoiceField(choices=Dependency.Status.choices, required=False)
 
-    def clean(self):
-        data = super().clean()
-        if data.get("action") == "decline" and not (data.get("reason") or "").strip():
-            self.add_error("reason", "Say why you decline, so the squad can re-plan.")
-        return data
-
-
-class DeclineForm(RespondForm):
-    """The decline form as shown: only the reason is typed."""
-
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, people: list | None = None, **kwargs) -> None:
+        """`people`: whom the owner picker offers (services.provider_people); none, no
+        owner is chosen here."""
         super().__init__(*args, **kwargs)
-        self.fields["action"].initial = "decline"
+        self._people = {str(p.pk): p for p in people or []}
+        self.asks_owner = people is not None
+        self.fields["owner"].choices = [("", "Nobody yet")] + [
+            (str(p.pk), display_name(p)) for p in people or []
+        ]
+        action = self.data.get("action") if self.is_bound else self.initial.get("action")
+        if action in ANSWER_FORMS and action != "accept":
+            label, help_text, _button = ANSWER_FORMS[action]
+            self.fields["reason"].label = label
+            self.fields["reason"].help_text = help_text
+
+    def chosen_owner(self):
+        """The person picked as owner, or None."""
+        return self._people.get(self.cleaned_data.get("owner") or "")

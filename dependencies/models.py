@@ -225,7 +225,9 @@ class Dependency(Versioned, Removable):
     of a squad, an initiative or a function (a department that is not a squad).
     """
 
-    VERSIONED = dict.fromkeys(["what", "due", "blocking", "note", "status", "owner_id"], "version")
+    VERSIONED = dict.fromkeys(
+        ["what", "due", "blocking", "note", "status", "status_reason", "owner_id"], "version"
+    )
     # What the search page reads, by weight (core.search; indexed by dependencies/migrations/0005).
     SEARCHED = SearchFields(a=("what",), c=("note",))
 
@@ -273,6 +275,12 @@ class Dependency(Versioned, Removable):
         help_text="Who answers for it on the provider side.",
     )
     note = models.TextField(blank=True)
+    status_reason = models.TextField(
+        blank=True,
+        db_default="",
+        help_text="Why it is at risk or declined, as the provider side said when it answered; "
+        "empty for the other statuses, and for a status set by a planning file.",
+    )
     # The needing squad (from_squad, or from_initiative's squad) and the providing squad
     # (to_squad, or to_initiative's squad; none for a function), kept on the row so the
     # board, the graph and the plan page filter and group by an index. The database keeps

@@ -38,7 +38,8 @@ _ACTION_FOR = {status: action for action, status in RESPONSES.items()}
 
 def _buttons(current: str) -> list[tuple[str, str]]:
     """What the provider may do from `current`, as the lifecycle allows: (action, label).
-    Declining is not a button but a form of its own, for the reason (CAN_DECLINE)."""
+    Declining is not a button but a form of its own, for the reason (CAN_DECLINE); marking
+    at risk opens a form of its own too, for the reason (see _shown)."""
     buttons = []
     for status in TRANSITIONS[current]:
         if status != Dependency.Status.DECLINED:
@@ -82,6 +83,7 @@ _KEY = "key-of-the-row"
 
 _STATUS_LABELS = dict(Dependency.Status.choices)
 _CLOSED = (Dependency.Status.DONE, Dependency.Status.DECLINED)
+_EXPLAINED = (Dependency.Status.AT_RISK, Dependency.Status.DECLINED)
 
 
 def decorate(dep: Dependency, actor: access.Actor, today: dt.date) -> Dependency:
@@ -168,6 +170,7 @@ def _shown(
         dep.provider_kind = "removed" if dep.provider_removed() else "squad"
         dep.provider_name, dep.provider_url = provider[0], plan(provider[1])
     dep.owner_name = owner_name
+    dep.status_reason_shown = dep.status_reason if dep.status in _EXPLAINED else ""
     dep.status_label = _STATUS_LABELS.get(dep.status, dep.status)
     dep.row_class = (
         " is-overdue" if dep.overdue else " is-at-risk" if dep.status == "at_risk" else ""
@@ -179,7 +182,13 @@ def _shown(
     dep.remove_url = address("board:remove")(dep.key)
     dep.can_respond = access.can_respond_dependency(actor, dep)
     dep.can_edit = access.can_edit_dependency(actor, dep)
-    dep.actions = ACTIONS.get(dep.status, []) if dep.can_respond else []
+    # Operations answer for providers they are not part of: accepting one nobody owns asks
+    # whom to name (whoever else accepts is on the provider side and becomes its owner).
+    asks = {"at_risk"} | ({"accept"} if dep.owner_id is None and actor.is_operations else set())
+    dep.actions = [
+        (action, label, address(f"board:{action}")(dep.key) if action in asks else "")
+        for action, label in (ACTIONS.get(dep.status, []) if dep.can_respond else [])
+    ]
     dep.can_decline = dep.can_respond and dep.status in CAN_DECLINE
     return dep
 

@@ -95,6 +95,7 @@ _ROW_VALUES = {
     "blocking": "blocking",
     "due": "due",
     "status": "status",
+    "status_reason": "status_reason",
     "to_function": "to_function",
     "owner_id": "owner_id",
     "needer_id": "needer_id",

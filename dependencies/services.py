@@ -393,6 +393,53 @@ def _answered_meanwhile(dependency: Dependency) -> str:
     )
 
 
+AT_RISK_REASON = "Say why it is at risk, so the squad that needs it can plan around it."
+DECLINE_REASON = "Say why you decline, so the squad can re-plan."
+
+
+def reason_problem(action: str, reason: str) -> str:
+    """What is wrong with the reason given for an answer ("" when nothing): a decline and an
+    at risk each need one, in visible characters and not too long."""
+    if action in ("decline", "at_risk") and is_blank(reason):
+        return DECLINE_REASON if action == "decline" else AT_RISK_REASON
+    if len(reason.strip()) > REASON_MAX_LENGTH:
+        return f"Keep it under {REASON_MAX_LENGTH} characters."
+    return ""
+
+
+def provider_people(dependency: Dependency, people) -> list:
+    """Those of `people` (a queryset of users) on the dependency's provider side, who may
+    own it: the members of the providing squad; for a function, the people of that function
+    outside the squad that needs it."""
+    provider_id = dependency.provider_squad_id()
+    if provider_id is not None:
+        return list(people.filter(memberships__squad_id=provider_id).distinct())
+    candidates = list(people)
+    sides = people_sides(candidates)
+    return [
+        person
+        for person in candidates
+        if dependency.is_provider_side(squad_ids=sides[person.pk][0], functions=sides[person.pk][1])
+    ]
+
+
+def _owner_on_accept(dependency: Dependency, by: User, owner: User | None) -> User | None:
+    """Who owns a dependency accepted without an owner: the one chosen (who must be on the
+    provider side), else whoever accepted when they are on it; None when neither."""
+    if owner is not None:
+        check_owner(
+            owner=owner,
+            provider_squad=dependency.provider_squad(),
+            to_function=dependency.to_function,
+            needer_squad_id=dependency.needer_squad_id(),
+        )
+        return owner
+    squad_ids, functions = person_sides(by)
+    if dependency.is_provider_side(squad_ids=squad_ids, functions=functions):
+        return by
+    return None
+
+
 def dependency_respond(
     *,
     dependency: Dependency,
@@ -401,33 +448,56 @@ def dependency_respond(
     reason: str = "",
     seen_status: str | None = None,
     now: dt.datetime | None = None,
+    owner: User | None = None,
+    reason_optional: bool = False,
 ) -> Dependency:
-    """The provider's answer: accept, decline (a reason is required), at risk or done,
-    when the lifecycle lets that status follow the current one (models.TRANSITIONS).
+    """The provider's answer: accept, decline or mark at risk (each of those two with a
+    reason), or done, when the lifecycle lets that status follow the current one
+    (models.TRANSITIONS).
 
     A decline appends "Declined by <who> on <date>: <reason>" to the note, so the needing
-    side reads why; so does marking it at risk with a reason ("At risk, said <who> on
-    <date>: <reason>"). signals.dependency_answered tells the layers above (the needing squad
-    hears of a decline or an at risk). With `seen_status`, the change applies only if the
-    status is still the one the person saw: if someone answered meanwhile, nothing is
-    written and they are told.
+    side reads why; marking it at risk appends "At risk, said <who> on <date>: <reason>".
+    The reason is also kept as the status's own (status_reason) while the status lasts.
+    `reason_optional` lets the spreadsheet import mark a dependency at risk without one, as
+    its rows carry none (docs/dependencies.md).
+
+    Accepting one nobody owns makes `owner` its owner when given (on the provider side, as
+    check_owner says), else whoever accepted when they are on the provider side; someone
+    acting for the provider from outside it (operations) leaves it unowned.
+
+    signals.dependency_answered tells the layers above (the needing squad hears of a
+    decline or an at risk). With `seen_status`, the change applies only if the status is
+    still the one the person saw: if someone answered meanwhile, nothing is written and
+    they are told.
     """
     if action not in RESPONSES:
         raise ValidationError({"action": "Accept, decline, mark at risk or mark done."})
     status = RESPONSES[action]
     reason = reason.strip()
-    if action == "decline" and not reason:
-        raise ValidationError({"reason": "Say why you decline, so the squad can re-plan."})
-    if len(reason) > REASON_MAX_LENGTH:
-        raise ValidationError({"reason": f"Keep it under {REASON_MAX_LENGTH} characters."})
     seen = seen_status or dependency.status
     if seen != dependency.status:
         raise ValidationError(_answered_meanwhile(dependency))
     if problem := transition_problem(dependency.status, status):
         raise ValidationError({"action": problem})
+    # Asked after the lifecycle: no point saying why for an answer that may not be given.
+    unexplained_ok = reason_optional and action == "at_risk" and not reason
+    if (problem := reason_problem(action, reason)) and not unexplained_ok:
+        raise ValidationError({"reason": problem})
     now = now or timezone.now()
-    values: dict = {"status": status, "updated_at": now}
-    if action == "decline" or (action == "at_risk" and reason):
+    explained = action in ("decline", "at_risk")
+    values: dict = {
+        "status": status,
+        "status_reason": reason if explained else "",
+        "updated_at": now,
+    }
+    words = RESPONSE_WORDS[action] + (f": {reason}" if reason else "")
+    new_owner = None
+    if action == "accept" and dependency.owner_id is None:
+        new_owner = _owner_on_accept(dependency, by, owner)
+        if new_owner is not None:
+            values["owner_id"] = new_owner.pk
+            words += f"; {display_name(new_owner)} owns it now"
+    if explained and reason:
         day = timezone.localtime(now).date()
         if action == "decline":
             line = f"Declined by {display_name(by)} on {day:%d %b %Y}: {reason}"
@@ -440,23 +510,29 @@ def dependency_respond(
             default=Concat(F("note"), Value("\n\n" + line)),
             output_field=TextField(),
         )
+    where: dict = {"status": seen}
+    if new_owner is not None:
+        where["owner__isnull"] = True
     with transaction.atomic():
         try:
             saved = versioning.save_versioned(
                 dependency,
                 values=values,
                 expected=None,
-                where={"status": seen},
+                where=where,
                 by=by,
                 squad_ids=squads_of(dependency),
-                reason=f"{RESPONSE_WORDS[action]}" + (f": {reason}" if reason else ""),
+                reason=words,
             )
         except versioning.Conflict:
             dependency.refresh_from_db()
             raise ValidationError(_answered_meanwhile(dependency)) from None
         dependency.status = status
+        dependency.status_reason = values["status_reason"]
         dependency.note = saved.note
         dependency.updated_at = now
+        if new_owner is not None:
+            dependency.owner = new_owner
         events.publish_dependency(events.ANSWERED[action], dependency, by=by, reason=reason)
         dependency_answered.send(
             sender=Dependency,

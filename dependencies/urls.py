@@ -14,6 +14,8 @@ urlpatterns = [
     path("<str:key>/edit/", views.edit, name="edit"),
     path("<str:key>/respond/", views.respond, name="respond"),
     path("<str:key>/decline/", views.decline, name="decline"),
+    path("<str:key>/at-risk/", views.at_risk, name="at_risk"),
+    path("<str:key>/accept/", views.accept, name="accept"),
     path("<str:key>/row/", views.row, name="row"),
     path("<str:key>/remove/", removal_views.dependency_remove, name="remove"),
 ]

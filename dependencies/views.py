@@ -30,13 +30,14 @@ from core import access, pagecache, versioning
 from core.cycles import current_cycle
 from core.http import AuthedRequest
 from core.models import Cycle
+from core.people import choosable
 from core.removal import gone_or_404
 from dependencies import exports, presenters, selectors, services
 from dependencies import graph as dependency_graph
 from dependencies.forms import (
+    ANSWER_FORMS,
     NODE_KINDS,
     BoardFilterForm,
-    DeclineForm,
     DependencyCreateForm,
     DependencyForm,
     RespondForm,
@@ -99,7 +100,7 @@ def _row_response(
     dep: Dependency,
     *,
     next_url: str,
-    decline_form: RespondForm | None = None,
+    answer: tuple[str, RespondForm] | None = None,
     error: str = "",
     warning: str = "",
 ) -> HttpResponse:
@@ -110,12 +111,59 @@ def _row_response(
             "dep": dep,
             "next": next_url,
             "next_q": urlencode_filter(next_url),
-            "decline_form": decline_form,
+            **_answer_context(dep, answer, in_row=True),
             "row_error": error,
             "row_warning": warning,
             "columns": BOARD_COLUMNS,
         },
     )
+
+
+# What each answer's form says: (its title in the row, its page's heading, its intro).
+ANSWER_WORDS = {
+    "decline": (
+        "Decline",
+        "Decline a dependency",
+        "The needing squad reads your reason in the dependency's note, with your name and "
+        "today's date.",
+    ),
+    "at_risk": (
+        "Mark at risk",
+        "Mark a dependency at risk",
+        "Your reason shows beside its status, and the squad that needs it is told at once.",
+    ),
+    "accept": (
+        "Accept",
+        "Accept a dependency",
+        "Nobody owns it yet: name who answers for it on the provider side, or leave it unowned.",
+    ),
+}
+
+
+def _answer_context(
+    dep: Dependency, answer: tuple[str, RespondForm] | None, *, in_row: bool
+) -> dict:
+    if answer is None:
+        return {"answer_form": None}
+    action, form = answer
+    title, heading, intro = ANSWER_WORDS[action]
+    return {
+        "answer_action": action,
+        "answer_form": form,
+        "answer_title": title,
+        "answer_heading": heading,
+        "answer_intro": intro,
+        "answer_button": ANSWER_FORMS[action][2],
+        "in_row": in_row,
+    }
+
+
+def _owner_people(dep: Dependency, action: str | None, actor: access.Actor) -> list | None:
+    """Whom accepting may name as owner: asked only when nobody owns it, of operations, who
+    answer from outside the provider side (anyone else who answers owns what they accept)."""
+    if action != "accept" or dep.owner_id is not None or not actor.is_operations:
+        return None
+    return services.provider_people(dep, choosable())
 
 
 # ---------------------------------------------------------------------------------------
@@ -212,16 +260,17 @@ def respond(request: AuthedRequest, key: str) -> HttpResponse:
     dep, actor = _answerable(request, key)
     today = timezone.localdate()
     next_url = _safe_next(request, request.POST.get("next")) or board_url(dep=dep.key)
-    form = RespondForm(request.POST)
+    action = request.POST.get("action")
+    form = RespondForm(request.POST, people=_owner_people(dep, action, actor))
     if form.is_valid():
-        action = form.cleaned_data["action"]
         try:
             services.dependency_respond(
                 dependency=dep,
                 by=request.user,
-                action=action,
+                action=form.cleaned_data["action"],
                 reason=form.cleaned_data["reason"],
                 seen_status=form.cleaned_data["was"] or None,
+                owner=form.chosen_owner(),
             )
         except ValidationError as error:
             form.add_service_errors(error)
@@ -237,58 +286,81 @@ def respond(request: AuthedRequest, key: str) -> HttpResponse:
                 messages.warning(request, warning)
             return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
     dep = decorate(_dependency_or_404(key), actor, today)
-    ask_reason = request.POST.get("action") == "decline" and "reason" in form.errors
+    # A form that asks something (why, who owns it) is shown again with what it lacks.
+    asking = action in ANSWER_FORMS and bool({"reason", "owner"} & set(form.errors))
     problems = [str(e) for e in form.non_field_errors() or form.errors.get("action", [])]
-    if ask_reason and not dep.can_decline:
-        # The lifecycle refuses this decline whatever the reason: say that, not "say why".
-        ask_reason = False
-        problems = [transition_problem(dep.status, Dependency.Status.DECLINED)]
+    if asking and not dep.may_become(services.RESPONSES[action]):
+        # The lifecycle refuses this answer whatever the reason: say that, not "say why".
+        asking = False
+        problems = [transition_problem(dep.status, services.RESPONSES[action])]
+    answer = (action, form) if asking else None
     if request.htmx:
         return _row_response(
-            request,
-            dep,
-            next_url=next_url,
-            decline_form=form if ask_reason else None,
-            error=" ".join(problems),
+            request, dep, next_url=next_url, answer=answer, error=" ".join(problems)
         )
-    if ask_reason:
-        return _decline_page(request, dep, form=form, next_url=next_url)
+    if answer is not None:
+        return _answer_page(request, dep, answer=answer, next_url=next_url)
     for error in problems or ["That did not work."]:
         messages.error(request, error)
     return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
 
 
-def _decline_page(
-    request: AuthedRequest, dep: Dependency, *, form: RespondForm, next_url: str
+def _answer_page(
+    request: AuthedRequest, dep: Dependency, *, answer: tuple[str, RespondForm], next_url: str
 ) -> HttpResponse:
     return render(
         request,
-        "dependencies/decline.html",
-        {"nav": "board", "dep": dep, "form": form, "next": next_url},
+        "dependencies/answer.html",
+        {
+            "nav": "board",
+            "dep": dep,
+            "next": next_url,
+            **_answer_context(dep, answer, in_row=False),
+        },
     )
 
 
-@require_safe
-def decline(request: AuthedRequest, key: str) -> HttpResponse:
-    """The decline form: in the row over HTMX, else as a small page of its own."""
+def _answer_form(request: AuthedRequest, key: str, action: str) -> HttpResponse:
+    """An answer's form (the reason to decline or to mark at risk; the owner to name when
+    accepting one nobody owns): in the row over HTMX, else as a small page of its own."""
     dep, actor = _answerable(request, key)
     dep = decorate(dep, actor, timezone.localdate())
     next_url = _safe_next(request, request.GET.get("next")) or board_url(dep=dep.key)
-    if not dep.can_decline:
-        problem = transition_problem(dep.status, Dependency.Status.DECLINED)
+    if not dep.may_become(services.RESPONSES[action]):
+        problem = transition_problem(dep.status, services.RESPONSES[action])
         if request.htmx:
             return _row_response(request, dep, next_url=next_url, error=problem)
         messages.error(request, problem)
         return redirect(_with_anchor(next_url, f"dep-{dep.key}"))
-    form = DeclineForm(initial={"action": "decline", "was": dep.status})
+    form = RespondForm(
+        initial={"action": action, "was": dep.status}, people=_owner_people(dep, action, actor)
+    )
     if request.htmx:
-        return _row_response(request, dep, next_url=next_url, decline_form=form)
-    return _decline_page(request, dep, form=form, next_url=next_url)
+        return _row_response(request, dep, next_url=next_url, answer=(action, form))
+    return _answer_page(request, dep, answer=(action, form), next_url=next_url)
+
+
+@require_safe
+def decline(request: AuthedRequest, key: str) -> HttpResponse:
+    """The decline form, which asks why."""
+    return _answer_form(request, key, "decline")
+
+
+@require_safe
+def at_risk(request: AuthedRequest, key: str) -> HttpResponse:
+    """The at-risk form, which asks why."""
+    return _answer_form(request, key, "at_risk")
+
+
+@require_safe
+def accept(request: AuthedRequest, key: str) -> HttpResponse:
+    """The accept form, which asks who owns it when nobody does."""
+    return _answer_form(request, key, "accept")
 
 
 @require_safe
 def row(request: AuthedRequest, key: str) -> HttpResponse:
-    """One board row, as it is now (the decline form's Cancel)."""
+    """One board row, as it is now (an answer form's Cancel)."""
     dep = _dependency_or_404(key)
     next_url = _safe_next(request, request.GET.get("next")) or board_url(dep=dep.key)
     if not request.htmx:

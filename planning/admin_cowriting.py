@@ -39,13 +39,13 @@ class HistoryEntryAdmin(ReadOnlyAdmin):
     date_hierarchy = "history_date"
 
 
-for model in (Plan, Initiative, Dependency, KeyResult, Stage, SquadStage, Goal):
+for model in (Plan, Initiative, Dependency, KeyResult, Stage, SquadStage, Goal, Comment):
     admin.site.register(model.history.model, HistoryEntryAdmin)
 
 
 @admin.register(Comment)
 class CommentAdmin(admin.ModelAdmin):
-    list_display = ["squad", "section", "initiative", "author", "created_at"]
+    list_display = ["squad", "section", "initiative", "author", "created_at", "edited_at"]
     list_select_related = ["squad", "initiative", "author"]
     search_fields = ["body", "author__username"]
 

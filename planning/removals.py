@@ -345,7 +345,12 @@ def squad_removal(squad: Squad) -> RemovalPlan:
         reason = f"{squad.name} was removed"
         declined = []
         for dep in asked:
-            before = {"id": dep.pk, "status": dep.status, "note": dep.note}
+            before = {
+                "id": dep.pk,
+                "status": dep.status,
+                "note": dep.note,
+                "status_reason": dep.status_reason,
+            }
             answered = dependency_services.dependency_respond(
                 dependency=dep, by=by, action="decline", reason=reason, seen_status=dep.status
             )

@@ -160,7 +160,12 @@ def _undo_details(removal: Removal, by) -> list[str]:
         done = write_rows(
             Dependency,
             [row["id"]],
-            {"status": row["status"], "note": row["note"]},
+            # Removals recorded before statuses kept their reason hold none.
+            {
+                "status": row["status"],
+                "note": row["note"],
+                "status_reason": row.get("status_reason", ""),
+            },
             by=by,
             reason=reason,
             where={"status": "declined", "note": row["note_after"], "removal": None},

@@ -10,7 +10,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -550,12 +550,17 @@ def _to_json(value):
 # --- notifications -----------------------------------------------------------------------
 
 
-def mentions_notify(*, comment, by, where: str, url: str) -> int:
+def mentions_notify(
+    *, comment, by, where: str, url: str, only: Collection[str] | None = None
+) -> int:
     """Tell whoever a comment @mentions, with a quote of it: only people who may read the
     plan (core.access.readers_of_plan), so a draft the cycle keeps to the squad is not
     quoted to anyone else. `where` names the thread ("First 90 Days · Desired customer
-    experience"), `url` is where the notification leads. The number told."""
+    experience"), `url` is where the notification leads. `only`: the usernames to tell, of
+    those mentioned (an edit tells only whom it names for the first time). The number told."""
     names = mentioned_usernames(comment.body)
+    if only is not None:
+        names = [name for name in names if name in only]
     if not names:
         return 0
     people = readers_of_plan(

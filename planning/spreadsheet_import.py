@@ -774,8 +774,10 @@ def _write_dependency(plan: RowPlan, row: Row, lookup: _Lookup, user) -> None:
         )
     if "status" in changed:
         status = row["status"].strip().lower()
+        # A row carries no reason: at risk from a spreadsheet stays without one, as before
+        # reasons were asked (docs/dependencies.md).
         dependency_services.dependency_respond(
-            dependency=dep, by=user, action=STATUS_ANSWERS[status]
+            dependency=dep, by=user, action=STATUS_ANSWERS[status], reason_optional=True
         )
 
 

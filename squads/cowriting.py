@@ -25,6 +25,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from core import versioning
 from core.people import full_name, short_name  # noqa: F401 (the names the pages use)
 from squads.models import Comment, Initiative, PlanStamp, Presence
 
@@ -239,19 +240,83 @@ def comment_add(
     Whom it @mentions is told by the caller (planning.services.mentions_notify), which knows
     where the thread is and who may read it.
     """
-    body = "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").split("\n")).strip()
-    if not body:
-        raise ValidationError({"body": "Write the comment first."})
-    if len(body) > COMMENT_MAX_LENGTH:
-        raise ValidationError({"body": f"Keep a comment to {COMMENT_MAX_LENGTH} characters."})
+    body = _comment_text(body)
     if (initiative is None) == (not section):
         raise ValueError("A comment belongs to a section or to an initiative.")
     with transaction.atomic():
         comment = Comment.objects.create(
             squad=squad, section=section, initiative=initiative, author=by, body=body
         )
+        # Something new to say opens a resolved thread again.
+        thread_of(comment).exclude(pk=comment.pk).filter(resolved_at__isnull=False).update(
+            resolved_at=None, resolved_by=None
+        )
         plan_changed([squad.pk])
     return comment
+
+
+def _comment_text(body: str) -> str:
+    body = "\n".join(line.rstrip() for line in body.replace("\r\n", "\n").split("\n")).strip()
+    if not body:
+        raise ValidationError({"body": "Write the comment first."})
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise ValidationError({"body": f"Keep a comment to {COMMENT_MAX_LENGTH} characters."})
+    return body
+
+
+def thread_of(comment: Comment):
+    """The live comments of the thread `comment` is in."""
+    if comment.initiative_id is not None:
+        return Comment.objects.filter(
+            squad_id=comment.squad_id, initiative_id=comment.initiative_id
+        )
+    return Comment.objects.filter(
+        squad_id=comment.squad_id, initiative__isnull=True, section=comment.section
+    )
+
+
+def comment_edit(*, comment: Comment, by, body: str, version: int | None) -> list[str]:
+    """Its author changes a comment's text, if nobody changed it since `version` (else
+    core.versioning.Conflict). The text it had stays in its history. Returns the usernames
+    the new text @mentions that no earlier text did: only they are told of the edit."""
+    if comment.author_id != by.pk:
+        raise ValidationError("Only its author can edit a comment.")
+    body = _comment_text(body)
+    before = comment.body
+    if body == before:
+        raise ValidationError({"body": "That is the text it has already."})
+    saved = versioning.save_versioned(
+        comment,
+        values={"body": body, "edited_at": timezone.now()},
+        expected=version,
+        by=by,
+        squad_ids=[comment.squad_id],
+        reason="Edited by its author",
+    )
+    comment.body, comment.version, comment.edited_at = saved.body, saved.version, saved.edited_at
+    # Everyone any earlier text named was told once already.
+    known = set(mentioned_usernames(before))
+    for earlier in comment.history.exclude(body=body).values_list("body", flat=True).distinct():
+        known.update(mentioned_usernames(earlier))
+    return [name for name in mentioned_usernames(body) if name not in known]
+
+
+def comment_thread_resolve(*, comment: Comment, by, resolved: bool) -> int:
+    """Resolve the thread `comment` is in (every comment it holds now), or open it again.
+    The number of comments marked."""
+    with transaction.atomic():
+        thread = thread_of(comment)
+        if resolved:
+            marked = thread.filter(resolved_at__isnull=True).update(
+                resolved_at=timezone.now(), resolved_by=by
+            )
+        else:
+            marked = thread.filter(resolved_at__isnull=False).update(
+                resolved_at=None, resolved_by=None
+            )
+        if marked:
+            plan_changed([comment.squad_id])
+    return marked
 
 
 def follow_versioned_saves(sender, *, squad_ids=(), **kwargs) -> None:

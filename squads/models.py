@@ -530,10 +530,15 @@ class CommentQuerySet(models.QuerySet):
         return matching(related, Comment.SEARCHED, query)
 
 
-class Comment(Removable):
-    """One comment in the thread of a plan section or of an initiative."""
+class Comment(Versioned, Removable):
+    """One comment in the thread of a plan section or of an initiative.
+
+    Its author may edit it (the history keeps each text it had) or remove it; the squad's
+    members resolve its thread, which marks every comment the thread holds then: a comment
+    added later opens the thread again (squads.cowriting)."""
 
     SEARCHED = SearchFields(c=("body",))
+    VERSIONED = {"body": "version"}
 
     squad = models.ForeignKey("squads.Squad", on_delete=models.CASCADE, related_name="comments")
     section = models.CharField(
@@ -545,9 +550,26 @@ class Comment(Removable):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
     created_at = models.DateTimeField(auto_now_add=True)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up by one with each edit.")
+    edited_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its author last changed it; empty if never."
+    )
+    resolved_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its thread was resolved; empty while open."
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who resolved its thread.",
+    )
 
     objects = LiveManager.from_queryset(CommentQuerySet)()
     everything = models.Manager()
+    # Each text it had: its author's edits are kept, reachable from the thread.
+    history = HistoricalRecords(excluded_fields=["resolved_at", "resolved_by"])
 
     class Meta:
         db_table = "planning_comment"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from planning import removal_views
+from planning.plan import comments as plan_comments
 from planning.plan import live
 from planning.plan import views as plan
 from squads import coverage, goals, views
@@ -74,6 +75,21 @@ urlpatterns = [
         "<str:key>/plan/initiatives/<str:ikey>/remove/",
         removal_views.initiative_remove,
         name="initiative_remove",
+    ),
+    path(
+        "<str:key>/plan/comments/<int:comment>/edit/",
+        plan_comments.comment_edit,
+        name="comment_edit",
+    ),
+    path(
+        "<str:key>/plan/comments/<int:comment>/history/",
+        plan_comments.comment_history,
+        name="comment_history",
+    ),
+    path(
+        "<str:key>/plan/comments/<int:comment>/resolve/",
+        plan_comments.comment_resolve,
+        name="comment_resolve",
     ),
     path(
         "<str:key>/plan/comments/<int:comment>/remove/",

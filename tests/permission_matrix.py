@@ -336,6 +336,8 @@ JSON_BODIES = {
 FORM_BODIES = {
     "cycle_select": {"cycle": "fy2027"},
     "board:respond": {"action": "accept"},
+    "squads:comment_edit": {"body": "Day 1 reads well, mostly."},
+    "squads:comment_resolve": {"resolved": "yes"},
     "finding_dependency": {"was": "requested"},
     "journeys:stage_move": {"direction": "right"},
     "squads:initiative_move": {"direction": "down"},

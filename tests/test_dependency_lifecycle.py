@@ -162,10 +162,12 @@ def test_the_board_offers_exactly_what_may_follow(client, squad_dep, dora, now):
     client.force_login(dora)
     row = board_row(client, squad_dep)
     offered = re.findall(r'name="action" value="(\w+)"', row)
-    wanted = [ACTION_FOR[s] for s in TRANSITIONS[now] if s != "declined"]
+    # Declining and marking at risk open a form first, for the reason.
+    wanted = [ACTION_FOR[s] for s in TRANSITIONS[now] if s not in ("declined", "at_risk")]
     assert offered == wanted
-    declines = reverse("board:decline", args=[squad_dep.key]) in row
-    assert declines == ("declined" in TRANSITIONS[now])
+    for status, form in (("declined", "board:decline"), ("at_risk", "board:at_risk")):
+        asks = reverse(form, args=[squad_dep.key]) in row
+        assert asks == (status in TRANSITIONS[now])
 
 
 @pytest.mark.parametrize(

@@ -178,6 +178,23 @@ def test_news_older_than_a_day_is_not_in_the_digest(demo):
     assert not sent_to("sam")
 
 
+def test_the_list_of_those_declined_or_at_risk_says_why(demo):
+    dep = Dependency.objects.get(key="assessment-by-q1")  # accepted, Marco owns it
+    dependency_services.dependency_respond(
+        dependency=dep,
+        by=User.objects.get(username="marco"),
+        action="at_risk",
+        reason="Two <engineers> out",
+    )
+    Notification.objects.filter(kind="dependency").update(
+        created_at=timezone.now() - dt.timedelta(days=2)
+    )
+    send_daily_digests(TODAY.isoformat())
+    (priya,) = sent_to("priya")
+    assert "at risk (“Two <engineers> out”)" in priya.body
+    assert "at risk (“Two &lt;engineers&gt; out”)" in priya.alternatives[0].content
+
+
 def test_digests_take_the_same_queries_however_many_findings(demo, django_assert_max_num_queries):
     now = timezone.now()
     with django_assert_max_num_queries(7):

@@ -531,6 +531,24 @@ def test_the_provider_accepts_from_the_finding(client, unaccepted, dep, pete):
     assert "Dependency accepted by Pete Park" in page
 
 
+def test_accepting_from_the_finding_makes_the_provider_the_owner_of_an_unowned_one(
+    client, unaccepted, dep, pete
+):
+    Dependency.objects.filter(pk=dep.pk).update(owner=None)
+    client.force_login(pete)
+    client.post(dep_url(unaccepted, "accept"), {"was": "requested"}, headers=HX)
+    dep.refresh_from_db()
+    assert dep.status == "accepted" and dep.owner == pete
+    Dependency.objects.filter(pk=dep.pk).update(status="accepted")
+    refused = client.post(
+        dep_url(unaccepted, "at_risk"), {"note": "", "was": "accepted"}, headers=HX
+    )
+    assert "Say why it is at risk" in text(refused)
+    client.post(dep_url(unaccepted, "at_risk"), {"note": "Vendor late", "was": "accepted"})
+    dep.refresh_from_db()
+    assert (dep.status, dep.status_reason) == ("at_risk", "Vendor late")
+
+
 def test_declining_needs_a_note_and_adds_it_to_the_dependency(client, unaccepted, dep, dora):
     client.force_login(dora)
     url = dep_url(unaccepted, "decline")

@@ -422,7 +422,10 @@ def test_a_declined_dependency_tells_the_needing_squad_where_customers_feel_it(c
 def test_news_of_work_aimed_at_a_stage_only_names_the_stage(company):
     InitiativeMilestone.objects.all().delete()
     dependency_services.dependency_respond(
-        dependency=company["dependency"], by=company["priya"], action="at_risk", reason=""
+        dependency=company["dependency"],
+        by=company["priya"],
+        action="at_risk",
+        reason="Hiring slipped",
     )
     note = Notification.objects.filter(dependency=company["dependency"]).first()
     assert note.message.endswith(". Left as it is, this puts Onboarding at risk.")

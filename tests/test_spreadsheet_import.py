@@ -464,6 +464,20 @@ def test_a_dependency_is_updated_from_its_key_and_the_columns_that_change(ada):
     assert (dep.status, dep.note) == ("accepted", "Hi")
 
 
+def test_a_spreadsheet_still_marks_a_dependency_at_risk_without_a_reason(ada):
+    # Rows carry no reason; the board asks for one, the import keeps reading its files.
+    Dependency.objects.filter(key="messaging-mid-q1").update(status="accepted")
+    omar = Client()
+    omar.force_login(User.objects.get(username="omar"))
+    answer = csv_file(["key", "status"], ["messaging-mid-q1", "at_risk"])
+    answered = omar.post("/import/", {"file": answer})
+    assert answered.status_code == 200, answered.content.decode()
+    omar.post("/import/confirm/", confirmation(answered))
+    dep = Dependency.objects.get(key="messaging-mid-q1")
+    assert (dep.status, dep.status_reason) == ("at_risk", "")
+    assert dep.history.first().history_change_reason == "Marked at risk"
+
+
 def test_the_preview_warns_of_dependencies_that_would_be_late_from_the_start(ada):
     today = timezone.localdate()
     past = today - dt.timedelta(days=6)

@@ -299,7 +299,10 @@ def test_a_plain_post_redirects_back_to_the_same_filtered_board(client, dep, dor
     dep.save()
     client.force_login(dora)
     back = board(status="open", to="product-led")
-    response = client.post(respond(dep), {"action": "at_risk", "was": "accepted", "next": back})
+    response = client.post(
+        respond(dep),
+        {"action": "at_risk", "reason": "Copy review slipped", "was": "accepted", "next": back},
+    )
     assert response.status_code == 302
     assert response["Location"] == back + "#dep-messaging"
     dep.refresh_from_db()
@@ -404,12 +407,14 @@ def test_at_risk_tells_the_needing_squad_but_accepting_or_done_does_not(
     assert not Notification.objects.exists() and not mailoutbox
 
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(respond(dep), {"action": "at_risk", "was": "accepted"})
+        client.post(
+            respond(dep), {"action": "at_risk", "reason": "Legal review <late>", "was": "accepted"}
+        )
     notes = Notification.objects.filter(kind="dependency", dependency=dep)
     assert {n.recipient.username for n in notes} == {"alice", "bob"}
     assert all(
         n.message.startswith("Dora Diaz marked “Feature messaging for the wizard” (messaging) at")
-        and n.message.endswith(".")
+        and n.message.endswith(": “Legal review <late>”")
         for n in notes
     )
     # Bob chose no immediate email: only Alice gets one.
@@ -445,7 +450,11 @@ def test_the_decline_form_opens_in_the_row_or_as_a_page(client, dep, dora, carol
 def test_an_answer_given_meanwhile_is_not_overwritten(client, dep, dora, olga):
     services.dependency_respond(dependency=dep, by=olga, action="accept")
     client.force_login(dora)
-    response = client.post(respond(dep), {"action": "at_risk", "was": "requested"}, headers=HX)
+    response = client.post(
+        respond(dep),
+        {"action": "at_risk", "reason": "Design slipped", "was": "requested"},
+        headers=HX,
+    )
     assert "answered this dependency meanwhile" in response.content.decode()
     dep.refresh_from_db()
     assert dep.status == "accepted"
@@ -543,6 +552,7 @@ def test_a_board_row_is_drawn_as_the_row_redrawn_alone(
         what='<script>alert("x")</script> & "quotes"',
         due=TODAY - dt.timedelta(days=1),
         status="at_risk",
+        status_reason='Vendor <i>late</i> & "slow"',
         note="Line one <b>\nline & two",
         owner=request.getfixturevalue("dora"),
     )
@@ -843,7 +853,10 @@ def test_accepting_a_dependency_past_its_due_date_says_it_is_late_already(client
     assert Dependency.objects.get(pk=dep.pk).status == "accepted"
 
     # Without script, the board after the redirect says it.
-    client.post(respond(dep), {"action": "at_risk", "was": "accepted", "next": board()})
+    client.post(
+        respond(dep),
+        {"action": "at_risk", "reason": "Design slipped", "was": "accepted", "next": board()},
+    )
     response = client.post(respond(dep), {"action": "accept", "was": "at_risk", "next": board()})
     assert "promise is late already" in client.get(response["Location"]).content.decode()
 

@@ -86,13 +86,18 @@ def board_row(context, dep) -> SafeString:
     )
     owner = esc(dep.owner_name) if dep.owner_name else '<span class="muted">—</span>'
     status = esc(dep.status)
+    reason = (
+        f'<span class="sub dep-reason">{esc(dep.status_reason_shown)}</span>'
+        if dep.status_reason_shown
+        else ""
+    )
     out.append(
         "\n  </td>\n"
         '  <td class="nowrap">\n'
         f"    {esc(date(dep.due, 'j M Y'))}\n"
         f"    {late}\n"
         "  </td>\n"
-        f'  <td><span class="badge badge--{status}">{esc(dep.status_label)}</span></td>\n'
+        f'  <td><span class="badge badge--{status}">{esc(dep.status_label)}</span>{reason}</td>\n'
         f"  <td>{owner}</td>\n"
         '  <td class="dep-answer">\n'
         "    \n    \n    "
@@ -107,12 +112,23 @@ def board_row(context, dep) -> SafeString:
             f'      <input type="hidden" name="next" value="{esc(context.get("next", ""))}">\n'
             "      "
         )
-        for action, label in dep.actions:
+        for action, label, form_url in dep.actions:
             accept = " btn-accept" if action == "accept" else ""
+            if form_url:
+                url = f"{esc(form_url)}?next={nq}"
+                out.append(
+                    "\n      \n"
+                    f'      <a class="btn btn-small{accept}" href="{url}"\n'
+                    f'         hx-get="{url}" hx-target="closest tr" hx-swap="outerHTML"\n'
+                    f'         aria-label="{esc(label)}: {short}">{esc(label)}…</a>\n'
+                    "      \n      "
+                )
+                continue
             out.append(
-                f'\n      <button type="submit" class="btn btn-small{accept}" name="action"'
+                "\n      \n"
+                f'      <button type="submit" class="btn btn-small{accept}" name="action"'
                 f' value="{esc(action)}" aria-label="{esc(label)}: {short}">{esc(label)}</button>'
-                "\n      "
+                "\n      \n      "
             )
         out.append("\n      ")
         if dep.can_decline:

@@ -35,9 +35,11 @@ from core.merge import Piece, word_diff
 from dependencies import services as dependency_services
 from dependencies.models import Dependency
 from journeys.models import Segment, Stage
+from planning.plan.comments import thread_context
 from planning.plan.presenters import (
     NOT_DOING,
     SECTIONS,
+    Thread,
     arrangement,
     comment_threads,
     dependencies_context,
@@ -46,6 +48,7 @@ from planning.plan.presenters import (
     initiatives_context,
     plan_for,
     section_template_and_context,
+    thread_mark,
 )
 from planning.services import mentions_notify
 from squads import access as squad_access
@@ -150,7 +153,7 @@ def _live_parts(request: AuthedRequest, squad: Squad, editing: set[str]) -> list
     for slug in [*SECTIONS, NOT_DOING]:
         template, context = section_template_and_context(request, squad, slug)
         if slug == NOT_DOING:
-            version = f"{plan.not_doing_version}.{len(context['not_doing_comments'])}"
+            version = f"{plan.not_doing_version}.{thread_mark(context['not_doing_comments'])}"
             field_name = "not_doing"
         else:
             version = context["section"].live_version
@@ -778,21 +781,21 @@ def _comment_view(request, squad: Squad, *, part: str, title: str, url: str, tar
         return redirect(plan_url)
     if "section" in target:
         thread = f"section:{target['section']}"
-        comments = comment_threads(squad, section=target["section"]).get(thread, [])
+        comments = comment_threads(squad, section=target["section"]).get(thread, Thread())
     else:
         thread = f"initiative:{target['initiative'].pk}"
-        comments = comment_threads(squad, initiative_id=target["initiative"].pk).get(thread, [])
-    context = {
-        "squad": squad,
-        "part": part,
-        "comments_url": url,
-        "comments": comments,
-        "comment_errors": errors,
-        "comment_body": body,
-        "open": True,
-        "can_comment": can_comment,
-        "can_moderate": access.can_moderate_comments(access.actor_for(request)),
-    }
+        comments = comment_threads(squad, initiative_id=target["initiative"].pk).get(
+            thread, Thread()
+        )
+    context = thread_context(
+        request,
+        squad,
+        part=part,
+        url=url,
+        comments=comments,
+        comment_errors=errors,
+        comment_body=body,
+    )
     return render(request, "squads/_comments.html", context)
 
 

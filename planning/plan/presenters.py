@@ -94,7 +94,7 @@ class SectionView:
     @property
     def live_version(self) -> str:
         """What a poll compares to decide whether this part needs redrawing."""
-        return f"{self.version}.{len(self.comments)}"
+        return f"{self.version}.{thread_mark(self.comments)}"
 
 
 def section_view(slug: str, plan: Plan, form=None, *, conflict=None, comments=None) -> SectionView:
@@ -110,30 +110,74 @@ def section_view(slug: str, plan: Plan, form=None, *, conflict=None, comments=No
         version=getattr(plan, f"{name}_version"),
         form=form,
         conflict=conflict,
-        comments=list(comments or []),
+        comments=comments if comments is not None else Thread(),
     )
     if name == "desired_experience":
         view.intro, view.moments = moments_in(text)
     return view
 
 
+class Thread(list):
+    """A thread's comments, oldest first, those removed included (drawn as "Comment
+    removed"), with what the thread shows of them: how many are live, whether it is
+    resolved and by whom, and a mark that changes with any of that (live polls compare it)."""
+
+    @property
+    def live(self) -> list[Comment]:
+        return [c for c in self if c.removal_id is None]
+
+    @property
+    def count(self) -> int:
+        return len(self.live)
+
+    @property
+    def resolution(self) -> Comment | None:
+        """The latest live comment when every live one is resolved (it says who and when)."""
+        live = self.live
+        if live and all(c.resolved_at is not None for c in live):
+            return live[-1]
+        return None
+
+    @property
+    def mark(self) -> str:
+        return thread_mark(self)
+
+
+def thread_mark(comments) -> str:
+    """Changes whenever a comment is added, edited, removed or restored, or the thread is
+    resolved or opened again."""
+    if not comments:
+        return "0"
+    seen = ",".join(
+        f"{c.pk}:{getattr(c, 'version', 1)}:{c.removal_id is None}:{c.resolved_at is None}"
+        for c in comments
+    )
+    return f"{len(comments)}-{hashlib.sha256(seen.encode()).hexdigest()[:8]}"
+
+
 def comment_threads(squad: Squad, *, section: str = "", initiative_id: int | None = None) -> dict:
-    """Comment threads by part: "section:<field>" and "initiative:<id>", oldest first."""
-    comments = Comment.objects.filter(squad=squad).select_related("author__profile")
+    """Comment threads by part: "section:<field>" and "initiative:<id>", oldest first, each a
+    Thread. A comment removed on its own stays in its thread as "Comment removed"."""
+    # Removed ones included: a thread on the page is a section's, or a live initiative's,
+    # so its removed comments were removed on their own (with the squad, nothing is shown).
+    comments = Comment.everything.filter(squad=squad).select_related(
+        "author__profile", "resolved_by__profile"
+    )
     if section:
         comments = comments.filter(section=section)
     elif initiative_id is not None:
         comments = comments.filter(initiative_id=initiative_id)
-    threads: dict[str, list[Comment]] = {}
+    threads: dict[str, Thread] = {}
     for comment in comments.order_by("created_at", "id"):
-        # Its "Remove" link shows to its author only, even in a rendering cached for many.
+        # Its "Edit" and "Remove" links show to its author only, even in a rendering cached
+        # for many.
         comment.own = pagecache.own_marker(comment.author_id)
         part = (
             f"initiative:{comment.initiative_id}"
             if comment.initiative_id
             else f"section:{comment.section}"
         )
-        threads.setdefault(part, []).append(comment)
+        threads.setdefault(part, Thread()).append(comment)
     return threads
 
 
@@ -242,7 +286,7 @@ class InitiativeCard:
 
     @property
     def live_version(self) -> str:
-        return f"{self.item.version}.{len(self.comments)}"
+        return f"{self.item.version}.{thread_mark(self.comments)}"
 
     @property
     def lean(self) -> services.Lean | None:
@@ -455,7 +499,7 @@ def initiative_card(
     cycle = squad.cycle
     if comments is None:
         comments = comment_threads(squad, initiative_id=initiative.pk).get(
-            f"initiative:{initiative.pk}", []
+            f"initiative:{initiative.pk}", Thread()
         )
     return InitiativeCard(
         item=initiative,
@@ -495,7 +539,7 @@ def initiatives_context(
             i,
             edit_form if editing and i.pk == editing.pk else None,
             conflict=edit_conflict if editing and i.pk == editing.pk else None,
-            comments=threads.get(f"initiative:{i.pk}", []),
+            comments=threads.get(f"initiative:{i.pk}", Thread()),
         )
         for i in initiatives
     ]
@@ -549,6 +593,7 @@ _ROW_COLUMNS = (
     "what",
     "blocking",
     "status",
+    "status_reason",
     "due",
     "owner_id",
     "owner__username",
@@ -616,6 +661,7 @@ def dependency_list(squad: Squad, side: str, today) -> tuple[list[dict], int]:
         status, due = row["status"], row["due"]
         row["overdue"] = status not in _CLOSED and due < today
         row["status_label"] = _STATUS_LABELS.get(status, status)
+        row["reason"] = row["status_reason"] if status in ("at_risk", "declined") else ""
         row["due_text"] = f"{due.day} {due:%b} {due.year}"
         row["owner"] = (
             (row["owner__profile__display_name"] or row["owner__username"])
@@ -698,7 +744,7 @@ def plan_context(
             plan,
             section_forms.get(slug),
             conflict=section_conflicts.get(slug),
-            comments=threads.get(f"section:{SECTIONS[slug][0]}", []),
+            comments=threads.get(f"section:{SECTIONS[slug][0]}", Thread()),
         )
         for slug in SECTIONS
     }
@@ -712,7 +758,7 @@ def plan_context(
         "drafts_restricted": squad.cycle.restrict_drafts,
         "sections": sections,
         "not_doing_conflict": not_doing_conflict,
-        "not_doing_comments": threads.get("section:not_doing", []),
+        "not_doing_comments": threads.get("section:not_doing", Thread()),
         # The objective and the goals it serves: the page shows no key result.
         "okr": OKR.objects.filter(squad=squad, cycle_id=squad.cycle_id)
         .prefetch_related(served_goals())
@@ -771,14 +817,14 @@ def section_template_and_context(
             "plan": plan,
             "not_doing_form": form,
             "not_doing_conflict": conflict,
-            "not_doing_comments": threads.get("section:not_doing", []),
+            "not_doing_comments": threads.get("section:not_doing", Thread()),
         }
         template = "squads/plan.html#not_doing"
     else:
         name = SECTIONS[slug][0]
         threads = comment_threads(squad, section=name)
         section = section_view(
-            slug, plan, form, conflict=conflict, comments=threads.get(f"section:{name}", [])
+            slug, plan, form, conflict=conflict, comments=threads.get(f"section:{name}", Thread())
         )
         context = {"squad": squad, "section": section}
         if slug == "desired-experience":

@@ -1098,6 +1098,10 @@ class _Writer(OutcomeWrites):
         rows = []
         for dep in dependencies:
             values = self._dependency_values(dep, users, parties)
+            before = stored.get(dep["key"])
+            if before is not None and before.status != values["status"]:
+                # A file gives no reason: the reason of the status it replaces goes with it.
+                values["status_reason"] = ""
             rows.append((dep["key"], {"key": dep["key"]}, values))
         self.upsert_many(Dependency, rows, stored, "dependencies")
 

@@ -6,7 +6,7 @@ class Migration(migrations.Migration):
     Empty until a squad arranges them: the plan keeps its order by start date till then."""
 
     dependencies = [
-        ("squads", "0008_customer_outcomes"),
+        ("squads", "0009_comment_edits"),
     ]
 
     operations = [
