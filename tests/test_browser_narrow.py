@@ -18,7 +18,8 @@ which is what a context's color_scheme sets), then widened to 1280 px and checke
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from tests.test_browser import (  # the shared browser and helpers
     PASSWORD,
     accessibility_problems,
     browser,  # noqa: F401 - the module's Chromium, a fixture
+    demo,  # noqa: F401 - the demo company, a fixture
     expect,
     opened_page,
     sign_in,
@@ -176,18 +178,16 @@ def linked_and_stateful_visits(world: matrix.World) -> list[Visit]:
         expect(conflict_shown).to_be_visible()
 
     def import_preview(page: Page) -> None:
-        # One new initiative for the dri's squad, and one row with a problem would show the
-        # problems instead: a valid file, so the preview of what each row does shows.
+        # One new initiative for the DRI's squad: a valid file, so its preview shows.
         rows = (
             "squad,key,title,function,starts,ends,headcount\n"
-            "first-90-days,renewal-health-score-for-every-account,Renewal health score,"
-            "Operations,2027-04-01,2027-06-30,1\n"
+            "first-90-days,renewal-health,Renewal health score,Operations,2027-04-01,2027-06-30,1\n"
         )
         page.goto("/import/")
         page.locator("input[type=file]").set_input_files(
             {"name": "plans.csv", "mimeType": "text/csv", "buffer": rows.encode()}
         )
-        page.locator("form[enctype]").get_by_role("button").first.click()
+        page.get_by_role("button", name="Check the file").click()
         expect(page.get_by_role("heading", name="Preview of plans.csv")).to_be_visible()
 
     return [
@@ -320,3 +320,71 @@ def test_every_page_fits_a_phone_and_passes_axe_in_both_schemes(
     )
     assert not report, f"pages that do not fit a phone or fail axe-core:\n\n{report}"
     assert len(planned) > 60, len(planned)
+
+
+@pytest.fixture
+def phone(browser: Browser, live_server, demo) -> Iterator[Page]:  # noqa: F811
+    with opened_page(browser, live_server.url, viewport=PHONE) as opened:
+        yield opened
+
+
+def test_on_a_phone_the_menu_and_the_filters_fold_and_open_by_keyboard(phone: Page):
+    page = phone
+    sign_in(page, "priya")
+    page.goto("/board/")
+    nav = page.get_by_role("navigation", name="Main")
+    menu = nav.get_by_role("button", name="Menu")
+    board_link = nav.get_by_role("link", name="Board", exact=True)
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(board_link).to_be_hidden()
+    # The list, not the filters, fills the first screen.
+    expect(page.get_by_label("Status")).to_be_hidden()
+    first_row = page.locator("tr.dep-row").first
+    assert first_row.bounding_box()["y"] < PHONE["height"], first_row.bounding_box()
+
+    # Skip link, brand, then the Menu button; Enter opens it, its links follow it.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    expect(menu).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(menu).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Tab")
+    expect(nav.get_by_role("link", name="Season")).to_be_focused()
+    # Escape closes it and gives the focus back to the button.
+    page.keyboard.press("Escape")
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_focused()
+    expect(board_link).to_be_hidden()
+
+    # The filters open from their summary, by keyboard, and filter.
+    filters = page.locator(".board-filters summary")
+    filters.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Status")).to_be_visible()
+    page.get_by_label("Status").select_option(label="Accepted")
+    page.get_by_role("button", name="Apply").click()
+    expect(page).to_have_url(re.compile(r"status=accepted"))
+    expect(filters).to_contain_text("in use")
+
+    # On a desktop the button is gone and everything is shown.
+    page.set_viewport_size(DESKTOP)
+    expect(menu).to_be_hidden()
+    expect(board_link).to_be_visible()
+    expect(page.get_by_label("Status")).to_be_visible()
+
+
+def test_on_a_phone_without_javascript_every_link_stays_reachable(
+    browser: Browser,  # noqa: F811
+    live_server,
+    demo,  # noqa: F811
+):
+    with opened_page(browser, live_server.url, viewport=PHONE, java_script_enabled=False) as page:
+        sign_in(page, "priya")
+        page.goto("/board/")
+        nav = page.get_by_role("navigation", name="Main")
+        expect(nav.get_by_role("button", name="Menu")).to_be_hidden()
+        for name in ("Season", "Goals", "Journeys", "Squads", "Board", "Timeline", "People"):
+            expect(nav.get_by_role("link", name=name, exact=True)).to_be_visible()
+        expect(page.get_by_label("Status")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
