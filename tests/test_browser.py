@@ -127,12 +127,12 @@ def demo(live_server) -> None:
 
 
 @contextmanager
-def opened_page(browser: Browser, base_url: str) -> Iterator[Page]:
-    """A page in a fresh browser context on `base_url`; on leaving, fails on any JavaScript
-    error or Content-Security-Policy violation the pages raised meanwhile."""
-    context = browser.new_context(
-        base_url=base_url, viewport={"width": 1280, "height": 900}, locale="en-GB"
-    )
+def opened_page(browser: Browser, base_url: str, **options) -> Iterator[Page]:
+    """A page in a fresh browser context on `base_url` (1280 × 900 unless `options`, passed
+    to the context, say otherwise); on leaving, fails on any JavaScript error or
+    Content-Security-Policy violation the pages raised meanwhile."""
+    options = {"viewport": {"width": 1280, "height": 900}, "locale": "en-GB", **options}
+    context = browser.new_context(base_url=base_url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     context.route(
         f"**{AXE_URL}",
@@ -190,7 +190,8 @@ def axe_source() -> str:
 
 def accessibility_problems(page: Page) -> list[str]:
     """The page's serious and critical axe-core violations, one readable block each."""
-    page.add_script_tag(url=AXE_URL)
+    if not page.evaluate("'axe' in window"):
+        page.add_script_tag(url=AXE_URL)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
     problems = []
     for violation in result["violations"]:

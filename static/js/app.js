@@ -87,6 +87,41 @@
     if (opened) target.scrollIntoView({block: "center"});
   }
 
+  // On a phone the navigation folds behind its Menu button. The button starts hidden and the
+  // menu shown, so without this script every link stays on the page; app.css hides the
+  // button on wider screens, where the menu is always shown.
+  function foldNavigation() {
+    var button = document.querySelector(".nav-toggle");
+    var menu = button && document.getElementById(button.getAttribute("aria-controls"));
+    if (!menu) return;
+    function opened(open) { button.setAttribute("aria-expanded", open ? "true" : "false"); }
+    opened(false);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      opened(button.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      var inside = menu.contains(document.activeElement) || document.activeElement === button;
+      if (event.key !== "Escape" || !inside || button.getAttribute("aria-expanded") !== "true") return;
+      if (window.getComputedStyle(button).display === "none") return;
+      opened(false);
+      button.focus();
+    });
+  }
+
+  // Filter forms (<details data-fold-narrow>, open in the page) fold away on a phone, where
+  // they would fill the first screen, unless they show an error; wider, they stay open and
+  // app.css hides their summary.
+  var narrow = window.matchMedia("(max-width: 760px)");
+  function foldFilters(root) {
+    root.querySelectorAll("details[data-fold-narrow]").forEach(function (details) {
+      details.open = !narrow.matches || Boolean(details.querySelector(".errorlist"));
+    });
+  }
+  narrow.addEventListener("change", function () { foldFilters(document); });
+
+  foldNavigation();
+  foldFilters(document);
   document.addEventListener("DOMContentLoaded", function () { enhance(document); reveal(); });
   window.addEventListener("hashchange", reveal);
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });
