@@ -122,6 +122,17 @@
 
   foldNavigation();
   foldFilters(document);
+  // The CSRF token htmx sends (base.html puts it in the body's hx-headers), for the scripts
+  // that post with fetch (static/js/reorder.js, static/js/cowriting.js).
+  window.Throughline = window.Throughline || {};
+  window.Throughline.csrfToken = function () {
+    try {
+      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
+    } catch (error) {
+      return "";
+    }
+  };
+
   document.addEventListener("DOMContentLoaded", function () { enhance(document); reveal(); });
   window.addEventListener("hashchange", reveal);
   document.addEventListener("htmx:afterSwap", function (event) { enhance(event.target); });

@@ -17,11 +17,7 @@
   var forceNext = false;
 
   function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (error) {
-      return "";
-    }
+    return window.Throughline.csrfToken();
   }
 
   // --- applying what the server sends -------------------------------------------------

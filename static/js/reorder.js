@@ -21,11 +21,7 @@
   }
 
   function csrfToken() {
-    try {
-      return JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRFToken"] || "";
-    } catch (error) {
-      return "";
-    }
+    return window.Throughline.csrfToken();
   }
 
   function items(list) {
