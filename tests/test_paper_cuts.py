@@ -114,3 +114,18 @@ def test_a_key_results_percentage_says_it_is_progress_to_target(demo):
         shown = re.findall(r'class="kr[p]?__pct">(\d+(?:\.\d+)?)% <span[^>]*>to target<', page)
         assert shown, f"{path}: a bare percentage beside a key result reads as its metric"
         assert not re.search(r'class="kr[p]?__pct">\d+(?:\.\d+)?%</span>', page), path
+
+
+def test_the_stage_links_on_a_squads_page_land_on_their_stage_of_the_map(demo):
+    client = signed_in("priya")
+    squads = re.findall(r'href="/squads/([\w-]+)/"', client.get("/squads/").content.decode())
+    links = []
+    for key in dict.fromkeys(squads):
+        page = client.get(f"/squads/{key}/").content.decode()
+        links += re.findall(r'<a class="pill" href="(/journeys/[\w-]+/)#([\w-]+)">(.*?)</a>', page)
+    assert links, "no squad page links a stage of the journey map"
+    for journey, anchor, name in links:
+        map_page = client.get(journey).content.decode()
+        card = re.search(rf'<article id="{re.escape(anchor)}"[^>]*>.*?</article>', map_page, re.S)
+        assert card, f"{journey}#{anchor} is no stage of the map"
+        assert name in card.group(0), f"{journey}#{anchor} is not the stage {name}"
