@@ -107,6 +107,32 @@ def test_a_section_opens_with_the_caret_at_the_end_and_ctrl_enter_saves_it(
     assert_accessible(page)
 
 
+def test_keys_pressed_while_the_editor_is_still_settling_cancel_and_save_in_place(page: Page):
+    # A quick hand presses Esc or Ctrl+Enter the moment the editor appears, before htmx has
+    # wired its links and buttons: they still cancel and save in place.
+    page.goto(PLAN)
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")
+    section = page.locator("#current-experience")
+    edit = section.get_by_role("link", name="Edit current customer experience")
+    box = section.locator("textarea[name=text]")
+    before = plan_text("current_experience")
+
+    edit.click()
+    expect(box).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(box).to_have_count(0)
+    expect(status(page)).to_have_text("Cancelled. Nothing was saved.")
+
+    edit.click()
+    expect(box).to_be_focused()
+    page.keyboard.type(" Said at once.")
+    page.keyboard.press("Control+Enter")
+    expect(box).to_have_count(0)
+    expect(status(page)).to_have_text("Saved.")
+    assert plan_text("current_experience") == before + " Said at once."
+    assert page.url.endswith(PLAN), "the page itself was left or reloaded"
+
+
 def test_esc_cancels_and_asks_before_dropping_what_was_typed(page: Page):
     page.goto(PLAN)
     section = page.locator("#current-experience")

@@ -166,6 +166,10 @@
   document.addEventListener("keydown", function (event) {
     var form = event.target && event.target.closest ? event.target.closest("form") : null;
     if (!isEditor(form)) return;
+    // htmx wires a swapped-in editor's links and buttons only as the swap settles, while the
+    // field has its focus at once: a key pressed in between would follow the bare link (or
+    // post the whole page). Wiring it now is harmless: htmx does each element once.
+    if (window.htmx) window.htmx.process(form);
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey) && !event.altKey) {
       var button = primaryButton(form);
       if (!button) return;
