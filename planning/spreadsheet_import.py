@@ -74,7 +74,11 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
             "Empty for a new one; accepted, at_risk or done from the provider side, when it "
             "may follow the current status (as on the board).",
         ),
-        ("owner", "A username on the provider side: of the providing squad or function."),
+        (
+            "owner",
+            "A username on the provider side: of the providing squad or function. Read for a "
+            "new dependency; a file does not change an existing one's owner.",
+        ),
         ("note", ""),
     ],
 }
@@ -649,7 +653,11 @@ def _check_dependencies(checked, lookup, actor, new_initiatives) -> None:
             else:
                 changes.append(("status", current.status, status))
         if (owner.pk if owner else None) != current.owner_id and owner_name:
-            c.problem("owner", "The owner changes on the board, by the provider side.")
+            c.problem(
+                "owner",
+                "A dependency's owner is named when it is asked for, or when it is accepted; "
+                "a file does not change it.",
+            )
         if not c.failed:
             action = "update" if changes else "unchanged"
             checked.plans.append(RowPlan(DEPENDENCIES, number, action, key, changes))

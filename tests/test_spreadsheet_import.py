@@ -464,6 +464,22 @@ def test_a_dependency_is_updated_from_its_key_and_the_columns_that_change(ada):
     assert (dep.status, dep.note) == ("accepted", "Hi")
 
 
+def test_a_file_that_changes_a_dependencys_owner_is_told_where_owners_are_named(ada):
+    dep = Dependency.objects.get(key="messaging-mid-q1")
+    omar = Client()
+    omar.force_login(User.objects.get(username="omar"))
+    # Omar, the providing squad's DRI and its owner, hands it to Ada.
+    assert dep.owner == User.objects.get(username="omar")
+    upload = csv_file(["key", "what", "owner"], ["messaging-mid-q1", dep.what, "ada"])
+
+    refused = omar.post("/import/", {"file": upload})
+
+    assert refused.status_code == 400
+    problems = problems_of(refused.content.decode(), "Dependencies")
+    assert "named when it is asked for, or when it is accepted" in problems[(2, "owner")]
+    assert Dependency.objects.get(key="messaging-mid-q1").owner_id == dep.owner_id
+
+
 def test_a_spreadsheet_still_marks_a_dependency_at_risk_without_a_reason(ada):
     # Rows carry no reason; the board asks for one, the import keeps reading its files.
     Dependency.objects.filter(key="messaging-mid-q1").update(status="accepted")
