@@ -133,6 +133,29 @@ def test_keys_pressed_while_the_editor_is_still_settling_cancel_and_save_in_plac
     assert page.url.endswith(PLAN), "the page itself was left or reloaded"
 
 
+def test_a_field_chosen_before_the_editor_settles_keeps_the_focus(page: Page):
+    # The editor's first field gets the caret as the swap settles; someone who already went
+    # on to another field keeps typing there.
+    page.goto(PLAN)
+    page.evaluate("htmx.config.defaultSettleDelay = 1500")
+    key = "onboarding-wizard"
+    card = page.locator(f"#initiative-{key}")
+    title = Initiative.objects.get(squad__key=SQUAD, key=key).title
+    card.get_by_role("link", name=f"Edit {title}").click()
+    headcount = card.get_by_label("Headcount", exact=True)
+    headcount.focus()
+    # Past the settle: the caret would have been moved to the title by then.
+    page.wait_for_timeout(1800)
+    expect(headcount).to_be_focused()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("4")
+    page.keyboard.press("Control+Enter")
+
+    expect(card.get_by_role("button", name="Save initiative")).to_have_count(0)
+    saved = Initiative.objects.get(squad__key=SQUAD, key=key)
+    assert (saved.title, saved.headcount) == (title, 4)
+
+
 def test_esc_cancels_and_asks_before_dropping_what_was_typed(page: Page):
     page.goto(PLAN)
     section = page.locator("#current-experience")

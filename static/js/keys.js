@@ -228,7 +228,13 @@
     if (request.kind === "open") {
       var editor = editorIn(part);
       var field = editor && firstField(editor);
-      if (field) caretAtEnd(field);
+      if (!field) return;
+      // The editor settles a moment after it appears, and the person may be at work in it
+      // already: a field they chose, or words they typed, keep their focus and caret.
+      var active = document.activeElement;
+      if (active && active !== field && editor.contains(active)) return;
+      if (active === field && field.value !== field.defaultValue) return;
+      caretAtEnd(field);
       return;
     }
     if (request.kind === "save") {
