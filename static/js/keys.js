@@ -230,10 +230,11 @@
       var field = editor && firstField(editor);
       if (!field) return;
       // The editor settles a moment after it appears, and the person may be at work in it
-      // already: a field they chose, or words they typed, keep their focus and caret.
+      // already: a field they chose, words they typed or selected keep their focus and caret.
       var active = document.activeElement;
       if (active && active !== field && editor.contains(active)) return;
-      if (active === field && field.value !== field.defaultValue) return;
+      if (active === field && (field.value !== field.defaultValue ||
+          field.selectionStart !== field.selectionEnd)) return;
       caretAtEnd(field);
       return;
     }
