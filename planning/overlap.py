@@ -49,7 +49,8 @@ import threading
 import unicodedata
 import zlib
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -975,6 +976,44 @@ class _Encoder:
 
 _loaded: list[_Encoder | None] = []
 _load_lock = threading.Lock()
+
+
+class Vectors:
+    """Sentence vectors made elsewhere, standing in for the model: another sentence model's
+    vectors for the same texts, to measure it under the same protocol (scripts/overlap_cv.py
+    --vectors). A text it has no vector for is an error, not a silent zero."""
+
+    def __init__(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        if len(texts) != len(vectors) or np.ndim(vectors) != 2:
+            raise ValueError("one vector per text is needed")
+        self.dim = int(vectors.shape[1])
+        self.table = dict(zip(texts, _unit(np.asarray(vectors, dtype=np.float32)), strict=True))
+
+    def recall(self, texts: Sequence[str]) -> np.ndarray:
+        return np.array([t in self.table for t in texts], dtype=bool)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in texts if t not in self.table]
+        if missing:
+            raise KeyError(f"no vector for {len(missing)} text(s), such as {missing[0]!r}")
+        return np.stack([self.table[t] for t in texts]) if texts else np.zeros((0, self.dim))
+
+
+@contextmanager
+def reading_with(vectors: Vectors) -> Iterator[None]:
+    """Judge by `vectors` instead of the sentence model while inside (not thread-safe: for
+    measuring in a script, never in the app)."""
+    before = list(_loaded)
+    _loaded[:] = [vectors]
+    try:
+        yield
+    finally:
+        _loaded[:] = before
+
+
+def texts_read(initiatives: Iterable[InitiativeFacts]) -> list[str]:
+    """Every text the Judge has the model read for these initiatives, AUDIENCES included."""
+    return sorted({*AUDIENCES, *(_text(i) for i in initiatives)})
 
 
 def _encoder() -> _Encoder | None:

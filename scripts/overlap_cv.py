@@ -3,6 +3,14 @@
     .venv/bin/python scripts/overlap_cv.py                 # every labelled file we know of
     .venv/bin/python scripts/overlap_cv.py --shipped       # the shipped Judge, per file
     .venv/bin/python scripts/overlap_cv.py FILE.json ...   # these files (EXPECTED beside each)
+    .venv/bin/python scripts/overlap_cv.py --texts T.json  # the texts the model reads, to embed
+    .venv/bin/python scripts/overlap_cv.py --vectors V.npz # another model's vectors of them
+
+`--texts` and `--vectors` measure another sentence model under the same protocol: embed the
+texts elsewhere (scripts/overlap_vectors.py, in an environment that has that model), then
+run the cross-validation with those vectors in place of the shipped model. Signals, fit,
+thresholds and grouping are unchanged; only the vectors differ (docs/overlap.md, "Other
+sentence models").
 
 Each planning file FILE.json has its labels in FILE.expected.json: {"groups": [[ref, ...]]}.
 A file of triage's answers (`manage.py export_overlap_labels`, marked "partial") counts only
@@ -177,19 +185,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--shipped", action="store_true")
+    parser.add_argument("--texts", type=Path, help="write the texts the model reads, and stop")
+    parser.add_argument("--vectors", type=Path, help="judge with these vectors (.npz)")
     args = parser.parse_args()
     setup_django()
-    from planning.overlap import JUDGE
+    from planning import overlap
 
     files = [f for f in (args.files or DEFAULT_FILES) if f.exists()]
     data = {f.stem: load(f) for f in files}
+    if args.texts:
+        texts = overlap.texts_read(f for d in data.values() for f in d[0])
+        args.texts.write_text(json.dumps(texts, ensure_ascii=False, indent=0), encoding="utf-8")
+        print(f"{len(texts)} texts written to {args.texts}")
+        return
+    if args.vectors:
+        with overlap.reading_with(read_vectors(args.vectors)):
+            report(data, shipped_only=args.shipped)
+    else:
+        report(data, shipped_only=args.shipped)
+
+
+def read_vectors(path: Path):
+    """An .npz of `texts` (strings) and `vectors` (one row per text)."""
+    from planning.overlap import Vectors
+
+    with np.load(path, allow_pickle=False) as stored:
+        return Vectors([str(t) for t in stored["texts"]], stored["vectors"])
+
+
+def report(data, *, shipped_only: bool) -> None:
+    from planning.overlap import JUDGE
 
     print("shipped Judge:", JUDGE)
     shipped = {name: counts(d, JUDGE) for name, d in data.items()}
     for name, c in shipped.items():
         print(row(name, c))
     print(row("pooled", total(shipped.values())))
-    if args.shipped:
+    if shipped_only:
         return
 
     pairs = {}

@@ -317,6 +317,26 @@ def test_the_shipped_judge_is_the_one_fitted_on_every_labelled_file(model):
     assert fitted == overlap.JUDGE
 
 
+def test_another_models_vectors_are_measured_by_the_same_protocol(model, tmp_path):
+    """overlap_cv.py --vectors judges with vectors made elsewhere and changes nothing else:
+    the shipped model's own vectors, written out and read back, give the same figures."""
+    cv = overlap_cv()
+    data = cv.load(DATA / "overlap-freight.json")
+    texts = overlap.texts_read(data[0])
+    stored = tmp_path / "vectors.npz"
+    np.savez(stored, texts=np.array(texts, dtype=str), vectors=overlap._encoder().embed(texts))
+    direct = cv.counts(data, overlap.JUDGE)
+
+    with overlap.reading_with(cv.read_vectors(stored)):
+        assert cv.counts(data, overlap.JUDGE) == direct
+    assert direct[0] > 0  # the file has overlaps the model finds
+    # A text the vectors do not cover is an error, never judged as if it were empty.
+    np.savez(stored, texts=np.array(texts[1:], dtype=str), vectors=np.ones((len(texts) - 1, 4)))
+    with overlap.reading_with(cv.read_vectors(stored)), pytest.raises(KeyError, match="no vector"):
+        cv.counts(data, overlap.JUDGE)
+    assert overlap._encoder() is not None and overlap._encoder().dim == 384  # restored
+
+
 # --- near misses -----------------------------------------------------------------------------
 
 CHAT = ("Live chat support widget", "Add a chat window to the web app so customers can reach a "
