@@ -4,6 +4,12 @@ Such an address must not become a way into the network the server sits in: only 
 https, no user name or password in it, and no host that resolves to a private, loopback,
 link-local, reserved or otherwise non-public address, unless the caller allows private ones
 (a feed or a receiver inside the company's own network, or a test on this machine).
+
+`address_problem` says why an address is refused before anything is sent. `session` is the
+HTTP session to reach it with: it looks the host up again as it connects and connects only
+to the public address it has just checked, so a name that answers with a public address at
+the check and a private one a moment later (DNS rebinding) is refused at the connection,
+before a byte is sent. `refusal` turns that refusal into the sentence to show.
 """
 
 from __future__ import annotations
@@ -11,6 +17,13 @@ from __future__ import annotations
 import ipaddress
 import socket
 from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util import connection
 
 
 def is_public(address: str) -> bool:
@@ -59,4 +72,93 @@ def address_problem(
         return f"The host {parts.hostname} cannot be found."
     if not infos or not all(is_public(info[4][0]) for info in infos):
         return f"The host {parts.hostname} is a private or local address; the server {reaches}."
+    return ""
+
+
+# --- connecting only to the address just checked ---------------------------------------
+
+
+class PrivateAddressError(NewConnectionError):
+    """The host resolved, at the moment of connecting, to an address the server may not reach."""
+
+    def __init__(self, conn, sentence: str) -> None:
+        super().__init__(conn, sentence)
+        self.sentence = sentence
+
+
+def _public_connection(self) -> socket.socket:
+    """urllib3's _new_conn, but to a public address of the host, looked up here and now."""
+    try:
+        infos = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise NameResolutionError(self.host, self, exc) from exc
+    if not infos or not all(is_public(info[4][0]) for info in infos):
+        raise PrivateAddressError(self, f"The host {self.host} is a private or local address.")
+    failure: OSError | None = None
+    for *_, sockaddr in infos:
+        try:
+            return connection.create_connection(
+                (sockaddr[0], self.port),
+                self.timeout,
+                source_address=self.source_address,
+                socket_options=self.socket_options,
+            )
+        except TimeoutError as exc:
+            raise ConnectTimeoutError(
+                self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+            ) from exc
+        except OSError as exc:
+            failure = exc
+    raise NewConnectionError(self, f"Failed to establish a new connection: {failure}")
+
+
+class _PublicHTTPConnection(HTTPConnection):
+    _new_conn = _public_connection
+
+
+class _PublicHTTPSConnection(HTTPSConnection):
+    _new_conn = _public_connection  # TLS still checks the certificate against the host name
+
+
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+class _PublicAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _PublicHTTPPool,
+            "https": _PublicHTTPSPool,
+        }
+
+
+def session(*, allow_private: bool) -> requests.Session:
+    """A session for reaching addresses people gave: no proxy from the environment between
+    the server and the check, and (unless `allow_private`) a connection only ever made to a
+    public address, checked as it is made."""
+    http = requests.Session()
+    http.trust_env = False
+    if not allow_private:
+        adapter = _PublicAdapter()
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
+    return http
+
+
+def refusal(exc: BaseException) -> str:
+    """The sentence for a request `session` refused because the host turned private; ""
+    when `exc` is anything else."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, PrivateAddressError):
+            return exc.sentence
+        exc = getattr(exc, "reason", None) or (exc.args[0] if exc.args else None) or exc.__cause__
+        if not isinstance(exc, BaseException):
+            return ""
     return ""

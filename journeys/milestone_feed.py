@@ -82,8 +82,7 @@ def _body(response: requests.Response, *, limit: int, deadline: float) -> bytes:
 def fetch(url: str) -> bytes:
     """The body at `url`, checked hop by hop; FeedError with the reason otherwise."""
     deadline = time.monotonic() + PULL_SECONDS
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy from the environment between us and the check
+    with outbound.session(allow_private=_allow_private()) as session:
         for _hop in range(MAX_REDIRECTS + 1):
             if problem := address_problem(url):
                 raise FeedError(problem)
@@ -101,7 +100,8 @@ def fetch(url: str) -> bytes:
                 ) from None
             except requests.RequestException as exc:
                 raise FeedError(
-                    f"The address could not be reached ({type(exc).__name__})."
+                    outbound.refusal(exc)
+                    or f"The address could not be reached ({type(exc).__name__})."
                 ) from None
             with response:
                 if response.is_redirect:

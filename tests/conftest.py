@@ -448,3 +448,23 @@ def dep(wizard, providing, dora):
         owner=dora,
         note="Campaign cannot launch without it.",
     )
+
+
+@pytest.fixture
+def rebinding_host(monkeypatch):
+    """A host name whose first lookup answers a public address and every later one this
+    machine (127.0.0.1): the DNS rebinding a hostile name server can do to pass a check made
+    before connecting. Returns the name; every other name resolves as usual."""
+    name = "rebind.example"
+    real = socket.getaddrinfo
+    looked_up = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host != name:
+            return real(host, port, *args, **kwargs)
+        looked_up.append(host)
+        address = "93.184.215.14" if len(looked_up) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port or 80))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return name

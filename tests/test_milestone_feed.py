@@ -97,6 +97,32 @@ def test_a_local_address_is_refused_when_private_addresses_are_not_allowed(
     assert "private or local address" in pulled_page(client, segment)
 
 
+def test_a_host_that_turns_private_after_its_check_is_not_fetched(
+    settings, server, segment, rebinding_host
+):
+    """DNS rebinding: the feed's host looks public when checked and points at this machine
+    when the connection is made. The pull fails with the reason; the feed is never read."""
+    settings.MILESTONE_FEED_ALLOW_PRIVATE = False
+    asked = []
+    Feed.routes = {"/m.csv": (200, {}, feed_csv())}
+    original = Feed.do_GET
+    Feed.do_GET = lambda handler: (asked.append(handler.path), original(handler))[1]
+    port = server.rsplit(":", 1)[1]
+    segment.milestone_feed_url = f"http://{rebinding_host}:{port}/m.csv"
+    segment.save()
+    try:
+        assert milestone_feed.pull(segment) is None
+    finally:
+        Feed.do_GET = original
+
+    segment.refresh_from_db()
+    assert segment.milestone_feed_error == (
+        f"The host {rebinding_host} is a private or local address."
+    )
+    assert asked == []
+    assert not MilestoneReading.objects.filter(milestone__segment=segment).exists()
+
+
 def test_a_redirect_to_an_address_it_may_not_fetch_is_refused(settings, server, segment):
     settings.MILESTONE_FEED_ALLOW_PRIVATE = True
     Feed.routes["/moved"] = (302, {"Location": "file:///etc/passwd"}, b"")

@@ -256,6 +256,24 @@ def test_a_receiver_on_a_private_address_is_not_sent_to_unless_allowed(receiver,
     assert hook.deliveries.count() == 1
 
 
+def test_a_host_that_turns_private_after_its_check_is_not_sent_to(
+    receiver, settings, rebinding_host
+):
+    """DNS rebinding: the name looks public when the address is checked and points at this
+    machine when the connection is made. The connection is refused; nothing reaches it."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = False
+    port = receiver.url.rsplit(":", 1)[1]
+    _subscription(url=f"http://{rebinding_host}:{port}/hook")
+    (delivery_id,) = services.deliveries_create([_event()])
+
+    attempt = services.delivery_attempt(delivery_id=delivery_id)
+
+    assert attempt.error == f"The host {rebinding_host} is a private or local address."
+    assert attempt.status_code is None
+    assert receiver.requests == []
+    assert Delivery.objects.get(pk=delivery_id).state == "pending"  # tried again later
+
+
 def test_a_try_keeps_the_start_of_the_answer_and_the_last_try_gives_up(receiver, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     settings.WEBHOOK_ATTEMPTS = 1

@@ -234,8 +234,7 @@ def _send(subscription: Subscription, delivery: Delivery) -> dict:
         signing.HEADER: signing.sign(subscription.secret, body, int(time.time())),
     }
     deadline = time.monotonic() + TRY_SECONDS
-    with requests.Session() as session:
-        session.trust_env = False  # no proxy from the environment between us and the check
+    with outbound.session(allow_private=settings.WEBHOOKS_ALLOW_PRIVATE) as session:
         try:
             response = session.post(
                 subscription.url,
@@ -248,7 +247,10 @@ def _send(subscription: Subscription, delivery: Delivery) -> dict:
         except requests.Timeout:
             return {"error": f"No answer within {CONNECT_SECONDS + READ_SECONDS} seconds."}
         except requests.RequestException as exc:
-            return {"error": f"Could not reach the address ({type(exc).__name__})."}
+            return {
+                "error": outbound.refusal(exc)
+                or f"Could not reach the address ({type(exc).__name__})."
+            }
         with response:
             text = _read(response, deadline).decode("utf-8", errors="replace")
             found = {"status_code": response.status_code, "response_excerpt": text[:EXCERPT_CHARS]}
