@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # bench_review beside this file, however it is run
 DOC = ROOT / "docs" / "performance.md"
 START, END = "<!-- bench-import:start -->", "<!-- bench-import:end -->"
 # The review benchmark's vocabulary, so both generate the same kind of plans.
