@@ -45,7 +45,8 @@ DEPENDENCY_NEWS = {
 def dependency_news_notify(*, dependency, by, action: str, reason: str = "") -> int:
     """Tell the needing squad's DRI and members (not whoever answered) that the provider
     declined the dependency or put it at risk: in the app at once, in this transaction, and
-    by email after it commits to those who want serious news at once. The number told."""
+    by email after it commits to those who want serious news at once. The number told.
+    `by` None: a planning file set the status, and the news says so."""
     if action not in DEPENDENCY_NEWS:
         return 0
     headline, subject, advice = DEPENDENCY_NEWS[action]
@@ -56,11 +57,11 @@ def dependency_news_notify(*, dependency, by, action: str, reason: str = "") -> 
         get_user_model()
         .objects.filter(is_active=True)
         .filter(Q(pk=needer.dri_id) | Q(memberships__squad=needer))
-        .exclude(pk=by.pk)
+        .exclude(pk=by.pk if by is not None else None)
         .distinct()
         .select_related("profile")
     )
-    who = display_name(by)
+    who = display_name(by) if by is not None else "A planning file import"
     due = f"{dependency.due.day} {dependency.due:%b %Y}"
     thing = f"“{dependency.what}” ({dependency.key})"
     message = (

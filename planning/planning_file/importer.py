@@ -29,6 +29,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from core.models import Capacity, Cycle, Profile
 from core.validators import has_surrogate
+from dependencies import events as dependency_events
 from dependencies import services as dependency_services
 from dependencies.models import DEPENDENCY_STATUSES, Dependency, transition_problem
 from journeys.models import (
@@ -42,6 +43,7 @@ from journeys.models import (
     parse_offset,
 )
 from planning.changes import rows_saved
+from planning.dependency_news import dependency_news_notify
 from planning.planning_file.outcomes import (
     FORMAT_V1,
     FORMAT_V2,
@@ -110,6 +112,9 @@ class ImportReport:
     unchanged: Counter = field(default_factory=Counter)
     deleted: Counter = field(default_factory=Counter)
     cycles: set[str] = field(default_factory=set)
+    # What was told (events and notifications): new dependencies, and status changes.
+    told_requested: int = 0
+    told_answers: int = 0
 
     def record(self, label: str, outcome: str) -> None:
         getattr(self, outcome)[label] += 1
@@ -130,8 +135,14 @@ class ImportReport:
         )
 
 
-def import_document(document: Any) -> ImportReport:
-    """Check the whole document, then write it atomically. Raises PlanningFileInvalid."""
+def import_document(document: Any, *, tell: bool = True) -> ImportReport:
+    """Check the whole document, then write it atomically. Raises PlanningFileInvalid.
+
+    With `tell`, what the file changes in dependencies is told as the board tells it: each
+    new dependency is a `dependency.requested` event, each status it changes the answer's
+    event (accepted, declined, at risk, done), and a decline or a move to at risk notifies
+    the needing squad (planning.dependency_news), all from "the planning file" rather than a
+    person. Without it (demo data, a first load of a whole company) nobody is told."""
     problems = Problems()
     clean = _Checker(problems).check(document)
     if problems:
@@ -151,6 +162,8 @@ def import_document(document: Any) -> ImportReport:
             _check_owners(clean["dependencies"], problems)
             if problems:
                 raise PlanningFileInvalid(problems)
+            if tell:
+                _tell(writer, report)
     except IntegrityError as exc:
         # The checks above mirror the database's constraints, so this means a concurrent
         # change or a rule the checks missed; either way nothing was written.
@@ -162,6 +175,30 @@ def import_document(document: Any) -> ImportReport:
     review_enqueue_after_import(report)
     _analyze(writer.filled)
     return report
+
+
+# A dependency's status as the file sets it, and the answer on the board it stands for.
+ANSWER_OF_STATUS = {
+    "accepted": "accept",
+    "declined": "decline",
+    "at_risk": "at_risk",
+    "done": "done",
+}
+
+
+def _tell(writer: _Writer, report: ImportReport) -> None:
+    """Events for what the file changed in dependencies, sent once the import commits, and
+    the needing squads' notifications of declines and risks, written with the import."""
+    if writer.new_dependencies:
+        dependency_events.publish_requested(writer.new_dependencies, by=None)
+        report.told_requested = len(writer.new_dependencies)
+    for dep, _was in writer.answered:
+        action = ANSWER_OF_STATUS.get(dep.status)
+        if action is None:  # back to requested: nobody answered
+            continue
+        dependency_events.publish_dependency(dependency_events.ANSWERED[action], dep, by=None)
+        dependency_news_notify(dependency=dep, by=None, action=action)
+        report.told_answers += 1
 
 
 # Rows a file adds to one table past which the table's statistics are refreshed at once.
@@ -741,6 +778,10 @@ class _Writer(OutcomeWrites):
         self.initiatives: dict[str, Initiative] = {}
         # Rows created in bulk, by table.
         self.filled: Counter = Counter()
+        # Dependencies the file adds, and stored ones whose status it changes (with the
+        # status before): what the import tells (_tell).
+        self.new_dependencies: list[Dependency] = []
+        self.answered: list[tuple[Dependency, str]] = []
 
     def upsert(self, model, lookup: dict[str, Any], values: dict[str, Any], label: str):
         obj = model.objects.filter(**lookup).first()
@@ -1103,7 +1144,12 @@ class _Writer(OutcomeWrites):
                 # A file gives no reason: the reason of the status it replaces goes with it.
                 values["status_reason"] = ""
             rows.append((dep["key"], {"key": dep["key"]}, values))
-        self.upsert_many(Dependency, rows, stored, "dependencies")
+        was = {key: d.status for key, d in stored.items()}
+        for dep in self.upsert_many(Dependency, rows, stored, "dependencies"):
+            if dep.key not in was:
+                self.new_dependencies.append(dep)
+            elif was[dep.key] != dep.status:
+                self.answered.append((dep, was[dep.key]))
 
     def _parties(self, dependencies: list[dict]) -> dict[str, tuple[str, Any]]:
         """Each squad key and initiative ref the dependencies name: the file's own, written

@@ -49,7 +49,7 @@ class Command(BaseCommand):
         User = get_user_model()
         with transaction.atomic():
             try:
-                report = import_document(document)
+                report = import_document(document, tell=False)
             except PlanningFileInvalid as exc:
                 raise CommandError("\n".join(str(p) for p in exc.problems)) from exc
             usernames = [p["username"] for p in document["people"]]

@@ -144,7 +144,7 @@ class Command(BaseCommand):
         groups: list[OverlapGroup] = []
         with transaction.atomic():
             try:
-                import_document(document)
+                import_document(document, tell=False)
             except PlanningFileInvalid as exc:
                 raise CommandError(
                     "The planning file is not valid:\n" + "\n".join(f"  {p}" for p in exc.problems)
