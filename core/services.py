@@ -289,8 +289,9 @@ def invitation_accept(
 # ---------------------------------------------------------------------------------------
 
 
-def sessions_end(person: AbstractBaseUser) -> int:
-    """End every session this person has, wherever they signed in; how many ended.
+def sessions_end(person: AbstractBaseUser, *, keep: str | None = None) -> int:
+    """End every session this person has, wherever they signed in, but the one keyed `keep`
+    (the request's own, when they secure their account from it); how many ended.
 
     A session names its person only inside its signed data, so each live session is read.
     That is a company's few sessions per person within SESSION_COOKIE_AGE, and it happens
@@ -307,7 +308,7 @@ def sessions_end(person: AbstractBaseUser) -> int:
         .values_list("session_key", "session_data")
     )
     for key, data in live.iterator(chunk_size=500):
-        if str(reader.decode(data).get(SESSION_KEY)) == mine:
+        if key != keep and str(reader.decode(data).get(SESSION_KEY)) == mine:
             store(session_key=key).delete()
             ended += 1
     return ended

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from core import two_factor
 from core.http import AuthedRequest
+from core.services import sessions_end
 
 REQUIRED_HERE = "Throughline asks everyone who signs in with a password for a code: it stays on."
 
@@ -142,7 +143,10 @@ def two_factor_confirm(request: AuthedRequest) -> HttpResponse:
         )
         if checked.ok:
             two_factor.session_passed(request)
-            return _codes_page(request, codes, turned_on=True)
+            # Sessions signed in elsewhere with the password alone end: whoever holds one
+            # must now pass the second step too.
+            ended = sessions_end(request.user, keep=request.session.session_key)
+            return _codes_page(request, codes, turned_on=True, others_ended=ended)
     return _setup_page_again(request, form, "confirm_form", "code", checked)
 
 
@@ -162,11 +166,13 @@ def _setup_page_again(
     return _render(request, "planning/two_factor.html", context, status, wait)
 
 
-def _codes_page(request: AuthedRequest, codes: list[str], *, turned_on: bool) -> HttpResponse:
+def _codes_page(
+    request: AuthedRequest, codes: list[str], *, turned_on: bool, others_ended: int = 0
+) -> HttpResponse:
     return render(
         request,
         "planning/two_factor_codes.html",
-        {"codes": codes, "turned_on": turned_on, "nav": "account"},
+        {"codes": codes, "turned_on": turned_on, "others_ended": others_ended, "nav": "account"},
     )
 
 

@@ -11,6 +11,7 @@ from base64 import b32decode
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from api.models import ApiToken
 from core import limits, two_factor
 from core.models import RecoveryCode
+from tests import factories as f
 
 PASSWORD = "correct horse battery staple"
 CODE_STEP = "/accounts/code/"
@@ -123,6 +125,31 @@ def test_it_is_on_only_once_a_code_from_the_shown_secret_confirms_it(client, ali
     again = client.get(reverse("two_factor")).content.decode()
     assert "10 unused recovery codes" in again
     assert not any(code in again for code in codes)
+
+
+def test_turning_it_on_signs_out_the_sessions_signed_in_with_the_password_alone(alice):
+    """Someone who signed in elsewhere with Alice's password (her laptop, or whoever took
+    it) is signed out once she turns two-factor sign-in on; the browser she turned it on
+    from stays signed in, and so does anyone else's session."""
+    here, laptop, bob = Client(), Client(), Client()
+    sign_in(here)
+    sign_in(laptop)
+    other = f.person("bob")
+    other.set_password(PASSWORD)
+    other.save()
+    sign_in(bob, username="bob")
+    assert signed_in_fully(laptop) and signed_in_fully(bob)
+
+    here.post(reverse("two_factor"))
+    secret = shown_secret(here.get(reverse("two_factor")))
+    done = here.post(reverse("two_factor_confirm"), {"code": code_for(secret)})
+
+    assert "1 other session of yours, signed in elsewhere with the password alone, was " \
+        "signed out." in done.content.decode()  # fmt: skip
+    assert signed_in_fully(here)
+    assert not signed_in_fully(laptop)
+    assert laptop.get(reverse("squads:list")).status_code == 302  # to sign in again
+    assert signed_in_fully(bob)
 
 
 def test_recovery_codes_are_stored_only_as_digests(client, alice_on):
