@@ -842,3 +842,8 @@ api.add_router("/journeys", customer_outcomes.journeys)
 api.add_router("/squads", customer_outcomes.squads)
 api.add_router("/segments", customer_outcomes.segments)
 api.add_router("/goals", customer_outcomes.goals)
+
+# The webhook and chat subscriptions, in their own module too.
+from api import webhooks as webhook_subscriptions  # noqa: E402
+
+api.add_router("/webhooks", webhook_subscriptions.webhooks)

@@ -273,6 +273,8 @@ class World:
             pool = {"key": self.segment.key, "milestone": self.milestone.key}
         if route == "api:segment_milestones":
             pool = {"key": self.segment.key}
+        if route.startswith("api:webhook_"):
+            pool = {"pk": self.subscription.pk}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:
@@ -332,6 +334,21 @@ JSON_BODIES = {
         "ends_year": 2028,
     },
     "api:objective_goals_update": {"goals": ["trusted-brand"]},
+    # A Slack channel for First 90 Days: its DRI and who manages webhooks may add or make one.
+    "api:webhook_create": {
+        "name": "#matrix",
+        "url": "https://hooks.slack.example/services/T0/B0/y",
+        "format": "slack",
+        "events": ["dependency.declined"],
+        "squad": "first-90-days",
+    },
+    "api:webhook_update": {
+        "name": "#first-90-days",
+        "url": "https://hooks.slack.example/services/T0/B0/x",
+        "format": "slack",
+        "events": ["dependency.declined", "dependency.at_risk"],
+        "squad": "first-90-days",
+    },
 }
 FORM_BODIES = {
     "cycle_select": {"cycle": "fy2027"},

@@ -69,7 +69,7 @@ def _check(*, name: str, url: str, format: str, events: Iterable[str]) -> dict:
         errors["url"] = problem
     if format not in Subscription.Format.values:
         errors["format"] = "Choose Throughline JSON, Slack or Microsoft Teams."
-    events = list(events)
+    events = list(dict.fromkeys(events))  # each once, in the order given
     if not events:
         errors["events"] = "Choose at least one event."
     elif unknown := [e for e in events if e not in EVENTS]:
