@@ -190,3 +190,16 @@ def webhook_deliveries(request, pk: int):
         .prefetch_related("tries")
         .order_by("-created_at", "-id")
     )
+
+
+@webhooks.post(
+    "/{int:pk}/deliveries/{int:delivery}/again",
+    response={201: DeliveryOut, 403: Error},
+    summary="Send a delivery again, as a new delivery of the same event and body",
+)
+def webhook_redelivery_create(request, pk: int, delivery: int):
+    subscription = _subscription(request, pk)
+    found = Delivery.objects.filter(pk=delivery, subscription=subscription).first()
+    if found is None:
+        raise Http404("No such delivery of this webhook.")
+    return Status(201, services.delivery_redeliver(delivery=found))

@@ -274,7 +274,7 @@ class World:
         if route == "api:segment_milestones":
             pool = {"key": self.segment.key}
         if route.startswith("api:webhook_"):
-            pool = {"pk": self.subscription.pk}
+            pool = {"pk": self.subscription.pk, "delivery": self.delivery.pk}
         # The route takes some of the pool's arguments: the first set that reverses.
         for attempt in _kwarg_sets(pool):
             try:

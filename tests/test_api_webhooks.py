@@ -145,3 +145,13 @@ def test_the_delivery_log_lists_each_delivery_with_its_tries(demo, example_hosts
     assert delivery["event"] == "dependency.declined" and delivery["state"] == "pending"
     assert [(t["number"], t["status_code"]) for t in delivery["tries"]] == [(1, 500)]
     assert bearer("omar").get(f"{URL}/{made['id']}/deliveries").status_code == 404
+
+    again = post(sam, f"{URL}/{made['id']}/deliveries/{delivery_id}/again", {})
+    assert again.status_code == 201 and again.json()["tries"] == []
+    assert [d["id"] for d in sam.get(f"{URL}/{made['id']}/deliveries").json()["items"]] == [
+        again.json()["id"],
+        delivery_id,
+    ]
+    other = post(sam, URL, payload(name="Other")).json()
+    elsewhere = f"{URL}/{other['id']}/deliveries/{delivery_id}/again"
+    assert post(sam, elsewhere, {}).status_code == 404  # a delivery of another subscription
