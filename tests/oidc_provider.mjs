@@ -4,7 +4,8 @@
 //   node tests/oidc_provider.mjs CONFIG.json
 //
 // CONFIG.json: {"issuer": "http://127.0.0.1:PORT", "port": PORT, "client_id": "...",
-// "client_secret": "...", "redirect_uri": "...", "accounts": "ACCOUNTS.json"}.
+// "client_secret": "...", "redirect_uri": "...", "post_logout_redirect_uri": "...",
+// "accounts": "ACCOUNTS.json"}.
 // ACCOUNTS.json maps each login to its claims (email, email_verified, name, groups...). It is
 // read again at every sign-in, so a test changes someone's groups by rewriting it.
 //
@@ -27,6 +28,7 @@ const provider = new Provider(config.issuer, {
       client_id: config.client_id,
       client_secret: config.client_secret,
       redirect_uris: [config.redirect_uri],
+      post_logout_redirect_uris: [config.post_logout_redirect_uri],
       grant_types: ['authorization_code'],
       response_types: ['code'],
       token_endpoint_auth_method: 'client_secret_basic',

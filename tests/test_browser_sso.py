@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
 from core.access import LEADERSHIP, OPERATIONS
 from core.models import CompanyAccount, Invitation
@@ -97,6 +99,7 @@ def provider(live_server, tmp_path_factory) -> Iterator[Provider]:
                 "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET,
                 "redirect_uri": f"{live_server.url}/accounts/company/callback/",
+                "post_logout_redirect_uri": f"{live_server.url}/accounts/login/",
                 "accounts": str(accounts_file),
             }
         ),
@@ -363,6 +366,36 @@ def test_the_state_ties_the_callback_to_the_browser_that_started_the_sign_in(
         response = attacker.goto(answer)
         assert response is not None and response.status == 400
     assert list(CompanyAccount.objects.values_list("user", flat=True)) == [mallory.pk]
+
+
+def test_signing_out_ends_the_sign_in_at_the_provider_too(
+    browser, live_server, company, ada, settings
+):
+    """At a shared computer, signing out of Throughline after a company sign-in also signs
+    out at the provider: the next person who presses the button is asked who they are,
+    instead of coming in as Ada. With it switched off, the provider's sign-in stays (which
+    shows this test can tell the two apart)."""
+    company.accounts({"ada.lovelace": {"email": "ada@example.com", "email_verified": True}})
+    with fresh_page(browser, live_server) as page:
+        settings.OIDC_SIGN_OUT_AT_PROVIDER = False
+        company_sign_in(page, "ada.lovelace")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("link", name=BUTTON)).to_be_visible()
+        settings.OIDC_SIGN_OUT_AT_PROVIDER = True
+        page.get_by_role("link", name=BUTTON).click()
+        # Still signed in at the provider: straight back in, asked nothing.
+        expect(page.locator(".whoami")).to_have_text("Ada Lovelace")
+
+        page.get_by_role("button", name="Sign out").click()
+        # The provider asks to confirm, then sends the browser back to the sign-in page.
+        page.get_by_role("button", name="Yes, sign me out").click()
+        expect(page).to_have_url(f"{live_server.url}/accounts/login/")
+        expect(page.get_by_role("link", name=BUTTON)).to_be_visible()
+        page.get_by_role("link", name=BUTTON).click()
+        expect(page.locator("input[name=login]")).to_be_visible()
+    # Signed out here too: no session of Ada's is left.
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    assert all(s.get_decoded().get("_auth_user_id") != str(ada.pk) for s in live)
 
 
 def test_with_local_passwords_off_only_the_company_and_an_admin_link_sign_in(

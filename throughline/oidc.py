@@ -13,6 +13,11 @@ OIDC_DISCOVERY_URL), read when first needed and kept for an hour.
 A company sign-in is marked in the session (`signed_in_with_company`): the provider did its
 own checks (its second factor included), so Throughline asks for none of its own.
 
+Signing out (`SignOutView`) after a company sign-in sends the browser on to the provider's
+end-session endpoint, with the ID token as its hint and the sign-in page to come back to, so
+that the provider's sign-in ends too (OIDC_SIGN_OUT_AT_PROVIDER, on by default; nothing changes
+for a provider that offers no such endpoint).
+
 With LOCAL_PASSWORDS=0 the password form, password reset and password change refuse
 (`LocalPasswordsMiddleware`); an administrator still gets in with a one-time link from
 `manage.py signin_link` (`signin_link` below).
@@ -29,10 +34,12 @@ import requests
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import LogoutView
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme, urlsafe_base64_decode
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode, urlsafe_base64_decode
 from django.views.decorators.http import require_GET, require_http_methods
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
@@ -121,7 +128,6 @@ _ENDPOINTS = {
 _FIXED = {
     "OIDC_AUTHENTICATION_CALLBACK_URL": "company_sign_in_callback",
     "OIDC_STORE_ACCESS_TOKEN": False,
-    "OIDC_STORE_ID_TOKEN": False,
 }
 
 
@@ -133,6 +139,8 @@ def _setting(attr: str, *default):
         return endpoint
     if attr in _FIXED:
         return _FIXED[attr]
+    if attr == "OIDC_STORE_ID_TOKEN":  # the provider wants it back when the person signs out
+        return bool(settings.OIDC_SIGN_OUT_AT_PROVIDER)
     return import_from_settings(attr, *default)
 
 
@@ -341,3 +349,46 @@ def sign_in_options(request: HttpRequest) -> dict:
         "company_sign_in": settings.OIDC_BUTTON_LABEL if configured() else "",
         "local_passwords": settings.LOCAL_PASSWORDS,
     }
+
+
+# --- signing out ------------------------------------------------------------------------------
+
+
+def provider_sign_out_url(request: HttpRequest, id_token: str) -> str:
+    """Where the browser goes to end the provider's sign-in ("" when it offers no such place
+    or it is switched off): its end-session endpoint, told who signs out and where to send
+    the browser back to (the sign-in page, which the provider must have registered)."""
+    if not (configured() and settings.OIDC_SIGN_OUT_AT_PROVIDER and id_token):
+        return ""
+    endpoint = provider_metadata().get("end_session_endpoint", "")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return ""
+    query = urlencode(
+        {
+            "id_token_hint": id_token,
+            "client_id": settings.OIDC_RP_CLIENT_ID,
+            "post_logout_redirect_uri": request.build_absolute_uri(resolve_url("login")),
+        }
+    )
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
+
+
+class SignOutView(LogoutView):
+    """Django's sign-out (POST only, CSRF-checked); after a company sign-in, on to the
+    provider to end its sign-in too. The way on is a page that follows a link there at once,
+    not a redirect: a form may only post to this site (the Content-Security-Policy's
+    form-action), which browsers hold to the redirects that follow it too."""
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        company = signed_in_with_company(request)
+        id_token = request.session.get("oidc_id_token", "") if company else ""
+        response = super().post(request, *args, **kwargs)  # the session ends here
+        try:
+            going = provider_sign_out_url(request, id_token)
+        except ProviderUnreachable:
+            going = ""  # signed out here all the same; the provider's sign-in stays
+        if not going:
+            return response
+        page = render(request, "registration/signing_out.html", {"going": going})
+        add_never_cache_headers(page)  # it carries the ID token the provider asks back
+        return page

@@ -495,6 +495,10 @@ OIDC_LEADERSHIP_GROUPS = env_list("OIDC_LEADERSHIP_GROUPS", [])
 OIDC_OPERATIONS_GROUPS = env_list("OIDC_OPERATIONS_GROUPS", [])
 OIDC_TIMEOUT = env_int("OIDC_TIMEOUT", 10)
 OIDC_USE_PKCE = True
+# Signing out of Throughline after a company sign-in also ends the sign-in at the provider,
+# when it offers that (RP-initiated logout), so the next person at a shared computer is asked
+# for their own account. The ID token the provider wants back is kept in the session for it.
+OIDC_SIGN_OUT_AT_PROVIDER = env_bool("OIDC_SIGN_OUT_AT_PROVIDER", True)
 # Off: the password form, password reset and password change refuse; everyone signs in with
 # the company account, and administrators through `manage.py signin_link`.
 LOCAL_PASSWORDS = env_bool("LOCAL_PASSWORDS", True)

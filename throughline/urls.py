@@ -39,6 +39,8 @@ urlpatterns = [
         security.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    # Signing out, which after a company sign-in ends the provider's sign-in too.
+    path("accounts/logout/", oidc.SignOutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     # Signing in with the company's OpenID Connect provider, and an administrator's one-time
     # link from `manage.py signin_link` (throughline/oidc.py).
