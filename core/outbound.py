@@ -9,13 +9,19 @@ link-local, reserved or otherwise non-public address, unless the caller allows p
 HTTP session to reach it with: it looks the host up again as it connects and connects only
 to the public address it has just checked, so a name that answers with a public address at
 the check and a private one a moment later (DNS rebinding) is refused at the connection,
-before a byte is sent. `refusal` turns that refusal into the sentence to show.
+before a byte is sent. `refusal` turns that refusal into the sentence to show. Given
+`seconds`, the session cuts its connections when that time is over, whatever they wait for:
+requests' timeouts bound each wait for bytes, not the whole, so a receiver sending a header
+line every few seconds would otherwise hold the worker as long as it liked.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
+import time
 from urllib.parse import urlsplit
 
 import requests
@@ -112,42 +118,102 @@ def _public_connection(self) -> socket.socket:
     raise NewConnectionError(self, f"Failed to establish a new connection: {failure}")
 
 
-class _PublicHTTPConnection(HTTPConnection):
-    _new_conn = _public_connection
+class _Guard:
+    """What every connection of one session obeys: a public address only (unless private ones
+    are allowed), and an end. At `seconds` from the session's start each of its connections
+    is cut, whatever it is waiting for (the answer's first line, a trickle of headers, a slow
+    body): the timeouts of requests bound only each single wait, never the whole."""
+
+    def __init__(self, *, allow_private: bool, seconds: float | None) -> None:
+        self.allow_private = allow_private
+        self.deadline = time.monotonic() + seconds if seconds else None
+        self._cuts: list[tuple[threading.Timer, socket.socket]] = []
+        self._lock = threading.Lock()
+
+    @property
+    def expired(self) -> bool:
+        return self.deadline is not None and time.monotonic() >= self.deadline
+
+    def open(self, conn: HTTPConnection, plain) -> socket.socket:
+        if self.expired:
+            raise ConnectTimeoutError(conn, f"No time was left to connect to {conn.host}.")
+        sock = plain() if self.allow_private else _public_connection(conn)
+        if self.deadline is not None:
+            # A duplicate of the socket, kept for the cut: TLS takes the original over, and
+            # shutting the shared connection down ends whichever read is waiting on it.
+            spare = sock.dup()
+            timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), _cut, (spare,))
+            timer.daemon = True
+            with self._lock:
+                self._cuts.append((timer, spare))
+            timer.start()
+        return sock
+
+    def close(self) -> None:
+        with self._lock:
+            cuts, self._cuts = self._cuts, []
+        for timer, spare in cuts:
+            timer.cancel()
+            spare.close()
 
 
-class _PublicHTTPSConnection(HTTPSConnection):
-    _new_conn = _public_connection  # TLS still checks the certificate against the host name
+def _cut(spare: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        spare.shutdown(socket.SHUT_RDWR)
 
 
-class _PublicHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _PublicHTTPConnection
+def _adapter(guard: _Guard) -> HTTPAdapter:
+    """An adapter whose connections open through `guard`."""
+
+    class Connection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return guard.open(self, lambda: HTTPConnection._new_conn(self))
+
+    class TLSConnection(HTTPSConnection):
+        # TLS still checks the certificate against the host name, not the address.
+        def _new_conn(self) -> socket.socket:
+            return guard.open(self, lambda: HTTPSConnection._new_conn(self))
+
+    class Pool(HTTPConnectionPool):
+        ConnectionCls = Connection
+
+    class TLSPool(HTTPSConnectionPool):
+        ConnectionCls = TLSConnection
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": TLSPool}
+
+    return Adapter()
 
 
-class _PublicHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _PublicHTTPSConnection
+class OutboundSession(requests.Session):
+    """requests' session with the guard above; `expired` tells whether its time ran out."""
+
+    def __init__(self, guard: _Guard) -> None:
+        super().__init__()
+        self.guard = guard
+        self.trust_env = False  # no proxy from the environment between us and the check
+        adapter = _adapter(guard)
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+
+    @property
+    def expired(self) -> bool:
+        return self.guard.expired
+
+    def close(self) -> None:
+        super().close()
+        self.guard.close()
 
 
-class _PublicAdapter(HTTPAdapter):
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _PublicHTTPPool,
-            "https": _PublicHTTPSPool,
-        }
-
-
-def session(*, allow_private: bool) -> requests.Session:
+def session(*, allow_private: bool, seconds: float | None = None) -> OutboundSession:
     """A session for reaching addresses people gave: no proxy from the environment between
-    the server and the check, and (unless `allow_private`) a connection only ever made to a
-    public address, checked as it is made."""
-    http = requests.Session()
-    http.trust_env = False
-    if not allow_private:
-        adapter = _PublicAdapter()
-        http.mount("http://", adapter)
-        http.mount("https://", adapter)
-    return http
+    the server and the check, a connection only ever made to a public address, checked as it
+    is made (unless `allow_private`), and with `seconds`, every connection cut when that time
+    from now has passed, so no receiver holds the worker longer."""
+    return OutboundSession(_Guard(allow_private=allow_private, seconds=seconds))
 
 
 def refusal(exc: BaseException) -> str:

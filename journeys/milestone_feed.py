@@ -82,42 +82,56 @@ def _body(response: requests.Response, *, limit: int, deadline: float) -> bytes:
 def fetch(url: str) -> bytes:
     """The body at `url`, checked hop by hop; FeedError with the reason otherwise."""
     deadline = time.monotonic() + PULL_SECONDS
-    with outbound.session(allow_private=_allow_private()) as session:
-        for _hop in range(MAX_REDIRECTS + 1):
-            if problem := address_problem(url):
-                raise FeedError(problem)
-            try:
-                response = session.get(
-                    url,
-                    timeout=TIMEOUT_SECONDS,
-                    allow_redirects=False,
-                    stream=True,
-                    headers={"Accept": "text/csv, text/plain;q=0.9, */*;q=0.1"},
-                )
-            except requests.Timeout:
-                raise FeedError(
-                    f"The address did not answer within {TIMEOUT_SECONDS} seconds."
-                ) from None
-            except requests.RequestException as exc:
-                raise FeedError(
-                    outbound.refusal(exc)
-                    or f"The address could not be reached ({type(exc).__name__})."
-                ) from None
-            with response:
-                if response.is_redirect:
-                    location = response.headers.get("Location", "")
-                    if not location:
-                        raise FeedError("The address redirects without saying where to.")
-                    url = urljoin(url, location)
-                    continue
-                if response.status_code != 200:
-                    raise FeedError(f"The address answered {response.status_code}, not 200.")
-                limit = readings.IMPORT_MAX_BYTES
-                length = response.headers.get("Content-Length", "")
-                if length.isdigit() and int(length) > limit:
-                    raise FeedError("The file at the address is larger than 1 MB.")
-                return _body(response, limit=limit, deadline=deadline)
-        raise FeedError(f"The address redirects more than {MAX_REDIRECTS} times.")
+    with outbound.session(allow_private=_allow_private(), seconds=PULL_SECONDS) as session:
+        late = f"The address did not send the whole file within {_seconds(PULL_SECONDS)}."
+        try:
+            data = _fetch(session, url, deadline)
+        except FeedError:
+            if session.expired:  # cut, whatever it was waiting for
+                raise FeedError(late) from None
+            raise
+        # A cut connection reads as an ending one: what came before the cut is not the file.
+        if session.expired:
+            raise FeedError(late)
+        return data
+
+
+def _fetch(session: outbound.OutboundSession, url: str, deadline: float) -> bytes:
+    """fetch's hops, in the session that cuts them all at PULL_SECONDS."""
+    for _hop in range(MAX_REDIRECTS + 1):
+        if problem := address_problem(url):
+            raise FeedError(problem)
+        try:
+            response = session.get(
+                url,
+                timeout=TIMEOUT_SECONDS,
+                allow_redirects=False,
+                stream=True,
+                headers={"Accept": "text/csv, text/plain;q=0.9, */*;q=0.1"},
+            )
+        except requests.Timeout:
+            raise FeedError(
+                f"The address did not answer within {TIMEOUT_SECONDS} seconds."
+            ) from None
+        except requests.RequestException as exc:
+            raise FeedError(
+                outbound.refusal(exc) or f"The address could not be reached ({type(exc).__name__})."
+            ) from None
+        with response:
+            if response.is_redirect:
+                location = response.headers.get("Location", "")
+                if not location:
+                    raise FeedError("The address redirects without saying where to.")
+                url = urljoin(url, location)
+                continue
+            if response.status_code != 200:
+                raise FeedError(f"The address answered {response.status_code}, not 200.")
+            limit = readings.IMPORT_MAX_BYTES
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > limit:
+                raise FeedError("The file at the address is larger than 1 MB.")
+            return _body(response, limit=limit, deadline=deadline)
+    raise FeedError(f"The address redirects more than {MAX_REDIRECTS} times.")
 
 
 def pull(segment: Segment) -> readings.Imported | None:

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -468,3 +469,52 @@ def rebinding_host(monkeypatch):
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     return name
+
+
+@dataclass
+class Trickle:
+    """A server on this machine that answers "200 OK" at once, then one header line every
+    `every` seconds, `lines` of them, before it would end the head: an answer that never
+    times out a single read yet would hold its reader for lines × every seconds."""
+
+    url: str
+    finished: bool = False  # it sent every line: nobody cut it off
+    cut_off: bool = False  # the reader closed the connection before the end
+
+    def outcome(self) -> str:
+        """"cut off" or "finished", once the server knows which (it learns of a cut at its
+        next line)."""
+        for _ in range(300):
+            if self.cut_off or self.finished:
+                break
+            time.sleep(0.1)
+        return "cut off" if self.cut_off else "finished" if self.finished else "still sending"
+
+
+@pytest.fixture
+def trickling_server() -> Iterator[Trickle]:
+    import socketserver
+
+    trickle: Trickle
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            self.request.recv(65536)
+            try:
+                self.request.sendall(b"HTTP/1.1 200 OK\r\n")
+                for n in range(60):
+                    time.sleep(0.25)
+                    self.request.sendall(f"X-Slow-{n}: still coming\r\n".encode())
+                self.request.sendall(b"Content-Length: 0\r\n\r\n")
+                trickle.finished = True
+            except OSError:
+                trickle.cut_off = True
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    trickle = Trickle(url=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield trickle
+    server.shutdown()
+    server.server_close()

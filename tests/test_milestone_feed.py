@@ -123,6 +123,26 @@ def test_a_host_that_turns_private_after_its_check_is_not_fetched(
     assert not MilestoneReading.objects.filter(milestone__segment=segment).exists()
 
 
+def test_a_feed_that_trickles_its_answer_is_cut_off_when_the_pull_is_over(
+    settings, monkeypatch, segment, trickling_server
+):
+    """No single wait times out, yet the head alone would take 15 seconds: the pull ends at
+    its limit (2 seconds here), fails with the reason and imports nothing."""
+    settings.MILESTONE_FEED_ALLOW_PRIVATE = True
+    monkeypatch.setattr(milestone_feed, "PULL_SECONDS", 2)
+    segment.milestone_feed_url = f"{trickling_server.url}/m.csv"
+    segment.save()
+
+    assert milestone_feed.pull(segment) is None
+
+    segment.refresh_from_db()
+    assert (
+        segment.milestone_feed_error == "The address did not send the whole file within 2 seconds."
+    )
+    assert trickling_server.outcome() == "cut off"
+    assert not MilestoneReading.objects.filter(milestone__segment=segment).exists()
+
+
 def test_a_redirect_to_an_address_it_may_not_fetch_is_refused(settings, server, segment):
     settings.MILESTONE_FEED_ALLOW_PRIVATE = True
     Feed.routes["/moved"] = (302, {"Location": "file:///etc/passwd"}, b"")

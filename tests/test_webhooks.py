@@ -274,6 +274,24 @@ def test_a_host_that_turns_private_after_its_check_is_not_sent_to(
     assert Delivery.objects.get(pk=delivery_id).state == "pending"  # tried again later
 
 
+def test_a_receiver_that_trickles_its_answer_is_cut_off_when_the_try_is_over(
+    settings, monkeypatch, trickling_server
+):
+    """Each header line comes before any single wait times out, and the whole head would
+    take 15 seconds: the try ends at its limit (2 seconds here) and is a failed try."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    monkeypatch.setattr(services, "TRY_SECONDS", 2)
+    _subscription(url=f"{trickling_server.url}/hook")
+    (delivery_id,) = services.deliveries_create([_event()])
+
+    attempt = services.delivery_attempt(delivery_id=delivery_id)
+
+    assert attempt.error == "No whole answer within 2 seconds."
+    assert attempt.status_code is None and not attempt.succeeded
+    assert trickling_server.outcome() == "cut off"
+    assert Delivery.objects.get(pk=delivery_id).state == "pending"  # tried again later
+
+
 def test_a_try_keeps_the_start_of_the_answer_and_the_last_try_gives_up(receiver, settings):
     settings.WEBHOOKS_ALLOW_PRIVATE = True
     settings.WEBHOOK_ATTEMPTS = 1

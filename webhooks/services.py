@@ -234,7 +234,9 @@ def _send(subscription: Subscription, delivery: Delivery) -> dict:
         signing.HEADER: signing.sign(subscription.secret, body, int(time.time())),
     }
     deadline = time.monotonic() + TRY_SECONDS
-    with outbound.session(allow_private=settings.WEBHOOKS_ALLOW_PRIVATE) as session:
+    with outbound.session(
+        allow_private=settings.WEBHOOKS_ALLOW_PRIVATE, seconds=TRY_SECONDS
+    ) as session:
         try:
             response = session.post(
                 subscription.url,
@@ -247,12 +249,18 @@ def _send(subscription: Subscription, delivery: Delivery) -> dict:
         except requests.Timeout:
             return {"error": f"No answer within {CONNECT_SECONDS + READ_SECONDS} seconds."}
         except requests.RequestException as exc:
+            if session.expired:  # cut, however slowly the answer's head was coming
+                return {"error": f"No whole answer within {TRY_SECONDS} seconds."}
             return {
                 "error": outbound.refusal(exc)
                 or f"Could not reach the address ({type(exc).__name__})."
             }
         with response:
             text = _read(response, deadline).decode("utf-8", errors="replace")
+            if session.expired:
+                # Cut at the end of the try: a cut reads as the end of the head or the body,
+                # so what came is not a whole answer.
+                return {"error": f"No whole answer within {TRY_SECONDS} seconds."}
             found = {"status_code": response.status_code, "response_excerpt": text[:EXCERPT_CHARS]}
             if response.is_redirect:
                 found["error"] = "Redirects are not followed: give the final address."
