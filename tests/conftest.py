@@ -482,7 +482,7 @@ class Trickle:
     cut_off: bool = False  # the reader closed the connection before the end
 
     def outcome(self) -> str:
-        """"cut off" or "finished", once the server knows which (it learns of a cut at its
+        """ "cut off" or "finished", once the server knows which (it learns of a cut at its
         next line)."""
         for _ in range(300):
             if self.cut_off or self.finished:
