@@ -194,8 +194,10 @@ def webhook_deliveries(request, pk: int):
 
 @webhooks.post(
     "/{int:pk}/deliveries/{int:delivery}/again",
-    response={201: DeliveryOut, 403: Error},
+    response={201: DeliveryOut, 400: Error, 403: Error},
     summary="Send a delivery again, as a new delivery of the same event and body",
+    description="400 when it cannot go: the subscription is paused, or now sends another "
+    "format than the delivery was made in.",
 )
 def webhook_redelivery_create(request, pk: int, delivery: int):
     subscription = _subscription(request, pk)

@@ -515,12 +515,109 @@ def test_editing_keeps_the_secret_and_deleting_takes_the_log(client, settings, o
     client.force_login(olga)
     response = client.post(
         reverse("webhooks:edit", kwargs={"pk": hook.pk}),
-        _form(format="teams", squad=needing.pk, name="Renamed", active=""),
+        _form(format="json", squad=needing.pk, name="Renamed", active=""),
     )
     assert response.status_code == 302
     hook.refresh_from_db()
-    assert (hook.name, hook.format, hook.squad, hook.active) == ("Renamed", "teams", needing, False)
+    assert (hook.name, hook.format, hook.squad, hook.active) == ("Renamed", "json", needing, False)
     assert hook.secret == secret
+    # Another format is another receiver: the old one's secret does not follow it.
+    client.post(
+        reverse("webhooks:edit", kwargs={"pk": hook.pk}),
+        _form(format="teams", squad=needing.pk, name="Renamed", active=""),
+    )
+    hook.refresh_from_db()
+    assert hook.format == "teams" and hook.secret != secret
 
     client.post(reverse("webhooks:delete", kwargs={"pk": hook.pk}))
     assert not Subscription.objects.exists() and not Delivery.objects.exists()
+
+
+# --- what may not be sent --------------------------------------------------------------
+
+
+def test_a_new_secret_given_while_the_subscription_is_saved_is_kept(settings):
+    """Rotating the secret and saving the form at the same moment: the save, made from what
+    was read before the rotation, never writes the old secret back."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    hook = _subscription()
+    read_before = Subscription.objects.get(pk=hook.pk)
+    rotated = services.subscription_rotate_secret(subscription=Subscription.objects.get(pk=hook.pk))
+
+    services.subscription_update(
+        subscription=read_before,
+        name="Renamed",
+        url=hook.url,
+        format=hook.format,
+        events=hook.events,
+    )
+
+    hook.refresh_from_db()
+    assert hook.name == "Renamed" and hook.secret == rotated.secret
+
+
+def test_a_paused_subscription_sends_nothing_not_even_again(receiver, settings):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    hook = _subscription(url=f"{receiver.url}/hook")
+    (waiting,) = services.deliveries_create([_event()])
+    Subscription.objects.filter(pk=hook.pk).update(active=False)
+
+    attempt = services.delivery_attempt(delivery_id=waiting)
+
+    assert attempt.error == services.PAUSED
+    assert receiver.requests == []
+    assert Delivery.objects.get(pk=waiting).state == "failed"  # not tried again
+    with pytest.raises(ValidationError, match="paused"):
+        services.delivery_redeliver(delivery=Delivery.objects.get(pk=waiting))
+    Subscription.objects.filter(pk=hook.pk).update(active=True)
+    again = services.delivery_redeliver(delivery=Delivery.objects.get(pk=waiting))
+    assert services.delivery_attempt(delivery_id=again.pk).succeeded
+    assert len(receiver.requests) == 1
+
+
+def test_a_body_made_in_another_format_is_never_sent(receiver, settings, needing):
+    """A Throughline JSON subscription becomes a squad's Slack channel: what waited in JSON
+    is not sent to the channel, nor can it be sent again there (the squad's DRI, who now
+    manages the channel, could otherwise read signed JSON meant for the old receiver)."""
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    hook = _subscription(url=f"{receiver.url}/hook")
+    (waiting,) = services.deliveries_create([_event()])
+    services.subscription_update(
+        subscription=hook,
+        name=hook.name,
+        url=hook.url,
+        format="slack",
+        events=hook.events,
+        squad=needing,
+    )
+
+    attempt = services.delivery_attempt(delivery_id=waiting)
+
+    assert attempt.error == (
+        "This delivery was made as Throughline JSON (signed); the subscription now sends "
+        "Slack message, so it is not sent."
+    )
+    assert receiver.requests == []
+    with pytest.raises(ValidationError, match="made as Throughline JSON"):
+        services.delivery_redeliver(delivery=Delivery.objects.get(pk=waiting))
+
+
+def test_a_squad_has_at_most_so_many_subscriptions(settings, needing):
+    settings.WEBHOOKS_ALLOW_PRIVATE = True
+    for n in range(services.MAX_PER_SQUAD):
+        services.subscription_create(
+            by=None, name=f"#{n}", url="https://hooks.example.com/x", format="slack",
+            events=["dependency.declined"], squad=needing,
+        )  # fmt: skip
+    with pytest.raises(ValidationError, match="the most a squad may have"):
+        services.subscription_create(
+            by=None, name="#one-more", url="https://hooks.example.com/x", format="slack",
+            events=["dependency.declined"], squad=needing,
+        )  # fmt: skip
+    assert Subscription.objects.filter(squad=needing).count() == services.MAX_PER_SQUAD
+
+
+def test_slack_leaves_addresses_and_channels_in_peoples_words_as_written():
+    block = json.loads(payloads.body(_event(summary="See https://evil.example #general"), "slack"))
+    texts = [block["blocks"][0]["text"], *block["blocks"][1]["elements"]]
+    assert all(t["type"] == "mrkdwn" and t["verbatim"] is True for t in texts)

@@ -95,6 +95,9 @@ class Delivery(models.Model):
     event = models.CharField(max_length=40)
     summary = models.TextField(blank=True)
     body = models.TextField(help_text="Exactly what is sent, in the subscription's format.")
+    # The subscription's format when the body was made: a body is never sent, nor sent
+    # again, once the subscription sends another format.
+    format = models.CharField(max_length=10, choices=Subscription.Format.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)

@@ -57,8 +57,16 @@ def slack(event: Event) -> dict[str, Any]:
     return {
         "text": summary,
         "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": summary[:3000]}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": context[:3000]}]},
+            # verbatim: Slack leaves an address, a #channel or a name in people's words as
+            # they wrote them, never turned into a link or a mention.
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": summary[:3000], "verbatim": True},
+            },
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": context[:3000], "verbatim": True}],
+            },
             {
                 "type": "actions",
                 "elements": [

@@ -41,6 +41,10 @@ EXCERPT_CHARS = 1000
 BATCH = 500
 EARLY = dt.timedelta(seconds=2)
 NAME_MAX = 100
+# How many subscriptions one squad may have, and how many may be for every squad: each is a
+# POST (and up to WEBHOOK_ATTEMPTS tries) per event, to an address someone gave.
+MAX_PER_SQUAD = 10
+MAX_COMPANY_WIDE = 25
 
 
 # --- subscriptions --------------------------------------------------------------------
@@ -79,11 +83,33 @@ def _check(*, name: str, url: str, format: str, events: Iterable[str]) -> dict:
     return {"name": name.strip(), "url": url, "format": format, "events": events}
 
 
+def _room(squad, *, besides: Subscription | None = None) -> None:
+    """ValidationError when the squad (None: every squad) has all the subscriptions it may."""
+    others = Subscription.objects.filter(squad=squad)
+    if besides is not None:
+        others = others.exclude(pk=besides.pk)
+    limit = MAX_PER_SQUAD if squad is not None else MAX_COMPANY_WIDE
+    if others.count() < limit:
+        return
+    if squad is not None:
+        message = (
+            f"{squad.name} has {limit} webhooks and chat channels already, the most a squad "
+            "may have: remove one first."
+        )
+    else:
+        message = (
+            f"There are {limit} webhooks for every squad already, the most there may be: "
+            "remove one first, or make this one a squad's."
+        )
+    raise ValidationError({"squad": message})
+
+
 def subscription_create(
     *, by, name: str, url: str, format: str, events: Iterable[str], squad=None
 ) -> Subscription:
     """A new subscription, with a new secret."""
     values = _check(name=name, url=url.strip(), format=format, events=events)
+    _room(squad)
     return Subscription.objects.create(**values, squad=squad, created_by=by)
 
 
@@ -97,10 +123,24 @@ def subscription_update(
     squad=None,
     active: bool = True,
 ) -> Subscription:
-    values = _check(name=name, url=url.strip(), format=format, events=events)
-    for field, value in {**values, "squad": squad, "active": active}.items():
+    values = {
+        **_check(name=name, url=url.strip(), format=format, events=events),
+        "squad": squad,
+        "active": active,
+    }
+    if squad != subscription.squad:
+        _room(squad, besides=subscription)
+    fields = ["updated_at", *values]
+    if values["format"] != subscription.format:
+        # Who reads the secret may change with the format (a squad's DRI manages its chat
+        # channels), and the old receiver's secret must not follow: a new one. What waited to
+        # be sent in the old format is never sent (see _unsendable).
+        subscription.secret = new_secret()
+        fields.append("secret")
+    for field, value in values.items():
         setattr(subscription, field, value)
-    subscription.save()
+    # Only these fields: a new secret given meanwhile (rotation) is never written back.
+    subscription.save(update_fields=fields)
     return subscription
 
 
@@ -137,6 +177,7 @@ def deliveries_create(events: list[Event]) -> list[int]:
                         event=event.name,
                         summary=event.summary,
                         body=payloads.body(event, subscription.format),
+                        format=subscription.format,
                         next_attempt_at=now,
                     )
                 )
@@ -184,7 +225,10 @@ def connect() -> None:
 
 def delivery_redeliver(*, delivery: Delivery) -> Delivery:
     """Send a delivery again, as a new delivery of the same event and body (tried and
-    retried like the first), once this transaction commits."""
+    retried like the first), once this transaction commits. ValidationError when it cannot
+    be sent: the subscription is paused, or now sends another format than the body's."""
+    if problem := _unsendable(delivery.subscription, delivery):
+        raise ValidationError(problem)
     again = Delivery.objects.create(
         subscription=delivery.subscription,
         uid=uuid.uuid4().hex,
@@ -192,6 +236,7 @@ def delivery_redeliver(*, delivery: Delivery) -> Delivery:
         event=delivery.event,
         summary=delivery.summary,
         body=delivery.body,
+        format=delivery.format,
         next_attempt_at=timezone.now(),
         redelivery_of=delivery,
     )
@@ -219,6 +264,25 @@ def _read(response: requests.Response, deadline: float) -> bytes:
     except (urllib3.exceptions.HTTPError, OSError):
         pass  # what was read is what the log shows
     return bytes(body)
+
+
+PAUSED = "The subscription is paused: switch it on to send again."
+OTHER_FORMAT = (
+    "This delivery was made as {made}; the subscription now sends {now}, so it is not sent."
+)
+
+
+def _unsendable(subscription: Subscription, delivery: Delivery) -> str:
+    """Why this delivery may not go out now ("" when it may)."""
+    if not subscription.active:
+        return PAUSED
+    if delivery.format != subscription.format:
+        labels = dict(Subscription.Format.choices)
+        return OTHER_FORMAT.format(
+            made=labels.get(delivery.format, delivery.format),
+            now=labels.get(subscription.format, subscription.format),
+        )
+    return ""
 
 
 def _send(subscription: Subscription, delivery: Delivery) -> dict:
@@ -291,7 +355,10 @@ def delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> Att
     if not taken:
         return None
     started, clock = timezone.now(), time.monotonic()
-    found = _send(delivery.subscription, delivery)
+    # Paused, or made in a format the subscription no longer sends: not sent, for good
+    # (redelivering it, once it may go, is a person's choice).
+    refused = _unsendable(delivery.subscription, delivery)
+    found = {"error": refused} if refused else _send(delivery.subscription, delivery)
     attempt = Attempt.objects.create(
         delivery=delivery,
         number=number,
@@ -303,7 +370,7 @@ def delivery_attempt(*, delivery_id: int, now: dt.datetime | None = None) -> Att
     )
     if attempt.succeeded and not attempt.error:
         Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.SUCCEEDED)
-    elif number >= settings.WEBHOOK_ATTEMPTS:
+    elif refused or number >= settings.WEBHOOK_ATTEMPTS:
         Delivery.objects.filter(pk=delivery.pk).update(state=Delivery.State.FAILED)
     else:
         delay = retry_delay(number)

@@ -159,6 +159,10 @@ def subscription_log(request: AuthedRequest, pk: int) -> HttpResponse:
 def delivery_redeliver(request: AuthedRequest, pk: int, delivery: int) -> HttpResponse:
     subscription, _actor = _subscription_rw(request, pk)
     found = get_object_or_404(Delivery, pk=delivery, subscription=subscription)
-    services.delivery_redeliver(delivery=found)
-    messages.success(request, f"Sending “{found.summary}” again.")
+    try:
+        services.delivery_redeliver(delivery=found)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Sending “{found.summary}” again.")
     return redirect("webhooks:log", pk=subscription.pk)
