@@ -123,3 +123,26 @@ def test_gunicorns_access_log_leaves_out_the_feed_secret(secret, tmp_path):
     text = log.read_text()
     assert '"GET /calendar/feed/[redacted]/mine.ics HTTP/1.1" 200' in text
     assert secret not in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_development_server_answers_too_much_at_once_with_413_not_an_error():
+    """`make run` serves with Django's development server, which refuses a Connection header
+    from the app: a form far over the size limit is told so (413), not answered 500."""
+    port = _port()
+    server = WSGIServer(("127.0.0.1", port), WSGIRequestHandler)
+    server.set_app(get_wsgi_application())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answer = requests.post(
+            f"http://127.0.0.1:{port}/accounts/login/",
+            data={"username": "x" * (12 * 1024 * 1024)},
+            timeout=30,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert answer.status_code == 413
+    assert "Too much at once" in answer.text

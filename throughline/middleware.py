@@ -101,7 +101,11 @@ def too_large_response(request: HttpRequest, limit: int | None = None) -> HttpRe
         title="Too much at once",
         message=TOO_LARGE.format(size=f"at most {_human_bytes(limit)}"),
         # The rest of the body is not read: close the connection rather than drain it.
-        headers={"Connection": "close"},
+        # Django's development server (the embedded default's `make run`) refuses that
+        # header from the app, and closes such a connection itself.
+        headers={}
+        if request.META.get("SERVER_SOFTWARE", "").startswith("WSGIServer/")
+        else {"Connection": "close"},
     )
 
 
