@@ -41,6 +41,8 @@ from core.services import token_digest
 # REQUIRE_TWO_FACTOR, an authenticator is still to be set up.
 PENDING_CODE = "two_factor_pending"
 PENDING_SETUP = "two_factor_setup"
+# The secret this session is setting up (its TOTPDevice's pk): see setup_device.
+SETUP_DEVICE = "two_factor_setup_device"
 
 RECOVERY_CODE_COUNT = 10
 # Four groups of four letters and digits (80 random bits), easy to read aloud: no 0/o, 1/l.
@@ -70,8 +72,19 @@ class Checked:
 
 
 def device_for(user) -> TOTPDevice | None:
-    """The person's authenticator, confirmed or still being set up."""
-    return TOTPDevice.objects.filter(user=user).order_by("-confirmed", "-pk").first()
+    """The person's authenticator, once confirmed."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def setup_device(request) -> TOTPDevice | None:
+    """The secret this session is setting up, waiting for its first code; None when this
+    session started none. A set-up belongs to the session that began it: another session of
+    the same person (someone who knows only the password, say) never sees its secret, and
+    never has its own secret confirmed by the owner's app."""
+    pk = request.session.get(SETUP_DEVICE)
+    if not isinstance(pk, int):
+        return None
+    return TOTPDevice.objects.filter(pk=pk, user=request.user, confirmed=False).first()
 
 
 def is_on(user) -> bool:
@@ -130,17 +143,15 @@ def _limited(user) -> Checked | None:
     return Checked(ok=False, message=message, wait=wait)
 
 
-def _totp_accepts(user, code: str, *, confirmed: bool) -> bool:
+def _totp_accepts(user, code: str, *, confirmed: bool, pk: int | None = None) -> bool:
     if not _TOTP_CODE.fullmatch(code):
         return False
     with transaction.atomic():
         # Locked: two requests with the same code cannot both find its time step unused.
-        device = (
-            TOTPDevice.objects.select_for_update()
-            .filter(user=user, confirmed=confirmed)
-            .order_by("-pk")
-            .first()
-        )
+        devices = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=confirmed)
+        if pk is not None:
+            devices = devices.filter(pk=pk)
+        device = devices.order_by("-pk").first()
         return device is not None and device.verify_token(code)
 
 
@@ -194,18 +205,19 @@ def two_factor_begin(*, user) -> TOTPDevice:
         return TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
 
 
-def two_factor_confirm(*, user, code: str) -> tuple[Checked, list[str]]:
-    """The first code from the app confirms the secret: two-factor sign-in is on, and the
-    person gets their recovery codes (returned here, never stored readable)."""
+def two_factor_confirm(*, user, device: TOTPDevice, code: str) -> tuple[Checked, list[str]]:
+    """The first code from the app confirms `device`'s secret (the one this session set up):
+    two-factor sign-in is on, every other secret of the person goes, and the person gets
+    their recovery codes (returned here, never stored readable)."""
     refused = _limited(user)
     if refused:
         return refused, []
-    if not _totp_accepts(user, _normalised(code), confirmed=False):
+    if not _totp_accepts(user, _normalised(code), confirmed=False, pk=device.pk):
         return Checked(ok=False, message=WRONG_SETUP_CODE), []
     two_factor_attempts_forget(user)
     with transaction.atomic():
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-        TOTPDevice.objects.filter(user=user, confirmed=False).update(confirmed=True)
+        TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
         codes = recovery_codes_renew(user=user)
     return Checked(ok=True), codes
 

@@ -100,7 +100,7 @@ def _qr_svg(device) -> str:
 
 
 def _setup_context(request: AuthedRequest, **extra) -> dict:
-    device = two_factor.device_for(request.user)
+    device = two_factor.device_for(request.user) or two_factor.setup_device(request)
     context = {
         "device": device,
         "required": bool(request.session.get(two_factor.PENDING_SETUP)),
@@ -124,24 +124,27 @@ def two_factor_page(request: AuthedRequest) -> HttpResponse:
     """A person's two-factor sign-in: its state, and starting to set it up (POST)."""
     if request.method == "POST":
         if not two_factor.is_on(request.user):
-            two_factor.two_factor_begin(user=request.user)
+            device = two_factor.two_factor_begin(user=request.user)
+            request.session[two_factor.SETUP_DEVICE] = device.pk
         return redirect("two_factor")
     return render(request, "planning/two_factor.html", _setup_context(request))
 
 
 @require_POST
 def two_factor_confirm(request: AuthedRequest) -> HttpResponse:
-    """The first code from the app turns it on; the recovery codes are shown this once."""
-    device = two_factor.device_for(request.user)
-    if device is None or device.confirmed:
+    """The first code from the app turns it on; the recovery codes are shown this once. Only
+    the secret this session set up is confirmed (core.two_factor.setup_device)."""
+    device = two_factor.setup_device(request)
+    if device is None or two_factor.is_on(request.user):
         return redirect("two_factor")
     form = SetupCodeForm(request.POST)
     checked = None
     if form.is_valid():
         checked, codes = two_factor.two_factor_confirm(
-            user=request.user, code=form.cleaned_data["code"]
+            user=request.user, device=device, code=form.cleaned_data["code"]
         )
         if checked.ok:
+            request.session.pop(two_factor.SETUP_DEVICE, None)
             two_factor.session_passed(request)
             # Sessions signed in elsewhere with the password alone end: whoever holds one
             # must now pass the second step too.

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from base64 import b32decode
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
@@ -146,10 +147,45 @@ def test_turning_it_on_signs_out_the_sessions_signed_in_with_the_password_alone(
 
     assert "1 other session of yours, signed in elsewhere with the password alone, was " \
         "signed out." in done.content.decode()  # fmt: skip
+    # Tokens are not sessions: the page says so, and where to revoke one.
+    assert "API tokens you made keep working" in done.content.decode()
+    assert reverse("api_tokens") in done.content.decode()
     assert signed_in_fully(here)
     assert not signed_in_fully(laptop)
     assert laptop.get(reverse("squads:list")).status_code == 302  # to sign in again
     assert signed_in_fully(bob)
+
+
+def test_a_set_up_belongs_to_the_session_that_began_it(alice):
+    """Someone who knows only Alice's password starts a set-up with their own app and leaves
+    it. Alice's page never shows their secret, her app's code never confirms it, and when she
+    sets up her own, their secret stops working: they cannot get past the code step."""
+    attacker, owner = Client(), Client()
+    sign_in(attacker)
+    attacker.post(reverse("two_factor"))
+    planted = shown_secret(attacker.get(reverse("two_factor")))
+
+    sign_in(owner)
+    page = owner.get(reverse("two_factor")).content.decode()
+    assert "two-factor-secret" not in page and planted.replace(" ", "") not in page
+    # A code of the planted secret sent from her session confirms nothing.
+    assert owner.post(reverse("two_factor_confirm"), {"code": code_for(planted)}).status_code == 302
+    assert not two_factor.is_on(alice)
+
+    owner.post(reverse("two_factor"))
+    hers = shown_secret(owner.get(reverse("two_factor")))
+    assert hers != planted
+    turned_on = owner.post(reverse("two_factor_confirm"), {"code": code_for(hers)})
+    assert turned_on.status_code == 200 and two_factor.is_on(alice)
+    # The attacker's leftover set-up is gone with everything else they had.
+    assert (
+        attacker.post(reverse("two_factor_confirm"), {"code": code_for(planted)}).status_code == 302
+    )
+    thief = Client()
+    sign_in(thief)
+    assert thief.post(CODE_STEP, {"code": code_for(planted, steps_ahead=1)}).status_code != 302
+    assert not signed_in_fully(thief)
+    assert TOTPDevice.objects.filter(user=alice).count() == 1
 
 
 def test_recovery_codes_are_stored_only_as_digests(client, alice_on):
@@ -214,6 +250,23 @@ def test_before_the_code_no_page_is_reached(client, alice_on, alice):
     api = client.get("/api/v1/squads")
     assert api.status_code == 401
     assert set(api.json()) == {"detail", "errors"}
+
+
+def test_a_page_no_view_answers_shows_a_held_session_as_nobody(client, alice_on, alice):
+    """The 404 page of a made-up address, asked between the password and the code, shows no
+    name, navigation or notifications: the session reaches nothing yet."""
+    alice.first_name = "Alice"
+    alice.save()
+    sign_in(client)
+
+    page = client.get("/no-such-page/")
+
+    assert page.status_code == 404
+    body = page.content.decode()
+    assert 'aria-label="Main"' not in body and "Sign out" not in body
+    assert "Alice" not in body
+    # The code step itself still knows whose code it asks for.
+    assert client.get(CODE_STEP).status_code == 200
 
 
 def test_the_co_writing_poll_takes_a_held_session_for_nobody(client, alice_on, needing):
@@ -331,6 +384,29 @@ def test_another_sign_in_backend_skips_the_step(client, alice_on, alice, setting
     client.logout()
     client.force_login(alice, backend="django.contrib.auth.backends.ModelBackend")
     assert not signed_in_fully(client)
+
+
+def test_a_company_sign_in_is_not_asked_for_the_code(alice_on, alice, settings, monkeypatch):
+    """The company's provider did its own checks, its second factor included: a sign-in
+    through it goes straight in, even for someone with two-factor sign-in on here, and is
+    not sent to set one up when everyone must have one."""
+    from throughline import oidc
+
+    settings.OIDC_ISSUER = "https://login.example.com"
+    settings.OIDC_RP_CLIENT_ID = "throughline"
+    settings.REQUIRE_TWO_FACTOR = True
+    # The provider's answer, checked: Alice (tests/test_browser_sso.py runs a real one).
+    provider = SimpleNamespace(authenticate=lambda request, **kwargs: alice)
+    monkeypatch.setattr(oidc, "CompanyBackend", lambda: provider)
+    client = Client()
+    session = client.session
+    session["oidc_states"] = {"st": {"nonce": "n", "code_verifier": "v"}}
+    session.save()
+
+    back = client.get(reverse("company_sign_in_callback"), {"state": "st", "code": "c"})
+
+    assert back.status_code == 302 and not back["Location"].startswith(CODE_STEP)
+    assert signed_in_fully(client)
 
 
 def test_api_tokens_are_unaffected(client, alice_on, alice):

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 from core import access
 from core.cycles import all_cycles, current_cycle
+from throughline.two_factor import held_chrome
 
 # The navigation's links, reversed once per process (per URLconf and prefix) rather than
 # with a {% url %} each on every page: keyed by the URL's name, ":" written "_".
@@ -47,6 +49,9 @@ def throughline(request: HttpRequest) -> dict:
     to choose from and the one chosen, and where its links lead."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
+    if held_chrome(request):
+        # Password given, code not yet: the page (a 404, say) shows nobody signed in.
+        return {"user": AnonymousUser()}
 
     def actor():
         return access.actor_for(request)  # once a request, however often asked

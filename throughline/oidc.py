@@ -45,6 +45,7 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationRequestView
 
+from core import two_factor
 from core.access import LEADERSHIP, OPERATIONS
 from core.single_sign_on import (
     CompanyIdentity,
@@ -273,6 +274,10 @@ def callback(request: HttpRequest) -> HttpResponse:
     going = request.session.pop("oidc_login_next", None)
     auth.login(request, person, backend=SESSION_BACKEND)
     request.session[SIGNED_IN_WITH_KEY] = COMPANY
+    # The provider did its own checks, its second factor included: no step of ours is owed,
+    # though the session names the password backend the login() above marked it for.
+    request.session.pop(two_factor.PENDING_CODE, None)
+    request.session.pop(two_factor.PENDING_SETUP, None)
     if not (
         going
         and url_has_allowed_host_and_scheme(

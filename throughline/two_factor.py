@@ -57,6 +57,7 @@ class TwoFactorMiddleware:
             return None
         allowed, to = HELD[step]
         if request.path in {reverse(name) for name in allowed}:
+            request.two_factor_step_page = True  # its page shows the person (held_chrome)
             return None
         return self._sent_to(request, reverse(to))
 
@@ -78,3 +79,10 @@ class TwoFactorMiddleware:
         if request.method == "GET":
             url += "?" + urlencode({"next": request.get_full_path()})
         return HttpResponseRedirect(url)
+
+
+def held_chrome(request: HttpRequest) -> bool:
+    """Whether a page about to be drawn must show a held session as nobody: any page but the
+    step's own, such as the 404 page of an address no view answers, which this gate never
+    sees (throughline.context_processors)."""
+    return held_by(request) is not None and not getattr(request, "two_factor_step_page", False)
