@@ -160,3 +160,51 @@ def test_two_people_write_the_same_section_and_nothing_is_lost(
     expect(entries.nth(1).locator("ins").first).to_have_text("a short")
     screenshot(ada, artifacts, "cowriting-history")
     assert not accessibility_problems(ada)
+
+
+def test_a_poll_answered_after_my_own_save_never_puts_back_the_older_text(
+    two_people: tuple[Page, Page],
+):
+    """The page asks every 2 s what others changed. An answer that was asked before Priya's
+    own save and arrives after it holds the section as it was: it must not replace the
+    section she just saved, even for a moment (nor take away the "Saved." said of it)."""
+    priya, _ = two_people
+    sign_in(priya, "priya")
+    priya.goto(f"/squads/{SQUAD}/plan/")
+    # Every answer to the poll arrives 2 s late, so the one asked as the editor opened (0.3 s
+    # after, asking for every part) lands after her save.
+    priya.evaluate(
+        """() => {
+          const plain = window.fetch.bind(window);
+          window.fetch = (url, options) => String(url).includes('/plan/live/')
+            ? plain(url, options).then(r => new Promise(done => setTimeout(() => done(r), 2000)))
+            : plain(url, options);
+        }"""
+    )
+    section = priya.locator("#desired-experience")
+    section.get_by_role("link", name="Edit desired customer experience").click()
+    box = section.get_by_role("textbox", name="Desired customer experience")
+    expect(box).to_be_focused()
+    # The poll is asked; save while its answer is on the way.
+    priya.wait_for_timeout(700)
+    box.press("End")
+    box.type(" Saved before the late answer.")
+    # From the save on, every text the section shows is kept, to find any step back.
+    priya.evaluate(
+        """() => {
+          window.__shown = [];
+          new MutationObserver(() => {
+            const s = document.getElementById('desired-experience');
+            if (s && !s.querySelector('textarea[name=text]')) window.__shown.push(s.textContent);
+          }).observe(document.querySelector('main'), {subtree: true, childList: true});
+        }"""
+    )
+    box.press("Control+Enter")
+    expect(section.locator("textarea[name=text]")).to_have_count(0)
+    expect(priya.locator("#keys-status")).to_have_text("Saved.")
+    # Past the late answers of the polls asked before and around the save.
+    priya.wait_for_timeout(5000)
+    shown = priya.evaluate("() => window.__shown")
+    assert shown, "the section was never drawn after the save"
+    assert all("Saved before the late answer." in text for text in shown), shown
+    assert "Saved before the late answer." in Plan.objects.get(squad__key=SQUAD).desired_experience

@@ -90,9 +90,28 @@
     slot.hidden = false;
   }
 
-  function applyPart(part) {
+  // When this page last drew each part from its own request (a save, an open, a cancel):
+  // a poll asked before then may carry the part as it was before this page's own save, and
+  // drawing that would put back what was just replaced, for a poll's time, and take the
+  // element htmx is still settling out of the page.
+  var drawnAt = {};
+
+  document.body.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target) return;
+    var now = performance.now();
+    var el = (target.id && document.getElementById(target.id)) || target;
+    var outer = el.closest ? el.closest("[data-part]") : null;
+    if (outer && outer.id) drawnAt[outer.id] = now;
+    if (el.querySelectorAll) {
+      el.querySelectorAll("[data-part][id]").forEach(function (part) { drawnAt[part.id] = now; });
+    }
+  });
+
+  function applyPart(part, asked) {
     var el = document.getElementById(part.id);
     if (!el || el.dataset.version === part.version) return;
+    if ((drawnAt[part.id] || -1) >= asked) return; // drawn here since: the next poll tells
     if (editing(el)) {
       showIncoming(el, part);
     } else if (!busy(el)) {
@@ -125,8 +144,8 @@
     bar.hidden = people.length === 0;
   }
 
-  function apply(data) {
-    if (data.parts) data.parts.forEach(applyPart);
+  function apply(data, asked) {
+    if (data.parts) data.parts.forEach(function (part) { applyPart(part, asked); });
     if (data.presence) showPresence(data.presence);
     if (data.token) {
       var url = new URL(live.dataset.liveUrl, window.location.href);
@@ -159,6 +178,7 @@
     inFlight = true;
     var force = forceNext;
     forceNext = false;
+    var asked = performance.now();
     fetch(pollUrl(force), {
       credentials: "same-origin",
       cache: "no-store",
@@ -171,7 +191,7 @@
         return response.json();
       })
       .then(function (data) {
-        if (data) apply(data);
+        if (data) apply(data, asked);
         inFlight = false;
         schedule(document.hidden ? HIDDEN_EVERY : VISIBLE_EVERY);
       })
