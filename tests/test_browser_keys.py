@@ -520,3 +520,49 @@ def test_a_move_from_a_page_drawn_before_someone_elses_takes_their_order(page: P
     theirs = ["Advocacy", *DEMO_STAGES[:-1]]
     assert stage_names(page) == theirs
     assert saved_stages() == theirs
+
+
+def test_removing_a_touchpoint_is_asked_with_the_focus_on_keep_it_and_esc_keeps_it(page: Page):
+    from journeys.models import Touchpoint
+
+    touchpoint = Touchpoint.objects.filter(moment__stage__journey__key=JOURNEY).first()
+    assert touchpoint is not None, "the demo's journey has touchpoints"
+    page.goto(MAP)
+    remove = page.get_by_role(
+        "link",
+        name=f"Remove the {touchpoint.get_channel_display()} touchpoint of {touchpoint.speaker}",
+    )
+    remove.click()
+    keep = page.get_by_role("link", name="Keep it")
+    expect(keep).to_be_focused()
+
+    page.keyboard.press("Escape")
+
+    expect(keep).to_have_count(0)
+    expect(status(page)).to_have_text("Cancelled. Nothing was saved.")
+    edit = page.get_by_role(
+        "link",
+        name=f"Edit the {touchpoint.get_channel_display()} touchpoint of {touchpoint.speaker}",
+    )
+    expect(edit).to_be_focused()
+    assert Touchpoint.objects.filter(pk=touchpoint.pk).exists()
+
+
+def test_the_new_journey_form_folds_away_with_esc_asking_first_when_typed_in(page: Page):
+    page.goto("/journeys/")
+    page.get_by_text("New journey", exact=True).first.click()
+    name = page.get_by_label("Journey name", exact=True)
+    name.fill("Partner onboarding")
+
+    name.press("Escape")
+    expect(page.locator(".edit-keys__hint")).to_have_text(ESC_WARNING)
+    name.press("Escape")
+
+    summary = page.locator("#new-journey > summary")
+    expect(page.locator("#new-journey")).not_to_have_attribute("open", "")
+    expect(summary).to_be_focused()
+    expect(status(page)).to_have_text("Cancelled. Nothing was saved.")
+    assert not Journey.objects.filter(name="Partner onboarding").exists()
+    # Opened again, it is empty: what was typed was discarded, as Esc said.
+    summary.click()
+    expect(name).to_have_value("")

@@ -179,7 +179,9 @@
     }
     if (event.key !== "Escape" || event.defaultPrevented || event.isComposing) return;
     var cancel = form.querySelector("[data-cancel]");
-    if (!cancel) return;
+    // A form folded into a <details> (a new journey) has no Cancel: Esc folds it again.
+    var fold = !cancel && form.closest("details[open]");
+    if (!cancel && !fold) return;
     event.preventDefault();
     if (changed(form) && !form.hasAttribute("data-discard-armed")) {
       form.setAttribute("data-discard-armed", "");
@@ -187,7 +189,15 @@
       return;
     }
     clearHint(form);
-    cancel.click();
+    if (cancel) {
+      cancel.click();
+      return;
+    }
+    form.reset();
+    fold.open = false;
+    var summary = fold.querySelector("summary");
+    if (summary) summary.focus();
+    say("Cancelled. Nothing was saved.");
   });
 
   // Typing again after the warning takes it back: the next Esc warns again.
@@ -228,7 +238,13 @@
     if (request.kind === "open") {
       var editor = editorIn(part);
       var field = editor && firstField(editor);
-      if (!field) return;
+      if (!field) {
+        // A question with nothing to type (remove this?): the focus goes to its safe
+        // answer, so Esc (or Enter) keeps what is there.
+        var keep = editor && editor.querySelector("[data-cancel]");
+        if (keep && !editor.contains(document.activeElement)) keep.focus();
+        return;
+      }
       // The editor settles a moment after it appears, and the person may be at work in it
       // already: a field they chose, words they typed or selected keep their focus and caret.
       var active = document.activeElement;
