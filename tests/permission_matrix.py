@@ -198,6 +198,7 @@ class World:
             event="dependency.declined",
             summary="Declined",
             body="{}",
+            format="slack",
         )
         self.kwargs = {
             "webhooks": {"pk": self.subscription.pk, "delivery": self.delivery.pk},

@@ -487,6 +487,7 @@ def test_names_addresses_and_answers_are_escaped_on_the_pages(client, olga):
         event="plan.approved",
         summary="<img src=x onerror=alert(2)>",
         body="{}",
+        format="json",
     )
     delivery.tries.create(
         number=1,
