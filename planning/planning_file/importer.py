@@ -178,12 +178,7 @@ def import_document(document: Any, *, tell: bool = True) -> ImportReport:
 
 
 # A dependency's status as the file sets it, and the answer on the board it stands for.
-ANSWER_OF_STATUS = {
-    "accepted": "accept",
-    "declined": "decline",
-    "at_risk": "at_risk",
-    "done": "done",
-}
+ANSWER_OF_STATUS = {status: action for action, status in dependency_services.RESPONSES.items()}
 
 
 def _tell(writer: _Writer, report: ImportReport) -> None:
